@@ -1,0 +1,1334 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The dataplane control library (see dataplane.h): loads bpf/xcrs.bpf.c
+ * through its skeleton, pins and reuses its maps, attaches it with libxdp,
+ * and performs every map read and write of xcrs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "dataplane.h"
+#include "log.h"
+#include "xcrs.skel.h"
+
+_Static_assert(sizeof(struct xcrs_addr) == 16, "ABI: xcrs_addr");
+_Static_assert(sizeof(struct xcrs_lpm_key) == 24, "ABI: xcrs_lpm_key");
+_Static_assert(sizeof(struct xcrs_sub) == 16, "ABI: xcrs_sub");
+_Static_assert(sizeof(struct xcrs_pool) == 8, "ABI: xcrs_pool");
+_Static_assert(sizeof(struct xcrs_svc_rule) == 8, "ABI: xcrs_svc_rule");
+_Static_assert(sizeof(struct xcrs_svc_entry) == 8 + 8 * XCRS_SVC_RULES_MAX,
+	       "ABI: xcrs_svc_entry");
+_Static_assert(sizeof(struct xcrs_level) == 32, "ABI: xcrs_level");
+_Static_assert(sizeof(struct xcrs_cfg) == 16, "ABI: xcrs_cfg");
+_Static_assert(sizeof(struct xcrs_scope) == 16, "ABI: xcrs_scope");
+_Static_assert(sizeof(struct xcrs_counter) == 16, "ABI: xcrs_counter");
+_Static_assert(sizeof(struct xcrs_bucket) == 16, "ABI: xcrs_bucket");
+_Static_assert(sizeof(struct xcrs_fanout) == 16 + 8 * XCRS_FANOUT_WORDS,
+	       "ABI: xcrs_fanout");
+_Static_assert(sizeof(struct xcrs_event) == 40, "ABI: xcrs_event");
+
+#define XCRS_PROG_NAME "xcrs_xdp"
+
+/* The maps shared by every program instance, in skeleton order. */
+enum dp_map {
+	M_SUBS,
+	M_POOLS,
+	M_SVCS,
+	M_LEVELS,
+	M_CFG,
+	M_GEN,
+	M_SCOPES,
+	M_STATS,
+	M_SUB_STATS,
+	M_RATE,
+	M_FANOUT,
+	M_EVENTS,
+	M_COUNT
+};
+
+static const char *const map_names[M_COUNT] = {
+	[M_SUBS] = "xcrs_subs",		[M_POOLS] = "xcrs_pools",
+	[M_SVCS] = "xcrs_svcs",		[M_LEVELS] = "xcrs_levels",
+	[M_CFG] = "xcrs_cfg",		[M_GEN] = "xcrs_gen",
+	[M_SCOPES] = "xcrs_scopes",	[M_STATS] = "xcrs_stats",
+	[M_SUB_STATS] = "xcrs_sub_stats", [M_RATE] = "xcrs_rate",
+	[M_FANOUT] = "xcrs_fanout",	[M_EVENTS] = "xcrs_events",
+};
+
+/* What the operator calls each map in an error. */
+static const char *const map_roles[M_COUNT] = {
+	[M_SUBS] = "subscriber map",
+	[M_POOLS] = "address pool map",
+	[M_SVCS] = "service map",
+	[M_LEVELS] = "level map",
+	[M_CFG] = "settings map",
+	[M_GEN] = "generation map",
+	[M_SCOPES] = "scope map",
+	[M_STATS] = "statistics map",
+	[M_SUB_STATS] = "subscriber statistics map",
+	[M_RATE] = "rate state map",
+	[M_FANOUT] = "fan-out state map",
+	[M_EVENTS] = "event ring buffer",
+};
+
+struct dp_attachment {
+	char ifname[IF_NAMESIZE];
+	struct xcrs_bpf *skel;
+	struct xdp_program *prog;
+};
+
+struct dp {
+	struct dp_config cfg;
+	char *pin_dir;
+	int fds[M_COUNT];
+	__u32 max[M_COUNT];
+	bool reused;
+	int ncpus;
+	int rcu_outer_fd, rcu_inner_fd;
+	/* test instances: [role][gtpu] */
+	struct xcrs_bpf *inst[2][2];
+	struct dp_attachment *att;
+	size_t natt;
+	struct ring_buffer *rb;
+	dp_event_fn ev_fn;
+	void *ev_ctx;
+	char err[512];
+};
+
+static int dp_fail(struct dp *dp, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int dp_fail(struct dp *dp, int r, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(dp->err, sizeof(dp->err), fmt, ap);
+	va_end(ap);
+	n = strlen(dp->err);
+	if (r < 0 && n < sizeof(dp->err) - 1)
+		snprintf(dp->err + n, sizeof(dp->err) - n, ": %s", strerror(-r));
+	return r;
+}
+
+static int dp_ok(struct dp *dp)
+{
+	dp->err[0] = '\0';
+	return 0;
+}
+
+const char *dp_errmsg(const struct dp *dp)
+{
+	return dp->err;
+}
+
+bool dp_reused_pins(const struct dp *dp)
+{
+	return dp->reused;
+}
+
+/* Translates a failed map write into operator language. */
+static int map_write_fail(struct dp *dp, enum dp_map m, int r,
+			  const char *what)
+{
+	if (r == -E2BIG || r == -ENOMEM || r == -ENOSPC)
+		return dp_fail(dp, -E2BIG, "%s full (%u entries): cannot add %s",
+			       map_roles[m], dp->max[m], what);
+	return dp_fail(dp, r, "writing %s to %s", what, map_roles[m]);
+}
+
+static struct bpf_map *skel_map(struct xcrs_bpf *s, enum dp_map m)
+{
+	struct bpf_map *const maps[M_COUNT] = {
+		[M_SUBS] = s->maps.xcrs_subs,
+		[M_POOLS] = s->maps.xcrs_pools,
+		[M_SVCS] = s->maps.xcrs_svcs,
+		[M_LEVELS] = s->maps.xcrs_levels,
+		[M_CFG] = s->maps.xcrs_cfg,
+		[M_GEN] = s->maps.xcrs_gen,
+		[M_SCOPES] = s->maps.xcrs_scopes,
+		[M_STATS] = s->maps.xcrs_stats,
+		[M_SUB_STATS] = s->maps.xcrs_sub_stats,
+		[M_RATE] = s->maps.xcrs_rate,
+		[M_FANOUT] = s->maps.xcrs_fanout,
+		[M_EVENTS] = s->maps.xcrs_events,
+	};
+
+	return maps[m];
+}
+
+static void pin_path(const struct dp *dp, enum dp_map m, char *buf,
+		     size_t len)
+{
+	snprintf(buf, len, "%s/%s", dp->pin_dir, map_names[m]);
+}
+
+/* Checks that a pinned map is the one this build would create. */
+static int check_pinned(struct dp *dp, enum dp_map m, int fd,
+			struct bpf_map *want, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int r;
+
+	r = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (r)
+		return dp_fail(dp, -errno, "reading pinned map %s", path);
+	if (info.type != bpf_map__type(want) ||
+	    info.key_size != bpf_map__key_size(want) ||
+	    info.value_size != bpf_map__value_size(want))
+		return dp_fail(dp, -EINVAL,
+			       "pinned map %s has another layout (from another "
+			       "xcrs version?): remove %s to recreate it",
+			       path, dp->pin_dir);
+	if (info.max_entries != bpf_map__max_entries(want))
+		return dp_fail(dp, -EINVAL,
+			       "pinned %s %s holds %u entries, the configuration "
+			       "asks for %u: remove %s (after detaching) to "
+			       "resize",
+			       map_roles[m], path, info.max_entries,
+			       bpf_map__max_entries(want), dp->pin_dir);
+	return 0;
+}
+
+static __u32 or_default(__u32 v, __u32 def)
+{
+	return v ? v : def;
+}
+
+static void size_maps(struct dp *dp)
+{
+	const struct dp_config *c = &dp->cfg;
+
+	dp->max[M_SUBS] = or_default(c->max_subs, 65536);
+	/* Two generations of the policy tables live side by side while one
+	 * replaces the other. */
+	dp->max[M_POOLS] = 2 * or_default(c->max_pools, 1024);
+	dp->max[M_SVCS] = 2 * or_default(c->max_svc_prefixes, 8192);
+	dp->max[M_LEVELS] = 2 * XCRS_LEVELS_MAX;
+	dp->max[M_CFG] = 2;
+	dp->max[M_GEN] = 1;
+	dp->max[M_SCOPES] = or_default(c->max_scopes, 4096);
+	dp->max[M_STATS] = XCRS_STATS_SLOTS;
+	dp->max[M_SUB_STATS] = or_default(c->max_tracked, 65536);
+	dp->max[M_RATE] = or_default(c->max_tracked, 65536);
+	dp->max[M_FANOUT] = or_default(c->max_tracked, 65536);
+	dp->max[M_EVENTS] = 256 * 1024;
+}
+
+/* Opens a skeleton whose maps are dp's; rodata set for role/gtpu. */
+static int open_instance(struct dp *dp, enum xcrs_role role, bool gtpu,
+			 struct xcrs_bpf **ret_skel)
+{
+	struct xcrs_bpf *s;
+	int r;
+
+	s = xcrs_bpf__open();
+	if (!s)
+		return dp_fail(dp, -errno, "opening the embedded XDP object");
+	s->rodata->xcrs_role = role;
+	s->rodata->xcrs_gtpu = gtpu;
+	for (int m = 0; m < M_COUNT; m++) {
+		r = bpf_map__set_max_entries(skel_map(s, m), dp->max[m]);
+		if (r) {
+			xcrs_bpf__destroy(s);
+			return dp_fail(dp, r, "sizing %s", map_roles[m]);
+		}
+		if (dp->fds[m] < 0)
+			continue;
+		r = bpf_map__reuse_fd(skel_map(s, m), dp->fds[m]);
+		if (r) {
+			xcrs_bpf__destroy(s);
+			return dp_fail(dp, r, "sharing %s", map_roles[m]);
+		}
+	}
+	*ret_skel = s;
+	return 0;
+}
+
+static int load_instance(struct dp *dp, struct xcrs_bpf *s)
+{
+	int prev = log_libbpf_silence();
+	int r = xcrs_bpf__load(s);
+
+	log_libbpf_restore(prev);
+	if (r)
+		return dp_fail(dp, r,
+			       "loading the XDP program (run with -vv for the "
+			       "verifier log)");
+	return 0;
+}
+
+static int check_bpffs(struct dp *dp, const char *dir)
+{
+	char parent[PATH_MAX];
+	struct statfs st;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else if (slash)
+		slash[1] = '\0';
+	if (statfs(parent, &st))
+		return dp_fail(dp, -errno, "pin directory parent %s", parent);
+	if ((unsigned long)st.f_type != BPF_FS_MAGIC)
+		return dp_fail(dp, -ENOTSUP,
+			       "%s is not on a bpf filesystem (mount it: mount "
+			       "-t bpf bpf /sys/fs/bpf)",
+			       parent);
+	return 0;
+}
+
+/* Holds an exclusive flock on the pin directory: every writer of pinned
+ * state takes it, so two agents never interleave. Returns the fd. */
+static int lock_pins(struct dp *dp)
+{
+	int fd;
+
+	if (!dp->pin_dir)
+		return -1;
+	fd = open(dp->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return dp_fail(dp, -errno, "opening pin directory %s",
+			       dp->pin_dir);
+	if (flock(fd, LOCK_EX)) {
+		int r = -errno;
+
+		close(fd);
+		return dp_fail(dp, r, "locking pin directory %s", dp->pin_dir);
+	}
+	return fd;
+}
+
+static void unlock_pins(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static int rcu_sync_init(struct dp *dp)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+
+	dp->rcu_inner_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xcrs_rcu_in", 4,
+					  4, 1, NULL);
+	if (dp->rcu_inner_fd < 0)
+		return dp_fail(dp, -errno, "creating the RCU barrier map");
+	o.inner_map_fd = dp->rcu_inner_fd;
+	dp->rcu_outer_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS,
+					  "xcrs_rcu", 4, 4, 1, &o);
+	if (dp->rcu_outer_fd < 0)
+		return dp_fail(dp, -errno, "creating the RCU barrier map");
+	return 0;
+}
+
+/* Waits until every XDP program run that started before the call has
+ * finished: the kernel calls synchronize_rcu() after an update of a
+ * map-in-map from userspace. */
+static int rcu_sync(struct dp *dp)
+{
+	__u32 k = 0;
+
+	if (bpf_map_update_elem(dp->rcu_outer_fd, &k, &dp->rcu_inner_fd, 0))
+		return dp_fail(dp, -errno, "waiting for running programs");
+	return 0;
+}
+
+int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
+	    size_t errlen)
+{
+	struct xcrs_bpf *s = NULL;
+	bool pinned_now[M_COUNT] = {};
+	char path[PATH_MAX];
+	struct dp *dp;
+	int lock = -1, r, found = 0;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	dp->cfg = *cfg;
+	dp->rcu_outer_fd = dp->rcu_inner_fd = -1;
+	for (int m = 0; m < M_COUNT; m++)
+		dp->fds[m] = -1;
+	size_maps(dp);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus < 0) {
+		r = dp_fail(dp, dp->ncpus, "counting possible CPUs");
+		goto fail;
+	}
+	r = rcu_sync_init(dp);
+	if (r)
+		goto fail;
+
+	if (cfg->pin_dir) {
+		dp->pin_dir = strdup(cfg->pin_dir);
+		if (!dp->pin_dir) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		r = check_bpffs(dp, dp->pin_dir);
+		if (r)
+			goto fail;
+		if (mkdir(dp->pin_dir, 0700) && errno != EEXIST) {
+			r = dp_fail(dp, -errno, "creating pin directory %s",
+				    dp->pin_dir);
+			goto fail;
+		}
+		lock = lock_pins(dp);
+		if (lock < 0) {
+			r = lock;
+			goto fail;
+		}
+	}
+
+	r = open_instance(dp, XCRS_ROLE_ACCESS, true, &s);
+	if (r)
+		goto fail;
+	for (int m = 0; dp->pin_dir && m < M_COUNT; m++) {
+		int fd;
+
+		pin_path(dp, m, path, sizeof(path));
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			r = dp_fail(dp, -errno, "opening pinned map %s", path);
+			goto fail;
+		}
+		dp->fds[m] = fd;
+		r = check_pinned(dp, m, fd, skel_map(s, m), path);
+		if (r)
+			goto fail;
+		r = bpf_map__reuse_fd(skel_map(s, m), fd);
+		if (r) {
+			r = dp_fail(dp, r, "reusing pinned map %s", path);
+			goto fail;
+		}
+		found++;
+	}
+	dp->reused = found > 0;
+
+	r = load_instance(dp, s);
+	if (r)
+		goto fail;
+	for (int m = 0; m < M_COUNT; m++) {
+		if (dp->fds[m] >= 0)
+			continue;
+		dp->fds[m] = dup(bpf_map__fd(skel_map(s, m)));
+		if (dp->fds[m] < 0) {
+			r = dp_fail(dp, -errno, "duplicating %s fd",
+				    map_roles[m]);
+			goto fail;
+		}
+		if (!dp->pin_dir)
+			continue;
+		pin_path(dp, m, path, sizeof(path));
+		if (bpf_obj_pin(dp->fds[m], path)) {
+			r = dp_fail(dp, -errno, "pinning %s at %s",
+				    map_roles[m], path);
+			goto fail;
+		}
+		pinned_now[m] = true;
+	}
+	dp->inst[XCRS_ROLE_ACCESS][1] = s;
+	unlock_pins(lock);
+	*ret_dp = dp;
+	return dp_ok(dp);
+
+fail:
+	/* Leave the pin directory as it was: unpin what this call pinned. */
+	for (int m = 0; m < M_COUNT; m++) {
+		if (pinned_now[m]) {
+			pin_path(dp, m, path, sizeof(path));
+			unlink(path);
+		}
+	}
+	if (s)
+		xcrs_bpf__destroy(s);
+	unlock_pins(lock);
+	if (errbuf && errlen)
+		snprintf(errbuf, errlen, "%s", r == -ENOMEM && !dp->err[0] ?
+			 "out of memory" : dp->err);
+	dp_close(dp);
+	return r;
+}
+
+void dp_close(struct dp *dp)
+{
+	if (!dp)
+		return;
+	ring_buffer__free(dp->rb);
+	for (size_t i = 0; i < dp->natt; i++) {
+		xdp_program__close(dp->att[i].prog);
+		xcrs_bpf__destroy(dp->att[i].skel);
+	}
+	free(dp->att);
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++)
+			xcrs_bpf__destroy(dp->inst[i][j]);
+	for (int m = 0; m < M_COUNT; m++)
+		if (dp->fds[m] >= 0)
+			close(dp->fds[m]);
+	if (dp->rcu_outer_fd >= 0)
+		close(dp->rcu_outer_fd);
+	if (dp->rcu_inner_fd >= 0)
+		close(dp->rcu_inner_fd);
+	free(dp->pin_dir);
+	free(dp);
+}
+
+int dp_unpin(struct dp *dp)
+{
+	char path[PATH_MAX];
+	int r = 0;
+
+	if (!dp->pin_dir)
+		return dp_ok(dp);
+	for (int m = 0; m < M_COUNT; m++) {
+		pin_path(dp, m, path, sizeof(path));
+		if (unlink(path) && errno != ENOENT && !r)
+			r = dp_fail(dp, -errno, "unpinning %s", path);
+	}
+	if (rmdir(dp->pin_dir) && errno != ENOENT && !r)
+		r = dp_fail(dp, -errno, "removing %s", dp->pin_dir);
+	return r ? r : dp_ok(dp);
+}
+
+/* ---- addresses ---- */
+
+bool dp_addr_is_v4(const struct xcrs_addr *a)
+{
+	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a->a, pfx, sizeof(pfx));
+}
+
+int dp_addr_parse(const char *s, struct xcrs_addr *ret_addr)
+{
+	struct xcrs_addr a = {};
+	struct in_addr v4;
+
+	if (inet_pton(AF_INET, s, &v4) == 1) {
+		a.a[10] = a.a[11] = 0xff;
+		memcpy(&a.a[12], &v4, 4);
+	} else if (inet_pton(AF_INET6, s, a.a) != 1) {
+		return -EINVAL;
+	}
+	*ret_addr = a;
+	return 0;
+}
+
+static void mask_addr(struct xcrs_addr *a, unsigned plen)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = plen > i * 8 ? plen - i * 8 : 0;
+
+		if (bits >= 8)
+			continue;
+		a->a[i] &= (__u8)(0xff00 >> bits);
+	}
+}
+
+int dp_prefix_parse(const char *s, struct xcrs_addr *ret_addr,
+		    unsigned *ret_plen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	struct xcrs_addr a, m;
+	const char *slash;
+	unsigned long plen;
+	char *end;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (slash)
+		buf[slash - buf] = '\0';
+	if (dp_addr_parse(buf, &a))
+		return -EINVAL;
+	if (slash) {
+		errno = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (errno || *end || end == slash + 1)
+			return -EINVAL;
+	} else {
+		plen = dp_addr_is_v4(&a) ? 32 : 128;
+	}
+	if (dp_addr_is_v4(&a) && !strchr(buf, ':')) {
+		if (plen > 32)
+			return -EINVAL;
+		plen += 96;
+	} else if (plen > 128) {
+		return -EINVAL;
+	}
+	m = a;
+	mask_addr(&m, plen);
+	if (memcmp(&m, &a, sizeof(a)))
+		return -EDOM; /* host bits set */
+	*ret_addr = a;
+	*ret_plen = plen;
+	return 0;
+}
+
+void dp_addr_format(const struct xcrs_addr *a, char *buf, size_t len)
+{
+	if (dp_addr_is_v4(a))
+		inet_ntop(AF_INET, &a->a[12], buf, len);
+	else
+		inet_ntop(AF_INET6, a->a, buf, len);
+}
+
+static void format_prefix(const struct xcrs_addr *a, unsigned plen,
+			  char *buf, size_t len)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	dp_addr_format(a, t, sizeof(t));
+	snprintf(buf, len, "%s/%u", t,
+		 dp_addr_is_v4(a) && plen >= 96 ? plen - 96 : plen);
+}
+
+/* ---- attach ---- */
+
+static int ifindex_of(struct dp *dp, const char *ifname)
+{
+	unsigned idx = if_nametoindex(ifname);
+
+	if (!idx)
+		return dp_fail(dp, -ENODEV, "no interface named %s", ifname);
+	return (int)idx;
+}
+
+/* Finds our program in the interface's dispatcher: 1 found (ret_mp set,
+ * *ret_prog the program or NULL for a legacy single program), 0 not. */
+static int find_attached(struct dp *dp, int ifindex,
+			 struct xdp_multiprog **ret_mp,
+			 struct xdp_program **ret_prog)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p;
+	long e = libxdp_get_error(mp);
+
+	if (e == -ENOENT || !mp)
+		return 0;
+	if (e)
+		return dp_fail(dp, (int)e, "reading XDP programs of ifindex %d",
+			       ifindex);
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && !strcmp(xdp_program__name(p), XCRS_PROG_NAME)) {
+			*ret_mp = mp;
+			*ret_prog = NULL;
+			return 1;
+		}
+	} else {
+		for (p = xdp_multiprog__next_prog(NULL, mp); p;
+		     p = xdp_multiprog__next_prog(p, mp)) {
+			if (!strcmp(xdp_program__name(p), XCRS_PROG_NAME)) {
+				*ret_mp = mp;
+				*ret_prog = p;
+				return 1;
+			}
+		}
+	}
+	xdp_multiprog__close(mp);
+	return 0;
+}
+
+int dp_attached(struct dp *dp, const char *ifname)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	int idx = ifindex_of(dp, ifname), r;
+
+	if (idx < 0)
+		return idx;
+	r = find_attached(dp, idx, &mp, &p);
+	if (r > 0)
+		xdp_multiprog__close(mp);
+	if (r >= 0)
+		dp_ok(dp);
+	return r;
+}
+
+static const char *mode_name(enum dp_xdp_mode m)
+{
+	return m == DP_MODE_NATIVE ? "native" : "generic";
+}
+
+int dp_attach(struct dp *dp, const char *ifname,
+	      const struct dp_attach_opts *o)
+{
+	struct xdp_program_opts xo = { .sz = sizeof(xo) };
+	struct dp_attachment *att;
+	struct xdp_multiprog *mp;
+	struct xdp_program *prog, *found;
+	struct xcrs_bpf *s;
+	enum dp_xdp_mode mode = o->mode;
+	int idx, r, prev;
+
+	idx = ifindex_of(dp, ifname);
+	if (idx < 0)
+		return idx;
+	r = find_attached(dp, idx, &mp, &found);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		xdp_multiprog__close(mp);
+		return dp_fail(dp, -EEXIST,
+			       "xcrs is already attached to %s (detach first)",
+			       ifname);
+	}
+	att = realloc(dp->att, (dp->natt + 1) * sizeof(*att));
+	if (!att)
+		return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
+	dp->att = att;
+
+	r = open_instance(dp, o->role, !o->no_gtpu, &s);
+	if (r)
+		return r;
+	xo.obj = s->obj;
+	xo.prog_name = XCRS_PROG_NAME;
+	prog = xdp_program__create(&xo);
+	r = (int)libxdp_get_error(prog);
+	if (r || !prog) {
+		xcrs_bpf__destroy(s);
+		return dp_fail(dp, r ? r : -EINVAL,
+			       "preparing the XDP program for %s", ifname);
+	}
+	prev = log_libbpf_silence();
+	r = xdp_program__attach(prog, idx,
+				mode == DP_MODE_NATIVE ? XDP_MODE_NATIVE :
+							 XDP_MODE_SKB,
+				0);
+	if (r && mode == DP_MODE_NATIVE && o->allow_fallback) {
+		log_warn("%s: native XDP failed (%s), falling back to generic "
+			 "mode",
+			 ifname, strerror(-r));
+		mode = DP_MODE_SKB;
+		r = xdp_program__attach(prog, idx, XDP_MODE_SKB, 0);
+	}
+	log_libbpf_restore(prev);
+	if (r) {
+		xdp_program__close(prog);
+		xcrs_bpf__destroy(s);
+		return dp_fail(dp, r,
+			       "attaching xcrs to %s in %s mode (run with -vv "
+			       "for libxdp's log)",
+			       ifname, mode_name(mode));
+	}
+	att = &dp->att[dp->natt++];
+	snprintf(att->ifname, sizeof(att->ifname), "%s", ifname);
+	att->skel = s;
+	att->prog = prog;
+	log_info("attached to %s as %s, %s mode", ifname,
+		 dp_role_to_string(o->role), mode_name(mode));
+	return dp_ok(dp);
+}
+
+int dp_detach(struct dp *dp, const char *ifname)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	int idx, r;
+
+	idx = ifindex_of(dp, ifname);
+	if (idx < 0)
+		return idx;
+	r = find_attached(dp, idx, &mp, &p);
+	if (r < 0)
+		return r;
+	if (!r)
+		return dp_fail(dp, -ENOENT, "xcrs is not attached to %s",
+			       ifname);
+	if (p)
+		r = xdp_program__detach(p, idx, xdp_multiprog__attach_mode(mp),
+					0);
+	else
+		r = xdp_multiprog__detach(mp);
+	xdp_multiprog__close(mp);
+	if (r)
+		return dp_fail(dp, r, "detaching xcrs from %s", ifname);
+	log_info("detached from %s", ifname);
+	return dp_ok(dp);
+}
+
+int dp_prog_fd(struct dp *dp, enum xcrs_role role, bool gtpu)
+{
+	struct xcrs_bpf **slot;
+	int r;
+
+	if (role != XCRS_ROLE_ACCESS && role != XCRS_ROLE_CORE)
+		return dp_fail(dp, -EINVAL, "unknown role %d", role);
+	slot = &dp->inst[role][gtpu ? 1 : 0];
+	if (!*slot) {
+		struct xcrs_bpf *s;
+
+		r = open_instance(dp, role, gtpu, &s);
+		if (r)
+			return r;
+		r = load_instance(dp, s);
+		if (r) {
+			xcrs_bpf__destroy(s);
+			return r;
+		}
+		*slot = s;
+	}
+	dp_ok(dp);
+	return bpf_program__fd((*slot)->progs.xcrs_xdp);
+}
+
+/* ---- policy ---- */
+
+static bool prefix_contains(const struct xcrs_addr *outer, unsigned oplen,
+			    const struct xcrs_addr *inner, unsigned iplen)
+{
+	struct xcrs_addr m = *inner;
+
+	if (oplen > iplen)
+		return false;
+	mask_addr(&m, oplen);
+	return !memcmp(&m, outer, sizeof(m));
+}
+
+/* Deletes every LPM entry of generation gen. */
+static int lpm_clear_gen(struct dp *dp, enum dp_map m, __u32 gen)
+{
+	struct xcrs_lpm_key k, next, *del = NULL;
+	size_t ndel = 0, cap = 0;
+	void *prev = NULL;
+	int r = 0;
+
+	while (!bpf_map_get_next_key(dp->fds[m], prev, &next)) {
+		if (next.gen == gen) {
+			if (ndel == cap) {
+				struct xcrs_lpm_key *n;
+
+				cap = cap ? 2 * cap : 64;
+				n = realloc(del, cap * sizeof(*n));
+				if (!n) {
+					free(del);
+					return dp_fail(dp, -ENOMEM,
+						       "clearing %s",
+						       map_roles[m]);
+				}
+				del = n;
+			}
+			del[ndel++] = next;
+		}
+		k = next;
+		prev = &k;
+	}
+	for (size_t i = 0; i < ndel; i++) {
+		if (bpf_map_delete_elem(dp->fds[m], &del[i]) && errno != ENOENT) {
+			r = dp_fail(dp, -errno, "clearing %s", map_roles[m]);
+			break;
+		}
+	}
+	free(del);
+	return r;
+}
+
+static int validate_policy(struct dp *dp, const struct dp_policy *p)
+{
+	char t[64];
+
+	if (p->nlevels < 1 || p->nlevels > XCRS_LEVELS_MAX)
+		return dp_fail(dp, -EINVAL, "policy has %u levels (1..%d)",
+			       p->nlevels, XCRS_LEVELS_MAX);
+	if (p->cfg.default_level != XCRS_LEVEL_PASS &&
+	    p->cfg.default_level >= p->nlevels)
+		return dp_fail(dp, -EINVAL,
+			       "default level %u is not defined (%u levels)",
+			       p->cfg.default_level, p->nlevels);
+	if (p->cfg.nonip_action > XCRS_NONIP_DROP)
+		return dp_fail(dp, -EINVAL, "unknown non-IP action %u",
+			       p->cfg.nonip_action);
+	if (p->cfg.fanout_threshold > XCRS_FANOUT_THRESHOLD_MAX)
+		return dp_fail(dp, -ERANGE,
+			       "fan-out threshold %u is over the maximum %d",
+			       p->cfg.fanout_threshold,
+			       XCRS_FANOUT_THRESHOLD_MAX);
+	if (p->cfg.fanout_threshold && !p->cfg.fanout_window_ns)
+		return dp_fail(dp, -EINVAL,
+			       "fan-out detection needs a window");
+	for (unsigned i = 0; i < p->nlevels; i++)
+		if (p->levels[i].rate_Bps && !p->levels[i].burst_B)
+			return dp_fail(dp, -EINVAL,
+				       "level %u has a rate but no burst", i);
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct dp_service_rule *r = &p->rules[i];
+		struct xcrs_addr m = r->addr;
+
+		format_prefix(&r->addr, r->plen, t, sizeof(t));
+		mask_addr(&m, r->plen);
+		if (r->plen > 128 || memcmp(&m, &r->addr, sizeof(m)))
+			return dp_fail(dp, -EINVAL,
+				       "service rule %zu: %s is not a prefix",
+				       i + 1, t);
+		if (r->svc > XCRS_SVC_MAX - 1)
+			return dp_fail(dp, -EINVAL,
+				       "service rule %zu (%s): class %u is "
+				       "over %d",
+				       i + 1, t, r->svc, XCRS_SVC_MAX - 1);
+		if (r->port_lo > r->port_hi)
+			return dp_fail(dp, -EINVAL,
+				       "service rule %zu (%s): port range "
+				       "%u-%u is empty",
+				       i + 1, t, r->port_lo, r->port_hi);
+	}
+	for (size_t i = 0; i < p->npools; i++) {
+		struct xcrs_addr m = p->pools[i].addr;
+
+		format_prefix(&m, p->pools[i].plen, t, sizeof(t));
+		mask_addr(&m, p->pools[i].plen);
+		if (p->pools[i].plen > 128 ||
+		    memcmp(&m, &p->pools[i].addr, sizeof(m)))
+			return dp_fail(dp, -EINVAL, "pool %zu: %s is not a prefix",
+				       i + 1, t);
+		if (p->pools[i].level >= p->nlevels)
+			return dp_fail(dp, -EINVAL,
+				       "pool %s: level %u is not defined", t,
+				       p->pools[i].level);
+	}
+	return 0;
+}
+
+/* Service rules of one LPM prefix: its own rules in policy order, then
+ * those of each enclosing prefix, longer prefixes first. */
+static int build_svc_entry(struct dp *dp, const struct dp_policy *p,
+			   const struct dp_service_rule *pfx,
+			   struct xcrs_svc_entry *e)
+{
+	char t[64];
+
+	memset(e, 0, sizeof(*e));
+	for (int plen = (int)pfx->plen; plen >= 0; plen--) {
+		for (size_t i = 0; i < p->nrules; i++) {
+			const struct dp_service_rule *r = &p->rules[i];
+
+			if (r->plen != (unsigned)plen ||
+			    !prefix_contains(&r->addr, r->plen, &pfx->addr,
+					     pfx->plen))
+				continue;
+			if (e->nrules == XCRS_SVC_RULES_MAX) {
+				format_prefix(&pfx->addr, pfx->plen, t,
+					      sizeof(t));
+				return dp_fail(dp, -E2BIG,
+					       "peer prefix %s is covered by "
+					       "more than %d service rules",
+					       t, XCRS_SVC_RULES_MAX);
+			}
+			e->rules[e->nrules++] = (struct xcrs_svc_rule){
+				.proto = r->proto,
+				.svc = r->svc,
+				.port_lo = r->port_lo,
+				.port_hi = r->port_hi,
+			};
+		}
+	}
+	return 0;
+}
+
+static struct xcrs_lpm_key lpm_key(__u32 gen, const struct xcrs_addr *a,
+				   unsigned plen)
+{
+	struct xcrs_lpm_key k = { .prefixlen = 32 + plen, .gen = gen };
+
+	memcpy(k.addr, a->a, 16);
+	return k;
+}
+
+static int write_svcs(struct dp *dp, const struct dp_policy *p, __u32 gen)
+{
+	struct xcrs_svc_entry e;
+	char t[64];
+	int r;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct dp_service_rule *ri = &p->rules[i];
+		struct xcrs_lpm_key k;
+		bool seen = false;
+
+		/* One entry per distinct prefix. */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->rules[j].plen == ri->plen &&
+			       !memcmp(&p->rules[j].addr, &ri->addr, 16);
+		if (seen)
+			continue;
+		r = build_svc_entry(dp, p, ri, &e);
+		if (r)
+			return r;
+		k = lpm_key(gen, &ri->addr, ri->plen);
+		if (bpf_map_update_elem(dp->fds[M_SVCS], &k, &e, BPF_ANY)) {
+			format_prefix(&ri->addr, ri->plen, t, sizeof(t));
+			return map_write_fail(dp, M_SVCS, -errno, t);
+		}
+	}
+	return 0;
+}
+
+static int write_pools(struct dp *dp, const struct dp_policy *p, __u32 gen)
+{
+	char t[64];
+
+	for (size_t i = 0; i < p->npools; i++) {
+		const struct dp_pool *pl = &p->pools[i];
+		struct xcrs_lpm_key k = lpm_key(gen, &pl->addr, pl->plen);
+		struct xcrs_pool v = { .scope = pl->scope, .level = pl->level };
+
+		if (bpf_map_update_elem(dp->fds[M_POOLS], &k, &v, BPF_ANY)) {
+			format_prefix(&pl->addr, pl->plen, t, sizeof(t));
+			return map_write_fail(dp, M_POOLS, -errno, t);
+		}
+	}
+	return 0;
+}
+
+int dp_policy_generation(struct dp *dp, __u32 *ret_gen)
+{
+	__u32 k = 0, g;
+
+	if (bpf_map_lookup_elem(dp->fds[M_GEN], &k, &g))
+		return dp_fail(dp, -errno, "reading the policy generation");
+	*ret_gen = g & 1;
+	return dp_ok(dp);
+}
+
+int dp_policy_apply(struct dp *dp, const struct dp_policy *p)
+{
+	__u32 cur, next, k = 0;
+	int lock, r;
+
+	r = validate_policy(dp, p);
+	if (r)
+		return r;
+	lock = lock_pins(dp);
+	if (dp->pin_dir && lock < 0)
+		return lock;
+	r = dp_policy_generation(dp, &cur);
+	if (r)
+		goto out;
+	next = cur ^ 1;
+	/* A packet that read the generation before the last flip may still be
+	 * looking at `next`: let it finish before we overwrite it. */
+	r = rcu_sync(dp);
+	if (r)
+		goto out;
+	r = lpm_clear_gen(dp, M_SVCS, next);
+	if (!r)
+		r = lpm_clear_gen(dp, M_POOLS, next);
+	if (r)
+		goto out;
+	for (unsigned i = 0; i < XCRS_LEVELS_MAX; i++) {
+		struct xcrs_level lv = {};
+		__u32 slot = next * XCRS_LEVELS_MAX + i;
+
+		if (i < p->nlevels) {
+			lv = p->levels[i];
+			lv.flags |= XCRS_LEVEL_F_DEFINED;
+		}
+		if (bpf_map_update_elem(dp->fds[M_LEVELS], &slot, &lv, 0)) {
+			r = dp_fail(dp, -errno, "writing level %u", i);
+			goto undo;
+		}
+	}
+	r = write_svcs(dp, p, next);
+	if (!r)
+		r = write_pools(dp, p, next);
+	if (r)
+		goto undo;
+	if (bpf_map_update_elem(dp->fds[M_CFG], &next, &p->cfg, 0)) {
+		r = dp_fail(dp, -errno, "writing the policy settings");
+		goto undo;
+	}
+	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &next, 0)) {
+		r = dp_fail(dp, -errno, "switching to the new policy");
+		goto undo;
+	}
+	/* The old generation is unreachable once running programs finish:
+	 * free its entries so the maps hold one policy at rest. */
+	if (!rcu_sync(dp)) {
+		lpm_clear_gen(dp, M_SVCS, cur);
+		lpm_clear_gen(dp, M_POOLS, cur);
+	}
+	unlock_pins(lock);
+	log_debug("policy generation %u active: %u levels, %zu service rules, "
+		  "%zu pools",
+		  next, p->nlevels, p->nrules, p->npools);
+	return dp_ok(dp);
+
+undo:
+	{
+		/* The running generation was never touched; drop the partial
+		 * one, keeping the first error's message. */
+		char msg[sizeof(dp->err)];
+
+		memcpy(msg, dp->err, sizeof(msg));
+		lpm_clear_gen(dp, M_SVCS, next);
+		lpm_clear_gen(dp, M_POOLS, next);
+		memcpy(dp->err, msg, sizeof(msg));
+	}
+out:
+	unlock_pins(lock);
+	return r;
+}
+
+/* ---- subscribers and scopes ---- */
+
+__u64 dp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
+	       const struct xcrs_sub *s)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	dp_addr_format(a, t, sizeof(t));
+	if (s->level >= XCRS_LEVELS_MAX || s->base_level >= XCRS_LEVELS_MAX)
+		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
+			       "range", t, s->level, s->base_level);
+	if (bpf_map_update_elem(dp->fds[M_SUBS], a, s, BPF_ANY))
+		return map_write_fail(dp, M_SUBS, -errno, t);
+	return dp_ok(dp);
+}
+
+int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
+	       struct xcrs_sub *ret_sub)
+{
+	struct xcrs_sub s;
+	char t[INET6_ADDRSTRLEN];
+
+	if (bpf_map_lookup_elem(dp->fds[M_SUBS], a, &s)) {
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, -errno, "subscriber %s", t);
+	}
+	*ret_sub = s;
+	return dp_ok(dp);
+}
+
+int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	if (bpf_map_delete_elem(dp->fds[M_SUBS], a)) {
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, -errno, "removing subscriber %s", t);
+	}
+	return dp_ok(dp);
+}
+
+int dp_scope_set(struct dp *dp, __u32 scope, const struct xcrs_scope *sc)
+{
+	if (!scope)
+		return dp_fail(dp, -EINVAL, "scope id 0 means no scope");
+	if (sc->mode >= XCRS_CONTAIN_MAX)
+		return dp_fail(dp, -EINVAL, "scope %u: unknown containment %u",
+			       scope, sc->mode);
+	if (sc->mode == XCRS_CONTAIN_NONE) {
+		if (bpf_map_delete_elem(dp->fds[M_SCOPES], &scope) &&
+		    errno != ENOENT)
+			return dp_fail(dp, -errno, "releasing scope %u", scope);
+		return dp_ok(dp);
+	}
+	if (bpf_map_update_elem(dp->fds[M_SCOPES], &scope, sc, BPF_ANY)) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "scope %u", scope);
+		return map_write_fail(dp, M_SCOPES, -errno, t);
+	}
+	return dp_ok(dp);
+}
+
+int dp_scope_get(struct dp *dp, __u32 scope, struct xcrs_scope *ret_scope)
+{
+	struct xcrs_scope sc;
+
+	if (bpf_map_lookup_elem(dp->fds[M_SCOPES], &scope, &sc)) {
+		if (errno != ENOENT)
+			return dp_fail(dp, -errno, "reading scope %u", scope);
+		memset(&sc, 0, sizeof(sc));
+	}
+	*ret_scope = sc;
+	return dp_ok(dp);
+}
+
+/* ---- statistics ---- */
+
+int dp_stats_read(struct dp *dp, struct dp_stats *ret_stats)
+{
+	struct xcrs_counter *v;
+	struct dp_stats st = {};
+
+	v = calloc(dp->ncpus, sizeof(*v));
+	if (!v)
+		return dp_fail(dp, -ENOMEM, "reading statistics");
+	for (__u32 k = 0; k < XCRS_STATS_SLOTS; k++) {
+		struct xcrs_counter *c = &st.c[k / XCRS_REASON_MAX]
+					       [k % XCRS_REASON_MAX];
+
+		if (bpf_map_lookup_elem(dp->fds[M_STATS], &k, v)) {
+			int r = -errno;
+
+			free(v);
+			return dp_fail(dp, r, "reading statistics");
+		}
+		for (int c2 = 0; c2 < dp->ncpus; c2++) {
+			c->packets += v[c2].packets;
+			c->bytes += v[c2].bytes;
+		}
+	}
+	free(v);
+	*ret_stats = st;
+	return dp_ok(dp);
+}
+
+int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
+		      struct xcrs_sub_counters *ret_counters)
+{
+	struct xcrs_sub_counters *v, sum = {};
+	char t[INET6_ADDRSTRLEN];
+	int r;
+
+	v = calloc(dp->ncpus, sizeof(*v));
+	if (!v)
+		return dp_fail(dp, -ENOMEM, "reading subscriber statistics");
+	if (bpf_map_lookup_elem(dp->fds[M_SUB_STATS], a, v)) {
+		r = -errno;
+		free(v);
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, r, "statistics of subscriber %s", t);
+	}
+	for (int c = 0; c < dp->ncpus; c++) {
+		sum.pass.packets += v[c].pass.packets;
+		sum.pass.bytes += v[c].pass.bytes;
+		sum.drop.packets += v[c].drop.packets;
+		sum.drop.bytes += v[c].drop.bytes;
+	}
+	free(v);
+	*ret_counters = sum;
+	return dp_ok(dp);
+}
+
+const char *dp_action_to_string(enum xcrs_action a)
+{
+	static const char *const n[XCRS_ACT_MAX] = {
+		[XCRS_ACT_PASS] = "pass",
+		[XCRS_ACT_DROP] = "drop",
+	};
+
+	return (unsigned)a < XCRS_ACT_MAX ? n[a] : "?";
+}
+
+const char *dp_reason_to_string(enum xcrs_reason r)
+{
+	static const char *const n[XCRS_REASON_MAX] = {
+		[XCRS_R_ALLOWED] = "allowed",
+		[XCRS_R_UNKNOWN_PASS] = "unknown-pass",
+		[XCRS_R_NON_IP] = "non-ip",
+		[XCRS_R_GTPU_SIGNALLING] = "gtpu-signalling",
+		[XCRS_R_MALFORMED] = "malformed",
+		[XCRS_R_GTPU_MALFORMED] = "gtpu-malformed",
+		[XCRS_R_GTPU_UNKNOWN_TYPE] = "gtpu-unknown-type",
+		[XCRS_R_UNCLASSIFIED] = "unclassified",
+		[XCRS_R_LEVEL] = "level",
+		[XCRS_R_RATE] = "rate",
+		[XCRS_R_ISOLATE] = "isolate",
+		[XCRS_R_NO_LATERAL] = "no-lateral",
+		[XCRS_R_BAD_LEVEL] = "bad-level",
+		[XCRS_R_VLAN_DEPTH] = "vlan-depth",
+	};
+
+	return (unsigned)r < XCRS_REASON_MAX ? n[r] : "?";
+}
+
+const char *dp_contain_to_string(enum xcrs_contain_mode m)
+{
+	static const char *const n[XCRS_CONTAIN_MAX] = {
+		[XCRS_CONTAIN_NONE] = "none",
+		[XCRS_CONTAIN_ISOLATE] = "isolate",
+		[XCRS_CONTAIN_NO_LATERAL] = "no-lateral",
+	};
+
+	return (unsigned)m < XCRS_CONTAIN_MAX ? n[m] : "?";
+}
+
+const char *dp_role_to_string(enum xcrs_role r)
+{
+	return r == XCRS_ROLE_ACCESS ? "access" :
+	       r == XCRS_ROLE_CORE   ? "core" :
+				       "?";
+}
+
+/* ---- events ---- */
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct dp *dp = ctx;
+	struct xcrs_event ev;
+
+	if (len < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	dp->ev_fn(dp->ev_ctx, &ev);
+	return 0;
+}
+
+int dp_events_subscribe(struct dp *dp, dp_event_fn fn, void *ctx)
+{
+	if (dp->rb)
+		return dp_fail(dp, -EBUSY, "already subscribed to events");
+	dp->ev_fn = fn;
+	dp->ev_ctx = ctx;
+	dp->rb = ring_buffer__new(dp->fds[M_EVENTS], on_event, dp, NULL);
+	if (!dp->rb)
+		return dp_fail(dp, -errno, "opening the event ring buffer");
+	return dp_ok(dp);
+}
+
+int dp_events_fd(struct dp *dp)
+{
+	if (!dp->rb)
+		return dp_fail(dp, -EINVAL, "not subscribed to events");
+	return ring_buffer__epoll_fd(dp->rb);
+}
+
+int dp_events_poll(struct dp *dp, int timeout_ms)
+{
+	int r;
+
+	if (!dp->rb)
+		return dp_fail(dp, -EINVAL, "not subscribed to events");
+	r = ring_buffer__poll(dp->rb, timeout_ms);
+	if (r < 0 && r != -EINTR)
+		return dp_fail(dp, r, "reading the event ring buffer");
+	dp_ok(dp);
+	return r < 0 ? 0 : r;
+}

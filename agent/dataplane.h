@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The dataplane control library: the only code that loads the XDP program,
+ * attaches it, and reads or writes its maps. Everything above it (agent,
+ * xcrsctl, tests) goes through these calls.
+ *
+ * Every function returning int returns 0 (or a count) on success and a
+ * negative errno on failure; dp_errmsg() then names the interface, map or
+ * file at fault. Out-parameters (ret_*) are written only on success.
+ */
+#ifndef XCRS_DATAPLANE_H
+#define XCRS_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "xcrs_abi.h"
+
+#define DP_PIN_DIR_DEFAULT "/sys/fs/bpf/xcrs"
+
+struct dp;
+
+struct dp_config {
+	/* bpffs directory for the maps; NULL keeps them private to this
+	 * process (tests). */
+	const char *pin_dir;
+	/* Map sizes; 0 takes the default given in brackets. Pinned maps keep
+	 * the size they were created with: a different size is an error. */
+	__u32 max_subs;		/* subscriber hosts [65536] */
+	__u32 max_pools;	/* address pools per policy [1024] */
+	__u32 max_svc_prefixes; /* service prefixes per policy [8192] */
+	__u32 max_scopes;	/* scopes with containment [4096] */
+	__u32 max_tracked;	/* rate, fan-out and per-subscriber stats
+				 * state, LRU [65536] */
+};
+
+/* Opens the dataplane: reuses the maps pinned under cfg->pin_dir, creating
+ * (and pinning) those that are missing. Nothing is attached. On failure the
+ * message goes to errbuf (if not NULL) and nothing stays pinned that the
+ * call pinned. */
+int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
+	    size_t errlen);
+/* Releases this process's handles; attached programs and pinned maps stay. */
+void dp_close(struct dp *dp);
+/* The message of the last failed call, or "" after a success. */
+const char *dp_errmsg(const struct dp *dp);
+/* True if dp_open found the maps already pinned (state from an earlier
+ * process). */
+bool dp_reused_pins(const struct dp *dp);
+/* Unpins every map under the pin directory and removes it (a full
+ * teardown; enforcement of attached programs continues until detach). */
+int dp_unpin(struct dp *dp);
+
+/* Addresses. Text forms are IPv4 dotted quad or IPv6; both are stored as
+ * 16-byte IPv6 (IPv4-mapped). Prefix lengths are always of the 128-bit
+ * form: an IPv4 /24 is 120. */
+int dp_addr_parse(const char *s, struct xcrs_addr *ret_addr);
+int dp_prefix_parse(const char *s, struct xcrs_addr *ret_addr,
+		    unsigned *ret_plen);
+/* Writes the text form (IPv4 for mapped addresses); len >= 46. */
+void dp_addr_format(const struct xcrs_addr *a, char *buf, size_t len);
+bool dp_addr_is_v4(const struct xcrs_addr *a);
+
+enum dp_xdp_mode {
+	DP_MODE_NATIVE = 0, /* driver mode */
+	DP_MODE_SKB,	    /* generic mode */
+};
+
+struct dp_attach_opts {
+	enum xcrs_role role;
+	enum dp_xdp_mode mode;
+	bool allow_fallback; /* native failed → try generic */
+	bool no_gtpu;	     /* do not decapsulate UDP/2152 */
+};
+
+/* Attaches a program instance to ifname through libxdp's dispatcher. The
+ * program stays attached after this process exits. -EEXIST if xcrs is
+ * attached there already. */
+int dp_attach(struct dp *dp, const char *ifname,
+	      const struct dp_attach_opts *opts);
+/* Detaches xcrs from ifname (other XDP programs stay). -ENOENT if it is
+ * not attached there. */
+int dp_detach(struct dp *dp, const char *ifname);
+/* Whether xcrs is attached to ifname: 1 yes, 0 no, or -errno. */
+int dp_attached(struct dp *dp, const char *ifname);
+/* A loaded, unattached instance of the program for the role, sharing this
+ * dataplane's maps: for BPF_PROG_TEST_RUN and benchmarks. The fd belongs to
+ * dp. */
+int dp_prog_fd(struct dp *dp, enum xcrs_role role, bool gtpu);
+
+/* One service rule: peers in addr/plen (128-bit form), protocol (0 = any)
+ * and peer port range are service class svc (0..62). */
+struct dp_service_rule {
+	struct xcrs_addr addr;
+	unsigned plen;
+	__u8 proto;
+	__u8 svc;
+	__u16 port_lo, port_hi;
+};
+
+struct dp_pool {
+	struct xcrs_addr addr;
+	unsigned plen;
+	__u32 scope;
+	__u8 level;
+};
+
+/* Everything that must change together. Levels 0..nlevels-1 are defined;
+ * the library sets XCRS_LEVEL_F_DEFINED itself. Rules earlier in the array
+ * win over later ones for the same prefix; more specific prefixes win
+ * over less specific ones. */
+struct dp_policy {
+	struct xcrs_level levels[XCRS_LEVELS_MAX];
+	unsigned nlevels;
+	const struct dp_service_rule *rules;
+	size_t nrules;
+	const struct dp_pool *pools;
+	size_t npools;
+	struct xcrs_cfg cfg;
+};
+
+/* Replaces levels, service rules, pools and settings as one atomic change:
+ * the new set is written beside the running one and a generation index
+ * flips. Packets see the old set or the new one, never a mix. On failure
+ * the running set stays. */
+int dp_policy_apply(struct dp *dp, const struct dp_policy *p);
+/* The active generation (0 or 1). */
+int dp_policy_generation(struct dp *dp, __u32 *ret_gen);
+
+/* Subscriber hosts. expires_ns is CLOCK_MONOTONIC (dp_now_ns()); at that
+ * time the dataplane applies base_level by itself. */
+int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
+	       const struct xcrs_sub *s);
+int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
+	       struct xcrs_sub *ret_sub);
+int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);
+__u64 dp_now_ns(void);
+
+/* Scope containment. Setting mode XCRS_CONTAIN_NONE deletes the entry. */
+int dp_scope_set(struct dp *dp, __u32 scope, const struct xcrs_scope *sc);
+int dp_scope_get(struct dp *dp, __u32 scope, struct xcrs_scope *ret_scope);
+
+/* Statistics, summed over CPUs. */
+struct dp_stats {
+	struct xcrs_counter c[XCRS_ACT_MAX][XCRS_REASON_MAX];
+};
+int dp_stats_read(struct dp *dp, struct dp_stats *ret_stats);
+/* -ENOENT if the subscriber has no counters (never reacted). */
+int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
+		      struct xcrs_sub_counters *ret_counters);
+const char *dp_action_to_string(enum xcrs_action a);
+const char *dp_reason_to_string(enum xcrs_reason r);
+const char *dp_contain_to_string(enum xcrs_contain_mode m);
+const char *dp_role_to_string(enum xcrs_role r);
+
+/* Ring-buffer detections. fn is called from dp_events_poll(). */
+typedef void (*dp_event_fn)(void *ctx, const struct xcrs_event *ev);
+int dp_events_subscribe(struct dp *dp, dp_event_fn fn, void *ctx);
+/* An fd to wait on (epoll) once subscribed. */
+int dp_events_fd(struct dp *dp);
+/* Consumes pending events; returns how many, or -errno. */
+int dp_events_poll(struct dp *dp, int timeout_ms);
+
+#endif

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * xcrs dataplane ABI: the one definition of every map key, map value, enum
+ * and flag shared by the XDP program (bpf/xcrs.bpf.c) and userspace
+ * (agent/dataplane.c). Nothing here may be duplicated elsewhere.
+ *
+ * Addresses are always 16 bytes in network byte order; IPv4 addresses are
+ * stored IPv4-mapped (::ffff:a.b.c.d), so an IPv6 packet that spells a
+ * subscriber's IPv4 address in mapped form finds the same entry.
+ * Fields without a byte-order comment are host byte order.
+ */
+#ifndef XCRS_ABI_H
+#define XCRS_ABI_H
+
+#include <linux/types.h>
+
+#define XCRS_ABI_VERSION 1
+
+/* Level table: index 0..XCRS_LEVELS_MAX-1 per generation. */
+#define XCRS_LEVELS_MAX 16
+/* Level index meaning "no enforcement at all" (only as the default for
+ * unknown subscribers). */
+#define XCRS_LEVEL_PASS 0xff
+
+/* Service classes are bits of a 64-bit mask. Classes 0..62 are named by the
+ * policy; class 63 is every peer that matches no service rule. */
+#define XCRS_SVC_MAX   63
+#define XCRS_SVC_OTHER 63
+#define XCRS_SVC_BIT(s) (1ULL << (s))
+#define XCRS_SVC_ALL   (~0ULL)
+
+/* Service rules kept per LPM prefix (its own first, then those of the
+ * enclosing prefixes, most specific first). */
+#define XCRS_SVC_RULES_MAX 16
+
+/* Extension headers walked before an IPv6 packet counts as unclassifiable. */
+#define XCRS_IPV6_EXT_MAX 6
+/* GTP-U extension headers walked before a G-PDU counts as malformed. */
+#define XCRS_GTPU_EXT_MAX 4
+#define XCRS_GTPU_PORT	  2152
+
+/* Fan-out detection bitmap: distinct peers are counted as set bits. */
+#define XCRS_FANOUT_BITS  1024
+#define XCRS_FANOUT_WORDS (XCRS_FANOUT_BITS / 64)
+/* The largest threshold that can be counted reliably in the bitmap. */
+#define XCRS_FANOUT_THRESHOLD_MAX 512
+
+/* Interface role, a load-time constant of each attached program instance. */
+enum xcrs_role {
+	XCRS_ROLE_ACCESS = 0, /* faces terminals: subscriber = source */
+	XCRS_ROLE_CORE = 1,   /* faces the core/Internet: subscriber = dest */
+};
+
+enum xcrs_action {
+	XCRS_ACT_PASS = 0,
+	XCRS_ACT_DROP = 1,
+	XCRS_ACT_MAX
+};
+
+/* Why a verdict was reached; the statistics map is indexed by
+ * action * XCRS_REASON_MAX + reason. */
+enum xcrs_reason {
+	XCRS_R_ALLOWED = 0,	  /* the subscriber's level allows the service */
+	XCRS_R_UNKNOWN_PASS,	  /* unknown subscriber, default is pass */
+	XCRS_R_NON_IP,		  /* not IPv4/IPv6 (e.g. ARP) */
+	XCRS_R_GTPU_SIGNALLING,	  /* GTP-U echo, error indication, end marker */
+	XCRS_R_MALFORMED,	  /* cannot find the subscriber's address */
+	XCRS_R_GTPU_MALFORMED,	  /* GTP-U bad version/length/extension */
+	XCRS_R_GTPU_UNKNOWN_TYPE, /* GTP-U message type not handled */
+	XCRS_R_UNCLASSIFIED,	  /* fail closed: subscriber known, packet
+				   * not fully classifiable */
+	XCRS_R_LEVEL,		  /* service not allowed at the level */
+	XCRS_R_RATE,		  /* over the level's token-bucket rate */
+	XCRS_R_ISOLATE,		  /* scope contained: isolate */
+	XCRS_R_NO_LATERAL,	  /* scope contained: no-lateral */
+	XCRS_R_BAD_LEVEL,	  /* level index with no definition */
+	XCRS_R_VLAN_DEPTH,	  /* more VLAN tags than parsed */
+	XCRS_REASON_MAX
+};
+
+#define XCRS_STATS_SLOTS (XCRS_ACT_MAX * XCRS_REASON_MAX)
+
+enum xcrs_contain_mode {
+	XCRS_CONTAIN_NONE = 0,
+	XCRS_CONTAIN_ISOLATE = 1,    /* only the scope's allowed services */
+	XCRS_CONTAIN_NO_LATERAL = 2, /* no traffic to/from other subscribers */
+	XCRS_CONTAIN_MAX
+};
+
+enum xcrs_event_type {
+	XCRS_EV_FANOUT = 1,
+};
+
+/* Level definition flags. */
+#define XCRS_LEVEL_F_DEFINED 0x1 /* the slot holds a level */
+#define XCRS_LEVEL_F_REACTED 0x2 /* fail closed, per-subscriber stats */
+
+/* Non-IP handling (struct xcrs_cfg.nonip_action). */
+#define XCRS_NONIP_PASS 0
+#define XCRS_NONIP_DROP 1
+
+/* 16-byte address, network byte order, IPv4 mapped. Map key of xcrs_subs,
+ * xcrs_sub_stats, xcrs_rate, xcrs_fanout. */
+struct xcrs_addr {
+	__u8 a[16]; /* big-endian */
+};
+
+/* LPM key of xcrs_pools and xcrs_svcs. prefixlen counts the 32 bits of gen
+ * plus the address bits (an IPv4 /24 is 32 + 96 + 24). */
+struct xcrs_lpm_key {
+	__u32 prefixlen;
+	__u32 gen;	/* policy generation, 0 or 1 */
+	__u8 addr[16];	/* big-endian */
+};
+
+/* Value of xcrs_subs: one subscriber host. */
+struct xcrs_sub {
+	__u32 scope;	  /* scope id, 0 = none */
+	__u8 level;	  /* level index while not expired */
+	__u8 base_level;  /* level index after expires_ns */
+	__u8 flags;	  /* reserved, 0 */
+	__u8 pad;
+	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 = never */
+};
+
+/* Value of xcrs_pools: a subscriber address pool. */
+struct xcrs_pool {
+	__u32 scope;
+	__u8 level;
+	__u8 pad[3];
+};
+
+struct xcrs_svc_rule {
+	__u8 proto;	/* IPPROTO_*, 0 = any */
+	__u8 svc;	/* service class 0..62 */
+	__u16 port_lo;	/* peer port range, inclusive */
+	__u16 port_hi;
+	__u16 pad;
+};
+
+/* Value of xcrs_svcs: the service rules that apply to a peer prefix, first
+ * match wins. */
+struct xcrs_svc_entry {
+	__u32 nrules;
+	__u32 pad;
+	struct xcrs_svc_rule rules[XCRS_SVC_RULES_MAX];
+};
+
+/* Value of xcrs_levels[gen * XCRS_LEVELS_MAX + level]. */
+struct xcrs_level {
+	__u64 allowed;	  /* service class bitmap */
+	__u64 rate_Bps;	  /* token-bucket rate, bytes/s; 0 = unlimited */
+	__u64 burst_B;	  /* bucket depth, bytes */
+	__u32 flags;	  /* XCRS_LEVEL_F_* */
+	__u32 pad;
+};
+
+/* Value of xcrs_cfg[gen]: policy-wide settings. */
+struct xcrs_cfg {
+	__u8 default_level;	/* for unknown subscribers, or LEVEL_PASS */
+	__u8 nonip_action;	/* XCRS_NONIP_* */
+	__u16 pad;
+	__u32 fanout_threshold; /* distinct peers per window; 0 = off */
+	__u64 fanout_window_ns;
+};
+
+/* Value of xcrs_scopes (key: __u32 scope id). */
+struct xcrs_scope {
+	__u32 mode;	  /* enum xcrs_contain_mode */
+	__u32 pad;
+	__u64 allowed;	  /* isolate: services still reachable */
+};
+
+/* Per-CPU value of xcrs_stats and xcrs_sub_stats. */
+struct xcrs_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct xcrs_sub_counters {
+	struct xcrs_counter pass;
+	struct xcrs_counter drop;
+};
+
+/* Value of xcrs_rate (LRU): updated with atomics, no lock. */
+struct xcrs_bucket {
+	__u64 last_ns;
+	__s64 tokens; /* bytes */
+};
+
+/* Value of xcrs_fanout (LRU): distinct new-flow peers in the window. */
+struct xcrs_fanout {
+	__u64 window_start_ns;
+	__u32 count;
+	__u32 reported;
+	__u64 bits[XCRS_FANOUT_WORDS];
+};
+
+/* Ring-buffer record of xcrs_events. */
+struct xcrs_event {
+	__u32 type;	  /* enum xcrs_event_type */
+	__u32 count;	  /* distinct peers seen so far in the window */
+	__u64 window_ns;  /* the window length */
+	__u64 ts_ns;	  /* CLOCK_MONOTONIC of the report */
+	struct xcrs_addr addr;
+};
+
+#endif
