@@ -569,9 +569,11 @@ int dp_prefix_parse(const char *s, struct xcrs_addr *ret_addr,
 	if (dp_addr_parse(buf, &a))
 		return -EINVAL;
 	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
 		errno = 0;
 		plen = strtoul(slash + 1, &end, 10);
-		if (errno || *end || end == slash + 1)
+		if (errno || *end)
 			return -EINVAL;
 	} else {
 		plen = dp_addr_is_v4(&a) ? 32 : 128;
