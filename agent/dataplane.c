@@ -361,6 +361,7 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	char path[PATH_MAX];
 	struct dp *dp;
 	int lock = -1, r, found = 0;
+	bool made_dir = false;
 
 	dp = calloc(1, sizeof(*dp));
 	if (!dp) {
@@ -391,7 +392,9 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 		r = check_bpffs(dp, dp->pin_dir);
 		if (r)
 			goto fail;
-		if (mkdir(dp->pin_dir, 0700) && errno != EEXIST) {
+		if (mkdir(dp->pin_dir, 0700) == 0) {
+			made_dir = true;
+		} else if (errno != EEXIST) {
 			r = dp_fail(dp, -errno, "creating pin directory %s",
 				    dp->pin_dir);
 			goto fail;
@@ -465,6 +468,8 @@ fail:
 			unlink(path);
 		}
 	}
+	if (made_dir)
+		rmdir(dp->pin_dir);
 	if (s)
 		xcrs_bpf__destroy(s);
 	unlock_pins(lock);

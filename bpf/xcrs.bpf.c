@@ -707,6 +707,13 @@ int xcrs_xdp(struct xdp_md *ctx)
 	if (parse_ip(ctx, off, proto == ETH_P_IP_ ? 4 : 6, &pi) < 0)
 		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
 
+	/* On a GTP-U interface, headers cut short (or too many IPv6
+	 * extension headers) may hide a G-PDU, and with it a subscriber:
+	 * never classify such a packet by its outer addresses. Later
+	 * fragments of an outer packet carry no headers; they cannot be
+	 * reassembled without the first, which is classified. */
+	if (xcrs_gtpu && !(pi.flags & (PI_COMPLETE | PI_FRAG_LATER)))
+		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
 	if (xcrs_gtpu && pi.proto == IPPROTO_UDP && (pi.flags & PI_COMPLETE) &&
 	    pi.dport == XCRS_GTPU_PORT && pi.l4_end) {
 		__u32 udp_end;

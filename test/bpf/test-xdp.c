@@ -1,0 +1,1009 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The XDP program, run for real with BPF_PROG_TEST_RUN on frames from the
+ * packet builder. Each case asserts the verdict and which statistics slot
+ * (action, reason) counted the packet, against the reference policy of
+ * lib/xdptest.c.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "pktbuild.h"
+#include "xdptest.h"
+
+#define A XCRS_ROLE_ACCESS
+#define C XCRS_ROLE_CORE
+#define PASS XCRS_ACT_PASS
+#define DROP XCRS_ACT_DROP
+
+static struct dp *dp;
+
+static void open_default_pass(void)
+{
+	cr_assert_eq(xt_open(&dp, XCRS_LEVEL_PASS), 0, "cannot open dataplane");
+}
+
+static void close_dp(void)
+{
+	dp_close(dp);
+	dp = NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static const char *slot_name(int act, int why)
+{
+	static char buf[4][64];
+	static int i;
+	char *b = buf[i++ & 3];
+
+	if (act < 0)
+		return "(no single slot)";
+	snprintf(b, 64, "%s/%s", dp_action_to_string(act),
+		 dp_reason_to_string(why));
+	return b;
+}
+
+/* Runs one frame and checks verdict and counted slot; on a mismatch the
+ * message carries the frame. Returns whether it matched. */
+static bool check_frame(const char *what, int role, bool gtpu,
+			const uint8_t *pkt, size_t len, int act, int why)
+{
+	struct xt_result r;
+	char hex[8192];
+	int e = xt_run(dp, role, gtpu, pkt, len, &r);
+	uint32_t want_xdp = act == PASS ? XDP_PASS : XDP_DROP;
+
+	cr_assert_eq(e, 0, "%s: test run failed: %s (%s)", what,
+		     strerror(-e), dp_errmsg(dp));
+	if (r.xdp == want_xdp && r.action == act && r.reason == why &&
+	    r.bytes == len)
+		return true;
+	pb_hexdump(pkt, len, hex, sizeof(hex));
+	cr_expect_fail("%s (%s role%s, %zu bytes): got XDP %u %s %llu bytes, "
+		       "want %s\n%s",
+		       what, dp_role_to_string(role), gtpu ? ", GTP-U" : "",
+		       len, r.xdp, slot_name(r.action, r.reason),
+		       (unsigned long long)r.bytes, slot_name(act, why), hex);
+	return false;
+}
+
+static bool check(const char *what, int role, bool gtpu,
+		  const struct pb_frame *f, int act, int why)
+{
+	uint8_t b[PB_MAX];
+	size_t n = pb_build(f, b, sizeof(b), NULL);
+
+	return check_frame(what, role, gtpu, b, n, act, why);
+}
+
+/* ---- the matrix: level × family × plain/GTP-U × role ---- */
+
+struct mparam {
+	int level, family, role;
+	bool gtpu;
+};
+
+static struct mparam mparams[L_COUNT * 2 * 2 * 2];
+
+ParameterizedTestParameters(matrix, level_family_encap_role)
+{
+	size_t n = 0;
+
+	for (int l = 0; l < L_COUNT; l++)
+		for (int fam = 4; fam <= 6; fam += 2)
+			for (int g = 0; g < 2; g++)
+				for (int role = A; role <= C; role++)
+					mparams[n++] = (struct mparam){
+						.level = l, .family = fam,
+						.role = role, .gtpu = g };
+	return cr_make_param_array(struct mparam, mparams, n, NULL);
+}
+
+/* A subscriber packet to/from a peer, oriented for the role: uplink on
+ * access (subscriber is the source), downlink on core (subscriber is the
+ * destination, the service port is the source port). */
+static struct pb_frame mframe(const struct mparam *p, const char *peer,
+			      uint8_t proto, uint16_t port)
+{
+	const char *sub = xt_sub_addr(p->family, p->level);
+	struct pb_frame f = { 0 };
+	struct pb_ip *ip = &f.ip;
+
+	ip->family = p->family;
+	ip->proto = proto;
+	if (p->role == A) {
+		ip->src = sub;
+		ip->dst = peer;
+		ip->sport = 40000;
+		ip->dport = port;
+	} else {
+		ip->src = peer;
+		ip->dst = sub;
+		ip->sport = port;
+		ip->dport = 40000;
+		ip->tcp_flags = 0x12; /* SYN-ACK: downlink answers */
+	}
+	if (p->gtpu) {
+		/* Outer family the other way round: both combinations run. */
+		f.gtpu = true;
+		f.outer.family = p->family == 4 ? 6 : 4;
+		f.outer.src = p->family == 4 ? "2001:db8:ff::250" : XT_GNB4;
+		f.outer.dst = p->family == 4 ? "2001:db8:ff::1" : XT_UPF4;
+		f.gtp_ext = p->role == A ? 1 : 0;
+	}
+	return f;
+}
+
+ParameterizedTest(struct mparam *p, matrix, level_family_encap_role,
+		  .init = open_default_pass, .fini = close_dp)
+{
+	static const uint64_t allowed[L_COUNT] = {
+		[L_NORMAL] = 0xf, [L_MONITORED] = 0xf,
+		[L_RESTRICTED] = 0x7, [L_QUARANTINED] = 0x3,
+		[L_BLOCKED] = 0, [L_THROTTLED] = 0xf,
+	};
+	bool v4 = p->family == 4;
+	struct {
+		const char *name, *peer;
+		uint8_t proto;
+		uint16_t port;
+	} probe[4] = {
+		{ "dns", v4 ? XT_DNS4 : XT_DNS6, IPPROTO_UDP, 53 },
+		{ "remediation", v4 ? XT_REMED4 : XT_REMED6, IPPROTO_TCP,
+		  443 },
+		{ "web", v4 ? XT_WEB4 : XT_WEB6, IPPROTO_TCP, 80 },
+		{ "other", v4 ? XT_OTHER4 : XT_OTHER6, IPPROTO_TCP, 80 },
+	};
+	struct xcrs_sub_counters sc;
+	struct xcrs_addr sub;
+	int npass = 0, ndrop = 0, r;
+
+	for (int i = 0; i < 4; i++) {
+		struct pb_frame f = mframe(p, probe[i].peer, probe[i].proto,
+					   probe[i].port);
+		bool ok = allowed[p->level] & (1u << i);
+		char what[128];
+
+		snprintf(what, sizeof(what), "level %d, IPv%d, %s", p->level,
+			 p->family, probe[i].name);
+		check(what, p->role, p->gtpu, &f, ok ? PASS : DROP,
+		      ok ? XCRS_R_ALLOWED : XCRS_R_LEVEL);
+		ok ? npass++ : ndrop++;
+	}
+
+	/* Per-subscriber counters exist for reacted levels only. */
+	cr_assert_eq(dp_addr_parse(xt_sub_addr(p->family, p->level), &sub), 0);
+	r = dp_sub_stats_read(dp, &sub, &sc);
+	if (p->level == L_NORMAL) {
+		cr_expect_eq(r, -ENOENT, "normal subscriber has counters");
+	} else {
+		cr_assert_eq(r, 0, "reacted subscriber without counters: %s",
+			     dp_errmsg(dp));
+		cr_expect_eq(sc.pass.packets, npass);
+		cr_expect_eq(sc.drop.packets, ndrop);
+	}
+}
+
+static struct pb_frame tcp(int fam, const char *src, const char *dst,
+			   uint16_t sport, uint16_t dport)
+{
+	struct pb_frame f = { .ip = { .family = fam, .src = src, .dst = dst,
+				      .proto = IPPROTO_TCP, .sport = sport,
+				      .dport = dport } };
+
+	return f;
+}
+
+/* ---- unknown subscribers ---- */
+
+/* 192.0.2.40 is in no pool and has no host entry. */
+static const struct pb_frame unknown_web = {
+	.ip = { .family = 4, .src = "192.0.2.40", .dst = XT_OTHER4,
+		.proto = IPPROTO_TCP, .sport = 40000, .dport = 80 }
+};
+
+Test(unknown, default_pass_passes_without_classification,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+
+	check("unknown v4", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+	f.ip.family = 6;
+	f.ip.src = "2001:db8:77::1";
+	f.ip.dst = XT_OTHER6;
+	check("unknown v6", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+}
+
+Test(unknown, default_level_is_enforced, .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+	struct xcrs_addr a;
+	struct xcrs_sub_counters sc;
+
+	cr_assert_eq(xt_open(&dp, L_QUARANTINED), 0);
+	check("unknown to other", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.proto = IPPROTO_UDP;
+	f.ip.dst = XT_DNS4;
+	f.ip.dport = 53;
+	check("unknown to dns", A, false, &f, PASS, XCRS_R_ALLOWED);
+	/* Unknown subscribers are not tracked one by one. */
+	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
+	cr_expect_eq(dp_sub_stats_read(dp, &a, &sc), -ENOENT);
+}
+
+Test(unknown, default_blocked, .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+
+	cr_assert_eq(xt_open(&dp, L_BLOCKED), 0);
+	check("unknown v4", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.src = XT_OTHER4;
+	f.ip.dst = "192.0.2.40";
+	check("unknown v4 downlink", C, false, &f, DROP, XCRS_R_LEVEL);
+}
+
+Test(subscriber, pool_member_gets_the_pool_level_and_host_entry_wins,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = tcp(4, "192.0.2.250", XT_OTHER4, 40000, 80);
+	struct dp_policy p;
+	struct dp_pool pools[1];
+	struct xcrs_sub s = { .level = L_NORMAL, .base_level = L_NORMAL };
+	struct xcrs_addr a;
+
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_prefix_parse("192.0.2.192/26", &pools[0].addr,
+				     &pools[0].plen), 0);
+	pools[0].level = L_QUARANTINED;
+	pools[0].scope = 3;
+	p.pools = pools;
+	p.npools = 1;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	check("pool member", A, false, &f, DROP, XCRS_R_LEVEL);
+	cr_assert_eq(dp_addr_parse("192.0.2.250", &a), 0);
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	check("host entry inside the pool", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	cr_assert_eq(dp_sub_del(dp, &a), 0);
+	check("host entry removed", A, false, &f, DROP, XCRS_R_LEVEL);
+}
+
+Test(subscriber, undefined_level_fails_closed, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+	struct xcrs_sub s = { .level = 9, .base_level = 9 };
+	struct xcrs_addr a;
+
+	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	check("level 9", A, false, &f, DROP, XCRS_R_BAD_LEVEL);
+}
+
+Test(subscriber, ipv4_mapped_ipv6_finds_the_ipv4_subscriber,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 6, .src = "::ffff:192.0.2.14",
+			.dst = XT_OTHER6, .proto = IPPROTO_TCP, .dport = 80 }
+	};
+
+	check("mapped blocked", A, false, &f, DROP, XCRS_R_LEVEL);
+}
+
+Test(subscriber, level_expires_to_base_level, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+	struct xcrs_sub s = { .level = L_BLOCKED, .base_level = L_NORMAL };
+	struct xcrs_addr a;
+
+	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
+	s.expires_ns = dp_now_ns() + 300 * 1000000ULL;
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	check("before expiry", A, false, &f, DROP, XCRS_R_LEVEL);
+	sleep_ms(400);
+	check("after expiry", A, false, &f, PASS, XCRS_R_ALLOWED);
+	s.expires_ns = 1;
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	check("expired at set", A, false, &f, PASS, XCRS_R_ALLOWED);
+}
+
+/* ---- service classification ---- */
+
+Test(service, by_prefix_protocol_and_port, .init = open_default_pass,
+     .fini = close_dp)
+{
+	const char *sub4 = xt_sub_addr(4, L_RESTRICTED);
+	const char *sub6 = xt_sub_addr(6, L_RESTRICTED);
+	struct {
+		const char *what;
+		int fam;
+		const char *dst;
+		uint8_t proto;
+		uint16_t port;
+		int act, why;
+	} c[] = {
+		{ "web prefix tcp/443", 4, "203.0.113.77", IPPROTO_TCP, 443,
+		  PASS, XCRS_R_ALLOWED },
+		{ "web prefix tcp/22", 4, "203.0.113.77", IPPROTO_TCP, 22,
+		  DROP, XCRS_R_LEVEL },
+		{ "web prefix udp/443", 4, "203.0.113.77", IPPROTO_UDP, 443,
+		  DROP, XCRS_R_LEVEL },
+		{ "outside prefix tcp/80", 4, "198.51.100.77", IPPROTO_TCP,
+		  80, DROP, XCRS_R_LEVEL },
+		{ "dns tcp/53", 4, XT_DNS4, IPPROTO_TCP, 53, PASS,
+		  XCRS_R_ALLOWED },
+		{ "dns udp/54", 4, XT_DNS4, IPPROTO_UDP, 54, DROP,
+		  XCRS_R_LEVEL },
+		{ "icmp to web prefix", 4, "203.0.113.77", IPPROTO_ICMP, 0,
+		  DROP, XCRS_R_LEVEL },
+		{ "v6 web /48 tcp/443", 6, "2001:db8:cafe:1::5", IPPROTO_TCP,
+		  443, PASS, XCRS_R_ALLOWED },
+		{ "v6 outside /48", 6, "2001:db8:caff::5", IPPROTO_TCP, 443,
+		  DROP, XCRS_R_LEVEL },
+		{ "v6 dns tcp/53 (only udp)", 6, XT_DNS6, IPPROTO_TCP, 53,
+		  DROP, XCRS_R_LEVEL },
+		{ "icmpv6 echo", 6, XT_DNS6, IPPROTO_ICMPV6, 0, DROP,
+		  XCRS_R_LEVEL },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct pb_frame f = {
+			.ip = { .family = c[i].fam,
+				.src = c[i].fam == 4 ? sub4 : sub6,
+				.dst = c[i].dst, .proto = c[i].proto,
+				.sport = 40000, .dport = c[i].port }
+		};
+
+		check(c[i].what, A, false, &f, c[i].act, c[i].why);
+	}
+}
+
+Test(service, more_specific_prefix_wins_and_inherits,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct dp_policy p;
+	struct dp_service_rule r[3];
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_QUARANTINED),
+			.dst = "203.0.113.130", .proto = IPPROTO_TCP,
+			.dport = 443 }
+	};
+
+	/* /24 is web; its /25 is remediation on tcp/443 only: tcp/80 in
+	 * the /25 falls back to the enclosing /24's rule. */
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_prefix_parse("203.0.113.0/24", &r[0].addr,
+				     &r[0].plen), 0);
+	r[0] = (struct dp_service_rule){ r[0].addr, r[0].plen, IPPROTO_TCP,
+					 SVC_WEB, 1, 65535 };
+	cr_assert_eq(dp_prefix_parse("203.0.113.128/25", &r[1].addr,
+				     &r[1].plen), 0);
+	r[1] = (struct dp_service_rule){ r[1].addr, r[1].plen, IPPROTO_TCP,
+					 SVC_REMEDIATION, 443, 443 };
+	p.rules = r;
+	p.nrules = 2;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	check("/25 tcp/443 is remediation", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f.ip.dport = 80;
+	check("/25 tcp/80 is web (from the /24)", A, false, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.ip.src = xt_sub_addr(4, L_RESTRICTED);
+	check("restricted may use web", A, false, &f, PASS, XCRS_R_ALLOWED);
+}
+
+/* ---- L2 ---- */
+
+Test(l2, arp_passes_and_other_non_ip_follows_the_policy,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+	struct dp_policy p;
+
+	f.ethertype = 0x0806;
+	check("arp", A, false, &f, PASS, XCRS_R_NON_IP);
+	f.ethertype = 0x88cc;
+	check("lldp, non-ip pass", A, false, &f, PASS, XCRS_R_NON_IP);
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	p.cfg.nonip_action = XCRS_NONIP_DROP;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	check("lldp, non-ip drop", A, false, &f, DROP, XCRS_R_NON_IP);
+	f.ethertype = 0x0806;
+	check("arp is never dropped", A, false, &f, PASS, XCRS_R_NON_IP);
+}
+
+Test(l2, vlan_and_qinq_are_parsed_three_tags_are_not,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_QUARANTINED),
+			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53 }
+	};
+
+	for (int v = 0; v <= 2; v++) {
+		f.vlans = v;
+		f.ip.dst = XT_DNS4;
+		check("allowed behind tags", A, false, &f, PASS,
+		      XCRS_R_ALLOWED);
+		f.ip.dst = XT_OTHER4;
+		check("denied behind tags", A, false, &f, DROP, XCRS_R_LEVEL);
+	}
+	f.vlans = 3;
+	f.ip.dst = XT_DNS4;
+	check("three tags", A, false, &f, DROP, XCRS_R_VLAN_DEPTH);
+}
+
+/* ---- IPv4 options and fragments, IPv6 extension headers ---- */
+
+Test(ip, ipv4_options_are_skipped, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_QUARANTINED),
+			.dst = XT_REMED4, .proto = IPPROTO_TCP, .dport = 443,
+			.v4_opt_len = 40 }
+	};
+
+	check("40 option bytes to remediation", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f.ip.dport = 22;
+	check("40 option bytes to tcp/22", A, false, &f, DROP, XCRS_R_LEVEL);
+}
+
+Test(ip, fragments_fail_closed_for_reacted_only, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_QUARANTINED),
+			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53,
+			.more_frags = true, .payload = 64 }
+	};
+
+	check("v4 first fragment, allowed service", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f.ip.frag_off = 9;
+	check("v4 later fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	f.ip.more_frags = false;
+	check("v4 last fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	f.ip.src = xt_sub_addr(4, L_NORMAL);
+	check("v4 later fragment, normal", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+
+	f.ip = (struct pb_ip){ .family = 6,
+			       .src = xt_sub_addr(6, L_QUARANTINED),
+			       .dst = XT_DNS6, .proto = IPPROTO_UDP,
+			       .dport = 53, .ext = { 44 }, .next = 1,
+			       .more_frags = true, .payload = 64 };
+	check("v6 first fragment", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.frag_off = 9;
+	check("v6 later fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	f.ip.src = xt_sub_addr(6, L_NORMAL);
+	check("v6 later fragment, normal", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+}
+
+Test(ip, ipv6_extension_headers_up_to_the_bound, .init = open_default_pass,
+     .fini = close_dp)
+{
+	static const uint8_t chain[8] = { 0, 43, 51, 60, 60, 60, 60, 60 };
+	struct pb_frame f = {
+		.ip = { .family = 6, .src = xt_sub_addr(6, L_QUARANTINED),
+			.dst = XT_REMED6, .proto = IPPROTO_TCP, .dport = 443 }
+	};
+
+	for (int n = 0; n <= XCRS_IPV6_EXT_MAX + 1; n++) {
+		char what[64];
+
+		memcpy(f.ip.ext, chain, sizeof(chain));
+		f.ip.next = n;
+		snprintf(what, sizeof(what), "%d extension headers", n);
+		if (n <= XCRS_IPV6_EXT_MAX)
+			check(what, A, false, &f, PASS, XCRS_R_ALLOWED);
+		else
+			check(what, A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	}
+	f.ip.src = xt_sub_addr(6, L_NORMAL);
+	check("over the bound, normal subscriber", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+}
+
+/* ---- GTP-U ---- */
+
+static struct pb_frame gtp_frame(int level)
+{
+	struct pb_frame f = {
+		.gtpu = true,
+		.outer = { .family = 4, .src = XT_GNB4, .dst = XT_UPF4 },
+		.ip = { .family = 4, .src = xt_sub_addr(4, level),
+			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53 },
+	};
+
+	return f;
+}
+
+Test(gtpu, extension_headers_up_to_the_bound, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_QUARANTINED);
+
+	for (int n = 0; n <= XCRS_GTPU_EXT_MAX + 1; n++) {
+		char what[64];
+
+		f.gtp_ext = n;
+		snprintf(what, sizeof(what), "%d GTP-U extension headers", n);
+		if (n <= XCRS_GTPU_EXT_MAX)
+			check(what, A, true, &f, PASS, XCRS_R_ALLOWED);
+		else
+			check(what, A, true, &f, DROP, XCRS_R_GTPU_MALFORMED);
+	}
+}
+
+Test(gtpu, bad_length_version_and_type, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_NORMAL);
+
+	f.gtp_len_delta = 1;
+	check("length past the UDP payload", A, true, &f, DROP,
+	      XCRS_R_GTPU_MALFORMED);
+	f.gtp_len_delta = 0;
+	f.gtp_version = 2;
+	check("version 2", A, true, &f, DROP, XCRS_R_GTPU_MALFORMED);
+	f.gtp_version = 0;
+	f.gtp_type = 100;
+	check("unknown message type", A, true, &f, DROP,
+	      XCRS_R_GTPU_UNKNOWN_TYPE);
+	f.gtp_type = 1;
+	check("echo request", A, true, &f, PASS, XCRS_R_GTPU_SIGNALLING);
+	f.gtp_type = 254;
+	check("end marker", A, true, &f, PASS, XCRS_R_GTPU_SIGNALLING);
+}
+
+Test(gtpu, truncated_inner_packet, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_NORMAL);
+	uint8_t b[PB_MAX];
+	size_t n = pb_build(&f, b, sizeof(b), NULL);
+
+	/* GTP length and UDP length cover only 10 bytes of the inner IPv4
+	 * header: the subscriber's address is not there. */
+	size_t cut = 14 + 20 + 8 + 8 + 10;
+
+	b[14 + 20 + 4] = 0;
+	b[14 + 20 + 5] = (uint8_t)(8 + 8 + 10);
+	b[14 + 20 + 6] = b[14 + 20 + 7] = 0; /* no UDP checksum */
+	b[14 + 20 + 8 + 2] = 0;
+	b[14 + 20 + 8 + 3] = 10;
+	b[14 + 2] = 0;
+	b[14 + 3] = (uint8_t)(cut - 14);
+	(void)n;
+	check_frame("inner header cut", A, true, b, cut, DROP,
+		    XCRS_R_GTPU_MALFORMED);
+}
+
+Test(gtpu, instance_without_decapsulation_sees_the_outer_packet,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_BLOCKED);
+
+	check("blocked inner, decapsulated", A, true, &f, DROP, XCRS_R_LEVEL);
+	check("blocked inner, not decapsulated", A, false, &f, PASS,
+	      XCRS_R_UNKNOWN_PASS);
+}
+
+/* ---- fail closed: truncation at every header boundary ---- */
+
+static void truncations(const char *what, int role, bool gtpu,
+			const struct pb_frame *f)
+{
+	uint8_t b[PB_MAX];
+	size_t hend, n = pb_build(f, b, sizeof(b), &hend);
+	int bad = 0;
+
+	cr_assert_eq(n, hend, "%s: the case must have no payload", what);
+	if (!check_frame(what, role, gtpu, b, n, PASS, XCRS_R_ALLOWED))
+		return;
+	for (size_t cut = 14; cut < hend; cut++) {
+		struct xt_result r;
+		int e = xt_run(dp, role, gtpu, b, cut, &r);
+
+		cr_assert_eq(e, 0, "%s: run at %zu bytes: %s", what, cut,
+			     strerror(-e));
+		if (r.xdp != XDP_DROP || r.action != DROP) {
+			char hex[8192];
+
+			pb_hexdump(b, cut, hex, sizeof(hex));
+			cr_expect_fail("%s cut to %zu of %zu bytes: XDP %u %s"
+				       "\n%s",
+				       what, cut, hend, r.xdp,
+				       slot_name(r.action, r.reason), hex);
+			if (++bad > 3)
+				return;
+		}
+	}
+}
+
+Test(failclosed, truncation_at_every_boundary, .init = open_default_pass,
+     .fini = close_dp)
+{
+	const char *q4 = xt_sub_addr(4, L_QUARANTINED);
+	const char *q6 = xt_sub_addr(6, L_QUARANTINED);
+	struct pb_frame f;
+
+	f = (struct pb_frame){ .ip = { .family = 4, .src = q4,
+				       .dst = XT_DNS4, .proto = IPPROTO_UDP,
+				       .dport = 53, .v4_opt_len = 8 } };
+	truncations("v4 udp with options", A, false, &f);
+
+	f = (struct pb_frame){ .vlans = 2,
+			       .ip = { .family = 4, .src = XT_REMED4,
+				       .dst = q4, .proto = IPPROTO_TCP,
+				       .sport = 443, .tcp_flags = 0x12 } };
+	truncations("QinQ v4 tcp downlink", C, false, &f);
+
+	f = (struct pb_frame){ .vlans = 1,
+			       .ip = { .family = 6, .src = q6,
+				       .dst = XT_REMED6, .proto = IPPROTO_TCP,
+				       .dport = 443, .ext = { 0, 44, 60 },
+				       .next = 3 } };
+	truncations("v6 tcp with extension headers", A, false, &f);
+
+	f = (struct pb_frame){ .ip = { .family = 6, .src = XT_DNS6,
+				       .dst = q6, .proto = IPPROTO_UDP,
+				       .sport = 53 } };
+	truncations("v6 udp downlink", C, false, &f);
+
+	f = (struct pb_frame){
+		.gtpu = true,
+		.outer = { .family = 6, .src = "2001:db8:ff::250",
+			   .dst = "2001:db8:ff::1", .ext = { 60 }, .next = 1 },
+		.gtp_ext = 2,
+		.ip = { .family = 4, .src = q4, .dst = XT_REMED4,
+			.proto = IPPROTO_TCP, .dport = 443, .v4_opt_len = 4 },
+	};
+	truncations("GTP-U v6 outer, v4 inner", A, true, &f);
+
+	f = (struct pb_frame){
+		.gtpu = true,
+		.outer = { .family = 4, .src = XT_UPF4, .dst = XT_GNB4 },
+		.ip = { .family = 6, .src = XT_DNS6, .dst = q6,
+			.proto = IPPROTO_UDP, .sport = 53, .ext = { 60 },
+			.next = 1 },
+	};
+	truncations("GTP-U v4 outer, v6 inner, downlink", C, true, &f);
+}
+
+Test(failclosed, normal_level_passes_what_it_cannot_classify,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_NORMAL),
+			.dst = XT_OTHER4, .proto = IPPROTO_TCP, .dport = 80 }
+	};
+	uint8_t b[PB_MAX];
+	size_t n = pb_build(&f, b, sizeof(b), NULL);
+
+	/* TCP header cut: a normal subscriber is not restricted, so there
+	 * is nothing to fail closed on. */
+	check_frame("normal, tcp cut", A, false, b, n - 4, PASS,
+		    XCRS_R_ALLOWED);
+	f.ip.src = xt_sub_addr(4, L_MONITORED);
+	n = pb_build(&f, b, sizeof(b), NULL);
+	check_frame("monitored, tcp cut", A, false, b, n - 4, DROP,
+		    XCRS_R_UNCLASSIFIED);
+}
+
+/* ---- containment ---- */
+
+static void contain(uint32_t scope, uint32_t mode, uint64_t allowed)
+{
+	struct xcrs_scope sc = { .mode = mode, .allowed = allowed };
+	struct xcrs_scope got;
+
+	cr_assert_eq(dp_scope_set(dp, scope, &sc), 0, "%s", dp_errmsg(dp));
+	/* A released scope reads back as "none". */
+	cr_assert_eq(dp_scope_get(dp, scope, &got), 0);
+	cr_assert_eq(got.mode, mode);
+}
+
+Test(contain, isolate_allows_only_the_scope_services,
+     .init = open_default_pass, .fini = close_dp)
+{
+	/* 192.0.2.130 and 2001:db8:2::5 are normal-level members of scope
+	 * A's pools; 192.0.2.70 is in scope B. */
+	struct pb_frame f;
+
+	contain(XT_SCOPE_A, XCRS_CONTAIN_ISOLATE,
+		XCRS_SVC_BIT(SVC_REMEDIATION));
+	f = tcp(4, "192.0.2.130", XT_REMED4, 40000, 443);
+	check("isolated to remediation", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f = tcp(4, "192.0.2.130", XT_WEB4, 40000, 80);
+	check("isolated to web", A, false, &f, DROP, XCRS_R_ISOLATE);
+	f = tcp(4, "192.0.2.130", "192.0.2.131", 40000, 80);
+	check("isolated to its neighbour", A, false, &f, DROP,
+	      XCRS_R_ISOLATE);
+	f = tcp(6, "2001:db8:2::5", XT_OTHER6, 40000, 80);
+	check("isolated v6 to other", A, false, &f, DROP, XCRS_R_ISOLATE);
+	f = tcp(4, XT_OTHER4, "192.0.2.130", 80, 40000);
+	check("downlink into the isolated scope", C, false, &f, DROP,
+	      XCRS_R_ISOLATE);
+	f = tcp(4, XT_REMED4, "192.0.2.130", 443, 40000);
+	check("downlink from remediation", C, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f = tcp(4, "192.0.2.70", XT_WEB4, 40000, 80);
+	check("other scope unaffected", A, false, &f, PASS, XCRS_R_ALLOWED);
+
+	contain(XT_SCOPE_A, XCRS_CONTAIN_NONE, 0);
+	f = tcp(4, "192.0.2.130", XT_WEB4, 40000, 80);
+	check("released", A, false, &f, PASS, XCRS_R_ALLOWED);
+}
+
+Test(contain, no_lateral_blocks_subscriber_to_subscriber,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f;
+
+	contain(XT_SCOPE_A, XCRS_CONTAIN_NO_LATERAL, 0);
+	f = tcp(4, "192.0.2.130", XT_OTHER4, 40000, 80);
+	check("to the Internet", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f = tcp(4, "192.0.2.130", "192.0.2.131", 40000, 445);
+	check("to a pool neighbour", A, false, &f, DROP, XCRS_R_NO_LATERAL);
+	f = tcp(4, "192.0.2.130", "192.0.2.70", 40000, 445);
+	check("to another scope's pool", A, false, &f, DROP,
+	      XCRS_R_NO_LATERAL);
+	f = tcp(4, "192.0.2.130", xt_sub_addr(4, L_NORMAL), 40000, 445);
+	check("to a host subscriber", A, false, &f, DROP, XCRS_R_NO_LATERAL);
+	f = tcp(6, "2001:db8:2::5", xt_sub_addr(6, L_NORMAL), 40000, 445);
+	check("v6 to a host subscriber", A, false, &f, DROP,
+	      XCRS_R_NO_LATERAL);
+	f = tcp(4, "192.0.2.200", "192.0.2.130", 445, 40000);
+	check("downlink from a subscriber", C, false, &f, DROP,
+	      XCRS_R_NO_LATERAL);
+	f = tcp(4, XT_OTHER4, "192.0.2.130", 80, 40000);
+	check("downlink from the Internet", C, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f = tcp(4, "192.0.2.70", "192.0.2.71", 40000, 445);
+	check("other scope unaffected", A, false, &f, PASS, XCRS_R_ALLOWED);
+	contain(XT_SCOPE_A, XCRS_CONTAIN_NONE, 0);
+	f = tcp(4, "192.0.2.130", "192.0.2.131", 40000, 445);
+	check("released", A, false, &f, PASS, XCRS_R_ALLOWED);
+}
+
+Test(contain, host_subscriber_scope_and_level_both_apply,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct xcrs_sub s = { .scope = 9, .level = L_QUARANTINED,
+			      .base_level = L_QUARANTINED };
+	struct xcrs_addr a;
+	struct pb_frame f;
+
+	cr_assert_eq(dp_addr_parse("192.0.2.99", &a), 0);
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	contain(9, XCRS_CONTAIN_ISOLATE,
+		XCRS_SVC_BIT(SVC_REMEDIATION) | XCRS_SVC_BIT(SVC_WEB));
+	f = tcp(4, "192.0.2.99", XT_WEB4, 40000, 80);
+	check("scope allows web, level does not", A, false, &f, DROP,
+	      XCRS_R_LEVEL);
+	f = (struct pb_frame){ .ip = { .family = 4, .src = "192.0.2.99",
+				       .dst = XT_DNS4, .proto = IPPROTO_UDP,
+				       .dport = 53 } };
+	check("level allows dns, scope does not", A, false, &f, DROP,
+	      XCRS_R_ISOLATE);
+	f = tcp(4, "192.0.2.99", XT_REMED4, 40000, 443);
+	check("both allow remediation", A, false, &f, PASS, XCRS_R_ALLOWED);
+}
+
+/* ---- rate limiting ---- */
+
+Test(rate, token_bucket_burst_then_refill, .init = open_default_pass,
+     .fini = close_dp)
+{
+	/* Throttled: 1000 B/s, burst 3000 B. 1000-byte frames: three fit
+	 * the burst, the fourth does not; a second later one more fits. */
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_THROTTLED),
+			.dst = XT_OTHER4, .proto = IPPROTO_UDP, .dport = 9,
+			.payload = 1000 - 14 - 20 - 8 }
+	};
+	struct pb_frame other = f;
+	struct xcrs_sub_counters sc;
+	struct xcrs_addr a;
+
+	for (int i = 0; i < 3; i++)
+		check("within burst", A, false, &f, PASS, XCRS_R_ALLOWED);
+	check("over burst", A, false, &f, DROP, XCRS_R_RATE);
+	check("still over", A, false, &f, DROP, XCRS_R_RATE);
+	/* Buckets are per subscriber. */
+	other.ip.family = 6;
+	other.ip.src = xt_sub_addr(6, L_THROTTLED);
+	other.ip.dst = XT_OTHER6;
+	check("another subscriber's bucket", A, false, &other, PASS,
+	      XCRS_R_ALLOWED);
+	sleep_ms(1500);
+	check("refilled", A, false, &f, PASS, XCRS_R_ALLOWED);
+	check("empty again", A, false, &f, DROP, XCRS_R_RATE);
+
+	cr_assert_eq(dp_addr_parse(xt_sub_addr(4, L_THROTTLED), &a), 0);
+	cr_assert_eq(dp_sub_stats_read(dp, &a, &sc), 0);
+	cr_expect_eq(sc.pass.packets, 4);
+	cr_expect_eq(sc.pass.bytes, 4000);
+	cr_expect_eq(sc.drop.packets, 3);
+	cr_expect_eq(sc.drop.bytes, 3000);
+}
+
+/* ---- statistics ---- */
+
+Test(stats, per_action_reason_and_per_subscriber_bytes,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 6, .src = xt_sub_addr(6, L_QUARANTINED),
+			.dst = XT_DNS6, .proto = IPPROTO_UDP, .dport = 53,
+			.payload = 100 }
+	};
+	uint8_t b[PB_MAX];
+	size_t n1 = pb_build(&f, b, sizeof(b), NULL), n2;
+	struct dp_stats before, after;
+	struct xcrs_sub_counters sc;
+	struct xcrs_addr a;
+
+	cr_assert_eq(dp_stats_read(dp, &before), 0);
+	check("dns", A, false, &f, PASS, XCRS_R_ALLOWED);
+	check("dns", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.dst = XT_OTHER6;
+	f.ip.payload = 10;
+	n2 = pb_build(&f, b, sizeof(b), NULL);
+	check("other", A, false, &f, DROP, XCRS_R_LEVEL);
+	cr_assert_eq(dp_stats_read(dp, &after), 0);
+	cr_expect_eq(after.c[PASS][XCRS_R_ALLOWED].packets -
+			     before.c[PASS][XCRS_R_ALLOWED].packets, 2);
+	cr_expect_eq(after.c[PASS][XCRS_R_ALLOWED].bytes -
+			     before.c[PASS][XCRS_R_ALLOWED].bytes, 2 * n1);
+	cr_expect_eq(after.c[DROP][XCRS_R_LEVEL].bytes -
+			     before.c[DROP][XCRS_R_LEVEL].bytes, n2);
+
+	cr_assert_eq(dp_addr_parse(xt_sub_addr(6, L_QUARANTINED), &a), 0);
+	cr_assert_eq(dp_sub_stats_read(dp, &a, &sc), 0, "%s", dp_errmsg(dp));
+	cr_expect_eq(sc.pass.packets, 2);
+	cr_expect_eq(sc.pass.bytes, 2 * n1);
+	cr_expect_eq(sc.drop.packets, 1);
+	cr_expect_eq(sc.drop.bytes, n2);
+}
+
+/* ---- fan-out detection ---- */
+
+struct evlog {
+	int n;
+	struct xcrs_event ev[16];
+};
+
+static void on_event(void *ctx, const struct xcrs_event *ev)
+{
+	struct evlog *l = ctx;
+
+	if (l->n < 16)
+		l->ev[l->n] = *ev;
+	l->n++;
+}
+
+static void fanout_policy(uint32_t threshold, uint64_t window_ns)
+{
+	struct dp_policy p;
+
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	p.cfg.fanout_threshold = threshold;
+	p.cfg.fanout_window_ns = window_ns;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+}
+
+static void scan(const char *src, int first, int count, uint8_t flags,
+		 int role)
+{
+	for (int i = first; i < first + count; i++) {
+		char dst[32];
+		struct pb_frame f;
+		uint8_t b[PB_MAX];
+		size_t n;
+		struct xt_result r;
+
+		snprintf(dst, sizeof(dst), "203.0.113.%d", i);
+		f = tcp(4, src, dst, 40000, 445);
+		f.ip.tcp_flags = flags;
+		if (role == C) {
+			f.ip.src = dst;
+			f.ip.dst = src;
+		}
+		n = pb_build(&f, b, sizeof(b), NULL);
+		cr_assert_eq(xt_run(dp, role, false, b, n, &r), 0);
+	}
+}
+
+Test(fanout, reported_once_per_window_with_address_and_count,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct evlog log = { 0 };
+	struct xcrs_addr a;
+	char buf[64];
+
+	fanout_policy(5, 10ULL * 1000000000ULL);
+	cr_assert_eq(dp_events_subscribe(dp, on_event, &log), 0, "%s",
+		     dp_errmsg(dp));
+	scan("192.0.2.10", 1, 5, 0, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_expect_eq(log.n, 0, "5 peers do not exceed a threshold of 5");
+	scan("192.0.2.10", 6, 20, 0, A);
+	scan("192.0.2.10", 1, 25, 0, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_assert_eq(log.n, 1, "one report per window, got %d", log.n);
+	cr_expect_eq(log.ev[0].type, XCRS_EV_FANOUT);
+	cr_expect_eq(log.ev[0].count, 6);
+	cr_expect_eq(log.ev[0].window_ns, 10ULL * 1000000000ULL);
+	dp_addr_format(&log.ev[0].addr, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "192.0.2.10");
+	cr_assert_eq(dp_addr_parse("192.0.2.10", &a), 0);
+}
+
+Test(fanout, only_new_flows_on_access_count_and_blocked_scans_do,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct evlog log = { 0 };
+	char buf[64];
+
+	fanout_policy(5, 10ULL * 1000000000ULL);
+	cr_assert_eq(dp_events_subscribe(dp, on_event, &log), 0);
+	scan("192.0.2.10", 1, 30, 0x10, A); /* ACKs: not new flows */
+	scan("192.0.2.11", 1, 30, 0x12, C); /* downlink */
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_expect_eq(log.n, 0, "ACKs and downlink counted as fan-out");
+	/* A blocked terminal's SYNs are dropped and still evidence. */
+	scan(xt_sub_addr(4, L_BLOCKED), 1, 30, 0, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_assert_eq(log.n, 1);
+	dp_addr_format(&log.ev[0].addr, buf, sizeof(buf));
+	cr_expect_str_eq(buf, xt_sub_addr(4, L_BLOCKED));
+}
+
+Test(fanout, a_new_window_reports_again, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct evlog log = { 0 };
+
+	fanout_policy(5, 300ULL * 1000000ULL);
+	cr_assert_eq(dp_events_subscribe(dp, on_event, &log), 0);
+	scan("192.0.2.10", 1, 10, 0, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_assert_eq(log.n, 1);
+	sleep_ms(400);
+	scan("192.0.2.10", 1, 10, 0, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_assert_eq(log.n, 2, "second window not reported");
+	cr_expect_eq(log.ev[1].count, 6);
+}
+
+Test(fanout, off_when_threshold_is_zero, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct evlog log = { 0 };
+
+	cr_assert_eq(dp_events_subscribe(dp, on_event, &log), 0);
+	scan("192.0.2.10", 1, 100, 0, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_expect_eq(log.n, 0);
+}
