@@ -860,6 +860,7 @@ static int lpm_clear_gen(struct dp *dp, enum dp_map m, __u32 gen)
 
 static int validate_policy(struct dp *dp, const struct dp_policy *p)
 {
+	size_t nprefixes;
 	char t[64];
 
 	if (p->nlevels < 1 || p->nlevels > XCRS_LEVELS_MAX)
@@ -906,6 +907,26 @@ static int validate_policy(struct dp *dp, const struct dp_policy *p)
 				       "%u-%u is empty",
 				       i + 1, t, r->port_lo, r->port_hi);
 	}
+	if (p->npools > dp->max[M_POOLS] / 2)
+		return dp_fail(dp, -E2BIG,
+			       "policy has %zu address pools; the dataplane "
+			       "holds at most %u (max_pools)",
+			       p->npools, dp->max[M_POOLS] / 2);
+	nprefixes = 0;
+	for (size_t i = 0; i < p->nrules; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->rules[j].plen == p->rules[i].plen &&
+			       !memcmp(&p->rules[j].addr, &p->rules[i].addr,
+				       sizeof(p->rules[i].addr));
+		nprefixes += !seen;
+	}
+	if (nprefixes > dp->max[M_SVCS] / 2)
+		return dp_fail(dp, -E2BIG,
+			       "policy has %zu service prefixes; the "
+			       "dataplane holds at most %u (max_svc_prefixes)",
+			       nprefixes, dp->max[M_SVCS] / 2);
 	for (size_t i = 0; i < p->npools; i++) {
 		struct xcrs_addr m = p->pools[i].addr;
 
