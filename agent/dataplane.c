@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
@@ -353,11 +354,64 @@ static int rcu_sync(struct dp *dp)
 	return 0;
 }
 
+/* Creates map m as the skeleton defines it (with its BTF types), so that a
+ * failure names the map rather than surfacing as a failed object load. */
+static int create_map(struct dp *dp, struct xcrs_bpf *s, enum dp_map m,
+		      struct btf **btf_copy)
+{
+	struct bpf_map *want = skel_map(s, m);
+	const struct btf *btf = bpf_object__btf(s->obj);
+	LIBBPF_OPTS(bpf_map_create_opts, o,
+		    .map_flags = bpf_map__map_flags(want));
+	int fd;
+
+	/* A kernel copy of the object's BTF (same type ids; libbpf loads
+	 * its own later) lets bpftool show the maps with their types. */
+	if (!*btf_copy && btf) {
+		__u32 sz;
+		const void *raw = btf__raw_data(btf, &sz);
+
+		*btf_copy = raw ? btf__new(raw, sz) : NULL;
+		if (libbpf_get_error(*btf_copy) ||
+		    (*btf_copy && btf__load_into_kernel(*btf_copy))) {
+			if (!libbpf_get_error(*btf_copy))
+				btf__free(*btf_copy);
+			*btf_copy = NULL;
+		}
+	}
+	if (*btf_copy && bpf_map__btf_key_type_id(want)) {
+		o.btf_fd = btf__fd(*btf_copy);
+		o.btf_key_type_id = bpf_map__btf_key_type_id(want);
+		o.btf_value_type_id = bpf_map__btf_value_type_id(want);
+	}
+	fd = bpf_map_create(bpf_map__type(want), map_names[m],
+			    bpf_map__key_size(want),
+			    bpf_map__value_size(want),
+			    bpf_map__max_entries(want), &o);
+	if (fd < 0 && o.btf_fd) {
+		/* Kernels that refuse the BTF of a map type still take the
+		 * map without it. */
+		o.btf_fd = o.btf_key_type_id = o.btf_value_type_id = 0;
+		fd = bpf_map_create(bpf_map__type(want), map_names[m],
+				    bpf_map__key_size(want),
+				    bpf_map__value_size(want),
+				    bpf_map__max_entries(want), &o);
+	}
+	if (fd < 0)
+		return dp_fail(dp, -errno, "creating the %s (%u entries)",
+			       map_roles[m], bpf_map__max_entries(want));
+	dp->fds[m] = fd;
+	if (bpf_map__reuse_fd(want, fd))
+		return dp_fail(dp, -EINVAL, "using the new %s", map_roles[m]);
+	return 0;
+}
+
 int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	    size_t errlen)
 {
 	struct xcrs_bpf *s = NULL;
-	bool pinned_now[M_COUNT] = {};
+	bool pinned_now[M_COUNT] = {}, created[M_COUNT] = {};
+	struct btf *btf_copy = NULL;
 	char path[PATH_MAX];
 	struct dp *dp;
 	int lock = -1, r, found = 0;
@@ -432,20 +486,22 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 		found++;
 	}
 	dp->reused = found > 0;
+	for (int m = 0; m < M_COUNT; m++) {
+		if (dp->fds[m] >= 0)
+			continue;
+		r = create_map(dp, s, m, &btf_copy);
+		if (r)
+			goto fail;
+		created[m] = true;
+	}
+	btf__free(btf_copy); /* the maps hold their own reference */
+	btf_copy = NULL;
 
 	r = load_instance(dp, s);
 	if (r)
 		goto fail;
 	for (int m = 0; m < M_COUNT; m++) {
-		if (dp->fds[m] >= 0)
-			continue;
-		dp->fds[m] = dup(bpf_map__fd(skel_map(s, m)));
-		if (dp->fds[m] < 0) {
-			r = dp_fail(dp, -errno, "duplicating %s fd",
-				    map_roles[m]);
-			goto fail;
-		}
-		if (!dp->pin_dir)
+		if (!created[m] || !dp->pin_dir)
 			continue;
 		pin_path(dp, m, path, sizeof(path));
 		if (bpf_obj_pin(dp->fds[m], path)) {
@@ -468,6 +524,7 @@ fail:
 			unlink(path);
 		}
 	}
+	btf__free(btf_copy);
 	if (made_dir)
 		rmdir(dp->pin_dir);
 	if (s)

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pinned state: the maps live under a bpffs directory so that a restarted
+ * agent finds the enforcement it left. A second open reuses them; a size or
+ * layout that does not match is refused with the path at fault and the
+ * directory is left as it was; a failed first open leaves nothing behind.
+ */
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <criterion/criterion.h>
+
+#include "netns.h"
+#include "pktbuild.h"
+#include "xdptest.h"
+
+static char pins[256];
+static struct dp *dp;
+
+static void setup(void)
+{
+	tn_sweep();
+	tn_pin_dir(pins, sizeof(pins), "pins");
+	tn_rm_pins(pins);
+}
+
+static void teardown(void)
+{
+	dp_close(dp);
+	dp = NULL;
+	tn_rm_pins(pins);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int open_pinned(struct dp **ret, __u32 max_subs, char *err,
+		       size_t errlen)
+{
+	struct dp_config cfg = { .pin_dir = pins, .max_subs = max_subs,
+				 .max_tracked = 1024 };
+
+	return dp_open(&cfg, ret, err, errlen);
+}
+
+Test(pins, state_survives_a_reopen, .init = setup, .fini = teardown)
+{
+	struct xcrs_sub s = { .scope = 4, .level = L_BLOCKED,
+			      .base_level = L_NORMAL };
+	struct xcrs_scope sc = { .mode = XCRS_CONTAIN_NO_LATERAL }, got_sc;
+	struct xcrs_sub got;
+	struct xcrs_addr a;
+	struct dp_policy p;
+	struct pb_frame f = { .ip = { .family = 4, .src = "192.0.2.40",
+				      .dst = XT_DNS4, .proto = IPPROTO_UDP,
+				      .dport = 53 } };
+	uint8_t b[PB_MAX];
+	size_t n = pb_build(&f, b, sizeof(b), NULL);
+	struct xt_result r;
+	uint32_t gen0, gen1;
+	char err[512];
+
+	cr_assert_eq(open_pinned(&dp, 1024, err, sizeof(err)), 0, "%s", err);
+	cr_expect_not(dp_reused_pins(dp));
+	cr_expect_eq(count_entries(pins), 12, "one pin per map");
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	cr_assert_eq(dp_scope_set(dp, 4, &sc), 0);
+	cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, false, b, n, &r), 0);
+	cr_assert_eq(r.xdp, XDP_DROP);
+	cr_assert_eq(dp_policy_generation(dp, &gen0), 0);
+	dp_close(dp);
+	dp = NULL;
+
+	cr_assert_eq(open_pinned(&dp, 1024, err, sizeof(err)), 0, "%s", err);
+	cr_expect(dp_reused_pins(dp));
+	cr_assert_eq(dp_sub_get(dp, &a, &got), 0);
+	cr_expect_eq(got.level, L_BLOCKED);
+	cr_expect_eq(got.base_level, L_NORMAL);
+	cr_expect_eq(got.scope, 4);
+	cr_assert_eq(dp_scope_get(dp, 4, &got_sc), 0);
+	cr_expect_eq(got_sc.mode, XCRS_CONTAIN_NO_LATERAL);
+	cr_assert_eq(dp_policy_generation(dp, &gen1), 0);
+	cr_expect_eq(gen0, gen1);
+	/* A fresh program instance of the new process sees the old state,
+	 * counters included. */
+	cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, false, b, n, &r), 0);
+	cr_expect_eq(r.xdp, XDP_DROP);
+	cr_expect_eq(r.reason, XCRS_R_LEVEL);
+	{
+		struct xcrs_sub_counters c;
+
+		cr_assert_eq(dp_sub_stats_read(dp, &a, &c), 0);
+		cr_expect_eq(c.drop.packets, 2);
+	}
+
+	cr_assert_eq(dp_unpin(dp), 0, "%s", dp_errmsg(dp));
+	cr_expect_eq(count_entries(pins), -ENOENT, "pin directory remains");
+}
+
+Test(pins, another_size_is_refused_and_nothing_changes, .init = setup,
+     .fini = teardown)
+{
+	struct dp *dp2 = NULL;
+	char err[512];
+	int r;
+
+	cr_assert_eq(open_pinned(&dp, 1024, err, sizeof(err)), 0, "%s", err);
+	r = open_pinned(&dp2, 2048, err, sizeof(err));
+	cr_assert_eq(r, -EINVAL, "got %d: %s", r, err);
+	cr_expect(strstr(err, "subscriber map"), "%s", err);
+	cr_expect(strstr(err, "holds 1024 entries"), "%s", err);
+	cr_expect(strstr(err, "asks for 2048"), "%s", err);
+	cr_expect(strstr(err, pins), "%s", err);
+	cr_expect_eq(count_entries(pins), 12);
+	cr_assert_eq(open_pinned(&dp2, 1024, err, sizeof(err)), 0, "%s", err);
+	dp_close(dp2);
+}
+
+Test(pins, foreign_map_is_refused_and_a_first_open_leaves_nothing,
+     .init = setup, .fini = teardown)
+{
+	char path[300], err[512];
+	int fd, r;
+
+	/* Something else sits where the subscriber map belongs. */
+	cr_assert_eq(mkdir(pins, 0700), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "foreign", 4, 4, 8, NULL);
+	cr_assert_geq(fd, 0);
+	snprintf(path, sizeof(path), "%s/xcrs_subs", pins);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	r = open_pinned(&dp, 0, err, sizeof(err));
+	cr_assert_eq(r, -EINVAL, "got %d: %s", r, err);
+	cr_expect(strstr(err, "another layout"), "%s", err);
+	cr_expect(strstr(err, path), "%s", err);
+	cr_expect_eq(count_entries(pins), 1, "the failed open left pins");
+}
+
+Test(pins, directory_not_on_bpffs_is_refused, .init = setup,
+     .fini = teardown)
+{
+	struct dp_config cfg = { .pin_dir = "/tmp/xcrs-t-not-bpffs/x" };
+	char err[512];
+	int r;
+
+	mkdir("/tmp/xcrs-t-not-bpffs", 0700);
+	r = dp_open(&cfg, &dp, err, sizeof(err));
+	rmdir("/tmp/xcrs-t-not-bpffs");
+	cr_assert_eq(r, -ENOTSUP, "got %d: %s", r, err);
+	cr_expect(strstr(err, "/tmp/xcrs-t-not-bpffs is not on a bpf "
+			      "filesystem"),
+		  "%s", err);
+}
+
+Test(pins, failed_first_open_removes_the_directory_it_made, .init = setup,
+     .fini = teardown)
+{
+	struct dp_config cfg = { .pin_dir = pins, .max_subs = 1U << 31,
+				 .max_tracked = 1024 };
+	char err[512];
+	int r;
+
+	/* A subscriber map of 2^31 entries cannot be created. */
+	r = dp_open(&cfg, &dp, err, sizeof(err));
+	cr_assert_lt(r, 0, "opened a 2^31-entry map?");
+	cr_expect(strstr(err, "subscriber map") || strstr(err, "xcrs_subs"), "message: %s", err);
+	cr_expect_eq(count_entries(pins), -ENOENT, "pin directory left: %s",
+		     err);
+}

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Test namespaces and pin directories (see netns.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <linux/magic.h>
+
+#include "netns.h"
+
+static int home_fd = -1;
+
+static int home(void)
+{
+	if (home_fd < 0)
+		home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	return home_fd;
+}
+
+int tn_ns_create(struct tn_ns *ns, const char *name)
+{
+	int ready[2];
+	char path[64], c;
+	pid_t parent = getpid();
+
+	memset(ns, 0, sizeof(*ns));
+	ns->fd = -1;
+	snprintf(ns->name, sizeof(ns->name), "%s", name);
+	if (home() < 0 || pipe2(ready, O_CLOEXEC))
+		return -errno;
+	ns->holder = fork();
+	if (ns->holder < 0) {
+		int r = -errno;
+
+		close(ready[0]);
+		close(ready[1]);
+		return r;
+	}
+	if (ns->holder == 0) {
+		/* Holder: dies with the test process, keeps the namespace. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		if (unshare(CLONE_NEWNET))
+			_exit(2);
+		c = 'y';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1) {
+		close(ready[0]);
+		tn_ns_destroy(ns);
+		return -ECHILD;
+	}
+	close(ready[0]);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->holder);
+	ns->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns->fd < 0) {
+		int r = -errno;
+
+		tn_ns_destroy(ns);
+		return r;
+	}
+	return tn_sh(ns, "ip link set lo up") ? -EIO : 0;
+}
+
+void tn_ns_destroy(struct tn_ns *ns)
+{
+	if (ns->fd >= 0)
+		close(ns->fd);
+	ns->fd = -1;
+	if (ns->holder > 0) {
+		kill(ns->holder, SIGKILL);
+		while (waitpid(ns->holder, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	ns->holder = 0;
+}
+
+int tn_enter(const struct tn_ns *ns)
+{
+	if (home() < 0)
+		return -errno;
+	return setns(ns->fd, CLONE_NEWNET) ? -errno : 0;
+}
+
+int tn_leave(void)
+{
+	return setns(home(), CLONE_NEWNET) ? -errno : 0;
+}
+
+int tn_sh(const struct tn_ns *ns, const char *fmt, ...)
+{
+	char cmd[1024], line[1200];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (ns)
+		snprintf(line, sizeof(line),
+			 "nsenter --net=/proc/%d/ns/net sh -c '%s' 2>&1",
+			 ns->holder, cmd);
+	else
+		snprintf(line, sizeof(line), "sh -c '%s' 2>&1", cmd);
+	st = system(line);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "netns: [%s] %s: failed (status %d)\n",
+			ns ? ns->name : "test", cmd, st);
+		return -EIO;
+	}
+	return 0;
+}
+
+int tn_socket(const struct tn_ns *ns, int domain, int type, int proto)
+{
+	int fd, r;
+
+	r = tn_enter(ns);
+	if (r)
+		return r;
+	fd = socket(domain, type | SOCK_CLOEXEC, proto);
+	r = fd < 0 ? -errno : fd;
+	if (tn_leave() && fd >= 0) {
+		close(fd);
+		return -EIO;
+	}
+	return r;
+}
+
+int tn_veth(const struct tn_ns *na, const char *a, const struct tn_ns *nb,
+	    const char *b)
+{
+	/* Made inside na, so no name is ever visible where the test runs;
+	 * the peer moves to nb. */
+	return tn_sh(na, "ip link add %s type veth peer name %s netns %d && "
+			 "ip link set %s up && "
+			 "nsenter --net=/proc/%d/ns/net ip link set %s up",
+		     a, b, nb->holder, a, nb->holder, b);
+}
+
+int tn_ifindex(const struct tn_ns *ns, const char *ifname)
+{
+	int r = tn_enter(ns), idx;
+
+	if (r)
+		return r;
+	idx = (int)if_nametoindex(ifname);
+	r = idx ? idx : -errno;
+	tn_leave();
+	return r;
+}
+
+int tn_mac(const struct tn_ns *ns, const char *ifname, unsigned char mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = tn_socket(ns, AF_INET, SOCK_DGRAM, 0), r = 0;
+
+	if (fd < 0)
+		return fd;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		r = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return r;
+}
+
+void tn_pin_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "/sys/fs/bpf/xcrs-t-%d-%s", getpid(), name);
+}
+
+static int rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+			rm_tree(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	return rmdir(dir) && errno != ENOENT ? -errno : 0;
+}
+
+int tn_rm_pins(const char *dir)
+{
+	return rm_tree(dir);
+}
+
+void tn_sweep(void)
+{
+	struct statfs st;
+	DIR *d;
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (statfs("/sys/fs/bpf", &st) || st.f_type != BPF_FS_MAGIC)
+		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
+	d = opendir("/sys/fs/bpf");
+	if (d) {
+		while ((e = readdir(d))) {
+			int pid;
+
+			if (sscanf(e->d_name, "xcrs-t-%d-", &pid) != 1)
+				continue;
+			if (pid == getpid() || !kill(pid, 0) || errno != ESRCH)
+				continue;
+			snprintf(p, sizeof(p), "/sys/fs/bpf/%s", e->d_name);
+			rm_tree(p);
+		}
+		closedir(d);
+	}
+	/* libxdp pins each dispatcher under xdp/dispatch-<ifindex>-<id>; a
+	 * namespace that died took the program with it. */
+	d = opendir("/sys/fs/bpf/xdp");
+	if (d) {
+		while ((e = readdir(d))) {
+			int ifindex, fd;
+			unsigned id;
+
+			if (sscanf(e->d_name, "dispatch-%d-%u", &ifindex,
+				   &id) != 2)
+				continue;
+			fd = bpf_prog_get_fd_by_id(id);
+			if (fd >= 0) {
+				close(fd);
+				continue;
+			}
+			snprintf(p, sizeof(p), "/sys/fs/bpf/xdp/%s",
+				 e->d_name);
+			rm_tree(p);
+		}
+		closedir(d);
+	}
+}
