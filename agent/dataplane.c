@@ -1349,6 +1349,7 @@ const char *dp_reason_to_string(enum xcrs_reason r)
 		[XCRS_R_NO_LATERAL] = "no-lateral",
 		[XCRS_R_BAD_LEVEL] = "bad-level",
 		[XCRS_R_VLAN_DEPTH] = "vlan-depth",
+		[XCRS_R_ND] = "neighbour-discovery",
 	};
 
 	return (unsigned)r < XCRS_REASON_MAX ? n[r] : "?";

@@ -135,6 +135,8 @@ struct pinfo {
 	__u16 udp_len; /* UDP length field, for GTP-U */
 	__u8 proto;
 	__u8 flags;
+	__u8 hop_limit; /* IPv6 */
+	__u8 pad[3];
 	__u32 l4_end;  /* offset past the L4 header, 0 if not parsed */
 };
 
@@ -154,6 +156,7 @@ static __always_inline __u32 bound_off(__u32 off)
 #define PI_COMPLETE  0x1 /* every header up to and including L4 is present */
 #define PI_FRAG_LATER 0x2 /* a non-first fragment: no L4 header */
 #define PI_NEW_FLOW  0x4 /* TCP SYN, UDP, ICMP echo request */
+#define PI_ND	     0x8 /* IPv6 neighbour discovery on the link */
 
 struct vlan_hdr_ {
 	__be16 tci;
@@ -265,6 +268,11 @@ static __always_inline __u32 parse_l4(void *data, void *data_end, __u32 off,
 		if ((pi->proto == IPPROTO_ICMP && ic[0] == 8) ||
 		    (pi->proto == IPPROTO_ICMPV6_ && ic[0] == 128))
 			pi->flags |= PI_NEW_FLOW;
+		/* Router/neighbour solicitation and advertisement, redirect:
+		 * with hop limit 255 they never left the link (RFC 4861). */
+		if (pi->proto == IPPROTO_ICMPV6_ && ic[0] >= 133 &&
+		    ic[0] <= 137 && pi->hop_limit == 255)
+			pi->flags |= PI_ND;
 		pi->flags |= PI_COMPLETE;
 		return off + 8;
 	}
@@ -330,6 +338,7 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 			return -1;
 		__builtin_memcpy(pi->src.a, ip6->saddr, 16);
 		__builtin_memcpy(pi->dst.a, ip6->daddr, 16);
+		pi->hop_limit = ip6->hop_limit;
 		end = off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		cur = off + sizeof(*ip6);
 		nh = ip6->nexthdr;
@@ -733,6 +742,11 @@ int xcrs_xdp(struct xdp_md *ctx)
 		if (parse_ip(ctx, r, 0, &pi) < 0)
 			VERDICT(XCRS_ACT_DROP, XCRS_R_GTPU_MALFORMED);
 	}
+
+	/* Like ARP, neighbour discovery stays on the link: a blocked
+	 * terminal still resolves its router, it just cannot use it. */
+	if (pi.flags & PI_ND)
+		VERDICT(XCRS_ACT_PASS, XCRS_R_ND);
 
 	if (xcrs_role == XCRS_ROLE_ACCESS) {
 		sub = &pi.src;

@@ -75,6 +75,8 @@ enum xcrs_reason {
 	XCRS_R_NO_LATERAL,	  /* scope contained: no-lateral */
 	XCRS_R_BAD_LEVEL,	  /* level index with no definition */
 	XCRS_R_VLAN_DEPTH,	  /* more VLAN tags than parsed */
+	XCRS_R_ND,		  /* IPv6 neighbour discovery (hop limit 255):
+				   * link-local like ARP, always passes */
 	XCRS_REASON_MAX
 };
 

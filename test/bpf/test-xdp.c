@@ -449,6 +449,27 @@ Test(l2, vlan_and_qinq_are_parsed_three_tags_are_not,
 	check("three tags", A, false, &f, DROP, XCRS_R_VLAN_DEPTH);
 }
 
+Test(l2, ipv6_neighbour_discovery_passes_like_arp, .init = open_default_pass,
+     .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 6, .src = xt_sub_addr(6, L_BLOCKED),
+			.dst = "ff02::1:ff00:1", .proto = IPPROTO_ICMPV6,
+			.icmp_type = 135, .ttl = 255 }
+	};
+
+	for (uint8_t t = 133; t <= 137; t++) {
+		f.ip.icmp_type = t;
+		check("blocked terminal's ND", A, false, &f, PASS, XCRS_R_ND);
+	}
+	f.ip.ttl = 254;
+	check("ND that crossed a router", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.ttl = 255;
+	f.ip.icmp_type = 128;
+	check("echo request with hop limit 255", A, false, &f, DROP,
+	      XCRS_R_LEVEL);
+}
+
 /* ---- IPv4 options and fragments, IPv6 extension headers ---- */
 
 Test(ip, ipv4_options_are_skipped, .init = open_default_pass,

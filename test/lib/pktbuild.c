@@ -101,7 +101,7 @@ size_t pb_build_ip(const struct pb_ip *ip, const uint8_t *l4_payload,
 		put16(buf + 4, 0x1234);
 		put16(buf + 6, (uint16_t)((ip->more_frags ? 0x2000 : 0) |
 					  (ip->frag_off & 0x1fff)));
-		buf[8] = 64;
+		buf[8] = ip->ttl ? ip->ttl : 64;
 		buf[9] = ip->proto;
 		memcpy(buf + 12, src, 4);
 		memcpy(buf + 16, dst, 4);
@@ -114,7 +114,7 @@ size_t pb_build_ip(const struct pb_ip *ip, const uint8_t *l4_payload,
 	} else {
 		buf[0] = 0x60;
 		put16(buf + 4, (uint16_t)(total - 40));
-		buf[7] = 64;
+		buf[7] = ip->ttl ? ip->ttl : 64;
 		memcpy(buf + 8, src, 16);
 		memcpy(buf + 24, dst, 16);
 		nh = ip->next ? ip->ext[0] : ip->proto;

@@ -21,6 +21,7 @@ struct pb_ip {
 	uint16_t sport, dport;
 	uint8_t tcp_flags;    /* 0 = SYN */
 	uint8_t icmp_type;    /* 0 = echo request */
+	uint8_t ttl;	      /* TTL / hop limit; 0 = 64 */
 	size_t payload;	      /* zero bytes after the L4 header */
 	/* IPv4 */
 	uint8_t v4_opt_len;   /* option bytes (multiple of 4, <= 40) */
