@@ -82,7 +82,13 @@ int tn_ns_create(struct tn_ns *ns, const char *name)
 		tn_ns_destroy(ns);
 		return r;
 	}
-	return tn_sh(ns, "ip link set lo up") ? -EIO : 0;
+	/* No duplicate address detection: addresses (link-local ones too)
+	 * are usable at once, and nothing else shares these links. */
+	return tn_sh(ns, "ip link set lo up && "
+			 "sysctl -qw net.ipv6.conf.all.accept_dad=0 && "
+			 "sysctl -qw net.ipv6.conf.default.accept_dad=0") ?
+		       -EIO :
+		       0;
 }
 
 void tn_ns_destroy(struct tn_ns *ns)
