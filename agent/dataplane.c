@@ -46,6 +46,23 @@ _Static_assert(sizeof(struct xcrs_event) == 40, "ABI: xcrs_event");
 
 #define XCRS_PROG_NAME "xcrs_xdp"
 
+/* The ABI's layouts, as the BPF side compiles them (no implicit padding). */
+_Static_assert(sizeof(struct xcrs_addr) == 16, "xcrs_addr");
+_Static_assert(sizeof(struct xcrs_lpm_key) == 24, "xcrs_lpm_key");
+_Static_assert(sizeof(struct xcrs_sub) == 16, "xcrs_sub");
+_Static_assert(sizeof(struct xcrs_pool) == 8, "xcrs_pool");
+_Static_assert(sizeof(struct xcrs_svc_rule) == 8, "xcrs_svc_rule");
+_Static_assert(sizeof(struct xcrs_svc_entry) == 8 + 8 * XCRS_SVC_RULES_MAX,
+	       "xcrs_svc_entry");
+_Static_assert(sizeof(struct xcrs_level) == 32, "xcrs_level");
+_Static_assert(sizeof(struct xcrs_cfg) == 16, "xcrs_cfg");
+_Static_assert(sizeof(struct xcrs_scope) == 16, "xcrs_scope");
+_Static_assert(sizeof(struct xcrs_bucket) == 16, "xcrs_bucket");
+_Static_assert(sizeof(struct xcrs_fanout) == 16 + 8 * XCRS_FANOUT_WORDS,
+	       "xcrs_fanout");
+_Static_assert(sizeof(struct xcrs_event) == 40, "xcrs_event");
+
+
 /* The maps shared by every program instance, in skeleton order. */
 enum dp_map {
 	M_SUBS,
