@@ -528,3 +528,57 @@ Test(persistence, enforcement_outlives_the_loader_and_is_reused,
 	cr_assert_eq(r, 0, "%s", dp_errmsg(dp));
 	cr_expect(udp_arrives(T_NORMAL4, XT_OTHER4, 9999), "after detach");
 }
+
+/* Attach modes and the errors an operator sees. An ifb interface has no
+ * native XDP support. */
+Test(attach, modes_fallback_and_errors, .init = setup_topology_only,
+     .fini = teardown)
+{
+	struct dp_config cfg = { .pin_dir = pins, .max_subs = 1024,
+				 .max_tracked = 1024 };
+	struct dp_attach_opts ao = { .role = XCRS_ROLE_CORE,
+				     .mode = DP_MODE_NATIVE };
+	struct dp_policy p;
+	char err[512];
+	int r;
+
+	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_policy_apply(dp, &p), 0);
+	cr_assert_eq(tn_sh(&edge, "ip link add dum0 type ifb && "
+				  "ip link set dum0 up"), 0);
+	cr_assert_eq(tn_enter(&edge), 0);
+
+	r = dp_attach(dp, "nosuch0", &ao);
+	cr_expect_eq(r, -ENODEV, "%d", r);
+	cr_expect(strstr(dp_errmsg(dp), "nosuch0"), "%s", dp_errmsg(dp));
+
+	r = dp_attach(dp, "dum0", &ao);
+	cr_expect_lt(r, 0, "native XDP on a dummy interface?");
+	cr_expect(strstr(dp_errmsg(dp), "dum0") &&
+			  strstr(dp_errmsg(dp), "native"),
+		  "%s", dp_errmsg(dp));
+	cr_expect_eq(dp_attached(dp, "dum0"), 0);
+
+	ao.allow_fallback = true;
+	r = dp_attach(dp, "dum0", &ao);
+	cr_expect_eq(r, 0, "fallback: %s", dp_errmsg(dp));
+	cr_expect_eq(dp_attached(dp, "dum0"), 1);
+	r = dp_attach(dp, "dum0", &ao);
+	cr_expect_eq(r, -EEXIST, "%d", r);
+	cr_expect(strstr(dp_errmsg(dp), "already attached to dum0"), "%s",
+		  dp_errmsg(dp));
+
+	ao.mode = DP_MODE_SKB;
+	ao.allow_fallback = false;
+	cr_expect_eq(dp_detach(dp, "dum0"), 0, "%s", dp_errmsg(dp));
+	cr_expect_eq(dp_attached(dp, "dum0"), 0);
+	r = dp_detach(dp, "dum0");
+	cr_expect_eq(r, -ENOENT, "%d", r);
+	cr_expect(strstr(dp_errmsg(dp), "not attached to dum0"), "%s",
+		  dp_errmsg(dp));
+	cr_expect_eq(dp_attach(dp, "dum0", &ao), 0, "generic: %s",
+		     dp_errmsg(dp));
+	cr_expect_eq(dp_detach(dp, "dum0"), 0);
+	tn_leave();
+}
