@@ -88,20 +88,34 @@ static void topology(void)
 	cr_assert_eq(r, 0, "configuring the topology");
 }
 
-static void open_and_attach(void)
+/* The test's pinned dataplane with the reference policy and hosts. */
+static struct dp_config pinned_cfg(void)
 {
 	struct dp_config cfg = { .pin_dir = pins, .max_subs = 1024,
 				 .max_tracked = 1024 };
-	struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
-				     .mode = DP_MODE_NATIVE };
+
+	return cfg;
+}
+
+static void open_reference(void)
+{
+	struct dp_config cfg = pinned_cfg();
 	struct dp_policy p;
 	char err[512];
-	int r;
 
 	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
 	xt_policy(&p, XCRS_LEVEL_PASS);
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	cr_assert_eq(xt_add_subs(dp), 0, "%s", dp_errmsg(dp));
+}
+
+static void open_and_attach(void)
+{
+	struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
+				     .mode = DP_MODE_NATIVE };
+	int r;
+
+	open_reference();
 	cr_assert_eq(tn_enter(&edge), 0);
 	r = dp_attach(dp, "e0", &ao);
 	tn_leave();
@@ -121,9 +135,7 @@ static void teardown(void)
 		char err[256];
 
 		if (!d) {
-			struct dp_config cfg = { .pin_dir = pins,
-						 .max_subs = 1024,
-						 .max_tracked = 1024 };
+			struct dp_config cfg = pinned_cfg();
 
 			if (dp_open(&cfg, &d, err, sizeof(err)))
 				d = NULL;
@@ -480,8 +492,7 @@ Test(persistence, enforcement_outlives_the_loader_and_is_reused,
 	pid_t pid = fork();
 	int st;
 	char err[512];
-	struct dp_config cfg = { .pin_dir = pins, .max_subs = 1024,
-				 .max_tracked = 1024 };
+	struct dp_config cfg = pinned_cfg();
 	struct xcrs_sub sub = { .level = L_BLOCKED, .base_level = L_BLOCKED };
 	struct xcrs_addr a;
 	int r;
@@ -534,17 +545,11 @@ Test(persistence, enforcement_outlives_the_loader_and_is_reused,
 Test(attach, modes_fallback_and_errors, .init = setup_topology_only,
      .fini = teardown)
 {
-	struct dp_config cfg = { .pin_dir = pins, .max_subs = 1024,
-				 .max_tracked = 1024 };
 	struct dp_attach_opts ao = { .role = XCRS_ROLE_CORE,
 				     .mode = DP_MODE_NATIVE };
-	struct dp_policy p;
-	char err[512];
 	int r;
 
-	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
-	xt_policy(&p, XCRS_LEVEL_PASS);
-	cr_assert_eq(dp_policy_apply(dp, &p), 0);
+	open_reference();
 	cr_assert_eq(tn_sh(&edge, "ip link add dum0 type ifb && "
 				  "ip link set dum0 up"), 0);
 	cr_assert_eq(tn_enter(&edge), 0);
