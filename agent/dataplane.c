@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "addr.h"
 #include "dataplane.h"
 #include "log.h"
 #include "xcrs.skel.h"
@@ -599,99 +600,24 @@ int dp_unpin(struct dp *dp)
 
 bool dp_addr_is_v4(const struct xcrs_addr *a)
 {
-	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return !memcmp(a->a, pfx, sizeof(pfx));
+	return addr_is_v4(a);
 }
 
 int dp_addr_parse(const char *s, struct xcrs_addr *ret_addr)
 {
-	struct xcrs_addr a = {};
-	struct in_addr v4;
-
-	if (inet_pton(AF_INET, s, &v4) == 1) {
-		a.a[10] = a.a[11] = 0xff;
-		memcpy(&a.a[12], &v4, 4);
-	} else if (inet_pton(AF_INET6, s, a.a) != 1) {
-		return -EINVAL;
-	}
-	*ret_addr = a;
-	return 0;
-}
-
-static void mask_addr(struct xcrs_addr *a, unsigned plen)
-{
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bits = plen > i * 8 ? plen - i * 8 : 0;
-
-		if (bits >= 8)
-			continue;
-		a->a[i] &= (__u8)(0xff00 >> bits);
-	}
+	return addr_parse(s, ret_addr);
 }
 
 int dp_prefix_parse(const char *s, struct xcrs_addr *ret_addr,
 		    unsigned *ret_plen)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	struct xcrs_addr a, m;
-	const char *slash;
-	unsigned long plen;
-	char *end;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(buf, '/');
-	if (slash)
-		buf[slash - buf] = '\0';
-	if (dp_addr_parse(buf, &a))
-		return -EINVAL;
-	if (slash) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return -EINVAL;
-		errno = 0;
-		plen = strtoul(slash + 1, &end, 10);
-		if (errno || *end)
-			return -EINVAL;
-	} else {
-		plen = dp_addr_is_v4(&a) ? 32 : 128;
-	}
-	if (dp_addr_is_v4(&a) && !strchr(buf, ':')) {
-		if (plen > 32)
-			return -EINVAL;
-		plen += 96;
-	} else if (plen > 128) {
-		return -EINVAL;
-	}
-	m = a;
-	mask_addr(&m, plen);
-	if (memcmp(&m, &a, sizeof(a)))
-		return -EDOM; /* host bits set */
-	*ret_addr = a;
-	*ret_plen = plen;
-	return 0;
+	return addr_prefix_parse(s, ret_addr, ret_plen);
 }
 
 void dp_addr_format(const struct xcrs_addr *a, char *buf, size_t len)
 {
-	if (dp_addr_is_v4(a))
-		inet_ntop(AF_INET, &a->a[12], buf, len);
-	else
-		inet_ntop(AF_INET6, a->a, buf, len);
+	addr_format(a, buf, len);
 }
-
-static void format_prefix(const struct xcrs_addr *a, unsigned plen,
-			  char *buf, size_t len)
-{
-	char t[INET6_ADDRSTRLEN];
-
-	dp_addr_format(a, t, sizeof(t));
-	snprintf(buf, len, "%s/%u", t,
-		 dp_addr_is_v4(a) && plen >= 96 ? plen - 96 : plen);
-}
-
-/* ---- attach ---- */
 
 static int ifindex_of(struct dp *dp, const char *ifname)
 {
@@ -883,17 +809,6 @@ int dp_prog_fd(struct dp *dp, enum xcrs_role role, bool gtpu)
 
 /* ---- policy ---- */
 
-static bool prefix_contains(const struct xcrs_addr *outer, unsigned oplen,
-			    const struct xcrs_addr *inner, unsigned iplen)
-{
-	struct xcrs_addr m = *inner;
-
-	if (oplen > iplen)
-		return false;
-	mask_addr(&m, oplen);
-	return !memcmp(&m, outer, sizeof(m));
-}
-
 /* Deletes every LPM entry of generation gen. */
 static int lpm_clear_gen(struct dp *dp, enum dp_map m, __u32 gen)
 {
@@ -964,8 +879,8 @@ static int validate_policy(struct dp *dp, const struct dp_policy *p)
 		const struct dp_service_rule *r = &p->rules[i];
 		struct xcrs_addr m = r->addr;
 
-		format_prefix(&r->addr, r->plen, t, sizeof(t));
-		mask_addr(&m, r->plen);
+		addr_prefix_format(&r->addr, r->plen, t, sizeof(t));
+		addr_mask(&m, r->plen);
 		if (r->plen > 128 || memcmp(&m, &r->addr, sizeof(m)))
 			return dp_fail(dp, -EINVAL,
 				       "service rule %zu: %s is not a prefix",
@@ -1004,8 +919,8 @@ static int validate_policy(struct dp *dp, const struct dp_policy *p)
 	for (size_t i = 0; i < p->npools; i++) {
 		struct xcrs_addr m = p->pools[i].addr;
 
-		format_prefix(&m, p->pools[i].plen, t, sizeof(t));
-		mask_addr(&m, p->pools[i].plen);
+		addr_prefix_format(&m, p->pools[i].plen, t, sizeof(t));
+		addr_mask(&m, p->pools[i].plen);
 		if (p->pools[i].plen > 128 ||
 		    memcmp(&m, &p->pools[i].addr, sizeof(m)))
 			return dp_fail(dp, -EINVAL, "pool %zu: %s is not a prefix",
@@ -1032,11 +947,11 @@ static int build_svc_entry(struct dp *dp, const struct dp_policy *p,
 			const struct dp_service_rule *r = &p->rules[i];
 
 			if (r->plen != (unsigned)plen ||
-			    !prefix_contains(&r->addr, r->plen, &pfx->addr,
+			    !addr_prefix_contains(&r->addr, r->plen, &pfx->addr,
 					     pfx->plen))
 				continue;
 			if (e->nrules == XCRS_SVC_RULES_MAX) {
-				format_prefix(&pfx->addr, pfx->plen, t,
+				addr_prefix_format(&pfx->addr, pfx->plen, t,
 					      sizeof(t));
 				return dp_fail(dp, -E2BIG,
 					       "peer prefix %s is covered by "
@@ -1085,7 +1000,7 @@ static int write_svcs(struct dp *dp, const struct dp_policy *p, __u32 gen)
 			return r;
 		k = lpm_key(gen, &ri->addr, ri->plen);
 		if (bpf_map_update_elem(dp->fds[M_SVCS], &k, &e, BPF_ANY)) {
-			format_prefix(&ri->addr, ri->plen, t, sizeof(t));
+			addr_prefix_format(&ri->addr, ri->plen, t, sizeof(t));
 			return map_write_fail(dp, M_SVCS, -errno, t);
 		}
 	}
@@ -1102,7 +1017,7 @@ static int write_pools(struct dp *dp, const struct dp_policy *p, __u32 gen)
 		struct xcrs_pool v = { .scope = pl->scope, .level = pl->level };
 
 		if (bpf_map_update_elem(dp->fds[M_POOLS], &k, &v, BPF_ANY)) {
-			format_prefix(&pl->addr, pl->plen, t, sizeof(t));
+			addr_prefix_format(&pl->addr, pl->plen, t, sizeof(t));
 			return map_write_fail(dp, M_POOLS, -errno, t);
 		}
 	}
