@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The policy model's lookups, durations and names (see policy.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+void policy_free(struct policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nservices; i++)
+		free(p->services[i].rules);
+	for (size_t i = 0; i < p->nscopes; i++)
+		free(p->scopes[i].pools);
+	for (size_t i = 0; i < p->nrules; i++)
+		free(p->rules[i].signatures);
+	free(p->interfaces);
+	free(p->services);
+	free(p->levels);
+	free(p->scopes);
+	free(p->subscribers);
+	free(p->inputs);
+	free(p->rules);
+	free(p);
+}
+
+int policy_level_index(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nlevels; i++)
+		if (!strcmp(p->levels[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int policy_scope_index(const struct policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nscopes; i++)
+		if (!strcmp(p->scopes[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int policy_scope_by_id(const struct policy *p, uint32_t id)
+{
+	for (size_t i = 0; i < p->nscopes; i++)
+		if (p->scopes[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+static const struct {
+	const char *unit;
+	uint64_t ns;
+} units[] = {
+	{ "d", 86400ULL * 1000000000ULL }, { "h", 3600ULL * 1000000000ULL },
+	{ "m", 60ULL * 1000000000ULL },	   { "s", 1000000000ULL },
+	{ "ms", 1000000ULL },
+};
+
+int policy_duration_parse(const char *s, uint64_t *ret_ns)
+{
+	uint64_t total = 0;
+	int last = -1;
+
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		uint64_t v = 0;
+		int u = -1;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		while (*s >= '0' && *s <= '9') {
+			if (v > (UINT64_MAX - 9) / 10)
+				return -ERANGE;
+			v = v * 10 + (uint64_t)(*s++ - '0');
+		}
+		/* Longest unit name first: "ms" before "m". */
+		for (int i = 0; i < 5; i++) {
+			size_t l = strlen(units[i].unit);
+
+			if (!strncmp(s, units[i].unit, l) &&
+			    (u < 0 || l > strlen(units[u].unit)))
+				u = i;
+		}
+		if (u < 0 || u <= last)
+			return -EINVAL; /* no unit, or units out of order */
+		s += strlen(units[u].unit);
+		if (v > UINT64_MAX / units[u].ns ||
+		    total > UINT64_MAX - v * units[u].ns)
+			return -ERANGE;
+		total += v * units[u].ns;
+		last = u;
+	}
+	*ret_ns = total;
+	return 0;
+}
+
+void policy_duration_format(uint64_t ns, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (!ns) {
+		snprintf(buf, len, "0s");
+		return;
+	}
+	for (int i = 0; i < 5 && n < len; i++) {
+		uint64_t v = ns / units[i].ns;
+
+		if (!v)
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%llu%s",
+				      (unsigned long long)v, units[i].unit);
+		ns -= v * units[i].ns;
+	}
+	if (ns && n < len)
+		snprintf(buf + n, len - n, "%lluns", (unsigned long long)ns);
+}
+
+const char *policy_trigger_to_string(enum policy_trigger t)
+{
+	static const char *const n[] = { "report", "ids", "fanout" };
+
+	return (unsigned)t < 3 ? n[t] : "?";
+}
+
+static const char *const status_names[POLICY_REPORT_STATUS_MAX] = {
+	"clean", "outdated", "infected",
+};
+
+const char *policy_report_status_to_string(enum policy_report_status s)
+{
+	return (unsigned)s < POLICY_REPORT_STATUS_MAX ? status_names[s] : "?";
+}
+
+int policy_report_status_parse(const char *s)
+{
+	for (int i = 0; i < POLICY_REPORT_STATUS_MAX; i++)
+		if (!strcmp(s, status_names[i]))
+			return i;
+	return -EINVAL;
+}

@@ -1,0 +1,1639 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * YAML → policy model. libyaml loads the document as a node tree (each node
+ * knows its line and column); the walkers below check every key against a
+ * table, convert scalars, resolve names in dependency order and report the
+ * first error as "file:line:col: ..." through perr(), the one choke point.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <yaml.h>
+
+#include "addr.h"
+#include "policy.h"
+
+struct pctx {
+	yaml_document_t doc;
+	struct policy *p;
+	struct policy_error *err;
+};
+
+typedef yaml_node_t node_t;
+
+__attribute__((format(printf, 3, 4))) static int
+perr(struct pctx *c, const node_t *n, const char *fmt, ...)
+{
+	struct policy_error *e = c->err;
+	char what[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	e->line = n ? (unsigned)n->start_mark.line + 1 : 0;
+	e->col = n ? (unsigned)n->start_mark.column + 1 : 0;
+	if (n)
+		snprintf(e->msg, sizeof(e->msg), "%.180s:%u:%u: %s", e->file,
+			 e->line, e->col, what);
+	else
+		snprintf(e->msg, sizeof(e->msg), "%.180s: %s", e->file, what);
+	return -EINVAL;
+}
+
+static node_t *get(struct pctx *c, int id)
+{
+	return yaml_document_get_node(&c->doc, id);
+}
+
+static const char *kind(const node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		return "a value";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/* ---- scalars ---- */
+
+static int str(struct pctx *c, const node_t *n, const char *what,
+	       const char **ret)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return perr(c, n, "%s: expected a value, found %s", what,
+			    kind(n));
+	*ret = (const char *)n->data.scalar.value;
+	return 0;
+}
+
+static int str_copy(struct pctx *c, const node_t *n, const char *what,
+		    char *buf, size_t len)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (!*s)
+		return perr(c, n, "%s: must not be empty", what);
+	if (strlen(s) >= len)
+		return perr(c, n, "%s: longer than %zu characters", what,
+			    len - 1);
+	snprintf(buf, len, "%s", s);
+	return 0;
+}
+
+/* Names: letters, digits, '-', '_', '.'; starting with a letter. */
+static int name(struct pctx *c, const node_t *n, const char *what, char *buf)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return perr(c, n, "%s: expected a name starting with a letter, "
+				  "found '%s'",
+			    what, s);
+	for (const char *q = s; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		      (*q >= '0' && *q <= '9') || *q == '-' || *q == '_' ||
+		      *q == '.'))
+			return perr(c, n, "%s: '%c' is not allowed in a name "
+					  "(letters, digits, '-', '_', '.')",
+				    what, *q);
+	if (strlen(s) >= POLICY_NAME_MAX)
+		return perr(c, n, "%s: name longer than %d characters", what,
+			    POLICY_NAME_MAX - 1);
+	snprintf(buf, POLICY_NAME_MAX, "%s", s);
+	return 0;
+}
+
+static int uint_range(struct pctx *c, const node_t *n, const char *what,
+		      unsigned long long lo, unsigned long long hi,
+		      unsigned long long *ret)
+{
+	const char *s = NULL;
+	unsigned long long v;
+	char *end;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (*s < '0' || *s > '9')
+		return perr(c, n, "%s: expected a whole number, found '%s'",
+			    what, s);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return perr(c, n, "%s: expected a whole number, found '%s'",
+			    what, s);
+	if (v < lo || v > hi)
+		return perr(c, n, "%s: %llu is out of range (%llu..%llu)", what,
+			    v, lo, hi);
+	*ret = v;
+	return 0;
+}
+
+static int boolean(struct pctx *c, const node_t *n, const char *what,
+		   bool *ret)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (!strcmp(s, "true") || !strcmp(s, "yes")) {
+		*ret = true;
+		return 0;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "no")) {
+		*ret = false;
+		return 0;
+	}
+	return perr(c, n, "%s: expected true or false, found '%s'", what, s);
+}
+
+/* One of names[] (NULL-terminated) → its index. */
+static int choice(struct pctx *c, const node_t *n, const char *what,
+		  const char *const *names, int *ret)
+{
+	const char *s = NULL;
+	char list[256] = "";
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(s, names[i])) {
+			*ret = i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s", i ? ", " : "", names[i]);
+	}
+	return perr(c, n, "%s: expected one of %s, found '%s'", what, list, s);
+}
+
+static int duration(struct pctx *c, const node_t *n, const char *what,
+		    uint64_t *ret)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (policy_duration_parse(s, ret))
+		return perr(c, n, "%s: expected a duration such as 30s, 10m, "
+				  "1h30m or 2d, found '%s'",
+			    what, s);
+	return 0;
+}
+
+/* "<n>[k|M|G]<unit>" with a decimal multiplier. */
+static int with_unit(const char *s, const char *const *units,
+		     const uint64_t *mult, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	for (int i = 0; units[i]; i++) {
+		if (strcmp(end, units[i]))
+			continue;
+		if (v && mult[i] > UINT64_MAX / v)
+			return -ERANGE;
+		*ret = v * mult[i];
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Rates are bits per second, stored as bytes per second. */
+static int rate(struct pctx *c, const node_t *n, const char *what,
+		uint64_t *ret_Bps)
+{
+	static const char *const u[] = { "bit", "kbit", "Mbit", "Gbit", NULL };
+	static const uint64_t m[] = { 1, 1000, 1000000, 1000000000 };
+	const char *s = NULL;
+	uint64_t bits;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (with_unit(s, u, m, &bits) || bits < 8)
+		return perr(c, n, "%s: expected a rate such as 64kbit, 10Mbit "
+				  "or 1Gbit (at least 8bit), found '%s'",
+			    what, s);
+	*ret_Bps = bits / 8;
+	return 0;
+}
+
+static int bytes(struct pctx *c, const node_t *n, const char *what,
+		 uint64_t *ret)
+{
+	static const char *const u[] = { "B", "kB", "MB", "GB", NULL };
+	static const uint64_t m[] = { 1, 1000, 1000000, 1000000000 };
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (with_unit(s, u, m, ret) || !*ret)
+		return perr(c, n, "%s: expected a size such as 1500B, 64kB or "
+				  "1MB, found '%s'",
+			    what, s);
+	return 0;
+}
+
+static int prefix(struct pctx *c, const node_t *n, const char *what,
+		  struct policy_prefix *ret)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	r = addr_prefix_parse(s, &ret->addr, &ret->plen);
+	if (r == -EDOM)
+		return perr(c, n, "%s: '%s' has host bits set past the prefix "
+				  "length",
+			    what, s);
+	if (r)
+		return perr(c, n, "%s: expected an IPv4 or IPv6 address or "
+				  "prefix (192.0.2.0/24, 2001:db8::/32), found "
+				  "'%s'",
+			    what, s);
+	return 0;
+}
+
+/* ---- structure ---- */
+
+typedef int (*field_fn)(struct pctx *c, node_t *val, void *obj);
+
+struct field {
+	const char *key;
+	field_fn fn;
+	bool required;
+};
+
+/* Walks a mapping: every key must be in f[], at most once; required keys
+ * must be present. */
+static int walk(struct pctx *c, node_t *n, const char *what,
+		const struct field *f, size_t nf, void *obj)
+{
+	bool seen[32] = { false };
+	yaml_node_pair_t *pair;
+	int r;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return perr(c, n, "%s: expected a mapping of keys, found %s",
+			    what, kind(n));
+	for (pair = n->data.mapping.pairs.start;
+	     pair < n->data.mapping.pairs.top; pair++) {
+		node_t *k = get(c, pair->key), *v = get(c, pair->value);
+		const char *ks = NULL;
+		size_t i;
+
+		r = str(c, k, what, &ks);
+		if (r)
+			return r;
+		for (i = 0; i < nf && strcmp(f[i].key, ks); i++)
+			;
+		if (i == nf) {
+			char list[384] = "";
+
+			for (size_t j = 0; j < nf; j++)
+				snprintf(list + strlen(list),
+					 sizeof(list) - strlen(list), "%s%s",
+					 j ? ", " : "", f[j].key);
+			return perr(c, k, "%s: unknown key '%s' (expected %s)",
+				    what, ks, list);
+		}
+		if (seen[i])
+			return perr(c, k, "%s: '%s' given twice", what, ks);
+		seen[i] = true;
+		r = f[i].fn(c, v, obj);
+		if (r)
+			return r;
+	}
+	for (size_t i = 0; i < nf; i++)
+		if (f[i].required && !seen[i])
+			return perr(c, n, "%s: missing '%s'", what, f[i].key);
+	return 0;
+}
+
+/* A list, or a single item standing for a list of one: an allocated
+ * array of its nodes (free with items_free). Returns 0 or -ENOMEM. */
+static int items(struct pctx *c, node_t *n, node_t ***ret, size_t *ret_n)
+{
+	size_t cnt = 1;
+	node_t **v;
+
+	if (n->type == YAML_SEQUENCE_NODE)
+		cnt = (size_t)(n->data.sequence.items.top -
+			       n->data.sequence.items.start);
+	v = calloc(cnt ? cnt : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (n->type == YAML_SEQUENCE_NODE)
+		for (size_t i = 0; i < cnt; i++)
+			v[i] = get(c, n->data.sequence.items.start[i]);
+	else
+		v[0] = n;
+	*ret = v;
+	*ret_n = cnt;
+	return 0;
+}
+
+static void items_free(node_t **v, int unused)
+{
+	free(v);
+}
+
+static int list_only(struct pctx *c, node_t *n, const char *what)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return perr(c, n, "%s: expected a list, found %s", what,
+			    kind(n));
+	return 0;
+}
+
+#define GROW(arr, cnt)                                                         \
+	({                                                                     \
+		void *np_ = realloc((arr), ((cnt) + 1) * sizeof(*(arr)));      \
+		if (np_) {                                                     \
+			(arr) = np_;                                           \
+			memset(&(arr)[(cnt)], 0, sizeof(*(arr)));              \
+		}                                                              \
+		np_ ? &(arr)[(cnt)++] : NULL;                                  \
+	})
+
+/* ---- agent ---- */
+
+#define PATH_FIELD(fn, member, what)                                           \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		struct policy_agent *a = o;                                    \
+		return str_copy(c, v, what, a->member, sizeof(a->member));     \
+	}
+PATH_FIELD(ag_pin, pin_dir, "agent.pin_dir")
+PATH_FIELD(ag_ctl, control_socket, "agent.control_socket")
+PATH_FIELD(ag_state, state_file, "agent.state_file")
+PATH_FIELD(ag_audit, audit_log, "agent.audit_log")
+
+static int sec_agent(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "pin_dir", ag_pin },
+		{ "control_socket", ag_ctl },
+		{ "state_file", ag_state },
+		{ "audit_log", ag_audit },
+	};
+
+	return walk(c, n, "agent", f, 4, &c->p->agent);
+}
+
+/* ---- interfaces ---- */
+
+static int if_name(struct pctx *c, node_t *v, void *o)
+{
+	struct policy_interface *i = o;
+
+	return str_copy(c, v, "interface name", i->name, sizeof(i->name));
+}
+
+static int if_role(struct pctx *c, node_t *v, void *o)
+{
+	static const char *const n[] = { "access", "core", NULL };
+	struct policy_interface *i = o;
+	int r, x;
+
+	r = choice(c, v, "interface role", n, &x);
+	i->role = x;
+	return r;
+}
+
+static int if_mode(struct pctx *c, node_t *v, void *o)
+{
+	static const char *const n[] = { "native", "generic",
+					  "native-or-generic", NULL };
+	struct policy_interface *i = o;
+	int r, x;
+
+	r = choice(c, v, "interface mode", n, &x);
+	i->mode = x;
+	return r;
+}
+
+static int if_gtpu(struct pctx *c, node_t *v, void *o)
+{
+	struct policy_interface *i = o;
+
+	return boolean(c, v, "interface gtpu", &i->gtpu);
+}
+
+static int sec_interfaces(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "name", if_name, true },
+		{ "role", if_role, true },
+		{ "mode", if_mode },
+		{ "gtpu", if_gtpu },
+	};
+	struct policy *p = c->p;
+	int r;
+
+	r = list_only(c, n, "interfaces");
+	for (int i = 0; !r && i < n->data.sequence.items.top -
+					  n->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, n->data.sequence.items.start[i]);
+		struct policy_interface *x = GROW(p->interfaces,
+						  p->ninterfaces);
+
+		if (!x)
+			return -ENOMEM;
+		x->gtpu = true;
+		r = walk(c, it, "interface", f, 4, x);
+		for (size_t j = 0; !r && j + 1 < p->ninterfaces; j++)
+			if (!strcmp(p->interfaces[j].name, x->name))
+				r = perr(c, it, "interface %s is listed twice",
+					 x->name);
+	}
+	return r;
+}
+
+/* ---- services ---- */
+
+struct svc_build {
+	struct policy_service *s;
+	/* the rule being read: prefixes × ports */
+	node_t *prefixes, *ports, *proto;
+	node_t *node;
+};
+
+static int sr_prefixes(struct pctx *c, node_t *v, void *o)
+{
+	((struct svc_build *)o)->prefixes = v;
+	return 0;
+}
+
+static int sr_ports(struct pctx *c, node_t *v, void *o)
+{
+	((struct svc_build *)o)->ports = v;
+	return 0;
+}
+
+static int sr_proto(struct pctx *c, node_t *v, void *o)
+{
+	((struct svc_build *)o)->proto = v;
+	return 0;
+}
+
+static int port_range(struct pctx *c, node_t *n, uint16_t *lo, uint16_t *hi)
+{
+	const char *s = NULL;
+	unsigned long a, b;
+	char *end;
+	int r = str(c, n, "ports", &s);
+
+	if (r)
+		return r;
+	if (*s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	a = strtoul(s, &end, 10);
+	b = a;
+	if (*end == '-') {
+		if (end[1] < '0' || end[1] > '9')
+			goto bad;
+		b = strtoul(end + 1, &end, 10);
+	}
+	if (errno || *end)
+		goto bad;
+	if (a > 65535 || b > 65535 || a > b)
+		return perr(c, n, "ports: '%s' is not a range within 0-65535",
+			    s);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+bad:
+	return perr(c, n, "ports: expected a port or a range such as "
+			  "8000-8080, found '%s'",
+		    s);
+}
+
+static int svc_rule(struct pctx *c, node_t *it, struct policy_service *s)
+{
+	static const struct field f[] = {
+		{ "prefixes", sr_prefixes, true },
+		{ "protocol", sr_proto },
+		{ "ports", sr_ports },
+	};
+	static const char *const protos[] = { "any", "tcp", "udp", "icmp",
+					      "icmpv6", NULL };
+	static const uint8_t proto_num[] = { 0, IPPROTO_TCP, IPPROTO_UDP,
+					     IPPROTO_ICMP, IPPROTO_ICMPV6 };
+	struct svc_build b = { .s = s, .node = it };
+	node_t **pv, **ov = NULL;
+	size_t np, no = 0;
+	int hp, ho = 1, r, pi = 0;
+
+	r = walk(c, it, "service rule", f, 3, &b);
+	if (r)
+		return r;
+	if (b.proto) {
+		r = choice(c, b.proto, "protocol", protos, &pi);
+		if (r)
+			return r;
+	}
+	if (b.ports && pi != 1 && pi != 2)
+		return perr(c, b.ports, "ports: only tcp and udp have ports "
+					"(set protocol)");
+	hp = items(c, b.prefixes, &pv, &np);
+	if (hp < 0)
+		return hp;
+	if (!np)
+		r = perr(c, b.prefixes, "prefixes: the list is empty");
+	if (!r && b.ports) {
+		ho = items(c, b.ports, &ov, &no);
+		if (ho < 0)
+			r = ho;
+		else if (!no)
+			r = perr(c, b.ports, "ports: the list is empty");
+	}
+	for (size_t i = 0; !r && i < np; i++) {
+		struct policy_prefix pf;
+
+		r = prefix(c, pv[i], "prefixes", &pf);
+		for (size_t j = 0; !r && j < (b.ports ? no : 1); j++) {
+			struct policy_service_rule *x =
+				GROW(s->rules, s->nrules);
+
+			if (!x) {
+				r = -ENOMEM;
+				break;
+			}
+			x->prefix = pf;
+			x->proto = proto_num[pi];
+			x->port_lo = 0;
+			x->port_hi = 65535;
+			if (b.ports)
+				r = port_range(c, ov[j], &x->port_lo,
+					       &x->port_hi);
+		}
+	}
+	items_free(pv, hp);
+	if (ov)
+		items_free(ov, ho);
+	return r;
+}
+
+static int sv_name(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "service name", ((struct policy_service *)o)->name);
+}
+
+static int sv_remediation(struct pctx *c, node_t *v, void *o)
+{
+	return boolean(c, v, "remediation",
+		       &((struct policy_service *)o)->remediation);
+}
+
+static int sv_rules(struct pctx *c, node_t *v, void *o)
+{
+	int r = list_only(c, v, "rules");
+
+	for (int i = 0; !r && i < v->data.sequence.items.top -
+					  v->data.sequence.items.start;
+	     i++)
+		r = svc_rule(c, get(c, v->data.sequence.items.start[i]), o);
+	if (!r && !((struct policy_service *)o)->nrules)
+		r = perr(c, v, "rules: a service needs at least one rule");
+	return r;
+}
+
+static int sec_services(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "name", sv_name, true },
+		{ "rules", sv_rules, true },
+		{ "remediation", sv_remediation },
+	};
+	struct policy *p = c->p;
+	int r = list_only(c, n, "services");
+
+	for (int i = 0; !r && i < n->data.sequence.items.top -
+					  n->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, n->data.sequence.items.start[i]);
+		struct policy_service *s;
+
+		if (p->nservices == XCRS_SVC_MAX)
+			return perr(c, it, "services: at most %d services",
+				    XCRS_SVC_MAX);
+		s = GROW(p->services, p->nservices);
+		if (!s)
+			return -ENOMEM;
+		s->cls = (unsigned)(p->nservices - 1);
+		r = walk(c, it, "service", f, 3, s);
+		for (size_t j = 0; !r && j + 1 < p->nservices; j++)
+			if (!strcmp(p->services[j].name, s->name))
+				r = perr(c, it, "service %s is defined twice",
+					 s->name);
+	}
+	return r;
+}
+
+static int service_index(const struct policy *p, const char *s)
+{
+	for (size_t i = 0; i < p->nservices; i++)
+		if (!strcmp(p->services[i].name, s))
+			return (int)i;
+	return -1;
+}
+
+/* A list of service names (or "all") → class bitmap. */
+static int service_set(struct pctx *c, node_t *n, const char *what,
+		       bool allow_all, uint64_t *ret)
+{
+	node_t **v;
+	size_t cnt;
+	uint64_t m = 0;
+	int how, r = 0;
+
+	if (allow_all && n->type == YAML_SCALAR_NODE &&
+	    !strcmp((const char *)n->data.scalar.value, "all")) {
+		*ret = XCRS_SVC_ALL;
+		return 0;
+	}
+	how = items(c, n, &v, &cnt);
+	if (how < 0)
+		return how;
+	for (size_t i = 0; !r && i < cnt; i++) {
+		const char *s = NULL;
+		int idx;
+
+		r = str(c, v[i], what, &s);
+		if (r)
+			break;
+		idx = service_index(c->p, s);
+		if (idx < 0)
+			r = perr(c, v[i], "%s: no service named '%s'%s", what,
+				 s, allow_all ? " (or 'all')" : "");
+		else
+			m |= XCRS_SVC_BIT(c->p->services[idx].cls);
+	}
+	items_free(v, how);
+	if (!r)
+		*ret = m;
+	return r;
+}
+
+/* ---- levels ---- */
+
+struct level_build {
+	struct policy_level *l;
+	node_t *allow, *rate, *burst, *fail_closed;
+};
+
+static int lv_name(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "level name", ((struct level_build *)o)->l->name);
+}
+
+#define KEEP(fn, member)                                                       \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		((struct level_build *)o)->member = v;                         \
+		return 0;                                                      \
+	}
+KEEP(lv_allow, allow)
+KEEP(lv_rate, rate)
+KEEP(lv_burst, burst)
+KEEP(lv_fc, fail_closed)
+
+static int sec_levels(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "name", lv_name, true },
+		{ "allow", lv_allow, true },
+		{ "rate", lv_rate },
+		{ "burst", lv_burst },
+		{ "fail_closed", lv_fc },
+	};
+	struct policy *p = c->p;
+	int r = list_only(c, n, "levels");
+
+	if (!r && n->data.sequence.items.top == n->data.sequence.items.start)
+		r = perr(c, n, "levels: at least one level is needed");
+	for (int i = 0; !r && i < n->data.sequence.items.top -
+					  n->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, n->data.sequence.items.start[i]);
+		struct level_build b;
+
+		if (p->nlevels == XCRS_LEVELS_MAX)
+			return perr(c, it, "levels: at most %d levels",
+				    XCRS_LEVELS_MAX);
+		memset(&b, 0, sizeof(b));
+		b.l = GROW(p->levels, p->nlevels);
+		if (!b.l)
+			return -ENOMEM;
+		r = walk(c, it, "level", f, 5, &b);
+		if (!r)
+			r = service_set(c, b.allow, "allow", true,
+					&b.l->allowed);
+		if (!r && b.rate)
+			r = rate(c, b.rate, "rate", &b.l->rate_Bps);
+		if (!r && b.rate && !b.burst)
+			r = perr(c, b.rate, "rate: a rate needs a burst "
+					    "(e.g. burst: 64kB)");
+		if (!r && b.burst && !b.rate)
+			r = perr(c, b.burst, "burst: only with a rate");
+		if (!r && b.burst)
+			r = bytes(c, b.burst, "burst", &b.l->burst_B);
+		/* Restricting levels fail closed unless told otherwise. */
+		b.l->fail_closed = b.l->allowed != XCRS_SVC_ALL ||
+				   b.l->rate_Bps;
+		if (!r && b.fail_closed)
+			r = boolean(c, b.fail_closed, "fail_closed",
+				    &b.l->fail_closed);
+		for (size_t j = 0; !r && j + 1 < p->nlevels; j++)
+			if (!strcmp(p->levels[j].name, b.l->name))
+				r = perr(c, it, "level %s is defined twice",
+					 b.l->name);
+	}
+	return r;
+}
+
+static int level_ref(struct pctx *c, node_t *n, const char *what,
+		     unsigned *ret)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s), i;
+
+	if (r)
+		return r;
+	i = policy_level_index(c->p, s);
+	if (i < 0)
+		return perr(c, n, "%s: no level named '%s'", what, s);
+	*ret = (unsigned)i;
+	return 0;
+}
+
+static int sec_unknown(struct pctx *c, node_t *n)
+{
+	const char *s = NULL;
+	unsigned l;
+	int r = str(c, n, "unknown_subscribers", &s);
+
+	if (r)
+		return r;
+	if (!strcmp(s, "pass")) {
+		c->p->default_level = -1;
+		return 0;
+	}
+	r = level_ref(c, n, "unknown_subscribers (pass or a level)", &l);
+	if (!r)
+		c->p->default_level = (int)l;
+	return r;
+}
+
+static int sec_nonip(struct pctx *c, node_t *n)
+{
+	static const char *const v[] = { "pass", "drop", NULL };
+	int x, r = choice(c, n, "non_ip", v, &x);
+
+	c->p->nonip_drop = x == 1;
+	return r;
+}
+
+/* ---- scopes ---- */
+
+struct scope_build {
+	struct policy_scope *s;
+	node_t *id, *pools, *level, *containment, *isolate_allow;
+};
+
+static int sc_name(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "scope name", ((struct scope_build *)o)->s->name);
+}
+
+#define SKEEP(fn, member)                                                      \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		((struct scope_build *)o)->member = v;                         \
+		return 0;                                                      \
+	}
+SKEEP(sc_id, id)
+SKEEP(sc_pools, pools)
+SKEEP(sc_level, level)
+SKEEP(sc_cont, containment)
+SKEEP(sc_iso, isolate_allow)
+
+static uint64_t remediation_set(const struct policy *p)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < p->nservices; i++)
+		if (p->services[i].remediation)
+			m |= XCRS_SVC_BIT(p->services[i].cls);
+	return m;
+}
+
+static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
+{
+	static const struct field f[] = {
+		{ "name", sc_name, true },
+		{ "id", sc_id },
+		{ "pools", sc_pools },
+		{ "level", sc_level },
+		{ "containment", sc_cont },
+		{ "isolate_allow", sc_iso },
+	};
+	static const char *const modes[] = { "none", "isolate", "no-lateral",
+					     NULL };
+	struct policy_scope *s = b->s;
+	int r = walk(c, it, "scope", f, 6, b), x;
+
+	if (!r && b->id) {
+		unsigned long long v;
+
+		r = uint_range(c, b->id, "id", 1, UINT32_MAX, &v);
+		s->id = (uint32_t)v;
+	}
+	if (!r && b->pools) {
+		node_t **v;
+		size_t n;
+		int how = items(c, b->pools, &v, &n);
+
+		if (how < 0)
+			return how;
+		for (size_t i = 0; !r && i < n; i++) {
+			struct policy_prefix *pf = GROW(s->pools, s->npools);
+
+			if (!pf) {
+				r = -ENOMEM;
+				break;
+			}
+			r = prefix(c, v[i], "pools", pf);
+		}
+		items_free(v, how);
+	}
+	if (!r && b->level)
+		r = level_ref(c, b->level, "level", &s->pool_level);
+	s->containment = XCRS_CONTAIN_ISOLATE;
+	if (!r && b->containment) {
+		r = choice(c, b->containment, "containment", modes, &x);
+		s->containment = x;
+		if (!r && x == XCRS_CONTAIN_NONE)
+			r = perr(c, b->containment,
+				 "containment: the mode used when the scope is "
+				 "contained (isolate or no-lateral)");
+	}
+	s->isolate_allowed = remediation_set(c->p);
+	if (!r && b->isolate_allow)
+		r = service_set(c, b->isolate_allow, "isolate_allow", false,
+				&s->isolate_allowed);
+	return r;
+}
+
+static int sec_scopes(struct pctx *c, node_t *n)
+{
+	struct policy *p = c->p;
+	int r = list_only(c, n, "scopes");
+
+	for (int i = 0; !r && i < n->data.sequence.items.top -
+					  n->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, n->data.sequence.items.start[i]);
+		struct scope_build b = { 0 };
+
+		b.s = GROW(p->scopes, p->nscopes);
+		if (!b.s)
+			return -ENOMEM;
+		r = scope_one(c, it, &b);
+		for (size_t j = 0; !r && j + 1 < p->nscopes; j++) {
+			if (!strcmp(p->scopes[j].name, b.s->name))
+				r = perr(c, it, "scope %s is defined twice",
+					 b.s->name);
+			else if (b.s->id && p->scopes[j].id == b.s->id)
+				r = perr(c, b.id, "id: %u is also scope %s",
+					 b.s->id, p->scopes[j].name);
+		}
+	}
+	/* Scopes without an id get the lowest free ones. */
+	for (size_t i = 0; !r && i < p->nscopes; i++) {
+		uint32_t id = 1;
+		bool taken;
+
+		if (p->scopes[i].id)
+			continue;
+		do {
+			taken = false;
+			for (size_t j = 0; j < p->nscopes; j++)
+				taken |= p->scopes[j].id == id;
+			id += taken;
+		} while (taken);
+		p->scopes[i].id = id;
+	}
+	return r;
+}
+
+/* ---- subscribers ---- */
+
+struct sub_build {
+	struct policy_subscriber *s;
+	node_t *addr, *scope, *level;
+};
+
+#define BKEEP(fn, member)                                                      \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		((struct sub_build *)o)->member = v;                           \
+		return 0;                                                      \
+	}
+BKEEP(sb_addr, addr)
+BKEEP(sb_scope, scope)
+BKEEP(sb_level, level)
+
+static int sec_subscribers(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "address", sb_addr, true },
+		{ "scope", sb_scope },
+		{ "level", sb_level },
+	};
+	struct policy *p = c->p;
+	int r = list_only(c, n, "subscribers");
+
+	for (int i = 0; !r && i < n->data.sequence.items.top -
+					  n->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, n->data.sequence.items.start[i]);
+		struct sub_build b = { 0 };
+		const char *s = NULL;
+
+		b.s = GROW(p->subscribers, p->nsubscribers);
+		if (!b.s)
+			return -ENOMEM;
+		b.s->scope = -1;
+		r = walk(c, it, "subscriber", f, 3, &b);
+		if (!r)
+			r = str(c, b.addr, "address", &s);
+		if (!r && addr_parse(s, &b.s->addr))
+			r = perr(c, b.addr, "address: expected an IPv4 or IPv6 "
+					    "address, found '%s'",
+				 s);
+		if (!r && b.scope) {
+			r = str(c, b.scope, "scope", &s);
+			if (!r)
+				b.s->scope = policy_scope_index(p, s);
+			if (!r && b.s->scope < 0)
+				r = perr(c, b.scope, "scope: no scope named "
+						     "'%s'",
+					 s);
+		}
+		if (!r && b.level)
+			r = level_ref(c, b.level, "level", &b.s->level);
+		for (size_t j = 0; !r && j + 1 < p->nsubscribers; j++)
+			if (!memcmp(&p->subscribers[j].addr, &b.s->addr,
+				    sizeof(b.s->addr)))
+				r = perr(c, b.addr, "address: %s is listed "
+						    "twice",
+					 s);
+	}
+	return r;
+}
+
+/* ---- inputs ---- */
+
+static int in_reports(struct pctx *c, node_t *v, void *o);
+
+static int in_eve(struct pctx *c, node_t *v, void *o);
+static int in_events(struct pctx *c, node_t *v, void *o);
+
+static int sec_inputs(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "reports", in_reports },
+		{ "eve", in_eve },
+		{ "events", in_events },
+	};
+
+	return walk(c, n, "inputs", f, 3, c->p);
+}
+
+struct path_build {
+	node_t *file, *socket;
+};
+
+static int pb_file(struct pctx *c, node_t *v, void *o)
+{
+	((struct path_build *)o)->file = v;
+	return 0;
+}
+
+static int pb_socket(struct pctx *c, node_t *v, void *o)
+{
+	((struct path_build *)o)->socket = v;
+	return 0;
+}
+
+static int in_eve(struct pctx *c, node_t *v, void *o)
+{
+	static const struct field f[] = {
+		{ "file", pb_file },
+		{ "socket", pb_socket },
+	};
+	struct policy *p = c->p;
+	int r = list_only(c, v, "eve");
+
+	for (int i = 0; !r && i < v->data.sequence.items.top -
+					  v->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, v->data.sequence.items.start[i]);
+		struct path_build b = { 0 };
+		struct policy_input *in;
+
+		r = walk(c, it, "eve", f, 2, &b);
+		if (r)
+			break;
+		if (!!b.file == !!b.socket) {
+			r = perr(c, it, "eve: give either 'file' or 'socket'");
+			break;
+		}
+		in = GROW(p->inputs, p->ninputs);
+		if (!in)
+			return -ENOMEM;
+		in->kind = b.file ? POLICY_IN_EVE_FILE : POLICY_IN_EVE_SOCKET;
+		r = str_copy(c, b.file ? b.file : b.socket,
+			     b.file ? "file" : "socket", in->path,
+			     sizeof(in->path));
+	}
+	return r;
+}
+
+static int in_events(struct pctx *c, node_t *v, void *o)
+{
+	static const struct field f[] = { { "socket", pb_socket, true } };
+	struct policy *p = c->p;
+	int r = list_only(c, v, "events");
+
+	for (int i = 0; !r && i < v->data.sequence.items.top -
+					  v->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, v->data.sequence.items.start[i]);
+		struct path_build b = { 0 };
+		struct policy_input *in;
+
+		r = walk(c, it, "events", f, 1, &b);
+		if (r)
+			break;
+		in = GROW(p->inputs, p->ninputs);
+		if (!in)
+			return -ENOMEM;
+		in->kind = POLICY_IN_EVENT_SOCKET;
+		r = str_copy(c, b.socket, "socket", in->path,
+			     sizeof(in->path));
+	}
+	return r;
+}
+
+#define RPATH(fn, member, what)                                                \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		struct policy_reports *rp = o;                                 \
+		return str_copy(c, v, what, rp->member, sizeof(rp->member));   \
+	}
+RPATH(rp_listen, listen, "reports.listen")
+RPATH(rp_cert, cert, "reports.cert")
+RPATH(rp_key, key, "reports.key")
+RPATH(rp_keys, keys_file, "reports.keys")
+
+static int rp_skew(struct pctx *c, node_t *v, void *o)
+{
+	return duration(c, v, "reports.max_skew",
+			&((struct policy_reports *)o)->max_skew_ns);
+}
+
+static int in_reports(struct pctx *c, node_t *v, void *o)
+{
+	static const struct field f[] = {
+		{ "listen", rp_listen, true },
+		{ "cert", rp_cert, true },
+		{ "key", rp_key, true },
+		{ "keys", rp_keys, true },
+		{ "max_skew", rp_skew },
+	};
+	struct policy_reports *rp = &c->p->reports;
+	int r;
+
+	rp->max_skew_ns = 300ULL * 1000000000ULL;
+	r = walk(c, v, "reports", f, 5, rp);
+	rp->enabled = !r;
+	if (!r && !strrchr(rp->listen, ':'))
+		r = perr(c, v, "reports.listen: expected address:port, found "
+			       "'%s'",
+			 rp->listen);
+	return r;
+}
+
+/* ---- fan-out ---- */
+
+static int fo_threshold(struct pctx *c, node_t *v, void *o)
+{
+	unsigned long long x;
+	int r = uint_range(c, v, "fanout.threshold", 1,
+			   XCRS_FANOUT_THRESHOLD_MAX, &x);
+
+	((struct policy *)o)->fanout_threshold = (uint32_t)x;
+	return r;
+}
+
+static int fo_window(struct pctx *c, node_t *v, void *o)
+{
+	int r = duration(c, v, "fanout.window",
+			 &((struct policy *)o)->fanout_window_ns);
+
+	if (!r && !((struct policy *)o)->fanout_window_ns)
+		r = perr(c, v, "fanout.window: must be longer than 0s");
+	return r;
+}
+
+static int sec_fanout(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "threshold", fo_threshold, true },
+		{ "window", fo_window, true },
+	};
+
+	return walk(c, n, "fanout", f, 2, c->p);
+}
+
+/* ---- rules ---- */
+
+struct rule_build {
+	struct policy_rule *r;
+	node_t *on, *match, *count, *terminals, *within, *react, *contain,
+		*release, *node;
+	/* match */
+	node_t *status, *severity, *signatures;
+	/* react */
+	node_t *level, *dur;
+};
+
+#define RKEEP(fn, member)                                                      \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		((struct rule_build *)o)->member = v;                          \
+		return 0;                                                      \
+	}
+RKEEP(ru_on, on)
+RKEEP(ru_match, match)
+RKEEP(ru_count, count)
+RKEEP(ru_terminals, terminals)
+RKEEP(ru_within, within)
+RKEEP(ru_react, react)
+RKEEP(ru_contain, contain)
+RKEEP(ru_release, release)
+RKEEP(rm_status, status)
+RKEEP(rm_severity, severity)
+RKEEP(rm_sigs, signatures)
+RKEEP(rr_level, level)
+RKEEP(rr_for, dur)
+
+static int ru_name(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "rule name", ((struct rule_build *)o)->r->name);
+}
+
+static int rule_match(struct pctx *c, struct rule_build *b)
+{
+	static const struct field f[] = {
+		{ "status", rm_status },
+		{ "severity_at_most", rm_severity },
+		{ "signatures", rm_sigs },
+	};
+	struct policy_rule *ru = b->r;
+	int r = walk(c, b->match, "match", f, 3, b);
+
+	if (r)
+		return r;
+	if (b->status && ru->on != POLICY_ON_REPORT)
+		return perr(c, b->status, "status: only for rules on report");
+	if ((b->severity || b->signatures) && ru->on != POLICY_ON_IDS)
+		return perr(c, b->severity ? b->severity : b->signatures,
+			    "%s: only for rules on ids",
+			    b->severity ? "severity_at_most" : "signatures");
+	if (b->status) {
+		node_t **v;
+		size_t n;
+		int how = items(c, b->status, &v, &n);
+
+		if (how < 0)
+			return how;
+		for (size_t i = 0; !r && i < n; i++) {
+			const char *s = NULL;
+			int st;
+
+			r = str(c, v[i], "status", &s);
+			if (r)
+				break;
+			st = policy_report_status_parse(s);
+			if (st < 0)
+				r = perr(c, v[i], "status: expected clean, "
+						  "outdated or infected, "
+						  "found '%s'",
+					 s);
+			else
+				ru->statuses |= 1u << st;
+		}
+		items_free(v, how);
+	}
+	if (!r && b->severity) {
+		unsigned long long x;
+
+		r = uint_range(c, b->severity, "severity_at_most", 1, 255, &x);
+		ru->severity_max = (unsigned)x;
+	}
+	if (!r && b->signatures) {
+		node_t **v;
+		size_t n;
+		int how = items(c, b->signatures, &v, &n);
+
+		if (how < 0)
+			return how;
+		ru->signatures = calloc(n ? n : 1, sizeof(uint64_t));
+		if (!ru->signatures)
+			r = -ENOMEM;
+		for (size_t i = 0; !r && i < n; i++) {
+			unsigned long long x;
+
+			r = uint_range(c, v[i], "signatures", 1, UINT64_MAX,
+				       &x);
+			ru->signatures[ru->nsignatures++] = x;
+		}
+		items_free(v, how);
+	}
+	return r;
+}
+
+static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
+{
+	static const struct field f[] = {
+		{ "name", ru_name, true },
+		{ "on", ru_on, true },
+		{ "match", ru_match },
+		{ "count", ru_count },
+		{ "terminals", ru_terminals },
+		{ "within", ru_within },
+		{ "react", ru_react },
+		{ "contain", ru_contain },
+		{ "release_on_clean", ru_release },
+	};
+	static const struct field rf[] = {
+		{ "level", rr_level, true },
+		{ "for", rr_for },
+	};
+	static const struct field cf[] = {
+		{ "for", rr_for },
+	};
+	static const char *const ons[] = { "report", "ids", "fanout", NULL };
+	struct policy_rule *ru = b->r;
+	unsigned long long x;
+	int r, on;
+
+	b->node = it;
+	r = walk(c, it, "rule", f, 9, b);
+	if (r)
+		return r;
+	r = choice(c, b->on, "on", ons, &on);
+	ru->on = on;
+	if (!r && b->match)
+		r = rule_match(c, b);
+	if (!r && on == POLICY_ON_REPORT && !ru->statuses)
+		r = perr(c, b->match ? b->match : it,
+			 "rule %s: a rule on report needs match.status",
+			 ru->name);
+	ru->count = 1;
+	if (!r && b->count) {
+		r = uint_range(c, b->count, "count", 1, 1000000, &x);
+		ru->count = (unsigned)x;
+	}
+	if (!r && b->terminals) {
+		r = uint_range(c, b->terminals, "terminals", 2, 1000000, &x);
+		ru->terminals = (unsigned)x;
+		if (!r && on != POLICY_ON_IDS)
+			r = perr(c, b->terminals, "terminals: counts terminals "
+						  "raising the same IDS "
+						  "signature; only for rules "
+						  "on ids");
+	}
+	if (!r && b->within)
+		r = duration(c, b->within, "within", &ru->window_ns);
+	if (!r && (ru->count > 1 || ru->terminals) && !ru->window_ns)
+		r = perr(c, b->count ? b->count : b->terminals,
+			 "rule %s: counting needs a window (within: ...)",
+			 ru->name);
+	if (!r && !!b->react == !!b->contain)
+		r = perr(c, it, "rule %s: give either 'react' (a level for the "
+				"terminal) or 'contain' (its scope)",
+			 ru->name);
+	if (!r && b->react) {
+		ru->react = true;
+		r = walk(c, b->react, "react", rf, 2, b);
+		if (!r)
+			r = level_ref(c, b->level, "react.level", &ru->level);
+	} else if (!r) {
+		ru->contain = true;
+		r = walk(c, b->contain, "contain", cf, 1, b);
+	}
+	if (!r && b->dur)
+		r = duration(c, b->dur, "for", &ru->duration_ns);
+	if (!r && b->release) {
+		r = boolean(c, b->release, "release_on_clean",
+			    &ru->release_on_clean);
+	}
+	return r;
+}
+
+static int sec_rules(struct pctx *c, node_t *n)
+{
+	struct policy *p = c->p;
+	int r = list_only(c, n, "rules");
+
+	for (int i = 0; !r && i < n->data.sequence.items.top -
+					  n->data.sequence.items.start;
+	     i++) {
+		node_t *it = get(c, n->data.sequence.items.start[i]);
+		struct rule_build b = { 0 };
+
+		b.r = GROW(p->rules, p->nrules);
+		if (!b.r)
+			return -ENOMEM;
+		r = rule_one(c, it, &b);
+		for (size_t j = 0; !r && j + 1 < p->nrules; j++)
+			if (!strcmp(p->rules[j].name, b.r->name))
+				r = perr(c, it, "rule %s is defined twice",
+					 b.r->name);
+	}
+	return r;
+}
+
+/* ---- the document ---- */
+
+enum top {
+	T_VERSION,
+	T_AGENT,
+	T_INTERFACES,
+	T_SERVICES,
+	T_LEVELS,
+	T_UNKNOWN,
+	T_NONIP,
+	T_SCOPES,
+	T_SUBSCRIBERS,
+	T_INPUTS,
+	T_FANOUT,
+	T_RULES,
+	T_COUNT
+};
+
+static const char *const top_keys[T_COUNT] = {
+	"version", "agent", "interfaces", "services", "levels",
+	"unknown_subscribers", "non_ip", "scopes", "subscribers", "inputs",
+	"fanout", "rules",
+};
+
+static void defaults(struct policy *p)
+{
+	snprintf(p->agent.pin_dir, sizeof(p->agent.pin_dir),
+		 "/sys/fs/bpf/xcrs");
+	snprintf(p->agent.control_socket, sizeof(p->agent.control_socket),
+		 "/run/xcrs/agent.sock");
+	snprintf(p->agent.state_file, sizeof(p->agent.state_file),
+		 "/var/lib/xcrs/state.json");
+	snprintf(p->agent.audit_log, sizeof(p->agent.audit_log),
+		 "/var/log/xcrs/audit.jsonl");
+	p->default_level = -1;
+}
+
+/* Checks that need every section. */
+static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
+{
+	struct policy *p = c->p;
+
+	for (size_t i = 0; i < p->nscopes; i++)
+		for (size_t j = 0; j < p->scopes[i].npools; j++)
+			for (size_t k = 0; k < p->nscopes; k++)
+				for (size_t l = 0; l < p->scopes[k].npools;
+				     l++) {
+					struct policy_prefix *a =
+						&p->scopes[i].pools[j];
+					struct policy_prefix *b =
+						&p->scopes[k].pools[l];
+					char t[ADDR_STRLEN];
+
+					if ((i == k && j == l) ||
+					    a->plen != b->plen ||
+					    memcmp(&a->addr, &b->addr, 16))
+						continue;
+					addr_prefix_format(&a->addr, a->plen, t,
+							   sizeof(t));
+					return perr(c, top[T_SCOPES],
+						    "scopes: pool %s appears "
+						    "twice (scopes %s and %s)",
+						    t, p->scopes[i].name,
+						    p->scopes[k].name);
+				}
+	if (p->reports.enabled && !p->reports.keys_file[0])
+		return perr(c, top[T_INPUTS], "inputs.reports: missing keys");
+	return 0;
+}
+
+static int load_doc(struct pctx *c)
+{
+	node_t *root = yaml_document_get_root_node(&c->doc), *top[T_COUNT];
+	yaml_node_pair_t *pair;
+	static int (*const sec[T_COUNT])(struct pctx *, node_t *) = {
+		[T_AGENT] = sec_agent,
+		[T_INTERFACES] = sec_interfaces,
+		[T_SERVICES] = sec_services,
+		[T_LEVELS] = sec_levels,
+		[T_UNKNOWN] = sec_unknown,
+		[T_NONIP] = sec_nonip,
+		[T_SCOPES] = sec_scopes,
+		[T_SUBSCRIBERS] = sec_subscribers,
+		[T_INPUTS] = sec_inputs,
+		[T_FANOUT] = sec_fanout,
+		[T_RULES] = sec_rules,
+	};
+	unsigned long long ver;
+	int r;
+
+	memset(top, 0, sizeof(top));
+	if (!root)
+		return perr(c, NULL, "the file is empty");
+	if (root->type != YAML_MAPPING_NODE)
+		return perr(c, root, "expected a mapping of sections at the top, "
+				     "found %s",
+			    kind(root));
+	for (pair = root->data.mapping.pairs.start;
+	     pair < root->data.mapping.pairs.top; pair++) {
+		node_t *k = get(c, pair->key);
+		const char *ks = NULL;
+		int i;
+
+		r = str(c, k, "top level", &ks);
+		if (r)
+			return r;
+		for (i = 0; i < T_COUNT && strcmp(top_keys[i], ks); i++)
+			;
+		if (i == T_COUNT)
+			return perr(c, k, "unknown section '%s' (expected "
+					  "version, agent, interfaces, "
+					  "services, levels, "
+					  "unknown_subscribers, non_ip, "
+					  "scopes, subscribers, inputs, "
+					  "fanout, rules)",
+				    ks);
+		if (top[i])
+			return perr(c, k, "section '%s' given twice", ks);
+		top[i] = get(c, pair->value);
+	}
+	if (!top[T_VERSION])
+		return perr(c, root, "missing 'version: 1'");
+	r = uint_range(c, top[T_VERSION], "version", 1, 1, &ver);
+	if (r)
+		return r;
+	if (!top[T_LEVELS])
+		return perr(c, root, "missing section 'levels'");
+	/* In dependency order, whatever the file's order. */
+	for (int i = T_AGENT; i < T_COUNT; i++) {
+		if (!top[i])
+			continue;
+		r = sec[i](c, top[i]);
+		if (r)
+			return r;
+	}
+	return cross_checks(c, top);
+}
+
+int policy_load_string(const char *text, size_t len, const char *fname,
+		       struct policy **ret_policy, struct policy_error *err)
+{
+	yaml_parser_t parser;
+	struct pctx c = { .err = err };
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	snprintf(err->file, sizeof(err->file), "%s", fname);
+	c.p = calloc(1, sizeof(*c.p));
+	if (!c.p)
+		return -ENOMEM;
+	snprintf(c.p->file, sizeof(c.p->file), "%s", fname);
+	defaults(c.p);
+	if (!yaml_parser_initialize(&parser)) {
+		free(c.p);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+				     len);
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		err->line = (unsigned)parser.problem_mark.line + 1;
+		err->col = (unsigned)parser.problem_mark.column + 1;
+		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s%s%s",
+			 fname, err->line, err->col,
+			 parser.problem ? parser.problem : "YAML error",
+			 parser.context ? " " : "",
+			 parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		free(c.p);
+		return -EINVAL;
+	}
+	r = load_doc(&c);
+	yaml_document_delete(&c.doc);
+	yaml_parser_delete(&parser);
+	if (r) {
+		if (r == -ENOMEM && !err->msg[0])
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s: out of memory", fname);
+		policy_free(c.p);
+		return r;
+	}
+	*ret_policy = c.p;
+	return 0;
+}
+
+int policy_load(const char *path, struct policy **ret_policy,
+		struct policy_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	snprintf(err->file, sizeof(err->file), "%s", path);
+	if (!f) {
+		r = -errno;
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+			 strerror(-r));
+		return r;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len + 4096 > cap) {
+			char *nb;
+
+			if (cap > (16u << 20)) {
+				fclose(f);
+				free(buf);
+				snprintf(err->msg, sizeof(err->msg),
+					 "%s: larger than 16 MiB", path);
+				return -EFBIG;
+			}
+			nb = realloc(buf, cap = cap * 2 + 8192);
+			if (!nb) {
+				fclose(f);
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		r = -EIO;
+		snprintf(err->msg, sizeof(err->msg), "%s: read error", path);
+		fclose(f);
+		free(buf);
+		return r;
+	}
+	fclose(f);
+	r = policy_load_string(buf ? buf : "", len, path, ret_policy, err);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The validated policy model: what policy_load() makes of a YAML file
+ * (schema: policy/README.md). Everything in it has been checked: names
+ * resolve, prefixes have no host bits, limits of the dataplane hold. It is
+ * plain data; the agent turns it into dataplane calls. No I/O beyond
+ * reading the one file.
+ *
+ * Functions return 0 or a negative errno; on a policy error the message is
+ * in struct policy_error as "file:line:col: what was expected".
+ */
+#ifndef XCRS_POLICY_H
+#define XCRS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xcrs_abi.h"
+
+#define POLICY_NAME_MAX 64
+
+struct policy_error {
+	char file[256];
+	unsigned line, col; /* 1-based; 0 when the error has no position */
+	char msg[512];	    /* "file:line:col: ..." */
+};
+
+enum policy_xdp_mode {
+	POLICY_MODE_NATIVE = 0,	 /* native only: fail if the driver lacks it */
+	POLICY_MODE_GENERIC,	 /* generic (skb) mode */
+	POLICY_MODE_NATIVE_OR_GENERIC,
+};
+
+struct policy_interface {
+	char name[16];
+	enum xcrs_role role;
+	enum policy_xdp_mode mode;
+	bool gtpu; /* decapsulate GTP-U (default true) */
+};
+
+struct policy_prefix {
+	struct xcrs_addr addr;
+	unsigned plen; /* 128-bit form */
+};
+
+/* One (prefix, protocol, port range) of a service. */
+struct policy_service_rule {
+	struct policy_prefix prefix;
+	uint8_t proto; /* 0 = any */
+	uint16_t port_lo, port_hi;
+};
+
+struct policy_service {
+	char name[POLICY_NAME_MAX];
+	unsigned cls; /* service class 0..62, in declaration order */
+	bool remediation;
+	struct policy_service_rule *rules;
+	size_t nrules;
+};
+
+struct policy_level {
+	char name[POLICY_NAME_MAX];
+	uint64_t allowed;   /* service class bitmap (XCRS_SVC_ALL for "all") */
+	uint64_t rate_Bps;  /* 0 = no limit */
+	uint64_t burst_B;
+	bool fail_closed;   /* XCRS_LEVEL_F_REACTED */
+};
+
+struct policy_scope {
+	char name[POLICY_NAME_MAX];
+	uint32_t id;			/* > 0 */
+	struct policy_prefix *pools;
+	size_t npools;
+	unsigned pool_level;		/* level of pool members */
+	enum xcrs_contain_mode containment; /* mode used when contained */
+	uint64_t isolate_allowed;	/* classes reachable when isolated */
+};
+
+struct policy_subscriber {
+	struct xcrs_addr addr;
+	int scope;	/* index into scopes, -1 = none */
+	unsigned level; /* index into levels */
+};
+
+enum policy_input_kind {
+	POLICY_IN_EVE_FILE,	/* Suricata EVE JSON, followed (rotation) */
+	POLICY_IN_EVE_SOCKET,	/* EVE JSON lines on a unix socket */
+	POLICY_IN_EVENT_SOCKET, /* generic JSON-lines events, unix socket */
+};
+
+struct policy_input {
+	enum policy_input_kind kind;
+	char path[256];
+};
+
+struct policy_reports {
+	bool enabled;
+	char listen[128];   /* "address:port" */
+	char cert[256], key[256];
+	char keys_file[256]; /* per-terminal HMAC keys */
+	uint64_t max_skew_ns;
+};
+
+/* What a correlation rule listens to. */
+enum policy_trigger {
+	POLICY_ON_REPORT = 0, /* terminal SCI reports */
+	POLICY_ON_IDS,	      /* IDS alerts (EVE, event sockets) */
+	POLICY_ON_FANOUT,     /* the dataplane's fan-out detections */
+};
+
+/* Report statuses a rule can match (SCI evaluation input). */
+enum policy_report_status {
+	POLICY_REPORT_CLEAN = 0,
+	POLICY_REPORT_OUTDATED,
+	POLICY_REPORT_INFECTED,
+	POLICY_REPORT_STATUS_MAX
+};
+
+struct policy_rule {
+	char name[POLICY_NAME_MAX];
+	enum policy_trigger on;
+	/* match */
+	uint32_t statuses;	/* report: bit per policy_report_status */
+	unsigned severity_max;	/* ids: alerts of severity <= this (1 is the
+				 * most severe, as in Suricata); 0 = any */
+	uint64_t *signatures;	/* ids: signature ids; none = any */
+	size_t nsignatures;
+	/* threshold */
+	unsigned count;		/* events of one terminal within window */
+	unsigned terminals;	/* > 0: distinct terminals of one scope with
+				 * the same signature within window */
+	uint64_t window_ns;
+	/* reaction */
+	bool react;		/* set a level */
+	unsigned level;
+	bool contain;		/* contain the terminal's scope */
+	uint64_t duration_ns;	/* 0 = until released */
+	bool release_on_clean;	/* a clean report releases the reaction */
+};
+
+struct policy_agent {
+	char pin_dir[256];
+	char control_socket[256];
+	char state_file[256];
+	char audit_log[256];
+};
+
+struct policy {
+	char file[256];
+	struct policy_agent agent;
+	struct policy_interface *interfaces;
+	size_t ninterfaces;
+	struct policy_service *services;
+	size_t nservices;
+	struct policy_level *levels;
+	size_t nlevels;
+	int default_level; /* index, or -1: unknown subscribers pass */
+	bool nonip_drop;
+	struct policy_scope *scopes;
+	size_t nscopes;
+	struct policy_subscriber *subscribers;
+	size_t nsubscribers;
+	struct policy_input *inputs;
+	size_t ninputs;
+	struct policy_reports reports;
+	uint32_t fanout_threshold; /* 0 = off */
+	uint64_t fanout_window_ns;
+	struct policy_rule *rules;
+	size_t nrules;
+};
+
+/* Reads and validates path. On failure *err says where and why and
+ * nothing is returned. */
+int policy_load(const char *path, struct policy **ret_policy,
+		struct policy_error *err);
+/* The same from a string (name is used in messages). */
+int policy_load_string(const char *text, size_t len, const char *name,
+		       struct policy **ret_policy, struct policy_error *err);
+void policy_free(struct policy *p);
+
+/* Lookups by name: index or -1. */
+int policy_level_index(const struct policy *p, const char *name);
+int policy_scope_index(const struct policy *p, const char *name);
+int policy_scope_by_id(const struct policy *p, uint32_t id);
+
+/* "30s", "10m", "1h30m", "2d", "500ms" → ns. 0 or -EINVAL. */
+int policy_duration_parse(const char *s, uint64_t *ret_ns);
+/* Writes the shortest form ("1h30m", "0s"). */
+void policy_duration_format(uint64_t ns, char *buf, size_t len);
+
+const char *policy_trigger_to_string(enum policy_trigger t);
+const char *policy_report_status_to_string(enum policy_report_status s);
+int policy_report_status_parse(const char *s);
+
+#endif

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The policy parser: the shipped examples load into the model an operator
+ * expects, and every kind of mistake is refused with its exact
+ * file:line:col and what was expected.
+ */
+#include <errno.h>
+#include <string.h>
+#include <criterion/criterion.h>
+
+#include "addr.h"
+#include "policy.h"
+
+#define NS(s) ((uint64_t)(s) * 1000000000ULL)
+
+static struct policy *load_ok(const char *text)
+{
+	struct policy *p = NULL;
+	struct policy_error e;
+	int r = policy_load_string(text, strlen(text), "t.yaml", &p, &e);
+
+	cr_assert_eq(r, 0, "refused: %s", e.msg);
+	return p;
+}
+
+static void load_bad(const char *text, const char *want)
+{
+	struct policy *p = NULL;
+	struct policy_error e;
+	int r = policy_load_string(text, strlen(text), "t.yaml", &p, &e);
+
+	cr_expect_neq(r, 0, "accepted, expected: %s", want);
+	cr_expect_null(p);
+	if (r)
+		cr_expect_str_eq(e.msg, want);
+	policy_free(p);
+}
+
+#define LEVELS "levels:\n  - name: normal\n    allow: all\n"
+
+Test(policy, example_small_operator)
+{
+	struct policy *p = NULL;
+	struct policy_error e;
+	char t[ADDR_STRLEN];
+	int r = policy_load(XCRS_SRCDIR "/policy/examples/small-operator.yaml",
+			    &p, &e);
+
+	cr_assert_eq(r, 0, "%s", e.msg);
+	cr_expect_str_eq(p->agent.pin_dir, "/sys/fs/bpf/xcrs");
+	cr_assert_eq(p->ninterfaces, 2);
+	cr_expect_eq(p->interfaces[0].role, XCRS_ROLE_ACCESS);
+	cr_expect(p->interfaces[0].gtpu);
+	cr_expect_eq(p->interfaces[1].role, XCRS_ROLE_CORE);
+	cr_expect_not(p->interfaces[1].gtpu);
+
+	cr_assert_eq(p->nservices, 3);
+	cr_expect_str_eq(p->services[1].name, "remediation");
+	cr_expect(p->services[1].remediation);
+	/* dns: 2 prefixes × (udp, tcp) */
+	cr_expect_eq(p->services[0].nrules, 4);
+	/* remediation: 2 prefixes × 2 ports */
+	cr_assert_eq(p->services[1].nrules, 4);
+	cr_expect_eq(p->services[1].rules[1].port_lo, 443);
+	addr_prefix_format(&p->services[1].rules[0].prefix.addr,
+			   p->services[1].rules[0].prefix.plen, t, sizeof(t));
+	cr_expect_str_eq(t, "198.51.100.80/29");
+
+	cr_assert_eq(p->nlevels, 5);
+	cr_expect_eq(p->levels[0].allowed, XCRS_SVC_ALL);
+	cr_expect_not(p->levels[0].fail_closed);
+	cr_expect(p->levels[1].fail_closed, "monitored: fail_closed: true");
+	cr_expect_eq(p->levels[2].rate_Bps, 250000, "2Mbit is 250000 B/s");
+	cr_expect_eq(p->levels[2].burst_B, 256000);
+	cr_expect(p->levels[2].fail_closed);
+	cr_expect_eq(p->levels[3].allowed, 0x3);
+	cr_expect_eq(p->levels[4].allowed, 0);
+	cr_expect_eq(p->default_level, -1);
+
+	cr_assert_eq(p->nscopes, 2);
+	cr_expect_eq(p->scopes[0].containment, XCRS_CONTAIN_NO_LATERAL);
+	cr_expect_eq(p->scopes[1].containment, XCRS_CONTAIN_ISOLATE);
+	cr_expect_eq(p->scopes[1].isolate_allowed, 0x3);
+	cr_expect_eq(p->scopes[0].isolate_allowed, 0x2,
+		     "isolate defaults to the remediation services");
+	cr_expect_eq(p->nsubscribers, 1);
+	cr_expect_eq(p->subscribers[0].scope, 0);
+
+	cr_expect(p->reports.enabled);
+	cr_expect_eq(p->reports.max_skew_ns, NS(300));
+	cr_assert_eq(p->ninputs, 2);
+	cr_expect_eq(p->inputs[0].kind, POLICY_IN_EVE_FILE);
+	cr_expect_eq(p->inputs[1].kind, POLICY_IN_EVENT_SOCKET);
+	cr_expect_eq(p->fanout_threshold, 64);
+	cr_expect_eq(p->fanout_window_ns, NS(10));
+
+	cr_assert_eq(p->nrules, 5);
+	cr_expect_eq(p->rules[0].on, POLICY_ON_REPORT);
+	cr_expect_eq(p->rules[0].statuses, 1u << POLICY_REPORT_INFECTED);
+	cr_expect_eq(p->rules[0].level, 3);
+	cr_expect_eq(p->rules[0].duration_ns, NS(7200));
+	cr_expect(p->rules[0].release_on_clean);
+	cr_expect_eq(p->rules[2].count, 3);
+	cr_expect_eq(p->rules[2].severity_max, 2);
+	cr_expect_eq(p->rules[2].window_ns, NS(600));
+	cr_expect(p->rules[3].contain);
+	cr_expect_eq(p->rules[3].terminals, 5);
+	cr_expect_eq(p->rules[4].on, POLICY_ON_FANOUT);
+	policy_free(p);
+}
+
+Test(policy, example_demo)
+{
+	struct policy *p = NULL;
+	struct policy_error e;
+
+	cr_assert_eq(policy_load(XCRS_SRCDIR "/policy/examples/demo.yaml", &p,
+				 &e),
+		     0, "%s", e.msg);
+	policy_free(p);
+}
+
+Test(policy, minimal_and_defaults)
+{
+	struct policy *p = load_ok("version: 1\n" LEVELS);
+
+	cr_expect_eq(p->nlevels, 1);
+	cr_expect_eq(p->default_level, -1);
+	cr_expect_str_eq(p->agent.control_socket, "/run/xcrs/agent.sock");
+	cr_expect_not(p->reports.enabled);
+	cr_expect_eq(p->fanout_threshold, 0);
+	policy_free(p);
+}
+
+Test(policy, scope_ids_are_assigned_around_given_ones)
+{
+	struct policy *p = load_ok("version: 1\n" LEVELS
+				   "scopes:\n"
+				   "  - name: a\n"
+				   "  - name: b\n"
+				   "    id: 1\n"
+				   "  - name: c\n");
+
+	cr_expect_eq(p->scopes[0].id, 2);
+	cr_expect_eq(p->scopes[1].id, 1);
+	cr_expect_eq(p->scopes[2].id, 3);
+	policy_free(p);
+}
+
+Test(policy, sections_in_any_order)
+{
+	struct policy *p = load_ok("rules:\n"
+				   "  - name: r\n"
+				   "    on: fanout\n"
+				   "    react: {level: q}\n"
+				   "levels:\n"
+				   "  - name: n\n"
+				   "    allow: all\n"
+				   "  - name: q\n"
+				   "    allow: []\n"
+				   "version: 1\n");
+
+	cr_expect_eq(p->rules[0].level, 1);
+	policy_free(p);
+}
+
+Test(duration, forms)
+{
+	uint64_t ns;
+	char buf[32];
+
+	cr_assert_eq(policy_duration_parse("1h30m", &ns), 0);
+	cr_expect_eq(ns, NS(5400));
+	cr_assert_eq(policy_duration_parse("500ms", &ns), 0);
+	cr_expect_eq(ns, 500000000ULL);
+	cr_assert_eq(policy_duration_parse("2d", &ns), 0);
+	cr_expect_eq(ns, NS(172800));
+	cr_expect_eq(policy_duration_parse("10", &ns), -EINVAL);
+	cr_expect_eq(policy_duration_parse("5m1h", &ns), -EINVAL);
+	cr_expect_eq(policy_duration_parse("1x", &ns), -EINVAL);
+	cr_expect_eq(policy_duration_parse("", &ns), -EINVAL);
+	policy_duration_format(NS(5400), buf, sizeof(buf));
+	cr_expect_str_eq(buf, "1h30m");
+	policy_duration_format(0, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "0s");
+}
+
+/* ---- one test per error, with its exact position ---- */
+
+Test(errors, yaml_syntax)
+{
+	load_bad("version: 1\nlevels: [\n", "t.yaml:3:1: did not find "
+					    "expected node content while "
+					    "parsing a flow node");
+}
+
+Test(errors, empty_file)
+{
+	load_bad("", "t.yaml: the file is empty");
+}
+
+Test(errors, top_level_not_a_mapping)
+{
+	load_bad("- a\n", "t.yaml:1:1: expected a mapping of sections at the "
+			  "top, found a list");
+}
+
+Test(errors, missing_version)
+{
+	load_bad(LEVELS, "t.yaml:1:1: missing 'version: 1'");
+}
+
+Test(errors, wrong_version)
+{
+	load_bad("version: 2\n" LEVELS,
+		 "t.yaml:1:10: version: 2 is out of range (1..1)");
+}
+
+Test(errors, unknown_section)
+{
+	load_bad("version: 1\n" LEVELS "level:\n  - x\n",
+		 "t.yaml:5:1: unknown section 'level' (expected version, "
+		 "agent, interfaces, services, levels, unknown_subscribers, "
+		 "non_ip, scopes, subscribers, inputs, fanout, rules)");
+}
+
+Test(errors, duplicate_section)
+{
+	load_bad("version: 1\n" LEVELS "version: 1\n",
+		 "t.yaml:5:1: section 'version' given twice");
+}
+
+Test(errors, unknown_key)
+{
+	load_bad("version: 1\n" LEVELS "    colour: red\n",
+		 "t.yaml:5:5: level: unknown key 'colour' (expected name, "
+		 "allow, rate, burst, fail_closed)");
+}
+
+Test(errors, missing_key)
+{
+	load_bad("version: 1\nlevels:\n  - name: a\n",
+		 "t.yaml:3:5: level: missing 'allow'");
+}
+
+Test(errors, unknown_service_in_level)
+{
+	load_bad("version: 1\nlevels:\n  - name: a\n    allow: [dns]\n",
+		 "t.yaml:4:13: allow: no service named 'dns' (or 'all')");
+}
+
+Test(errors, bad_prefix_host_bits)
+{
+	load_bad("version: 1\n" LEVELS
+		 "services:\n"
+		 "  - name: web\n"
+		 "    rules:\n"
+		 "      - prefixes: [203.0.113.1/24]\n",
+		 "t.yaml:8:20: prefixes: '203.0.113.1/24' has host bits set "
+		 "past the prefix length");
+}
+
+Test(errors, bad_prefix_text)
+{
+	load_bad("version: 1\n" LEVELS
+		 "services:\n"
+		 "  - name: web\n"
+		 "    rules:\n"
+		 "      - prefixes: 203.0.113/24\n",
+		 "t.yaml:8:19: prefixes: expected an IPv4 or IPv6 address or "
+		 "prefix (192.0.2.0/24, 2001:db8::/32), found '203.0.113/24'");
+}
+
+Test(errors, ports_without_protocol)
+{
+	load_bad("version: 1\n" LEVELS
+		 "services:\n"
+		 "  - name: web\n"
+		 "    rules:\n"
+		 "      - prefixes: ::/0\n"
+		 "        ports: 80\n",
+		 "t.yaml:9:16: ports: only tcp and udp have ports (set "
+		 "protocol)");
+}
+
+Test(errors, bad_port_range)
+{
+	load_bad("version: 1\n" LEVELS
+		 "services:\n"
+		 "  - name: web\n"
+		 "    rules:\n"
+		 "      - prefixes: ::/0\n"
+		 "        protocol: tcp\n"
+		 "        ports: 90-80\n",
+		 "t.yaml:10:16: ports: '90-80' is not a range within 0-65535");
+}
+
+Test(errors, bad_protocol)
+{
+	load_bad("version: 1\n" LEVELS
+		 "services:\n"
+		 "  - name: web\n"
+		 "    rules:\n"
+		 "      - prefixes: ::/0\n"
+		 "        protocol: sctp\n",
+		 "t.yaml:9:19: protocol: expected one of any, tcp, udp, icmp, "
+		 "icmpv6, found 'sctp'");
+}
+
+Test(errors, rate_without_burst)
+{
+	load_bad("version: 1\nlevels:\n  - name: a\n    allow: all\n"
+		 "    rate: 1Mbit\n",
+		 "t.yaml:5:11: rate: a rate needs a burst (e.g. burst: 64kB)");
+}
+
+Test(errors, bad_rate_unit)
+{
+	load_bad("version: 1\nlevels:\n  - name: a\n    allow: all\n"
+		 "    rate: 1MB\n    burst: 1kB\n",
+		 "t.yaml:5:11: rate: expected a rate such as 64kbit, 10Mbit or "
+		 "1Gbit (at least 8bit), found '1MB'");
+}
+
+Test(errors, duplicate_level)
+{
+	load_bad("version: 1\n" LEVELS "  - name: normal\n    allow: all\n",
+		 "t.yaml:5:5: level normal is defined twice");
+}
+
+Test(errors, bad_name)
+{
+	load_bad("version: 1\nlevels:\n  - name: 9lives\n    allow: all\n",
+		 "t.yaml:3:11: level name: expected a name starting with a "
+		 "letter, found '9lives'");
+}
+
+Test(errors, unknown_default_level)
+{
+	load_bad("version: 1\n" LEVELS "unknown_subscribers: jail\n",
+		 "t.yaml:5:22: unknown_subscribers (pass or a level): no level "
+		 "named 'jail'");
+}
+
+Test(errors, interface_role)
+{
+	load_bad("version: 1\n" LEVELS
+		 "interfaces:\n  - name: eth0\n    role: edge\n",
+		 "t.yaml:7:11: interface role: expected one of access, core, "
+		 "found 'edge'");
+}
+
+Test(errors, scope_duplicate_id)
+{
+	load_bad("version: 1\n" LEVELS
+		 "scopes:\n  - name: a\n    id: 4\n  - name: b\n    id: 4\n",
+		 "t.yaml:9:9: id: 4 is also scope a");
+}
+
+Test(errors, pool_in_two_scopes)
+{
+	load_bad("version: 1\n" LEVELS
+		 "scopes:\n  - name: a\n    pools: 192.0.2.0/24\n"
+		 "  - name: b\n    pools: 192.0.2.0/24\n",
+		 "t.yaml:6:3: scopes: pool 192.0.2.0/24 appears twice (scopes "
+		 "a and b)");
+}
+
+Test(errors, containment_none)
+{
+	load_bad("version: 1\n" LEVELS
+		 "scopes:\n  - name: a\n    containment: none\n",
+		 "t.yaml:7:18: containment: the mode used when the scope is "
+		 "contained (isolate or no-lateral)");
+}
+
+Test(errors, subscriber_unknown_scope)
+{
+	load_bad("version: 1\n" LEVELS
+		 "subscribers:\n  - address: 192.0.2.1\n    scope: x\n",
+		 "t.yaml:7:12: scope: no scope named 'x'");
+}
+
+Test(errors, subscriber_bad_address)
+{
+	load_bad("version: 1\n" LEVELS
+		 "subscribers:\n  - address: 192.0.2.0/24\n",
+		 "t.yaml:6:14: address: expected an IPv4 or IPv6 address, "
+		 "found '192.0.2.0/24'");
+}
+
+Test(errors, rule_needs_react_or_contain)
+{
+	load_bad("version: 1\n" LEVELS
+		 "rules:\n  - name: r\n    on: fanout\n",
+		 "t.yaml:6:5: rule r: give either 'react' (a level for the "
+		 "terminal) or 'contain' (its scope)");
+}
+
+Test(errors, rule_count_needs_window)
+{
+	load_bad("version: 1\n" LEVELS
+		 "rules:\n  - name: r\n    on: ids\n    count: 3\n"
+		 "    react: {level: normal}\n",
+		 "t.yaml:8:12: rule r: counting needs a window (within: ...)");
+}
+
+Test(errors, rule_status_on_ids)
+{
+	load_bad("version: 1\n" LEVELS
+		 "rules:\n  - name: r\n    on: ids\n"
+		 "    match: {status: infected}\n"
+		 "    react: {level: normal}\n",
+		 "t.yaml:8:21: status: only for rules on report");
+}
+
+Test(errors, rule_report_needs_status)
+{
+	load_bad("version: 1\n" LEVELS
+		 "rules:\n  - name: r\n    on: report\n"
+		 "    react: {level: normal}\n",
+		 "t.yaml:6:5: rule r: a rule on report needs match.status");
+}
+
+Test(errors, rule_bad_duration)
+{
+	load_bad("version: 1\n" LEVELS
+		 "rules:\n  - name: r\n    on: fanout\n"
+		 "    react: {level: normal, for: 1 hour}\n",
+		 "t.yaml:8:33: for: expected a duration such as 30s, 10m, 1h30m "
+		 "or 2d, found '1 hour'");
+}
+
+Test(errors, fanout_threshold_range)
+{
+	load_bad("version: 1\n" LEVELS
+		 "fanout: {threshold: 1000, window: 10s}\n",
+		 "t.yaml:5:21: fanout.threshold: 1000 is out of range (1..512)");
+}
+
+Test(errors, reports_missing_keys)
+{
+	load_bad("version: 1\n" LEVELS
+		 "inputs:\n  reports:\n    listen: \"[::]:7443\"\n"
+		 "    cert: c\n    key: k\n",
+		 "t.yaml:7:5: reports: missing 'keys'");
+}
+
+Test(errors, eve_file_and_socket)
+{
+	load_bad("version: 1\n" LEVELS
+		 "inputs:\n  eve:\n    - {file: a, socket: b}\n",
+		 "t.yaml:7:7: eve: give either 'file' or 'socket'");
+}
+
+Test(errors, value_where_list_expected)
+{
+	load_bad("version: 1\nlevels: normal\n",
+		 "t.yaml:2:9: levels: expected a list, found a value");
+}
+
+Test(errors, missing_file)
+{
+	struct policy *p = NULL;
+	struct policy_error e;
+
+	cr_expect_eq(policy_load("/nonexistent/x.yaml", &p, &e), -ENOENT);
+	cr_expect_str_eq(e.msg, "/nonexistent/x.yaml: No such file or "
+				"directory");
+}
