@@ -1,0 +1,851 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The correlation engine (see correlate.h). Terminals live in a hash table
+ * keyed by address; each holds its reactions and, per rule, a ring of the
+ * times of its last `count` matching events (the window slides: older
+ * evidence simply stops counting). Outbreak rules keep, per scope, which
+ * terminals raised which signature when.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "correlate.h"
+
+#define CORR_BUCKETS	   4096
+#define CORR_MAX_REACTIONS 8
+#define OPERATOR	   "operator"
+
+struct reaction {
+	char rule[POLICY_NAME_MAX];
+	unsigned level;
+	uint64_t until; /* 0 = until released */
+	bool release_on_clean;
+	char why[400];
+};
+
+struct term {
+	struct term *next;
+	struct xcrs_addr a;
+	struct reaction r[CORR_MAX_REACTIONS];
+	size_t nr;
+	uint64_t **hits;   /* per rule: ring of rule.count times */
+	unsigned *nhits;   /* per rule: events stored (ring position) */
+	bool emitted;	   /* the last decision was a SET */
+	unsigned last_level;
+	int last_then;
+	uint64_t last_until;
+	uint64_t last_seen;
+};
+
+struct sighit {
+	uint64_t signature;
+	struct xcrs_addr terminal;
+	uint64_t ts;
+};
+
+struct scope_state {
+	bool contained;
+	uint64_t until;
+	char rule[POLICY_NAME_MAX];
+	char why[400];
+	/* per rule: signature hits (outbreak rules only) */
+	struct sighit **sig;
+	size_t *nsig;
+};
+
+struct corr {
+	const struct policy *p;
+	corr_decide_fn fn;
+	void *ctx;
+	struct term *bucket[CORR_BUCKETS];
+	size_t nterms;
+	struct scope_state *scopes;
+};
+
+static unsigned hash(const struct xcrs_addr *a)
+{
+	unsigned h = 2166136261u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->a[i]) * 16777619u;
+	return h % CORR_BUCKETS;
+}
+
+static void term_free_evidence(struct term *t, size_t nrules)
+{
+	if (t->hits)
+		for (size_t i = 0; i < nrules; i++)
+			free(t->hits[i]);
+	free(t->hits);
+	free(t->nhits);
+	t->hits = NULL;
+	t->nhits = NULL;
+}
+
+static struct term *find(const struct corr *c, const struct xcrs_addr *a)
+{
+	struct term *t;
+
+	for (t = c->bucket[hash(a)]; t; t = t->next)
+		if (!memcmp(&t->a, a, sizeof(*a)))
+			return t;
+	return NULL;
+}
+
+static struct term *find_or_add(struct corr *c, const struct xcrs_addr *a)
+{
+	struct term *t = find(c, a);
+	unsigned h;
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->a = *a;
+	h = hash(a);
+	t->next = c->bucket[h];
+	c->bucket[h] = t;
+	c->nterms++;
+	return t;
+}
+
+static void scopes_free(struct corr *c)
+{
+	if (!c->scopes)
+		return;
+	for (size_t i = 0; i < c->p->nscopes; i++) {
+		if (c->scopes[i].sig)
+			for (size_t j = 0; j < c->p->nrules; j++)
+				free(c->scopes[i].sig[j]);
+		free(c->scopes[i].sig);
+		free(c->scopes[i].nsig);
+	}
+	free(c->scopes);
+	c->scopes = NULL;
+}
+
+int corr_new(const struct policy *p, corr_decide_fn fn, void *ctx,
+	     struct corr **ret_corr)
+{
+	struct corr *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->p = p;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->scopes = calloc(p->nscopes ? p->nscopes : 1, sizeof(*c->scopes));
+	if (!c->scopes) {
+		free(c);
+		return -ENOMEM;
+	}
+	*ret_corr = c;
+	return 0;
+}
+
+void corr_free(struct corr *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CORR_BUCKETS; i++) {
+		struct term *t = c->bucket[i], *n;
+
+		for (; t; t = n) {
+			n = t->next;
+			term_free_evidence(t, c->p->nrules);
+			free(t);
+		}
+	}
+	scopes_free(c);
+	free(c);
+}
+
+int corr_scope_of(const struct corr *c, const struct xcrs_addr *t)
+{
+	const struct policy *p = c->p;
+	int best = -1;
+	unsigned best_len = 0;
+
+	for (size_t i = 0; i < p->nsubscribers; i++)
+		if (!memcmp(&p->subscribers[i].addr, t, sizeof(*t)))
+			return p->subscribers[i].scope;
+	for (size_t i = 0; i < p->nscopes; i++)
+		for (size_t j = 0; j < p->scopes[i].npools; j++) {
+			const struct policy_prefix *pf = &p->scopes[i].pools[j];
+
+			if (addr_prefix_contains(&pf->addr, pf->plen, t, 128) &&
+			    (best < 0 || pf->plen > best_len)) {
+				best = (int)i;
+				best_len = pf->plen;
+			}
+		}
+	return best;
+}
+
+/* ---- terminal decisions ---- */
+
+/* The effective level: the most restrictive reaction, the longest of
+ * those; then_level is what remains after it ends. */
+static void effective(const struct term *t, size_t *ret_top, int *ret_then)
+{
+	size_t top = 0;
+	int then = -1;
+
+	for (size_t i = 1; i < t->nr; i++) {
+		const struct reaction *a = &t->r[i], *b = &t->r[top];
+
+		if (a->level > b->level ||
+		    (a->level == b->level &&
+		     (!a->until || (b->until && a->until > b->until))))
+			top = i;
+	}
+	for (size_t i = 0; i < t->nr; i++) {
+		const struct reaction *a = &t->r[i];
+
+		if (i == top || (a->until && t->r[top].until &&
+				 a->until <= t->r[top].until))
+			continue;
+		if (!t->r[top].until)
+			continue;
+		if ((int)a->level > then)
+			then = (int)a->level;
+	}
+	*ret_top = top;
+	*ret_then = then;
+}
+
+static int emit_terminal(struct corr *c, struct term *t, const char *rule,
+			 const char *why)
+{
+	struct corr_decision d = { .terminal = t->a,
+				   .scope = corr_scope_of(c, &t->a),
+				   .rule = rule,
+				   .why = why };
+	size_t top;
+	int then;
+
+	if (!t->nr) {
+		if (!t->emitted)
+			return 0;
+		t->emitted = false;
+		d.change = CORR_TERMINAL_RELEASED;
+		d.then_level = -1;
+		c->fn(c->ctx, &d);
+		return 1;
+	}
+	effective(t, &top, &then);
+	if (t->emitted && t->last_level == t->r[top].level &&
+	    t->last_until == t->r[top].until && t->last_then == then)
+		return 0;
+	t->emitted = true;
+	t->last_level = t->r[top].level;
+	t->last_until = t->r[top].until;
+	t->last_then = then;
+	d.change = CORR_TERMINAL_SET;
+	d.level = t->r[top].level;
+	d.until_ns = t->r[top].until;
+	d.then_level = then;
+	if (!rule) {
+		d.rule = t->r[top].rule;
+		d.why = t->r[top].why;
+	}
+	c->fn(c->ctx, &d);
+	return 1;
+}
+
+/* Adds or renews the reaction of rule on t. */
+static int add_reaction(struct term *t, const char *rule, unsigned level,
+			uint64_t until, bool roc, const char *why)
+{
+	struct reaction *r = NULL;
+
+	for (size_t i = 0; i < t->nr; i++)
+		if (!strcmp(t->r[i].rule, rule))
+			r = &t->r[i];
+	if (!r) {
+		if (t->nr == CORR_MAX_REACTIONS) {
+			/* Replace the least restrictive, shortest one. */
+			size_t w = 0;
+
+			for (size_t i = 1; i < t->nr; i++)
+				if (t->r[i].level < t->r[w].level)
+					w = i;
+			r = &t->r[w];
+		} else {
+			r = &t->r[t->nr++];
+		}
+	}
+	snprintf(r->rule, sizeof(r->rule), "%s", rule);
+	r->level = level;
+	/* Renewal extends, never shortens. */
+	if (!until || !r->until || until > r->until || r->level != level)
+		r->until = until;
+	r->release_on_clean = roc;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	return 0;
+}
+
+static void remove_at(struct term *t, size_t i)
+{
+	t->r[i] = t->r[--t->nr];
+}
+
+/* ---- evidence ---- */
+
+static bool rule_matches(const struct policy_rule *ru,
+			 const struct corr_event *ev)
+{
+	switch (ru->on) {
+	case POLICY_ON_REPORT:
+		return ev->kind == CORR_EV_REPORT &&
+		       (ru->statuses & (1u << ev->status));
+	case POLICY_ON_IDS:
+		if (ev->kind != CORR_EV_IDS)
+			return false;
+		if (ru->severity_max && ev->severity > ru->severity_max)
+			return false;
+		if (ru->nsignatures) {
+			for (size_t i = 0; i < ru->nsignatures; i++)
+				if (ru->signatures[i] == ev->signature)
+					return true;
+			return false;
+		}
+		return true;
+	case POLICY_ON_FANOUT:
+		return ev->kind == CORR_EV_FANOUT;
+	}
+	return false;
+}
+
+/* Records one event for rule ri; true when the rule's count is reached
+ * within its window (the evidence is then consumed). */
+static int count_hit(struct corr *c, struct term *t, size_t ri, uint64_t now,
+		     bool *fired)
+{
+	const struct policy_rule *ru = &c->p->rules[ri];
+	unsigned k = ru->count, n;
+	uint64_t *ring, oldest;
+
+	*fired = false;
+	if (k <= 1) {
+		*fired = true;
+		return 0;
+	}
+	if (!t->hits) {
+		t->hits = calloc(c->p->nrules, sizeof(*t->hits));
+		t->nhits = calloc(c->p->nrules, sizeof(*t->nhits));
+		if (!t->hits || !t->nhits) {
+			term_free_evidence(t, c->p->nrules);
+			return -ENOMEM;
+		}
+	}
+	if (!t->hits[ri]) {
+		t->hits[ri] = calloc(k, sizeof(uint64_t));
+		if (!t->hits[ri])
+			return -ENOMEM;
+	}
+	ring = t->hits[ri];
+	n = t->nhits[ri];
+	ring[n % k] = now;
+	t->nhits[ri] = ++n;
+	if (n < k)
+		return 0;
+	oldest = ring[n % k]; /* the k-th most recent */
+	if (now - oldest <= ru->window_ns) {
+		*fired = true;
+		t->nhits[ri] = 0;
+	}
+	return 0;
+}
+
+/* Outbreak rules: distinct terminals of the scope with the same signature
+ * within the window. */
+static int count_outbreak(struct corr *c, int scope, size_t ri,
+			  const struct corr_event *ev, uint64_t now,
+			  unsigned *ret_distinct)
+{
+	const struct policy_rule *ru = &c->p->rules[ri];
+	struct scope_state *s = &c->scopes[scope];
+	struct sighit *v;
+	size_t n, w = 0;
+	unsigned distinct = 0;
+	bool found = false;
+
+	if (!s->sig) {
+		s->sig = calloc(c->p->nrules, sizeof(*s->sig));
+		s->nsig = calloc(c->p->nrules, sizeof(*s->nsig));
+		if (!s->sig || !s->nsig) {
+			free(s->sig);
+			free(s->nsig);
+			s->sig = NULL;
+			s->nsig = NULL;
+			return -ENOMEM;
+		}
+	}
+	v = s->sig[ri];
+	n = s->nsig[ri];
+	/* Drop what left the window; refresh this terminal's entry. */
+	for (size_t i = 0; i < n; i++) {
+		if (now - v[i].ts > ru->window_ns)
+			continue;
+		if (v[i].signature == ev->signature &&
+		    !memcmp(&v[i].terminal, &ev->terminal, 16)) {
+			v[i].ts = now;
+			found = true;
+		}
+		v[w++] = v[i];
+	}
+	n = w;
+	if (!found) {
+		struct sighit *nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv)
+			return -ENOMEM;
+		v = nv;
+		v[n].signature = ev->signature;
+		v[n].terminal = ev->terminal;
+		v[n].ts = now;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		distinct += v[i].signature == ev->signature;
+	s->sig[ri] = v;
+	s->nsig[ri] = n;
+	*ret_distinct = distinct;
+	return 0;
+}
+
+static int emit_scope(struct corr *c, int scope, enum corr_change ch,
+		      const char *rule, const char *why)
+{
+	struct corr_decision d = { .change = ch,
+				   .scope = scope,
+				   .until_ns = c->scopes[scope].until,
+				   .then_level = -1,
+				   .rule = rule,
+				   .why = why };
+
+	c->fn(c->ctx, &d);
+	return 1;
+}
+
+static int contain(struct corr *c, int scope, uint64_t until,
+		   const char *rule, const char *why)
+{
+	struct scope_state *s = &c->scopes[scope];
+
+	if (s->contained && (!s->until || (until && until <= s->until)))
+		return 0; /* already, at least as long */
+	s->contained = true;
+	s->until = until;
+	snprintf(s->rule, sizeof(s->rule), "%s", rule);
+	snprintf(s->why, sizeof(s->why), "%s", why);
+	return emit_scope(c, scope, CORR_SCOPE_CONTAINED, s->rule, s->why);
+}
+
+static void describe(const struct corr_event *ev, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	addr_format(&ev->terminal, a, sizeof(a));
+	switch (ev->kind) {
+	case CORR_EV_REPORT:
+		snprintf(buf, len, "%s reported %s%s%.100s (%.40s)", a,
+			 policy_report_status_to_string(ev->status),
+			 ev->detail[0] ? ": " : "", ev->detail, ev->source);
+		break;
+	case CORR_EV_IDS:
+		snprintf(buf, len, "%s: alert %llu severity %u%s%.100s (%.40s)",
+			 a,
+			 (unsigned long long)ev->signature, ev->severity,
+			 ev->detail[0] ? ": " : "", ev->detail, ev->source);
+		break;
+	case CORR_EV_FANOUT:
+		snprintf(buf, len, "%s: fan-out%s%.100s (%.40s)", a,
+			 ev->detail[0] ? ": " : "", ev->detail, ev->source);
+		break;
+	}
+}
+
+int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
+{
+	const struct policy *p = c->p;
+	struct term *t = find_or_add(c, &ev->terminal);
+	char why[400];
+	int made = 0, r;
+	bool changed = false;
+
+	if (!t)
+		return -ENOMEM;
+	t->last_seen = now;
+	describe(ev, why, sizeof(why));
+
+	/* A clean report ends the reactions that allow it. */
+	if (ev->kind == CORR_EV_REPORT && ev->status == POLICY_REPORT_CLEAN) {
+		for (size_t i = t->nr; i-- > 0;)
+			if (t->r[i].release_on_clean) {
+				remove_at(t, i);
+				changed = true;
+			}
+		if (changed)
+			made += emit_terminal(c, t, "clean", why);
+		changed = false;
+	}
+
+	for (size_t ri = 0; ri < p->nrules; ri++) {
+		const struct policy_rule *ru = &p->rules[ri];
+		uint64_t until = ru->duration_ns ? now + ru->duration_ns : 0;
+		bool fired = false;
+
+		if (!rule_matches(ru, ev))
+			continue;
+		if (ru->terminals) {
+			int scope = corr_scope_of(c, &ev->terminal);
+			unsigned distinct;
+			char w2[400];
+
+			if (scope < 0)
+				continue; /* no scope to contain */
+			r = count_outbreak(c, scope, ri, ev, now, &distinct);
+			if (r)
+				return r;
+			if (distinct < ru->terminals)
+				continue;
+			snprintf(w2, sizeof(w2),
+				 "%u terminals of scope %s raised alert %llu "
+				 "within %llus; last: %.90s",
+				 distinct, p->scopes[scope].name,
+				 (unsigned long long)ev->signature,
+				 (unsigned long long)(ru->window_ns /
+						      1000000000ULL),
+				 why);
+			c->scopes[scope].nsig[ri] = 0;
+			if (ru->contain)
+				made += contain(c, scope, until, ru->name, w2);
+			else {
+				add_reaction(t, ru->name, ru->level, until,
+					     ru->release_on_clean, w2);
+				changed = true;
+			}
+			continue;
+		}
+		r = count_hit(c, t, ri, now, &fired);
+		if (r)
+			return r;
+		if (!fired)
+			continue;
+		if (ru->contain) {
+			int scope = corr_scope_of(c, &ev->terminal);
+
+			if (scope >= 0)
+				made += contain(c, scope, until, ru->name, why);
+			continue;
+		}
+		add_reaction(t, ru->name, ru->level, until,
+			     ru->release_on_clean, why);
+		changed = true;
+	}
+	if (changed)
+		made += emit_terminal(c, t, NULL, NULL);
+	return made;
+}
+
+int corr_tick(struct corr *c, uint64_t now)
+{
+	int made = 0;
+
+	for (int b = 0; b < CORR_BUCKETS; b++) {
+		struct term **pp = &c->bucket[b], *t;
+
+		while ((t = *pp)) {
+			bool changed = false;
+
+			for (size_t i = t->nr; i-- > 0;)
+				if (t->r[i].until && t->r[i].until <= now) {
+					remove_at(t, i);
+					changed = true;
+				}
+			if (changed)
+				made += emit_terminal(c, t, t->nr ? NULL :
+								    "expired",
+						      t->nr ? NULL :
+							      "the reaction's "
+							      "time is over");
+			/* Forget terminals with neither reaction nor
+			 * evidence that could still count (1 day idle). */
+			if (!t->nr && !t->emitted &&
+			    now - t->last_seen > 86400ULL * 1000000000ULL) {
+				*pp = t->next;
+				term_free_evidence(t, c->p->nrules);
+				free(t);
+				c->nterms--;
+				continue;
+			}
+			pp = &t->next;
+		}
+	}
+	for (size_t s = 0; s < c->p->nscopes; s++) {
+		struct scope_state *st = &c->scopes[s];
+
+		if (st->contained && st->until && st->until <= now) {
+			st->contained = false;
+			made += emit_scope(c, (int)s, CORR_SCOPE_RELEASED,
+					   "expired",
+					   "the containment's time is over");
+		}
+	}
+	return made;
+}
+
+uint64_t corr_next_deadline(const struct corr *c)
+{
+	uint64_t next = 0;
+
+	for (int b = 0; b < CORR_BUCKETS; b++)
+		for (const struct term *t = c->bucket[b]; t; t = t->next)
+			for (size_t i = 0; i < t->nr; i++)
+				if (t->r[i].until &&
+				    (!next || t->r[i].until < next))
+					next = t->r[i].until;
+	for (size_t s = 0; s < c->p->nscopes; s++) {
+		const struct scope_state *st = &c->scopes[s];
+
+		if (st->contained && st->until && (!next || st->until < next))
+			next = st->until;
+	}
+	return next;
+}
+
+int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
+	       uint64_t until, const char *reason, uint64_t now)
+{
+	struct term *t;
+
+	if (level >= c->p->nlevels)
+		return -EINVAL;
+	t = find_or_add(c, a);
+	if (!t)
+		return -ENOMEM;
+	t->last_seen = now;
+	/* The operator's word replaces their earlier one outright. */
+	for (size_t i = 0; i < t->nr; i++)
+		if (!strcmp(t->r[i].rule, OPERATOR))
+			remove_at(t, i);
+	add_reaction(t, OPERATOR, level, until, false,
+		     reason && *reason ? reason : "set by the operator");
+	return emit_terminal(c, t, NULL, NULL);
+}
+
+int corr_release(struct corr *c, const struct xcrs_addr *a, uint64_t now)
+{
+	struct term *t = find(c, a);
+
+	if (!t || !t->nr)
+		return -ENOENT;
+	t->nr = 0;
+	t->last_seen = now;
+	return emit_terminal(c, t, OPERATOR, "released by the operator");
+}
+
+int corr_contain(struct corr *c, int scope, uint64_t until,
+		 const char *reason, uint64_t now)
+{
+	if (scope < 0 || (size_t)scope >= c->p->nscopes)
+		return -EINVAL;
+	c->scopes[scope].contained = false; /* the operator's word wins */
+	return contain(c, scope, until, OPERATOR,
+		       reason && *reason ? reason : "contained by the "
+						    "operator");
+}
+
+int corr_uncontain(struct corr *c, int scope, uint64_t now)
+{
+	if (scope < 0 || (size_t)scope >= c->p->nscopes)
+		return -EINVAL;
+	if (!c->scopes[scope].contained)
+		return -ENOENT;
+	c->scopes[scope].contained = false;
+	return emit_scope(c, scope, CORR_SCOPE_RELEASED, OPERATOR,
+			  "released by the operator");
+}
+
+static void view_of(const struct corr *c, const struct term *t,
+		    struct corr_view *v)
+{
+	size_t top;
+	int then;
+
+	effective(t, &top, &then);
+	v->terminal = t->a;
+	v->scope = corr_scope_of(c, &t->a);
+	v->level = t->r[top].level;
+	v->until_ns = t->r[top].until;
+	v->rule = t->r[top].rule;
+	v->why = t->r[top].why;
+	v->nreactions = t->nr;
+}
+
+size_t corr_each_terminal(const struct corr *c, corr_view_fn fn, void *ctx)
+{
+	size_t n = 0;
+
+	for (int b = 0; b < CORR_BUCKETS; b++)
+		for (const struct term *t = c->bucket[b]; t; t = t->next) {
+			struct corr_view v;
+
+			if (!t->nr)
+				continue;
+			view_of(c, t, &v);
+			fn(ctx, &v);
+			n++;
+		}
+	return n;
+}
+
+int corr_terminal(const struct corr *c, const struct xcrs_addr *a,
+		  struct corr_view *ret_view)
+{
+	const struct term *t = find(c, a);
+
+	if (!t || !t->nr)
+		return -ENOENT;
+	view_of(c, t, ret_view);
+	return 0;
+}
+
+int corr_scope_state(const struct corr *c, int scope, uint64_t *ret_until,
+		     const char **ret_rule)
+{
+	const struct scope_state *s;
+
+	if (scope < 0 || (size_t)scope >= c->p->nscopes)
+		return -EINVAL;
+	s = &c->scopes[scope];
+	if (!s->contained)
+		return 0;
+	if (ret_until)
+		*ret_until = s->until;
+	if (ret_rule)
+		*ret_rule = s->rule;
+	return 1;
+}
+
+int corr_restore(struct corr *c, const struct xcrs_addr *a, const char *rule,
+		 unsigned level, uint64_t until, bool roc, const char *why)
+{
+	struct term *t;
+	size_t top;
+	int then;
+
+	if (level >= c->p->nlevels)
+		return -EINVAL;
+	t = find_or_add(c, a);
+	if (!t)
+		return -ENOMEM;
+	add_reaction(t, rule, level, until, roc, why ? why : "");
+	effective(t, &top, &then);
+	t->emitted = true;
+	t->last_level = t->r[top].level;
+	t->last_until = t->r[top].until;
+	t->last_then = then;
+	return 0;
+}
+
+int corr_restore_scope(struct corr *c, int scope, const char *rule,
+		       uint64_t until)
+{
+	struct scope_state *s;
+
+	if (scope < 0 || (size_t)scope >= c->p->nscopes)
+		return -EINVAL;
+	s = &c->scopes[scope];
+	s->contained = true;
+	s->until = until;
+	snprintf(s->rule, sizeof(s->rule), "%s", rule);
+	snprintf(s->why, sizeof(s->why), "restored after a restart");
+	return 0;
+}
+
+void corr_each_reaction(const struct corr *c, corr_save_fn fn, void *ctx)
+{
+	for (int b = 0; b < CORR_BUCKETS; b++)
+		for (const struct term *t = c->bucket[b]; t; t = t->next)
+			for (size_t i = 0; i < t->nr; i++) {
+				struct corr_saved s = {
+					.terminal = t->a,
+					.rule = t->r[i].rule,
+					.level = t->r[i].level,
+					.until_ns = t->r[i].until,
+					.release_on_clean =
+						t->r[i].release_on_clean,
+					.why = t->r[i].why,
+				};
+
+				fn(ctx, &s);
+			}
+}
+
+int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
+{
+	const struct policy *op = c->p;
+	struct scope_state *ns;
+	int made = 0;
+
+	ns = calloc(np->nscopes ? np->nscopes : 1, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	/* Containments follow their scope by name. */
+	for (size_t i = 0; i < op->nscopes; i++) {
+		int j = policy_scope_index(np, op->scopes[i].name);
+
+		if (j >= 0 && c->scopes[i].contained) {
+			ns[j].contained = true;
+			ns[j].until = c->scopes[i].until;
+			memcpy(ns[j].rule, c->scopes[i].rule,
+			       sizeof(ns[j].rule));
+			memcpy(ns[j].why, c->scopes[i].why,
+			       sizeof(ns[j].why));
+		}
+	}
+	scopes_free(c);
+	c->scopes = ns;
+	c->p = np;
+	for (int b = 0; b < CORR_BUCKETS; b++)
+		for (struct term *t = c->bucket[b]; t; t = t->next) {
+			int last = t->emitted ?
+					   policy_level_index(
+						   np,
+						   op->levels[t->last_level].name) :
+					   -1;
+			bool lost = false;
+
+			term_free_evidence(t, op->nrules);
+			for (size_t i = t->nr; i-- > 0;) {
+				int l = policy_level_index(
+					np, op->levels[t->r[i].level].name);
+
+				if (l < 0) {
+					remove_at(t, i);
+					lost = true;
+				} else {
+					t->r[i].level = (unsigned)l;
+				}
+			}
+			/* Level indexes may have moved: compare in the new
+			 * numbering, announce what changed. */
+			if (t->emitted)
+				t->last_level = last < 0 ? ~0u : (unsigned)last;
+			if (lost || (t->emitted && last < 0))
+				made += emit_terminal(
+					c, t, t->nr ? NULL : "reload",
+					t->nr ? NULL :
+						"its level is gone from the "
+						"policy");
+		}
+	(void)now;
+	return made;
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The correlation engine (the SCS's evaluation and control policies of
+ * X.1125 clause 8): terminal reports, IDS alerts and dataplane detections
+ * in, decisions out. Pure logic: no I/O, no clock. Time comes in as a
+ * CLOCK_MONOTONIC "now" with every call, so tests step a fake clock.
+ *
+ * A terminal may hold several reactions at once (one per rule, plus the
+ * operator's); its effective level is the most restrictive of them (levels
+ * are ordered from least to most restricted, as the policy lists them).
+ * Every change of a terminal's effective level or of a scope's containment
+ * is one decision, passed to the callback before the call returns.
+ * Functions return 0 (or a count) or a negative errno.
+ */
+#ifndef XCRS_CORRELATE_H
+#define XCRS_CORRELATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "xcrs_abi.h"
+
+struct corr;
+
+enum corr_event_kind {
+	CORR_EV_REPORT = 0, /* a terminal's SCI report */
+	CORR_EV_IDS,	    /* an IDS alert or sensor event */
+	CORR_EV_FANOUT,	    /* the dataplane saw the terminal fan out */
+};
+
+struct corr_event {
+	enum corr_event_kind kind;
+	struct xcrs_addr terminal;
+	enum policy_report_status status; /* report */
+	unsigned severity;		  /* ids: 1 = most severe */
+	uint64_t signature;		  /* ids: signature id */
+	char detail[160];		  /* signature text, counts: evidence */
+	char source[48];		  /* where it came from */
+};
+
+enum corr_change {
+	CORR_TERMINAL_SET = 0,	/* new effective level */
+	CORR_TERMINAL_RELEASED, /* no reaction left */
+	CORR_SCOPE_CONTAINED,
+	CORR_SCOPE_RELEASED,
+};
+
+struct corr_decision {
+	enum corr_change change;
+	struct xcrs_addr terminal; /* terminal changes */
+	int scope;		   /* policy scope index, -1 = none */
+	unsigned level;		   /* SET: the effective level */
+	uint64_t until_ns;	   /* SET/CONTAINED: end, 0 = until released */
+	int then_level;		   /* SET: level once until_ns passes, -1 = no
+				    * reaction left */
+	const char *rule;	   /* rule, "operator", "expired", "clean" */
+	const char *why;	   /* evidence, in words */
+};
+
+typedef void (*corr_decide_fn)(void *ctx, const struct corr_decision *d);
+
+/* The engine keeps a pointer to p: it must outlive the engine (or be
+ * replaced with corr_set_policy first). */
+int corr_new(const struct policy *p, corr_decide_fn fn, void *ctx,
+	     struct corr **ret_corr);
+void corr_free(struct corr *c);
+/* Swaps the policy (reload). Reactions keep their level by name; those
+ * whose level is gone end (released); evidence is dropped. */
+int corr_set_policy(struct corr *c, const struct policy *p, uint64_t now);
+
+/* One event at now. Returns the number of decisions made. */
+int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now);
+/* Ends what is due at now; returns the number of decisions. */
+int corr_tick(struct corr *c, uint64_t now);
+/* The earliest time something is due, or 0 if nothing is. */
+uint64_t corr_next_deadline(const struct corr *c);
+
+/* The operator's reactions (rule "operator"). until 0 = until released.
+ * corr_release ends every reaction of the terminal: -ENOENT if none. */
+int corr_react(struct corr *c, const struct xcrs_addr *t, unsigned level,
+	       uint64_t until, const char *reason, uint64_t now);
+int corr_release(struct corr *c, const struct xcrs_addr *t, uint64_t now);
+int corr_contain(struct corr *c, int scope, uint64_t until,
+		 const char *reason, uint64_t now);
+int corr_uncontain(struct corr *c, int scope, uint64_t now);
+
+/* The scope a terminal belongs to (static entry, else longest pool), or
+ * -1. */
+int corr_scope_of(const struct corr *c, const struct xcrs_addr *t);
+
+/* A reacted terminal as the state file and xcrsctl see it. */
+struct corr_view {
+	struct xcrs_addr terminal;
+	int scope;
+	unsigned level;	      /* effective */
+	uint64_t until_ns;    /* of the reaction holding that level */
+	const char *rule;     /* of that reaction */
+	const char *why;
+	size_t nreactions;
+};
+typedef void (*corr_view_fn)(void *ctx, const struct corr_view *v);
+/* Calls fn for every terminal with a reaction; returns how many. */
+size_t corr_each_terminal(const struct corr *c, corr_view_fn fn, void *ctx);
+/* Fills v for t: 0, or -ENOENT if it has no reaction. */
+int corr_terminal(const struct corr *c, const struct xcrs_addr *t,
+		  struct corr_view *ret_view);
+/* Containment of a scope: 1 contained (until/rule set), 0 not. */
+int corr_scope_state(const struct corr *c, int scope, uint64_t *ret_until,
+		     const char **ret_rule);
+
+/* State restore after a restart: one reaction as it was saved. No
+ * decision is emitted; the caller re-applies the effective levels. */
+int corr_restore(struct corr *c, const struct xcrs_addr *t, const char *rule,
+		 unsigned level, uint64_t until, bool release_on_clean,
+		 const char *why);
+int corr_restore_scope(struct corr *c, int scope, const char *rule,
+		       uint64_t until);
+
+/* Every reaction, for saving. */
+struct corr_saved {
+	struct xcrs_addr terminal;
+	const char *rule;
+	unsigned level;
+	uint64_t until_ns;
+	bool release_on_clean;
+	const char *why;
+};
+typedef void (*corr_save_fn)(void *ctx, const struct corr_saved *s);
+void corr_each_reaction(const struct corr *c, corr_save_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The correlation engine driven by synthetic event streams and a fake
+ * clock: which decision each stream produces, when reactions end, how
+ * outbreaks contain a scope, and what survives a policy reload.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <criterion/criterion.h>
+
+#include "addr.h"
+#include "correlate.h"
+
+#define S(x) ((uint64_t)(x) * 1000000000ULL)
+
+static const char policy_text[] =
+	"version: 1\n"
+	"levels:\n"
+	"  - {name: normal, allow: all}\n"
+	"  - {name: restricted, allow: []}\n"
+	"  - {name: quarantined, allow: []}\n"
+	"scopes:\n"
+	"  - {name: cell-a, pools: 192.0.2.0/27}\n"
+	"  - {name: cell-b, pools: 192.0.2.32/27}\n"
+	"rules:\n"
+	"  - name: infected\n"
+	"    on: report\n"
+	"    match: {status: infected}\n"
+	"    react: {level: quarantined, for: 1h}\n"
+	"    release_on_clean: true\n"
+	"  - name: ids-repeated\n"
+	"    on: ids\n"
+	"    match: {severity_at_most: 2}\n"
+	"    count: 3\n"
+	"    within: 5m\n"
+	"    react: {level: restricted, for: 30m}\n"
+	"  - name: outbreak\n"
+	"    on: ids\n"
+	"    match: {severity_at_most: 1}\n"
+	"    terminals: 3\n"
+	"    within: 10m\n"
+	"    contain: {for: 1h}\n"
+	"  - name: scanner\n"
+	"    on: fanout\n"
+	"    react: {level: quarantined}\n";
+
+static struct policy *pol;
+static struct corr *corr;
+static struct corr_decision log_[32];
+static char rules_[32][64];
+static int nlog;
+
+static void on_decision(void *ctx, const struct corr_decision *d)
+{
+	cr_assert_lt(nlog, 32);
+	log_[nlog] = *d;
+	snprintf(rules_[nlog], sizeof(rules_[0]), "%s", d->rule);
+	log_[nlog].rule = rules_[nlog];
+	log_[nlog].why = NULL;
+	nlog++;
+}
+
+static void setup(void)
+{
+	struct policy_error e;
+
+	cr_assert_eq(policy_load_string(policy_text, sizeof(policy_text) - 1,
+					"p.yaml", &pol, &e),
+		     0, "%s", e.msg);
+	cr_assert_eq(corr_new(pol, on_decision, NULL, &corr), 0);
+	nlog = 0;
+}
+
+static void teardown(void)
+{
+	corr_free(corr);
+	policy_free(pol);
+}
+
+static struct corr_event ev(enum corr_event_kind k, const char *addr)
+{
+	struct corr_event e = { .kind = k };
+
+	cr_assert_eq(addr_parse(addr, &e.terminal), 0);
+	snprintf(e.source, sizeof(e.source), "test");
+	return e;
+}
+
+static struct corr_event report(const char *addr, enum policy_report_status s)
+{
+	struct corr_event e = ev(CORR_EV_REPORT, addr);
+
+	e.status = s;
+	return e;
+}
+
+static struct corr_event alert(const char *addr, unsigned sev, uint64_t sig)
+{
+	struct corr_event e = ev(CORR_EV_IDS, addr);
+
+	e.severity = sev;
+	e.signature = sig;
+	return e;
+}
+
+TestSuite(corr, .init = setup, .fini = teardown);
+
+Test(corr, infected_report_quarantines_and_expires)
+{
+	struct corr_event e = report("192.0.2.5", POLICY_REPORT_INFECTED);
+
+	cr_assert_eq(corr_ingest(corr, &e, S(100)), 1);
+	cr_expect_eq(log_[0].change, CORR_TERMINAL_SET);
+	cr_expect_eq(log_[0].level, 2);
+	cr_expect_eq(log_[0].until_ns, S(100 + 3600));
+	cr_expect_eq(log_[0].then_level, -1);
+	cr_expect_eq(log_[0].scope, 0);
+	cr_expect_str_eq(log_[0].rule, "infected");
+	cr_expect_eq(corr_next_deadline(corr), S(3700));
+
+	cr_expect_eq(corr_tick(corr, S(3699)), 0, "released early");
+	cr_assert_eq(corr_tick(corr, S(3700)), 1);
+	cr_expect_eq(log_[1].change, CORR_TERMINAL_RELEASED);
+	cr_expect_str_eq(log_[1].rule, "expired");
+	cr_expect_eq(corr_next_deadline(corr), 0);
+}
+
+Test(corr, clean_report_releases_only_what_allows_it)
+{
+	struct corr_event inf = report("192.0.2.5", POLICY_REPORT_INFECTED);
+	struct corr_event clean = report("192.0.2.5", POLICY_REPORT_CLEAN);
+	struct corr_event scan = ev(CORR_EV_FANOUT, "192.0.2.6");
+	struct corr_event clean6 = report("192.0.2.6", POLICY_REPORT_CLEAN);
+
+	corr_ingest(corr, &inf, S(1));
+	cr_assert_eq(corr_ingest(corr, &clean, S(2)), 1);
+	cr_expect_eq(log_[1].change, CORR_TERMINAL_RELEASED);
+	cr_expect_str_eq(log_[1].rule, "clean");
+	/* The scanner rule has no release_on_clean. */
+	cr_assert_eq(corr_ingest(corr, &scan, S(3)), 1);
+	cr_expect_eq(corr_ingest(corr, &clean6, S(4)), 0);
+	cr_expect_eq(log_[2].until_ns, 0, "scanner: until released");
+}
+
+Test(corr, repeated_alerts_within_the_window_only)
+{
+	struct corr_event a = alert("192.0.2.7", 2, 2001);
+
+	/* Three alerts, but spread over more than 5 minutes. */
+	cr_expect_eq(corr_ingest(corr, &a, S(0)), 0);
+	cr_expect_eq(corr_ingest(corr, &a, S(200)), 0);
+	cr_expect_eq(corr_ingest(corr, &a, S(400)), 0, "window ignored");
+	/* The last three are within 5 minutes. */
+	cr_assert_eq(corr_ingest(corr, &a, S(500)), 1);
+	cr_expect_eq(log_[0].level, 1);
+	cr_expect_str_eq(log_[0].rule, "ids-repeated");
+	/* Severity 3 is not matched. */
+	a.severity = 3;
+	a.terminal.a[15] = 8;
+	for (int i = 0; i < 5; i++)
+		cr_expect_eq(corr_ingest(corr, &a, S(600 + i)), 0);
+}
+
+Test(corr, most_restrictive_reaction_wins_and_the_next_takes_over)
+{
+	struct corr_event a = alert("192.0.2.9", 2, 1);
+	struct corr_event inf = report("192.0.2.9", POLICY_REPORT_INFECTED);
+
+	for (int i = 0; i < 3; i++)
+		corr_ingest(corr, &a, S(10 + i));
+	cr_assert_eq(nlog, 1);
+	cr_expect_eq(log_[0].level, 1); /* restricted, until 10+2+1800 */
+	/* Quarantine for 1h on top; restricted remains underneath? No: it
+	 * ends before the quarantine, so nothing is left after it. */
+	cr_assert_eq(corr_ingest(corr, &inf, S(20)), 1);
+	cr_expect_eq(log_[1].level, 2);
+	cr_expect_eq(log_[1].then_level, -1);
+	/* A manual restriction without end stays under the quarantine. */
+	cr_assert_eq(corr_react(corr, &inf.terminal, 1, 0, "hold", S(30)), 1);
+	cr_expect_eq(log_[2].level, 2);
+	cr_expect_eq(log_[2].then_level, 1);
+	cr_assert_eq(corr_tick(corr, S(20 + 3600)), 1);
+	cr_expect_eq(log_[3].change, CORR_TERMINAL_SET);
+	cr_expect_eq(log_[3].level, 1);
+	cr_expect_str_eq(log_[3].rule, "operator");
+	cr_assert_eq(corr_release(corr, &inf.terminal, S(4000)), 1);
+	cr_expect_eq(log_[4].change, CORR_TERMINAL_RELEASED);
+	cr_expect_eq(corr_release(corr, &inf.terminal, S(4001)), -ENOENT);
+}
+
+Test(corr, outbreak_contains_the_scope_of_the_terminals)
+{
+	struct corr_event a = alert("192.0.2.1", 1, 777);
+
+	cr_expect_eq(corr_ingest(corr, &a, S(0)), 0);
+	cr_expect_eq(corr_ingest(corr, &a, S(1)), 0, "one terminal twice");
+	a.terminal.a[15] = 2;
+	cr_expect_eq(corr_ingest(corr, &a, S(2)), 0);
+	/* A terminal of another scope does not count for cell-a. */
+	a.terminal.a[15] = 40;
+	cr_expect_eq(corr_ingest(corr, &a, S(3)), 0);
+	/* Another signature does not count. */
+	a.terminal.a[15] = 3;
+	a.signature = 778;
+	cr_expect_eq(corr_ingest(corr, &a, S(4)), 0);
+	a.signature = 777;
+	cr_assert_eq(corr_ingest(corr, &a, S(5)), 1);
+	cr_expect_eq(log_[0].change, CORR_SCOPE_CONTAINED);
+	cr_expect_eq(log_[0].scope, 0);
+	cr_expect_eq(log_[0].until_ns, S(5 + 3600));
+	cr_expect_str_eq(log_[0].rule, "outbreak");
+	cr_expect_eq(corr_scope_state(corr, 0, NULL, NULL), 1);
+	cr_expect_eq(corr_scope_state(corr, 1, NULL, NULL), 0);
+	cr_assert_eq(corr_tick(corr, S(3605)), 1);
+	cr_expect_eq(log_[1].change, CORR_SCOPE_RELEASED);
+}
+
+Test(corr, outbreak_evidence_leaves_the_window)
+{
+	struct corr_event a = alert("192.0.2.1", 1, 777);
+
+	corr_ingest(corr, &a, S(0));
+	a.terminal.a[15] = 2;
+	corr_ingest(corr, &a, S(1));
+	a.terminal.a[15] = 3;
+	cr_expect_eq(corr_ingest(corr, &a, S(601)), 0,
+		     "the first alert left the 10 min window");
+	a.terminal.a[15] = 4;
+	cr_expect_eq(corr_ingest(corr, &a, S(601)), 1);
+}
+
+Test(corr, operator_containment_and_release)
+{
+	cr_assert_eq(corr_contain(corr, 1, 0, "test", S(1)), 1);
+	cr_expect_eq(log_[0].change, CORR_SCOPE_CONTAINED);
+	cr_expect_str_eq(log_[0].rule, "operator");
+	cr_assert_eq(corr_uncontain(corr, 1, S(2)), 1);
+	cr_expect_eq(corr_uncontain(corr, 1, S(3)), -ENOENT);
+	cr_expect_eq(corr_contain(corr, 9, 0, NULL, S(3)), -EINVAL);
+}
+
+Test(corr, terminal_without_scope_still_reacts)
+{
+	struct corr_event inf = report("203.0.113.5", POLICY_REPORT_INFECTED);
+
+	cr_assert_eq(corr_ingest(corr, &inf, S(1)), 1);
+	cr_expect_eq(log_[0].scope, -1);
+}
+
+Test(corr, restore_then_views)
+{
+	struct xcrs_addr a;
+	struct corr_view v;
+
+	cr_assert_eq(addr_parse("192.0.2.33", &a), 0);
+	cr_assert_eq(corr_restore(corr, &a, "infected", 2, S(500), true,
+				  "saved"),
+		     0);
+	cr_expect_eq(nlog, 0, "restore must not decide");
+	cr_assert_eq(corr_terminal(corr, &a, &v), 0);
+	cr_expect_eq(v.level, 2);
+	cr_expect_eq(v.scope, 1);
+	cr_expect_str_eq(v.rule, "infected");
+	/* It ends as any other reaction. */
+	cr_assert_eq(corr_tick(corr, S(500)), 1);
+	cr_expect_eq(log_[0].change, CORR_TERMINAL_RELEASED);
+}
+
+Test(corr, reload_keeps_reactions_by_level_name)
+{
+	static const char next_text[] =
+		"version: 1\n"
+		"levels:\n"
+		"  - {name: normal, allow: all}\n"
+		"  - {name: quarantined, allow: []}\n"
+		"scopes:\n"
+		"  - {name: cell-b, pools: 192.0.2.32/27}\n";
+	struct corr_event inf = report("192.0.2.5", POLICY_REPORT_INFECTED);
+	struct corr_event a = alert("192.0.2.6", 2, 1);
+	struct policy *np;
+	struct policy_error e;
+	struct corr_view v;
+
+	corr_ingest(corr, &inf, S(1));
+	for (int i = 0; i < 3; i++)
+		corr_ingest(corr, &a, S(2 + i));
+	cr_assert_eq(nlog, 2);
+	cr_assert_eq(policy_load_string(next_text, sizeof(next_text) - 1,
+					"n.yaml", &np, &e),
+		     0, "%s", e.msg);
+	/* restricted is gone: 192.0.2.6 is released; quarantined moved from
+	 * index 2 to 1 without changing meaning: no decision. */
+	cr_assert_eq(corr_set_policy(corr, np, S(10)), 1);
+	cr_expect_eq(log_[2].change, CORR_TERMINAL_RELEASED);
+	cr_assert_eq(corr_terminal(corr, &inf.terminal, &v), 0);
+	cr_expect_eq(v.level, 1);
+	cr_expect_eq(v.scope, -1, "cell-a is gone");
+	corr_free(corr);
+	corr = NULL;
+	policy_free(np);
+}
