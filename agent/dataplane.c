@@ -847,6 +847,17 @@ static int lpm_clear_gen(struct dp *dp, enum dp_map m, __u32 gen)
 	return r;
 }
 
+/* Whether rule i is the first rule of its prefix (one LPM entry each). */
+static bool first_of_prefix(const struct dp_policy *p, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (p->rules[j].plen == p->rules[i].plen &&
+		    !memcmp(&p->rules[j].addr, &p->rules[i].addr,
+			    sizeof(p->rules[i].addr)))
+			return false;
+	return true;
+}
+
 static int validate_policy(struct dp *dp, const struct dp_policy *p)
 {
 	size_t nprefixes;
@@ -902,15 +913,8 @@ static int validate_policy(struct dp *dp, const struct dp_policy *p)
 			       "holds at most %u (max_pools)",
 			       p->npools, dp->max[M_POOLS] / 2);
 	nprefixes = 0;
-	for (size_t i = 0; i < p->nrules; i++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = p->rules[j].plen == p->rules[i].plen &&
-			       !memcmp(&p->rules[j].addr, &p->rules[i].addr,
-				       sizeof(p->rules[i].addr));
-		nprefixes += !seen;
-	}
+	for (size_t i = 0; i < p->nrules; i++)
+		nprefixes += first_of_prefix(p, i);
 	if (nprefixes > dp->max[M_SVCS] / 2)
 		return dp_fail(dp, -E2BIG,
 			       "policy has %zu service prefixes; the "
@@ -987,14 +991,9 @@ static int write_svcs(struct dp *dp, const struct dp_policy *p, __u32 gen)
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct dp_service_rule *ri = &p->rules[i];
 		struct xcrs_lpm_key k;
-		bool seen = false;
 
-		/* One entry per distinct prefix. */
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = p->rules[j].plen == ri->plen &&
-			       !memcmp(&p->rules[j].addr, &ri->addr, 16);
-		if (seen)
-			continue;
+		if (!first_of_prefix(p, i))
+			continue; /* one entry per distinct prefix */
 		r = build_svc_entry(dp, p, ri, &e);
 		if (r)
 			return r;

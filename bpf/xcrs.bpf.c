@@ -786,7 +786,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 			VERDICT(XCRS_ACT_PASS, XCRS_R_ALLOWED);
 		/* From here on the decision depends on what the packet is:
 		 * anything not fully classified is dropped. */
-		if (!(pi.flags & PI_COMPLETE) || (pi.flags & PI_FRAG_LATER))
+		if (!(pi.flags & PI_COMPLETE)) /* later fragments never are */
 			VERDICT(XCRS_ACT_DROP, XCRS_R_UNCLASSIFIED);
 		svc = classify(peer, gen, pi.proto, peer_port);
 		if (sc) {

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,6 +293,23 @@ struct field {
 	bool required;
 };
 
+/* A field handler that keeps the value's node, for values converted once
+ * the whole mapping is known (they depend on each other). */
+#define KEEP(fn, type, member)                                                 \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		((type *)o)->member = v;                                       \
+		return 0;                                                      \
+	}
+
+/* A field handler copying a non-empty string into a fixed buffer. */
+#define STR_FIELD(fn, type, member, what)                                      \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		type *x_ = o;                                                  \
+		return str_copy(c, v, what, x_->member, sizeof(x_->member));   \
+	}
+
 /* Walks a mapping: every key must be in f[], at most once; required keys
  * must be present. */
 static int walk(struct pctx *c, node_t *n, const char *what,
@@ -361,7 +379,7 @@ static int items(struct pctx *c, node_t *n, node_t ***ret, size_t *ret_n)
 	return 0;
 }
 
-static void items_free(node_t **v, int unused)
+static void items_free(node_t **v)
 {
 	free(v);
 }
@@ -373,6 +391,42 @@ static int list_only(struct pctx *c, node_t *n, const char *what)
 			    kind(n));
 	return 0;
 }
+
+/* Calls fn for every item of the list n, stopping at the first error. */
+typedef int (*item_fn)(struct pctx *c, node_t *item, void *ctx);
+
+static int each(struct pctx *c, node_t *n, const char *what, item_fn fn,
+		void *ctx)
+{
+	int r = list_only(c, n, what);
+
+	for (yaml_node_item_t *i = n->data.sequence.items.start;
+	     !r && i < n->data.sequence.items.top; i++)
+		r = fn(c, get(c, *i), ctx);
+	return r;
+}
+
+/* The last of n named entries (stride bytes apart, name first) must not
+ * repeat an earlier name. */
+static int unique_name(struct pctx *c, node_t *it, const char *what,
+		       const void *arr, size_t stride, size_t n)
+{
+	const char *last = (const char *)arr + (n - 1) * stride;
+
+	for (size_t j = 0; j + 1 < n; j++)
+		if (!strcmp((const char *)arr + j * stride, last))
+			return perr(c, it, "%s %s is defined twice", what,
+				    last);
+	return 0;
+}
+
+_Static_assert(offsetof(struct policy_interface, name) == 0, "name first");
+_Static_assert(offsetof(struct policy_service, name) == 0, "name first");
+_Static_assert(offsetof(struct policy_level, name) == 0, "name first");
+_Static_assert(offsetof(struct policy_scope, name) == 0, "name first");
+_Static_assert(offsetof(struct policy_rule, name) == 0, "name first");
+#define UNIQUE(c, it, what, arr, n)                                            \
+	unique_name(c, it, what, arr, sizeof(*(arr)), n)
 
 #define GROW(arr, cnt)                                                         \
 	({                                                                     \
@@ -386,16 +440,10 @@ static int list_only(struct pctx *c, node_t *n, const char *what)
 
 /* ---- agent ---- */
 
-#define PATH_FIELD(fn, member, what)                                           \
-	static int fn(struct pctx *c, node_t *v, void *o)                      \
-	{                                                                      \
-		struct policy_agent *a = o;                                    \
-		return str_copy(c, v, what, a->member, sizeof(a->member));     \
-	}
-PATH_FIELD(ag_pin, pin_dir, "agent.pin_dir")
-PATH_FIELD(ag_ctl, control_socket, "agent.control_socket")
-PATH_FIELD(ag_state, state_file, "agent.state_file")
-PATH_FIELD(ag_audit, audit_log, "agent.audit_log")
+STR_FIELD(ag_pin, struct policy_agent, pin_dir, "agent.pin_dir")
+STR_FIELD(ag_ctl, struct policy_agent, control_socket, "agent.control_socket")
+STR_FIELD(ag_state, struct policy_agent, state_file, "agent.state_file")
+STR_FIELD(ag_audit, struct policy_agent, audit_log, "agent.audit_log")
 
 static int sec_agent(struct pctx *c, node_t *n)
 {
@@ -448,7 +496,7 @@ static int if_gtpu(struct pctx *c, node_t *v, void *o)
 	return boolean(c, v, "interface gtpu", &i->gtpu);
 }
 
-static int sec_interfaces(struct pctx *c, node_t *n)
+static int interface_one(struct pctx *c, node_t *it, void *ctx)
 {
 	static const struct field f[] = {
 		{ "name", if_name, true },
@@ -457,26 +505,20 @@ static int sec_interfaces(struct pctx *c, node_t *n)
 		{ "gtpu", if_gtpu },
 	};
 	struct policy *p = c->p;
+	struct policy_interface *x = GROW(p->interfaces, p->ninterfaces);
 	int r;
 
-	r = list_only(c, n, "interfaces");
-	for (int i = 0; !r && i < n->data.sequence.items.top -
-					  n->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, n->data.sequence.items.start[i]);
-		struct policy_interface *x = GROW(p->interfaces,
-						  p->ninterfaces);
+	if (!x)
+		return -ENOMEM;
+	x->gtpu = true;
+	r = walk(c, it, "interface", f, 4, x);
+	return r ? r : UNIQUE(c, it, "interface", p->interfaces,
+			      p->ninterfaces);
+}
 
-		if (!x)
-			return -ENOMEM;
-		x->gtpu = true;
-		r = walk(c, it, "interface", f, 4, x);
-		for (size_t j = 0; !r && j + 1 < p->ninterfaces; j++)
-			if (!strcmp(p->interfaces[j].name, x->name))
-				r = perr(c, it, "interface %s is listed twice",
-					 x->name);
-	}
-	return r;
+static int sec_interfaces(struct pctx *c, node_t *n)
+{
+	return each(c, n, "interfaces", interface_one, NULL);
 }
 
 /* ---- services ---- */
@@ -488,23 +530,11 @@ struct svc_build {
 	node_t *node;
 };
 
-static int sr_prefixes(struct pctx *c, node_t *v, void *o)
-{
-	((struct svc_build *)o)->prefixes = v;
-	return 0;
-}
+KEEP(sr_prefixes, struct svc_build, prefixes)
 
-static int sr_ports(struct pctx *c, node_t *v, void *o)
-{
-	((struct svc_build *)o)->ports = v;
-	return 0;
-}
+KEEP(sr_ports, struct svc_build, ports)
 
-static int sr_proto(struct pctx *c, node_t *v, void *o)
-{
-	((struct svc_build *)o)->proto = v;
-	return 0;
-}
+KEEP(sr_proto, struct svc_build, proto)
 
 static int port_range(struct pctx *c, node_t *n, uint16_t *lo, uint16_t *hi)
 {
@@ -539,8 +569,9 @@ bad:
 		    s);
 }
 
-static int svc_rule(struct pctx *c, node_t *it, struct policy_service *s)
+static int svc_rule(struct pctx *c, node_t *it, void *ctx)
 {
+	struct policy_service *s = ctx;
 	static const struct field f[] = {
 		{ "prefixes", sr_prefixes, true },
 		{ "protocol", sr_proto },
@@ -553,7 +584,7 @@ static int svc_rule(struct pctx *c, node_t *it, struct policy_service *s)
 	struct svc_build b = { .s = s, .node = it };
 	node_t **pv, **ov = NULL;
 	size_t np, no = 0;
-	int hp, ho = 1, r, pi = 0;
+	int r, pi = 0;
 
 	r = walk(c, it, "service rule", f, 3, &b);
 	if (r)
@@ -566,16 +597,14 @@ static int svc_rule(struct pctx *c, node_t *it, struct policy_service *s)
 	if (b.ports && pi != 1 && pi != 2)
 		return perr(c, b.ports, "ports: only tcp and udp have ports "
 					"(set protocol)");
-	hp = items(c, b.prefixes, &pv, &np);
-	if (hp < 0)
-		return hp;
+	r = items(c, b.prefixes, &pv, &np);
+	if (r)
+		return r;
 	if (!np)
 		r = perr(c, b.prefixes, "prefixes: the list is empty");
 	if (!r && b.ports) {
-		ho = items(c, b.ports, &ov, &no);
-		if (ho < 0)
-			r = ho;
-		else if (!no)
+		r = items(c, b.ports, &ov, &no);
+		if (!r && !no)
 			r = perr(c, b.ports, "ports: the list is empty");
 	}
 	for (size_t i = 0; !r && i < np; i++) {
@@ -599,9 +628,8 @@ static int svc_rule(struct pctx *c, node_t *it, struct policy_service *s)
 					       &x->port_hi);
 		}
 	}
-	items_free(pv, hp);
-	if (ov)
-		items_free(ov, ho);
+	items_free(pv);
+	items_free(ov);
 	return r;
 }
 
@@ -618,18 +646,14 @@ static int sv_remediation(struct pctx *c, node_t *v, void *o)
 
 static int sv_rules(struct pctx *c, node_t *v, void *o)
 {
-	int r = list_only(c, v, "rules");
+	int r = each(c, v, "rules", svc_rule, o);
 
-	for (int i = 0; !r && i < v->data.sequence.items.top -
-					  v->data.sequence.items.start;
-	     i++)
-		r = svc_rule(c, get(c, v->data.sequence.items.start[i]), o);
 	if (!r && !((struct policy_service *)o)->nrules)
 		r = perr(c, v, "rules: a service needs at least one rule");
 	return r;
 }
 
-static int sec_services(struct pctx *c, node_t *n)
+static int service_one(struct pctx *c, node_t *it, void *ctx)
 {
 	static const struct field f[] = {
 		{ "name", sv_name, true },
@@ -637,28 +661,23 @@ static int sec_services(struct pctx *c, node_t *n)
 		{ "remediation", sv_remediation },
 	};
 	struct policy *p = c->p;
-	int r = list_only(c, n, "services");
+	struct policy_service *s;
+	int r;
 
-	for (int i = 0; !r && i < n->data.sequence.items.top -
-					  n->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, n->data.sequence.items.start[i]);
-		struct policy_service *s;
+	if (p->nservices == XCRS_SVC_MAX)
+		return perr(c, it, "services: at most %d services",
+			    XCRS_SVC_MAX);
+	s = GROW(p->services, p->nservices);
+	if (!s)
+		return -ENOMEM;
+	s->cls = (unsigned)(p->nservices - 1);
+	r = walk(c, it, "service", f, 3, s);
+	return r ? r : UNIQUE(c, it, "service", p->services, p->nservices);
+}
 
-		if (p->nservices == XCRS_SVC_MAX)
-			return perr(c, it, "services: at most %d services",
-				    XCRS_SVC_MAX);
-		s = GROW(p->services, p->nservices);
-		if (!s)
-			return -ENOMEM;
-		s->cls = (unsigned)(p->nservices - 1);
-		r = walk(c, it, "service", f, 3, s);
-		for (size_t j = 0; !r && j + 1 < p->nservices; j++)
-			if (!strcmp(p->services[j].name, s->name))
-				r = perr(c, it, "service %s is defined twice",
-					 s->name);
-	}
-	return r;
+static int sec_services(struct pctx *c, node_t *n)
+{
+	return each(c, n, "services", service_one, NULL);
 }
 
 static int service_index(const struct policy *p, const char *s)
@@ -700,7 +719,7 @@ static int service_set(struct pctx *c, node_t *n, const char *what,
 		else
 			m |= XCRS_SVC_BIT(c->p->services[idx].cls);
 	}
-	items_free(v, how);
+	items_free(v);
 	if (!r)
 		*ret = m;
 	return r;
@@ -718,18 +737,12 @@ static int lv_name(struct pctx *c, node_t *v, void *o)
 	return name(c, v, "level name", ((struct level_build *)o)->l->name);
 }
 
-#define KEEP(fn, member)                                                       \
-	static int fn(struct pctx *c, node_t *v, void *o)                      \
-	{                                                                      \
-		((struct level_build *)o)->member = v;                         \
-		return 0;                                                      \
-	}
-KEEP(lv_allow, allow)
-KEEP(lv_rate, rate)
-KEEP(lv_burst, burst)
-KEEP(lv_fc, fail_closed)
+KEEP(lv_allow, struct level_build, allow)
+KEEP(lv_rate, struct level_build, rate)
+KEEP(lv_burst, struct level_build, burst)
+KEEP(lv_fc, struct level_build, fail_closed)
 
-static int sec_levels(struct pctx *c, node_t *n)
+static int level_one(struct pctx *c, node_t *it, void *ctx)
 {
 	static const struct field f[] = {
 		{ "name", lv_name, true },
@@ -739,48 +752,44 @@ static int sec_levels(struct pctx *c, node_t *n)
 		{ "fail_closed", lv_fc },
 	};
 	struct policy *p = c->p;
-	int r = list_only(c, n, "levels");
+	int r;
+	struct level_build b;
 
-	if (!r && n->data.sequence.items.top == n->data.sequence.items.start)
-		r = perr(c, n, "levels: at least one level is needed");
-	for (int i = 0; !r && i < n->data.sequence.items.top -
-					  n->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, n->data.sequence.items.start[i]);
-		struct level_build b;
+	if (p->nlevels == XCRS_LEVELS_MAX)
+		return perr(c, it, "levels: at most %d levels",
+			    XCRS_LEVELS_MAX);
+	memset(&b, 0, sizeof(b));
+	b.l = GROW(p->levels, p->nlevels);
+	if (!b.l)
+		return -ENOMEM;
+	r = walk(c, it, "level", f, 5, &b);
+	if (!r)
+		r = service_set(c, b.allow, "allow", true,
+				&b.l->allowed);
+	if (!r && b.rate)
+		r = rate(c, b.rate, "rate", &b.l->rate_Bps);
+	if (!r && b.rate && !b.burst)
+		r = perr(c, b.rate, "rate: a rate needs a burst "
+				    "(e.g. burst: 64kB)");
+	if (!r && b.burst && !b.rate)
+		r = perr(c, b.burst, "burst: only with a rate");
+	if (!r && b.burst)
+		r = bytes(c, b.burst, "burst", &b.l->burst_B);
+	/* Restricting levels fail closed unless told otherwise. */
+	b.l->fail_closed = b.l->allowed != XCRS_SVC_ALL ||
+			   b.l->rate_Bps;
+	if (!r && b.fail_closed)
+		r = boolean(c, b.fail_closed, "fail_closed",
+			    &b.l->fail_closed);
+	return r ? r : UNIQUE(c, it, "level", p->levels, p->nlevels);
+}
 
-		if (p->nlevels == XCRS_LEVELS_MAX)
-			return perr(c, it, "levels: at most %d levels",
-				    XCRS_LEVELS_MAX);
-		memset(&b, 0, sizeof(b));
-		b.l = GROW(p->levels, p->nlevels);
-		if (!b.l)
-			return -ENOMEM;
-		r = walk(c, it, "level", f, 5, &b);
-		if (!r)
-			r = service_set(c, b.allow, "allow", true,
-					&b.l->allowed);
-		if (!r && b.rate)
-			r = rate(c, b.rate, "rate", &b.l->rate_Bps);
-		if (!r && b.rate && !b.burst)
-			r = perr(c, b.rate, "rate: a rate needs a burst "
-					    "(e.g. burst: 64kB)");
-		if (!r && b.burst && !b.rate)
-			r = perr(c, b.burst, "burst: only with a rate");
-		if (!r && b.burst)
-			r = bytes(c, b.burst, "burst", &b.l->burst_B);
-		/* Restricting levels fail closed unless told otherwise. */
-		b.l->fail_closed = b.l->allowed != XCRS_SVC_ALL ||
-				   b.l->rate_Bps;
-		if (!r && b.fail_closed)
-			r = boolean(c, b.fail_closed, "fail_closed",
-				    &b.l->fail_closed);
-		for (size_t j = 0; !r && j + 1 < p->nlevels; j++)
-			if (!strcmp(p->levels[j].name, b.l->name))
-				r = perr(c, it, "level %s is defined twice",
-					 b.l->name);
-	}
-	return r;
+static int sec_levels(struct pctx *c, node_t *n)
+{
+	if (n->type == YAML_SEQUENCE_NODE &&
+	    n->data.sequence.items.top == n->data.sequence.items.start)
+		return perr(c, n, "levels: at least one level is needed");
+	return each(c, n, "levels", level_one, NULL);
 }
 
 static int level_ref(struct pctx *c, node_t *n, const char *what,
@@ -837,17 +846,11 @@ static int sc_name(struct pctx *c, node_t *v, void *o)
 	return name(c, v, "scope name", ((struct scope_build *)o)->s->name);
 }
 
-#define SKEEP(fn, member)                                                      \
-	static int fn(struct pctx *c, node_t *v, void *o)                      \
-	{                                                                      \
-		((struct scope_build *)o)->member = v;                         \
-		return 0;                                                      \
-	}
-SKEEP(sc_id, id)
-SKEEP(sc_pools, pools)
-SKEEP(sc_level, level)
-SKEEP(sc_cont, containment)
-SKEEP(sc_iso, isolate_allow)
+KEEP(sc_id, struct scope_build, id)
+KEEP(sc_pools, struct scope_build, pools)
+KEEP(sc_level, struct scope_build, level)
+KEEP(sc_cont, struct scope_build, containment)
+KEEP(sc_iso, struct scope_build, isolate_allow)
 
 static uint64_t remediation_set(const struct policy *p)
 {
@@ -896,7 +899,7 @@ static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
 			}
 			r = prefix(c, v[i], "pools", pf);
 		}
-		items_free(v, how);
+		items_free(v);
 	}
 	if (!r && b->level)
 		r = level_ref(c, b->level, "level", &s->pool_level);
@@ -916,30 +919,30 @@ static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
 	return r;
 }
 
+static int scope_item(struct pctx *c, node_t *it, void *ctx)
+{
+	struct policy *p = c->p;
+	struct scope_build b = { 0 };
+	int r;
+
+	b.s = GROW(p->scopes, p->nscopes);
+	if (!b.s)
+		return -ENOMEM;
+	r = scope_one(c, it, &b);
+	if (!r)
+		r = UNIQUE(c, it, "scope", p->scopes, p->nscopes);
+	for (size_t j = 0; !r && b.s->id && j + 1 < p->nscopes; j++)
+		if (p->scopes[j].id == b.s->id)
+			r = perr(c, b.id, "id: %u is also scope %s", b.s->id,
+				 p->scopes[j].name);
+	return r;
+}
+
 static int sec_scopes(struct pctx *c, node_t *n)
 {
 	struct policy *p = c->p;
-	int r = list_only(c, n, "scopes");
+	int r = each(c, n, "scopes", scope_item, NULL);
 
-	for (int i = 0; !r && i < n->data.sequence.items.top -
-					  n->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, n->data.sequence.items.start[i]);
-		struct scope_build b = { 0 };
-
-		b.s = GROW(p->scopes, p->nscopes);
-		if (!b.s)
-			return -ENOMEM;
-		r = scope_one(c, it, &b);
-		for (size_t j = 0; !r && j + 1 < p->nscopes; j++) {
-			if (!strcmp(p->scopes[j].name, b.s->name))
-				r = perr(c, it, "scope %s is defined twice",
-					 b.s->name);
-			else if (b.s->id && p->scopes[j].id == b.s->id)
-				r = perr(c, b.id, "id: %u is also scope %s",
-					 b.s->id, p->scopes[j].name);
-		}
-	}
 	/* Scopes without an id get the lowest free ones. */
 	for (size_t i = 0; !r && i < p->nscopes; i++) {
 		uint32_t id = 1;
@@ -965,17 +968,11 @@ struct sub_build {
 	node_t *addr, *scope, *level;
 };
 
-#define BKEEP(fn, member)                                                      \
-	static int fn(struct pctx *c, node_t *v, void *o)                      \
-	{                                                                      \
-		((struct sub_build *)o)->member = v;                           \
-		return 0;                                                      \
-	}
-BKEEP(sb_addr, addr)
-BKEEP(sb_scope, scope)
-BKEEP(sb_level, level)
+KEEP(sb_addr, struct sub_build, addr)
+KEEP(sb_scope, struct sub_build, scope)
+KEEP(sb_level, struct sub_build, level)
 
-static int sec_subscribers(struct pctx *c, node_t *n)
+static int subscriber_one(struct pctx *c, node_t *it, void *ctx)
 {
 	static const struct field f[] = {
 		{ "address", sb_addr, true },
@@ -983,51 +980,49 @@ static int sec_subscribers(struct pctx *c, node_t *n)
 		{ "level", sb_level },
 	};
 	struct policy *p = c->p;
-	int r = list_only(c, n, "subscribers");
+	int r;
+	struct sub_build b = { 0 };
+	const char *s = NULL;
 
-	for (int i = 0; !r && i < n->data.sequence.items.top -
-					  n->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, n->data.sequence.items.start[i]);
-		struct sub_build b = { 0 };
-		const char *s = NULL;
-
-		b.s = GROW(p->subscribers, p->nsubscribers);
-		if (!b.s)
-			return -ENOMEM;
-		b.s->scope = -1;
-		r = walk(c, it, "subscriber", f, 3, &b);
+	b.s = GROW(p->subscribers, p->nsubscribers);
+	if (!b.s)
+		return -ENOMEM;
+	b.s->scope = -1;
+	r = walk(c, it, "subscriber", f, 3, &b);
+	if (!r)
+		r = str(c, b.addr, "address", &s);
+	if (!r && addr_parse(s, &b.s->addr))
+		r = perr(c, b.addr, "address: expected an IPv4 or IPv6 "
+				    "address, found '%s'",
+			 s);
+	if (!r && b.scope) {
+		r = str(c, b.scope, "scope", &s);
 		if (!r)
-			r = str(c, b.addr, "address", &s);
-		if (!r && addr_parse(s, &b.s->addr))
-			r = perr(c, b.addr, "address: expected an IPv4 or IPv6 "
-					    "address, found '%s'",
+			b.s->scope = policy_scope_index(p, s);
+		if (!r && b.s->scope < 0)
+			r = perr(c, b.scope, "scope: no scope named "
+					     "'%s'",
 				 s);
-		if (!r && b.scope) {
-			r = str(c, b.scope, "scope", &s);
-			if (!r)
-				b.s->scope = policy_scope_index(p, s);
-			if (!r && b.s->scope < 0)
-				r = perr(c, b.scope, "scope: no scope named "
-						     "'%s'",
-					 s);
-		}
-		if (!r && b.level)
-			r = level_ref(c, b.level, "level", &b.s->level);
-		for (size_t j = 0; !r && j + 1 < p->nsubscribers; j++)
-			if (!memcmp(&p->subscribers[j].addr, &b.s->addr,
-				    sizeof(b.s->addr)))
-				r = perr(c, b.addr, "address: %s is listed "
-						    "twice",
-					 s);
 	}
+	if (!r && b.level)
+		r = level_ref(c, b.level, "level", &b.s->level);
+	for (size_t j = 0; !r && j + 1 < p->nsubscribers; j++)
+		if (!memcmp(&p->subscribers[j].addr, &b.s->addr,
+			    sizeof(b.s->addr)))
+			r = perr(c, b.addr, "address: %s is listed "
+					    "twice",
+				 s);
 	return r;
+}
+
+static int sec_subscribers(struct pctx *c, node_t *n)
+{
+	return each(c, n, "subscribers", subscriber_one, NULL);
 }
 
 /* ---- inputs ---- */
 
 static int in_reports(struct pctx *c, node_t *v, void *o);
-
 static int in_eve(struct pctx *c, node_t *v, void *o);
 static int in_events(struct pctx *c, node_t *v, void *o);
 
@@ -1046,88 +1041,63 @@ struct path_build {
 	node_t *file, *socket;
 };
 
-static int pb_file(struct pctx *c, node_t *v, void *o)
-{
-	((struct path_build *)o)->file = v;
-	return 0;
-}
+KEEP(pb_file, struct path_build, file)
+KEEP(pb_socket, struct path_build, socket)
 
-static int pb_socket(struct pctx *c, node_t *v, void *o)
-{
-	((struct path_build *)o)->socket = v;
-	return 0;
-}
-
-static int in_eve(struct pctx *c, node_t *v, void *o)
+static int eve_one(struct pctx *c, node_t *it, void *ctx)
 {
 	static const struct field f[] = {
 		{ "file", pb_file },
 		{ "socket", pb_socket },
 	};
-	struct policy *p = c->p;
-	int r = list_only(c, v, "eve");
+	struct path_build b = { 0 };
+	struct policy_input *in;
+	int r = walk(c, it, "eve", f, 2, &b);
 
-	for (int i = 0; !r && i < v->data.sequence.items.top -
-					  v->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, v->data.sequence.items.start[i]);
-		struct path_build b = { 0 };
-		struct policy_input *in;
+	if (r)
+		return r;
+	if (!!b.file == !!b.socket)
+		return perr(c, it, "eve: give either 'file' or 'socket'");
+	in = GROW(c->p->inputs, c->p->ninputs);
+	if (!in)
+		return -ENOMEM;
+	in->kind = b.file ? POLICY_IN_EVE_FILE : POLICY_IN_EVE_SOCKET;
+	return str_copy(c, b.file ? b.file : b.socket,
+			b.file ? "file" : "socket", in->path,
+			sizeof(in->path));
+}
 
-		r = walk(c, it, "eve", f, 2, &b);
-		if (r)
-			break;
-		if (!!b.file == !!b.socket) {
-			r = perr(c, it, "eve: give either 'file' or 'socket'");
-			break;
-		}
-		in = GROW(p->inputs, p->ninputs);
-		if (!in)
-			return -ENOMEM;
-		in->kind = b.file ? POLICY_IN_EVE_FILE : POLICY_IN_EVE_SOCKET;
-		r = str_copy(c, b.file ? b.file : b.socket,
-			     b.file ? "file" : "socket", in->path,
-			     sizeof(in->path));
-	}
-	return r;
+static int in_eve(struct pctx *c, node_t *v, void *o)
+{
+	return each(c, v, "eve", eve_one, NULL);
+}
+
+
+static int events_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = { { "socket", pb_socket, true } };
+	struct path_build b = { 0 };
+	struct policy_input *in;
+	int r = walk(c, it, "events", f, 1, &b);
+
+	if (r)
+		return r;
+	in = GROW(c->p->inputs, c->p->ninputs);
+	if (!in)
+		return -ENOMEM;
+	in->kind = POLICY_IN_EVENT_SOCKET;
+	return str_copy(c, b.socket, "socket", in->path, sizeof(in->path));
 }
 
 static int in_events(struct pctx *c, node_t *v, void *o)
 {
-	static const struct field f[] = { { "socket", pb_socket, true } };
-	struct policy *p = c->p;
-	int r = list_only(c, v, "events");
-
-	for (int i = 0; !r && i < v->data.sequence.items.top -
-					  v->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, v->data.sequence.items.start[i]);
-		struct path_build b = { 0 };
-		struct policy_input *in;
-
-		r = walk(c, it, "events", f, 1, &b);
-		if (r)
-			break;
-		in = GROW(p->inputs, p->ninputs);
-		if (!in)
-			return -ENOMEM;
-		in->kind = POLICY_IN_EVENT_SOCKET;
-		r = str_copy(c, b.socket, "socket", in->path,
-			     sizeof(in->path));
-	}
-	return r;
+	return each(c, v, "events", events_one, NULL);
 }
 
-#define RPATH(fn, member, what)                                                \
-	static int fn(struct pctx *c, node_t *v, void *o)                      \
-	{                                                                      \
-		struct policy_reports *rp = o;                                 \
-		return str_copy(c, v, what, rp->member, sizeof(rp->member));   \
-	}
-RPATH(rp_listen, listen, "reports.listen")
-RPATH(rp_cert, cert, "reports.cert")
-RPATH(rp_key, key, "reports.key")
-RPATH(rp_keys, keys_file, "reports.keys")
+STR_FIELD(rp_listen, struct policy_reports, listen, "reports.listen")
+STR_FIELD(rp_cert, struct policy_reports, cert, "reports.cert")
+STR_FIELD(rp_key, struct policy_reports, key, "reports.key")
+STR_FIELD(rp_keys, struct policy_reports, keys_file, "reports.keys")
 
 static int rp_skew(struct pctx *c, node_t *v, void *o)
 {
@@ -1201,25 +1171,19 @@ struct rule_build {
 	node_t *level, *dur;
 };
 
-#define RKEEP(fn, member)                                                      \
-	static int fn(struct pctx *c, node_t *v, void *o)                      \
-	{                                                                      \
-		((struct rule_build *)o)->member = v;                          \
-		return 0;                                                      \
-	}
-RKEEP(ru_on, on)
-RKEEP(ru_match, match)
-RKEEP(ru_count, count)
-RKEEP(ru_terminals, terminals)
-RKEEP(ru_within, within)
-RKEEP(ru_react, react)
-RKEEP(ru_contain, contain)
-RKEEP(ru_release, release)
-RKEEP(rm_status, status)
-RKEEP(rm_severity, severity)
-RKEEP(rm_sigs, signatures)
-RKEEP(rr_level, level)
-RKEEP(rr_for, dur)
+KEEP(ru_on, struct rule_build, on)
+KEEP(ru_match, struct rule_build, match)
+KEEP(ru_count, struct rule_build, count)
+KEEP(ru_terminals, struct rule_build, terminals)
+KEEP(ru_within, struct rule_build, within)
+KEEP(ru_react, struct rule_build, react)
+KEEP(ru_contain, struct rule_build, contain)
+KEEP(ru_release, struct rule_build, release)
+KEEP(rm_status, struct rule_build, status)
+KEEP(rm_severity, struct rule_build, severity)
+KEEP(rm_sigs, struct rule_build, signatures)
+KEEP(rr_level, struct rule_build, level)
+KEEP(rr_for, struct rule_build, dur)
 
 static int ru_name(struct pctx *c, node_t *v, void *o)
 {
@@ -1267,7 +1231,7 @@ static int rule_match(struct pctx *c, struct rule_build *b)
 			else
 				ru->statuses |= 1u << st;
 		}
-		items_free(v, how);
+		items_free(v);
 	}
 	if (!r && b->severity) {
 		unsigned long long x;
@@ -1292,7 +1256,7 @@ static int rule_match(struct pctx *c, struct rule_build *b)
 				       &x);
 			ru->signatures[ru->nsignatures++] = x;
 		}
-		items_free(v, how);
+		items_free(v);
 	}
 	return r;
 }
@@ -1376,27 +1340,22 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 	return r;
 }
 
-static int sec_rules(struct pctx *c, node_t *n)
+static int rule_item(struct pctx *c, node_t *it, void *ctx)
 {
 	struct policy *p = c->p;
-	int r = list_only(c, n, "rules");
+	struct rule_build b = { 0 };
+	int r;
 
-	for (int i = 0; !r && i < n->data.sequence.items.top -
-					  n->data.sequence.items.start;
-	     i++) {
-		node_t *it = get(c, n->data.sequence.items.start[i]);
-		struct rule_build b = { 0 };
+	b.r = GROW(p->rules, p->nrules);
+	if (!b.r)
+		return -ENOMEM;
+	r = rule_one(c, it, &b);
+	return r ? r : UNIQUE(c, it, "rule", p->rules, p->nrules);
+}
 
-		b.r = GROW(p->rules, p->nrules);
-		if (!b.r)
-			return -ENOMEM;
-		r = rule_one(c, it, &b);
-		for (size_t j = 0; !r && j + 1 < p->nrules; j++)
-			if (!strcmp(p->rules[j].name, b.r->name))
-				r = perr(c, it, "rule %s is defined twice",
-					 b.r->name);
-	}
-	return r;
+static int sec_rules(struct pctx *c, node_t *n)
+{
+	return each(c, n, "rules", rule_item, NULL);
 }
 
 /* ---- the document ---- */
@@ -1464,8 +1423,6 @@ static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 						    t, p->scopes[i].name,
 						    p->scopes[k].name);
 				}
-	if (p->reports.enabled && !p->reports.keys_file[0])
-		return perr(c, top[T_INPUTS], "inputs.reports: missing keys");
 	return 0;
 }
 

@@ -342,6 +342,22 @@ Test(errors, unknown_default_level)
 		 "named 'jail'");
 }
 
+Test(errors, duplicate_interface)
+{
+	load_bad("version: 1\n" LEVELS
+		 "interfaces:\n  - {name: eth0, role: core}\n"
+		 "  - {name: eth0, role: access}\n",
+		 "t.yaml:7:5: interface eth0 is defined twice");
+}
+
+Test(errors, duplicate_rule)
+{
+	load_bad("version: 1\n" LEVELS
+		 "rules:\n  - {name: r, on: fanout, contain: {}}\n"
+		 "  - {name: r, on: fanout, contain: {}}\n",
+		 "t.yaml:7:5: rule r is defined twice");
+}
+
 Test(errors, interface_role)
 {
 	load_bad("version: 1\n" LEVELS
