@@ -686,6 +686,7 @@ static void view_of(const struct corr *c, const struct term *t,
 	v->until_ns = t->r[top].until;
 	v->rule = t->r[top].rule;
 	v->why = t->r[top].why;
+	v->then_level = then;
 	v->nreactions = t->nr;
 }
 

@@ -98,6 +98,7 @@ struct corr_view {
 	uint64_t until_ns;    /* of the reaction holding that level */
 	const char *rule;     /* of that reaction */
 	const char *why;
+	int then_level;	      /* once until_ns passes, -1 = none left */
 	size_t nreactions;
 };
 typedef void (*corr_view_fn)(void *ctx, const struct corr_view *v);

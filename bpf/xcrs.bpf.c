@@ -475,11 +475,13 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 	struct xcrs_pool *p;
 
 	if (s) {
-		*scope = s->scope;
-		*level = (s->expires_ns && now >= s->expires_ns) ?
-				 s->base_level :
-				 s->level;
-		return 1;
+		int expired = s->expires_ns && now >= s->expires_ns;
+
+		if (!expired || s->base_level != XCRS_SUB_BASE_NONE) {
+			*scope = s->scope;
+			*level = expired ? s->base_level : s->level;
+			return 1;
+		}
 	}
 	k.prefixlen = 32 + 128;
 	k.gen = gen;

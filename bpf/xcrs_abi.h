@@ -21,6 +21,10 @@
 /* Level index meaning "no enforcement at all" (only as the default for
  * unknown subscribers). */
 #define XCRS_LEVEL_PASS 0xff
+/* base_level of a subscriber host entry that ends at expires_ns: from then
+ * on the address is looked up as if the entry did not exist (its pool, or
+ * the default for unknown subscribers). */
+#define XCRS_SUB_BASE_NONE 0xff
 
 /* Service classes are bits of a 64-bit mask. Classes 0..62 are named by the
  * policy; class 63 is every peer that matches no service rule. */
@@ -119,7 +123,8 @@ struct xcrs_lpm_key {
 struct xcrs_sub {
 	__u32 scope;	  /* scope id, 0 = none */
 	__u8 level;	  /* level index while not expired */
-	__u8 base_level;  /* level index after expires_ns */
+	__u8 base_level;  /* level index after expires_ns, or
+			   * XCRS_SUB_BASE_NONE */
 	__u8 flags;	  /* reserved, 0 */
 	__u8 pad;
 	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 = never */

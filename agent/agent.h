@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xcrs-agent internals shared by its files: the event loop's watches, the
+ * agent's state, and the calls between the loop (agent.c), the inputs
+ * (inputs.c: EVE file, unix sockets, TLS report listener) and the control
+ * socket (control.c). Not a library interface.
+ */
+#ifndef XCRS_AGENT_H
+#define XCRS_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+#include <openssl/ssl.h>
+
+#include "correlate.h"
+#include "crsap.h"
+#include "dataplane.h"
+#include "policy.h"
+
+struct agent;
+struct watch;
+typedef void (*watch_fn)(struct agent *ag, struct watch *w, uint32_t events);
+
+/* One fd in the epoll set. */
+struct watch {
+	int fd;
+	uint32_t events;
+	watch_fn fn;
+};
+
+int watch_add(struct agent *ag, struct watch *w, int fd, uint32_t events,
+	      watch_fn fn);
+int watch_mod(struct agent *ag, struct watch *w, uint32_t events);
+/* Removes w from the set and closes its fd. */
+void watch_close(struct agent *ag, struct watch *w);
+
+/* Counters (xcrsctl stats). */
+enum agent_counter {
+	C_REPORTS_OK,
+	C_REPORTS_REFUSED, /* + per verdict below */
+	C_TLS_FAILED,
+	C_EVE_LINES,
+	C_EVE_ALERTS,
+	C_EVENTS_LINES,
+	C_INPUT_MALFORMED,
+	C_INPUT_NOT_SUBSCRIBER,
+	C_INPUT_OVERLONG,
+	C_FANOUT,
+	C_DECISIONS,
+	C_NOTICES_SENT,
+	C_CONTROL_REQUESTS,
+	C_RELOADS,
+	C_RELOADS_FAILED,
+	C_DATAPLANE_ERRORS,
+	C_MAX
+};
+
+enum input_kind {
+	IN_EVE = 0,
+	IN_EVENTS,
+	IN_CONTROL,
+};
+
+struct input;
+struct tconn;
+struct lclient;
+
+struct agent {
+	int epfd;
+	bool running;
+	const char *policy_path;
+	struct policy *policy;
+	struct corr *corr;
+	struct dp *dp;
+	struct crsap_keyring *keys;
+	struct crsap_replay *replay;
+	SSL_CTX *tls;
+
+	struct watch sig, timer, housekeeping, dp_events, control, reports;
+	struct input *inputs; /* EVE files and event sockets */
+	struct lclient *clients;
+	struct tconn *tconns;
+	size_t ntconns;
+
+	int audit_fd;
+	bool state_dirty;
+	uint64_t counters[C_MAX];
+	uint64_t refused[CRSAP_VERDICT_MAX];
+	uint64_t started_mono, started_real_ms;
+	/* while a report of this terminal is being answered, its notices go
+	 * into the answer instead */
+	const struct xcrs_addr *answering;
+};
+
+/* Clocks: CLOCK_MONOTONIC ns (the engine's and the dataplane's) and Unix
+ * milliseconds (reports, state file, audit log). */
+uint64_t now_mono(void);
+uint64_t now_real_ms(void);
+uint64_t mono_to_real_ms(uint64_t mono);
+uint64_t real_ms_to_mono(uint64_t real_ms);
+/* RFC 3339 UTC with milliseconds. */
+void fmt_time_ms(uint64_t real_ms, char *buf, size_t len);
+
+/* agent.c */
+bool agent_is_subscriber(void *ag, const struct xcrs_addr *a);
+/* Feeds one event to the engine and applies what it decides. */
+int agent_ingest(struct agent *ag, const struct corr_event *ev);
+int agent_reload(struct agent *ag, char *err, size_t errlen);
+void agent_audit(struct agent *ag, json_object *rec);
+/* The level a terminal falls back to without reactions: its static
+ * entry's, its pool's, or -1 (the default for unknown subscribers). */
+int agent_base_level(const struct agent *ag, const struct xcrs_addr *a);
+/* The SCI response describing a terminal's current control. */
+void agent_describe(struct agent *ag, const struct xcrs_addr *a,
+		    const char *ms, const char *evaluation,
+		    struct crsap_response *r);
+/* The operator contains a scope with mode (NONE: the policy's). */
+int agent_scope_contain(struct agent *ag, int scope,
+			enum xcrs_contain_mode mode, uint64_t until,
+			const char *reason);
+enum xcrs_contain_mode agent_scope_mode(const struct agent *ag, int scope);
+/* Frees clients and connections closed during the last batch. */
+void inputs_reap(struct agent *ag);
+/* After the engine or the operator changed something. */
+void agent_after_change(struct agent *ag);
+
+/* inputs.c */
+int inputs_open(struct agent *ag, char *err, size_t errlen);
+void inputs_close(struct agent *ag);
+int reports_open(struct agent *ag, char *err, size_t errlen);
+void reports_close(struct agent *ag);
+/* Loads cert/key into a new SSL_CTX (for --check and reload). */
+SSL_CTX *reports_tls_ctx(const struct policy_reports *r, char *err,
+			 size_t errlen);
+/* Sends a reaction notice to every open report connection of the terminal;
+ * returns how many got it. */
+int reports_notify(struct agent *ag, const struct xcrs_addr *a);
+/* Closes report connections idle or stuck in the handshake too long. */
+void reports_housekeeping(struct agent *ag);
+size_t inputs_describe(struct agent *ag, json_object *arr);
+/* A listening unix socket at path (stale socket replaced), mode given. */
+int unix_listen(const char *path, mode_t mode, char *err, size_t errlen);
+/* A line-oriented client of a listening socket (events or control). */
+void lclient_accept(struct agent *ag, int lfd, enum input_kind kind,
+		    const char *name);
+/* Queues bytes to a control client and closes it once written. */
+void lclient_reply(struct agent *ag, struct lclient *c, const char *s,
+		   size_t len);
+void clients_close(struct agent *ag);
+
+/* control.c: one request line, one JSON reply. */
+void control_request(struct agent *ag, struct lclient *c, const char *line,
+		     size_t len);
+
+#endif

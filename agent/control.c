@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket: one JSON request per connection, one JSON reply.
+ *
+ *   {"cmd": "status" | "terminals" | "stats" | "reload"}
+ *   {"cmd": "show", "terminal": ADDR}
+ *   {"cmd": "react", "terminal": ADDR, "level": NAME, "for": DURATION,
+ *    "reason": TEXT}                              ("for", "reason" optional)
+ *   {"cmd": "release", "terminal": ADDR}
+ *   {"cmd": "scope-contain", "scope": NAME, "mode": MODE, "for": DURATION}
+ *   {"cmd": "scope-release", "scope": NAME}
+ *
+ * Reply: {"ok": true, ...} or {"ok": false, "error": TEXT}. The socket is
+ * mode 0600: whoever can connect is the operator.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "addr.h"
+#include "log.h"
+
+static json_object *ok_reply(void)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	return o;
+}
+
+static void send_reply(struct agent *ag, struct lclient *c, json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	lclient_reply(ag, c, s, strlen(s));
+	json_object_put(o);
+}
+
+static void send_error(struct agent *ag, struct lclient *c, const char *fmt,
+		       ...) __attribute__((format(printf, 3, 4)));
+static void send_error(struct agent *ag, struct lclient *c, const char *fmt,
+		       ...)
+{
+	json_object *o = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	send_reply(ag, c, o);
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void add_int(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static void add_until(json_object *o, uint64_t until_mono)
+{
+	char ts[40];
+
+	if (!until_mono) {
+		json_object_object_add(o, "until", NULL);
+		return;
+	}
+	fmt_time_ms(mono_to_real_ms(until_mono), ts, sizeof(ts));
+	add_str(o, "until", ts);
+	add_int(o, "remaining_s",
+		until_mono > now_mono() ?
+			(int64_t)((until_mono - now_mono()) / 1000000000ull) :
+			0);
+}
+
+static json_object *view_json(struct agent *ag, const struct corr_view *v)
+{
+	json_object *o = json_object_new_object();
+	char buf[ADDR_STRLEN];
+
+	addr_format(&v->terminal, buf, sizeof(buf));
+	add_str(o, "terminal", buf);
+	add_str(o, "scope",
+		v->scope >= 0 ? ag->policy->scopes[v->scope].name : "");
+	add_str(o, "level", ag->policy->levels[v->level].name);
+	add_until(o, v->until_ns);
+	add_str(o, "rule", v->rule);
+	add_str(o, "reason", v->why);
+	add_int(o, "reactions", (int64_t)v->nreactions);
+	return o;
+}
+
+struct each_ctx {
+	struct agent *ag;
+	json_object *arr;
+};
+
+static void each_view(void *ctx, const struct corr_view *v)
+{
+	struct each_ctx *e = ctx;
+
+	json_object_array_add(e->arr, view_json(e->ag, v));
+}
+
+static json_object *terminals_json(struct agent *ag)
+{
+	struct each_ctx e = {ag, json_object_new_array()};
+
+	corr_each_terminal(ag->corr, each_view, &e);
+	return e.arr;
+}
+
+static json_object *scopes_json(struct agent *ag)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < ag->policy->nscopes; i++) {
+		const struct policy_scope *s = &ag->policy->scopes[i];
+		json_object *o = json_object_new_object();
+		uint64_t until;
+		const char *rule;
+		bool on = corr_scope_state(ag->corr, (int)i, &until, &rule) == 1;
+
+		add_str(o, "scope", s->name);
+		add_int(o, "id", s->id);
+		add_str(o, "containment",
+			on ? dp_contain_to_string(agent_scope_mode(ag, (int)i)) :
+			     "none");
+		if (on) {
+			add_until(o, until);
+			add_str(o, "rule", rule);
+		}
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static void count_view(void *ctx, const struct corr_view *v)
+{
+}
+
+static void cmd_status(struct agent *ag, struct lclient *c)
+{
+	json_object *o = ok_reply(), *ifs = json_object_new_array(), *in;
+	const struct policy *p = ag->policy;
+	__u32 gen = 0;
+
+	add_str(o, "policy", ag->policy_path);
+	add_int(o, "uptime_s",
+		(int64_t)((now_mono() - ag->started_mono) / 1000000000ull));
+	dp_policy_generation(ag->dp, &gen);
+	add_int(o, "generation", gen);
+	for (size_t i = 0; i < p->ninterfaces; i++) {
+		json_object *f = json_object_new_object();
+
+		add_str(f, "name", p->interfaces[i].name);
+		add_str(f, "role", dp_role_to_string(p->interfaces[i].role));
+		json_object_object_add(
+			f, "attached",
+			json_object_new_boolean(
+				dp_attached(ag->dp, p->interfaces[i].name) == 1));
+		json_object_array_add(ifs, f);
+	}
+	json_object_object_add(o, "interfaces", ifs);
+	add_int(o, "reacted_terminals",
+		(int64_t)corr_each_terminal(ag->corr, count_view, NULL));
+	json_object_object_add(o, "scopes", scopes_json(ag));
+	in = json_object_new_array();
+	inputs_describe(ag, in);
+	json_object_object_add(o, "inputs", in);
+	if (p->reports.enabled) {
+		json_object *r = json_object_new_object();
+
+		add_str(r, "listen", p->reports.listen);
+		add_int(r, "connections", (int64_t)ag->ntconns);
+		add_int(r, "terminal_keys",
+			ag->keys ? (int64_t)ag->keys->nkeys : 0);
+		json_object_object_add(o, "reports", r);
+	}
+	send_reply(ag, c, o);
+}
+
+static void cmd_terminals(struct agent *ag, struct lclient *c)
+{
+	json_object *o = ok_reply();
+
+	json_object_object_add(o, "terminals", terminals_json(ag));
+	send_reply(ag, c, o);
+}
+
+static int get_addr(struct agent *ag, struct lclient *c, json_object *req,
+		    struct xcrs_addr *a)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, "terminal", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		send_error(ag, c, "\"terminal\" (an address) is required");
+		return -1;
+	}
+	if (addr_parse(json_object_get_string(v), a)) {
+		send_error(ag, c, "\"%s\" is not an IPv4 or IPv6 address",
+			   json_object_get_string(v));
+		return -1;
+	}
+	return 0;
+}
+
+static const char *get_str(json_object *req, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* "for": a duration; absent = until released. 0 or -1 (error sent). */
+static int get_until(struct agent *ag, struct lclient *c, json_object *req,
+		     uint64_t *until)
+{
+	const char *s = get_str(req, "for");
+	uint64_t d;
+
+	*until = 0;
+	if (!s)
+		return 0;
+	if (policy_duration_parse(s, &d) || !d) {
+		send_error(ag, c,
+			   "\"%s\" is not a duration (e.g. 30s, 10m, 1h30m, "
+			   "2d)", s);
+		return -1;
+	}
+	*until = now_mono() + d;
+	return 0;
+}
+
+static void cmd_show(struct agent *ag, struct lclient *c, json_object *req)
+{
+	struct xcrs_addr a;
+	struct corr_view v;
+	struct xcrs_sub s;
+	struct xcrs_sub_counters sc;
+	json_object *o;
+	char buf[ADDR_STRLEN];
+	int scope, base;
+
+	if (get_addr(ag, c, req, &a))
+		return;
+	o = ok_reply();
+	addr_format(&a, buf, sizeof(buf));
+	add_str(o, "terminal", buf);
+	scope = corr_scope_of(ag->corr, &a);
+	add_str(o, "scope", scope >= 0 ? ag->policy->scopes[scope].name : "");
+	json_object_object_add(o, "subscriber",
+			       json_object_new_boolean(
+				       agent_is_subscriber(ag, &a)));
+	base = agent_base_level(ag, &a);
+	add_str(o, "base_level",
+		base >= 0			  ? ag->policy->levels[base].name :
+		ag->policy->default_level >= 0 ?
+						    ag->policy->levels[ag->policy->default_level]
+							    .name :
+						    "pass");
+	if (corr_terminal(ag->corr, &a, &v) == 0)
+		json_object_object_add(o, "reaction", view_json(ag, &v));
+	else
+		json_object_object_add(o, "reaction", NULL);
+	if (dp_sub_get(ag->dp, &a, &s) == 0) {
+		json_object *d = json_object_new_object();
+
+		add_str(d, "level",
+			s.level < ag->policy->nlevels ?
+				ag->policy->levels[s.level].name :
+				"?");
+		add_str(d, "then",
+			s.base_level == XCRS_SUB_BASE_NONE ?
+				"pool-or-default" :
+			s.base_level < ag->policy->nlevels ?
+				ag->policy->levels[s.base_level].name :
+				"?");
+		add_int(d, "scope_id", s.scope);
+		add_until(d, s.expires_ns);
+		json_object_object_add(o, "dataplane", d);
+	} else {
+		json_object_object_add(o, "dataplane", NULL);
+	}
+	if (dp_sub_stats_read(ag->dp, &a, &sc) == 0) {
+		json_object *d = json_object_new_object();
+
+		add_int(d, "pass_packets", (int64_t)sc.pass.packets);
+		add_int(d, "pass_bytes", (int64_t)sc.pass.bytes);
+		add_int(d, "drop_packets", (int64_t)sc.drop.packets);
+		add_int(d, "drop_bytes", (int64_t)sc.drop.bytes);
+		json_object_object_add(o, "counters", d);
+	}
+	send_reply(ag, c, o);
+}
+
+static void audit_operator(struct agent *ag, const char *event,
+			   const char *what, const char *detail)
+{
+	json_object *rec = json_object_new_object();
+
+	add_str(rec, "event", event);
+	add_str(rec, "by", "operator");
+	add_str(rec, "target", what);
+	if (detail)
+		add_str(rec, "detail", detail);
+	agent_audit(ag, rec);
+}
+
+static void cmd_react(struct agent *ag, struct lclient *c, json_object *req)
+{
+	const char *lname = get_str(req, "level"),
+		   *reason = get_str(req, "reason");
+	struct xcrs_addr a;
+	struct corr_view v;
+	uint64_t until;
+	char buf[ADDR_STRLEN], why[256];
+	json_object *o;
+	int level, r;
+
+	if (get_addr(ag, c, req, &a) || get_until(ag, c, req, &until))
+		return;
+	if (!lname) {
+		send_error(ag, c, "\"level\" is required");
+		return;
+	}
+	level = policy_level_index(ag->policy, lname);
+	if (level < 0) {
+		send_error(ag, c, "no level \"%s\" in the policy", lname);
+		return;
+	}
+	addr_format(&a, buf, sizeof(buf));
+	snprintf(why, sizeof(why), "%s", reason ? reason : "operator");
+	audit_operator(ag, "operator-react", buf, lname);
+	r = corr_react(ag->corr, &a, (unsigned)level, until, why, now_mono());
+	agent_after_change(ag);
+	if (r < 0) {
+		send_error(ag, c, "react %s: %s", buf, strerror(-r));
+		return;
+	}
+	o = ok_reply();
+	if (corr_terminal(ag->corr, &a, &v) == 0)
+		json_object_object_add(o, "terminal", view_json(ag, &v));
+	send_reply(ag, c, o);
+}
+
+static void cmd_release(struct agent *ag, struct lclient *c, json_object *req)
+{
+	struct xcrs_addr a;
+	char buf[ADDR_STRLEN];
+	int r;
+
+	if (get_addr(ag, c, req, &a))
+		return;
+	addr_format(&a, buf, sizeof(buf));
+	r = corr_release(ag->corr, &a, now_mono());
+	if (r == -ENOENT) {
+		send_error(ag, c, "%s has no reaction to release", buf);
+		return;
+	}
+	audit_operator(ag, "operator-release", buf, NULL);
+	agent_after_change(ag);
+	if (r < 0)
+		send_error(ag, c, "release %s: %s", buf, strerror(-r));
+	else
+		send_reply(ag, c, ok_reply());
+}
+
+static int get_scope(struct agent *ag, struct lclient *c, json_object *req)
+{
+	const char *name = get_str(req, "scope");
+	int s;
+
+	if (!name) {
+		send_error(ag, c, "\"scope\" is required");
+		return -1;
+	}
+	s = policy_scope_index(ag->policy, name);
+	if (s < 0)
+		send_error(ag, c, "no scope \"%s\" in the policy", name);
+	return s;
+}
+
+static void cmd_contain(struct agent *ag, struct lclient *c, json_object *req)
+{
+	const char *m = get_str(req, "mode");
+	enum xcrs_contain_mode mode = XCRS_CONTAIN_NONE;
+	uint64_t until;
+	int s, r;
+
+	if ((s = get_scope(ag, c, req)) < 0 || get_until(ag, c, req, &until))
+		return;
+	if (m && !strcmp(m, "isolate"))
+		mode = XCRS_CONTAIN_ISOLATE;
+	else if (m && !strcmp(m, "no-lateral"))
+		mode = XCRS_CONTAIN_NO_LATERAL;
+	else if (m) {
+		send_error(ag, c, "mode \"%s\": expected isolate or no-lateral",
+			   m);
+		return;
+	}
+	audit_operator(ag, "operator-contain", ag->policy->scopes[s].name,
+		       m ? m : "policy mode");
+	r = agent_scope_contain(ag, s, mode, until, "contained by the operator");
+	if (r < 0)
+		send_error(ag, c, "contain %s: %s", ag->policy->scopes[s].name,
+			   strerror(-r));
+	else
+		send_reply(ag, c, ok_reply());
+}
+
+static void cmd_uncontain(struct agent *ag, struct lclient *c,
+			  json_object *req)
+{
+	int s, r;
+
+	if ((s = get_scope(ag, c, req)) < 0)
+		return;
+	r = corr_uncontain(ag->corr, s, now_mono());
+	if (r == -ENOENT) {
+		send_error(ag, c, "scope %s is not contained",
+			   ag->policy->scopes[s].name);
+		return;
+	}
+	audit_operator(ag, "operator-uncontain", ag->policy->scopes[s].name,
+		       NULL);
+	agent_after_change(ag);
+	if (r < 0)
+		send_error(ag, c, "release %s: %s", ag->policy->scopes[s].name,
+			   strerror(-r));
+	else
+		send_reply(ag, c, ok_reply());
+}
+
+static void cmd_stats(struct agent *ag, struct lclient *c)
+{
+	static const char *const names[C_MAX] = {
+		[C_REPORTS_OK] = "reports_accepted",
+		[C_REPORTS_REFUSED] = "reports_refused",
+		[C_TLS_FAILED] = "tls_handshakes_failed",
+		[C_EVE_LINES] = "eve_lines",
+		[C_EVE_ALERTS] = "alerts",
+		[C_EVENTS_LINES] = "event_lines",
+		[C_INPUT_MALFORMED] = "input_malformed",
+		[C_INPUT_NOT_SUBSCRIBER] = "alerts_not_subscriber",
+		[C_INPUT_OVERLONG] = "input_overlong",
+		[C_FANOUT] = "fanout_detections",
+		[C_DECISIONS] = "decisions",
+		[C_NOTICES_SENT] = "notices_sent",
+		[C_CONTROL_REQUESTS] = "control_requests",
+		[C_RELOADS] = "reloads",
+		[C_RELOADS_FAILED] = "reloads_refused",
+		[C_DATAPLANE_ERRORS] = "dataplane_errors",
+	};
+	json_object *o = ok_reply(), *a = json_object_new_object(),
+		    *rf = json_object_new_object(), *d;
+	struct dp_stats st;
+
+	for (int i = 0; i < C_MAX; i++)
+		add_int(a, names[i], (int64_t)ag->counters[i]);
+	for (int v = 1; v < CRSAP_VERDICT_MAX; v++)
+		add_int(rf, crsap_verdict_to_string(v), (int64_t)ag->refused[v]);
+	json_object_object_add(a, "reports_refused_by", rf);
+	json_object_object_add(o, "agent", a);
+	if (dp_stats_read(ag->dp, &st) == 0) {
+		d = json_object_new_array();
+		for (int act = 0; act < XCRS_ACT_MAX; act++)
+			for (int r = 0; r < XCRS_REASON_MAX; r++) {
+				json_object *e;
+
+				if (!st.c[act][r].packets)
+					continue;
+				e = json_object_new_object();
+				add_str(e, "action", dp_action_to_string(act));
+				add_str(e, "reason", dp_reason_to_string(r));
+				add_int(e, "packets",
+					(int64_t)st.c[act][r].packets);
+				add_int(e, "bytes", (int64_t)st.c[act][r].bytes);
+				json_object_array_add(d, e);
+			}
+		json_object_object_add(o, "dataplane", d);
+	}
+	send_reply(ag, c, o);
+}
+
+void control_request(struct agent *ag, struct lclient *c, const char *line,
+		     size_t len)
+{
+	json_object *req;
+	const char *cmd;
+	char err[1024];
+
+	req = json_tokener_parse(line);
+	if (!req || !json_object_is_type(req, json_type_object) ||
+	    !(cmd = get_str(req, "cmd"))) {
+		send_error(ag, c, "request is not a JSON object with \"cmd\"");
+		json_object_put(req);
+		return;
+	}
+	log_debug("control: %s", cmd);
+	if (!strcmp(cmd, "status"))
+		cmd_status(ag, c);
+	else if (!strcmp(cmd, "terminals"))
+		cmd_terminals(ag, c);
+	else if (!strcmp(cmd, "show"))
+		cmd_show(ag, c, req);
+	else if (!strcmp(cmd, "react"))
+		cmd_react(ag, c, req);
+	else if (!strcmp(cmd, "release"))
+		cmd_release(ag, c, req);
+	else if (!strcmp(cmd, "scope-contain"))
+		cmd_contain(ag, c, req);
+	else if (!strcmp(cmd, "scope-release"))
+		cmd_uncontain(ag, c, req);
+	else if (!strcmp(cmd, "stats"))
+		cmd_stats(ag, c);
+	else if (!strcmp(cmd, "reload")) {
+		if (agent_reload(ag, err, sizeof(err)))
+			send_error(ag, c, "%s", err);
+		else
+			send_reply(ag, c, ok_reply());
+	} else {
+		send_error(ag, c, "unknown command \"%s\"", cmd);
+	}
+	json_object_put(req);
+}
