@@ -1128,7 +1128,9 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	char t[INET6_ADDRSTRLEN];
 
 	dp_addr_format(a, t, sizeof(t));
-	if (s->level >= XCRS_LEVELS_MAX || s->base_level >= XCRS_LEVELS_MAX)
+	if (s->level >= XCRS_LEVELS_MAX ||
+	    (s->base_level >= XCRS_LEVELS_MAX &&
+	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
 		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
 			       "range", t, s->level, s->base_level);
 	if (bpf_map_update_elem(dp->fds[M_SUBS], a, s, BPF_ANY))

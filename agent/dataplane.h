@@ -129,7 +129,8 @@ int dp_policy_apply(struct dp *dp, const struct dp_policy *p);
 int dp_policy_generation(struct dp *dp, __u32 *ret_gen);
 
 /* Subscriber hosts. expires_ns is CLOCK_MONOTONIC (dp_now_ns()); at that
- * time the dataplane applies base_level by itself. */
+ * time the dataplane applies base_level by itself, or, for base_level
+ * XCRS_SUB_BASE_NONE, treats the address as if it had no entry. */
 int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s);
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,

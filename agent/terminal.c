@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcrs-terminal: the reference SCA (the terminal's CRS function of
+ * X.1125). Sends one SCI report over TLS, prints the SCI response and,
+ * with --stay, the reaction notices the SCS sends afterwards. A model for
+ * terminal vendors of the report protocol (README: "Report protocol").
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "crsap.h"
+
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: xcrs-terminal --server HOST:PORT --ca FILE --id ID\n"
+"                     (--key HEX | --key-file FILE) [options] COMMAND\n"
+"\n"
+"The reference SCA: sends one SCI report to the xcrs agent over TLS 1.3,\n"
+"authenticated with the terminal's key (HMAC-SHA-256, timestamp, nonce),\n"
+"and prints the agent's SCI response.\n"
+"\n"
+"Commands:\n"
+"  status                 a status report (--status, default clean)\n"
+"  threat NAME            an infection: status infected and threat NAME\n"
+"                         (--severity, --signature)\n"
+"  clean                  remediation done: status clean (--remedy, default\n"
+"                         scan:done)\n"
+"\n"
+"Options:\n"
+"  --server HOST:PORT     the agent's report listener ([v6]:port for IPv6)\n"
+"  --ca FILE              CA certificate(s) the agent's certificate must\n"
+"                         chain to; the certificate must name HOST\n"
+"  --id ID                this terminal's id\n"
+"  --key HEX              this terminal's key (32..128 hex digits), or\n"
+"  --key-file FILE        a keys file (\"ID ADDRESS KEY\" lines) to take it\n"
+"                         from\n"
+"  --status S             clean, outdated or infected (status command)\n"
+"  --severity N           threat severity, 1 = most severe [1]\n"
+"  --signature SID        threat signature id\n"
+"  --remedy ACTION:RESULT remediation done (repeatable)\n"
+"  --os NAME[:VERSION]    the terminal's OS for the report\n"
+"  --stay SECONDS         keep the connection and print the agent's\n"
+"                         reaction notices for that long\n"
+"  -h, --help, -V, --version\n"
+"\n"
+"Output: one line per message, \"response\" or \"notice\", then its\n"
+"fields. Exit status: 0 answered; 1 the agent refused the report (closed\n"
+"the connection) or its answer failed authentication; 2 usage error;\n"
+"3 cannot connect or TLS failed.\n");
+}
+
+static int fail_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "xcrs-terminal: %s%s\nTry 'xcrs-terminal --help'.\n",
+		msg, arg ? arg : "");
+	return EXIT_USAGE;
+}
+
+#define CONNECT_TIMEOUT_MS 10000
+
+/* connect(2) that gives up after ms (a terminal whose traffic the network
+ * drops would otherwise wait for TCP's retries). */
+static int connect_within(int fd, const struct sockaddr *sa, socklen_t len,
+			  int ms)
+{
+	int fl = fcntl(fd, F_GETFL), err = 0;
+	socklen_t el = sizeof(err);
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	if (connect(fd, sa, len) && errno != EINPROGRESS)
+		return -1;
+	if (poll(&p, 1, ms) != 1) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
+		errno = err ? err : errno;
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fl);
+	return 0;
+}
+
+static int tls_connect(const char *server, const char *ca, SSL_CTX **rctx,
+		       SSL **rssl, int *rfd)
+{
+	char host[256], port[8];
+	const char *colon = strrchr(server, ':');
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	unsigned char tmp[16];
+	SSL_CTX *ctx;
+	SSL *ssl;
+	size_t hl;
+	int fd = -1, e;
+
+	if (!colon || (hl = (size_t)(colon - server)) >= sizeof(host) ||
+	    strlen(colon + 1) >= sizeof(port))
+		return fail_usage("--server: expected HOST:PORT, not ", server);
+	memcpy(host, server, hl);
+	host[hl] = '\0';
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		memmove(host, host + 1, hl);
+	}
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	e = getaddrinfo(host, port, &hints, &ai);
+	if (e) {
+		fprintf(stderr, "xcrs-terminal: %s: %s\n", server,
+			gai_strerror(e));
+		return EXIT_CONNECT;
+	}
+	for (struct addrinfo *p = ai; p; p = p->ai_next) {
+		fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect_within(fd, p->ai_addr, p->ai_addrlen,
+					      CONNECT_TIMEOUT_MS) == 0)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (fd < 0) {
+		fprintf(stderr, "xcrs-terminal: connecting to %s: %s\n", server,
+			strerror(errno));
+		return EXIT_CONNECT;
+	}
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
+	    SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		fprintf(stderr, "xcrs-terminal: CA file %s: ", ca);
+		ERR_print_errors_fp(stderr);
+		SSL_CTX_free(ctx);
+		close(fd);
+		return EXIT_CONNECT;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	/* the certificate must name the host we asked for */
+	if (inet_pton(AF_INET, host, tmp) == 1 ||
+	    inet_pton(AF_INET6, host, tmp) == 1)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+	else {
+		SSL_set1_host(ssl, host);
+		SSL_set_tlsext_host_name(ssl, host);
+	}
+	if (SSL_connect(ssl) != 1) {
+		long v = SSL_get_verify_result(ssl);
+
+		fprintf(stderr, "xcrs-terminal: TLS with %s failed%s%s\n",
+			server, v != X509_V_OK ? ": " : "",
+			v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+		ERR_print_errors_fp(stderr);
+		SSL_free(ssl);
+		SSL_CTX_free(ctx);
+		close(fd);
+		return EXIT_CONNECT;
+	}
+	*rctx = ctx;
+	*rssl = ssl;
+	*rfd = fd;
+	return 0;
+}
+
+/* Reads one frame; 0, or -1 on EOF/error, -2 on timeout. */
+static int read_frame(SSL *ssl, int fd, int timeout_ms, uint8_t **out,
+		      size_t *len)
+{
+	static uint8_t buf[CRSAP_FRAME_MAX + 4];
+	size_t have = 0;
+	long need = 0;
+
+	for (;;) {
+		int n;
+
+		if (have >= 4) {
+			need = crsap_frame_size(buf, have);
+			if (need < 0)
+				return -1;
+			if (have >= (size_t)need)
+				break;
+		}
+		if (!SSL_pending(ssl)) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			int r = poll(&p, 1, timeout_ms);
+
+			if (r == 0)
+				return -2;
+			if (r < 0)
+				return -1;
+		}
+		n = SSL_read(ssl, buf + have,
+			     (int)((have >= 4 ? (size_t)need : 4) - have));
+		if (n <= 0)
+			return -1;
+		have += (size_t)n;
+	}
+	*out = buf + 4;
+	*len = (size_t)need - 4;
+	return 0;
+}
+
+static void print_response(const char *kind, const struct crsap_response *r)
+{
+	char until[40] = "released";
+
+	if (r->until_ms) {
+		time_t s = (time_t)(r->until_ms / 1000);
+		struct tm tm;
+
+		gmtime_r(&s, &tm);
+		strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	printf("%s evaluation=%s level=%s until=%s rule=%s\n", kind,
+	       r->evaluation, r->level, r->until_ms ? until : "-",
+	       r->rule[0] ? r->rule : "-");
+	printf("  allowed:");
+	for (size_t i = 0; i < r->nallowed; i++)
+		printf(" %s", r->allowed[i]);
+	printf("\n");
+	if (r->nactions) {
+		printf("  actions:");
+		for (size_t i = 0; i < r->nactions; i++)
+			printf(" %s", r->actions[i]);
+		printf("\n");
+	}
+	for (size_t i = 0; i < r->nremediation; i++)
+		printf("  remediation: %s %s %s %s\n", r->remediation[i].service,
+		       r->remediation[i].prefix, r->remediation[i].protocol,
+		       r->remediation[i].ports[0] ? r->remediation[i].ports :
+						    "any");
+	if (r->reason[0])
+		printf("  reason: %s\n", r->reason);
+	fflush(stdout);
+}
+
+/* Checks and prints one frame from the agent. */
+static int take_frame(const uint8_t *b, size_t len, const char *id,
+		      const uint8_t *key, size_t keylen, const char *nonce,
+		      bool *answered)
+{
+	struct crsap_frame f;
+	struct crsap_response r;
+	char err[256];
+
+	if (crsap_frame_split(b, len, &f, err, sizeof(err)) ||
+	    strcmp(f.id, id) || !crsap_frame_verify(&f, key, keylen)) {
+		fprintf(stderr, "xcrs-terminal: a message from the agent "
+				"failed authentication\n");
+		return EXIT_REFUSED;
+	}
+	if (crsap_response_parse(f.body, f.body_len, &r, err, sizeof(err)) ||
+	    strcmp(r.ms, id)) {
+		fprintf(stderr, "xcrs-terminal: bad SCI response: %s\n", err);
+		return EXIT_REFUSED;
+	}
+	if (!strcmp(r.in_response_to, nonce)) {
+		*answered = true;
+		print_response("response", &r);
+	} else if (!r.in_response_to[0]) {
+		print_response("notice", &r);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"server", required_argument, NULL, 'S'},
+		{"ca", required_argument, NULL, 'C'},
+		{"id", required_argument, NULL, 'i'},
+		{"key", required_argument, NULL, 'k'},
+		{"key-file", required_argument, NULL, 'K'},
+		{"status", required_argument, NULL, 's'},
+		{"severity", required_argument, NULL, 'e'},
+		{"signature", required_argument, NULL, 'g'},
+		{"remedy", required_argument, NULL, 'r'},
+		{"os", required_argument, NULL, 'o'},
+		{"stay", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	const char *server = NULL, *ca = NULL, *id = NULL, *keyhex = NULL,
+		   *keyfile = NULL, *status = NULL, *cmd;
+	unsigned long severity = 1, stay = 0;
+	uint64_t signature = 0;
+	struct crsap_report rep = {0};
+	uint8_t key[CRSAP_KEY_MAX];
+	size_t keylen = 0;
+	char err[512], *xml = NULL, *end;
+	uint8_t *frame = NULL, *in;
+	size_t xlen, flen, ilen;
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	bool answered = false;
+	int64_t stay_end = 0;
+	int c, fd = -1, rc, st;
+
+	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S': server = optarg; break;
+		case 'C': ca = optarg; break;
+		case 'i': id = optarg; break;
+		case 'k': keyhex = optarg; break;
+		case 'K': keyfile = optarg; break;
+		case 's': status = optarg; break;
+		case 'e':
+			severity = strtoul(optarg, &end, 10);
+			if (*end || !severity || severity > 255)
+				return fail_usage("--severity: 1..255, not ",
+						  optarg);
+			break;
+		case 'g':
+			signature = strtoull(optarg, &end, 10);
+			if (*end || signature > UINT32_MAX)
+				return fail_usage("--signature: a number, not ",
+						  optarg);
+			break;
+		case 'r': {
+			struct crsap_remedy *m;
+			const char *colon = strchr(optarg, ':');
+
+			if (rep.nremedies == CRSAP_LIST_MAX)
+				return fail_usage("too many --remedy", NULL);
+			m = &rep.remedies[rep.nremedies++];
+			snprintf(m->action, sizeof(m->action), "%.*s",
+				 colon ? (int)(colon - optarg) : (int)strlen(optarg),
+				 optarg);
+			snprintf(m->result, sizeof(m->result), "%s",
+				 colon ? colon + 1 : "done");
+			break;
+		}
+		case 'o': {
+			const char *colon = strchr(optarg, ':');
+
+			snprintf(rep.os_name, sizeof(rep.os_name), "%.*s",
+				 colon ? (int)(colon - optarg) : (int)strlen(optarg),
+				 optarg);
+			if (colon)
+				snprintf(rep.os_version, sizeof(rep.os_version),
+					 "%s", colon + 1);
+			break;
+		}
+		case 'w':
+			stay = strtoul(optarg, &end, 10);
+			if (*end || stay > 86400)
+				return fail_usage("--stay: seconds, not ",
+						  optarg);
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("xcrs-terminal %s\n", XCRS_VERSION); return 0;
+		default: return fail_usage("bad option", NULL);
+		}
+	}
+	if (!server || !ca || !id || (!keyhex == !keyfile))
+		return fail_usage("--server, --ca, --id and one of --key or "
+				  "--key-file are required", NULL);
+	if (!crsap_id_valid(id))
+		return fail_usage("--id: not a valid terminal id: ", id);
+	if (optind >= argc)
+		return fail_usage("a command is required", NULL);
+	cmd = argv[optind++];
+	if (keyfile) {
+		struct crsap_keyring *kr;
+		const struct crsap_key *k;
+
+		if (crsap_keyring_load(keyfile, &kr, err, sizeof(err))) {
+			fprintf(stderr, "xcrs-terminal: %s\n", err);
+			return EXIT_USAGE;
+		}
+		k = crsap_keyring_find(kr, id);
+		if (!k) {
+			crsap_keyring_free(kr);
+			return fail_usage("no key for this --id in ", keyfile);
+		}
+		memcpy(key, k->key, k->keylen);
+		keylen = k->keylen;
+		crsap_keyring_free(kr);
+	} else {
+		size_t n = strlen(keyhex);
+
+		keylen = n / 2;
+		if (n % 2 || keylen < CRSAP_KEY_MIN || keylen > CRSAP_KEY_MAX)
+			return fail_usage("--key: 32..128 hex digits", NULL);
+		for (size_t i = 0; i < keylen; i++) {
+			unsigned v;
+
+			if (sscanf(keyhex + 2 * i, "%2x", &v) != 1)
+				return fail_usage("--key: not hex", NULL);
+			key[i] = (uint8_t)v;
+		}
+	}
+
+	snprintf(rep.ms, sizeof(rep.ms), "%s", id);
+	snprintf(rep.sca_version, sizeof(rep.sca_version), "xcrs-terminal %s",
+		 XCRS_VERSION);
+	if (!strcmp(cmd, "status")) {
+		if (argc != optind)
+			return fail_usage("status takes no argument", NULL);
+		st = policy_report_status_parse(status ? status : "clean");
+		if (st < 0)
+			return fail_usage("--status: clean, outdated or "
+					  "infected, not ", status);
+		rep.status = st;
+	} else if (!strcmp(cmd, "threat")) {
+		struct crsap_threat *t = &rep.threats[0];
+
+		if (argc != optind + 1)
+			return fail_usage("threat takes one NAME", NULL);
+		rep.status = POLICY_REPORT_INFECTED;
+		snprintf(t->name, sizeof(t->name), "%s", argv[optind]);
+		t->severity = (unsigned)severity;
+		t->signature = signature;
+		rep.nthreats = 1;
+	} else if (!strcmp(cmd, "clean")) {
+		if (argc != optind)
+			return fail_usage("clean takes no argument", NULL);
+		rep.status = POLICY_REPORT_CLEAN;
+		if (!rep.nremedies) {
+			snprintf(rep.remedies[0].action,
+				 sizeof(rep.remedies[0].action), "scan");
+			snprintf(rep.remedies[0].result,
+				 sizeof(rep.remedies[0].result), "done");
+			rep.nremedies = 1;
+		}
+	} else {
+		return fail_usage("unknown command ", cmd);
+	}
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rep.time_ms = (uint64_t)ts.tv_sec * 1000 +
+			      (uint64_t)ts.tv_nsec / 1000000;
+	}
+	if (crsap_nonce(rep.nonce) ||
+	    crsap_report_build(&rep, &xml, &xlen) ||
+	    crsap_frame_build(id, key, keylen, xml, xlen, &frame, &flen)) {
+		fprintf(stderr, "xcrs-terminal: cannot build the report\n");
+		return EXIT_USAGE;
+	}
+	free(xml);
+	rc = tls_connect(server, ca, &ctx, &ssl, &fd);
+	if (rc) {
+		free(frame);
+		return rc;
+	}
+	if (SSL_write(ssl, frame, (int)flen) != (int)flen) {
+		fprintf(stderr, "xcrs-terminal: sending the report failed\n");
+		rc = EXIT_CONNECT;
+		goto out;
+	}
+	/* the answer first (notices may come before it), then notices */
+	for (;;) {
+		int r, wait = 30000;
+
+		if (answered) {
+			struct timespec ts;
+			int64_t now_ms;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+			if (!stay_end)
+				stay_end = now_ms + (int64_t)stay * 1000;
+			wait = stay_end > now_ms ? (int)(stay_end - now_ms) : 0;
+		}
+		r = read_frame(ssl, fd, wait, &in, &ilen);
+
+		if (r == -2 && answered)
+			break; /* --stay is over */
+		if (r) {
+			if (!answered) {
+				fprintf(stderr,
+					"xcrs-terminal: the agent refused the "
+					"report (connection closed; its log "
+					"says why)\n");
+				rc = EXIT_REFUSED;
+			}
+			break;
+		}
+		rc = take_frame(in, ilen, id, key, keylen, rep.nonce,
+				&answered);
+		if (rc)
+			break;
+		if (answered && !stay)
+			break;
+	}
+out:
+	free(frame);
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* xcrsctl: the operator's command line for a running xcrs-agent. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "config.h"
+
+#define SOCKET_DEFAULT "/run/xcrs/agent.sock"
+
+enum { EXIT_AGENT = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: xcrsctl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+"\n"
+"Talks to a running xcrs-agent over its control socket.\n"
+"\n"
+"Commands:\n"
+"  status                          policy, interfaces, scopes, inputs\n"
+"  terminals                       terminals with a reaction: level, reason,\n"
+"                                  expiry\n"
+"  show ADDR                       one terminal: scope, base level, reaction,\n"
+"                                  dataplane entry, packet counters\n"
+"  react ADDR --level LEVEL [--for DURATION] [--reason TEXT]\n"
+"                                  the operator's reaction (until released\n"
+"                                  when --for is not given)\n"
+"  release ADDR                    end every reaction of ADDR\n"
+"  scope NAME contain [--mode isolate|no-lateral] [--for DURATION]\n"
+"                                  contain a scope (mode: the policy's unless\n"
+"                                  given)\n"
+"  scope NAME release              end a scope's containment\n"
+"  reload                          re-read the policy file (atomic; an\n"
+"                                  invalid file is refused with its error)\n"
+"  stats                           agent counters and dataplane statistics\n"
+"\n"
+"Options:\n"
+"  -s, --socket PATH  control socket [$XCRS_SOCKET, else " SOCKET_DEFAULT "]\n"
+"  -j, --json         print the agent's JSON reply as it is\n"
+"  -h, --help         this text\n"
+"  -V, --version      the version\n"
+"\n"
+"DURATION is like 30s, 10m, 1h30m, 2d. Exit status: 0 done; 1 the agent\n"
+"refused (its error is printed); 2 usage error; 3 the agent cannot be\n"
+"reached.\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "xcrsctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'xcrsctl --help'.\n");
+	return EXIT_USAGE;
+}
+
+static int request(const char *path, json_object *req, json_object **ret)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 60};
+	const char *s = json_object_to_json_string_ext(req,
+						       JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(s), cap = 65536, got = 0;
+	char *buf;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "xcrsctl: %s: path too long\n", path);
+		return EXIT_CONNECT;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr,
+			"xcrsctl: cannot reach the agent at %s: %s\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_CONNECT;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (write(fd, s, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "xcrsctl: sending to %s: %s\n", path,
+			strerror(errno));
+		close(fd);
+		return EXIT_CONNECT;
+	}
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (!buf) {
+			close(fd);
+			return EXIT_CONNECT;
+		}
+		if (got + 1 >= cap) {
+			char *b = realloc(buf, cap *= 2);
+
+			if (!b) {
+				free(buf);
+				close(fd);
+				return EXIT_CONNECT;
+			}
+			buf = b;
+		}
+		n = read(fd, buf + got, cap - got - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "xcrsctl: reading from %s: %s\n", path,
+				strerror(errno));
+			free(buf);
+			close(fd);
+			return EXIT_CONNECT;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*ret = json_tokener_parse(buf);
+	free(buf);
+	if (!*ret || !json_object_is_type(*ret, json_type_object)) {
+		fprintf(stderr, "xcrsctl: the agent's reply is not JSON\n");
+		json_object_put(*ret);
+		return EXIT_CONNECT;
+	}
+	return 0;
+}
+
+static const char *str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    json_object_is_type(v, json_type_null))
+		return "-";
+	return json_object_get_string(v);
+}
+
+static json_object *arr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_array))
+		return NULL;
+	return v;
+}
+
+static void print_terminal_row(json_object *t)
+{
+	printf("%-40s %-12s %-14s %-25s %-18s %s\n", str(t, "terminal"),
+	       *str(t, "scope") ? str(t, "scope") : "-", str(t, "level"),
+	       str(t, "until"), str(t, "rule"), str(t, "reason"));
+}
+
+static void print_terminals(json_object *r)
+{
+	json_object *a = arr(r, "terminals");
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	if (!n) {
+		printf("no terminal has a reaction\n");
+		return;
+	}
+	printf("%-40s %-12s %-14s %-25s %-18s %s\n", "TERMINAL", "SCOPE",
+	       "LEVEL", "UNTIL", "RULE", "REASON");
+	for (size_t i = 0; i < n; i++)
+		print_terminal_row(json_object_array_get_idx(a, i));
+}
+
+static void print_status(json_object *r)
+{
+	json_object *a;
+
+	printf("policy:      %s (generation %s)\n", str(r, "policy"),
+	       str(r, "generation"));
+	printf("uptime:      %s s\n", str(r, "uptime_s"));
+	printf("reacted:     %s terminal(s)\n", str(r, "reacted_terminals"));
+	if ((a = arr(r, "interfaces")))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *f = json_object_array_get_idx(a, i);
+
+			printf("interface:   %-16s %-7s %s\n", str(f, "name"),
+			       str(f, "role"),
+			       strcmp(str(f, "attached"), "true") ?
+				       "NOT ATTACHED" :
+				       "attached");
+		}
+	if ((a = arr(r, "scopes")))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *s = json_object_array_get_idx(a, i);
+
+			printf("scope:       %-16s %s", str(s, "scope"),
+			       str(s, "containment"));
+			if (strcmp(str(s, "containment"), "none"))
+				printf(" until %s (%s)", str(s, "until"),
+				       str(s, "rule"));
+			printf("\n");
+		}
+	if ((a = arr(r, "inputs")))
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			json_object *s = json_object_array_get_idx(a, i);
+
+			printf("input:       %-13s %s (%s lines, %s alerts, "
+			       "%s malformed)\n",
+			       str(s, "kind"), str(s, "path"), str(s, "lines"),
+			       str(s, "alerts"), str(s, "malformed"));
+		}
+	{
+		json_object *rp;
+
+		if (json_object_object_get_ex(r, "reports", &rp))
+			printf("reports:     %s (%s connections, %s terminal "
+			       "keys)\n",
+			       str(rp, "listen"), str(rp, "connections"),
+			       str(rp, "terminal_keys"));
+	}
+}
+
+static void print_show(json_object *r)
+{
+	json_object *v;
+
+	printf("terminal:    %s\n", str(r, "terminal"));
+	printf("subscriber:  %s\n",
+	       !strcmp(str(r, "subscriber"), "true") ? "yes" : "no (unknown)");
+	printf("scope:       %s\n", *str(r, "scope") ? str(r, "scope") : "-");
+	printf("base level:  %s\n", str(r, "base_level"));
+	if (json_object_object_get_ex(r, "reaction", &v) && v)
+		printf("reaction:    %s until %s (rule %s: %s; %s in force)\n",
+		       str(v, "level"), str(v, "until"), str(v, "rule"),
+		       str(v, "reason"), str(v, "reactions"));
+	else
+		printf("reaction:    none\n");
+	if (json_object_object_get_ex(r, "dataplane", &v) && v)
+		printf("dataplane:   level %s until %s, then %s (scope id %s)\n",
+		       str(v, "level"), str(v, "until"), str(v, "then"),
+		       str(v, "scope_id"));
+	else
+		printf("dataplane:   no host entry (pool or default applies)\n");
+	if (json_object_object_get_ex(r, "counters", &v) && v)
+		printf("packets:     %s passed (%s bytes), %s dropped (%s "
+		       "bytes)\n",
+		       str(v, "pass_packets"), str(v, "pass_bytes"),
+		       str(v, "drop_packets"), str(v, "drop_bytes"));
+}
+
+static void print_stats(json_object *r)
+{
+	json_object *a, *v;
+
+	if (json_object_object_get_ex(r, "agent", &a)) {
+		json_object_object_foreach(a, k, val)
+		{
+			if (!json_object_is_type(val, json_type_object)) {
+				printf("%-26s %s\n", k,
+				       json_object_get_string(val));
+				continue;
+			}
+			{
+				json_object_object_foreach(val, k2, v2)
+				{
+					printf("  %-24s %s\n", k2,
+					       json_object_get_string(v2));
+				}
+			}
+		}
+	}
+	if ((v = arr(r, "dataplane"))) {
+		printf("\n%-6s %-22s %14s %16s\n", "ACTION", "REASON",
+		       "PACKETS", "BYTES");
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+
+			printf("%-6s %-22s %14s %16s\n", str(e, "action"),
+			       str(e, "reason"), str(e, "packets"),
+			       str(e, "bytes"));
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"level", required_argument, NULL, 'l'},
+		{"for", required_argument, NULL, 'f'},
+		{"reason", required_argument, NULL, 'r'},
+		{"mode", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	const char *sock = getenv("XCRS_SOCKET"), *level = NULL, *dur = NULL,
+		   *reason = NULL, *mode = NULL, *cmd;
+	json_object *req, *rep = NULL, *ok;
+	bool json = false;
+	int c, rc;
+
+	if (!sock || !*sock)
+		sock = SOCKET_DEFAULT;
+	while ((c = getopt_long(argc, argv, "s:jhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'l':
+			level = optarg;
+			break;
+		case 'f':
+			dur = optarg;
+			break;
+		case 'r':
+			reason = optarg;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xcrsctl %s\n", XCRS_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'xcrsctl --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return usage_error("%s", "a command is required");
+	cmd = argv[optind++];
+	req = json_object_new_object();
+#define NEED_ARGS(n)                                                           \
+	do {                                                                   \
+		if (argc - optind != (n)) {                                    \
+			json_object_put(req);                                  \
+			return usage_error("wrong number of arguments for %s", \
+					   cmd);                               \
+		}                                                              \
+	} while (0)
+#define SET(k, v)                                                              \
+	json_object_object_add(req, k, json_object_new_string(v))
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "terminals") ||
+	    !strcmp(cmd, "stats") || !strcmp(cmd, "reload")) {
+		NEED_ARGS(0);
+		SET("cmd", cmd);
+	} else if (!strcmp(cmd, "show") || !strcmp(cmd, "release")) {
+		NEED_ARGS(1);
+		SET("cmd", cmd);
+		SET("terminal", argv[optind]);
+	} else if (!strcmp(cmd, "react")) {
+		NEED_ARGS(1);
+		if (!level) {
+			json_object_put(req);
+			return usage_error("%s", "react needs --level LEVEL");
+		}
+		SET("cmd", "react");
+		SET("terminal", argv[optind]);
+		SET("level", level);
+		if (dur)
+			SET("for", dur);
+		if (reason)
+			SET("reason", reason);
+	} else if (!strcmp(cmd, "scope")) {
+		NEED_ARGS(2);
+		SET("scope", argv[optind]);
+		if (!strcmp(argv[optind + 1], "contain")) {
+			SET("cmd", "scope-contain");
+			if (mode)
+				SET("mode", mode);
+			if (dur)
+				SET("for", dur);
+		} else if (!strcmp(argv[optind + 1], "release")) {
+			SET("cmd", "scope-release");
+		} else {
+			json_object_put(req);
+			return usage_error("scope NAME: expected contain or "
+					   "release, not \"%s\"",
+					   argv[optind + 1]);
+		}
+	} else {
+		json_object_put(req);
+		return usage_error("unknown command \"%s\"", cmd);
+	}
+	if ((level && strcmp(cmd, "react")) ||
+	    (mode && strcmp(cmd, "scope")) || (reason && strcmp(cmd, "react")) ||
+	    (dur && strcmp(cmd, "react") && strcmp(cmd, "scope"))) {
+		json_object_put(req);
+		return usage_error("an option does not apply to %s", cmd);
+	}
+	rc = request(sock, req, &rep);
+	json_object_put(req);
+	if (rc)
+		return rc;
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(
+				       rep, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	if (!json_object_object_get_ex(rep, "ok", &ok) ||
+	    !json_object_get_boolean(ok)) {
+		if (!json)
+			fprintf(stderr, "xcrsctl: %s: %s\n", cmd,
+				str(rep, "error"));
+		json_object_put(rep);
+		return EXIT_AGENT;
+	}
+	if (!json) {
+		if (!strcmp(cmd, "status"))
+			print_status(rep);
+		else if (!strcmp(cmd, "terminals"))
+			print_terminals(rep);
+		else if (!strcmp(cmd, "show"))
+			print_show(rep);
+		else if (!strcmp(cmd, "stats"))
+			print_stats(rep);
+		else if (!strcmp(cmd, "react")) {
+			json_object *t;
+
+			if (json_object_object_get_ex(rep, "terminal", &t))
+				printf("%s: %s until %s\n", str(t, "terminal"),
+				       str(t, "level"), str(t, "until"));
+		} else
+			printf("ok\n");
+	}
+	json_object_put(rep);
+	return 0;
+}
