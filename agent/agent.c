@@ -229,7 +229,9 @@ static void sync_terminal(struct agent *ag, const struct xcrs_addr *a,
 	};
 	char buf[ADDR_STRLEN];
 
-	if (then_level >= 0)
+	if (!until)
+		v.base_level = (__u8)level; /* never expires */
+	else if (then_level >= 0)
 		v.base_level = (__u8)then_level;
 	else if (st)
 		v.base_level = (__u8)st->level;

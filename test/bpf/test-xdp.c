@@ -323,6 +323,25 @@ Test(subscriber, level_expires_to_base_level, .init = open_default_pass,
 	check("expired at set", A, false, &f, PASS, XCRS_R_ALLOWED);
 }
 
+Test(subscriber, entry_without_base_ends_at_expiry,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = unknown_web;
+	struct xcrs_sub s = { .level = L_BLOCKED,
+			      .base_level = XCRS_SUB_BASE_NONE };
+	struct xcrs_addr a;
+
+	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
+	/* "no base" only makes sense for an entry that expires */
+	cr_expect_eq(dp_sub_set(dp, &a, &s), -EINVAL);
+	s.expires_ns = dp_now_ns() + 300 * 1000000ULL;
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	check("before expiry", A, false, &f, DROP, XCRS_R_LEVEL);
+	sleep_ms(400);
+	/* as if there were no entry: the default for unknown subscribers */
+	check("after expiry", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+}
+
 /* ---- service classification ---- */
 
 Test(service, by_prefix_protocol_and_port, .init = open_default_pass,

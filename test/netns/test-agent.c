@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcrs-agent end to end, with real traffic. Each test builds:
+ *
+ *   t1 192.0.2.10 ─(a1)─┐
+ *   t2 192.0.2.11 ─(a2)─┤ edge 192.0.2.1 ─(s0)── srv 203.0.113.10 (web)
+ *   t3 192.0.2.12 ─(a3)─┘       xcrs-agent      198.51.100.80 (remediation)
+ *
+ * starts the real xcrs-agent in the edge namespace with the policy below,
+ * drives it with xcrs-terminal, EVE lines, scans and xcrsctl, and checks
+ * what gets through with TCP connections from the terminals' namespaces.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+
+#include "netns.h"
+
+#define AGENT XCRS_BUILDDIR "/agent/xcrs-agent"
+#define CTL XCRS_BUILDDIR "/agent/xcrsctl"
+#define TERMINAL XCRS_BUILDDIR "/agent/xcrs-terminal"
+
+static struct tn_ns t[3], edge, srv;
+static char dir[128], pins[256], policy_path[256], sock[256];
+static pid_t agent = -1;
+static int web_l = -1, rem_l = -1;
+static const char *const taddr[3] = {"192.0.2.10", "192.0.2.11",
+				     "192.0.2.12"};
+
+static const char POLICY[] =
+	"version: 1\n"
+	"agent:\n"
+	"  pin_dir: %s\n"
+	"  control_socket: %s/agent.sock\n"
+	"  state_file: %s/state.json\n"
+	"  audit_log: %s/audit.jsonl\n"
+	"interfaces:\n"
+	"  - {name: a1, role: access, mode: native-or-generic}\n"
+	"  - {name: a2, role: access, mode: native-or-generic}\n"
+	"  - {name: a3, role: access, mode: native-or-generic}\n"
+	"services:\n"
+	"  - name: crs\n"
+	"    rules: [{prefixes: 192.0.2.1, protocol: tcp, ports: 7443}]\n"
+	"  - name: remediation\n"
+	"    remediation: true\n"
+	"    rules: [{prefixes: 198.51.100.80, protocol: tcp, ports: 80}]\n"
+	"  - name: web\n"
+	"    rules: [{prefixes: 203.0.113.0/24, protocol: tcp, ports: 80}]\n"
+	"levels:\n"
+	"  - {name: normal, allow: all}\n"
+	"  - {name: restricted, allow: [crs, remediation, web]}\n"
+	"  - {name: quarantined, allow: [crs, remediation]}\n"
+	"scopes:\n"
+	"  - {name: cell-a, id: 1, pools: 192.0.2.0/28, level: normal,\n"
+	"     containment: isolate, isolate_allow: [crs, remediation]}\n"
+	"inputs:\n"
+	"  reports:\n"
+	"    listen: \"192.0.2.1:7443\"\n"
+	"    cert: %s/server.crt\n"
+	"    key: %s/server.key\n"
+	"    keys: %s/keys\n"
+	"    max_skew: 60s\n"
+	"  eve:\n"
+	"    - file: %s/eve.json\n"
+	"fanout: {threshold: 12, window: 10s}\n"
+	"rules:\n"
+	"  - name: infected-report\n"
+	"    on: report\n"
+	"    match: {status: infected}\n"
+	"    react: {level: quarantined, for: 1h}\n"
+	"    release_on_clean: true\n"
+	"  - name: outbreak\n"
+	"    on: ids\n"
+	"    match: {severity_at_most: 1}\n"
+	"    terminals: 3\n"
+	"    within: 10m\n"
+	"    contain: {for: 1h}\n"
+	"  - name: scanner\n"
+	"    on: fanout\n"
+	"    react: {level: quarantined, for: 30m}\n";
+
+static void write_policy(const char *extra)
+{
+	FILE *f = fopen(policy_path, "w");
+
+	cr_assert(f);
+	fprintf(f, POLICY, pins, dir, dir, dir, dir, dir, dir, dir);
+	if (extra)
+		fputs(extra, f);
+	fclose(f);
+}
+
+/* Runs a shell command (in ns, or here) and captures its output. Returns
+ * the exit status. */
+static int run(const struct tn_ns *ns, char *out, size_t len,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int run(const struct tn_ns *ns, char *out, size_t len,
+	       const char *fmt, ...)
+{
+	char cmd[2048], line[2300];
+	size_t n = 0;
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (ns)
+		snprintf(line, sizeof(line),
+			 "nsenter --net=/proc/%d/ns/net %s 2>&1", ns->holder,
+			 cmd);
+	else
+		snprintf(line, sizeof(line), "%s 2>&1", cmd);
+	p = popen(line, "r");
+	cr_assert(p, "popen %s", line);
+	if (out && len) {
+		n = fread(out, 1, len - 1, p);
+		out[n] = '\0';
+	} else {
+		char sink[4096];
+
+		while (fread(sink, 1, sizeof(sink), p) > 0)
+			;
+	}
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int ctl(char *out, size_t len, const char *args)
+{
+	return run(NULL, out, len, CTL " -s %s %s", sock, args);
+}
+
+static void start_agent(void)
+{
+	char log[300];
+	int fd;
+
+	snprintf(log, sizeof(log), "%s/agent.log", dir);
+	agent = fork();
+	cr_assert_geq(agent, 0);
+	if (agent == 0) {
+		/* the agent outlives its parent by design; not in a test */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0 || tn_enter(&edge))
+			_exit(127);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(AGENT, AGENT, "-c", policy_path, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		int st;
+
+		if (ctl(NULL, 0, "status") == 0)
+			return;
+		if (waitpid(agent, &st, WNOHANG) == agent) {
+			char buf[4096] = "";
+
+			run(NULL, buf, sizeof(buf), "cat %s", log);
+			agent = -1;
+			cr_assert_fail("the agent exited at start:\n%s", buf);
+		}
+		usleep(50000);
+	}
+	cr_assert_fail("the agent did not answer on %s", sock);
+}
+
+static void stop_agent(int sig)
+{
+	if (agent > 0) {
+		kill(agent, sig);
+		waitpid(agent, NULL, 0);
+	}
+	agent = -1;
+}
+
+static int listener(const char *addr, int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port)};
+	int one = 1,
+	    fd = tn_socket(&srv, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	cr_assert_geq(fd, 0);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "bind %s: %s", addr, strerror(errno));
+	cr_assert_eq(listen(fd, 64), 0);
+	return fd;
+}
+
+static void setup(void)
+{
+	static const char *const ifs[3] = {"a1", "a2", "a3"};
+	char out[2048];
+
+	tn_sweep();
+	snprintf(dir, sizeof(dir), "/tmp/xcrs-t-%d-agent", getpid());
+	run(NULL, NULL, 0, "rm -rf %s", dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	tn_pin_dir(pins, sizeof(pins), "agent");
+	tn_rm_pins(pins);
+	snprintf(policy_path, sizeof(policy_path), "%s/policy.yaml", dir);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+
+	cr_assert_eq(tn_ns_create(&edge, "edge"), 0);
+	cr_assert_eq(tn_ns_create(&srv, "srv"), 0);
+	cr_assert_eq(tn_sh(&edge, "sysctl -qw net.ipv4.ip_forward=1"), 0);
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+
+		snprintf(name, sizeof(name), "t%d", i + 1);
+		cr_assert_eq(tn_ns_create(&t[i], name), 0);
+		cr_assert_eq(tn_veth(&edge, ifs[i], &t[i], "eth0"), 0);
+		cr_assert_eq(tn_sh(&edge,
+				   "ip addr add 192.0.2.1/32 dev %s && "
+				   "ip link set %s up && "
+				   "ip route add %s/32 dev %s",
+				   ifs[i], ifs[i], taddr[i], ifs[i]),
+			     0);
+		cr_assert_eq(tn_sh(&t[i],
+				   "ip addr add %s/32 dev eth0 && "
+				   "ip link set eth0 up && "
+				   "ip route add 192.0.2.1/32 dev eth0 && "
+				   "ip route add default via 192.0.2.1",
+				   taddr[i]),
+			     0);
+	}
+	cr_assert_eq(tn_veth(&edge, "s0", &srv, "eth0"), 0);
+	cr_assert_eq(tn_sh(&edge, "ip addr add 198.51.100.1/24 dev s0 && "
+				  "ip addr add 203.0.113.1/24 dev s0 && "
+				  "ip link set s0 up"),
+		     0);
+	cr_assert_eq(tn_sh(&srv, "ip addr add 198.51.100.80/24 dev eth0 && "
+				 "ip addr add 203.0.113.10/24 dev eth0 && "
+				 "ip link set eth0 up && "
+				 "ip route add default via 198.51.100.1"),
+		     0);
+	web_l = listener("203.0.113.10", 80);
+	rem_l = listener("198.51.100.80", 80);
+
+	cr_assert_eq(run(NULL, out, sizeof(out),
+			 "openssl req -x509 -newkey ec -pkeyopt "
+			 "ec_paramgen_curve:P-256 -nodes -keyout %s/server.key "
+			 "-out %s/server.crt -days 1 -subj /CN=xcrs-test "
+			 "-addext subjectAltName=IP:192.0.2.1",
+			 dir, dir),
+		     0, "%s", out);
+	cr_assert_eq(run(NULL, out, sizeof(out),
+			 "sh -c 'umask 077; for i in 1 2 3; do "
+			 "echo t$i 192.0.2.1$((i-1)) $(openssl rand -hex 32); "
+			 "done > %s/keys'",
+			 dir),
+		     0, "%s", out);
+	cr_assert_eq(run(NULL, out, sizeof(out), "touch %s/eve.json", dir), 0);
+	write_policy(NULL);
+	start_agent();
+}
+
+static void teardown(void)
+{
+	char out[8192] = "";
+
+	stop_agent(SIGTERM);
+	if (criterion_current_test->data) {
+		/* nothing */
+	}
+	run(NULL, out, sizeof(out), "tail -n 30 %s/agent.log", dir);
+	cr_log_info("agent log:\n%s", out);
+	if (web_l >= 0)
+		close(web_l);
+	if (rem_l >= 0)
+		close(rem_l);
+	web_l = rem_l = -1;
+	for (int i = 0; i < 3; i++)
+		tn_ns_destroy(&t[i]);
+	tn_ns_destroy(&edge);
+	tn_ns_destroy(&srv);
+	tn_rm_pins(pins);
+	run(NULL, NULL, 0, "rm -rf %s", dir);
+}
+
+/* Whether terminal i gets a TCP connection to addr:80 within 600 ms. */
+static bool reach(int i, const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(80)};
+	int fd = tn_socket(&t[i], AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t el = sizeof(err);
+	bool ok;
+
+	cr_assert_geq(fd, 0);
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    errno != EINPROGRESS)
+		cr_assert_fail("connect: %s", strerror(errno));
+	ok = poll(&p, 1, 600) == 1 &&
+	     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && !err;
+	close(fd);
+	/* take the accepted connection away so the backlog never fills */
+	for (int l = 0; l < 2; l++) {
+		int a = accept(l ? rem_l : web_l, NULL, NULL);
+
+		if (a >= 0)
+			close(a);
+	}
+	return ok;
+}
+
+#define WEB "203.0.113.10"
+#define REMEDIATION "198.51.100.80"
+
+static int terminal(int i, char *out, size_t len, const char *args)
+{
+	return run(&t[i], out, len,
+		   TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+			    "--id t%d --key-file %s/keys %s",
+		   dir, i + 1, dir, args);
+}
+
+/* Polls `xcrsctl cmd` until its output contains want (5 s). */
+static bool ctl_until(const char *cmd, const char *want, char *out,
+		      size_t len)
+{
+	for (int i = 0; i < 100; i++) {
+		if (ctl(out, len, cmd) == 0 && strstr(out, want))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+TestSuite(agent, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(agent, report_quarantines_then_clean_report_releases)
+{
+	char out[4096];
+
+	cr_assert(reach(0, WEB), "t1 cannot reach the web before anything");
+	cr_assert_eq(terminal(0, out, sizeof(out),
+			      "threat Worm.X --severity 1 --signature 7"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "response evaluation=infected level=quarantined"),
+		  "%s", out);
+	cr_expect(strstr(out, "remediation: remediation 198.51.100.80/32 tcp 80"),
+		  "%s", out);
+	cr_expect_not(reach(0, WEB), "quarantined t1 still reaches the web");
+	cr_expect(reach(0, REMEDIATION), "t1 cannot reach remediation");
+	cr_expect(reach(1, WEB), "t2 lost the web with t1");
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "192.0.2.10") && strstr(out, "quarantined") &&
+			  strstr(out, "infected-report"),
+		  "%s", out);
+
+	cr_assert_eq(terminal(0, out, sizeof(out), "clean"), 0, "%s", out);
+	cr_expect(strstr(out, "response evaluation=clean level=normal"), "%s",
+		  out);
+	cr_expect(reach(0, WEB), "t1 still blocked after its clean report");
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
+	cr_assert_eq(run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_expect(strstr(out, "\"event\":\"react\"") &&
+			  strstr(out, "\"event\":\"release\""),
+		  "%s", out);
+}
+
+Test(agent, forged_reports_change_nothing)
+{
+	char out[4096];
+
+	cr_assert_eq(run(&t[0], out, sizeof(out),
+			 TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+				  "--id t1 --key %s threat Worm.X",
+			 dir,
+			 "00112233445566778899aabbccddeeff00112233445566778899"
+			 "aabbccddeeff"),
+		     1, "%s", out);
+	cr_expect(strstr(out, "refused"), "%s", out);
+	cr_expect(reach(0, WEB));
+	cr_assert_eq(ctl(out, sizeof(out), "--json stats"), 0);
+	cr_expect(strstr(out, "\"forged\":1,"), "%s", out);
+	/* t2 claiming to be t1 with its own key: unknown MAC */
+	cr_assert_eq(run(&t[1], out, sizeof(out),
+			 "sh -c 'k=$(awk \"/^t2 /{print \\$3}\" %s/keys); "
+			 TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+				  "--id t1 --key $k threat Worm.X'",
+			 dir, dir),
+		     1, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
+}
+
+static void eve_alert(const char *src, const char *dst)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/eve.json", dir);
+	f = fopen(path, "a");
+	cr_assert(f);
+	fprintf(f,
+		"{\"timestamp\":\"2026-11-24T10:00:00.000000+0000\","
+		"\"event_type\":\"alert\",\"src_ip\":\"%s\",\"src_port\":4000,"
+		"\"dest_ip\":\"%s\",\"dest_port\":445,\"proto\":\"TCP\","
+		"\"alert\":{\"action\":\"allowed\",\"gid\":1,"
+		"\"signature_id\":2100498,\"rev\":1,\"signature\":\"ET WORM "
+		"test\",\"category\":\"x\",\"severity\":1}}\n",
+		src, dst);
+	fclose(f);
+}
+
+Test(agent, eve_alerts_from_three_terminals_contain_the_scope)
+{
+	char out[8192], path[256];
+
+	eve_alert("192.0.2.10", "198.51.100.7");
+	eve_alert("203.0.113.66", "192.0.2.11"); /* inbound: t2 is the end */
+	/* a malformed line and a non-alert event change nothing */
+	snprintf(path, sizeof(path), "%s/eve.json", dir);
+	cr_assert_eq(run(NULL, NULL, 0,
+			 "sh -c 'echo \"{broken\" >> %s; "
+			 "echo \"{\\\"event_type\\\":\\\"flow\\\"}\" >> %s'",
+			 path, path),
+		     0);
+	cr_assert(ctl_until("status", "malformed", out, sizeof(out)));
+	cr_expect(strstr(out, "cell-a           none"), "%s", out);
+	cr_expect(reach(1, WEB));
+	/* rotation: the file is renamed, a new one takes its place */
+	cr_assert_eq(run(NULL, NULL, 0, "sh -c 'mv %s %s.1 && touch %s'", path,
+			 path, path),
+		     0);
+	usleep(100000);
+	eve_alert("192.0.2.12", "198.51.100.7");
+	cr_assert(ctl_until("status", "cell-a           isolate", out,
+			    sizeof(out)),
+		  "%s", out);
+	cr_expect_not(reach(1, WEB), "t2 reaches the web from an isolated cell");
+	cr_expect(reach(1, REMEDIATION), "isolated t2 lost remediation");
+	cr_assert_eq(ctl(out, sizeof(out), "--json stats"), 0);
+	cr_expect(strstr(out, "\"input_malformed\":1,"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "scope cell-a release"), 0, "%s",
+		     out);
+	cr_expect(reach(1, WEB));
+}
+
+Test(agent, fanout_scan_from_a_terminal_quarantines_it)
+{
+	char out[4096];
+	int fd = tn_socket(&t[2], AF_INET, SOCK_DGRAM, 0);
+
+	cr_assert_geq(fd, 0);
+	for (int i = 1; i <= 40; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_port = htons(445)};
+		char a[32];
+
+		snprintf(a, sizeof(a), "203.0.113.%d", 100 + i);
+		inet_pton(AF_INET, a, &sa.sin_addr);
+		sendto(fd, "x", 1, 0, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	close(fd);
+	cr_assert(ctl_until("terminals", "scanner", out, sizeof(out)), "%s",
+		  out);
+	cr_expect(strstr(out, "192.0.2.12") && strstr(out, "quarantined"),
+		  "%s", out);
+	cr_expect_not(reach(2, WEB), "the scanner still reaches the web");
+	cr_expect(reach(0, WEB), "t1 lost the web with the scanner");
+}
+
+Test(agent, operator_react_release_and_errors)
+{
+	char out[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.11 --level restricted --for 10m "
+			 "--reason ticket-42"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "restricted"), "%s", out);
+	cr_expect(reach(1, WEB), "restricted allows the web");
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.11 --level quarantined"),
+		     0, "%s", out);
+	cr_expect_not(reach(1, WEB));
+	cr_assert_eq(ctl(out, sizeof(out), "show 192.0.2.11"), 0);
+	/* the operator's second reaction replaces the first */
+	cr_expect(strstr(out, "reaction:    quarantined until - (rule operator: "
+			      "operator; 1 in force)") &&
+			  strstr(out, "dataplane:   level quarantined"),
+		  "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "react 192.0.2.11 --level nope"), 1);
+	cr_expect(strstr(out, "no level \"nope\""), "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "react 192.0.2.999 --level normal"),
+		     1);
+	cr_expect_eq(ctl(out, sizeof(out), "react 192.0.2.11 --level normal "
+					   "--for soon"),
+		     1);
+	cr_expect(strstr(out, "not a duration"), "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "frobnicate"), 2);
+	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 0, "%s", out);
+	cr_expect(reach(1, WEB));
+	cr_expect_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 1);
+	cr_expect(strstr(out, "has no reaction"), "%s", out);
+	cr_expect_eq(run(NULL, out, sizeof(out), CTL " -s %s/nope.sock status",
+			 dir),
+		     3);
+}
+
+Test(agent, reload_with_a_bad_file_keeps_enforcement)
+{
+	char out[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.10 --level quarantined"),
+		     0, "%s", out);
+	cr_assert_not(reach(0, WEB));
+	/* an unknown key on line 51 */
+	write_policy("bogus: 1\n");
+	cr_expect_eq(ctl(out, sizeof(out), "reload"), 1);
+	cr_expect(strstr(out, "policy.yaml:51:1: "), "%s", out);
+	cr_expect_not(reach(0, WEB), "enforcement lost after a bad reload");
+	cr_expect(reach(1, WEB));
+	/* SIGHUP with the bad file: refused the same way, agent alive */
+	kill(agent, SIGHUP);
+	usleep(200000);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "quarantined"), "%s", out);
+	cr_expect_not(reach(0, WEB));
+	/* a good file that drops the web from "restricted" applies */
+	write_policy(NULL);
+	cr_assert_eq(run(NULL, NULL, 0,
+			 "sed -i 's/allow: \\[crs, remediation, web\\]/allow: "
+			 "[crs, remediation]/' %s",
+			 policy_path),
+		     0);
+	cr_assert_eq(ctl(out, sizeof(out), "reload"), 0, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.11 --level restricted"),
+		     0, "%s", out);
+	cr_expect_not(reach(1, WEB), "the reloaded level is not in force");
+	cr_expect_not(reach(0, WEB));
+	cr_assert_eq(run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_expect(strstr(out, "reload-refused") && strstr(out, "\"reload\""),
+		  "%s", out);
+}
+
+Test(agent, kill9_keeps_enforcement_and_restart_resumes)
+{
+	char out[4096], before[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.10 --level quarantined --for 1h"),
+		     0, "%s", out);
+	cr_assert_eq(ctl(before, sizeof(before), "terminals"), 0);
+	cr_assert_not(reach(0, WEB));
+	stop_agent(SIGKILL);
+	cr_expect_not(reach(0, WEB), "enforcement lost when the agent died");
+	cr_expect(reach(1, WEB));
+	start_agent();
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect_str_eq(out, before, "decisions changed across the restart");
+	cr_expect_not(reach(0, WEB));
+	cr_assert_eq(ctl(out, sizeof(out), "status"), 0);
+	cr_expect(strstr(out, "a1               access  attached"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.10"), 0, "%s", out);
+	cr_expect(reach(0, WEB));
+}
