@@ -491,21 +491,40 @@ static int report_child(xmlNodePtr n, struct crsap_report *r, bool *status,
 	return unknown_el(n, err, errlen);
 }
 
+/* A message's document with its root checked (name, namespace, depth)
+ * and its head (ms, time, nonce) parsed; NULL with err set otherwise. */
+static xmlDocPtr read_message(const void *body, size_t len, const char *root,
+			      char *ms, uint64_t *time_ms, char *nonce,
+			      char *err, size_t errlen)
+{
+	xmlDocPtr doc = xml_read(body, len, root, err, errlen);
+	xmlNodePtr r;
+
+	if (!doc)
+		return NULL;
+	r = xmlDocGetRootElement(doc);
+	if (check_depth(r, 1, err, errlen) ||
+	    parse_head(r, ms, time_ms, nonce, err, errlen)) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 int crsap_report_parse(const void *body, size_t len, struct crsap_report *r,
 		       char *err, size_t errlen)
 {
 	xmlDocPtr doc;
 	xmlNodePtr root;
 	bool status = false;
-	int ret;
+	int ret = 0;
 
 	memset(r, 0, sizeof(*r));
-	doc = xml_read(body, len, "sciReport", err, errlen);
+	doc = read_message(body, len, "sciReport", r->ms, &r->time_ms,
+			   r->nonce, err, errlen);
 	if (!doc)
 		return -EBADMSG;
 	root = xmlDocGetRootElement(doc);
-	ret = check_depth(root, 1, err, errlen) ?:
-	      parse_head(root, r->ms, &r->time_ms, r->nonce, err, errlen);
 	for (xmlNodePtr n = root->children; !ret && n; n = n->next)
 		if (n->type == XML_ELEMENT_NODE)
 			ret = report_child(n, r, &status, err, errlen);
@@ -754,13 +773,12 @@ int crsap_response_parse(const void *body, size_t len,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	doc = xml_read(body, len, "sciResponse", err, errlen);
+	doc = read_message(body, len, "sciResponse", r->ms, &r->time_ms,
+			   r->nonce, err, errlen);
 	if (!doc)
 		return -EBADMSG;
 	root = xmlDocGetRootElement(doc);
-	ret = check_depth(root, 1, err, errlen) ?:
-	      parse_head(root, r->ms, &r->time_ms, r->nonce, err, errlen) ?:
-	      attr(root, "inResponseTo", r->in_response_to,
+	ret = attr(root, "inResponseTo", r->in_response_to,
 		   sizeof(r->in_response_to), false, err, errlen);
 	for (xmlNodePtr n = root->children; !ret && n; n = n->next)
 		if (n->type == XML_ELEMENT_NODE)

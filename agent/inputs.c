@@ -713,6 +713,20 @@ static void handle_report(struct agent *ag, struct tconn *t,
 
 static void tconn_flush(struct agent *ag, struct tconn *t);
 
+/* After an SSL_read/SSL_write that returned r <= 0: true if it only has to
+ * wait for the socket; otherwise the connection is closed (by the
+ * terminal, or broken) and false is returned. */
+static bool tls_blocked(struct agent *ag, struct tconn *t, int r)
+{
+	int e = SSL_get_error(t->ssl, r);
+
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return true;
+	ERR_clear_error();
+	tconn_kill(ag, t);
+	return false;
+}
+
 static void tconn_io(struct agent *ag, struct tconn *t)
 {
 	const size_t cap = CRSAP_FRAME_MAX + 4;
@@ -745,13 +759,8 @@ static void tconn_io(struct agent *ag, struct tconn *t)
 
 		r = SSL_read(t->ssl, t->in + t->inlen, (int)(cap - t->inlen));
 		if (r <= 0) {
-			e = SSL_get_error(t->ssl, r);
-			if (e == SSL_ERROR_WANT_READ ||
-			    e == SSL_ERROR_WANT_WRITE)
+			if (tls_blocked(ag, t, r))
 				break;
-			/* closed by the terminal, or broken */
-			ERR_clear_error();
-			tconn_kill(ag, t);
 			return;
 		}
 		t->inlen += (size_t)r;
@@ -781,17 +790,13 @@ static void tconn_io(struct agent *ag, struct tconn *t)
  * engine's callback, which must not process new reports). */
 static void tconn_flush(struct agent *ag, struct tconn *t)
 {
-	int r, e;
+	int r;
 
 	while (t->outlen) {
 		r = SSL_write(t->ssl, t->out, (int)t->outlen);
 		if (r <= 0) {
-			e = SSL_get_error(t->ssl, r);
-			if (e == SSL_ERROR_WANT_WRITE ||
-			    e == SSL_ERROR_WANT_READ)
+			if (tls_blocked(ag, t, r))
 				break;
-			ERR_clear_error();
-			tconn_kill(ag, t);
 			return;
 		}
 		memmove(t->out, t->out + r, t->outlen - (size_t)r);
