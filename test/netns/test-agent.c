@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,9 @@ static const char POLICY[] =
 	"    max_skew: 60s\n"
 	"  eve:\n"
 	"    - file: %s/eve.json\n"
+	"    - socket: %s/eve.sock\n"
+	"  events:\n"
+	"    - socket: %s/events.sock\n"
 	"fanout: {threshold: 12, window: 10s}\n"
 	"rules:\n"
 	"  - name: infected-report\n"
@@ -83,6 +87,12 @@ static const char POLICY[] =
 	"    match: {status: infected}\n"
 	"    react: {level: quarantined, for: 1h}\n"
 	"    release_on_clean: true\n"
+	"  - name: ids-repeated\n"
+	"    on: ids\n"
+	"    match: {severity_at_most: 2}\n"
+	"    count: 2\n"
+	"    within: 5m\n"
+	"    react: {level: quarantined, for: 30m}\n"
 	"  - name: outbreak\n"
 	"    on: ids\n"
 	"    match: {severity_at_most: 1}\n"
@@ -98,7 +108,7 @@ static void write_policy(const char *extra)
 	FILE *f = fopen(policy_path, "w");
 
 	cr_assert(f);
-	fprintf(f, POLICY, pins, dir, dir, dir, dir, dir, dir, dir);
+	fprintf(f, POLICY, pins, dir, dir, dir, dir, dir, dir, dir, dir, dir);
 	if (extra)
 		fputs(extra, f);
 	fclose(f);
@@ -532,10 +542,10 @@ Test(agent, reload_with_a_bad_file_keeps_enforcement)
 			 "react 192.0.2.10 --level quarantined"),
 		     0, "%s", out);
 	cr_assert_not(reach(0, WEB));
-	/* an unknown key on line 51 */
+	/* an unknown key on line 60 */
 	write_policy("bogus: 1\n");
 	cr_expect_eq(ctl(out, sizeof(out), "reload"), 1);
-	cr_expect(strstr(out, "policy.yaml:51:1: "), "%s", out);
+	cr_expect(strstr(out, "policy.yaml:60:1: "), "%s", out);
 	cr_expect_not(reach(0, WEB), "enforcement lost after a bad reload");
 	cr_expect(reach(1, WEB));
 	/* SIGHUP with the bad file: refused the same way, agent alive */
@@ -602,4 +612,60 @@ Test(agent, kill9_keeps_enforcement_and_restart_resumes)
 	cr_expect(strstr(out, "a1               access  attached"), "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.10"), 0, "%s", out);
 	cr_expect(reach(0, WEB));
+}
+
+/* One line to a unix stream socket of the agent. */
+static void send_line(const char *name, const char *line)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s", dir, name);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "%s: %s", sa.sun_path, strerror(errno));
+	cr_assert_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+	close(fd);
+}
+
+Test(agent, socket_inputs_feed_the_rules)
+{
+	char out[8192];
+
+	/* a generic sensor event and an EVE alert about t2, severity 2:
+	 * two within the window -> ids-repeated quarantines t2 */
+	send_line("events.sock", "{\"terminal\":\"192.0.2.11\",\"severity\":2,"
+				 "\"signature_id\":9000001,\"signature\":\"dns "
+				 "tunnel\",\"sensor\":\"dpi-1\"}\n"
+				 "{\"terminal\": 5}\n");
+	cr_assert(ctl_until("--json stats", "\"input_malformed\":1,", out,
+			    sizeof(out)),
+		  "%s", out);
+	cr_expect(reach(1, WEB), "one event is below the rule's count");
+	send_line("eve.sock",
+		  "{\"event_type\":\"alert\",\"src_ip\":\"192.0.2.11\","
+		  "\"dest_ip\":\"198.51.100.9\",\"alert\":{\"signature_id\":"
+		  "2000001,\"signature\":\"x\",\"severity\":2}}\n");
+	cr_assert(ctl_until("terminals", "ids-repeated", out, sizeof(out)),
+		  "%s", out);
+	cr_expect(strstr(out, "192.0.2.11"), "%s", out);
+	cr_expect_not(reach(1, WEB));
+}
+
+Test(agent, a_reaction_ends_when_it_expires)
+{
+	char out[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.12 --level quarantined --for 1s"),
+		     0, "%s", out);
+	cr_expect_not(reach(2, WEB));
+	usleep(1100000);
+	cr_assert(ctl_until("terminals", "no terminal has a reaction", out,
+			    sizeof(out)),
+		  "%s", out);
+	cr_expect(reach(2, WEB), "t3 still blocked after its reaction ended");
+	cr_assert_eq(run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_expect(strstr(out, "\"event\":\"release\"") &&
+			  strstr(out, "\"rule\":\"expired\""),
+		  "%s", out);
 }
