@@ -902,6 +902,22 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 		if (r)
 			goto refused;
 	}
+	/* what the dataplane would refuse is refused before anything moves */
+	{
+		struct dp_policy dpp;
+
+		r = apply_build(np, &dpp);
+		if (!r) {
+			r = dp_policy_check(ag->dp, &dpp);
+			apply_build_free(&dpp);
+		}
+		if (r) {
+			snprintf(err, errlen, "%s: %s", np->file,
+				 r == -ENOMEM ? "out of memory" :
+						dp_errmsg(ag->dp));
+			goto refused;
+		}
+	}
 	modes = remap_modes(old, np);
 	if (!modes) {
 		r = -ENOMEM;

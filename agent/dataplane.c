@@ -858,6 +858,13 @@ static bool first_of_prefix(const struct dp_policy *p, size_t i)
 	return true;
 }
 
+static int validate_policy(struct dp *dp, const struct dp_policy *p);
+
+int dp_policy_check(struct dp *dp, const struct dp_policy *p)
+{
+	return validate_policy(dp, p);
+}
+
 static int validate_policy(struct dp *dp, const struct dp_policy *p)
 {
 	size_t nprefixes;

@@ -125,6 +125,8 @@ struct dp_policy {
  * flips. Packets see the old set or the new one, never a mix. On failure
  * the running set stays. */
 int dp_policy_apply(struct dp *dp, const struct dp_policy *p);
+/* What dp_policy_apply() would refuse, without changing anything. */
+int dp_policy_check(struct dp *dp, const struct dp_policy *p);
 /* The active generation (0 or 1). */
 int dp_policy_generation(struct dp *dp, __u32 *ret_gen);
 
