@@ -669,3 +669,38 @@ Test(agent, a_reaction_ends_when_it_expires)
 			  strstr(out, "\"rule\":\"expired\""),
 		  "%s", out);
 }
+
+Test(agent, connected_terminal_gets_reaction_notices)
+{
+	char cmd[1024], out[8192], o2[1024];
+	size_t n;
+	FILE *p;
+
+	/* t1 reports and stays connected for 3 s */
+	snprintf(cmd, sizeof(cmd),
+		 "nsenter --net=/proc/%d/ns/net " TERMINAL
+		 " --server 192.0.2.1:7443 --ca %s/server.crt --id t1 "
+		 "--key-file %s/keys --stay 3 status 2>&1",
+		 t[0].holder, dir, dir);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	cr_assert(ctl_until("status", "(1 connections", o2, sizeof(o2)), "%s",
+		  o2);
+	usleep(200000);
+	cr_assert_eq(ctl(o2, sizeof(o2),
+			 "react 192.0.2.10 --level quarantined --for 5m "
+			 "--reason ticket-7"),
+		     0, "%s", o2);
+	cr_assert_eq(ctl(o2, sizeof(o2), "release 192.0.2.10"), 0, "%s", o2);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(WEXITSTATUS(pclose(p)), 0, "%s", out);
+	cr_expect(strstr(out, "response evaluation=clean level=normal"), "%s",
+		  out);
+	cr_expect(strstr(out, "notice evaluation=reacted level=quarantined") &&
+			  strstr(out, "reason: ticket-7") &&
+			  strstr(out, "remediation: remediation 198.51.100.80/32"),
+		  "%s", out);
+	cr_expect(strstr(out, "notice evaluation=released level=normal"), "%s",
+		  out);
+}
