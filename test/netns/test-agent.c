@@ -704,3 +704,19 @@ Test(agent, connected_terminal_gets_reaction_notices)
 	cr_expect(strstr(out, "notice evaluation=released level=normal"), "%s",
 		  out);
 }
+
+Test(agent, stop_keeps_enforcement_and_detach_removes_it)
+{
+	char out[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.10 --level quarantined"),
+		     0, "%s", out);
+	stop_agent(SIGTERM);
+	cr_expect_not(reach(0, WEB), "a stopped agent took enforcement along");
+	cr_assert_eq(run(&edge, out, sizeof(out), AGENT " --detach -c %s",
+			 policy_path),
+		     0, "%s", out);
+	cr_expect(strstr(out, "detached from a1"), "%s", out);
+	cr_expect(reach(0, WEB), "still enforced after --detach");
+}
