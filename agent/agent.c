@@ -270,20 +270,16 @@ static void sync_released(struct agent *ag, const struct xcrs_addr *a)
 	}
 }
 
-/* Per contained scope: the operator's mode, or 0 for the policy's. */
-static enum xcrs_contain_mode *scope_mode;
-
 static void sync_scope(struct agent *ag, int scope, bool contained)
 {
 	const struct policy_scope *s = &ag->policy->scopes[scope];
 	struct xcrs_scope v = {0};
 
 	if (contained) {
-		v.mode = scope_mode && scope_mode[scope] ? scope_mode[scope] :
-							   s->containment;
+		v.mode = agent_scope_mode(ag, scope);
 		v.allowed = s->isolate_allowed;
-	} else if (scope_mode) {
-		scope_mode[scope] = XCRS_CONTAIN_NONE;
+	} else {
+		ag->scope_mode[scope] = XCRS_CONTAIN_NONE;
 	}
 	if (dp_scope_set(ag->dp, s->id, &v))
 		dp_failed(ag, s->name);
@@ -291,9 +287,8 @@ static void sync_scope(struct agent *ag, int scope, bool contained)
 
 enum xcrs_contain_mode agent_scope_mode(const struct agent *ag, int scope)
 {
-	return scope_mode && scope_mode[scope] ?
-		       scope_mode[scope] :
-		       ag->policy->scopes[scope].containment;
+	return ag->scope_mode[scope] ? ag->scope_mode[scope] :
+				       ag->policy->scopes[scope].containment;
 }
 
 int agent_scope_contain(struct agent *ag, int scope,
@@ -304,8 +299,7 @@ int agent_scope_contain(struct agent *ag, int scope,
 	const char *rule;
 	int r;
 
-	if (scope_mode)
-		scope_mode[scope] = mode;
+	ag->scope_mode[scope] = mode;
 	r = corr_contain(ag->corr, scope, until, reason, now_mono());
 	/* already contained: a new mode still takes effect */
 	if (r >= 0 && corr_scope_state(ag->corr, scope, &old_until, &rule) == 1)
@@ -352,9 +346,7 @@ static void on_decide(void *ctx, const struct corr_decision *d)
 		audit_add_str(rec, "event", "contain");
 		audit_add_str(rec, "mode",
 			      dp_contain_to_string(
-				      scope_mode && scope_mode[d->scope] ?
-					      scope_mode[d->scope] :
-					      p->scopes[d->scope].containment));
+				      agent_scope_mode(ag, d->scope)));
 		audit_add_until(rec, d->until_ns);
 		log_info("scope %s contained (rule %s: %s)",
 			 p->scopes[d->scope].name, d->rule, d->why);
@@ -569,8 +561,7 @@ static int state_save(struct agent *ag)
 		json_object_object_add(
 			o, "mode",
 			json_object_new_string(dp_contain_to_string(
-				scope_mode[i] ? scope_mode[i] :
-						ag->policy->scopes[i].containment)));
+				agent_scope_mode(ag, (int)i))));
 		json_object_object_add(
 			o, "until_ms",
 			json_object_new_int64(
@@ -713,7 +704,7 @@ static int state_load(struct agent *ag, char *err, size_t errlen)
 			if (!jget(o, "mode", json_type_string, &md)) {
 				const char *m = json_object_get_string(md);
 
-				scope_mode[s] = !strcmp(m, "isolate") ?
+				ag->scope_mode[s] = !strcmp(m, "isolate") ?
 							XCRS_CONTAIN_ISOLATE :
 						!strcmp(m, "no-lateral") ?
 							XCRS_CONTAIN_NO_LATERAL :
@@ -859,16 +850,18 @@ static bool same_inputs(const struct policy *a, const struct policy *b)
 	return true;
 }
 
-static enum xcrs_contain_mode *remap_modes(const struct policy *old,
+/* The operator's containment modes, carried to p's scopes by name. */
+static enum xcrs_contain_mode *remap_modes(const struct agent *ag,
 					   const struct policy *p)
 {
+	const struct policy *old = ag->policy;
 	enum xcrs_contain_mode *m = calloc(p->nscopes + 1, sizeof(*m));
 
-	for (size_t i = 0; m && old && scope_mode && i < old->nscopes; i++) {
+	for (size_t i = 0; m && i < old->nscopes; i++) {
 		int j = policy_scope_index(p, old->scopes[i].name);
 
 		if (j >= 0)
-			m[j] = scope_mode[i];
+			m[j] = ag->scope_mode[i];
 	}
 	return m;
 }
@@ -918,7 +911,7 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 			goto refused;
 		}
 	}
-	modes = remap_modes(old, np);
+	modes = remap_modes(ag, np);
 	if (!modes) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -928,14 +921,14 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 	 * gone, which needs the new policy for the dataplane entries); if
 	 * the dataplane refuses the tables, it moves back. */
 	ag->policy = np;
-	old_modes = scope_mode;
-	scope_mode = modes;
+	old_modes = ag->scope_mode;
+	ag->scope_mode = modes;
 	r = corr_set_policy(ag->corr, np, now_mono());
 	if (r >= 0)
 		r = apply_all(ag, old, err, errlen);
 	if (r < 0) {
 		ag->policy = old;
-		scope_mode = old_modes;
+		ag->scope_mode = old_modes;
 		free(modes);
 		corr_set_policy(ag->corr, old, now_mono());
 		apply_all(ag, np, err + strlen(err), errlen - strlen(err));
@@ -1246,8 +1239,9 @@ static int start(struct agent *ag, char *err, size_t errlen)
 		return r;
 	if ((r = crsap_replay_new(1u << 18, &ag->replay)))
 		return r;
-	scope_mode = calloc(ag->policy->nscopes + 1, sizeof(*scope_mode));
-	if (!scope_mode)
+	ag->scope_mode = calloc(ag->policy->nscopes + 1,
+				sizeof(*ag->scope_mode));
+	if (!ag->scope_mode)
 		return -ENOMEM;
 	r = corr_new(ag->policy, on_decide, ag, &ag->corr);
 	if (r) {
@@ -1310,7 +1304,7 @@ static void stop(struct agent *ag)
 	crsap_replay_free(ag->replay);
 	if (ag->audit_fd >= 0)
 		close(ag->audit_fd);
-	free(scope_mode);
+	free(ag->scope_mode);
 	policy_free(ag->policy);
 }
 

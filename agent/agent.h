@@ -86,6 +86,10 @@ struct agent {
 	struct tconn *tconns;
 	size_t ntconns;
 
+	/* per scope of the policy: the operator's containment mode, or
+	 * XCRS_CONTAIN_NONE for the policy's own */
+	enum xcrs_contain_mode *scope_mode;
+
 	int audit_fd;
 	bool state_dirty;
 	uint64_t counters[C_MAX];

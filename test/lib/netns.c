@@ -116,25 +116,62 @@ int tn_leave(void)
 	return setns(home(), CLONE_NEWNET) ? -errno : 0;
 }
 
+static int vrun(const struct tn_ns *ns, char *out, size_t len,
+		const char *fmt, va_list ap)
+{
+	char cmd[2048], line[2300];
+	FILE *p;
+	int st;
+
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	if (ns)
+		snprintf(line, sizeof(line),
+			 "nsenter --net=/proc/%d/ns/net %s 2>&1", ns->holder,
+			 cmd);
+	else
+		snprintf(line, sizeof(line), "%s 2>&1", cmd);
+	p = popen(line, "r");
+	if (!p)
+		return 128;
+	if (out && len) {
+		size_t n = fread(out, 1, len - 1, p);
+
+		out[n] = '\0';
+	} else {
+		char sink[4096];
+
+		while (fread(sink, 1, sizeof(sink), p) > 0)
+			;
+	}
+	st = pclose(p);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int tn_run(const struct tn_ns *ns, char *out, size_t len, const char *fmt,
+	   ...)
+{
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	st = vrun(ns, out, len, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
 int tn_sh(const struct tn_ns *ns, const char *fmt, ...)
 {
-	char cmd[1024], line[1200];
+	char cmd[1024], out[2048];
 	va_list ap;
 	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	if (ns)
-		snprintf(line, sizeof(line),
-			 "nsenter --net=/proc/%d/ns/net sh -c '%s' 2>&1",
-			 ns->holder, cmd);
-	else
-		snprintf(line, sizeof(line), "sh -c '%s' 2>&1", cmd);
-	st = system(line);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		fprintf(stderr, "netns: [%s] %s: failed (status %d)\n",
-			ns ? ns->name : "test", cmd, st);
+	st = tn_run(ns, out, sizeof(out), "sh -c '%s'", cmd);
+	if (st) {
+		fprintf(stderr, "netns: [%s] %s: failed (status %d)\n%s",
+			ns ? ns->name : "test", cmd, st, out);
 		return -EIO;
 	}
 	return 0;

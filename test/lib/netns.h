@@ -30,9 +30,14 @@ void tn_ns_destroy(struct tn_ns *ns);
 int tn_enter(const struct tn_ns *ns);
 int tn_leave(void);
 /* Runs a shell command line inside ns (nsenter --net): 0 if it exited 0.
- * NULL ns runs it where the test runs. The command is logged on failure. */
+ * NULL ns runs it where the test runs. The command and its output are
+ * logged on failure. */
 int tn_sh(const struct tn_ns *ns, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Runs a command line inside ns (here if NULL) with its stdout and stderr
+ * in out (may be NULL); returns its exit status (128: did not exit). */
+int tn_run(const struct tn_ns *ns, char *out, size_t len, const char *fmt,
+	   ...) __attribute__((format(printf, 4, 5)));
 /* A socket created inside ns (it stays there). */
 int tn_socket(const struct tn_ns *ns, int domain, int type, int proto);
 /* A veth pair a (in na) — b (in nb). */

@@ -114,46 +114,9 @@ static void write_policy(const char *extra)
 	fclose(f);
 }
 
-/* Runs a shell command (in ns, or here) and captures its output. Returns
- * the exit status. */
-static int run(const struct tn_ns *ns, char *out, size_t len,
-	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int run(const struct tn_ns *ns, char *out, size_t len,
-	       const char *fmt, ...)
-{
-	char cmd[2048], line[2300];
-	size_t n = 0;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (ns)
-		snprintf(line, sizeof(line),
-			 "nsenter --net=/proc/%d/ns/net %s 2>&1", ns->holder,
-			 cmd);
-	else
-		snprintf(line, sizeof(line), "%s 2>&1", cmd);
-	p = popen(line, "r");
-	cr_assert(p, "popen %s", line);
-	if (out && len) {
-		n = fread(out, 1, len - 1, p);
-		out[n] = '\0';
-	} else {
-		char sink[4096];
-
-		while (fread(sink, 1, sizeof(sink), p) > 0)
-			;
-	}
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static int ctl(char *out, size_t len, const char *args)
 {
-	return run(NULL, out, len, CTL " -s %s %s", sock, args);
+	return tn_run(NULL, out, len, CTL " -s %s %s", sock, args);
 }
 
 static void start_agent(void)
@@ -183,7 +146,7 @@ static void start_agent(void)
 		if (waitpid(agent, &st, WNOHANG) == agent) {
 			char buf[4096] = "";
 
-			run(NULL, buf, sizeof(buf), "cat %s", log);
+			tn_run(NULL, buf, sizeof(buf), "cat %s", log);
 			agent = -1;
 			cr_assert_fail("the agent exited at start:\n%s", buf);
 		}
@@ -224,7 +187,7 @@ static void setup(void)
 
 	tn_sweep();
 	snprintf(dir, sizeof(dir), "/tmp/xcrs-t-%d-agent", getpid());
-	run(NULL, NULL, 0, "rm -rf %s", dir);
+	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	tn_pin_dir(pins, sizeof(pins), "agent");
 	tn_rm_pins(pins);
@@ -267,20 +230,20 @@ static void setup(void)
 	web_l = listener("203.0.113.10", 80);
 	rem_l = listener("198.51.100.80", 80);
 
-	cr_assert_eq(run(NULL, out, sizeof(out),
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
 			 "openssl req -x509 -newkey ec -pkeyopt "
 			 "ec_paramgen_curve:P-256 -nodes -keyout %s/server.key "
 			 "-out %s/server.crt -days 1 -subj /CN=xcrs-test "
 			 "-addext subjectAltName=IP:192.0.2.1",
 			 dir, dir),
 		     0, "%s", out);
-	cr_assert_eq(run(NULL, out, sizeof(out),
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
 			 "sh -c 'umask 077; for i in 1 2 3; do "
 			 "echo t$i 192.0.2.1$((i-1)) $(openssl rand -hex 32); "
 			 "done > %s/keys'",
 			 dir),
 		     0, "%s", out);
-	cr_assert_eq(run(NULL, out, sizeof(out), "touch %s/eve.json", dir), 0);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "touch %s/eve.json", dir), 0);
 	write_policy(NULL);
 	start_agent();
 }
@@ -293,7 +256,7 @@ static void teardown(void)
 	if (criterion_current_test->data) {
 		/* nothing */
 	}
-	run(NULL, out, sizeof(out), "tail -n 30 %s/agent.log", dir);
+	tn_run(NULL, out, sizeof(out), "tail -n 30 %s/agent.log", dir);
 	cr_log_info("agent log:\n%s", out);
 	if (web_l >= 0)
 		close(web_l);
@@ -305,7 +268,7 @@ static void teardown(void)
 	tn_ns_destroy(&edge);
 	tn_ns_destroy(&srv);
 	tn_rm_pins(pins);
-	run(NULL, NULL, 0, "rm -rf %s", dir);
+	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
 }
 
 /* Whether terminal i gets a TCP connection to addr:80 within 600 ms. */
@@ -341,7 +304,7 @@ static bool reach(int i, const char *addr)
 
 static int terminal(int i, char *out, size_t len, const char *args)
 {
-	return run(&t[i], out, len,
+	return tn_run(&t[i], out, len,
 		   TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
 			    "--id t%d --key-file %s/keys %s",
 		   dir, i + 1, dir, args);
@@ -387,7 +350,7 @@ Test(agent, report_quarantines_then_clean_report_releases)
 	cr_expect(reach(0, WEB), "t1 still blocked after its clean report");
 	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
 	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
-	cr_assert_eq(run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
 	cr_expect(strstr(out, "\"event\":\"react\"") &&
 			  strstr(out, "\"event\":\"release\""),
 		  "%s", out);
@@ -397,7 +360,7 @@ Test(agent, forged_reports_change_nothing)
 {
 	char out[4096];
 
-	cr_assert_eq(run(&t[0], out, sizeof(out),
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
 			 TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
 				  "--id t1 --key %s threat Worm.X",
 			 dir,
@@ -409,7 +372,7 @@ Test(agent, forged_reports_change_nothing)
 	cr_assert_eq(ctl(out, sizeof(out), "--json stats"), 0);
 	cr_expect(strstr(out, "\"forged\":1,"), "%s", out);
 	/* t2 claiming to be t1 with its own key: unknown MAC */
-	cr_assert_eq(run(&t[1], out, sizeof(out),
+	cr_assert_eq(tn_run(&t[1], out, sizeof(out),
 			 "sh -c 'k=$(awk \"/^t2 /{print \\$3}\" %s/keys); "
 			 TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
 				  "--id t1 --key $k threat Worm.X'",
@@ -446,7 +409,7 @@ Test(agent, eve_alerts_from_three_terminals_contain_the_scope)
 	eve_alert("203.0.113.66", "192.0.2.11"); /* inbound: t2 is the end */
 	/* a malformed line and a non-alert event change nothing */
 	snprintf(path, sizeof(path), "%s/eve.json", dir);
-	cr_assert_eq(run(NULL, NULL, 0,
+	cr_assert_eq(tn_run(NULL, NULL, 0,
 			 "sh -c 'echo \"{broken\" >> %s; "
 			 "echo \"{\\\"event_type\\\":\\\"flow\\\"}\" >> %s'",
 			 path, path),
@@ -455,7 +418,7 @@ Test(agent, eve_alerts_from_three_terminals_contain_the_scope)
 	cr_expect(strstr(out, "cell-a           none"), "%s", out);
 	cr_expect(reach(1, WEB));
 	/* rotation: the file is renamed, a new one takes its place */
-	cr_assert_eq(run(NULL, NULL, 0, "sh -c 'mv %s %s.1 && touch %s'", path,
+	cr_assert_eq(tn_run(NULL, NULL, 0, "sh -c 'mv %s %s.1 && touch %s'", path,
 			 path, path),
 		     0);
 	usleep(100000);
@@ -529,7 +492,7 @@ Test(agent, operator_react_release_and_errors)
 	cr_expect(reach(1, WEB));
 	cr_expect_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 1);
 	cr_expect(strstr(out, "has no reaction"), "%s", out);
-	cr_expect_eq(run(NULL, out, sizeof(out), CTL " -s %s/nope.sock status",
+	cr_expect_eq(tn_run(NULL, out, sizeof(out), CTL " -s %s/nope.sock status",
 			 dir),
 		     3);
 }
@@ -556,7 +519,7 @@ Test(agent, reload_with_a_bad_file_keeps_enforcement)
 	cr_expect_not(reach(0, WEB));
 	/* a good file that drops the web from "restricted" applies */
 	write_policy(NULL);
-	cr_assert_eq(run(NULL, NULL, 0,
+	cr_assert_eq(tn_run(NULL, NULL, 0,
 			 "sed -i 's/allow: \\[crs, remediation, web\\]/allow: "
 			 "[crs, remediation]/' %s",
 			 policy_path),
@@ -566,7 +529,7 @@ Test(agent, reload_with_a_bad_file_keeps_enforcement)
 		     0, "%s", out);
 	cr_expect_not(reach(1, WEB), "the reloaded level is not in force");
 	cr_expect_not(reach(0, WEB));
-	cr_assert_eq(run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
 	cr_expect(strstr(out, "reload-refused") && strstr(out, "\"reload\""),
 		  "%s", out);
 }
@@ -664,7 +627,7 @@ Test(agent, a_reaction_ends_when_it_expires)
 			    sizeof(out)),
 		  "%s", out);
 	cr_expect(reach(2, WEB), "t3 still blocked after its reaction ended");
-	cr_assert_eq(run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
 	cr_expect(strstr(out, "\"event\":\"release\"") &&
 			  strstr(out, "\"rule\":\"expired\""),
 		  "%s", out);
@@ -714,7 +677,7 @@ Test(agent, stop_keeps_enforcement_and_detach_removes_it)
 		     0, "%s", out);
 	stop_agent(SIGTERM);
 	cr_expect_not(reach(0, WEB), "a stopped agent took enforcement along");
-	cr_assert_eq(run(&edge, out, sizeof(out), AGENT " --detach -c %s",
+	cr_assert_eq(tn_run(&edge, out, sizeof(out), AGENT " --detach -c %s",
 			 policy_path),
 		     0, "%s", out);
 	cr_expect(strstr(out, "detached from a1"), "%s", out);

@@ -71,14 +71,12 @@ static void report_of(struct crsap_report *r, const char *id, uint64_t t,
 static uint8_t *frame_of(const struct crsap_report *r, const char *keyhex,
 			 size_t *len)
 {
-	const struct crsap_key *k = crsap_keyring_find(kr, "t1");
 	uint8_t key[32], *f;
 	char *xml;
 	size_t xl, fl;
 
 	for (int i = 0; i < 32; i++)
 		sscanf(keyhex + 2 * i, "%2hhx", &key[i]);
-	(void)k;
 	cr_assert_eq(crsap_report_build(r, &xml, &xl), 0);
 	cr_assert_eq(crsap_frame_build(r->ms, key, 32, xml, xl, &f, &fl), 0);
 	free(xml);
