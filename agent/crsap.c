@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 
 #include "addr.h"
+#include "bytes.h"
 
 #define MAGIC "XCRS1 "
 #define XML_DEPTH_MAX 4
@@ -54,50 +55,13 @@ bool crsap_id_valid(const char *id)
 	return n > 0;
 }
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Decodes exactly 2*n hex digits. */
-static int unhex(const char *s, size_t slen, uint8_t *out, size_t n)
-{
-	if (slen != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-static void tohex(const uint8_t *in, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int crsap_nonce(char out[CRSAP_NONCE_HEX + 1])
 {
 	uint8_t b[CRSAP_NONCE_HEX / 2];
 
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		return -EIO;
-	tohex(b, sizeof(b), out);
+	hex_encode(b, sizeof(b), out);
 	return 0;
 }
 
@@ -108,7 +72,7 @@ static bool nonce_valid(const char *s)
 	if (n != CRSAP_NONCE_HEX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (hexval(s[i]) < 0)
+		if (hex_digit(s[i]) < 0)
 			return false;
 	return true;
 }
@@ -153,7 +117,7 @@ int crsap_frame_split(const uint8_t *buf, size_t len, struct crsap_frame *f,
 	}
 	p = sp + 1;
 	nl = memchr(p, '\n', (size_t)(end - p));
-	if (!nl || unhex((const char *)p, (size_t)(nl - p), f->mac,
+	if (!nl || hex_decode((const char *)p, (size_t)(nl - p), f->mac,
 			 CRSAP_MAC_LEN)) {
 		seterr(err, errlen, "frame header: MAC is not 64 hex digits");
 		return -EBADMSG;
@@ -207,7 +171,7 @@ int crsap_frame_build(const char *id, const uint8_t *key, size_t keylen,
 	if (!b)
 		return -ENOMEM;
 	mac_of(key, keylen, body, body_len, mac);
-	tohex(mac, sizeof(mac), hex);
+	hex_encode(mac, sizeof(mac), hex);
 	b[0] = (uint8_t)(n >> 24);
 	b[1] = (uint8_t)(n >> 16);
 	b[2] = (uint8_t)(n >> 8);
@@ -881,7 +845,7 @@ int crsap_keyring_load(const char *path, struct crsap_keyring **ret,
 		k.keylen = hexlen / 2;
 		if (hexlen % 2 || k.keylen < CRSAP_KEY_MIN ||
 		    k.keylen > CRSAP_KEY_MAX ||
-		    unhex(tok[2], hexlen, k.key, k.keylen)) {
+		    hex_decode(tok[2], hexlen, k.key, k.keylen)) {
 			seterr(err, errlen,
 			       "%s:%u: key must be %d to %d hex digits", path,
 			       lineno, 2 * CRSAP_KEY_MIN, 2 * CRSAP_KEY_MAX);
