@@ -15,36 +15,50 @@ const uint8_t GBA_UA_TLS13[GBA_UA_ID] = { 0x01, 0x00, 0x00, 0x00, 0x07 };
 const uint8_t GBA_UA_XCRS_REPORT[GBA_UA_ID] = { 0xff, 'x', 'c', 'r', 's' };
 const uint8_t GBA_UA_XCRS_ASSERT[GBA_UA_ID] = { 0xff, 'x', 'a', 's', 't' };
 
-int gba_kdf(const uint8_t *key, size_t keylen, uint8_t fc,
-	    const struct gba_param *p, size_t n, uint8_t out[32])
+long gba_kdf_string(uint8_t fc, const struct gba_param *p, size_t n,
+		    uint8_t *out, size_t cap)
 {
-	unsigned int olen = 0;
 	size_t len = 1, o = 0;
-	uint8_t *s;
-	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].len > 0xffff)
 			return -EINVAL;
 		len += p[i].len + 2;
 	}
-	/* S = FC || P0 || L0 || ... || Pn-1 || Ln-1 */
-	s = malloc(len);
-	if (!s)
-		return -ENOMEM;
-	s[o++] = fc;
+	if (len > cap)
+		return -ENOSPC;
+	out[o++] = fc;
 	for (size_t i = 0; i < n; i++) {
-		memcpy(s + o, p[i].p, p[i].len);
+		memcpy(out + o, p[i].p, p[i].len);
 		o += p[i].len;
-		s[o++] = (uint8_t)(p[i].len >> 8);
-		s[o++] = (uint8_t)p[i].len;
+		out[o++] = (uint8_t)(p[i].len >> 8);
+		out[o++] = (uint8_t)p[i].len;
 	}
-	rc = HMAC(EVP_sha256(), key, (int)keylen, s, len, out, &olen) &&
-			     olen == 32
-		     ? 0
-		     : -EIO;
-	OPENSSL_cleanse(s, len);
-	free(s);
+	return (long)len;
+}
+
+int gba_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len,
+	     uint8_t out[32])
+{
+	unsigned int olen = 0;
+
+	return HMAC(EVP_sha256(), key, (int)keylen, msg, len, out, &olen) &&
+			       olen == 32
+		       ? 0
+		       : -EIO;
+}
+
+int gba_kdf(const uint8_t *key, size_t keylen, uint8_t fc,
+	    const struct gba_param *p, size_t n, uint8_t out[32])
+{
+	uint8_t s[1024];
+	long len = gba_kdf_string(fc, p, n, s, sizeof(s));
+	int rc;
+
+	if (len < 0)
+		return (int)len;
+	rc = gba_hmac(key, keylen, s, (size_t)len, out);
+	OPENSSL_cleanse(s, (size_t)len);
 	return rc;
 }
 

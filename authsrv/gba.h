@@ -35,6 +35,14 @@ struct gba_param {
 int gba_kdf(const uint8_t *key, size_t keylen, uint8_t fc,
 	    const struct gba_param *p, size_t n, uint8_t out[32]);
 
+/* The input string S = FC || P0 || L0 || ... of the KDF into out (cap
+ * bytes): its length, -EINVAL, -ENOSPC. */
+long gba_kdf_string(uint8_t fc, const struct gba_param *p, size_t n,
+		    uint8_t *out, size_t cap);
+/* HMAC-SHA-256. 0 or -EIO. */
+int gba_hmac(const uint8_t *key, size_t keylen, const void *msg, size_t len,
+	     uint8_t out[32]);
+
 /* Ks_AS = KDF(Ks, 0x01, "gba-me", RAND, IMPI, AS_Id), AS_Id = FQDN ||
  * Ua protocol id (TS 33.220 Annex B.3). */
 int gba_ks_as(const uint8_t ks[GBA_KS], const uint8_t rand[16],

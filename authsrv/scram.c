@@ -12,17 +12,6 @@
 #include "gba.h"
 #include "scram.h"
 
-static int hmac(const uint8_t *key, size_t klen, const void *msg, size_t mlen,
-		uint8_t out[32])
-{
-	unsigned int olen = 0;
-
-	return HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &olen) &&
-			       olen == 32
-		       ? 0
-		       : -EIO;
-}
-
 /* SaltedPassword, ClientKey, StoredKey, ServerKey. */
 static int derive(const char *password, const uint8_t *salt, size_t salt_len,
 		  uint32_t iter, uint8_t client_key[32], uint8_t stored[32],
@@ -35,8 +24,8 @@ static int derive(const char *password, const uint8_t *salt, size_t salt_len,
 			       (int)salt_len, (int)iter, EVP_sha256(), 32,
 			       salted))
 		return -EIO;
-	if (hmac(salted, 32, "Client Key", 10, client_key) ||
-	    hmac(salted, 32, "Server Key", 10, server) ||
+	if (gba_hmac(salted, 32, "Client Key", 10, client_key) ||
+	    gba_hmac(salted, 32, "Server Key", 10, server) ||
 	    !SHA256(client_key, 32, stored))
 		goto out;
 	rc = 0;
@@ -128,9 +117,9 @@ static int signatures(const uint8_t key_for_client[32],
 		      const uint8_t server_key[32], const char *am,
 		      uint8_t client_sig[32], uint8_t server_sig[32])
 {
-	if (hmac(key_for_client, 32, am, strlen(am), client_sig))
+	if (gba_hmac(key_for_client, 32, am, strlen(am), client_sig))
 		return -EIO;
-	if (server_key && hmac(server_key, 32, am, strlen(am), server_sig))
+	if (server_key && gba_hmac(server_key, 32, am, strlen(am), server_sig))
 		return -EIO;
 	return 0;
 }
@@ -281,5 +270,5 @@ int scram_session_key(const uint8_t client_key[SCRAM_KEY],
 			  sizeof(am) - 13);
 	if (rc)
 		return rc;
-	return hmac(client_key, 32, am, strlen(am), ks);
+	return gba_hmac(client_key, 32, am, strlen(am), ks);
 }
