@@ -16,11 +16,13 @@
 #include <yaml.h>
 
 #include "addr.h"
+#include "authsrv_config.h"
 #include "policy.h"
 
 struct pctx {
 	yaml_document_t doc;
 	struct policy *p;
+	struct authsrv_config *a;
 	struct policy_error *err;
 };
 
@@ -1494,10 +1496,43 @@ static int load_doc(struct pctx *c)
 	return cross_checks(c, top);
 }
 
+/* Parses text as YAML and hands the document to root(); the one place a
+ * YAML syntax error becomes "file:line:col: ...". */
+static int load_text(const char *text, size_t len, const char *fname,
+		     struct pctx *c, int (*root)(struct pctx *))
+{
+	yaml_parser_t parser;
+	int r;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+				     len);
+	if (!yaml_parser_load(&parser, &c->doc)) {
+		struct policy_error *err = c->err;
+
+		err->line = (unsigned)parser.problem_mark.line + 1;
+		err->col = (unsigned)parser.problem_mark.column + 1;
+		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s%s%s",
+			 fname, err->line, err->col,
+			 parser.problem ? parser.problem : "YAML error",
+			 parser.context ? " " : "",
+			 parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	r = root(c);
+	yaml_document_delete(&c->doc);
+	yaml_parser_delete(&parser);
+	if (r == -ENOMEM && !c->err->msg[0])
+		snprintf(c->err->msg, sizeof(c->err->msg), "%s: out of memory",
+			 fname);
+	return r;
+}
+
 int policy_load_string(const char *text, size_t len, const char *fname,
 		       struct policy **ret_policy, struct policy_error *err)
 {
-	yaml_parser_t parser;
 	struct pctx c = { .err = err };
 	int r;
 
@@ -1508,31 +1543,8 @@ int policy_load_string(const char *text, size_t len, const char *fname,
 		return -ENOMEM;
 	snprintf(c.p->file, sizeof(c.p->file), "%s", fname);
 	defaults(c.p);
-	if (!yaml_parser_initialize(&parser)) {
-		free(c.p);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-				     len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		err->line = (unsigned)parser.problem_mark.line + 1;
-		err->col = (unsigned)parser.problem_mark.column + 1;
-		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s%s%s",
-			 fname, err->line, err->col,
-			 parser.problem ? parser.problem : "YAML error",
-			 parser.context ? " " : "",
-			 parser.context ? parser.context : "");
-		yaml_parser_delete(&parser);
-		free(c.p);
-		return -EINVAL;
-	}
-	r = load_doc(&c);
-	yaml_document_delete(&c.doc);
-	yaml_parser_delete(&parser);
+	r = load_text(text, len, fname, &c, load_doc);
 	if (r) {
-		if (r == -ENOMEM && !err->msg[0])
-			snprintf(err->msg, sizeof(err->msg),
-				 "%s: out of memory", fname);
 		policy_free(c.p);
 		return r;
 	}
@@ -1540,8 +1552,9 @@ int policy_load_string(const char *text, size_t len, const char *fname,
 	return 0;
 }
 
-int policy_load(const char *path, struct policy **ret_policy,
-		struct policy_error *err)
+/* The whole file in a malloc'd buffer (at most 16 MiB). */
+static int read_all(const char *path, char **ret, size_t *ret_len,
+		    struct policy_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -1583,14 +1596,334 @@ int policy_load(const char *path, struct policy **ret_policy,
 			break;
 	}
 	if (ferror(f)) {
-		r = -EIO;
 		snprintf(err->msg, sizeof(err->msg), "%s: read error", path);
 		fclose(f);
 		free(buf);
-		return r;
+		return -EIO;
 	}
 	fclose(f);
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int policy_load(const char *path, struct policy **ret_policy,
+		struct policy_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r = read_all(path, &buf, &len, err);
+
+	if (r)
+		return r;
 	r = policy_load_string(buf ? buf : "", len, path, ret_policy, err);
 	free(buf);
 	return r;
+}
+
+/* ---- xcrs-authsrv's configuration ---- */
+
+static int id_value(struct pctx *c, node_t *n, const char *what, char *buf)
+{
+	const char *s = NULL;
+	int r = str(c, n, what, &s);
+
+	if (r)
+		return r;
+	if (!*s || strlen(s) > AUTHSRV_ID_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789.-_") != strlen(s))
+		return perr(c, n, "%s: expected a domain name (letters, digits, "
+				  "'.', '-', '_'; at most %d), found '%s'",
+			    what, AUTHSRV_ID_MAX, s);
+	strcpy(buf, s);
+	return 0;
+}
+
+static int hostport(struct pctx *c, node_t *n, const char *what, char *buf,
+		    size_t len)
+{
+	const char *colon;
+	int r = str_copy(c, n, what, buf, len);
+	unsigned long port;
+	char *end;
+
+	if (r)
+		return r;
+	colon = strrchr(buf, ':');
+	if (!colon || colon == buf)
+		return perr(c, n, "%s: expected HOST:PORT, found '%s'", what,
+			    buf);
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || !port || port > 65535)
+		return perr(c, n, "%s: the port must be 1..65535, found '%s'",
+			    what, colon + 1);
+	return 0;
+}
+
+#define A_STR(fn, member, what)                                                \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		struct authsrv_config *a = o;                                  \
+		return str_copy(c, v, what, a->member, sizeof(a->member));     \
+	}
+#define A_DUR(fn, member, what)                                                \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		struct authsrv_config *a = o;                                  \
+		int r_ = duration(c, v, what, &a->member);                     \
+		if (!r_ && a->member < 1000000000ull)                          \
+			return perr(c, v, "%s: at least 1s", what);            \
+		return r_;                                                     \
+	}
+
+A_STR(au_cert, certificate, "authsrv.certificate")
+A_STR(au_key, private_key, "authsrv.private_key")
+A_STR(au_db, database, "authsrv.database")
+A_STR(au_asca, as_ca, "authsrv.as_ca")
+A_STR(au_userca, user_ca, "authsrv.user_ca")
+A_DUR(au_sess, session_lifetime_ns, "authsrv.session_lifetime")
+A_DUR(au_chal, challenge_lifetime_ns, "authsrv.challenge_lifetime")
+A_DUR(au_asl, assertion_lifetime_ns, "authsrv.assertion_lifetime")
+
+static int au_domain(struct pctx *c, node_t *v, void *o)
+{
+	return id_value(c, v, "authsrv.domain",
+			((struct authsrv_config *)o)->domain);
+}
+
+static int au_listen(struct pctx *c, node_t *v, void *o)
+{
+	struct authsrv_config *a = o;
+
+	return hostport(c, v, "authsrv.listen", a->listen, sizeof(a->listen));
+}
+
+static int sec_authsrv(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "domain", au_domain, true },
+		{ "listen", au_listen, true },
+		{ "certificate", au_cert, true },
+		{ "private_key", au_key, true },
+		{ "database", au_db, true },
+		{ "as_ca", au_asca, true },
+		{ "user_ca", au_userca, false },
+		{ "session_lifetime", au_sess, false },
+		{ "challenge_lifetime", au_chal, false },
+		{ "assertion_lifetime", au_asl, false },
+	};
+	return walk(c, n, "authsrv", f, sizeof(f) / sizeof(f[0]), c->a);
+}
+
+static int as_id(struct pctx *c, node_t *v, void *o)
+{
+	return id_value(c, v, "application_servers.id",
+			((struct authsrv_as *)o)->id);
+}
+
+static int as_release(struct pctx *c, node_t *v, void *o)
+{
+	return boolean(c, v, "application_servers.release_identity",
+		       &((struct authsrv_as *)o)->release_identity);
+}
+
+static int as_realms(struct pctx *c, node_t *v, void *o)
+{
+	struct authsrv_as *as = o;
+	node_t **it;
+	size_t n;
+	int r = items(c, v, &it, &n);
+
+	if (r)
+		return r;
+	if (n > AUTHSRV_REALMS_MAX) {
+		r = perr(c, v, "application_servers.realms: at most %d",
+			 AUTHSRV_REALMS_MAX);
+		n = 0;
+	}
+	for (size_t i = 0; !r && i < n; i++)
+		r = id_value(c, it[i], "application_servers.realms",
+			     as->realms[as->nrealms++]);
+	items_free(it);
+	return r;
+}
+
+static int as_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "id", as_id, true },
+		{ "release_identity", as_release, false },
+		{ "realms", as_realms, false },
+	};
+	struct authsrv_config *a = ctx;
+	struct authsrv_as *as;
+	int r;
+
+	if (a->n_as >= AUTHSRV_AS_MAX)
+		return perr(c, it, "application_servers: at most %d",
+			    AUTHSRV_AS_MAX);
+	as = &a->as[a->n_as++];
+	r = walk(c, it, "application_servers", f, sizeof(f) / sizeof(f[0]),
+		 as);
+	if (r)
+		return r;
+	if (!as->nrealms)
+		strcpy(as->realms[as->nrealms++], a->domain);
+	return unique_name(c, it, "application server", a->as, sizeof(a->as[0]),
+			   a->n_as);
+}
+
+static int sec_as(struct pctx *c, node_t *n)
+{
+	return each(c, n, "application_servers", as_one, c->a);
+}
+
+static int pe_realm(struct pctx *c, node_t *v, void *o)
+{
+	return id_value(c, v, "peers.realm", ((struct authsrv_peer *)o)->realm);
+}
+
+static int pe_addr(struct pctx *c, node_t *v, void *o)
+{
+	struct authsrv_peer *p = o;
+
+	return hostport(c, v, "peers.address", p->address, sizeof(p->address));
+}
+
+static int pe_ca(struct pctx *c, node_t *v, void *o)
+{
+	struct authsrv_peer *p = o;
+
+	return str_copy(c, v, "peers.ca", p->ca, sizeof(p->ca));
+}
+
+static int peer_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "realm", pe_realm, true },
+		{ "address", pe_addr, true },
+		{ "ca", pe_ca, true },
+	};
+	struct authsrv_config *a = ctx;
+	int r;
+
+	if (a->n_peers >= AUTHSRV_PEERS_MAX)
+		return perr(c, it, "peers: at most %d", AUTHSRV_PEERS_MAX);
+	r = walk(c, it, "peers", f, sizeof(f) / sizeof(f[0]),
+		 &a->peers[a->n_peers++]);
+	if (r)
+		return r;
+	if (!strcmp(a->peers[a->n_peers - 1].realm, a->domain))
+		return perr(c, it, "peers: realm %s is this server's own domain",
+			    a->domain);
+	return unique_name(c, it, "peer realm", a->peers, sizeof(a->peers[0]),
+			   a->n_peers);
+}
+
+static int sec_peers(struct pctx *c, node_t *n)
+{
+	return each(c, n, "peers", peer_one, c->a);
+}
+
+static int load_authsrv_doc(struct pctx *c)
+{
+	node_t *root = yaml_document_get_root_node(&c->doc);
+	node_t *sec[4] = { NULL };
+	static const char *const names[4] = { "version", "authsrv",
+					      "application_servers", "peers" };
+	static int (*const fn[4])(struct pctx *, node_t *) = {
+		NULL, sec_authsrv, sec_as, sec_peers
+	};
+	unsigned long long ver;
+	int r;
+
+	if (!root)
+		return perr(c, NULL, "the file is empty");
+	if (root->type != YAML_MAPPING_NODE)
+		return perr(c, root, "expected a mapping of sections at the top, "
+				     "found %s", kind(root));
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	     p < root->data.mapping.pairs.top; p++) {
+		node_t *k = get(c, p->key);
+		const char *ks = NULL;
+		int i;
+
+		r = str(c, k, "top level", &ks);
+		if (r)
+			return r;
+		for (i = 0; i < 4 && strcmp(names[i], ks); i++)
+			;
+		if (i == 4)
+			return perr(c, k, "unknown section '%s' (expected "
+					  "version, authsrv, "
+					  "application_servers, peers)", ks);
+		if (sec[i])
+			return perr(c, k, "section '%s' given twice", ks);
+		sec[i] = get(c, p->value);
+	}
+	if (!sec[0])
+		return perr(c, root, "missing 'version: 1'");
+	r = uint_range(c, sec[0], "version", 1, 1, &ver);
+	if (r)
+		return r;
+	if (!sec[1])
+		return perr(c, root, "missing section 'authsrv'");
+	for (int i = 1; i < 4; i++)
+		if (sec[i] && (r = fn[i](c, sec[i])))
+			return r;
+	return 0;
+}
+
+int authsrv_config_load_string(const char *text, size_t len,
+			       const char *fname, struct authsrv_config **ret,
+			       struct policy_error *err)
+{
+	struct pctx c = { .err = err };
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	snprintf(err->file, sizeof(err->file), "%s", fname);
+	c.a = calloc(1, sizeof(*c.a));
+	if (!c.a)
+		return -ENOMEM;
+	snprintf(c.a->file, sizeof(c.a->file), "%s", fname);
+	c.a->session_lifetime_ns = 12ull * 3600 * 1000000000ull;
+	c.a->challenge_lifetime_ns = 60ull * 1000000000ull;
+	c.a->assertion_lifetime_ns = 300ull * 1000000000ull;
+	r = load_text(text, len, fname, &c, load_authsrv_doc);
+	if (r) {
+		free(c.a);
+		return r;
+	}
+	*ret = c.a;
+	return 0;
+}
+
+int authsrv_config_load(const char *path, struct authsrv_config **ret,
+			struct policy_error *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int r = read_all(path, &buf, &len, err);
+
+	if (r)
+		return r;
+	r = authsrv_config_load_string(buf ? buf : "", len, path, ret, err);
+	free(buf);
+	return r;
+}
+
+void authsrv_config_free(struct authsrv_config *c)
+{
+	free(c);
+}
+
+const struct authsrv_as *authsrv_config_as(const struct authsrv_config *c,
+					   const char *id)
+{
+	for (size_t i = 0; i < c->n_as; i++)
+		if (!strcmp(c->as[i].id, id))
+			return &c->as[i];
+	return NULL;
 }

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The store over SQLite (see store.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+#include <openssl/crypto.h>
+
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	char err[256];
+};
+
+static const char SCHEMA[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS subscribers ("
+	" id TEXT PRIMARY KEY, k BLOB NOT NULL, opc BLOB NOT NULL,"
+	" amf BLOB NOT NULL, sqn INTEGER NOT NULL, methods INTEGER NOT NULL,"
+	" disabled INTEGER NOT NULL DEFAULT 0, pw_salt BLOB, pw_iter INTEGER,"
+	" pw_stored BLOB, pw_server BLOB, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS sessions ("
+	" btid TEXT PRIMARY KEY, id TEXT NOT NULL, ks BLOB NOT NULL,"
+	" rand BLOB NOT NULL, method TEXT NOT NULL, created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires);"
+	"CREATE TABLE IF NOT EXISTS challenges ("
+	" nonce TEXT PRIMARY KEY, id TEXT NOT NULL, kind TEXT NOT NULL,"
+	" rand BLOB, xres BLOB, ck BLOB, ik BLOB, client_first TEXT,"
+	" server_first TEXT, expires INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS signing_keys ("
+	" kid TEXT PRIMARY KEY, pem TEXT NOT NULL, created INTEGER NOT NULL,"
+	" retired INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY,"
+	" value BLOB NOT NULL);";
+
+static int fail(struct store *st, const char *what)
+{
+	snprintf(st->err, sizeof(st->err), "%s: %s", what,
+		 sqlite3_errmsg(st->db));
+	return -EIO;
+}
+
+const char *store_errmsg(struct store *st)
+{
+	return st->err;
+}
+
+int store_open(const char *path, struct store **ret, char *err,
+	       size_t errlen)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	char *msg = NULL;
+	mode_t old;
+	int rc;
+
+	if (!st)
+		return -ENOMEM;
+	/* The file holds K and OPc: only the owner may read it. */
+	old = umask(077);
+	rc = sqlite3_open_v2(path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_FULLMUTEX,
+			     NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		sqlite3_close(st->db);
+		free(st);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "schema");
+		sqlite3_free(msg);
+		sqlite3_close(st->db);
+		free(st);
+		return -EIO;
+	}
+	*ret = st;
+	return 0;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int methods_parse(const char *s, unsigned *ret)
+{
+	unsigned m = 0;
+	char buf[128], *save = NULL, *tok;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "aka"))
+			m |= METHOD_AKA;
+		else if (!strcmp(tok, "password"))
+			m |= METHOD_PASSWORD;
+		else if (!strcmp(tok, "certificate"))
+			m |= METHOD_CERT;
+		else
+			return -EINVAL;
+	}
+	if (!m)
+		return -EINVAL;
+	*ret = m;
+	return 0;
+}
+
+void methods_format(unsigned m, char *out, size_t len)
+{
+	snprintf(out, len, "%s%s%s%s%s", m & METHOD_AKA ? "aka" : "",
+		 (m & METHOD_AKA) && (m & (METHOD_PASSWORD | METHOD_CERT))
+			 ? ","
+			 : "",
+		 m & METHOD_PASSWORD ? "password" : "",
+		 (m & METHOD_PASSWORD) && (m & METHOD_CERT) ? "," : "",
+		 m & METHOD_CERT ? "certificate" : "");
+}
+
+/* ---- statements ---- */
+
+static sqlite3_stmt *prep(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		fail(st, "prepare");
+		return NULL;
+	}
+	return s;
+}
+
+static void blob(sqlite3_stmt *s, int col, void *out, size_t n)
+{
+	const void *b = sqlite3_column_blob(s, col);
+
+	if (b && (size_t)sqlite3_column_bytes(s, col) == n)
+		memcpy(out, b, n);
+	else
+		memset(out, 0, n);
+}
+
+static void text(sqlite3_stmt *s, int col, char *out, size_t n)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+/* Runs a statement that returns no rows; -ENOENT if it changed none. */
+static int run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc;
+
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc != SQLITE_DONE)
+		return fail(st, what);
+	return sqlite3_changes(st->db) ? 0 : -ENOENT;
+}
+
+#define SUB_COLS                                                               \
+	"id, k, opc, amf, sqn, methods, disabled, pw_salt, pw_iter, "          \
+	"pw_stored, pw_server, created"
+
+static void sub_row(sqlite3_stmt *s, struct sub_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	text(s, 0, r->id, sizeof(r->id));
+	blob(s, 1, r->k, 16);
+	blob(s, 2, r->opc, 16);
+	blob(s, 3, r->amf, 2);
+	r->sqn = (uint64_t)sqlite3_column_int64(s, 4);
+	r->methods = (unsigned)sqlite3_column_int(s, 5);
+	r->disabled = sqlite3_column_int(s, 6) != 0;
+	if (sqlite3_column_type(s, 7) == SQLITE_BLOB) {
+		int n = sqlite3_column_bytes(s, 7);
+
+		if (n > 0 && n <= SCRAM_SALT_MAX) {
+			r->has_password = true;
+			memcpy(r->pw.salt, sqlite3_column_blob(s, 7),
+			       (size_t)n);
+			r->pw.salt_len = (size_t)n;
+			r->pw.iter = (uint32_t)sqlite3_column_int(s, 8);
+			blob(s, 9, r->pw.stored_key, 32);
+			blob(s, 10, r->pw.server_key, 32);
+		}
+	}
+	r->created = sqlite3_column_int64(s, 11);
+}
+
+int store_sub_add(struct store *st, const struct sub_rec *r)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO subscribers (" SUB_COLS
+				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, r->k, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, r->opc, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, r->amf, 2, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (sqlite3_int64)r->sqn);
+	sqlite3_bind_int(s, 6, (int)r->methods);
+	sqlite3_bind_int(s, 7, r->disabled);
+	if (r->has_password) {
+		sqlite3_bind_blob(s, 8, r->pw.salt, (int)r->pw.salt_len,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(s, 9, (int)r->pw.iter);
+		sqlite3_bind_blob(s, 10, r->pw.stored_key, 32, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 11, r->pw.server_key, 32, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(s, 12, r->created);
+	return run(st, s, "add subscriber");
+}
+
+/* Runs a one-row query into a subscriber record. */
+static int sub_query(struct store *st, sqlite3_stmt *s, struct sub_rec *r,
+		     const char *what)
+{
+	int rc;
+
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		sub_row(s, r);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return fail(st, what);
+}
+
+int store_sub_get(struct store *st, const char *id, struct sub_rec *r)
+{
+	sqlite3_stmt *s =
+		prep(st, "SELECT " SUB_COLS " FROM subscribers WHERE id = ?");
+
+	if (s)
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	return sub_query(st, s, r, "get subscriber");
+}
+
+int store_sub_set_disabled(struct store *st, const char *id, bool disabled)
+{
+	sqlite3_stmt *s =
+		prep(st, "UPDATE subscribers SET disabled = ? WHERE id = ?");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int(s, 1, disabled);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	return run(st, s, "disable subscriber");
+}
+
+int store_sub_set_methods(struct store *st, const char *id, unsigned m)
+{
+	sqlite3_stmt *s =
+		prep(st, "UPDATE subscribers SET methods = ? WHERE id = ?");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int(s, 1, (int)m);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	return run(st, s, "set methods");
+}
+
+int store_sub_set_password(struct store *st, const char *id,
+			   const struct scram_verifier *v)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE subscribers SET pw_salt = ?, "
+				   "pw_iter = ?, pw_stored = ?, pw_server = ? "
+				   "WHERE id = ?");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, v->salt, (int)v->salt_len, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)v->iter);
+	sqlite3_bind_blob(s, 3, v->stored_key, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, v->server_key, 32, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, id, -1, SQLITE_STATIC);
+	return run(st, s, "set password");
+}
+
+int store_sub_list(struct store *st,
+		   int (*fn)(const struct sub_rec *s, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s =
+		prep(st, "SELECT " SUB_COLS " FROM subscribers ORDER BY id");
+	struct sub_rec r;
+	int rc, n = 0;
+
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		sub_row(s, &r);
+		n++;
+		if (fn(&r, ctx))
+			break;
+	}
+	OPENSSL_cleanse(&r, sizeof(r));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(st, "list subscribers");
+	return n;
+}
+
+int store_sqn_next(struct store *st, const char *id, struct sub_rec *r)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = prep(st, "UPDATE subscribers SET sqn = sqn + 1 WHERE id = ? AND "
+		     "disabled = 0 AND sqn < 281474976710655 RETURNING " SUB_COLS);
+	if (s)
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sub_query(st, s, r, "next SQN");
+	if (rc == -ENOENT && store_sub_get(st, id, r) == 0)
+		return -EPERM; /* exists: disabled (or SQN exhausted) */
+	return rc;
+}
+
+int store_sqn_set(struct store *st, const char *id, uint64_t sqn_ms)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE subscribers SET sqn = ? WHERE id = ?");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)sqn_ms);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	return run(st, s, "resynchronise SQN");
+}
+
+int store_sess_put(struct store *st, const struct sess_rec *r)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO sessions (btid, id, ks, rand, "
+				   "method, created, expires) VALUES "
+				   "(?,?,?,?,?,?,?)");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, r->btid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 3, r->ks, GBA_KS, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, r->rand, 16, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, r->method, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, r->created);
+	sqlite3_bind_int64(s, 7, r->expires);
+	return run(st, s, "store session");
+}
+
+int store_sess_get(struct store *st, const char *btid, int64_t now,
+		   struct sess_rec *r)
+{
+	sqlite3_stmt *s = prep(
+		st, "SELECT s.btid, s.id, s.ks, s.rand, s.method, s.created, "
+		    "s.expires FROM sessions s JOIN subscribers u ON u.id = "
+		    "s.id WHERE s.btid = ? AND s.expires > ? AND u.disabled = 0");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, btid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		text(s, 0, r->btid, sizeof(r->btid));
+		text(s, 1, r->id, sizeof(r->id));
+		blob(s, 2, r->ks, GBA_KS);
+		blob(s, 3, r->rand, 16);
+		text(s, 4, r->method, sizeof(r->method));
+		r->created = sqlite3_column_int64(s, 5);
+		r->expires = sqlite3_column_int64(s, 6);
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return fail(st, "get session");
+}
+
+int store_sess_purge(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE expires <= ?");
+	sqlite3_stmt *c;
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, now);
+	rc = run(st, s, "purge sessions");
+	if (rc && rc != -ENOENT)
+		return rc;
+	c = prep(st, "DELETE FROM challenges WHERE expires <= ?");
+	if (!c)
+		return -EIO;
+	sqlite3_bind_int64(c, 1, now);
+	rc = run(st, c, "purge challenges");
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int store_chal_put(struct store *st, const struct chal_rec *c)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO challenges (nonce, id, kind, "
+				   "rand, xres, ck, ik, client_first, "
+				   "server_first, expires) VALUES "
+				   "(?,?,?,?,?,?,?,?,?,?)");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, c->nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, c->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, c->rand, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, c->xres, 8, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 6, c->ck, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 7, c->ik, 16, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, c->client_first, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, c->server_first, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 10, c->expires);
+	return run(st, s, "store challenge");
+}
+
+int store_chal_take(struct store *st, const char *nonce, int64_t now,
+		    struct chal_rec *c)
+{
+	/* DELETE ... RETURNING: two requests with the same nonce cannot both
+	 * get it. */
+	sqlite3_stmt *s = prep(st, "DELETE FROM challenges WHERE nonce = ? "
+				   "RETURNING nonce, id, kind, rand, xres, ck, "
+				   "ik, client_first, server_first, expires");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, nonce, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		text(s, 0, c->nonce, sizeof(c->nonce));
+		text(s, 1, c->id, sizeof(c->id));
+		text(s, 2, c->kind, sizeof(c->kind));
+		blob(s, 3, c->rand, 16);
+		blob(s, 4, c->xres, 8);
+		blob(s, 5, c->ck, 16);
+		blob(s, 6, c->ik, 16);
+		text(s, 7, c->client_first, sizeof(c->client_first));
+		text(s, 8, c->server_first, sizeof(c->server_first));
+		c->expires = sqlite3_column_int64(s, 9);
+		/* A RETURNING statement deletes when it runs to completion. */
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_ROW : SQLITE_ERROR;
+	}
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW)
+		return c->expires > now ? 0 : -ENOENT;
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return fail(st, "take challenge");
+}
+
+int store_key_add(struct store *st, const char *kid, const char *pem,
+		  int64_t created)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO signing_keys (kid, pem, "
+				   "created) VALUES (?,?,?)");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, kid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, pem, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, created);
+	return run(st, s, "add signing key");
+}
+
+int store_key_list(struct store *st, struct key_rec **keys, size_t *n)
+{
+	sqlite3_stmt *s = prep(st, "SELECT kid, pem, created FROM signing_keys "
+				   "WHERE retired = 0 ORDER BY created DESC, "
+				   "rowid DESC");
+	struct key_rec *v = NULL;
+	size_t cnt = 0;
+	int rc;
+
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct key_rec *nv = realloc(v, (cnt + 1) * sizeof(*v));
+
+		if (!nv) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v = nv;
+		text(s, 0, v[cnt].kid, sizeof(v[cnt].kid));
+		v[cnt].pem = strdup((const char *)sqlite3_column_text(s, 1));
+		v[cnt].created = sqlite3_column_int64(s, 2);
+		v[cnt].active = cnt == 0;
+		cnt++;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		store_keys_free(v, cnt);
+		return fail(st, "list signing keys");
+	}
+	*keys = v;
+	*n = cnt;
+	return 0;
+}
+
+void store_keys_free(struct key_rec *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].pem) {
+			OPENSSL_cleanse(keys[i].pem, strlen(keys[i].pem));
+			free(keys[i].pem);
+		}
+	}
+	free(keys);
+}
+
+int store_key_retire(struct store *st, const char *kid)
+{
+	sqlite3_stmt *s =
+		prep(st, "UPDATE signing_keys SET retired = 1 WHERE kid = ?");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, kid, -1, SQLITE_STATIC);
+	return run(st, s, "retire signing key");
+}
+
+int store_secret(struct store *st, const char *name, uint8_t out[32])
+{
+	sqlite3_stmt *s;
+	uint8_t fresh[32];
+	int rc;
+
+	if (getrandom(fresh, 32, 0) != 32)
+		return -EIO;
+	/* Insert if absent, then read: whoever came first wins. */
+	s = prep(st, "INSERT OR IGNORE INTO secrets (name, value) VALUES (?,?)");
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, fresh, 32, SQLITE_STATIC);
+	rc = run(st, s, "make secret");
+	OPENSSL_cleanse(fresh, 32);
+	if (rc && rc != -ENOENT)
+		return rc;
+	s = prep(st, "SELECT value FROM secrets WHERE name = ?");
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		blob(s, 0, out, 32);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : fail(st, "read secret");
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The authentication server's store: subscribers (identity, K, OPc, AMF,
+ * SQN, methods, password verifier, disabled), bootstrap sessions, pending
+ * challenges, signing keys. One interface; this implementation is SQLite
+ * (WAL, a busy timeout), so several xcrs-authsrv processes and the admin
+ * tool can share one database file.
+ *
+ * Every function returns 0 (or a count) or a negative errno; -EIO with
+ * store_errmsg() naming what SQLite said.
+ */
+#ifndef XCRS_STORE_H
+#define XCRS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gba.h"
+#include "scram.h"
+
+enum {
+	METHOD_AKA = 1,
+	METHOD_PASSWORD = 2,
+	METHOD_CERT = 4,
+};
+/* "aka,password" <-> bits. 0 or -EINVAL. */
+int methods_parse(const char *s, unsigned *ret);
+void methods_format(unsigned m, char *out, size_t len);
+
+struct sub_rec {
+	char id[GBA_ID_MAX + 1];
+	uint8_t k[16], opc[16], amf[2];
+	uint64_t sqn;	  /* highest SQN used in a vector */
+	unsigned methods;
+	bool disabled;
+	bool has_password;
+	struct scram_verifier pw;
+	int64_t created;
+};
+
+struct sess_rec {
+	char btid[GBA_BTID_MAX];
+	char id[GBA_ID_MAX + 1];
+	uint8_t ks[GBA_KS];
+	uint8_t rand[16];
+	char method[16];
+	int64_t created, expires; /* Unix seconds */
+};
+
+/* A pending challenge: Digest AKA (vector) or SCRAM (messages). */
+struct chal_rec {
+	char nonce[256];  /* Digest nonce, or the SCRAM combined nonce */
+	char id[GBA_ID_MAX + 1];
+	char kind[16];	  /* "aka", "scram" */
+	uint8_t rand[16], xres[8], ck[16], ik[16];
+	char client_first[SCRAM_MSG_MAX], server_first[SCRAM_MSG_MAX];
+	int64_t expires;
+};
+
+struct key_rec {
+	char kid[17];
+	char *pem;	 /* private key, PKCS#8 PEM (malloc'd, list only) */
+	int64_t created;
+	bool active;	 /* the one that signs; others are still published */
+};
+
+struct store;
+
+int store_open(const char *path, struct store **ret, char *err,
+	       size_t errlen);
+void store_close(struct store *st);
+const char *store_errmsg(struct store *st);
+
+int store_sub_add(struct store *st, const struct sub_rec *s);
+int store_sub_get(struct store *st, const char *id, struct sub_rec *s);
+int store_sub_set_disabled(struct store *st, const char *id, bool disabled);
+int store_sub_set_methods(struct store *st, const char *id, unsigned m);
+int store_sub_set_password(struct store *st, const char *id,
+			   const struct scram_verifier *v);
+int store_sub_list(struct store *st,
+		   int (*fn)(const struct sub_rec *s, void *ctx), void *ctx);
+/* Atomically: SQN := SQN + 1 of an enabled subscriber, returning the new
+ * value and the record (one UPDATE ... RETURNING: concurrent requests,
+ * from any process, never get the same SQN). -ENOENT, -EPERM (disabled). */
+int store_sqn_next(struct store *st, const char *id, struct sub_rec *s);
+/* After a resynchronisation: SQN := sqn_ms. */
+int store_sqn_set(struct store *st, const char *id, uint64_t sqn_ms);
+
+int store_sess_put(struct store *st, const struct sess_rec *s);
+/* A session that exists, has not expired at now, and whose subscriber is
+ * still enabled (revocation). -ENOENT otherwise. */
+int store_sess_get(struct store *st, const char *btid, int64_t now,
+		   struct sess_rec *s);
+int store_sess_purge(struct store *st, int64_t now);
+
+int store_chal_put(struct store *st, const struct chal_rec *c);
+/* Takes (reads and deletes: single use) a live challenge. -ENOENT. */
+int store_chal_take(struct store *st, const char *nonce, int64_t now,
+		    struct chal_rec *c);
+
+int store_key_add(struct store *st, const char *kid, const char *pem,
+		  int64_t created);
+/* The keys not retired, newest first; the newest is the active one. *keys
+ * is malloc'd, each pem too: store_keys_free. */
+int store_key_list(struct store *st, struct key_rec **keys, size_t *n);
+void store_keys_free(struct key_rec *keys, size_t n);
+int store_key_retire(struct store *st, const char *kid);
+
+/* A 32-byte server secret, made on first use (pseudonyms). */
+int store_secret(struct store *st, const char *name, uint8_t out[32]);
+
+#endif
