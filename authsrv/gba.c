@@ -157,12 +157,16 @@ int digest_response(const struct digest_resp *d, const uint8_t *pw,
 
 int digest_param(const char *hdr, const char *key, char *out, size_t outlen)
 {
-	const char *s = hdr;
+	if (strncasecmp(hdr, "Digest", 6) != 0 || (hdr[6] && hdr[6] != ' '))
+		return -EINVAL;
+	return digest_param_plain(hdr + 6, key, out, outlen);
+}
+
+int digest_param_plain(const char *s, const char *key, char *out,
+		       size_t outlen)
+{
 	size_t klen = strlen(key);
 
-	if (strncasecmp(s, "Digest", 6) != 0 || (s[6] && s[6] != ' '))
-		return -EINVAL;
-	s += 6;
 	for (;;) {
 		const char *k;
 		size_t kl, o = 0;

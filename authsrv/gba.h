@@ -75,5 +75,8 @@ int digest_response(const struct digest_resp *d, const uint8_t *pw,
  * (unquoted, backslash escapes removed) in hdr; 0, -ENOENT, -EINVAL (bad
  * syntax or the value does not fit). */
 int digest_param(const char *hdr, const char *key, char *out, size_t outlen);
+/* The same for a list without the scheme (Authentication-Info). */
+int digest_param_plain(const char *params, const char *key, char *out,
+		       size_t outlen);
 
 #endif

@@ -50,7 +50,7 @@ struct sess_rec {
 
 /* A pending challenge: Digest AKA (vector) or SCRAM (messages). */
 struct chal_rec {
-	char nonce[256];  /* Digest nonce, or the SCRAM combined nonce */
+	char nonce[SCRAM_MSG_MAX + 32]; /* Digest nonce, or SCRAM r= */
 	char id[GBA_ID_MAX + 1];
 	char kind[16];	  /* "aka", "scram" */
 	uint8_t rand[16], xres[8], ck[16], ik[16];

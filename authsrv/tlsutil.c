@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "tlsutil.h"
+
+const char *tls_errstr(void)
+{
+	static __thread char buf[256];
+	unsigned long e = ERR_peek_last_error();
+
+	if (!e)
+		return "no OpenSSL error";
+	ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
+int tls_ctx_new(bool server, const char *cert, const char *key,
+		const char *ca, SSL_CTX **ret, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method()
+					  : TLS_client_method());
+
+	if (!ctx) {
+		snprintf(err, errlen, "TLS context: %s", tls_errstr());
+		return -EINVAL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	if (cert && SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(err, errlen, "%s: %s", cert, tls_errstr());
+		goto fail;
+	}
+	if (key && (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
+			    1 ||
+		    SSL_CTX_check_private_key(ctx) != 1)) {
+		snprintf(err, errlen, "%s: %s", key, tls_errstr());
+		goto fail;
+	}
+	if (ca && SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		snprintf(err, errlen, "%s: %s", ca, tls_errstr());
+		goto fail;
+	}
+	if (!server)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	*ret = ctx;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	return -EINVAL;
+}
+
+X509_STORE *tls_store_load(const char *file, char *err, size_t errlen)
+{
+	X509_STORE *st = X509_STORE_new();
+
+	if (!st || X509_STORE_load_file(st, file) != 1) {
+		snprintf(err, errlen, "%s: %s", file, tls_errstr());
+		X509_STORE_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+bool tls_peer_verified_by(SSL *ssl, X509_STORE *store)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	X509_STORE_CTX *c;
+	bool ok = false;
+
+	if (!peer || !store)
+		return false;
+	c = X509_STORE_CTX_new();
+	if (c && X509_STORE_CTX_init(c, store, peer, chain) == 1) {
+		X509_STORE_CTX_set_purpose(c, X509_PURPOSE_SSL_CLIENT);
+		ok = X509_verify_cert(c) == 1;
+	}
+	X509_STORE_CTX_free(c);
+	ERR_clear_error();
+	return ok;
+}
+
+bool tls_peer_has_name(SSL *ssl, const char *name)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+
+	/* X509_check_host: DNS SANs, falling back to the CN without them. */
+	return peer && X509_check_host(peer, name, 0,
+				       X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+				       NULL) == 1;
+}
+
+int tls_peer_cn(SSL *ssl, char *out, size_t len)
+{
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+
+	if (!peer || X509_NAME_get_text_by_NID(X509_get_subject_name(peer),
+					       NID_commonName, out,
+					       (int)len) <= 0)
+		return -ENOENT;
+	return 0;
+}
