@@ -19,6 +19,7 @@
 #include <event2/http.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -84,9 +85,6 @@ struct reply {
 	char www_auth[1024];
 	char auth_info[512];
 	char tls_err[256];
-	/* Called with the connection's TLS state before it closes. */
-	void (*hook)(SSL *ssl, struct reply *r, void *ctx);
-	void *hook_ctx;
 	struct event_base *base;
 };
 
@@ -122,10 +120,6 @@ static void on_reply(struct evhttp_request *req, void *arg)
 			 sizeof(r->www_auth));
 		copy_hdr(req, "Authentication-Info", r->auth_info,
 			 sizeof(r->auth_info));
-		conn = evhttp_request_get_connection(req);
-		bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-		if (r->hook && bev)
-			r->hook(bufferevent_openssl_get_ssl(bev), r, r->hook_ctx);
 	} else if (req) {
 		conn = evhttp_request_get_connection(req);
 		bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
@@ -227,7 +221,8 @@ static json_object *reply_json(struct ac_conn *c, struct reply *r, int want,
 			msg = json_object_get_string(e);
 		*rc = cerr(c, r->code == 403 || r->code == 401 ? -EACCES
 			   : r->code == 404			 ? -ENOENT
-								 : -EPROTO,
+			   : r->code < 500			 ? -EINVAL
+								 : -EREMOTEIO,
 			   "server: %d %s", r->code, msg);
 		json_object_put(o);
 		return NULL;
@@ -457,44 +452,39 @@ out:
 
 /* ---- certificate ---- */
 
-struct cert_hook {
-	struct ac_session *s;
-	int rc;
-};
-
-static void export_ks(SSL *ssl, struct reply *r, void *ctx)
-{
-	struct cert_hook *h = ctx;
-	json_object *o = r->body ? json_tokener_parse(r->body) : NULL;
-	const char *btid = o ? jstr(o, "btid") : NULL, *dom;
-	uint8_t rand[16];
-
-	h->rc = -EBADMSG;
-	if (r->code == 200 && btid && !gba_btid_parse(btid, rand, &dom) &&
-	    SSL_export_keying_material(ssl, h->s->ks, GBA_KS, TLS_KS_LABEL,
-				       strlen(TLS_KS_LABEL), rand, 16, 1) == 1)
-		h->rc = 0;
-	json_object_put(o);
-}
-
 int ac_bootstrap_certificate(struct ac_conn *c, const char *id,
 			     struct ac_session *out)
 {
-	struct cert_hook h = { .s = out, .rc = -EBADMSG };
-	struct reply r = { .hook = export_ks, .hook_ctx = &h };
+	struct reply r = { 0 };
+	EVP_PKEY *eph = NULL;
+	uint8_t pub[32], peer[32];
+	char pub64[64], body[128];
+	const char *sp;
 	json_object *o;
 	int rc;
 
-	rc = http(c, EVHTTP_REQ_POST, "/v1/bootstrap/certificate", NULL, "{}",
+	/* The request travels inside the TLS session the user's certificate
+	 * authenticated: an ephemeral X25519 exchange in it gives both ends
+	 * Ks without exporting anything from TLS. */
+	if (cert_ks_keypair(&eph, pub))
+		return cerr(c, -EIO, "X25519 key generation failed");
+	b64_encode(pub, 32, pub64, 1);
+	snprintf(body, sizeof(body), "{\"x25519\":\"%s\"}", pub64);
+	rc = http(c, EVHTTP_REQ_POST, "/v1/bootstrap/certificate", NULL, body,
 		  &r);
 	if (rc)
-		return rc;
+		goto out;
 	o = reply_json(c, &r, 200, &rc);
-	if (o) {
-		rc = h.rc ? cerr(c, h.rc, "cannot export Ks from TLS")
-			  : session_from(c, o, id, out);
-		json_object_put(o);
-	}
+	if (!o)
+		goto out;
+	sp = jstr(o, "x25519");
+	rc = session_from(c, o, id, out);
+	if (!rc && (!sp || b64_decode(sp, strlen(sp), peer, 32, 1) != 32 ||
+		    cert_ks_derive(eph, peer, out->rand, id, out->ks)))
+		rc = cerr(c, -EBADMSG, "server: no usable x25519 key in reply");
+	json_object_put(o);
+out:
+	EVP_PKEY_free(eph);
 	free(r.body);
 	return rc;
 }

@@ -505,16 +505,15 @@ static void on_certificate(struct evhttp_request *req, void *arg)
 {
 	struct srv *s = arg;
 	SSL *ssl = req_ssl(req);
-	char cn[GBA_ID_MAX + 1];
+	char cn[GBA_ID_MAX + 1], pub64[64];
 	struct sub_rec sub;
 	struct sess_rec sess;
-	uint8_t rand[16], ks[GBA_KS];
+	uint8_t rand[16], ks[GBA_KS], peer[32], pub[32];
+	EVP_PKEY *eph = NULL;
+	json_object *in, *o;
+	const char *x;
 	int rc;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		reply_err(req, 405, "Method Not Allowed", "use POST");
-		return;
-	}
 	if (!s->user_store) {
 		reply_err(req, 404, "Not Found",
 			  "the certificate method is not configured (user_ca)");
@@ -526,26 +525,41 @@ static void on_certificate(struct evhttp_request *req, void *arg)
 			  "no client certificate from the user CA");
 		return;
 	}
+	in = body_json(req);
+	if (!in)
+		return;
+	x = member(in, "x25519", 64);
+	if (!x || b64_decode(x, strlen(x), peer, 32, 1) != 32) {
+		reply_err(req, 400, "Bad Request",
+			  "expected {\"x25519\": base64url public key}");
+		goto out;
+	}
 	rc = store_sub_get(s->st, cn, &sub);
-	OPENSSL_cleanse(sub.k, sizeof(sub.k));
+	OPENSSL_cleanse(&sub.k, sizeof(sub.k));
 	if (rc || sub.disabled || !(sub.methods & METHOD_CERT)) {
 		reply_err(req, 403, "Forbidden",
 			  "%s: no such subscriber, disabled, or certificate "
 			  "method not allowed", cn);
-		return;
+		goto out;
 	}
-	/* Both ends export Ks from this TLS session, bound to RAND. */
-	if (getrandom(rand, 16, 0) != 16 ||
-	    SSL_export_keying_material(ssl, ks, sizeof(ks), TLS_KS_LABEL,
-				       strlen(TLS_KS_LABEL), rand, 16, 1) != 1 ||
+	/* The key arrived inside the TLS session the certificate
+	 * authenticated: an X25519 exchange in it gives both ends Ks. */
+	if (getrandom(rand, 16, 0) != 16 || cert_ks_keypair(&eph, pub) ||
+	    cert_ks_derive(eph, peer, rand, cn, ks) ||
 	    new_session(s, cn, rand, ks, "certificate", &sess)) {
 		OPENSSL_cleanse(ks, sizeof(ks));
 		reply_err(req, 500, "Internal Server Error",
 			  "cannot make the session");
-		return;
+		goto out;
 	}
 	OPENSSL_cleanse(ks, sizeof(ks));
-	reply_session(req, &sess, NULL);
+	b64_encode(pub, 32, pub64, 1);
+	o = json_object_new_object();
+	json_object_object_add(o, "x25519", json_object_new_string(pub64));
+	reply_session(req, &sess, o);
+out:
+	EVP_PKEY_free(eph);
+	json_object_put(in);
 }
 
 /* ---- 3. inquiry with key generation (Zn): an AS fetches Ks_AS ---- */

@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
+#include "gba.h"
 #include "tlsutil.h"
 
 const char *tls_errstr(void)
@@ -103,4 +106,43 @@ int tls_peer_cn(SSL *ssl, char *out, size_t len)
 					       (int)len) <= 0)
 		return -ENOENT;
 	return 0;
+}
+
+int cert_ks_keypair(EVP_PKEY **key, uint8_t pub[32])
+{
+	size_t len = 32;
+
+	*key = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	if (!*key || !EVP_PKEY_get_raw_public_key(*key, pub, &len) ||
+	    len != 32) {
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+int cert_ks_derive(EVP_PKEY *key, const uint8_t peer[32],
+		   const uint8_t rand[16], const char *id, uint8_t ks[32])
+{
+	EVP_PKEY *p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
+						  32);
+	EVP_PKEY_CTX *c = p ? EVP_PKEY_CTX_new(key, NULL) : NULL;
+	uint8_t shared[32];
+	size_t len = sizeof(shared);
+	struct gba_param prm[3] = {
+		{ "xcrs-cert-ks", 12 },
+		{ rand, 16 },
+		{ id, strlen(id) },
+	};
+	int rc = -EIO;
+
+	if (c && EVP_PKEY_derive_init(c) == 1 &&
+	    EVP_PKEY_derive_set_peer(c, p) == 1 &&
+	    EVP_PKEY_derive(c, shared, &len) == 1 && len == 32)
+		rc = gba_kdf(shared, 32, 0x81, prm, 3, ks);
+	OPENSSL_cleanse(shared, sizeof(shared));
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(p);
+	return rc;
 }

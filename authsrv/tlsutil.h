@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 
 /* The last OpenSSL error as text (for messages). */
@@ -30,7 +31,11 @@ bool tls_peer_has_name(SSL *ssl, const char *name);
 /* The peer certificate's subject CN into out. 0 or -ENOENT. */
 int tls_peer_cn(SSL *ssl, char *out, size_t len);
 
-/* The label both ends of the certificate method export Ks with. */
-#define TLS_KS_LABEL "EXPORTER-xcrs-gba-ks"
+/* The certificate method's key agreement: an ephemeral X25519 pair
+ * (public half in pub), and Ks = KDF(shared, 0x81, "xcrs-cert-ks", RAND,
+ * identity) from our key and the peer's public half. 0 or -EIO. */
+int cert_ks_keypair(EVP_PKEY **key, uint8_t pub[32]);
+int cert_ks_derive(EVP_PKEY *key, const uint8_t peer[32],
+		   const uint8_t rand[16], const char *id, uint8_t ks[32]);
 
 #endif
