@@ -27,8 +27,10 @@
 
 #include "addr.h"
 #include "apply.h"
+#include "authclient.h"
 #include "config.h"
 #include "events.h"
+#include "gbakeys.h"
 #include "log.h"
 
 #define STATE_VERSION 1
@@ -1174,6 +1176,18 @@ static int check_only(struct policy *p)
 			return 1;
 		}
 		crsap_keyring_free(kr);
+		if (p->reports.authsrv.enabled) {
+			const struct policy_authsrv *a = &p->reports.authsrv;
+			struct ac_conn c;
+
+			if (ac_open(&c, a->server, a->ca, a->cert, a->key,
+				    a->name[0] ? a->name : NULL)) {
+				log_error("%s: reports.authsrv: %s", p->file,
+					  c.err);
+				return 1;
+			}
+			ac_close(&c);
+		}
 		ctx = reports_tls_ctx(&p->reports, err, sizeof(err));
 		if (!ctx) {
 			log_error("%s", err);
@@ -1271,7 +1285,8 @@ static int start(struct agent *ag, char *err, size_t errlen)
 		return r;
 	if ((r = watch_add(ag, &ag->control, r, EPOLLIN, on_control)) ||
 	    (r = inputs_open(ag, err, errlen)) ||
-	    (r = reports_open(ag, err, errlen)))
+	    (r = reports_open(ag, err, errlen)) ||
+	    (r = gbakeys_open(ag, &ag->gba, err, errlen)))
 		return r;
 	ag->state_dirty = true;
 	rec = json_object_new_object();
@@ -1288,6 +1303,8 @@ static int start(struct agent *ag, char *err, size_t errlen)
 static void stop(struct agent *ag)
 {
 	reports_close(ag);
+	gbakeys_close(ag, ag->gba);
+	ag->gba = NULL;
 	inputs_close(ag);
 	clients_close(ag);
 	if (ag->control.fd >= 0) {

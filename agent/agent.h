@@ -65,6 +65,7 @@ enum input_kind {
 	IN_CONTROL,
 };
 
+struct gbakeys;
 struct input;
 struct tconn;
 struct lclient;
@@ -77,6 +78,7 @@ struct agent {
 	struct corr *corr;
 	struct dp *dp;
 	struct crsap_keyring *keys;
+	struct gbakeys *gba;	/* keys from xcrs-authsrv, or NULL */
 	struct crsap_replay *replay;
 	SSL_CTX *tls;
 

@@ -49,7 +49,7 @@ bool crsap_id_valid(const char *id)
 
 		if (n >= CRSAP_ID_MAX)
 			return false;
-		if (!isalnum(ch) && !strchr("._:@-", ch))
+		if (!isalnum(ch) && !strchr("._:@-+/=", ch))
 			return false;
 	}
 	return n > 0;
@@ -767,6 +767,10 @@ int crsap_keyring_load(const char *path, struct crsap_keyring **ret,
 	int fd, ret_err = 0;
 	FILE *f;
 
+	if (!path[0]) { /* no key file: an empty keyring */
+		*ret = calloc(1, sizeof(**ret));
+		return *ret ? 0 : -ENOMEM;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret_err = -errno;

@@ -30,7 +30,8 @@
 
 #define CRSAP_NS "urn:xcrs:crsap:1"
 #define CRSAP_FRAME_MAX 65536u
-#define CRSAP_ID_MAX 64	    /* terminal id: [A-Za-z0-9._:@-]{1,64} */
+#define CRSAP_ID_MAX 160    /* terminal id: [A-Za-z0-9._:@+/=-]{1,160}
+			     * (a B-TID from xcrs-authsrv fits) */
 #define CRSAP_NONCE_HEX 32  /* 16 random bytes */
 #define CRSAP_KEY_MIN 16
 #define CRSAP_KEY_MAX 64
@@ -137,7 +138,8 @@ int crsap_response_build(const struct crsap_response *r, char **out,
 /* Per-terminal keys, from a file of lines "ID ADDRESS KEY": ADDRESS is the
  * terminal's subscriber address, or "peer" for the address the report
  * arrives from; KEY is 32..128 hex digits. '#' starts a comment. The file
- * must not be readable by group or others. */
+ * must not be readable by group or others. An empty path is an empty
+ * keyring (keys come from xcrs-authsrv only). */
 struct crsap_key {
 	char id[CRSAP_ID_MAX + 1];
 	bool peer;

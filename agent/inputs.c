@@ -7,6 +7,7 @@
  * counted and logged and changes nothing.
  */
 #include "agent.h"
+#include "gbakeys.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -557,6 +558,8 @@ struct tconn {
 	struct xcrs_addr peer;
 	char peer_s[ADDR_STRLEN + 8];
 	bool authed;
+	bool waiting;	/* a frame waits for its key from authsrv */
+	char wait_id[CRSAP_ID_MAX + 1];
 	char id[CRSAP_ID_MAX + 1];
 	struct xcrs_addr term;
 	uint64_t since;
@@ -629,10 +632,18 @@ static void tconn_queue(struct tconn *t, const uint8_t *b, size_t n)
 }
 
 /* Sends r (MAC'd with the terminal's key) on t. */
+/* A terminal's key: from the key file, else from authsrv's cache. */
+static const struct crsap_key *report_key(struct agent *ag, const char *id)
+{
+	const struct crsap_key *k = crsap_keyring_find(ag->keys, id);
+
+	return k ? k : gbakeys_find(ag->gba, id);
+}
+
 static int tconn_send(struct agent *ag, struct tconn *t,
 		      const struct crsap_response *r)
 {
-	const struct crsap_key *k = crsap_keyring_find(ag->keys, t->id);
+	const struct crsap_key *k = report_key(ag, t->id);
 	char *xml = NULL;
 	uint8_t *frame = NULL;
 	size_t xlen, flen;
@@ -661,7 +672,31 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	char err[512], tbuf[ADDR_STRLEN];
 	enum crsap_verdict v;
 
-	v = crsap_verify_report(ag->keys, ag->replay, buf, len, now_real_ms(),
+	const struct crsap_keyring *kr = ag->keys;
+	struct crsap_frame f;
+
+	/* A terminal that reports with a B-TID: its key comes from authsrv.
+	 * The frame waits (in t->in) until it is here. */
+	if (!crsap_frame_split(buf, len, &f, err, sizeof(err)) &&
+	    !crsap_keyring_find(ag->keys, f.id) && ag->gba) {
+		if (gbakeys_find(ag->gba, f.id)) {
+			kr = gbakeys_ring(ag->gba);
+		} else if (gbakeys_is_btid(f.id)) {
+			if (gbakeys_request(ag->gba, f.id)) {
+				ag->counters[C_REPORTS_REFUSED]++;
+				ag->refused[CRSAP_BUSY]++;
+				log_warn("report from %s refused (busy): too "
+					 "many key requests to authsrv",
+					 t->peer_s);
+				tconn_kill(ag, t);
+				return;
+			}
+			t->waiting = true;
+			snprintf(t->wait_id, sizeof(t->wait_id), "%s", f.id);
+			return;
+		}
+	}
+	v = crsap_verify_report(kr, ag->replay, buf, len, now_real_ms(),
 				ag->policy->reports.max_skew_ns / 1000000,
 				&rep, &k, err, sizeof(err));
 	if (v != CRSAP_OK) {
@@ -727,7 +762,21 @@ static bool tls_blocked(struct agent *ag, struct tconn *t, int r)
 	return false;
 }
 
+static void tconn_run(struct agent *ag, struct tconn *t, bool resume);
+
 static void tconn_io(struct agent *ag, struct tconn *t)
+{
+	if (!t->waiting)
+		tconn_run(ag, t, false);
+}
+
+/* Processes the frames already buffered, then reads on. */
+static void tconn_resume(struct agent *ag, struct tconn *t)
+{
+	tconn_run(ag, t, true);
+}
+
+static void tconn_run(struct agent *ag, struct tconn *t, bool resume)
 {
 	const size_t cap = CRSAP_FRAME_MAX + 4;
 	int r, e;
@@ -757,13 +806,16 @@ static void tconn_io(struct agent *ag, struct tconn *t)
 	for (;;) {
 		long need;
 
-		r = SSL_read(t->ssl, t->in + t->inlen, (int)(cap - t->inlen));
-		if (r <= 0) {
-			if (tls_blocked(ag, t, r))
-				break;
-			return;
+		if (!resume) {
+			r = SSL_read(t->ssl, t->in + t->inlen,
+				     (int)(cap - t->inlen));
+			if (r <= 0) {
+				if (tls_blocked(ag, t, r))
+					break;
+				return;
+			}
+			t->inlen += (size_t)r;
 		}
-		t->inlen += (size_t)r;
 		while ((need = crsap_frame_size(t->in, t->inlen)) != 0) {
 			if (need < 0) {
 				ag->counters[C_REPORTS_REFUSED]++;
@@ -779,11 +831,42 @@ static void tconn_io(struct agent *ag, struct tconn *t)
 			handle_report(ag, t, t->in + 4, (size_t)need - 4);
 			if (t->dead)
 				return;
+			if (t->waiting) {
+				/* read nothing more until the key is here */
+				tconn_flush(ag, t);
+				watch_mod(ag, &t->w, t->outlen ? EPOLLOUT : 0);
+				return;
+			}
 			memmove(t->in, t->in + need, t->inlen - (size_t)need);
 			t->inlen -= (size_t)need;
 		}
+		if (resume) {
+			/* buffered frames done: read the socket again */
+			resume = false;
+			continue;
+		}
 	}
 	tconn_flush(ag, t);
+}
+
+void inputs_key_ready(struct agent *ag, const char *id, bool ok)
+{
+	for (struct tconn *t = ag->tconns; t; t = t->next) {
+		if (t->dead || !t->waiting || strcmp(t->wait_id, id))
+			continue;
+		t->waiting = false;
+		if (!ok) {
+			ag->counters[C_REPORTS_REFUSED]++;
+			ag->refused[CRSAP_UNKNOWN]++;
+			log_warn("report from %s refused (unknown-terminal): "
+				 "authsrv has no key of %s for us",
+				 t->peer_s, id);
+			tconn_kill(ag, t);
+			continue;
+		}
+		tconn_resume(ag, t);
+	}
+	inputs_reap(ag);
 }
 
 /* Writes what is queued; never reads (notices are sent from inside the
@@ -807,7 +890,15 @@ static void tconn_flush(struct agent *ag, struct tconn *t)
 
 static void on_tconn(struct agent *ag, struct watch *w, uint32_t events)
 {
-	tconn_io(ag, (struct tconn *)w);
+	struct tconn *t = (struct tconn *)w;
+
+	/* While a frame waits for its key the socket is not watched, but a
+	 * hang-up still wakes us: give up on that terminal. */
+	if (t->waiting && (events & (EPOLLHUP | EPOLLERR))) {
+		tconn_kill(ag, t);
+		return;
+	}
+	tconn_io(ag, t);
 }
 
 static void on_reports_listen(struct agent *ag, struct watch *w,

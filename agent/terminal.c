@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "authclient.h"
 #include "crsap.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
@@ -31,8 +32,9 @@ enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: xcrs-terminal --server HOST:PORT --ca FILE --id ID\n"
-"                     (--key HEX | --key-file FILE) [options] COMMAND\n"
+"Usage: xcrs-terminal --server HOST:PORT --ca FILE\n"
+"                     (--id ID (--key HEX | --key-file FILE) |\n"
+"                      --session FILE --as-id FQDN) [options] COMMAND\n"
 "\n"
 "The reference SCA: sends one SCI report to the xcrs agent over TLS 1.3,\n"
 "authenticated with the terminal's key (HMAC-SHA-256, timestamp, nonce),\n"
@@ -53,6 +55,10 @@ static void usage(FILE *f)
 "  --key HEX              this terminal's key (32..128 hex digits), or\n"
 "  --key-file FILE        a keys file (\"ID ADDRESS KEY\" lines) to take it\n"
 "                         from\n"
+"  --session FILE         an X.1124 bootstrap session (xcrs-auth-client\n"
+"                         bootstrap --session FILE): the id is its B-TID and\n"
+"                         the key Ks_AS derived for --as-id\n"
+"  --as-id FQDN           the agent's application-server identity\n"
 "  --status S             clean, outdated or infected (status command)\n"
 "  --severity N           threat severity, 1 = most severe [1]\n"
 "  --signature SID        threat signature id\n"
@@ -292,6 +298,8 @@ int main(int argc, char **argv)
 		{"key", required_argument, NULL, 'k'},
 		{"key-file", required_argument, NULL, 'K'},
 		{"status", required_argument, NULL, 's'},
+		{"session", required_argument, NULL, 'B'},
+		{"as-id", required_argument, NULL, 'A'},
 		{"severity", required_argument, NULL, 'e'},
 		{"signature", required_argument, NULL, 'g'},
 		{"remedy", required_argument, NULL, 'r'},
@@ -302,7 +310,9 @@ int main(int argc, char **argv)
 		{0},
 	};
 	const char *server = NULL, *ca = NULL, *id = NULL, *keyhex = NULL,
-		   *keyfile = NULL, *status = NULL, *cmd;
+		   *keyfile = NULL, *status = NULL, *session = NULL,
+		   *as_id = NULL, *cmd;
+	struct ac_session sess;
 	unsigned long severity = 1, stay = 0;
 	uint64_t signature = 0;
 	struct crsap_report rep = {0};
@@ -324,6 +334,8 @@ int main(int argc, char **argv)
 		case 'i': id = optarg; break;
 		case 'k': keyhex = optarg; break;
 		case 'K': keyfile = optarg; break;
+		case 'B': session = optarg; break;
+		case 'A': as_id = optarg; break;
 		case 's': status = optarg; break;
 		case 'e':
 			severity = strtoul(optarg, &end, 10);
@@ -373,15 +385,33 @@ int main(int argc, char **argv)
 		default: return fail_usage("bad option", NULL);
 		}
 	}
-	if (!server || !ca || !id || (!keyhex == !keyfile))
-		return fail_usage("--server, --ca, --id and one of --key or "
-				  "--key-file are required", NULL);
+	if (session) {
+		if (!as_id || id || keyhex || keyfile)
+			return fail_usage("--session goes with --as-id and "
+					  "without --id, --key, --key-file",
+					  NULL);
+		if (ac_session_load(session, &sess, err, sizeof(err))) {
+			fprintf(stderr, "xcrs-terminal: %s\n", err);
+			return EXIT_USAGE;
+		}
+		if (ac_ks_as(&sess, as_id, GBA_UA_XCRS_REPORT, key))
+			return fail_usage("--as-id: not a valid identity: ",
+					  as_id);
+		keylen = GBA_KEY;
+		id = sess.btid;
+	}
+	if (!server || !ca || !id || (!session && !keyhex == !keyfile))
+		return fail_usage("--server, --ca, and --id with one of --key or "
+				  "--key-file (or --session with --as-id) are "
+				  "required", NULL);
 	if (!crsap_id_valid(id))
 		return fail_usage("--id: not a valid terminal id: ", id);
 	if (optind >= argc)
 		return fail_usage("a command is required", NULL);
 	cmd = argv[optind++];
-	if (keyfile) {
+	if (session) {
+		/* key and id come from the session */
+	} else if (keyfile) {
 		struct crsap_keyring *kr;
 		const struct crsap_key *k;
 

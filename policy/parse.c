@@ -1107,25 +1107,56 @@ static int rp_skew(struct pctx *c, node_t *v, void *o)
 			&((struct policy_reports *)o)->max_skew_ns);
 }
 
+STR_FIELD(ra_server, struct policy_authsrv, server, "reports.authsrv.server")
+STR_FIELD(ra_ca, struct policy_authsrv, ca, "reports.authsrv.ca")
+STR_FIELD(ra_cert, struct policy_authsrv, cert, "reports.authsrv.cert")
+STR_FIELD(ra_key, struct policy_authsrv, key, "reports.authsrv.key")
+STR_FIELD(ra_asid, struct policy_authsrv, as_id, "reports.authsrv.as_id")
+STR_FIELD(ra_name, struct policy_authsrv, name, "reports.authsrv.name")
+
+static int rp_authsrv(struct pctx *c, node_t *v, void *o)
+{
+	static const struct field f[] = {
+		{ "server", ra_server, true },
+		{ "ca", ra_ca, true },
+		{ "cert", ra_cert, true },
+		{ "key", ra_key, true },
+		{ "as_id", ra_asid, true },
+		{ "name", ra_name },
+	};
+	struct policy_authsrv *a = &((struct policy_reports *)o)->authsrv;
+	int r = walk(c, v, "reports.authsrv", f, 6, a);
+
+	a->enabled = !r;
+	if (!r && !strrchr(a->server, ':'))
+		r = perr(c, v, "reports.authsrv.server: expected host:port, "
+			       "found '%s'", a->server);
+	return r;
+}
+
 static int in_reports(struct pctx *c, node_t *v, void *o)
 {
 	static const struct field f[] = {
 		{ "listen", rp_listen, true },
 		{ "cert", rp_cert, true },
 		{ "key", rp_key, true },
-		{ "keys", rp_keys, true },
+		{ "keys", rp_keys },
 		{ "max_skew", rp_skew },
+		{ "authsrv", rp_authsrv },
 	};
 	struct policy_reports *rp = &c->p->reports;
 	int r;
 
 	rp->max_skew_ns = 300ULL * 1000000000ULL;
-	r = walk(c, v, "reports", f, 5, rp);
+	r = walk(c, v, "reports", f, 6, rp);
 	rp->enabled = !r;
 	if (!r && !strrchr(rp->listen, ':'))
 		r = perr(c, v, "reports.listen: expected address:port, found "
 			       "'%s'",
 			 rp->listen);
+	if (!r && !rp->keys_file[0] && !rp->authsrv.enabled)
+		r = perr(c, v, "reports: needs 'keys' (a key file), "
+			       "'authsrv' (keys from xcrs-authsrv), or both");
 	return r;
 }
 

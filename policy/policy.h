@@ -94,12 +94,24 @@ struct policy_input {
 	char path[256];
 };
 
+/* The X.1124 server the agent asks, as an application server, for the
+ * key of a terminal that reports with a B-TID. */
+struct policy_authsrv {
+	bool enabled;
+	char server[256];	/* host:port */
+	char ca[256];		/* CA of authsrv's certificate */
+	char cert[256], key[256]; /* the agent's AS certificate */
+	char as_id[129];	/* the agent's AS identity (its cert names it) */
+	char name[256];		/* name in authsrv's certificate ("" = host) */
+};
+
 struct policy_reports {
 	bool enabled;
 	char listen[128];   /* "address:port" */
 	char cert[256], key[256];
-	char keys_file[256]; /* per-terminal HMAC keys */
+	char keys_file[256]; /* per-terminal HMAC keys ("" = none) */
 	uint64_t max_skew_ns;
+	struct policy_authsrv authsrv;
 };
 
 /* What a correlation rule listens to. */

@@ -459,7 +459,8 @@ Test(errors, reports_missing_keys)
 	load_bad("version: 1\n" LEVELS
 		 "inputs:\n  reports:\n    listen: \"[::]:7443\"\n"
 		 "    cert: c\n    key: k\n",
-		 "t.yaml:7:5: reports: missing 'keys'");
+		 "t.yaml:7:5: reports: needs 'keys' (a key file), 'authsrv' "
+		 "(keys from xcrs-authsrv), or both");
 }
 
 Test(errors, eve_file_and_socket)
