@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcrs-authsrv end to end on loopback: the real server processes, the
+ * client library on the terminal's and the application server's side.
+ * Every flow of X.1124 as xcrs implements it, every refusal an operator
+ * relies on, and SQN uniqueness under hundreds of parallel bootstraps
+ * served by two servers sharing one database.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assertion.h"
+#include "authclient.h"
+#include "authenv.h"
+#include "bytes.h"
+
+/* TS 35.208 set 1's K and OPc. */
+#define K1 "465b5ce8b199b49faa5f0a2ee238a6bc"
+#define OPC1 "cd63cb71954a9f4e48a5994e37a02baf"
+
+static struct authenv env;
+
+static void setup(void)
+{
+	char out[1024];
+
+	cr_assert_eq(ae_setup(&env, "127.0.0.1", 2, NULL), 0);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "add user1@home.example --k " K1 " --opc " OPC1),
+		     0, "%s", out);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), "pencil",
+			      "add pw@home.example --methods password "
+			      "--password-stdin --iterations 4096"),
+		     0, "%s", out);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "add cert-user@home.example --methods certificate"),
+		     0, "%s", out);
+	cr_assert_eq(ae_start(&env, 0), 0);
+}
+
+static void teardown(void)
+{
+	ae_teardown(&env);
+}
+
+TestSuite(authsrv, .init = setup, .fini = teardown, .timeout = 120);
+
+static void conn(struct ac_conn *c, int server, const char *who)
+{
+	char cert[256], key[256];
+
+	if (who) {
+		snprintf(cert, sizeof(cert), "%s", ae_path(&env, who));
+		snprintf(key, sizeof(key), "%s", cert);
+		strcpy(cert + strlen(cert), ".crt");
+		strcpy(key + strlen(key), ".key");
+	}
+	cr_assert_eq(ac_open(c, env.addr[server], env.ca, who ? cert : NULL,
+			     who ? key : NULL, NULL),
+		     0, "%s", c->err);
+}
+
+static void usim1(struct ac_usim *u, uint64_t sqn_ms)
+{
+	memset(u, 0, sizeof(*u));
+	strcpy(u->id, "user1@home.example");
+	hex_decode(K1, 32, u->k, 16);
+	hex_decode(OPC1, 32, u->opc, 16);
+	u->sqn_ms = sqn_ms;
+}
+
+/* Bootstrap with AKA; the AS fetches the key the terminal derives. */
+Test(authsrv, aka_bootstrap_and_key_for_as)
+{
+	struct ac_conn t, as, shop;
+	struct ac_usim u;
+	struct ac_session s;
+	struct ac_as_key k, k2;
+	uint8_t mine[GBA_KEY];
+
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_expect_eq(u.sqn_ms, 1, "the USIM accepted SQN 1");
+	cr_expect_str_eq(s.method, "aka");
+	cr_expect(strstr(s.btid, "@home.example") != NULL);
+
+	conn(&as, 0, "crs");
+	cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", as.err);
+	cr_assert_eq(ac_ks_as(&s, "crs.home.example", GBA_UA_XCRS_REPORT, mine),
+		     0);
+	cr_expect_eq(memcmp(mine, k.ks_as, GBA_KEY), 0,
+		     "terminal and AS hold the same Ks_AS");
+	cr_expect_str_eq(k.subject, "user1@home.example",
+			 "release_identity: the AS sees the identity");
+	/* Another AS: another key, and a pseudonym. */
+	conn(&shop, 0, "shop");
+	cr_assert_eq(ac_fetch_key(&shop, s.btid, "shop.example",
+				  GBA_UA_XCRS_REPORT, &k2),
+		     0, "%s", shop.err);
+	cr_expect_neq(memcmp(k.ks_as, k2.ks_as, GBA_KEY), 0);
+	cr_expect(strncmp(k2.subject, "anon-", 5) == 0, "%s", k2.subject);
+	/* Another protocol id: another key. */
+	cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+				  GBA_UA_TLS13, &k2),
+		     0);
+	cr_expect_neq(memcmp(k.ks_as, k2.ks_as, GBA_KEY), 0);
+	ac_close(&t);
+	ac_close(&as);
+	ac_close(&shop);
+}
+
+Test(authsrv, aka_resynchronises_sqn)
+{
+	struct ac_conn t;
+	struct ac_usim u;
+	struct ac_session s;
+	char out[512];
+
+	conn(&t, 0, NULL);
+	/* The terminal is far ahead of the network (a restored database). */
+	usim1(&u, 5000);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_expect_eq(u.sqn_ms, 5001);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "show user1@home.example"),
+		     0);
+	cr_expect(strstr(out, "sqn=5001") != NULL, "%s", out);
+	/* And the next bootstrap needs no resync. */
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_expect_eq(u.sqn_ms, 5002);
+	ac_close(&t);
+}
+
+Test(authsrv, aka_network_without_k_is_not_trusted)
+{
+	struct ac_conn t;
+	struct ac_usim u;
+	struct ac_session s;
+
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	u.k[0] ^= 1; /* the terminal's K differs from the network's */
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), -EACCES);
+	cr_expect(strstr(t.err, "MAC-A") != NULL, "%s", t.err);
+	cr_expect_eq(u.sqn_ms, 0);
+	ac_close(&t);
+}
+
+Test(authsrv, aka_unknown_subscriber_refused)
+{
+	struct ac_conn t;
+	struct ac_usim u;
+	struct ac_session s;
+
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	strcpy(u.id, "nobody@home.example");
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), -EACCES);
+	cr_expect(strstr(t.err, "403") != NULL, "%s", t.err);
+	ac_close(&t);
+}
+
+Test(authsrv, password_method)
+{
+	struct ac_conn t, as;
+	struct ac_session s;
+	struct ac_as_key k;
+	uint8_t mine[GBA_KEY];
+	char e1[512];
+
+	conn(&t, 0, NULL);
+	cr_assert_eq(ac_bootstrap_password(&t, "pw@home.example", "pencil", &s),
+		     0, "%s", t.err);
+	cr_expect_str_eq(s.method, "password");
+	conn(&as, 0, "crs");
+	cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", as.err);
+	ac_ks_as(&s, "crs.home.example", GBA_UA_XCRS_REPORT, mine);
+	cr_expect_eq(memcmp(mine, k.ks_as, GBA_KEY), 0);
+	cr_expect_str_eq(k.method, "password");
+	/* A wrong password and an unknown user get the same answer. */
+	cr_expect_eq(ac_bootstrap_password(&t, "pw@home.example", "pencil2", &s),
+		     -EACCES);
+	snprintf(e1, sizeof(e1), "%s", t.err);
+	cr_expect_eq(ac_bootstrap_password(&t, "ghost@home.example", "pencil",
+					   &s),
+		     -EACCES);
+	cr_expect(strstr(e1, "authentication failed") &&
+			  strstr(t.err, "authentication failed"),
+		  "%s / %s", e1, t.err);
+	/* The AKA subscriber has no password method. */
+	cr_expect_eq(ac_bootstrap_password(&t, "user1@home.example", "x", &s),
+		     -EACCES);
+	ac_close(&t);
+	ac_close(&as);
+}
+
+Test(authsrv, certificate_method)
+{
+	struct ac_conn t, t2, plain, as;
+	struct ac_session s;
+	struct ac_as_key k;
+	uint8_t mine[GBA_KEY];
+
+	conn(&t, 0, "user");
+	cr_assert_eq(ac_bootstrap_certificate(&t, "cert-user@home.example", &s),
+		     0, "%s", t.err);
+	cr_expect_str_eq(s.method, "certificate");
+	conn(&as, 0, "crs");
+	cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", as.err);
+	ac_ks_as(&s, "crs.home.example", GBA_UA_XCRS_REPORT, mine);
+	cr_expect_eq(memcmp(mine, k.ks_as, GBA_KEY), 0);
+	/* No certificate: refused. */
+	conn(&plain, 0, NULL);
+	cr_expect_eq(ac_bootstrap_certificate(&plain, "cert-user@home.example",
+					      &s),
+		     -EACCES);
+	/* A user certificate for a subscriber without the method. */
+	conn(&t2, 0, "user2");
+	cr_expect_eq(ac_bootstrap_certificate(&t2, "user1@home.example", &s),
+		     -EACCES);
+	/* An AS certificate is not a user certificate. */
+	ac_close(&as);
+	conn(&as, 0, "crs");
+	cr_expect_eq(ac_bootstrap_certificate(&as, "crs.home.example", &s),
+		     -EACCES);
+	ac_close(&t);
+	ac_close(&t2);
+	ac_close(&plain);
+	ac_close(&as);
+}
+
+/* The SS gives a key only to the AS its certificate names, for realms the
+ * AS serves, for a live session. */
+Test(authsrv, key_release_checks)
+{
+	struct ac_conn t, crs, shop, pshop, none, user;
+	struct ac_usim u;
+	struct ac_session s;
+	struct ac_as_key k;
+
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	conn(&shop, 0, "shop");
+	cr_expect_eq(ac_fetch_key(&shop, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "shop asked for crs's key");
+	conn(&none, 0, NULL);
+	cr_expect_eq(ac_fetch_key(&none, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "no client certificate");
+	conn(&user, 0, "user");
+	cr_expect_eq(ac_fetch_key(&user, s.btid, "cert-user@home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "a user certificate");
+	conn(&pshop, 0, "pshop");
+	cr_expect_eq(ac_fetch_key(&pshop, s.btid, "partner-shop.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "an AS that serves only partner.example");
+	conn(&crs, 0, "crs");
+	cr_expect_eq(ac_fetch_key(&crs, "AAAAAAAAAAAAAAAAAAAAAA==@home.example",
+				  "crs.home.example", GBA_UA_XCRS_REPORT, &k),
+		     -ENOENT, "unknown session");
+	cr_expect_eq(ac_fetch_key(&crs, "not-a-btid", "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EINVAL);
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", crs.err);
+	ac_close(&t);
+	ac_close(&crs);
+	ac_close(&shop);
+	ac_close(&pshop);
+	ac_close(&none);
+	ac_close(&user);
+}
+
+Test(authsrv, disabling_revokes)
+{
+	struct ac_conn t, crs;
+	struct ac_usim u;
+	struct ac_session s;
+	struct ac_as_key k;
+	char out[512], *tok = NULL;
+
+	conn(&t, 0, NULL);
+	conn(&crs, 0, "crs");
+	usim1(&u, 0);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_assert_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "disable user1@home.example"),
+		     0, "%s", out);
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -ENOENT, "a disabled subscriber's session is gone");
+	cr_expect_eq(ac_assertion(&t, &s, "shop.example", &tok, NULL), -EACCES);
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), -EACCES);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "enable user1@home.example"),
+		     0, "%s", out);
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	ac_close(&t);
+	ac_close(&crs);
+}
+
+static void fetch_keyset(struct as_keyset *ks)
+{
+	struct ac_conn c;
+	char *j = NULL;
+
+	conn(&c, 0, NULL);
+	cr_assert_eq(ac_jwks(&c, &j), 0, "%s", c.err);
+	cr_assert_eq(as_keyset_from_jwks(j, ks), 0, "%s", j);
+	free(j);
+	ac_close(&c);
+}
+
+Test(authsrv, assertions_verify_offline_and_survive_rotation)
+{
+	static const char *const realms[] = { "home.example" };
+	struct ac_conn t;
+	struct ac_session s;
+	struct as_keyset ks;
+	struct as_claims cl;
+	char *tok = NULL, *tok2 = NULL, out[512], kid[32];
+	int64_t exp = 0, now = (int64_t)time(NULL);
+
+	conn(&t, 0, NULL);
+	cr_assert_eq(ac_bootstrap_password(&t, "pw@home.example", "pencil", &s),
+		     0, "%s", t.err);
+	cr_assert_eq(ac_assertion(&t, &s, "shop.example", &tok, &exp), 0, "%s",
+		     t.err);
+	cr_expect_leq(exp, now + 125, "assertion_lifetime 2m");
+	fetch_keyset(&ks);
+	cr_assert_eq(as_verify(tok, &ks, "shop.example", realms, 1, now, NULL,
+			       &cl),
+		     AS_OK);
+	cr_expect_str_eq(cl.amr, "password");
+	cr_expect(strncmp(cl.sub, "anon-", 5) == 0);
+	cr_expect_eq(as_verify(tok, &ks, "bank.example", realms, 1, now, NULL,
+			       NULL),
+		     AS_WRONG_AUDIENCE);
+	as_keyset_free(&ks);
+	/* A session proof for another session does not get an assertion. */
+	s.ks[0] ^= 1;
+	cr_expect_eq(ac_assertion(&t, &s, "shop.example", &tok2, NULL), -EACCES);
+	s.ks[0] ^= 1;
+
+	/* Rotation: the new key signs, the old one is still published. */
+	snprintf(kid, sizeof(kid), "%.16s", ks.k[0].kid);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, "keys rotate"), 0,
+		     "%s", out);
+	kill(env.pid[0], SIGHUP);
+	usleep(300000);
+	cr_assert_eq(ac_assertion(&t, &s, "shop.example", &tok2, NULL), 0, "%s",
+		     t.err);
+	fetch_keyset(&ks);
+	cr_expect_eq(ks.n, 2);
+	cr_expect_eq(as_verify(tok, &ks, "shop.example", realms, 1, now, NULL,
+			       NULL),
+		     AS_OK, "signed before the rotation");
+	cr_expect_eq(as_verify(tok2, &ks, "shop.example", realms, 1, now, NULL,
+			       NULL),
+		     AS_OK);
+	as_keyset_free(&ks);
+	/* Retiring the old key withdraws what it signed. */
+	{
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "keys retire %s", kid);
+		cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, cmd), 0,
+			     "%s", out);
+	}
+	kill(env.pid[0], SIGHUP);
+	usleep(300000);
+	fetch_keyset(&ks);
+	cr_expect_eq(as_verify(tok, &ks, "shop.example", realms, 1, now, NULL,
+			       NULL),
+		     AS_UNKNOWN_KEY);
+	cr_expect_eq(as_verify(tok2, &ks, "shop.example", realms, 1, now, NULL,
+			       NULL),
+		     AS_OK);
+	as_keyset_free(&ks);
+	free(tok);
+	free(tok2);
+	ac_close(&t);
+}
+
+/* ---- concurrency: no SQN is ever used twice ---- */
+
+#define PARALLEL 240
+
+struct worker {
+	int server;
+	int rc;
+	uint64_t sqn;
+	char err[512];
+};
+
+static void *bootstrap_one(void *arg)
+{
+	struct worker *w = arg;
+	struct ac_conn c;
+	struct ac_usim u;
+	struct ac_session s;
+
+	if (ac_open(&c, env.addr[w->server], env.ca, NULL, NULL, NULL)) {
+		w->rc = -1;
+		return NULL;
+	}
+	c.timeout_s = 60;
+	/* Each terminal copy starts at 0: any fresh SQN is accepted, so the
+	 * SQN each one accepted is the one the network chose for it. */
+	usim1(&u, 0);
+	w->rc = ac_bootstrap_aka(&c, &u, &s);
+	w->sqn = u.sqn_ms;
+	snprintf(w->err, sizeof(w->err), "%s", c.err);
+	ac_close(&c);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+Test(authsrv, parallel_bootstraps_never_reuse_sqn, .timeout = 300)
+{
+	static struct worker w[PARALLEL];
+	static pthread_t th[PARALLEL];
+	static uint64_t sqns[PARALLEL];
+	char out[512], want[64];
+	int ok = 0;
+
+	/* A second server on the same database. */
+	cr_assert_eq(ae_start(&env, 1), 0);
+	for (int i = 0; i < PARALLEL; i++) {
+		w[i].server = i % 2;
+		cr_assert_eq(pthread_create(&th[i], NULL, bootstrap_one, &w[i]),
+			     0);
+	}
+	for (int i = 0; i < PARALLEL; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].rc == 0)
+			sqns[ok++] = w[i].sqn;
+		else
+			cr_log_warn("bootstrap %d failed: %s", i, w[i].err);
+	}
+	cr_expect_eq(ok, PARALLEL, "every bootstrap succeeded");
+	qsort(sqns, (size_t)ok, sizeof(sqns[0]), cmp_u64);
+	for (int i = 1; i < ok; i++)
+		cr_expect_neq(sqns[i], sqns[i - 1], "SQN %llu used twice",
+			      (unsigned long long)sqns[i]);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "show user1@home.example"),
+		     0);
+	snprintf(want, sizeof(want), "sqn=%d ", PARALLEL);
+	cr_expect(strstr(out, want) != NULL, "%s", out);
+}
