@@ -111,7 +111,12 @@ int ae_setup(struct authenv *e, const char *listen_ip, int n,
 	}
 	for (int i = 0; i < n && i < AE_SERVERS; i++) {
 		FILE *f;
+		/* An address of another namespace cannot be probed here: that
+		 * namespace is the test's own, nothing else listens there. */
 		int port = free_port(listen_ip);
+
+		if (port < 0)
+			port = 20000 + (int)(getpid() % 20000) + i;
 
 		snprintf(e->addr[i], sizeof(e->addr[i]), "%s:%d", listen_ip, port);
 		snprintf(e->conf[i], sizeof(e->conf[i]), "%s/authsrv%d.yaml", d, i);
@@ -138,7 +143,7 @@ int ae_setup(struct authenv *e, const char *listen_ip, int n,
 	return 0;
 }
 
-int ae_start(struct authenv *e, int i)
+int ae_start(struct authenv *e, int i, const struct tn_ns *ns)
 {
 	char log[256];
 	pid_t pid;
@@ -151,6 +156,8 @@ int ae_start(struct authenv *e, int i)
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (ns && tn_enter(ns))
+			_exit(126);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -172,7 +179,8 @@ int ae_start(struct authenv *e, int i)
 		*colon = '\0';
 		inet_pton(AF_INET, host, &sa.sin_addr);
 		sa.sin_port = htons((uint16_t)atoi(colon + 1));
-		fd = socket(AF_INET, SOCK_STREAM, 0);
+		fd = ns ? tn_socket(ns, AF_INET, SOCK_STREAM, 0)
+			: socket(AF_INET, SOCK_STREAM, 0);
 		ok = fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 		if (fd >= 0)
 			close(fd);

@@ -29,8 +29,10 @@ struct authenv {
  * for the default list. 0 or -1 (logged). */
 int ae_setup(struct authenv *e, const char *listen_ip, int n,
 	     const char *extra_yaml);
-/* Starts server i and waits until it accepts connections. */
-int ae_start(struct authenv *e, int i);
+struct tn_ns;
+/* Starts server i (inside ns, or here if NULL) and waits until it accepts
+ * connections. */
+int ae_start(struct authenv *e, int i, const struct tn_ns *ns);
 /* Stops the servers and removes the directory. */
 void ae_teardown(struct authenv *e);
 /* Runs xcrs-authsrv-admin with args (and stdin_text on its stdin, may be

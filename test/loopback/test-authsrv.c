@@ -42,7 +42,7 @@ static void setup(void)
 	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
 			      "add cert-user@home.example --methods certificate"),
 		     0, "%s", out);
-	cr_assert_eq(ae_start(&env, 0), 0);
+	cr_assert_eq(ae_start(&env, 0, NULL), 0);
 }
 
 static void teardown(void)
@@ -452,7 +452,7 @@ Test(authsrv, parallel_bootstraps_never_reuse_sqn, .timeout = 300)
 	int ok = 0;
 
 	/* A second server on the same database. */
-	cr_assert_eq(ae_start(&env, 1), 0);
+	cr_assert_eq(ae_start(&env, 1, NULL), 0);
 	for (int i = 0; i < PARALLEL; i++) {
 		w[i].server = i % 2;
 		cr_assert_eq(pthread_create(&th[i], NULL, bootstrap_one, &w[i]),

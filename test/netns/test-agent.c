@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <criterion/criterion.h>
 
+#include "authenv.h"
 #include "netns.h"
 
 #define AGENT XCRS_BUILDDIR "/agent/xcrs-agent"
@@ -75,6 +76,7 @@ static const char POLICY[] =
 	"    key: %s/server.key\n"
 	"    keys: %s/keys\n"
 	"    max_skew: 60s\n"
+	"%s"
 	"  eve:\n"
 	"    - file: %s/eve.json\n"
 	"    - socket: %s/eve.sock\n"
@@ -103,12 +105,16 @@ static const char POLICY[] =
 	"    on: fanout\n"
 	"    react: {level: quarantined, for: 30m}\n";
 
+/* Lines added to inputs.reports (the authsrv section). */
+static char reports_extra[1024];
+
 static void write_policy(const char *extra)
 {
 	FILE *f = fopen(policy_path, "w");
 
 	cr_assert(f);
-	fprintf(f, POLICY, pins, dir, dir, dir, dir, dir, dir, dir, dir, dir);
+	fprintf(f, POLICY, pins, dir, dir, dir, dir, dir, dir, reports_extra,
+		dir, dir, dir);
 	if (extra)
 		fputs(extra, f);
 	fclose(f);
@@ -248,11 +254,16 @@ static void setup(void)
 	start_agent();
 }
 
+static struct authenv aenv;
+
 static void teardown(void)
 {
 	char out[8192] = "";
 
 	stop_agent(SIGTERM);
+	if (aenv.dir[0])
+		ae_teardown(&aenv);
+	reports_extra[0] = '\0';
 	if (criterion_current_test->data) {
 		/* nothing */
 	}
@@ -682,4 +693,114 @@ Test(agent, stop_keeps_enforcement_and_detach_removes_it)
 		     0, "%s", out);
 	cr_expect(strstr(out, "detached from a1"), "%s", out);
 	cr_expect(reach(0, WEB), "still enforced after --detach");
+}
+
+/* A copy of file src at dst with the first character of the string value
+ * of key changed (another key, another B-TID). */
+static void copy_altered(const char *src, const char *dst, const char *key)
+{
+	char buf[4096], pat[64], *p;
+	FILE *f = fopen(src, "r");
+	size_t n;
+
+	cr_assert(f, "%s", src);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = strstr(buf, pat);
+	cr_assert(p, "%s has no %s", src, key);
+	p += strlen(pat);
+	*p = *p == 'A' ? 'B' : 'A';
+	f = fopen(dst, "w");
+	cr_assert(f);
+	fputs(buf, f);
+	fclose(f);
+}
+
+/* X.1124: the terminal bootstraps with xcrs-authsrv (AKA), reports with
+ * its B-TID and a key derived for the agent; the agent, as an application
+ * server, fetches that key from authsrv over mutual TLS and believes the
+ * report. A report with a key authsrv did not give is refused, and so is
+ * one with a B-TID authsrv does not know. */
+Test(agent, reports_authenticated_through_authsrv)
+{
+	char out[4096], usim[300], sess[300], forged[300], ghost[300];
+	FILE *f;
+
+	cr_assert_eq(ae_setup(&aenv, "192.0.2.1", 1, NULL), 0);
+	cr_assert_eq(ae_admin(&aenv, out, sizeof(out), NULL,
+			      "add u1@home.example --k "
+			      "465b5ce8b199b49faa5f0a2ee238a6bc --opc "
+			      "cd63cb71954a9f4e48a5994e37a02baf"),
+		     0, "%s", out);
+	cr_assert_eq(ae_start(&aenv, 0, &edge), 0);
+	snprintf(reports_extra, sizeof(reports_extra),
+		 "    authsrv:\n"
+		 "      server: %s\n"
+		 "      ca: %s\n"
+		 "      cert: %s/crs.crt\n"
+		 "      key: %s/crs.key\n"
+		 "      as_id: crs.home.example\n",
+		 aenv.addr[0], aenv.ca, aenv.dir, aenv.dir);
+	stop_agent(SIGTERM);
+	write_policy(NULL);
+	start_agent();
+
+	/* The terminal's side: its USIM, and a bootstrap from its own
+	 * namespace. */
+	snprintf(usim, sizeof(usim), "%s/usim.json", dir);
+	snprintf(sess, sizeof(sess), "%s/session.json", dir);
+	f = fopen(usim, "w");
+	cr_assert(f);
+	fputs("{\"id\": \"u1@home.example\", "
+	      "\"k\": \"465b5ce8b199b49faa5f0a2ee238a6bc\", "
+	      "\"opc\": \"cd63cb71954a9f4e48a5994e37a02baf\", \"sqn\": 0}\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
+			    "%s bootstrap --server %s --ca %s --usim %s "
+			    "--session %s",
+			    ae_bin("xcrs-auth-client"), aenv.addr[0], aenv.ca,
+			    usim, sess),
+		     0, "%s", out);
+	cr_assert(reach(0, WEB));
+
+	/* An infection reported under the B-TID quarantines t1 (the peer
+	 * address of the report). */
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
+			    TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+			    "--session %s --as-id crs.home.example threat "
+			    "Android.Worm.X",
+			    dir, sess),
+		     0, "%s", out);
+	cr_expect(strstr(out, "level=quarantined") != NULL, "%s", out);
+	cr_expect_not(reach(0, WEB), "quarantined after an authsrv-keyed report");
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
+			    TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+			    "--session %s --as-id crs.home.example clean",
+			    dir, sess),
+		     0, "%s", out);
+	cr_expect(reach(0, WEB), "released by the clean report");
+
+	/* The same B-TID with another key: forged. */
+	snprintf(forged, sizeof(forged), "%s/forged.json", dir);
+	copy_altered(sess, forged, "ks");
+	cr_expect_eq(tn_run(&t[1], out, sizeof(out),
+			    TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+			    "--session %s --as-id crs.home.example threat X",
+			    dir, forged),
+		     1, "%s", out);
+	/* A B-TID authsrv never issued. */
+	snprintf(ghost, sizeof(ghost), "%s/ghost.json", dir);
+	copy_altered(sess, ghost, "btid");
+	cr_expect_eq(tn_run(&t[2], out, sizeof(out),
+			    TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+			    "--session %s --as-id crs.home.example threat X",
+			    dir, ghost),
+		     1, "%s", out);
+	cr_expect(reach(1, WEB) && reach(2, WEB),
+		  "refused reports changed nothing");
+	cr_assert(ctl_until("stats", "forged", out, sizeof(out)));
+	cr_expect(strstr(out, "unknown") != NULL, "%s", out);
 }
