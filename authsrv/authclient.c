@@ -384,20 +384,29 @@ out:
 
 /* ---- password (SCRAM-SHA-256) ---- */
 
-static int scram_post(struct ac_conn *c, const char *msg, struct reply *r,
-		      json_object **o)
+/* POSTs body (which it frees) to path and expects 200 with a JSON object
+ * in *o (the caller puts it; r->body is the caller's to free). */
+static int post_json(struct ac_conn *c, const char *path, json_object *body,
+		     struct reply *r, json_object **o)
 {
-	json_object *b = json_object_new_object();
-	int rc;
+	int rc = http(c, EVHTTP_REQ_POST, path, NULL,
+		      json_object_to_json_string(body), r);
 
-	json_object_object_add(b, "message", json_object_new_string(msg));
-	rc = http(c, EVHTTP_REQ_POST, "/v1/bootstrap/password",
-		  NULL, json_object_to_json_string(b), r);
-	json_object_put(b);
+	json_object_put(body);
+	*o = NULL;
 	if (rc)
 		return rc;
 	*o = reply_json(c, r, 200, &rc);
 	return rc;
+}
+
+static int scram_post(struct ac_conn *c, const char *msg, struct reply *r,
+		      json_object **o)
+{
+	json_object *b = json_object_new_object();
+
+	json_object_object_add(b, "message", json_object_new_string(msg));
+	return post_json(c, "/v1/bootstrap/password", b, r, o);
 }
 
 int ac_bootstrap_password(struct ac_conn *c, const char *user,
@@ -458,9 +467,9 @@ int ac_bootstrap_certificate(struct ac_conn *c, const char *id,
 	struct reply r = { 0 };
 	EVP_PKEY *eph = NULL;
 	uint8_t pub[32], peer[32];
-	char pub64[64], body[128];
+	char pub64[64];
 	const char *sp;
-	json_object *o;
+	json_object *b, *o;
 	int rc;
 
 	/* The request travels inside the TLS session the user's certificate
@@ -469,12 +478,9 @@ int ac_bootstrap_certificate(struct ac_conn *c, const char *id,
 	if (cert_ks_keypair(&eph, pub))
 		return cerr(c, -EIO, "X25519 key generation failed");
 	b64_encode(pub, 32, pub64, 1);
-	snprintf(body, sizeof(body), "{\"x25519\":\"%s\"}", pub64);
-	rc = http(c, EVHTTP_REQ_POST, "/v1/bootstrap/certificate", NULL, body,
-		  &r);
-	if (rc)
-		goto out;
-	o = reply_json(c, &r, 200, &rc);
+	b = json_object_new_object();
+	json_object_object_add(b, "x25519", json_object_new_string(pub64));
+	rc = post_json(c, "/v1/bootstrap/certificate", b, &r, &o);
 	if (!o)
 		goto out;
 	sp = jstr(o, "x25519");
@@ -520,12 +526,7 @@ int ac_assertion(struct ac_conn *c, const struct ac_session *s,
 	json_object_object_add(b, "audience", json_object_new_string(audience));
 	json_object_object_add(b, "time", json_object_new_int64(t));
 	json_object_object_add(b, "mac", json_object_new_string(mhex));
-	rc = http(c, EVHTTP_REQ_POST, "/v1/assertion", NULL,
-		  json_object_to_json_string(b), &r);
-	json_object_put(b);
-	if (rc)
-		return rc;
-	o = reply_json(c, &r, 200, &rc);
+	rc = post_json(c, "/v1/assertion", b, &r, &o);
 	if (o) {
 		tok = jstr(o, "assertion");
 		if (!tok)
@@ -554,12 +555,7 @@ int ac_fetch_key(struct ac_conn *c, const char *btid, const char *as_id,
 	json_object_object_add(b, "btid", json_object_new_string(btid));
 	json_object_object_add(b, "as_id", json_object_new_string(as_id));
 	json_object_object_add(b, "ua", json_object_new_string(uah));
-	rc = http(c, EVHTTP_REQ_POST, "/v1/keys", NULL,
-		  json_object_to_json_string(b), &r);
-	json_object_put(b);
-	if (rc)
-		return rc;
-	o = reply_json(c, &r, 200, &rc);
+	rc = post_json(c, "/v1/keys", b, &r, &o);
 	if (o) {
 		k = jstr(o, "ks_as");
 		sub = jstr(o, "subject");
