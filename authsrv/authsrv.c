@@ -4,6 +4,7 @@
  * HTTP/1.1 over TLS 1.3 (evhttp + bufferevent_openssl); the store is
  * SQLite; every primitive is OpenSSL's. API and flows: authsrv/README.md.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "assertion.h"
 #include "authsrv_config.h"
@@ -48,7 +50,7 @@ struct srv {
 	struct event_base *base;
 	struct evhttp *http;
 	SSL_CTX *ssl;
-	SSL_CTX *peer_ssl;	/* client side, towards peers */
+	SSL_CTX *peer_ssl[AUTHSRV_PEERS_MAX]; /* client side, per peer */
 	X509_STORE *as_store, *user_store;
 	struct signing keys;
 	uint8_t pseudo_key[32];	/* pseudonyms of users towards ASs */
@@ -576,6 +578,133 @@ static void pseudonym(struct srv *s, const char *id, const char *as,
 	snprintf(out, AS_STR, "anon-%s", hex);
 }
 
+/* ---- roaming: the sessions of another realm are its authsrv's ---- */
+
+struct proxy {
+	struct srv *s;
+	struct evhttp_request *req;	/* the AS's, answered when the peer has */
+	struct evhttp_connection *conn;
+	char realm[AUTHSRV_ID_MAX + 1];
+};
+
+static void proxy_free_conn(evutil_socket_t fd, short what, void *arg)
+{
+	struct evhttp_connection *c = arg;
+
+	evhttp_connection_free(c);
+}
+
+static void on_proxy_reply(struct evhttp_request *preq, void *arg)
+{
+	struct proxy *p = arg;
+	int code = preq ? evhttp_request_get_response_code(preq) : 0;
+
+	if (!code) {
+		reply_err(p->req, 502, "Bad Gateway",
+			  "the authsrv of realm %s did not answer", p->realm);
+	} else {
+		struct evbuffer *in = evhttp_request_get_input_buffer(preq);
+		struct evbuffer *b = evbuffer_new();
+
+		evbuffer_add_buffer(b, in);
+		evhttp_add_header(evhttp_request_get_output_headers(p->req),
+				  "Content-Type", "application/json");
+		evhttp_add_header(evhttp_request_get_output_headers(p->req),
+				  "Cache-Control", "no-store");
+		log_info("key request relayed to the authsrv of %s: %d", p->realm,
+			 code);
+		evhttp_send_reply(p->req, code,
+				  code == 200 ? "OK" : "Relayed", b);
+		evbuffer_free(b);
+	}
+	/* The connection cannot be freed inside its own callback. */
+	event_base_once(p->s->base, -1, EV_TIMEOUT, proxy_free_conn, p->conn,
+			NULL);
+	free(p);
+}
+
+/* Asks peer i for the key, as a proxy for the AS (GBA Zn-Proxy): over TLS
+ * with this server's certificate, which must name this server's domain. */
+static void proxy_keys(struct srv *s, struct evhttp_request *req, size_t i,
+		       const char *body)
+{
+	const struct authsrv_peer *pe = &s->cfg->peers[i];
+	char host[AUTHSRV_PATH_MAX], *colon;
+	struct proxy *p = calloc(1, sizeof(*p));
+	struct evhttp_request *preq;
+	struct bufferevent *bev;
+	struct in6_addr a6;
+	SSL *ssl;
+
+	snprintf(host, sizeof(host), "%s", pe->address);
+	colon = strrchr(host, ':');
+	*colon = '\0';
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	ssl = p ? SSL_new(s->peer_ssl[i]) : NULL;
+	if (!ssl) {
+		free(p);
+		reply_err(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	SSL_set_tlsext_host_name(ssl, host);
+	if (inet_pton(AF_INET, host, &a6) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
+	else
+		SSL_set1_host(ssl, host);
+	bev = bufferevent_openssl_socket_new(s->base, -1, ssl,
+					     BUFFEREVENT_SSL_CONNECTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		free(p);
+		reply_err(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	p->s = s;
+	p->req = req;
+	snprintf(p->realm, sizeof(p->realm), "%s", pe->realm);
+	p->conn = evhttp_connection_base_bufferevent_new(
+		s->base, NULL, bev, host, (ev_uint16_t)atoi(colon + 1));
+	preq = p->conn ? evhttp_request_new(on_proxy_reply, p) : NULL;
+	if (!preq) {
+		if (p->conn)
+			evhttp_connection_free(p->conn);
+		free(p);
+		reply_err(req, 500, "Internal Server Error", "out of memory");
+		return;
+	}
+	evhttp_connection_set_timeout(p->conn, 10);
+	evhttp_add_header(evhttp_request_get_output_headers(preq), "Host",
+			  pe->address);
+	evhttp_add_header(evhttp_request_get_output_headers(preq),
+			  "Content-Type", "application/json");
+	evhttp_add_header(evhttp_request_get_output_headers(preq), "Connection",
+			  "close");
+	evbuffer_add(evhttp_request_get_output_buffer(preq), body, strlen(body));
+	if (evhttp_make_request(p->conn, preq, EVHTTP_REQ_POST, "/v1/keys")) {
+		evhttp_connection_free(p->conn);
+		free(p);
+		reply_err(req, 502, "Bad Gateway", "cannot reach the authsrv of %s",
+			  pe->realm);
+	}
+}
+
+/* The configured peer whose realm this is, or -1. */
+static int peer_of(const struct srv *s, const char *realm)
+{
+	for (size_t i = 0; i < s->cfg->n_peers; i++)
+		if (!strcmp(s->cfg->peers[i].realm, realm))
+			return (int)i;
+	return -1;
+}
+
+/* ---- 3. inquiry with key generation (Zn): an AS fetches Ks_AS ---- */
+
 static void on_keys(struct evhttp_request *req, void *arg)
 {
 	struct srv *s = arg;
@@ -583,6 +712,7 @@ static void on_keys(struct evhttp_request *req, void *arg)
 	json_object *in, *o;
 	const char *btid, *as_id, *ua_hex, *dom;
 	const struct authsrv_as *as;
+	const char *via_peer = NULL;
 	uint8_t ua[GBA_UA_ID], rand[16], key[GBA_KEY];
 	char sub[AS_STR], k64[64];
 	struct sess_rec sess;
@@ -599,7 +729,7 @@ static void on_keys(struct evhttp_request *req, void *arg)
 	btid = member(in, "btid", GBA_BTID_MAX - 1);
 	as_id = member(in, "as_id", GBA_ID_MAX);
 	ua_hex = member(in, "ua", 2 * GBA_UA_ID);
-	if (!btid || !as_id || !ua_hex ||
+	if (!btid || !as_id || !ua_hex || !gba_id_valid(as_id) ||
 	    hex_decode(ua_hex, strlen(ua_hex), ua, GBA_UA_ID) ||
 	    gba_btid_parse(btid, rand, &dom)) {
 		reply_err(req, 400, "Bad Request",
@@ -607,25 +737,41 @@ static void on_keys(struct evhttp_request *req, void *arg)
 		goto out;
 	}
 	/* The SS releases a key only to the AS whose certificate names the
-	 * AS_Id of the request (X.1124 8.5). */
+	 * AS_Id of the request (X.1124 8.5), or to a peer SS (its certificate
+	 * names its realm) asking for one of its ASs, for users of ours. */
 	as = authsrv_config_as(s->cfg, as_id);
-	if (!as || !tls_peer_has_name(ssl, as_id)) {
-		reply_err(req, 403, "Forbidden",
-			  "%s: not a configured application server, or its "
-			  "certificate does not name it", as_id);
-		goto out;
-	}
-	for (size_t i = 0; i < as->nrealms; i++)
-		realm_ok |= !strcmp(as->realms[i], dom);
-	if (!realm_ok) {
-		reply_err(req, 403, "Forbidden",
-			  "%s does not serve users of realm %s", as_id, dom);
-		goto out;
+	if (as && tls_peer_has_name(ssl, as_id)) {
+		for (size_t i = 0; i < as->nrealms; i++)
+			realm_ok |= !strcmp(as->realms[i], dom);
+		if (!realm_ok) {
+			reply_err(req, 403, "Forbidden",
+				  "%s does not serve users of realm %s", as_id,
+				  dom);
+			goto out;
+		}
+	} else {
+		for (size_t i = 0; i < s->cfg->n_peers && !via_peer; i++)
+			if (tls_peer_has_name(ssl, s->cfg->peers[i].realm))
+				via_peer = s->cfg->peers[i].realm;
+		if (!via_peer || strcmp(dom, s->cfg->domain)) {
+			reply_err(req, 403, "Forbidden",
+				  "%s: not a configured application server, or "
+				  "its certificate does not name it", as_id);
+			goto out;
+		}
 	}
 	if (strcmp(dom, s->cfg->domain)) {
-		reply_err(req, 404, "Not Found",
-			  "%s: sessions of realm %s are not kept here", btid,
-			  dom);
+		int pi = peer_of(s, dom);
+
+		if (pi < 0) {
+			reply_err(req, 404, "Not Found",
+				  "%s: realm %s is neither ours nor a peer's",
+				  btid, dom);
+			goto out;
+		}
+		proxy_keys(s, req, (size_t)pi,
+			   json_object_to_json_string_ext(
+				   in, JSON_C_TO_STRING_PLAIN));
 		goto out;
 	}
 	if (store_sess_get(s->st, btid, now_s(), &sess)) {
@@ -640,7 +786,7 @@ static void on_keys(struct evhttp_request *req, void *arg)
 	}
 	b64_encode(key, GBA_KEY, k64, 0);
 	OPENSSL_cleanse(key, sizeof(key));
-	if (as->release_identity)
+	if (as && as->release_identity && !via_peer)
 		snprintf(sub, sizeof(sub), "%s", sess.id);
 	else
 		pseudonym(s, sess.id, as_id, sub);
@@ -653,7 +799,9 @@ static void on_keys(struct evhttp_request *req, void *arg)
 	json_object_object_add(o, "expires", json_object_new_int64(sess.expires));
 	OPENSSL_cleanse(k64, sizeof(k64));
 	OPENSSL_cleanse(&sess, sizeof(sess));
-	log_info("key for %s on %s (session %s)", as_id, sub, btid);
+	log_info("key for %s on %s (session %s%s%s)", as_id, sub, btid,
+		 via_peer ? ", asked by the authsrv of " : "",
+		 via_peer ? via_peer : "");
 	reply_json(req, 200, "OK", o);
 out:
 	json_object_put(in);
@@ -806,6 +954,14 @@ static int setup_tls(struct srv *s, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	SSL_CTX_set_verify(s->ssl, SSL_VERIFY_PEER, NULL);
+	/* Towards each peer: its CA, and our certificate as the client's. */
+	for (size_t i = 0; i < s->cfg->n_peers; i++) {
+		rc = tls_ctx_new(false, s->cfg->certificate,
+				 s->cfg->private_key, s->cfg->peers[i].ca,
+				 &s->peer_ssl[i], err, errlen);
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 
@@ -989,6 +1145,8 @@ out:
 		event_base_free(s.base);
 	signing_free(&s.keys);
 	SSL_CTX_free(s.ssl);
+	for (size_t i = 0; i < AUTHSRV_PEERS_MAX; i++)
+		SSL_CTX_free(s.peer_ssl[i]);
 	X509_STORE_free(s.as_store);
 	X509_STORE_free(s.user_store);
 	store_close(s.st);

@@ -86,7 +86,7 @@ int ae_setup(struct authenv *e, const char *listen_ip, int n,
 		  "/CN=xcrs-test-user-CA", d))
 		return -1;
 	static const char *const certs[][4] = {
-		{ "server", "authsrv", "subjectAltName=IP:%s", "ca" },
+		{ "server", "authsrv", "subjectAltName=IP:%s,DNS:home.example,DNS:partner.example", "ca" },
 		{ "crs", "crs.home.example", "subjectAltName=DNS:crs.home.example", "ca" },
 		{ "shop", "shop.example", "subjectAltName=DNS:shop.example", "ca" },
 		{ "pshop", "partner-shop.example", "subjectAltName=DNS:partner-shop.example", "ca" },

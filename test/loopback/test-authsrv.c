@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "assertion.h"
 #include "authclient.h"
 #include "authenv.h"
 #include "bytes.h"
+#include "netns.h"
 
 /* TS 35.208 set 1's K and OPc. */
 #define K1 "465b5ce8b199b49faa5f0a2ee238a6bc"
@@ -475,4 +477,95 @@ Test(authsrv, parallel_bootstraps_never_reuse_sqn, .timeout = 300)
 		     0);
 	snprintf(want, sizeof(want), "sqn=%d ", PARALLEL);
 	cr_expect(strstr(out, want) != NULL, "%s", out);
+}
+
+/* Roaming: a user of partner.example bootstraps at its home network's
+ * authsrv; an AS that serves partner.example users asks *our* authsrv,
+ * which asks the partner's (its certificate names our realm) and relays
+ * the key. */
+Test(authsrv, roaming_key_through_the_peer)
+{
+	char conf2[160], out[1024], cmd[1024];
+	struct ac_conn t, pshop, crs;
+	struct ac_usim u;
+	struct ac_session s;
+	struct ac_as_key k;
+	uint8_t mine[GBA_KEY];
+	int port2 = 20000 + (int)(getpid() % 20000) + 7;
+	FILE *f;
+
+	/* The partner's authsrv: its own domain and database, our server as
+	 * its peer. */
+	snprintf(conf2, sizeof(conf2), "%s", ae_path(&env, "partner.yaml"));
+	f = fopen(conf2, "w");
+	cr_assert(f);
+	fprintf(f,
+		"version: 1\n"
+		"authsrv:\n"
+		"  domain: partner.example\n"
+		"  listen: 127.0.0.1:%d\n"
+		"  certificate: %s/server.crt\n"
+		"  private_key: %s/server.key\n"
+		"  database: %s/partner.db\n"
+		"  as_ca: %s/ca.crt\n"
+		"peers:\n"
+		"  - {realm: home.example, address: \"%s\", ca: %s/ca.crt}\n",
+		port2, env.dir, env.dir, env.dir, env.dir, env.addr[0], env.dir);
+	fclose(f);
+	snprintf(env.conf[1], sizeof(env.conf[1]), "%s", conf2);
+	snprintf(env.addr[1], sizeof(env.addr[1]), "127.0.0.1:%d", port2);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -c %s add roam@partner.example --k " K1 " --opc " OPC1,
+		 ae_bin("xcrs-authsrv-admin"), conf2);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "%s", cmd), 0, "%s", out);
+	cr_assert_eq(ae_start(&env, 1, NULL), 0);
+	/* Ours learns of the partner: restart with a peers section. */
+	kill(env.pid[0], SIGTERM);
+	waitpid(env.pid[0], NULL, 0);
+	f = fopen(env.conf[0], "a");
+	cr_assert(f);
+	fprintf(f, "peers:\n  - {realm: partner.example, address: \"%s\", "
+		   "ca: %s/ca.crt}\n", env.addr[1], env.dir);
+	fclose(f);
+	cr_assert_eq(ae_start(&env, 0, NULL), 0);
+
+	/* The roaming user bootstraps with its home network. */
+	conn(&t, 1, NULL);
+	usim1(&u, 0);
+	strcpy(u.id, "roam@partner.example");
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_assert(strstr(s.btid, "@partner.example") != NULL, "%s", s.btid);
+
+	/* An AS here that serves partner users asks our authsrv. */
+	conn(&pshop, 0, "pshop");
+	cr_assert_eq(ac_fetch_key(&pshop, s.btid, "partner-shop.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", pshop.err);
+	ac_ks_as(&s, "partner-shop.example", GBA_UA_XCRS_REPORT, mine);
+	cr_expect_eq(memcmp(mine, k.ks_as, GBA_KEY), 0,
+		     "the key relayed from the partner is the terminal's");
+	cr_expect(strncmp(k.subject, "anon-", 5) == 0,
+		  "the partner releases a pseudonym: %s", k.subject);
+	/* An AS that does not serve partner users is refused here. */
+	conn(&crs, 0, "crs");
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES);
+	/* A realm that is neither ours nor a peer's. */
+	cr_expect_eq(ac_fetch_key(&pshop, "AAAAAAAAAAAAAAAAAAAAAA==@elsewhere.example",
+				  "partner-shop.example", GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "partner-shop serves only partner.example");
+	/* The partner itself does not hand keys to our ASs directly. */
+	ac_close(&crs);
+	conn(&crs, 1, "pshop");
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "partner-shop.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES);
+	/* An unknown session at the partner comes back as not found. */
+	cr_expect_eq(ac_fetch_key(&pshop, "AAAAAAAAAAAAAAAAAAAAAA==@partner.example",
+				  "partner-shop.example", GBA_UA_XCRS_REPORT, &k),
+		     -ENOENT, "%s", pshop.err);
+	ac_close(&t);
+	ac_close(&pshop);
+	ac_close(&crs);
 }
