@@ -120,3 +120,16 @@ Test(authsrv_config, errors_name_the_place)
 	load_bad(BASE "authsrv: {}\n", "a.yaml:9:1: section 'authsrv' given twice");
 	load_bad("authsrv: [\n", "a.yaml:2:1: did not find expected node content while parsing a flow node");
 }
+
+Test(authsrv_config, shipped_example)
+{
+	struct authsrv_config *c = NULL;
+	struct policy_error e;
+
+	cr_assert_eq(authsrv_config_load(XCRS_SRCDIR "/policy/examples/authsrv.yaml",
+					 &c, &e),
+		     0, "%s", e.msg);
+	cr_expect_eq(c->n_as, 3);
+	cr_expect_eq(c->n_peers, 1);
+	authsrv_config_free(c);
+}
