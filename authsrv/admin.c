@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	struct authsrv_config *cfg = NULL;
 	struct policy_error perr;
 	struct store *st = NULL;
-	char err[512];
+	char err[512], *end;
 	int opt, rc = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:d:hV", opts, NULL)) != -1) {
@@ -139,10 +139,25 @@ int main(int argc, char **argv)
 		case O_OPC: opc = optarg; break;
 		case O_OP: op = optarg; break;
 		case O_AMF: amf = optarg; break;
-		case O_SQN: sqn = strtoull(optarg, NULL, 10); break;
+		case O_SQN:
+			sqn = strtoull(optarg, &end, 10);
+			if (*end || !*optarg) {
+				fprintf(stderr, "xcrs-authsrv-admin: --sqn: a "
+						"number, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case O_METHODS: methods = optarg; break;
 		case O_PWSTDIN: pwstdin = true; break;
-		case O_ITER: iter = strtoul(optarg, NULL, 10); break;
+		case O_ITER:
+			iter = strtoul(optarg, &end, 10);
+			if (*end || iter < SCRAM_ITER_MIN || iter > SCRAM_ITER_MAX) {
+				fprintf(stderr, "xcrs-authsrv-admin: --iterations: "
+						"%u..%u, not '%s'\n", SCRAM_ITER_MIN,
+					SCRAM_ITER_MAX, optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("xcrs-authsrv-admin %s\n", XCRS_VERSION); return 0;
 		default: usage(stderr); return 2;

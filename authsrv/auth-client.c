@@ -125,10 +125,20 @@ int main(int argc, char **argv)
 		case O_BTID: btid = optarg; break;
 		case O_JWKS: jwks = optarg; break;
 		case O_NAME: name = optarg; break;
-		case O_TIMEOUT: timeout = atoi(optarg); break;
+		case O_TIMEOUT:
+			timeout = atoi(optarg);
+			if (timeout <= 0 || timeout > 3600) {
+				fprintf(stderr, "xcrs-auth-client: --timeout: 1..3600 "
+						"seconds\n");
+				return 2;
+			}
+			break;
 		case O_REALM:
-			if (nrealms < 8)
-				realms[nrealms++] = optarg;
+			if (nrealms == 8) {
+				fprintf(stderr, "xcrs-auth-client: at most 8 --realm\n");
+				return 2;
+			}
+			realms[nrealms++] = optarg;
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("xcrs-auth-client %s\n", XCRS_VERSION); return 0;
