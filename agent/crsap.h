@@ -124,8 +124,90 @@ struct crsap_response {
 	size_t nremediation;
 };
 
+/* SCA probe request (SCS -> SCA, X.1125 11.1): the SCS's initialisation
+ * configuration for the SCA. (design: fields) */
+struct crsap_probe {
+	char ms[CRSAP_ID_MAX + 1];
+	uint64_t time_ms;
+	char nonce[CRSAP_NONCE_HEX + 1];
+	char scs[CRSAP_ID_MAX + 1];	/* the probing SCS */
+	char report_to[128];		/* "host:port" of its report listener */
+	uint32_t report_interval_s;	/* how often to send SCI reports */
+};
+
+/* SCA probe response (SCA -> SCS): the SCA is there, and what it is. */
+struct crsap_probe_response {
+	char ms[CRSAP_ID_MAX + 1];
+	uint64_t time_ms;
+	char nonce[CRSAP_NONCE_HEX + 1];
+	char in_response_to[CRSAP_NONCE_HEX + 1];
+	char sca_version[32];
+	char os_name[64], os_version[32];
+};
+
+/* Compulsory update instruction (SCS -> SCA, 11.5/12.1): what to update,
+ * from where, and after which delay (staggered per MS in an outbreak). */
+struct crsap_update {
+	char ms[CRSAP_ID_MAX + 1];
+	uint64_t time_ms;
+	char nonce[CRSAP_NONCE_HEX + 1];
+	char campaign[64];	/* the update campaign (compliance tracking) */
+	char what[32];		/* "signatures", "sca", "os", "patch" */
+	uint64_t delay_ms;	/* execute this long after receipt */
+	uint64_t deadline_ms;	/* Unix ms by which to report compliance */
+	struct crsap_remediation source; /* the update service */
+	char reason[256];
+};
+
+/* NAC/SCS messages (clause 10, design): MS connect report, MS leave, and
+ * control policy (an SCS's evaluation and control of an MS, for a NAC or
+ * for another SCS when the MS moves: roaming, clause 13). node is the
+ * sender (a NAC or SCS id); the MS is named by its address. */
+enum crsap_nac_kind {
+	CRSAP_MS_CONNECT = 0,
+	CRSAP_MS_LEAVE,
+	CRSAP_CONTROL_POLICY,
+};
+struct crsap_nac {
+	enum crsap_nac_kind kind;
+	char node[CRSAP_ID_MAX + 1];
+	uint64_t time_ms;
+	char nonce[CRSAP_NONCE_HEX + 1];
+	char address[64];		/* the MS */
+	char scope[POLICY_NAME_MAX];	/* its group (cell, APN, ...) */
+	char cause[32];			/* connect: "first-traffic", "feed";
+					 * leave: "idle", "feed", "moved" */
+	/* control policy */
+	char evaluation[32];
+	char level[POLICY_NAME_MAX];
+	uint64_t until_ms;		/* 0 = until released */
+	char rule[POLICY_NAME_MAX];
+	char reason[256];
+};
+
+/* The root element's name of a CRSAP document ("sciReport", ...), for
+ * dispatch; NULL if it is not a CRSAP document. */
+const char *crsap_root(const void *body, size_t len, char *buf, size_t buflen);
+
 /* Codec. parse: 0 or -EBADMSG with the reason in err. build: malloc'd
  * document in *out, 0 or -errno. */
+int crsap_probe_parse(const void *body, size_t len, struct crsap_probe *p,
+		      char *err, size_t errlen);
+int crsap_probe_build(const struct crsap_probe *p, char **out,
+		      size_t *out_len);
+int crsap_probe_response_parse(const void *body, size_t len,
+			       struct crsap_probe_response *p, char *err,
+			       size_t errlen);
+int crsap_probe_response_build(const struct crsap_probe_response *p,
+			       char **out, size_t *out_len);
+int crsap_update_parse(const void *body, size_t len, struct crsap_update *u,
+		       char *err, size_t errlen);
+int crsap_update_build(const struct crsap_update *u, char **out,
+		       size_t *out_len);
+int crsap_nac_parse(const void *body, size_t len, struct crsap_nac *m,
+		    char *err, size_t errlen);
+int crsap_nac_build(const struct crsap_nac *m, char **out, size_t *out_len);
+
 int crsap_report_parse(const void *body, size_t len, struct crsap_report *r,
 		       char *err, size_t errlen);
 int crsap_report_build(const struct crsap_report *r, char **out,
