@@ -44,6 +44,8 @@ _Static_assert(sizeof(struct xcrs_bucket) == 16, "ABI: xcrs_bucket");
 _Static_assert(sizeof(struct xcrs_fanout) == 16 + 8 * XCRS_FANOUT_WORDS,
 	       "ABI: xcrs_fanout");
 _Static_assert(sizeof(struct xcrs_event) == 40, "ABI: xcrs_event");
+_Static_assert(sizeof(struct xcrs_seen) == 16, "ABI: xcrs_seen");
+_Static_assert(sizeof(struct xcrs_rl) == 16, "ABI: xcrs_rl");
 
 #define XCRS_PROG_NAME "xcrs_xdp"
 
@@ -77,6 +79,8 @@ enum dp_map {
 	M_SUB_STATS,
 	M_RATE,
 	M_FANOUT,
+	M_SEEN,
+	M_CONNECT_RL,
 	M_EVENTS,
 	M_COUNT
 };
@@ -87,7 +91,8 @@ static const char *const map_names[M_COUNT] = {
 	[M_CFG] = "xcrs_cfg",		[M_GEN] = "xcrs_gen",
 	[M_SCOPES] = "xcrs_scopes",	[M_STATS] = "xcrs_stats",
 	[M_SUB_STATS] = "xcrs_sub_stats", [M_RATE] = "xcrs_rate",
-	[M_FANOUT] = "xcrs_fanout",	[M_EVENTS] = "xcrs_events",
+	[M_FANOUT] = "xcrs_fanout",	[M_SEEN] = "xcrs_seen",
+	[M_CONNECT_RL] = "xcrs_connect_rl", [M_EVENTS] = "xcrs_events",
 };
 
 /* What the operator calls each map in an error. */
@@ -103,6 +108,8 @@ static const char *const map_roles[M_COUNT] = {
 	[M_SUB_STATS] = "subscriber statistics map",
 	[M_RATE] = "rate state map",
 	[M_FANOUT] = "fan-out state map",
+	[M_SEEN] = "MS presence map",
+	[M_CONNECT_RL] = "connect event budget map",
 	[M_EVENTS] = "event ring buffer",
 };
 
@@ -187,6 +194,8 @@ static struct bpf_map *skel_map(struct xcrs_bpf *s, enum dp_map m)
 		[M_SUB_STATS] = s->maps.xcrs_sub_stats,
 		[M_RATE] = s->maps.xcrs_rate,
 		[M_FANOUT] = s->maps.xcrs_fanout,
+		[M_SEEN] = s->maps.xcrs_seen,
+		[M_CONNECT_RL] = s->maps.xcrs_connect_rl,
 		[M_EVENTS] = s->maps.xcrs_events,
 	};
 
@@ -249,6 +258,8 @@ static void size_maps(struct dp *dp)
 	dp->max[M_SUB_STATS] = or_default(c->max_tracked, 65536);
 	dp->max[M_RATE] = or_default(c->max_tracked, 65536);
 	dp->max[M_FANOUT] = or_default(c->max_tracked, 65536);
+	dp->max[M_SEEN] = or_default(c->max_tracked, 65536);
+	dp->max[M_CONNECT_RL] = 1;
 	dp->max[M_EVENTS] = 256 * 1024;
 }
 
@@ -1168,6 +1179,85 @@ int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 		return dp_fail(dp, -errno, "removing subscriber %s", t);
 	}
 	return dp_ok(dp);
+}
+
+int dp_seen_get(struct dp *dp, const struct xcrs_addr *a,
+		struct xcrs_seen *ret_seen)
+{
+	char t[INET6_ADDRSTRLEN];
+	struct xcrs_seen s;
+
+	if (bpf_map_lookup_elem(dp->fds[M_SEEN], a, &s)) {
+		int r = -errno;
+
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, r, "MS %s not seen", t);
+	}
+	*ret_seen = s;
+	return dp_ok(dp);
+}
+
+int dp_seen_del(struct dp *dp, const struct xcrs_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	if (bpf_map_delete_elem(dp->fds[M_SEEN], a)) {
+		int r = -errno;
+
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, r, "forgetting MS %s", t);
+	}
+	return dp_ok(dp);
+}
+
+int dp_seen_expire(struct dp *dp, __u64 idle_ns,
+		   void (*fn)(void *ctx, const struct xcrs_addr *a,
+			      const struct xcrs_seen *s),
+		   void *ctx)
+{
+	struct xcrs_addr key, next, *prev = NULL;
+	__u64 now = dp_now_ns();
+	struct xcrs_seen s;
+	int n = 0;
+
+	/* Deleting the current key restarts the walk's position at the
+	 * next one, so collect first: walk, remember idle keys, delete. */
+	struct xcrs_addr *idle = NULL;
+	size_t nidle = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(dp->fds[M_SEEN], prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fds[M_SEEN], &key, &s))
+			continue;
+		if (s.last_ns >= now || now - s.last_ns < idle_ns)
+			continue;
+		if (nidle == cap) {
+			struct xcrs_addr *ni =
+				realloc(idle, (cap = cap ? 2 * cap : 64) *
+						      sizeof(*ni));
+
+			if (!ni) {
+				free(idle);
+				return dp_fail(dp, -ENOMEM, "expiring MSs");
+			}
+			idle = ni;
+		}
+		idle[nidle++] = key;
+	}
+	for (size_t i = 0; i < nidle; i++) {
+		/* seen again since the walk? then it stays */
+		if (bpf_map_lookup_elem(dp->fds[M_SEEN], &idle[i], &s) ||
+		    s.last_ns >= now || now - s.last_ns < idle_ns ||
+		    bpf_map_delete_elem(dp->fds[M_SEEN], &idle[i]))
+			continue;
+		n++;
+		if (fn)
+			fn(ctx, &idle[i], &s);
+	}
+	free(idle);
+	dp_ok(dp);
+	return n;
 }
 
 int dp_scope_set(struct dp *dp, __u32 scope, const struct xcrs_scope *sc)

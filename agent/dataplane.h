@@ -138,6 +138,19 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 	       struct xcrs_sub *ret_sub);
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);
+
+/* MSs the access side has seen (settings flag XCRS_CFG_F_MS_DETECT): the
+ * first packet of one not in the map is a XCRS_EV_CONNECT event. */
+int dp_seen_get(struct dp *dp, const struct xcrs_addr *a,
+		struct xcrs_seen *ret_seen);
+/* Forgets an MS (its next packet is a connect again); -ENOENT if absent. */
+int dp_seen_del(struct dp *dp, const struct xcrs_addr *a);
+/* Removes every MS not seen since now - idle_ns and calls fn for each
+ * (MS leave). Returns how many, or -errno. */
+int dp_seen_expire(struct dp *dp, __u64 idle_ns,
+		   void (*fn)(void *ctx, const struct xcrs_addr *a,
+			      const struct xcrs_seen *s),
+		   void *ctx);
 __u64 dp_now_ns(void);
 
 /* Scope containment. Setting mode XCRS_CONTAIN_NONE deletes the entry. */

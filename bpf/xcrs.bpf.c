@@ -103,6 +103,20 @@ struct {
 } xcrs_fanout SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xcrs_addr);
+	__type(value, struct xcrs_seen);
+	__uint(max_entries, 65536);
+} xcrs_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xcrs_rl);
+	__uint(max_entries, 1);
+} xcrs_connect_rl SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } xcrs_events SEC(".maps");
@@ -642,6 +656,46 @@ static __always_inline void fanout(const struct xcrs_addr *sub,
 	bpf_ringbuf_submit(ev, 0);
 }
 
+/* MS connect detection: the first packet of a subscriber not in
+ * xcrs_seen is reported (within the per-CPU budget), later ones refresh
+ * its last-seen time at most once a second. The agent ages entries out
+ * (MS leave). */
+static __always_inline void ms_seen(const struct xcrs_addr *sub, __u64 now)
+{
+	struct xcrs_seen *s = bpf_map_lookup_elem(&xcrs_seen, sub);
+	struct xcrs_seen ns = { .first_ns = now, .last_ns = now };
+	struct xcrs_event *ev;
+	struct xcrs_rl *rl;
+	__u32 zero = 0;
+
+	if (s) {
+		if (now - s->last_ns >= XCRS_SEEN_REFRESH_NS)
+			s->last_ns = now;
+		return;
+	}
+	rl = bpf_map_lookup_elem(&xcrs_connect_rl, &zero);
+	if (!rl)
+		return;
+	if (now - rl->window_start_ns >= 1000000000ull) {
+		rl->window_start_ns = now;
+		rl->count = 0;
+	}
+	if (rl->count >= XCRS_CONNECT_EVENTS_PER_S)
+		return; /* over budget: reported with a later packet */
+	if (bpf_map_update_elem(&xcrs_seen, sub, &ns, BPF_NOEXIST))
+		return; /* another CPU was first */
+	rl->count++;
+	ev = bpf_ringbuf_reserve(&xcrs_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	ev->type = XCRS_EV_CONNECT;
+	ev->count = 0;
+	ev->window_ns = 0;
+	ev->ts_ns = now;
+	ev->addr = *sub;
+	bpf_ringbuf_submit(ev, 0);
+}
+
 static __always_inline void count_sub(const struct xcrs_addr *a, int drop,
 				      __u64 bytes)
 {
@@ -814,6 +868,9 @@ out:
 	if (parsed && xcrs_role == XCRS_ROLE_ACCESS && cfg &&
 	    cfg->fanout_threshold && (pi.flags & PI_NEW_FLOW))
 		fanout(&pi.src, &pi.dst, cfg, now);
+	if (parsed && known && xcrs_role == XCRS_ROLE_ACCESS && cfg &&
+	    (cfg->flags & XCRS_CFG_F_MS_DETECT))
+		ms_seen(sub, now);
 	count(action, reason, bytes);
 	if (reacted)
 		count_sub(sub, action == XCRS_ACT_DROP, bytes);

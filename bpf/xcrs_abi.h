@@ -95,7 +95,15 @@ enum xcrs_contain_mode {
 
 enum xcrs_event_type {
 	XCRS_EV_FANOUT = 1,
+	XCRS_EV_CONNECT = 2, /* first traffic of an MS not in xcrs_seen */
 };
+
+/* MS connect detection (X.1125 11.1): at most this many connect events per
+ * second per CPU go to the ring buffer; an MS over the limit is reported
+ * with its next packet. */
+#define XCRS_CONNECT_EVENTS_PER_S 1000
+/* xcrs_seen.last_ns is refreshed at most this often per MS. */
+#define XCRS_SEEN_REFRESH_NS 1000000000ull
 
 /* Level definition flags. */
 #define XCRS_LEVEL_F_DEFINED 0x1 /* the slot holds a level */
@@ -163,10 +171,12 @@ struct xcrs_level {
 };
 
 /* Value of xcrs_cfg[gen]: policy-wide settings. */
+#define XCRS_CFG_F_MS_DETECT 0x1 /* report MS connects, keep xcrs_seen */
+
 struct xcrs_cfg {
 	__u8 default_level;	/* for unknown subscribers, or LEVEL_PASS */
 	__u8 nonip_action;	/* XCRS_NONIP_* */
-	__u16 pad;
+	__u16 flags;		/* XCRS_CFG_F_* */
 	__u32 fanout_threshold; /* distinct peers per window; 0 = off */
 	__u64 fanout_window_ns;
 };
@@ -201,6 +211,19 @@ struct xcrs_fanout {
 	__u32 count;
 	__u32 reported;
 	__u64 bits[XCRS_FANOUT_WORDS];
+};
+
+/* Value of xcrs_seen (key: the MS's address): when the access side saw it
+ * first and last. */
+struct xcrs_seen {
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+/* Per-CPU connect-event budget (xcrs_connect_rl, one slot). */
+struct xcrs_rl {
+	__u64 window_start_ns;
+	__u64 count;
 };
 
 /* Ring-buffer record of xcrs_events. */

@@ -1047,3 +1047,94 @@ Test(fanout, off_when_threshold_is_zero, .init = open_default_pass,
 	cr_assert_geq(dp_events_poll(dp, 0), 0);
 	cr_expect_eq(log.n, 0);
 }
+
+/* ---- MS connect detection (X.1125 11.1) ---- */
+
+static void connect_policy(bool on)
+{
+	struct dp_policy p;
+
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	p.cfg.flags = on ? XCRS_CFG_F_MS_DETECT : 0;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+}
+
+static void one_packet(const char *src, int role)
+{
+	struct pb_frame f = tcp(4, src, "203.0.113.10", 40000, 80);
+	uint8_t b[PB_MAX];
+	size_t n;
+	struct xt_result r;
+
+	if (role == C) {
+		f.ip.src = "203.0.113.10";
+		f.ip.dst = src;
+	}
+	n = pb_build(&f, b, sizeof(b), NULL);
+	cr_assert_eq(xt_run(dp, role, false, b, n, &r), 0);
+}
+
+static void seen_cb(void *ctx, const struct xcrs_addr *a,
+		    const struct xcrs_seen *s)
+{
+	struct evlog *l = ctx;
+
+	if (l->n < 16)
+		l->ev[l->n].addr = *a;
+	l->n++;
+}
+
+Test(connect, first_traffic_reported_once_then_aged_out,
+     .init = open_default_pass, .fini = close_dp)
+{
+	const char *ms = xt_sub_addr(4, L_NORMAL);
+	struct evlog log = { 0 }, left = { 0 };
+	struct xcrs_addr a;
+	struct xcrs_seen s;
+	char buf[64];
+
+	connect_policy(true);
+	cr_assert_eq(dp_addr_parse(ms, &a), 0);
+	cr_assert_eq(dp_events_subscribe(dp, on_event, &log), 0);
+	for (int i = 0; i < 5; i++)
+		one_packet(ms, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_assert_eq(log.n, 1, "one connect for five packets, got %d", log.n);
+	cr_expect_eq(log.ev[0].type, XCRS_EV_CONNECT);
+	dp_addr_format(&log.ev[0].addr, buf, sizeof(buf));
+	cr_expect_str_eq(buf, ms);
+	cr_assert_eq(dp_seen_get(dp, &a, &s), 0, "%s", dp_errmsg(dp));
+	cr_expect_geq(s.last_ns, s.first_ns);
+	/* Not idle for an hour: stays. Idle for 0 ns: leaves. */
+	cr_expect_eq(dp_seen_expire(dp, 3600ULL * 1000000000ULL, seen_cb,
+				    &left), 0);
+	cr_expect_eq(dp_seen_expire(dp, 1, seen_cb, &left), 1);
+	cr_expect_eq(left.n, 1);
+	cr_expect_eq(memcmp(&left.ev[0].addr, &a, sizeof(a)), 0);
+	cr_expect_eq(dp_seen_get(dp, &a, &s), -ENOENT);
+	/* Its next packet is a connect again. */
+	one_packet(ms, A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_expect_eq(log.n, 2);
+	cr_expect_eq(dp_seen_del(dp, &a), 0);
+	cr_expect_eq(dp_seen_del(dp, &a), -ENOENT);
+}
+
+Test(connect, only_known_subscribers_on_access_and_only_when_on,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct evlog log = { 0 };
+
+	cr_assert_eq(dp_events_subscribe(dp, on_event, &log), 0);
+	connect_policy(false);
+	one_packet(xt_sub_addr(4, L_NORMAL), A);
+	connect_policy(true);
+	one_packet("198.51.100.99", A);		 /* not a subscriber */
+	one_packet(xt_sub_addr(4, L_RESTRICTED), C); /* downlink */
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_expect_eq(log.n, 0, "got %d connects", log.n);
+	/* A blocked MS connects too: its packets are dropped, it is there. */
+	one_packet(xt_sub_addr(4, L_BLOCKED), A);
+	cr_assert_geq(dp_events_poll(dp, 0), 0);
+	cr_expect_eq(log.n, 1);
+}
