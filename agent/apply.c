@@ -72,6 +72,7 @@ int apply_build(const struct policy *p, struct dp_policy *out)
 	out->cfg.nonip_action = p->nonip_drop ? XCRS_NONIP_DROP :
 						XCRS_NONIP_PASS;
 	out->cfg.fanout_threshold = p->fanout_threshold;
+	out->cfg.flags = p->ms_detect ? XCRS_CFG_F_MS_DETECT : 0;
 	out->cfg.fanout_window_ns = p->fanout_window_ns;
 	return 0;
 }

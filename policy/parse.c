@@ -1027,6 +1027,7 @@ static int sec_subscribers(struct pctx *c, node_t *n)
 static int in_reports(struct pctx *c, node_t *v, void *o);
 static int in_eve(struct pctx *c, node_t *v, void *o);
 static int in_events(struct pctx *c, node_t *v, void *o);
+static int in_sessions(struct pctx *c, node_t *v, void *o);
 
 static int sec_inputs(struct pctx *c, node_t *n)
 {
@@ -1034,9 +1035,10 @@ static int sec_inputs(struct pctx *c, node_t *n)
 		{ "reports", in_reports },
 		{ "eve", in_eve },
 		{ "events", in_events },
+		{ "sessions", in_sessions },
 	};
 
-	return walk(c, n, "inputs", f, 3, c->p);
+	return walk(c, n, "inputs", f, 4, c->p);
 }
 
 struct path_build {
@@ -1094,6 +1096,27 @@ static int events_one(struct pctx *c, node_t *it, void *ctx)
 static int in_events(struct pctx *c, node_t *v, void *o)
 {
 	return each(c, v, "events", events_one, NULL);
+}
+
+static int sessions_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = { { "socket", pb_socket, true } };
+	struct path_build b = { 0 };
+	struct policy_input *in;
+	int r = walk(c, it, "sessions", f, 1, &b);
+
+	if (r)
+		return r;
+	in = GROW(c->p->inputs, c->p->ninputs);
+	if (!in)
+		return -ENOMEM;
+	in->kind = POLICY_IN_SESSION_SOCKET;
+	return str_copy(c, b.socket, "socket", in->path, sizeof(in->path));
+}
+
+static int in_sessions(struct pctx *c, node_t *v, void *o)
+{
+	return each(c, v, "sessions", sessions_one, NULL);
 }
 
 STR_FIELD(rp_listen, struct policy_reports, listen, "reports.listen")
@@ -1180,6 +1203,30 @@ static int fo_window(struct pctx *c, node_t *v, void *o)
 	if (!r && !((struct policy *)o)->fanout_window_ns)
 		r = perr(c, v, "fanout.window: must be longer than 0s");
 	return r;
+}
+
+static int ms_detect(struct pctx *c, node_t *v, void *o)
+{
+	return boolean(c, v, "ms.detect", &c->p->ms_detect);
+}
+
+static int ms_idle(struct pctx *c, node_t *v, void *o)
+{
+	int r = duration(c, v, "ms.idle_timeout", &c->p->ms_idle_ns);
+
+	if (!r && c->p->ms_idle_ns < 1000000000ULL)
+		return perr(c, v, "ms.idle_timeout: at least 1s");
+	return r;
+}
+
+static int sec_ms(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "detect", ms_detect },
+		{ "idle_timeout", ms_idle },
+	};
+
+	return walk(c, n, "ms", f, 2, c->p);
 }
 
 static int sec_fanout(struct pctx *c, node_t *n)
@@ -1405,6 +1452,7 @@ enum top {
 	T_SUBSCRIBERS,
 	T_INPUTS,
 	T_FANOUT,
+	T_MS,
 	T_RULES,
 	T_COUNT
 };
@@ -1412,7 +1460,7 @@ enum top {
 static const char *const top_keys[T_COUNT] = {
 	"version", "agent", "interfaces", "services", "levels",
 	"unknown_subscribers", "non_ip", "scopes", "subscribers", "inputs",
-	"fanout", "rules",
+	"fanout", "ms", "rules",
 };
 
 static void defaults(struct policy *p)
@@ -1426,6 +1474,7 @@ static void defaults(struct policy *p)
 	snprintf(p->agent.audit_log, sizeof(p->agent.audit_log),
 		 "/var/log/xcrs/audit.jsonl");
 	p->default_level = -1;
+	p->ms_idle_ns = 600ULL * 1000000000ULL;
 }
 
 /* Checks that need every section. */
@@ -1474,6 +1523,7 @@ static int load_doc(struct pctx *c)
 		[T_SUBSCRIBERS] = sec_subscribers,
 		[T_INPUTS] = sec_inputs,
 		[T_FANOUT] = sec_fanout,
+		[T_MS] = sec_ms,
 		[T_RULES] = sec_rules,
 	};
 	unsigned long long ver;
@@ -1503,7 +1553,7 @@ static int load_doc(struct pctx *c)
 					  "services, levels, "
 					  "unknown_subscribers, non_ip, "
 					  "scopes, subscribers, inputs, "
-					  "fanout, rules)",
+					  "fanout, ms, rules)",
 				    ks);
 		if (top[i])
 			return perr(c, k, "section '%s' given twice", ks);

@@ -87,6 +87,7 @@ enum policy_input_kind {
 	POLICY_IN_EVE_FILE,	/* Suricata EVE JSON, followed (rotation) */
 	POLICY_IN_EVE_SOCKET,	/* EVE JSON lines on a unix socket */
 	POLICY_IN_EVENT_SOCKET, /* generic JSON-lines events, unix socket */
+	POLICY_IN_SESSION_SOCKET, /* MS connect/leave feed, unix socket */
 };
 
 struct policy_input {
@@ -176,6 +177,9 @@ struct policy {
 	struct policy_input *inputs;
 	size_t ninputs;
 	struct policy_reports reports;
+	/* MS lifecycle (X.1125 11.1, 11.6) */
+	bool ms_detect;		   /* the dataplane reports first traffic */
+	uint64_t ms_idle_ns;	   /* an MS silent this long has left */
 	uint32_t fanout_threshold; /* 0 = off */
 	uint64_t fanout_window_ns;
 	struct policy_rule *rules;

@@ -221,7 +221,7 @@ Test(errors, unknown_section)
 	load_bad("version: 1\n" LEVELS "level:\n  - x\n",
 		 "t.yaml:5:1: unknown section 'level' (expected version, "
 		 "agent, interfaces, services, levels, unknown_subscribers, "
-		 "non_ip, scopes, subscribers, inputs, fanout, rules)");
+		 "non_ip, scopes, subscribers, inputs, fanout, ms, rules)");
 }
 
 Test(errors, duplicate_section)
@@ -484,4 +484,27 @@ Test(errors, missing_file)
 	cr_expect_eq(policy_load("/nonexistent/x.yaml", &p, &e), -ENOENT);
 	cr_expect_str_eq(e.msg, "/nonexistent/x.yaml: No such file or "
 				"directory");
+}
+
+Test(policy, ms_section_and_sessions_input)
+{
+	static const char text[] =
+		"version: 1\n" LEVELS
+		"ms: {detect: true, idle_timeout: 2m}\n"
+		"inputs:\n  sessions:\n    - socket: /run/xcrs/sessions.sock\n";
+	struct policy *p = NULL;
+	struct policy_error e;
+
+	cr_assert_eq(policy_load_string(text, strlen(text), "t.yaml", &p, &e),
+		     0, "%s", e.msg);
+	cr_expect(p->ms_detect);
+	cr_expect_eq(p->ms_idle_ns, 120ULL * 1000000000ULL);
+	cr_assert_eq(p->ninputs, 1);
+	cr_expect_eq(p->inputs[0].kind, POLICY_IN_SESSION_SOCKET);
+	cr_expect_str_eq(p->inputs[0].path, "/run/xcrs/sessions.sock");
+	policy_free(p);
+	load_bad("version: 1\n" LEVELS "ms: {idle_timeout: 10ms}\n",
+		 "t.yaml:5:20: ms.idle_timeout: at least 1s");
+	load_bad("version: 1\n" LEVELS "ms: {detect: maybe}\n",
+		 "t.yaml:5:14: ms.detect: expected true or false, found 'maybe'");
 }
