@@ -1012,6 +1012,7 @@ static void on_housekeeping(struct agent *ag, struct watch *w,
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("timerfd: %s", strerror(errno));
 	reports_housekeeping(ag);
+	ms_housekeeping(ag);
 }
 
 static void on_signal(struct agent *ag, struct watch *w, uint32_t events)
@@ -1044,6 +1045,10 @@ static void on_dp_event(void *ctx, const struct xcrs_event *e)
 	};
 	char buf[ADDR_STRLEN];
 
+	if (e->type == XCRS_EV_CONNECT) {
+		ms_connect(ag, &e->addr, "first-traffic");
+		return;
+	}
 	if (e->type != XCRS_EV_FANOUT)
 		return;
 	ag->counters[C_FANOUT]++;
@@ -1253,6 +1258,8 @@ static int start(struct agent *ag, char *err, size_t errlen)
 		return r;
 	if ((r = crsap_replay_new(1u << 18, &ag->replay)))
 		return r;
+	if ((r = mstab_init(&ag->ms)))
+		return r;
 	ag->scope_mode = calloc(ag->policy->nscopes + 1,
 				sizeof(*ag->scope_mode));
 	if (!ag->scope_mode)
@@ -1319,6 +1326,7 @@ static void stop(struct agent *ag)
 	dp_close(ag->dp);
 	crsap_keyring_free(ag->keys);
 	crsap_replay_free(ag->replay);
+	mstab_free(&ag->ms);
 	if (ag->audit_fd >= 0)
 		close(ag->audit_fd);
 	free(ag->scope_mode);

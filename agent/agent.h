@@ -19,6 +19,7 @@
 #include "correlate.h"
 #include "crsap.h"
 #include "dataplane.h"
+#include "msstate.h"
 #include "policy.h"
 
 struct agent;
@@ -56,6 +57,9 @@ enum agent_counter {
 	C_RELOADS,
 	C_RELOADS_FAILED,
 	C_DATAPLANE_ERRORS,
+	C_MS_CONNECTS,
+	C_MS_LEAVES,
+	C_SESSIONS_LINES,
 	C_MAX
 };
 
@@ -63,6 +67,7 @@ enum input_kind {
 	IN_EVE = 0,
 	IN_EVENTS,
 	IN_CONTROL,
+	IN_SESSIONS,
 };
 
 struct gbakeys;
@@ -79,6 +84,7 @@ struct agent {
 	struct dp *dp;
 	struct crsap_keyring *keys;
 	struct gbakeys *gba;	/* keys from xcrs-authsrv, or NULL */
+	struct mstab ms;	/* MSs between connect and leave */
 	struct crsap_replay *replay;
 	SSL_CTX *tls;
 
@@ -133,6 +139,19 @@ enum xcrs_contain_mode agent_scope_mode(const struct agent *ag, int scope);
 void inputs_reap(struct agent *ag);
 /* After the engine or the operator changed something. */
 void agent_after_change(struct agent *ag);
+
+/* ms.c: the MS lifecycle (X.1125 11.1, 11.6) */
+/* An MS is there (first traffic, the operator's feed, a report). */
+void ms_connect(struct agent *ag, const struct xcrs_addr *a,
+		const char *source);
+/* An MS has gone (idle, feed): its state and control are released. */
+void ms_leave(struct agent *ag, const struct xcrs_addr *a, const char *cause);
+/* Housekeeping: MSs idle past the policy's timeout leave. */
+void ms_housekeeping(struct agent *ag);
+/* One line of the operator's session feed. */
+void ms_feed_line(struct agent *ag, const char *src, char *line, size_t len);
+/* The MSs as a JSON array (xcrsctl ms). */
+json_object *ms_json(struct agent *ag);
 
 /* inputs.c */
 int inputs_open(struct agent *ag, char *err, size_t errlen);

@@ -2,7 +2,7 @@
 /*
  * The control socket: one JSON request per connection, one JSON reply.
  *
- *   {"cmd": "status" | "terminals" | "stats" | "reload"}
+ *   {"cmd": "status" | "terminals" | "stats" | "reload" | "ms"}
  *   {"cmd": "show", "terminal": ADDR}
  *   {"cmd": "react", "terminal": ADDR, "level": NAME, "for": DURATION,
  *    "reason": TEXT}                              ("for", "reason" optional)
@@ -466,6 +466,9 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 		[C_RELOADS] = "reloads",
 		[C_RELOADS_FAILED] = "reloads_refused",
 		[C_DATAPLANE_ERRORS] = "dataplane_errors",
+		[C_MS_CONNECTS] = "ms_connects",
+		[C_MS_LEAVES] = "ms_leaves",
+		[C_SESSIONS_LINES] = "session_lines",
 	};
 	json_object *o = ok_reply(), *a = json_object_new_object(),
 		    *rf = json_object_new_object(), *d;
@@ -529,6 +532,12 @@ void control_request(struct agent *ag, struct lclient *c, const char *line,
 		cmd_uncontain(ag, c, req);
 	else if (!strcmp(cmd, "stats"))
 		cmd_stats(ag, c);
+	else if (!strcmp(cmd, "ms")) {
+		json_object *o = ok_reply();
+
+		json_object_object_add(o, "ms", ms_json(ag));
+		send_reply(ag, c, o);
+	}
 	else if (!strcmp(cmd, "reload")) {
 		if (agent_reload(ag, err, sizeof(err)))
 			send_error(ag, c, "%s", err);

@@ -266,7 +266,9 @@ static void on_event_listen(struct agent *ag, struct watch *w,
 	struct input *in = (struct input *)w;
 
 	lclient_accept(ag, w->fd,
-		       in->kind == POLICY_IN_EVENT_SOCKET ? IN_EVENTS : IN_EVE,
+		       in->kind == POLICY_IN_EVENT_SOCKET     ? IN_EVENTS :
+		       in->kind == POLICY_IN_SESSION_SOCKET ? IN_SESSIONS :
+							      IN_EVE,
 		       in->path);
 }
 
@@ -347,7 +349,9 @@ static int input_open(struct agent *ag, const struct policy_input *pi,
 		r = watch_add(ag, &in->w, fd, EPOLLIN, on_event_listen);
 		log_info("%s: listening for %s", pi->path,
 			 pi->kind == POLICY_IN_EVE_SOCKET ? "EVE JSON" :
-							    "JSON-lines events");
+			 pi->kind == POLICY_IN_SESSION_SOCKET
+				 ? "MS connect/leave (session feed)"
+				 : "JSON-lines events");
 	}
 	in->next = ag->inputs;
 	ag->inputs = in;
@@ -391,7 +395,9 @@ size_t inputs_describe(struct agent *ag, json_object *arr)
 			json_object_new_string(
 				in->kind == POLICY_IN_EVE_FILE	 ? "eve-file" :
 				in->kind == POLICY_IN_EVE_SOCKET ? "eve-socket" :
-								   "events-socket"));
+				in->kind == POLICY_IN_SESSION_SOCKET
+					? "sessions-socket"
+					: "events-socket"));
 		json_object_object_add(o, "path",
 				       json_object_new_string(in->path));
 		json_object_object_add(o, "lines",
@@ -439,6 +445,8 @@ static void client_line(struct agent *ag, void *ctx, char *line, size_t len)
 	if (c->kind == IN_CONTROL) {
 		ag->counters[C_CONTROL_REQUESTS]++;
 		control_request(ag, c, line, len);
+	} else if (c->kind == IN_SESSIONS) {
+		ms_feed_line(ag, c->name, line, len);
 	} else {
 		event_line(ag, c->kind, &c->st, c->name, line, len);
 	}
@@ -714,6 +722,17 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	addr_format(&t->term, tbuf, sizeof(tbuf));
 	log_info("report from %s (%s): %s, %zu threat(s)", rep.ms, tbuf,
 		 policy_report_status_to_string(rep.status), rep.nthreats);
+	/* A report shows the MS is there and has an SCA. */
+	ms_connect(ag, &t->term, "report");
+	{
+		struct ms_entry *me = mstab_get(&ag->ms, &t->term);
+
+		if (me) {
+			me->sca = true;
+			me->probes = 0;
+			snprintf(me->sca_id, sizeof(me->sca_id), "%s", rep.ms);
+		}
+	}
 
 	ev.terminal = t->term;
 	ev.status = rep.status;

@@ -44,6 +44,8 @@ static void usage(FILE *f)
 "  reload                          re-read the policy file (atomic; an\n"
 "                                  invalid file is refused with its error)\n"
 "  stats                           agent counters and dataplane statistics\n"
+"  ms                              MSs between connect and leave: since when,\n"
+"                                  how seen, SCA present, probes unanswered\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH  control socket [$XCRS_SOCKET, else " SOCKET_DEFAULT "]\n"
@@ -180,6 +182,28 @@ static void print_terminals(json_object *r)
 	       "LEVEL", "UNTIL", "RULE", "REASON");
 	for (size_t i = 0; i < n; i++)
 		print_terminal_row(json_object_array_get_idx(a, i));
+}
+
+static void print_ms(json_object *r)
+{
+	json_object *a = arr(r, "ms");
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	if (!n) {
+		printf("no MS is connected\n");
+		return;
+	}
+	printf("%-40s %-25s %-14s %-4s %-6s %s\n", "TERMINAL", "SINCE", "SEEN BY",
+	       "SCA", "PROBES", "REDIRECTED");
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(a, i);
+
+		printf("%-40s %-25s %-14s %-4s %-6s %s\n", str(m, "terminal"),
+		       str(m, "since"), str(m, "source"),
+		       strcmp(str(m, "sca"), "true") ? "no" : "yes",
+		       str(m, "probes"),
+		       strcmp(str(m, "redirected"), "true") ? "no" : "yes");
+	}
 }
 
 static void print_status(json_object *r)
@@ -360,7 +384,8 @@ int main(int argc, char **argv)
 #define SET(k, v)                                                              \
 	json_object_object_add(req, k, json_object_new_string(v))
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "terminals") ||
-	    !strcmp(cmd, "stats") || !strcmp(cmd, "reload")) {
+	    !strcmp(cmd, "stats") || !strcmp(cmd, "reload") ||
+	    !strcmp(cmd, "ms")) {
 		NEED_ARGS(0);
 		SET("cmd", cmd);
 	} else if (!strcmp(cmd, "show") || !strcmp(cmd, "release")) {
@@ -433,6 +458,8 @@ int main(int argc, char **argv)
 			print_show(rep);
 		else if (!strcmp(cmd, "stats"))
 			print_stats(rep);
+		else if (!strcmp(cmd, "ms"))
+			print_ms(rep);
 		else if (!strcmp(cmd, "react")) {
 			json_object *t;
 
