@@ -804,3 +804,68 @@ Test(agent, reports_authenticated_through_authsrv)
 	cr_assert(ctl_until("stats", "forged", out, sizeof(out)));
 	cr_expect(strstr(out, "unknown") != NULL, "%s", out);
 }
+
+/* X.1125 11.1/11.6: the dataplane reports an MS's first traffic, the agent
+ * keeps its state, and when it has been idle past the timeout it leaves
+ * and its control is released. The operator's session feed does the same
+ * by message; a malformed feed line changes nothing. */
+Test(agent, ms_connect_and_leave)
+{
+	char out[4096], line[256];
+
+	snprintf(reports_extra, sizeof(reports_extra),
+		 "  sessions:\n    - socket: %s/sessions.sock\n", dir);
+	stop_agent(SIGTERM);
+	write_policy("ms: {detect: true, idle_timeout: 2s}\n");
+	start_agent();
+
+	cr_assert(ctl_until("ms", "no MS is connected", out, sizeof(out)));
+	cr_assert(reach(0, WEB));
+	cr_assert(ctl_until("ms", "192.0.2.10", out, sizeof(out)), "%s", out);
+	cr_expect(strstr(out, "first-traffic") != NULL, "%s", out);
+
+	/* Under control, then silent: it leaves and the control goes. */
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.10 --level quarantined --for 1h"),
+		     0, "%s", out);
+	cr_expect_not(reach(0, WEB));
+	for (int i = 0; i < 300; i++) {
+		if (ctl(out, sizeof(out), "ms") == 0 &&
+		    !strstr(out, "192.0.2.10"))
+			break;
+		usleep(50000);
+	}
+	cr_expect(strstr(out, "192.0.2.10") == NULL, "still connected:\n%s",
+		  out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "192.0.2.10") == NULL,
+		  "its control outlived the leave:\n%s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
+	cr_expect(strstr(out, "\"event\":\"ms-leave\",\"terminal\":\"192.0.2.10\","
+			      "\"cause\":\"idle\"") != NULL,
+		  "%s", out);
+	/* It comes back as a new connect, without the old control. */
+	cr_expect(reach(0, WEB));
+	cr_expect(ctl_until("ms", "192.0.2.10", out, sizeof(out)));
+
+	/* The feed: connect and leave by message. */
+	send_line("sessions.sock", "{\"event\": \"connect\", \"ms\": \"192.0.2.11\"}");
+	cr_expect(ctl_until("ms", "feed", out, sizeof(out)), "%s", out);
+	cr_expect(strstr(out, "192.0.2.11") != NULL, "%s", out);
+	send_line("sessions.sock", "{\"event\": \"teleport\", \"ms\": \"192.0.2.11\"}");
+	snprintf(line, sizeof(line),
+		 "{\"event\": \"leave\", \"ms\": \"192.0.2.11\"}");
+	send_line("sessions.sock", line);
+	for (int i = 0; i < 100; i++) {
+		if (ctl(out, sizeof(out), "ms") == 0 &&
+		    !strstr(out, "192.0.2.11"))
+			break;
+		usleep(50000);
+	}
+	cr_expect(strstr(out, "192.0.2.11") == NULL, "%s", out);
+	/* Three lines read, the one with an unknown event refused. */
+	cr_assert(ctl_until("--json stats", "\"session_lines\":3", out,
+			    sizeof(out)),
+		  "%s", out);
+	cr_expect(strstr(out, "\"input_malformed\":1") != NULL, "%s", out);
+}
