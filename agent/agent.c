@@ -1293,7 +1293,8 @@ static int start(struct agent *ag, char *err, size_t errlen)
 	if ((r = watch_add(ag, &ag->control, r, EPOLLIN, on_control)) ||
 	    (r = inputs_open(ag, err, errlen)) ||
 	    (r = reports_open(ag, err, errlen)) ||
-	    (r = gbakeys_open(ag, &ag->gba, err, errlen)))
+	    (r = gbakeys_open(ag, &ag->gba, err, errlen)) ||
+	    (r = ms_probe_open(ag, err, errlen)))
 		return r;
 	ag->state_dirty = true;
 	rec = json_object_new_object();
@@ -1312,6 +1313,7 @@ static void stop(struct agent *ag)
 	reports_close(ag);
 	gbakeys_close(ag, ag->gba);
 	ag->gba = NULL;
+	ms_probe_close(ag);
 	inputs_close(ag);
 	clients_close(ag);
 	if (ag->control.fd >= 0) {
@@ -1351,6 +1353,8 @@ int main(int argc, char **argv)
 		.sig.fd = -1,
 		.timer.fd = -1,
 		.housekeeping.fd = -1,
+		.probe_timer.fd = -1,
+		.probe_fd = -1,
 		.dp_events.fd = -1,
 		.control.fd = -1,
 		.reports.fd = -1,

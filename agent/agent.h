@@ -85,6 +85,8 @@ struct agent {
 	struct crsap_keyring *keys;
 	struct gbakeys *gba;	/* keys from xcrs-authsrv, or NULL */
 	struct mstab ms;	/* MSs between connect and leave */
+	int probe_fd;		/* UDP socket SCA probes leave from */
+	struct watch probe_timer;
 	struct crsap_replay *replay;
 	SSL_CTX *tls;
 
@@ -152,6 +154,15 @@ void ms_housekeeping(struct agent *ag);
 void ms_feed_line(struct agent *ag, const char *src, char *line, size_t len);
 /* The MSs as a JSON array (xcrsctl ms). */
 json_object *ms_json(struct agent *ag);
+/* Discovery (11.1, 11.3): the SCA answered a probe / sent a valid report
+ * (which ends a hold at the SCA download service). */
+void ms_probe_answered(struct agent *ag, const struct xcrs_addr *a,
+		       const char *sca_id, const char *sca_version);
+void ms_reported(struct agent *ag, const struct xcrs_addr *a,
+		 const char *sca_id);
+/* The probe socket and timer (when the policy probes). */
+int ms_probe_open(struct agent *ag, char *err, size_t errlen);
+void ms_probe_close(struct agent *ag);
 
 /* inputs.c */
 int inputs_open(struct agent *ag, char *err, size_t errlen);

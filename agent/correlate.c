@@ -620,8 +620,9 @@ uint64_t corr_next_deadline(const struct corr *c)
 	return next;
 }
 
-int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
-	       uint64_t until, const char *reason, uint64_t now)
+int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
+		    const char *rule, unsigned level, uint64_t until,
+		    const char *reason, uint64_t now)
 {
 	struct term *t;
 
@@ -631,13 +632,41 @@ int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
 	if (!t)
 		return -ENOMEM;
 	t->last_seen = now;
-	/* The operator's word replaces their earlier one outright. */
+	/* A new word under the same name replaces the earlier one. */
 	for (size_t i = 0; i < t->nr; i++)
-		if (!strcmp(t->r[i].rule, OPERATOR))
+		if (!strcmp(t->r[i].rule, rule))
 			remove_at(t, i);
-	add_reaction(t, OPERATOR, level, until, false,
-		     reason && *reason ? reason : "set by the operator");
+	add_reaction(t, rule, level, until, false, reason);
 	return emit_terminal(c, t, NULL, NULL);
+}
+
+int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
+	       uint64_t until, const char *reason, uint64_t now)
+{
+	return corr_react_rule(c, a, OPERATOR, level, until,
+			       reason && *reason ? reason
+						 : "set by the operator",
+			       now);
+}
+
+int corr_release_rule(struct corr *c, const struct xcrs_addr *a,
+		      const char *rule, const char *reason, uint64_t now)
+{
+	struct term *t = find(c, a);
+	bool found = false;
+
+	if (!t)
+		return -ENOENT;
+	for (size_t i = 0; i < t->nr; i++)
+		if (!strcmp(t->r[i].rule, rule)) {
+			remove_at(t, i);
+			i--;
+			found = true;
+		}
+	if (!found)
+		return -ENOENT;
+	t->last_seen = now;
+	return emit_terminal(c, t, rule, reason);
 }
 
 int corr_release(struct corr *c, const struct xcrs_addr *a, uint64_t now)

@@ -82,6 +82,14 @@ uint64_t corr_next_deadline(const struct corr *c);
 int corr_react(struct corr *c, const struct xcrs_addr *t, unsigned level,
 	       uint64_t until, const char *reason, uint64_t now);
 int corr_release(struct corr *c, const struct xcrs_addr *t, uint64_t now);
+/* The same under another name than "operator" (e.g. "no-sca": the SCS
+ * holds an MS without an SCA at the download service); releasing by name
+ * ends only that one (-ENOENT if there is none). */
+int corr_react_rule(struct corr *c, const struct xcrs_addr *t,
+		    const char *rule, unsigned level, uint64_t until,
+		    const char *reason, uint64_t now);
+int corr_release_rule(struct corr *c, const struct xcrs_addr *t,
+		      const char *rule, const char *reason, uint64_t now);
 int corr_contain(struct corr *c, int scope, uint64_t until,
 		 const char *reason, uint64_t now);
 int corr_uncontain(struct corr *c, int scope, uint64_t now);

@@ -1388,17 +1388,18 @@ const char *crsap_verdict_to_string(enum crsap_verdict v)
 	return v < CRSAP_VERDICT_MAX ? names[v] : "?";
 }
 
-enum crsap_verdict crsap_verify_report(const struct crsap_keyring *kr,
-				       struct crsap_replay *rp,
-				       const uint8_t *buf, size_t len,
-				       uint64_t now_ms, uint64_t max_skew_ms,
-				       struct crsap_report *r,
-				       const struct crsap_key **ret_key,
-				       char *err, size_t errlen)
+enum crsap_verdict crsap_verify_sca(const struct crsap_keyring *kr,
+				    struct crsap_replay *rp, const uint8_t *buf,
+				    size_t len, uint64_t now_ms,
+				    uint64_t max_skew_ms, struct crsap_sca_msg *m,
+				    const struct crsap_key **ret_key, char *err,
+				    size_t errlen)
 {
 	struct crsap_frame f;
 	const struct crsap_key *k;
-	uint64_t lo, hi;
+	const char *ms, *nonce;
+	char root[32];
+	uint64_t lo, hi, t;
 	int ret;
 
 	if (crsap_frame_split(buf, len, &f, err, errlen))
@@ -1413,29 +1414,45 @@ enum crsap_verdict crsap_verify_report(const struct crsap_keyring *kr,
 		       f.id);
 		return CRSAP_FORGED;
 	}
-	if (crsap_report_parse(f.body, f.body_len, r, err, errlen))
-		return CRSAP_MALFORMED;
-	if (strcmp(r->ms, f.id)) {
+	/* Authentic: now the body may be parsed. */
+	if (crsap_root(f.body, f.body_len, root, sizeof(root)) &&
+	    !strcmp(root, "scaProbeResponse")) {
+		m->kind = CRSAP_SCA_PROBE_RESPONSE;
+		if (crsap_probe_response_parse(f.body, f.body_len, &m->probe,
+					       err, errlen))
+			return CRSAP_MALFORMED;
+		ms = m->probe.ms;
+		t = m->probe.time_ms;
+		nonce = m->probe.nonce;
+	} else {
+		m->kind = CRSAP_SCA_REPORT;
+		if (crsap_report_parse(f.body, f.body_len, &m->report, err,
+				       errlen))
+			return CRSAP_MALFORMED;
+		ms = m->report.ms;
+		t = m->report.time_ms;
+		nonce = m->report.nonce;
+	}
+	if (strcmp(ms, f.id)) {
 		seterr(err, errlen,
-		       "report of \"%s\" sent under the key of \"%s\"", r->ms,
+		       "message of \"%s\" sent under the key of \"%s\"", ms,
 		       f.id);
 		return CRSAP_FORGED;
 	}
 	lo = now_ms > max_skew_ms ? now_ms - max_skew_ms : 0;
 	hi = now_ms + max_skew_ms;
-	if (r->time_ms < lo || r->time_ms > hi) {
+	if (t < lo || t > hi) {
 		seterr(err, errlen,
 		       "timestamp %" PRIu64 " is %s than the allowed skew "
-		       "of %" PRIu64 " ms", r->time_ms,
-		       r->time_ms < lo ? "older" : "newer", max_skew_ms);
+		       "of %" PRIu64 " ms", t, t < lo ? "older" : "newer",
+		       max_skew_ms);
 		return CRSAP_STALE;
 	}
 	/* A nonce must be remembered as long as its timestamp passes. */
-	ret = crsap_replay_add(rp, r->ms, r->nonce, r->time_ms + max_skew_ms + 1,
-			       now_ms);
+	ret = crsap_replay_add(rp, ms, nonce, t + max_skew_ms + 1, now_ms);
 	if (ret == -EALREADY) {
-		seterr(err, errlen, "nonce %s of \"%s\" seen before",
-		       r->nonce, r->ms);
+		seterr(err, errlen, "nonce %s of \"%s\" seen before", nonce,
+		       ms);
 		return CRSAP_REPLAYED;
 	}
 	if (ret) {
@@ -1445,4 +1462,32 @@ enum crsap_verdict crsap_verify_report(const struct crsap_keyring *kr,
 	}
 	*ret_key = k;
 	return CRSAP_OK;
+}
+
+enum crsap_verdict crsap_verify_report(const struct crsap_keyring *kr,
+				       struct crsap_replay *rp,
+				       const uint8_t *buf, size_t len,
+				       uint64_t now_ms, uint64_t max_skew_ms,
+				       struct crsap_report *r,
+				       const struct crsap_key **ret_key,
+				       char *err, size_t errlen)
+{
+	static __thread struct crsap_sca_msg m;
+	enum crsap_verdict v = crsap_verify_sca(kr, rp, buf, len, now_ms,
+						max_skew_ms, &m, ret_key, err,
+						errlen);
+
+	if (v == CRSAP_OK && m.kind != CRSAP_SCA_REPORT) {
+		seterr(err, errlen, "not an SCI report");
+		return CRSAP_MALFORMED;
+	}
+	if (v == CRSAP_OK)
+		*r = m.report;
+	return v;
+}
+
+void crsap_probe_key(uint8_t key[CRSAP_MAC_LEN])
+{
+	SHA256((const uint8_t *)CRSAP_PROBE_KEY_LABEL,
+	       strlen(CRSAP_PROBE_KEY_LABEL), key);
 }

@@ -273,4 +273,32 @@ enum crsap_verdict crsap_verify_report(const struct crsap_keyring *kr,
 				       const struct crsap_key **ret_key,
 				       char *err, size_t errlen);
 
+/* A message from an SCA on its TLS connection: an SCI report or a probe
+ * response. */
+enum crsap_sca_kind {
+	CRSAP_SCA_REPORT = 0,
+	CRSAP_SCA_PROBE_RESPONSE,
+};
+struct crsap_sca_msg {
+	enum crsap_sca_kind kind;
+	struct crsap_report report;
+	struct crsap_probe_response probe;
+};
+/* Authenticates and parses one SCA frame (report or probe response) with
+ * the checks of crsap_verify_report. */
+enum crsap_verdict crsap_verify_sca(const struct crsap_keyring *kr,
+				    struct crsap_replay *rp, const uint8_t *buf,
+				    size_t len, uint64_t now_ms,
+				    uint64_t max_skew_ms, struct crsap_sca_msg *m,
+				    const struct crsap_key **ret_key, char *err,
+				    size_t errlen);
+
+/* Probe requests go to MSs whose key the SCS may not know yet (an MS
+ * without an SCA, or one that bootstraps with X.1124): when it has none for
+ * the MS's address it MACs them with this public key, which gives
+ * integrity, not authenticity. A probe only asks the SCA to answer its own
+ * configured SCS, over TLS, authenticated with its own key. */
+#define CRSAP_PROBE_KEY_LABEL "xcrs crsap probe v1"
+void crsap_probe_key(uint8_t key[CRSAP_MAC_LEN]);
+
 #endif

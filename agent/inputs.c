@@ -673,6 +673,7 @@ static int tconn_send(struct agent *ag, struct tconn *t,
 static void handle_report(struct agent *ag, struct tconn *t,
 			  const uint8_t *buf, size_t len)
 {
+	static struct crsap_sca_msg msg;
 	struct crsap_report rep;
 	struct crsap_response resp;
 	const struct crsap_key *k = NULL;
@@ -704,9 +705,9 @@ static void handle_report(struct agent *ag, struct tconn *t,
 			return;
 		}
 	}
-	v = crsap_verify_report(kr, ag->replay, buf, len, now_real_ms(),
-				ag->policy->reports.max_skew_ns / 1000000,
-				&rep, &k, err, sizeof(err));
+	v = crsap_verify_sca(kr, ag->replay, buf, len, now_real_ms(),
+			     ag->policy->reports.max_skew_ns / 1000000, &msg,
+			     &k, err, sizeof(err));
 	if (v != CRSAP_OK) {
 		ag->counters[C_REPORTS_REFUSED]++;
 		ag->refused[v]++;
@@ -717,22 +718,28 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	}
 	ag->counters[C_REPORTS_OK]++;
 	t->authed = true;
-	snprintf(t->id, sizeof(t->id), "%s", rep.ms);
 	t->term = k->peer ? t->peer : k->addr;
 	addr_format(&t->term, tbuf, sizeof(tbuf));
+	if (msg.kind == CRSAP_SCA_PROBE_RESPONSE) {
+		/* The SCA is there; it still has to report (11.3). */
+		snprintf(t->id, sizeof(t->id), "%s", msg.probe.ms);
+		ms_probe_answered(ag, &t->term, msg.probe.ms,
+				  msg.probe.sca_version);
+		agent_describe(ag, &t->term, msg.probe.ms, "probe", &resp);
+		memcpy(resp.in_response_to, msg.probe.nonce,
+		       sizeof(msg.probe.nonce));
+		if (tconn_send(ag, t, &resp))
+			log_warn("%s: could not build the SCI response",
+				 msg.probe.ms);
+		return;
+	}
+	rep = msg.report;
+	snprintf(t->id, sizeof(t->id), "%s", rep.ms);
 	log_info("report from %s (%s): %s, %zu threat(s)", rep.ms, tbuf,
 		 policy_report_status_to_string(rep.status), rep.nthreats);
-	/* A report shows the MS is there and has an SCA. */
-	ms_connect(ag, &t->term, "report");
-	{
-		struct ms_entry *me = mstab_get(&ag->ms, &t->term);
-
-		if (me) {
-			me->sca = true;
-			me->probes = 0;
-			snprintf(me->sca_id, sizeof(me->sca_id), "%s", rep.ms);
-		}
-	}
+	/* A report shows the MS is there and has an SCA: a hold at the
+	 * download service ends before the report is evaluated. */
+	ms_reported(ag, &t->term, rep.ms);
 
 	ev.terminal = t->term;
 	ev.status = rep.status;

@@ -46,6 +46,11 @@ static void usage(FILE *f)
 "                         (--severity, --signature)\n"
 "  clean                  remediation done: status clean (--remedy, default\n"
 "                         scan:done)\n"
+"  sca                    run as a resident SCA: report once (--status;\n"
+"                         not with --no-report), then answer the SCS's\n"
+"                         probes on UDP --probe-port with a probe response\n"
+"                         over TLS to --server, for --duration seconds (0:\n"
+"                         until killed)\n"
 "\n"
 "Options:\n"
 "  --server HOST:PORT     the agent's report listener ([v6]:port for IPv6)\n"
@@ -289,6 +294,168 @@ static int take_frame(const uint8_t *b, size_t len, const char *id,
 	return 0;
 }
 
+/* Sends one frame to the agent and prints its answer (the message whose
+ * inResponseTo is nonce), then notices for stay seconds. */
+static int exchange(const char *server, const char *ca, const char *id,
+		    const uint8_t *key, size_t keylen, const uint8_t *frame,
+		    size_t flen, const char *nonce, unsigned long stay)
+{
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	uint8_t *in;
+	size_t ilen;
+	bool answered = false;
+	int64_t stay_end = 0;
+	int fd = -1, rc;
+
+	rc = tls_connect(server, ca, &ctx, &ssl, &fd);
+	if (rc)
+		return rc;
+	if (SSL_write(ssl, frame, (int)flen) != (int)flen) {
+		fprintf(stderr, "xcrs-terminal: sending the message failed\n");
+		rc = EXIT_CONNECT;
+		goto out;
+	}
+	/* the answer first (notices may come before it), then notices */
+	for (;;) {
+		int r, wait = 30000;
+
+		if (answered) {
+			struct timespec ts;
+			int64_t now_ms;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+			if (!stay_end)
+				stay_end = now_ms + (int64_t)stay * 1000;
+			wait = stay_end > now_ms ? (int)(stay_end - now_ms) : 0;
+		}
+		r = read_frame(ssl, fd, wait, &in, &ilen);
+
+		if (r == -2 && answered)
+			break; /* --stay is over */
+		if (r) {
+			if (!answered) {
+				fprintf(stderr,
+					"xcrs-terminal: the agent refused the "
+					"message (connection closed; its log "
+					"says why)\n");
+				rc = EXIT_REFUSED;
+			}
+			break;
+		}
+		rc = take_frame(in, ilen, id, key, keylen, nonce, &answered);
+		if (rc)
+			break;
+		if (answered && !stay)
+			break;
+	}
+out:
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return rc;
+}
+
+/* The reference SCA as a resident agent (X.1125 11.1, 11.3): reports once
+ * at start (unless no_report), then answers the SCS's probes on UDP
+ * probe_port with a probe response over TLS, for duration seconds (0 =
+ * until killed). */
+static int sca_loop(const char *server, const char *ca, const char *id,
+		    const uint8_t *key, size_t keylen, const uint8_t *frame,
+		    size_t flen, const char *nonce, unsigned long port,
+		    unsigned long duration, bool no_report)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_port = htons((uint16_t)port),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
+	uint8_t probe_key[CRSAP_MAC_LEN], buf[CRSAP_FRAME_MAX];
+	struct timespec t0, now;
+	int fd, zero = 0, rc;
+
+	crsap_probe_key(probe_key);
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "xcrs-terminal: probe port %lu: %s\n", port,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_CONNECT;
+	}
+	printf("sca: listening for probes on udp/%lu\n", port);
+	fflush(stdout);
+	if (!no_report) {
+		rc = exchange(server, ca, id, key, keylen, frame, flen, nonce, 0);
+		fflush(stdout);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct crsap_frame f;
+		struct crsap_probe pr;
+		struct crsap_probe_response resp = { 0 };
+		char err[256], *xml = NULL;
+		uint8_t *out = NULL;
+		size_t xlen, olen;
+		long left = 1000;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (duration) {
+			left = (long)duration * 1000 -
+			       ((now.tv_sec - t0.tv_sec) * 1000 +
+				(now.tv_nsec - t0.tv_nsec) / 1000000);
+			if (left <= 0)
+				break;
+		}
+		if (poll(&p, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			continue;
+		/* From the SCS: MAC'd with our key, or with the public probe
+		 * key by an SCS that does not know us yet. */
+		if (crsap_frame_split(buf, (size_t)n, &f, err, sizeof(err)) ||
+		    (!crsap_frame_verify(&f, key, keylen) &&
+		     !crsap_frame_verify(&f, probe_key, sizeof(probe_key))) ||
+		    crsap_probe_parse(f.body, f.body_len, &pr, err,
+				      sizeof(err))) {
+			fprintf(stderr, "xcrs-terminal: a probe was dropped: "
+					"%s\n", err[0] ? err : "bad MAC");
+			continue;
+		}
+		printf("probe from %s\n", pr.scs);
+		snprintf(resp.ms, sizeof(resp.ms), "%s", id);
+		clock_gettime(CLOCK_REALTIME, &now);
+		resp.time_ms = (uint64_t)now.tv_sec * 1000 +
+			       (uint64_t)now.tv_nsec / 1000000;
+		memcpy(resp.in_response_to, pr.nonce, sizeof(pr.nonce));
+		snprintf(resp.sca_version, sizeof(resp.sca_version),
+			 "xcrs-terminal %s", XCRS_VERSION);
+		/* The answer goes to our own SCS (--server), never to an
+		 * address the probe names. */
+		if (crsap_nonce(resp.nonce) ||
+		    crsap_probe_response_build(&resp, &xml, &xlen) ||
+		    crsap_frame_build(id, key, keylen, xml, xlen, &out, &olen)) {
+			free(xml);
+			continue;
+		}
+		exchange(server, ca, id, key, keylen, out, olen, resp.nonce, 0);
+		fflush(stdout);
+		free(xml);
+		free(out);
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -299,6 +466,9 @@ int main(int argc, char **argv)
 		{"key-file", required_argument, NULL, 'K'},
 		{"status", required_argument, NULL, 's'},
 		{"session", required_argument, NULL, 'B'},
+		{"probe-port", required_argument, NULL, 'P'},
+		{"duration", required_argument, NULL, 'D'},
+		{"no-report", no_argument, NULL, 'N'},
 		{"as-id", required_argument, NULL, 'A'},
 		{"severity", required_argument, NULL, 'e'},
 		{"signature", required_argument, NULL, 'g'},
@@ -313,19 +483,16 @@ int main(int argc, char **argv)
 		   *keyfile = NULL, *status = NULL, *session = NULL,
 		   *as_id = NULL, *cmd;
 	struct ac_session sess;
-	unsigned long severity = 1, stay = 0;
+	unsigned long severity = 1, stay = 0, probe_port = 0, duration = 0;
+	bool sca = false, no_report = false;
 	uint64_t signature = 0;
 	struct crsap_report rep = {0};
 	uint8_t key[CRSAP_KEY_MAX];
 	size_t keylen = 0;
 	char err[512], *xml = NULL, *end;
-	uint8_t *frame = NULL, *in;
-	size_t xlen, flen, ilen;
-	SSL_CTX *ctx = NULL;
-	SSL *ssl = NULL;
-	bool answered = false;
-	int64_t stay_end = 0;
-	int c, fd = -1, rc, st;
+	uint8_t *frame = NULL;
+	size_t xlen, flen;
+	int c, rc, st;
 
 	while ((c = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -335,6 +502,19 @@ int main(int argc, char **argv)
 		case 'k': keyhex = optarg; break;
 		case 'K': keyfile = optarg; break;
 		case 'B': session = optarg; break;
+		case 'P':
+			probe_port = strtoul(optarg, &end, 10);
+			if (*end || !probe_port || probe_port > 65535)
+				return fail_usage("--probe-port: 1..65535, not ",
+						  optarg);
+			break;
+		case 'D':
+			duration = strtoul(optarg, &end, 10);
+			if (*end || duration > 864000)
+				return fail_usage("--duration: seconds, not ",
+						  optarg);
+			break;
+		case 'N': no_report = true; break;
 		case 'A': as_id = optarg; break;
 		case 's': status = optarg; break;
 		case 'e':
@@ -398,6 +578,9 @@ int main(int argc, char **argv)
 			return fail_usage("--as-id: not a valid identity: ",
 					  as_id);
 		keylen = GBA_KEY;
+		if (strlen(sess.btid) > CRSAP_ID_MAX)
+			return fail_usage("the session's B-TID is too long for "
+					  "a terminal id: ", sess.btid);
 		id = sess.btid;
 	}
 	if (!server || !ca || !id || (!session && !keyhex == !keyfile))
@@ -445,6 +628,14 @@ int main(int argc, char **argv)
 	snprintf(rep.ms, sizeof(rep.ms), "%s", id);
 	snprintf(rep.sca_version, sizeof(rep.sca_version), "xcrs-terminal %s",
 		 XCRS_VERSION);
+	if (!strcmp(cmd, "sca")) {
+		if (argc != optind)
+			return fail_usage("sca takes no argument", NULL);
+		if (!probe_port)
+			return fail_usage("sca needs --probe-port", NULL);
+		sca = true;
+		cmd = "status";
+	}
 	if (!strcmp(cmd, "status")) {
 		if (argc != optind)
 			return fail_usage("status takes no argument", NULL);
@@ -491,56 +682,12 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	free(xml);
-	rc = tls_connect(server, ca, &ctx, &ssl, &fd);
-	if (rc) {
-		free(frame);
-		return rc;
-	}
-	if (SSL_write(ssl, frame, (int)flen) != (int)flen) {
-		fprintf(stderr, "xcrs-terminal: sending the report failed\n");
-		rc = EXIT_CONNECT;
-		goto out;
-	}
-	/* the answer first (notices may come before it), then notices */
-	for (;;) {
-		int r, wait = 30000;
-
-		if (answered) {
-			struct timespec ts;
-			int64_t now_ms;
-
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-			if (!stay_end)
-				stay_end = now_ms + (int64_t)stay * 1000;
-			wait = stay_end > now_ms ? (int)(stay_end - now_ms) : 0;
-		}
-		r = read_frame(ssl, fd, wait, &in, &ilen);
-
-		if (r == -2 && answered)
-			break; /* --stay is over */
-		if (r) {
-			if (!answered) {
-				fprintf(stderr,
-					"xcrs-terminal: the agent refused the "
-					"report (connection closed; its log "
-					"says why)\n");
-				rc = EXIT_REFUSED;
-			}
-			break;
-		}
-		rc = take_frame(in, ilen, id, key, keylen, rep.nonce,
-				&answered);
-		if (rc)
-			break;
-		if (answered && !stay)
-			break;
-	}
-out:
+	if (sca)
+		rc = sca_loop(server, ca, id, key, keylen, frame, flen, rep.nonce,
+			      probe_port, duration, no_report);
+	else
+		rc = exchange(server, ca, id, key, keylen, frame, flen,
+			      rep.nonce, stay);
 	free(frame);
-	SSL_shutdown(ssl);
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
-	close(fd);
 	return rc;
 }

@@ -1219,14 +1219,67 @@ static int ms_idle(struct pctx *c, node_t *v, void *o)
 	return r;
 }
 
+static int pr_port(struct pctx *c, node_t *v, void *o)
+{
+	unsigned long long x;
+	int r = uint_range(c, v, "ms.probe.port", 1, 65535, &x);
+
+	c->p->probe_port = (uint16_t)x;
+	return r;
+}
+
+static int pr_interval(struct pctx *c, node_t *v, void *o)
+{
+	int r = duration(c, v, "ms.probe.interval", &c->p->probe_interval_ns);
+
+	if (!r && c->p->probe_interval_ns < 100000000ULL)
+		return perr(c, v, "ms.probe.interval: at least 100ms");
+	return r;
+}
+
+static int pr_attempts(struct pctx *c, node_t *v, void *o)
+{
+	unsigned long long x;
+	int r = uint_range(c, v, "ms.probe.attempts", 1, 100, &x);
+
+	c->p->probe_attempts = (unsigned)x;
+	return r;
+}
+
+static int pr_redirect(struct pctx *c, node_t *v, void *o)
+{
+	return level_ref(c, v, "ms.probe.redirect", &c->p->probe_redirect);
+}
+
+static int pr_scs(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "ms.probe.scs_id", c->p->scs_id);
+}
+
+static int ms_probe(struct pctx *c, node_t *v, void *o)
+{
+	static const struct field f[] = {
+		{ "port", pr_port, true },
+		{ "redirect", pr_redirect, true },
+		{ "interval", pr_interval },
+		{ "attempts", pr_attempts },
+		{ "scs_id", pr_scs },
+	};
+	int r = walk(c, v, "ms.probe", f, 5, c->p);
+
+	c->p->probe = !r;
+	return r;
+}
+
 static int sec_ms(struct pctx *c, node_t *n)
 {
 	static const struct field f[] = {
 		{ "detect", ms_detect },
 		{ "idle_timeout", ms_idle },
+		{ "probe", ms_probe },
 	};
 
-	return walk(c, n, "ms", f, 2, c->p);
+	return walk(c, n, "ms", f, 3, c->p);
 }
 
 static int sec_fanout(struct pctx *c, node_t *n)
@@ -1475,6 +1528,9 @@ static void defaults(struct policy *p)
 		 "/var/log/xcrs/audit.jsonl");
 	p->default_level = -1;
 	p->ms_idle_ns = 600ULL * 1000000000ULL;
+	p->probe_interval_ns = 2ULL * 1000000000ULL;
+	p->probe_attempts = 3;
+	snprintf(p->scs_id, sizeof(p->scs_id), "xcrs-scs");
 }
 
 /* Checks that need every section. */

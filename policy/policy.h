@@ -180,6 +180,15 @@ struct policy {
 	/* MS lifecycle (X.1125 11.1, 11.6) */
 	bool ms_detect;		   /* the dataplane reports first traffic */
 	uint64_t ms_idle_ns;	   /* an MS silent this long has left */
+	/* discovery and SCA installation (11.1, 11.3): probe a connected MS's
+	 * SCA on UDP probe_port; after probe_attempts unanswered probes hold
+	 * it at probe_redirect (the SCA download service) until it reports */
+	bool probe;
+	uint16_t probe_port;
+	uint64_t probe_interval_ns;
+	unsigned probe_attempts;
+	unsigned probe_redirect;   /* level index */
+	char scs_id[65];	   /* this SCS's id in CRSAP messages */
 	uint32_t fanout_threshold; /* 0 = off */
 	uint64_t fanout_window_ns;
 	struct policy_rule *rules;

@@ -869,3 +869,60 @@ Test(agent, ms_connect_and_leave)
 		  "%s", out);
 	cr_expect(strstr(out, "\"input_malformed\":1") != NULL, "%s", out);
 }
+
+/* X.1125 11.1/11.3: the SCS probes a newly connected MS for its SCA; an MS
+ * that leaves the probes unanswered is held at the SCA download service
+ * (only the report listener and remediation reachable); its SCA, once
+ * running, answers the probes (still held) and its first valid report ends
+ * the hold. */
+Test(agent, discovery_probe_redirect_then_release_on_report)
+{
+	char out[8192];
+
+	stop_agent(SIGTERM);
+	write_policy("ms:\n  detect: true\n  idle_timeout: 1h\n"
+		     "  probe: {port: 7444, interval: 300ms, attempts: 2, "
+		     "redirect: quarantined, scs_id: scs-edge}\n");
+	start_agent();
+
+	/* t2 appears; nobody answers on its probe port. */
+	cr_assert(reach(1, WEB));
+	cr_assert(ctl_until("ms", "192.0.2.11", out, sizeof(out)), "%s", out);
+	for (int i = 0; i < 100; i++) {
+		if (ctl(out, sizeof(out), "terminals") == 0 &&
+		    strstr(out, "no-sca"))
+			break;
+		usleep(50000);
+	}
+	cr_assert(strstr(out, "192.0.2.11") && strstr(out, "no-sca"),
+		  "not held after unanswered probes:\n%s", out);
+	cr_expect_not(reach(1, WEB), "held: the web is out of reach");
+	cr_expect(reach(1, REMEDIATION), "held: the download service is not");
+	cr_assert_eq(ctl(out, sizeof(out), "ms"), 0);
+	cr_expect(strstr(out, "yes") != NULL, "REDIRECTED column:\n%s", out);
+
+	/* Its SCA starts but only answers probes: still held. */
+	cr_assert_eq(tn_run(&t[1], out, sizeof(out),
+			    "timeout 10 " TERMINAL " --server 192.0.2.1:7443 "
+			    "--ca %s/server.crt --id t2 --key-file %s/keys sca "
+			    "--probe-port 7444 --no-report --duration 2",
+			    dir, dir),
+		     0, "%s", out);
+	cr_expect(strstr(out, "probe from scs-edge") != NULL, "%s", out);
+	cr_expect(strstr(out, "evaluation=probe level=quarantined") != NULL,
+		  "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "--json ms"), 0);
+	cr_expect(strstr(out, "\"sca\":true") != NULL, "%s", out);
+	cr_expect_not(reach(1, WEB), "a probe answer alone ends no hold");
+
+	/* Its first valid report ends the hold. */
+	cr_assert_eq(terminal(1, out, sizeof(out), "status"), 0, "%s", out);
+	cr_expect(reach(1, WEB), "released by the report");
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "no-sca") == NULL, "%s", out);
+	/* An MS whose SCA reports first is never probed into a hold. */
+	cr_assert_eq(terminal(2, out, sizeof(out), "status"), 0, "%s", out);
+	usleep(1200000);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "192.0.2.12") == NULL, "%s", out);
+}
