@@ -7,6 +7,7 @@
  * counted and logged and changes nothing.
  */
 #include "agent.h"
+#include "evaluate.h"
 #include "gbakeys.h"
 
 #include <arpa/inet.h>
@@ -675,6 +676,8 @@ static void handle_report(struct agent *ag, struct tconn *t,
 {
 	static struct crsap_sca_msg msg;
 	struct crsap_report rep;
+	enum policy_report_status eval;
+	const char *by;
 	struct crsap_response resp;
 	const struct crsap_key *k = NULL;
 	struct corr_event ev = {.kind = CORR_EV_REPORT};
@@ -741,11 +744,19 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	 * download service ends before the report is evaluated. */
 	ms_reported(ag, &t->term, rep.ms);
 
+	/* Security evaluation policy: what the report says, raised by the
+	 * policy's evaluation entries (clause 8, 11.2). */
+	eval = sci_evaluate(ag->policy, &rep, now_real_ms(), &by);
+	if (by)
+		log_info("%s evaluated %s by %s (reported %s)", tbuf,
+			 policy_report_status_to_string(eval), by,
+			 policy_report_status_to_string(rep.status));
 	ev.terminal = t->term;
-	ev.status = rep.status;
+	ev.status = eval;
 	snprintf(ev.source, sizeof(ev.source), "report:%.40s", rep.ms);
-	snprintf(ev.detail, sizeof(ev.detail), "SCI report: %s%s%s",
-		 policy_report_status_to_string(rep.status),
+	snprintf(ev.detail, sizeof(ev.detail), "SCI report: %s%s%.40s%s%.60s",
+		 policy_report_status_to_string(eval),
+		 by ? " by evaluation " : "", by ? by : "",
 		 rep.nthreats ? ", threat " : "",
 		 rep.nthreats ? rep.threats[0].name : "");
 	ag->answering = &t->term;
@@ -766,7 +777,7 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	}
 	ag->answering = NULL;
 	agent_describe(ag, &t->term, rep.ms,
-		       policy_report_status_to_string(rep.status), &resp);
+		       policy_report_status_to_string(eval), &resp);
 	memcpy(resp.in_response_to, rep.nonce, sizeof(rep.nonce));
 	if (tconn_send(ag, t, &resp))
 		log_warn("%s: could not build the SCI response", rep.ms);

@@ -69,6 +69,8 @@ static void usage(FILE *f)
 "  --signature SID        threat signature id\n"
 "  --remedy ACTION:RESULT remediation done (repeatable)\n"
 "  --os NAME[:VERSION]    the terminal's OS for the report\n"
+"  --patch-level DATE     its patch level (YYYY-MM-DD)\n"
+"  --antivirus PRODUCT[:DATE]  its security software and signature date\n"
 "  --stay SECONDS         keep the connection and print the agent's\n"
 "                         reaction notices for that long\n"
 "  -h, --help, -V, --version\n"
@@ -467,6 +469,8 @@ int main(int argc, char **argv)
 		{"status", required_argument, NULL, 's'},
 		{"session", required_argument, NULL, 'B'},
 		{"probe-port", required_argument, NULL, 'P'},
+		{"patch-level", required_argument, NULL, 'L'},
+		{"antivirus", required_argument, NULL, 'a'},
 		{"duration", required_argument, NULL, 'D'},
 		{"no-report", no_argument, NULL, 'N'},
 		{"as-id", required_argument, NULL, 'A'},
@@ -515,6 +519,22 @@ int main(int argc, char **argv)
 						  optarg);
 			break;
 		case 'N': no_report = true; break;
+		case 'L':
+			snprintf(rep.patch_level, sizeof(rep.patch_level), "%s",
+				 optarg);
+			break;
+		case 'a': {
+			const char *colon = strchr(optarg, ':');
+
+			snprintf(rep.av_product, sizeof(rep.av_product), "%.*s",
+				 colon ? (int)(colon - optarg) : (int)strlen(optarg),
+				 optarg);
+			if (colon)
+				snprintf(rep.av_signatures,
+					 sizeof(rep.av_signatures), "%s",
+					 colon + 1);
+			break;
+		}
 		case 'A': as_id = optarg; break;
 		case 's': status = optarg; break;
 		case 'e':

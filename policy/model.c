@@ -19,6 +19,7 @@ void policy_free(struct policy *p)
 		free(p->scopes[i].pools);
 	for (size_t i = 0; i < p->nrules; i++)
 		free(p->rules[i].signatures);
+	free(p->evals);
 	free(p->interfaces);
 	free(p->services);
 	free(p->levels);

@@ -1282,6 +1282,88 @@ static int sec_ms(struct pctx *c, node_t *n)
 	return walk(c, n, "ms", f, 3, c->p);
 }
 
+struct eval_build {
+	struct policy_eval *e;
+	node_t *when;
+};
+
+static int ev_name(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "evaluation.name", ((struct eval_build *)o)->e->name);
+}
+
+static int ev_result(struct pctx *c, node_t *v, void *o)
+{
+	static const char *const r[] = { "clean", "outdated", "infected",
+					 NULL };
+	int i = 0;
+	int x = choice(c, v, "evaluation.result", r, &i);
+
+	((struct eval_build *)o)->e->result = (enum policy_report_status)i;
+	return x;
+}
+
+KEEP(ev_when, struct eval_build, when)
+
+static int ew_sev(struct pctx *c, node_t *v, void *o)
+{
+	unsigned long long x;
+	int r = uint_range(c, v, "when.threat_severity_at_most", 1, 255, &x);
+
+	((struct policy_eval *)o)->threat_severity_max = (unsigned)x;
+	return r;
+}
+
+static int ew_sigs(struct pctx *c, node_t *v, void *o)
+{
+	return duration(c, v, "when.signatures_older_than",
+			&((struct policy_eval *)o)->signatures_older_ns);
+}
+
+static int ew_patch(struct pctx *c, node_t *v, void *o)
+{
+	return duration(c, v, "when.patch_older_than",
+			&((struct policy_eval *)o)->patch_older_ns);
+}
+
+static int eval_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "name", ev_name, true },
+		{ "result", ev_result, true },
+		{ "when", ev_when, true },
+	};
+	static const struct field w[] = {
+		{ "threat_severity_at_most", ew_sev },
+		{ "signatures_older_than", ew_sigs },
+		{ "patch_older_than", ew_patch },
+	};
+	struct eval_build b = { 0 };
+	int r;
+
+	b.e = GROW(c->p->evals, c->p->nevals);
+	if (!b.e)
+		return -ENOMEM;
+	r = walk(c, it, "evaluation", f, 3, &b);
+	if (!r)
+		r = walk(c, b.when, "evaluation.when", w, 3, b.e);
+	if (r)
+		return r;
+	if (!b.e->threat_severity_max && !b.e->signatures_older_ns &&
+	    !b.e->patch_older_ns)
+		return perr(c, b.when, "evaluation.when: give at least one of "
+				       "threat_severity_at_most, "
+				       "signatures_older_than, "
+				       "patch_older_than");
+	return unique_name(c, it, "evaluation entry", c->p->evals,
+			   sizeof(c->p->evals[0]), c->p->nevals);
+}
+
+static int sec_evaluation(struct pctx *c, node_t *n)
+{
+	return each(c, n, "evaluation", eval_one, NULL);
+}
+
 static int sec_fanout(struct pctx *c, node_t *n)
 {
 	static const struct field f[] = {
@@ -1506,6 +1588,7 @@ enum top {
 	T_INPUTS,
 	T_FANOUT,
 	T_MS,
+	T_EVALUATION,
 	T_RULES,
 	T_COUNT
 };
@@ -1513,7 +1596,7 @@ enum top {
 static const char *const top_keys[T_COUNT] = {
 	"version", "agent", "interfaces", "services", "levels",
 	"unknown_subscribers", "non_ip", "scopes", "subscribers", "inputs",
-	"fanout", "ms", "rules",
+	"fanout", "ms", "evaluation", "rules",
 };
 
 static void defaults(struct policy *p)
@@ -1580,6 +1663,7 @@ static int load_doc(struct pctx *c)
 		[T_INPUTS] = sec_inputs,
 		[T_FANOUT] = sec_fanout,
 		[T_MS] = sec_ms,
+		[T_EVALUATION] = sec_evaluation,
 		[T_RULES] = sec_rules,
 	};
 	unsigned long long ver;
@@ -1609,7 +1693,7 @@ static int load_doc(struct pctx *c)
 					  "services, levels, "
 					  "unknown_subscribers, non_ip, "
 					  "scopes, subscribers, inputs, "
-					  "fanout, ms, rules)",
+					  "fanout, ms, evaluation, rules)",
 				    ks);
 		if (top[i])
 			return perr(c, k, "section '%s' given twice", ks);

@@ -152,6 +152,17 @@ struct policy_rule {
 	bool release_on_clean;	/* a clean report releases the reaction */
 };
 
+/* One entry of the security evaluation policy (X.1125 clause 8): when all
+ * its conditions hold for an SCI report, the evaluation is at least
+ * result. Conditions left 0 are not checked. */
+struct policy_eval {
+	char name[POLICY_NAME_MAX];
+	enum policy_report_status result;
+	unsigned threat_severity_max;	/* a threat of severity <= this */
+	uint64_t signatures_older_ns;	/* AV signatures older (or none) */
+	uint64_t patch_older_ns;	/* patch level older (or none) */
+};
+
 struct policy_agent {
 	char pin_dir[256];
 	char control_socket[256];
@@ -193,6 +204,8 @@ struct policy {
 	uint64_t fanout_window_ns;
 	struct policy_rule *rules;
 	size_t nrules;
+	struct policy_eval *evals;	/* security evaluation policy */
+	size_t nevals;
 };
 
 /* Reads and validates path. On failure *err says where and why and

@@ -926,3 +926,45 @@ Test(agent, discovery_probe_redirect_then_release_on_report)
 	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
 	cr_expect(strstr(out, "192.0.2.12") == NULL, "%s", out);
 }
+
+/* X.1125 11.2/11.4 with the security evaluation policy: a report that says
+ * "clean" with signatures older than the policy allows is evaluated
+ * outdated; the control policy (the rules) restricts the MS and the SCI
+ * response says so with the actions required; a compliant report (fresh
+ * signatures) releases it. */
+Test(agent, evaluation_policy_drives_response_and_control)
+{
+	char out[4096], cmd[256], today[16];
+	time_t now = time(NULL);
+
+	strftime(today, sizeof(today), "%Y-%m-%d", gmtime(&now));
+	stop_agent(SIGTERM);
+	write_policy("  - name: outdated-report\n"
+		     "    on: report\n"
+		     "    match: {status: outdated}\n"
+		     "    react: {level: restricted, for: 1h}\n"
+		     "    release_on_clean: true\n"
+		     "evaluation:\n"
+		     "  - name: stale-signatures\n"
+		     "    result: outdated\n"
+		     "    when: {signatures_older_than: 7d}\n");
+	start_agent();
+
+	cr_assert_eq(terminal(0, out, sizeof(out),
+			      "--antivirus AV:2020-01-01 status"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "evaluation=outdated level=restricted") != NULL,
+		  "%s", out);
+	cr_expect(strstr(out, "update") != NULL, "actions required:\n%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "outdated-report") != NULL, "%s", out);
+	cr_expect(strstr(out, "stale-signatures") != NULL,
+		  "the evidence names the evaluation entry:\n%s", out);
+
+	snprintf(cmd, sizeof(cmd), "--antivirus AV:%s status", today);
+	cr_assert_eq(terminal(0, out, sizeof(out), cmd), 0, "%s", out);
+	cr_expect(strstr(out, "evaluation=clean level=normal") != NULL, "%s",
+		  out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "192.0.2.10") == NULL, "%s", out);
+}
