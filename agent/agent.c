@@ -352,6 +352,7 @@ static void on_decide(void *ctx, const struct corr_decision *d)
 		audit_add_until(rec, d->until_ns);
 		log_info("scope %s contained (rule %s: %s)",
 			 p->scopes[d->scope].name, d->rule, d->why);
+		update_start(ag, d->rule, d->scope);
 		break;
 	case CORR_SCOPE_RELEASED:
 		sync_scope(ag, d->scope, false);
@@ -456,29 +457,33 @@ void agent_describe(struct agent *ag, const struct xcrs_addr *a,
 			continue;
 		for (size_t j = 0; j < s->nrules &&
 				   r->nremediation < CRSAP_LIST_MAX;
-		     j++) {
-			struct crsap_remediation *m =
-				&r->remediation[r->nremediation++];
-			const struct policy_service_rule *sr = &s->rules[j];
-
-			snprintf(m->service, sizeof(m->service), "%s", s->name);
-			addr_prefix_format(&sr->prefix.addr, sr->prefix.plen,
-					   m->prefix, sizeof(m->prefix));
-			snprintf(m->protocol, sizeof(m->protocol), "%s",
-				 sr->proto == 6	   ? "tcp" :
-				 sr->proto == 17   ? "udp" :
-				 sr->proto == 1	   ? "icmp" :
-				 sr->proto == 58   ? "icmpv6" :
-				 sr->proto == 0	   ? "any" :
-						     "other");
-			if (sr->port_lo == sr->port_hi && sr->port_lo)
-				snprintf(m->ports, sizeof(m->ports), "%u",
-					 sr->port_lo);
-			else if (sr->port_lo || sr->port_hi != 65535)
-				snprintf(m->ports, sizeof(m->ports), "%u-%u",
-					 sr->port_lo, sr->port_hi);
-		}
+		     j++)
+			agent_service_rule(s, j,
+					   &r->remediation[r->nremediation++]);
 	}
+}
+
+void agent_service_rule(const struct policy_service *s, size_t j,
+			struct crsap_remediation *m)
+{
+	const struct policy_service_rule *sr = &s->rules[j];
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->service, sizeof(m->service), "%s", s->name);
+	addr_prefix_format(&sr->prefix.addr, sr->prefix.plen, m->prefix,
+			   sizeof(m->prefix));
+	snprintf(m->protocol, sizeof(m->protocol), "%s",
+		 sr->proto == 6	 ? "tcp" :
+		 sr->proto == 17 ? "udp" :
+		 sr->proto == 1	 ? "icmp" :
+		 sr->proto == 58 ? "icmpv6" :
+		 sr->proto == 0	 ? "any" :
+				   "other");
+	if (sr->port_lo == sr->port_hi && sr->port_lo)
+		snprintf(m->ports, sizeof(m->ports), "%u", sr->port_lo);
+	else if (sr->port_lo || sr->port_hi != 65535)
+		snprintf(m->ports, sizeof(m->ports), "%u-%u", sr->port_lo,
+			 sr->port_hi);
 }
 
 /* ---- state file ------------------------------------------------------------ */
@@ -1329,6 +1334,7 @@ static void stop(struct agent *ag)
 	crsap_keyring_free(ag->keys);
 	crsap_replay_free(ag->replay);
 	mstab_free(&ag->ms);
+	updates_free(ag);
 	if (ag->audit_fd >= 0)
 		close(ag->audit_fd);
 	free(ag->scope_mode);

@@ -86,6 +86,8 @@ struct agent {
 	struct gbakeys *gba;	/* keys from xcrs-authsrv, or NULL */
 	struct mstab ms;	/* MSs between connect and leave */
 	int probe_fd;		/* UDP socket SCA probes leave from */
+	struct campaign *campaigns; /* update campaigns, newest first */
+	unsigned campaign_seq;
 	struct watch probe_timer;
 	struct crsap_replay *replay;
 	SSL_CTX *tls;
@@ -163,6 +165,23 @@ void ms_reported(struct agent *ag, const struct xcrs_addr *a,
 /* The probe socket and timer (when the policy probes). */
 int ms_probe_open(struct agent *ag, char *err, size_t errlen);
 void ms_probe_close(struct agent *ag);
+
+/* The remediation description of rule j of service s. */
+void agent_service_rule(const struct policy_service *s, size_t j,
+			struct crsap_remediation *m);
+/* A terminal's report key (key file, else authsrv's cache), or NULL. */
+const struct crsap_key *agent_report_key(struct agent *ag, const char *id);
+
+/* update.c: large-scale updating (X.1125 12.1) */
+struct campaign;
+/* A scope was contained by rule: if the rule asks for updates, instruct
+ * the scope's connected MSs, staggered over its window. */
+void update_start(struct agent *ag, const char *rule, int scope);
+/* A report of MS a: counts as compliance when it says the update is done. */
+void update_report(struct agent *ag, const struct xcrs_addr *a,
+		   const struct crsap_report *r);
+json_object *updates_json(struct agent *ag);
+void updates_free(struct agent *ag);
 
 /* inputs.c */
 int inputs_open(struct agent *ag, char *err, size_t errlen);

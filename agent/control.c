@@ -2,7 +2,7 @@
 /*
  * The control socket: one JSON request per connection, one JSON reply.
  *
- *   {"cmd": "status" | "terminals" | "stats" | "reload" | "ms"}
+ *   {"cmd": "status" | "terminals" | "stats" | "reload" | "ms" | "updates"}
  *   {"cmd": "show", "terminal": ADDR}
  *   {"cmd": "react", "terminal": ADDR, "level": NAME, "for": DURATION,
  *    "reason": TEXT}                              ("for", "reason" optional)
@@ -532,7 +532,12 @@ void control_request(struct agent *ag, struct lclient *c, const char *line,
 		cmd_uncontain(ag, c, req);
 	else if (!strcmp(cmd, "stats"))
 		cmd_stats(ag, c);
-	else if (!strcmp(cmd, "ms")) {
+	else if (!strcmp(cmd, "updates")) {
+		json_object *o = ok_reply();
+
+		json_object_object_add(o, "updates", updates_json(ag));
+		send_reply(ag, c, o);
+	} else if (!strcmp(cmd, "ms")) {
 		json_object *o = ok_reply();
 
 		json_object_object_add(o, "ms", ms_json(ag));

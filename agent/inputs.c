@@ -642,7 +642,7 @@ static void tconn_queue(struct tconn *t, const uint8_t *b, size_t n)
 
 /* Sends r (MAC'd with the terminal's key) on t. */
 /* A terminal's key: from the key file, else from authsrv's cache. */
-static const struct crsap_key *report_key(struct agent *ag, const char *id)
+const struct crsap_key *agent_report_key(struct agent *ag, const char *id)
 {
 	const struct crsap_key *k = crsap_keyring_find(ag->keys, id);
 
@@ -652,7 +652,7 @@ static const struct crsap_key *report_key(struct agent *ag, const char *id)
 static int tconn_send(struct agent *ag, struct tconn *t,
 		      const struct crsap_response *r)
 {
-	const struct crsap_key *k = report_key(ag, t->id);
+	const struct crsap_key *k = agent_report_key(ag, t->id);
 	char *xml = NULL;
 	uint8_t *frame = NULL;
 	size_t xlen, flen;
@@ -743,6 +743,7 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	/* A report shows the MS is there and has an SCA: a hold at the
 	 * download service ends before the report is evaluated. */
 	ms_reported(ag, &t->term, rep.ms);
+	update_report(ag, &t->term, &rep);
 
 	/* Security evaluation policy: what the report says, raised by the
 	 * policy's evaluation entries (clause 8, 11.2). */

@@ -49,8 +49,10 @@ static void usage(FILE *f)
 "  sca                    run as a resident SCA: report once (--status;\n"
 "                         not with --no-report), then answer the SCS's\n"
 "                         probes on UDP --probe-port with a probe response\n"
-"                         over TLS to --server, for --duration seconds (0:\n"
-"                         until killed)\n"
+"                         over TLS to --server, and carry out compulsory\n"
+"                         update instructions (after their delay, report\n"
+"                         clean with update: done), for --duration seconds\n"
+"                         (0: until killed)\n"
 "\n"
 "Options:\n"
 "  --server HOST:PORT     the agent's report listener ([v6]:port for IPv6)\n"
@@ -360,6 +362,39 @@ out:
 	return rc;
 }
 
+/* After an update: a clean report saying so (remediation update: done). */
+static int report_update_done(const char *server, const char *ca,
+			      const char *id, const uint8_t *key,
+			      size_t keylen)
+{
+	struct crsap_report rep = { .status = POLICY_REPORT_CLEAN,
+				    .nremedies = 1 };
+	struct timespec ts;
+	uint8_t *frame = NULL;
+	char *xml = NULL;
+	size_t xlen, flen;
+	int rc;
+
+	snprintf(rep.ms, sizeof(rep.ms), "%s", id);
+	snprintf(rep.sca_version, sizeof(rep.sca_version), "xcrs-terminal %s",
+		 XCRS_VERSION);
+	snprintf(rep.remedies[0].action, sizeof(rep.remedies[0].action),
+		 "update");
+	snprintf(rep.remedies[0].result, sizeof(rep.remedies[0].result),
+		 "done");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rep.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (crsap_nonce(rep.nonce) || crsap_report_build(&rep, &xml, &xlen) ||
+	    crsap_frame_build(id, key, keylen, xml, xlen, &frame, &flen)) {
+		free(xml);
+		return EXIT_USAGE;
+	}
+	rc = exchange(server, ca, id, key, keylen, frame, flen, rep.nonce, 0);
+	free(xml);
+	free(frame);
+	return rc;
+}
+
 /* The reference SCA as a resident agent (X.1125 11.1, 11.3): reports once
  * at start (unless no_report), then answers the SCS's probes on UDP
  * probe_port with a probe response over TLS, for duration seconds (0 =
@@ -403,7 +438,7 @@ static int sca_loop(const char *server, const char *ca, const char *id,
 		struct crsap_frame f;
 		struct crsap_probe pr;
 		struct crsap_probe_response resp = { 0 };
-		char err[256], *xml = NULL;
+		char err[256] = "", *xml = NULL, root[32];
 		uint8_t *out = NULL;
 		size_t xlen, olen;
 		long left = 1000;
@@ -422,6 +457,31 @@ static int sca_loop(const char *server, const char *ca, const char *id,
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0)
 			continue;
+		/* A compulsory update instruction (12.1) must come under our
+		 * own key: carry it out after its delay and report. */
+		if (!crsap_frame_split(buf, (size_t)n, &f, err, sizeof(err)) &&
+		    crsap_root(f.body, f.body_len, root, sizeof(root)) &&
+		    !strcmp(root, "updateInstruction")) {
+			struct crsap_update u;
+
+			if (!crsap_frame_verify(&f, key, keylen) ||
+			    crsap_update_parse(f.body, f.body_len, &u, err,
+					       sizeof(err))) {
+				fprintf(stderr, "xcrs-terminal: an update "
+						"instruction was dropped: %s\n",
+					err[0] ? err : "not under our key");
+				continue;
+			}
+			printf("update %s in %" PRIu64 " ms (campaign %s)\n",
+			       u.what, u.delay_ms, u.campaign);
+			fflush(stdout);
+			usleep((useconds_t)(u.delay_ms > 600000 ? 600000
+								: u.delay_ms) *
+			       1000);
+			rc = report_update_done(server, ca, id, key, keylen);
+			fflush(stdout);
+			continue;
+		}
 		/* From the SCS: MAC'd with our key, or with the public probe
 		 * key by an SCS that does not know us yet. */
 		if (crsap_frame_split(buf, (size_t)n, &f, err, sizeof(err)) ||

@@ -46,6 +46,8 @@ static void usage(FILE *f)
 "  stats                           agent counters and dataplane statistics\n"
 "  ms                              MSs between connect and leave: since when,\n"
 "                                  how seen, SCA present, probes unanswered\n"
+"  updates                         update campaigns (outbreaks): instructed,\n"
+"                                  complied, pending MSs\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH  control socket [$XCRS_SOCKET, else " SOCKET_DEFAULT "]\n"
@@ -203,6 +205,36 @@ static void print_ms(json_object *r)
 		       strcmp(str(m, "sca"), "true") ? "no" : "yes",
 		       str(m, "probes"),
 		       strcmp(str(m, "redirected"), "true") ? "no" : "yes");
+	}
+}
+
+static void print_updates(json_object *r)
+{
+	json_object *a = arr(r, "updates");
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	if (!n) {
+		printf("no update campaign\n");
+		return;
+	}
+	printf("%-20s %-12s %-11s %-10s %-9s %-25s %s\n", "CAMPAIGN", "SCOPE",
+	       "WHAT", "INSTRUCTED", "COMPLIED", "DEADLINE", "PENDING");
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(a, i), *p;
+		char pend[512] = "";
+
+		if ((p = arr(c, "pending")))
+			for (size_t j = 0; j < json_object_array_length(p); j++)
+				snprintf(pend + strlen(pend),
+					 sizeof(pend) - strlen(pend), "%s%s",
+					 j ? "," : "",
+					 json_object_get_string(
+						 json_object_array_get_idx(p, j)));
+		printf("%-20s %-12s %-11s %-10s %-9s %-25s %s%s\n",
+		       str(c, "campaign"), str(c, "scope"), str(c, "what"),
+		       str(c, "instructed"), str(c, "complied"),
+		       str(c, "deadline"), pend[0] ? pend : "-",
+		       strcmp(str(c, "overdue"), "true") ? "" : " (OVERDUE)");
 	}
 }
 
@@ -385,7 +417,7 @@ int main(int argc, char **argv)
 	json_object_object_add(req, k, json_object_new_string(v))
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "terminals") ||
 	    !strcmp(cmd, "stats") || !strcmp(cmd, "reload") ||
-	    !strcmp(cmd, "ms")) {
+	    !strcmp(cmd, "ms") || !strcmp(cmd, "updates")) {
 		NEED_ARGS(0);
 		SET("cmd", cmd);
 	} else if (!strcmp(cmd, "show") || !strcmp(cmd, "release")) {
@@ -460,6 +492,8 @@ int main(int argc, char **argv)
 			print_stats(rep);
 		else if (!strcmp(cmd, "ms"))
 			print_ms(rep);
+		else if (!strcmp(cmd, "updates"))
+			print_updates(rep);
 		else if (!strcmp(cmd, "react")) {
 			json_object *t;
 

@@ -1379,7 +1379,7 @@ static int sec_fanout(struct pctx *c, node_t *n)
 struct rule_build {
 	struct policy_rule *r;
 	node_t *on, *match, *count, *terminals, *within, *react, *contain,
-		*release, *node;
+		*release, *update, *node;
 	/* match */
 	node_t *status, *severity, *signatures;
 	/* react */
@@ -1394,6 +1394,7 @@ KEEP(ru_within, struct rule_build, within)
 KEEP(ru_react, struct rule_build, react)
 KEEP(ru_contain, struct rule_build, contain)
 KEEP(ru_release, struct rule_build, release)
+KEEP(ru_update, struct rule_build, update)
 KEEP(rm_status, struct rule_build, status)
 KEEP(rm_severity, struct rule_build, severity)
 KEEP(rm_sigs, struct rule_build, signatures)
@@ -1476,6 +1477,59 @@ static int rule_match(struct pctx *c, struct rule_build *b)
 	return r;
 }
 
+struct update_build {
+	node_t *what, *window, *deadline, *source;
+};
+KEEP(up_what, struct update_build, what)
+KEEP(up_window, struct update_build, window)
+KEEP(up_deadline, struct update_build, deadline)
+KEEP(up_source, struct update_build, source)
+
+static int rule_update(struct pctx *c, struct rule_build *b)
+{
+	static const struct field f[] = {
+		{ "what", up_what, true },
+		{ "window", up_window, true },
+		{ "deadline", up_deadline },
+		{ "source", up_source },
+	};
+	static const char *const what[] = { "signatures", "sca", "os",
+					    "patch", NULL };
+	struct policy_rule *ru = b->r;
+	struct update_build u = { 0 };
+	int r = walk(c, b->update, "update", f, 4, &u), w;
+
+	if (r)
+		return r;
+	if (!ru->contain)
+		return perr(c, b->update, "rule %s: update goes with contain "
+					  "(an outbreak in a scope)",
+			    ru->name);
+	r = choice(c, u.what, "update.what", what, &w);
+	if (r)
+		return r;
+	snprintf(ru->update_what, sizeof(ru->update_what), "%s", what[w]);
+	r = duration(c, u.window, "update.window", &ru->update_window_ns);
+	ru->update_deadline_ns = 3600ULL * 1000000000ULL;
+	if (!r && u.deadline)
+		r = duration(c, u.deadline, "update.deadline",
+			     &ru->update_deadline_ns);
+	ru->update_source = -1;
+	if (!r && u.source) {
+		const char *s = NULL;
+
+		r = str(c, u.source, "update.source", &s);
+		if (!r) {
+			ru->update_source = service_index(c->p, s);
+			if (ru->update_source < 0)
+				r = perr(c, u.source, "update.source: no service "
+						      "named '%s'", s);
+		}
+	}
+	ru->update = !r;
+	return r;
+}
+
 static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 {
 	static const struct field f[] = {
@@ -1488,6 +1542,7 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 		{ "react", ru_react },
 		{ "contain", ru_contain },
 		{ "release_on_clean", ru_release },
+		{ "update", ru_update },
 	};
 	static const struct field rf[] = {
 		{ "level", rr_level, true },
@@ -1502,7 +1557,7 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 	int r, on;
 
 	b->node = it;
-	r = walk(c, it, "rule", f, 9, b);
+	r = walk(c, it, "rule", f, 10, b);
 	if (r)
 		return r;
 	r = choice(c, b->on, "on", ons, &on);
@@ -1552,6 +1607,8 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 		r = boolean(c, b->release, "release_on_clean",
 			    &ru->release_on_clean);
 	}
+	if (!r && b->update)
+		r = rule_update(c, b);
 	return r;
 }
 

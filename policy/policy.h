@@ -150,6 +150,14 @@ struct policy_rule {
 	bool contain;		/* contain the terminal's scope */
 	uint64_t duration_ns;	/* 0 = until released */
 	bool release_on_clean;	/* a clean report releases the reaction */
+	/* large-scale updating (12.1): when this rule contains a scope, the
+	 * SCS instructs the scope's MSs to update, each after a delay spread
+	 * over update_window_ns, and tracks who complied */
+	bool update;
+	char update_what[32];	/* "signatures", "sca", "os", "patch" */
+	uint64_t update_window_ns;
+	uint64_t update_deadline_ns;
+	int update_source;	/* service index (remediation), -1 = none */
 };
 
 /* One entry of the security evaluation policy (X.1125 clause 8): when all

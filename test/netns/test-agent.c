@@ -101,12 +101,14 @@ static const char POLICY[] =
 	"    terminals: 3\n"
 	"    within: 10m\n"
 	"    contain: {for: 1h}\n"
+	"%s"
 	"  - name: scanner\n"
 	"    on: fanout\n"
 	"    react: {level: quarantined, for: 30m}\n";
 
-/* Lines added to inputs.reports (the authsrv section). */
-static char reports_extra[1024];
+/* Lines added to inputs.reports (the authsrv section), to the outbreak
+ * rule. */
+static char reports_extra[1024], outbreak_extra[512];
 
 static void write_policy(const char *extra)
 {
@@ -114,7 +116,7 @@ static void write_policy(const char *extra)
 
 	cr_assert(f);
 	fprintf(f, POLICY, pins, dir, dir, dir, dir, dir, dir, reports_extra,
-		dir, dir, dir);
+		dir, dir, dir, outbreak_extra);
 	if (extra)
 		fputs(extra, f);
 	fclose(f);
@@ -264,6 +266,7 @@ static void teardown(void)
 	if (aenv.dir[0])
 		ae_teardown(&aenv);
 	reports_extra[0] = '\0';
+	outbreak_extra[0] = '\0';
 	if (criterion_current_test->data) {
 		/* nothing */
 	}
@@ -967,4 +970,73 @@ Test(agent, evaluation_policy_drives_response_and_control)
 		  out);
 	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
 	cr_expect(strstr(out, "192.0.2.10") == NULL, "%s", out);
+}
+
+/* X.1125 12.1: an outbreak in a cell contains it and sends compulsory
+ * update instructions to its MSs, each with its own delay within the
+ * window; each resident SCA updates after its delay and reports, and the
+ * SCS counts who complied. */
+Test(agent, outbreak_staggered_updates_and_compliance)
+{
+	char out[8192], path[300];
+	int delays[3];
+
+	snprintf(outbreak_extra, sizeof(outbreak_extra),
+		 "    update: {what: signatures, window: 1500ms, deadline: 10m, "
+		 "source: remediation}\n");
+	stop_agent(SIGTERM);
+	write_policy("ms:\n  detect: true\n  idle_timeout: 1h\n"
+		     "  probe: {port: 7444, interval: 10s, attempts: 100, "
+		     "redirect: quarantined}\n");
+	start_agent();
+
+	/* Three resident SCAs, one per terminal, for 8 s. */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(tn_run(&t[i], NULL, 0,
+				    "sh -c '" TERMINAL " --server 192.0.2.1:7443 "
+				    "--ca %s/server.crt --id t%d --key-file "
+				    "%s/keys sca --probe-port 7444 --duration 8 "
+				    "> %s/sca%d.log 2>&1 &'",
+				    dir, i + 1, dir, dir, i + 1),
+			     0);
+	for (int i = 0; i < 100; i++) {
+		if (ctl(out, sizeof(out), "ms") == 0 &&
+		    strstr(out, "192.0.2.10") && strstr(out, "192.0.2.11") &&
+		    strstr(out, "192.0.2.12"))
+			break;
+		usleep(50000);
+	}
+	cr_assert(strstr(out, "192.0.2.12"), "the SCAs did not report:\n%s",
+		  out);
+
+	/* The outbreak. */
+	eve_alert("192.0.2.10", "198.51.100.7");
+	eve_alert("192.0.2.11", "198.51.100.7");
+	eve_alert("192.0.2.12", "198.51.100.7");
+	cr_assert(ctl_until("updates", "cell-a", out, sizeof(out)), "%s", out);
+	cr_expect(strstr(out, "signatures") != NULL, "%s", out);
+	for (int i = 0; i < 100; i++) {
+		if (ctl(out, sizeof(out), "--json updates") == 0 &&
+		    strstr(out, "\"complied\":3"))
+			break;
+		usleep(100000);
+	}
+	cr_expect(strstr(out, "\"instructed\":3") != NULL, "%s", out);
+	cr_expect(strstr(out, "\"complied\":3") != NULL, "%s", out);
+
+	/* Each SCA got its own delay: 0, 500 and 1000 ms, in some order. */
+	for (int i = 0; i < 3; i++) {
+		char *p;
+
+		snprintf(path, sizeof(path), "%s/sca%d.log", dir, i + 1);
+		cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s", path), 0);
+		p = strstr(out, "update signatures in ");
+		cr_assert(p, "SCA %d was not instructed:\n%s", i + 1, out);
+		delays[i] = atoi(p + strlen("update signatures in "));
+	}
+	cr_expect_eq(delays[0] + delays[1] + delays[2], 1500,
+		     "delays %d %d %d", delays[0], delays[1], delays[2]);
+	cr_expect(delays[0] != delays[1] && delays[1] != delays[2] &&
+			  delays[0] != delays[2],
+		  "delays %d %d %d", delays[0], delays[1], delays[2]);
 }
