@@ -1299,7 +1299,8 @@ static int start(struct agent *ag, char *err, size_t errlen)
 	    (r = inputs_open(ag, err, errlen)) ||
 	    (r = reports_open(ag, err, errlen)) ||
 	    (r = gbakeys_open(ag, &ag->gba, err, errlen)) ||
-	    (r = ms_probe_open(ag, err, errlen)))
+	    (r = ms_probe_open(ag, err, errlen)) ||
+	    (r = peers_open(ag, err, errlen)))
 		return r;
 	ag->state_dirty = true;
 	rec = json_object_new_object();
@@ -1319,6 +1320,7 @@ static void stop(struct agent *ag)
 	gbakeys_close(ag, ag->gba);
 	ag->gba = NULL;
 	ms_probe_close(ag);
+	peers_close(ag);
 	inputs_close(ag);
 	clients_close(ag);
 	if (ag->control.fd >= 0) {

@@ -87,6 +87,7 @@ struct agent {
 	struct mstab ms;	/* MSs between connect and leave */
 	int probe_fd;		/* UDP socket SCA probes leave from */
 	struct campaign *campaigns; /* update campaigns, newest first */
+	struct peers *peers;	    /* roaming: peer SCSs, or NULL */
 	unsigned campaign_seq;
 	struct watch probe_timer;
 	struct crsap_replay *replay;
@@ -171,6 +172,20 @@ void agent_service_rule(const struct policy_service *s, size_t j,
 			struct crsap_remediation *m);
 /* A terminal's report key (key file, else authsrv's cache), or NULL. */
 const struct crsap_key *agent_report_key(struct agent *ag, const char *id);
+
+/* peers.c: roaming between SCSs (X.1125 13) */
+struct peers;
+int peers_open(struct agent *ag, char *err, size_t errlen);
+void peers_close(struct agent *ag);
+/* An MS connected here: ask every peer whether it holds its control. */
+void peers_ask(struct agent *ag, const struct xcrs_addr *a);
+/* The key of peer id, or NULL (not a peer). */
+const struct crsap_key *peers_key(struct agent *ag, const char *id);
+/* A peer's question (an MS connect report) on the report listener: the
+ * answer frame in *out (malloc'd). 0 or -errno with err. */
+int peers_answer(struct agent *ag, const struct crsap_key *k,
+		 const uint8_t *buf, size_t len, uint8_t **out, size_t *olen,
+		 char *err, size_t errlen);
 
 /* update.c: large-scale updating (X.1125 12.1) */
 struct campaign;

@@ -622,7 +622,7 @@ uint64_t corr_next_deadline(const struct corr *c)
 
 int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
 		    const char *rule, unsigned level, uint64_t until,
-		    const char *reason, uint64_t now)
+		    bool release_on_clean, const char *reason, uint64_t now)
 {
 	struct term *t;
 
@@ -636,14 +636,14 @@ int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
 	for (size_t i = 0; i < t->nr; i++)
 		if (!strcmp(t->r[i].rule, rule))
 			remove_at(t, i);
-	add_reaction(t, rule, level, until, false, reason);
+	add_reaction(t, rule, level, until, release_on_clean, reason);
 	return emit_terminal(c, t, NULL, NULL);
 }
 
 int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
 	       uint64_t until, const char *reason, uint64_t now)
 {
-	return corr_react_rule(c, a, OPERATOR, level, until,
+	return corr_react_rule(c, a, OPERATOR, level, until, false,
 			       reason && *reason ? reason
 						 : "set by the operator",
 			       now);

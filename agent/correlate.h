@@ -87,7 +87,7 @@ int corr_release(struct corr *c, const struct xcrs_addr *t, uint64_t now);
  * ends only that one (-ENOENT if there is none). */
 int corr_react_rule(struct corr *c, const struct xcrs_addr *t,
 		    const char *rule, unsigned level, uint64_t until,
-		    const char *reason, uint64_t now);
+		    bool release_on_clean, const char *reason, uint64_t now);
 int corr_release_rule(struct corr *c, const struct xcrs_addr *t,
 		      const char *rule, const char *reason, uint64_t now);
 int corr_contain(struct corr *c, int scope, uint64_t until,

@@ -687,6 +687,24 @@ static void handle_report(struct agent *ag, struct tconn *t,
 	const struct crsap_keyring *kr = ag->keys;
 	struct crsap_frame f;
 
+	/* A peer SCS asking about an MS that moved (roaming). */
+	if (!crsap_frame_split(buf, len, &f, err, sizeof(err)) &&
+	    (k = peers_key(ag, f.id))) {
+		uint8_t *out = NULL;
+		size_t olen;
+
+		err[0] = '\0';
+		if (peers_answer(ag, k, buf, len, &out, &olen, err,
+				 sizeof(err))) {
+			log_warn("peer message from %s refused: %s", t->peer_s,
+				 err);
+			tconn_kill(ag, t);
+			return;
+		}
+		tconn_queue(t, out, olen);
+		free(out);
+		return;
+	}
 	/* A terminal that reports with a B-TID: its key comes from authsrv.
 	 * The frame waits (in t->in) until it is here. */
 	if (!crsap_frame_split(buf, len, &f, err, sizeof(err)) &&

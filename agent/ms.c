@@ -60,6 +60,8 @@ void ms_connect(struct agent *ag, const struct xcrs_addr *a,
 	/* Discovery: does it have an SCA? (a reporting MS has) */
 	if (ag->policy->probe && strcmp(source, "report"))
 		e->next_probe = now_mono();
+	/* Roaming: has it come from another site? */
+	peers_ask(ag, a);
 	ag->counters[C_MS_CONNECTS]++;
 	log_info("MS %s connected (%s)", buf, source);
 	audit_ms(ag, "ms-connect", a, source);
@@ -320,7 +322,8 @@ static void on_probe_timer(struct agent *ag, struct watch *w, uint32_t events)
 			 "download service until its SCA reports",
 			 buf, ag->policy->probe_attempts);
 		r = corr_react_rule(ag->corr, &e->addr, NO_SCA,
-				    ag->policy->probe_redirect, 0, why, pw.now);
+				    ag->policy->probe_redirect, 0, false, why,
+				    pw.now);
 		if (r < 0) {
 			log_warn("MS %s: cannot redirect: %s", buf,
 				 strerror(-r));

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "authclient.h"
 #include "crsap.h"
+#include "crsapclient.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
@@ -92,147 +93,30 @@ static int fail_usage(const char *msg, const char *arg)
 
 #define CONNECT_TIMEOUT_MS 10000
 
-/* connect(2) that gives up after ms (a terminal whose traffic the network
- * drops would otherwise wait for TCP's retries). */
-static int connect_within(int fd, const struct sockaddr *sa, socklen_t len,
-			  int ms)
-{
-	int fl = fcntl(fd, F_GETFL), err = 0;
-	socklen_t el = sizeof(err);
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	if (connect(fd, sa, len) && errno != EINPROGRESS)
-		return -1;
-	if (poll(&p, 1, ms) != 1) {
-		errno = ETIMEDOUT;
-		return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
-		errno = err ? err : errno;
-		return -1;
-	}
-	fcntl(fd, F_SETFL, fl);
-	return 0;
-}
-
+/* Connects to the agent; the exit status for a failure (printed). */
 static int tls_connect(const char *server, const char *ca, SSL_CTX **rctx,
 		       SSL **rssl, int *rfd)
 {
-	char host[256], port[8];
-	const char *colon = strrchr(server, ':');
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-	unsigned char tmp[16];
-	SSL_CTX *ctx;
-	SSL *ssl;
-	size_t hl;
-	int fd = -1, e;
+	char err[512];
+	int r = crsap_tls_connect(server, ca, NULL, CONNECT_TIMEOUT_MS, rctx,
+				  rssl, rfd, err, sizeof(err));
 
-	if (!colon || (hl = (size_t)(colon - server)) >= sizeof(host) ||
-	    strlen(colon + 1) >= sizeof(port))
+	if (r == -EINVAL)
 		return fail_usage("--server: expected HOST:PORT, not ", server);
-	memcpy(host, server, hl);
-	host[hl] = '\0';
-	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-		host[hl - 1] = '\0';
-		memmove(host, host + 1, hl);
-	}
-	snprintf(port, sizeof(port), "%s", colon + 1);
-	e = getaddrinfo(host, port, &hints, &ai);
-	if (e) {
-		fprintf(stderr, "xcrs-terminal: %s: %s\n", server,
-			gai_strerror(e));
+	if (r) {
+		fprintf(stderr, "xcrs-terminal: %s\n", err);
 		return EXIT_CONNECT;
 	}
-	for (struct addrinfo *p = ai; p; p = p->ai_next) {
-		fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect_within(fd, p->ai_addr, p->ai_addrlen,
-					      CONNECT_TIMEOUT_MS) == 0)
-			break;
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (fd < 0) {
-		fprintf(stderr, "xcrs-terminal: connecting to %s: %s\n", server,
-			strerror(errno));
-		return EXIT_CONNECT;
-	}
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
-	    SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		fprintf(stderr, "xcrs-terminal: CA file %s: ", ca);
-		ERR_print_errors_fp(stderr);
-		SSL_CTX_free(ctx);
-		close(fd);
-		return EXIT_CONNECT;
-	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	ssl = SSL_new(ctx);
-	SSL_set_fd(ssl, fd);
-	/* the certificate must name the host we asked for */
-	if (inet_pton(AF_INET, host, tmp) == 1 ||
-	    inet_pton(AF_INET6, host, tmp) == 1)
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-	else {
-		SSL_set1_host(ssl, host);
-		SSL_set_tlsext_host_name(ssl, host);
-	}
-	if (SSL_connect(ssl) != 1) {
-		long v = SSL_get_verify_result(ssl);
-
-		fprintf(stderr, "xcrs-terminal: TLS with %s failed%s%s\n",
-			server, v != X509_V_OK ? ": " : "",
-			v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
-		ERR_print_errors_fp(stderr);
-		SSL_free(ssl);
-		SSL_CTX_free(ctx);
-		close(fd);
-		return EXIT_CONNECT;
-	}
-	*rctx = ctx;
-	*rssl = ssl;
-	*rfd = fd;
 	return 0;
 }
 
-/* Reads one frame; 0, or -1 on EOF/error, -2 on timeout. */
 static int read_frame(SSL *ssl, int fd, int timeout_ms, uint8_t **out,
 		      size_t *len)
 {
 	static uint8_t buf[CRSAP_FRAME_MAX + 4];
-	size_t have = 0;
-	long need = 0;
 
-	for (;;) {
-		int n;
-
-		if (have >= 4) {
-			need = crsap_frame_size(buf, have);
-			if (need < 0)
-				return -1;
-			if (have >= (size_t)need)
-				break;
-		}
-		if (!SSL_pending(ssl)) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			int r = poll(&p, 1, timeout_ms);
-
-			if (r == 0)
-				return -2;
-			if (r < 0)
-				return -1;
-		}
-		n = SSL_read(ssl, buf + have,
-			     (int)((have >= 4 ? (size_t)need : 4) - have));
-		if (n <= 0)
-			return -1;
-		have += (size_t)n;
-	}
-	*out = buf + 4;
-	*len = (size_t)need - 4;
-	return 0;
+	return crsap_read_frame(ssl, fd, timeout_ms, buf, sizeof(buf), out,
+				len);
 }
 
 static void print_response(const char *kind, const struct crsap_response *r)

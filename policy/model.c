@@ -20,6 +20,9 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->nrules; i++)
 		free(p->rules[i].signatures);
 	free(p->evals);
+	if (p->peers)
+		memset(p->peers, 0, p->npeers * sizeof(*p->peers));
+	free(p->peers);
 	free(p->interfaces);
 	free(p->services);
 	free(p->levels);

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "authsrv_config.h"
+#include "bytes.h"
 #include "policy.h"
 
 struct pctx {
@@ -1251,11 +1252,6 @@ static int pr_redirect(struct pctx *c, node_t *v, void *o)
 	return level_ref(c, v, "ms.probe.redirect", &c->p->probe_redirect);
 }
 
-static int pr_scs(struct pctx *c, node_t *v, void *o)
-{
-	return name(c, v, "ms.probe.scs_id", c->p->scs_id);
-}
-
 static int ms_probe(struct pctx *c, node_t *v, void *o)
 {
 	static const struct field f[] = {
@@ -1263,9 +1259,8 @@ static int ms_probe(struct pctx *c, node_t *v, void *o)
 		{ "redirect", pr_redirect, true },
 		{ "interval", pr_interval },
 		{ "attempts", pr_attempts },
-		{ "scs_id", pr_scs },
 	};
-	int r = walk(c, v, "ms.probe", f, 5, c->p);
+	int r = walk(c, v, "ms.probe", f, 4, c->p);
 
 	c->p->probe = !r;
 	return r;
@@ -1362,6 +1357,82 @@ static int eval_one(struct pctx *c, node_t *it, void *ctx)
 static int sec_evaluation(struct pctx *c, node_t *n)
 {
 	return each(c, n, "evaluation", eval_one, NULL);
+}
+
+STR_FIELD(pe_address, struct policy_peer, address, "scs.peers.address")
+STR_FIELD(pe_name, struct policy_peer, name, "scs.peers.name")
+
+static int pe_id(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "scs.peers.id", ((struct policy_peer *)o)->id);
+}
+
+static int pe_key(struct pctx *c, node_t *v, void *o)
+{
+	struct policy_peer *pe = o;
+	const char *s = NULL;
+	size_t n;
+	int r = str(c, v, "scs.peers.key", &s);
+
+	if (r)
+		return r;
+	n = strlen(s);
+	if (n % 2 || n < 32 || n > 128 ||
+	    hex_decode(s, n, pe->key, n / 2))
+		return perr(c, v, "scs.peers.key: expected 32..128 hex digits");
+	pe->keylen = n / 2;
+	return 0;
+}
+
+static int scs_peer_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "id", pe_id, true },
+		{ "address", pe_address, true },
+		{ "key", pe_key, true },
+		{ "name", pe_name },
+	};
+	struct policy_peer *pe = GROW(c->p->peers, c->p->npeers);
+	int r;
+
+	if (!pe)
+		return -ENOMEM;
+	r = walk(c, it, "scs.peers", f, 4, pe);
+	if (!r && !strrchr(pe->address, ':'))
+		r = perr(c, it, "scs.peers.address: expected host:port");
+	if (!r && !strcmp(pe->id, c->p->scs_id))
+		r = perr(c, it, "scs.peers: %s is this SCS's own id", pe->id);
+	return r ? r : UNIQUE(c, it, "peer", c->p->peers, c->p->npeers);
+}
+
+static int scs_id(struct pctx *c, node_t *v, void *o)
+{
+	return name(c, v, "scs.id", c->p->scs_id);
+}
+
+static int scs_ca(struct pctx *c, node_t *v, void *o)
+{
+	return str_copy(c, v, "scs.ca", c->p->peer_ca, sizeof(c->p->peer_ca));
+}
+
+static int scs_peers(struct pctx *c, node_t *v, void *o)
+{
+	return each(c, v, "scs.peers", scs_peer_one, NULL);
+}
+
+static int sec_scs(struct pctx *c, node_t *n)
+{
+	static const struct field f[] = {
+		{ "id", scs_id },
+		{ "ca", scs_ca },
+		{ "peers", scs_peers },
+	};
+	int r = walk(c, n, "scs", f, 3, c->p);
+
+	if (!r && c->p->npeers && !c->p->peer_ca[0])
+		return perr(c, n, "scs: peers need 'ca' (their certificates' "
+				  "CA)");
+	return r;
 }
 
 static int sec_fanout(struct pctx *c, node_t *n)
@@ -1644,6 +1715,7 @@ enum top {
 	T_SUBSCRIBERS,
 	T_INPUTS,
 	T_FANOUT,
+	T_SCS,
 	T_MS,
 	T_EVALUATION,
 	T_RULES,
@@ -1653,7 +1725,7 @@ enum top {
 static const char *const top_keys[T_COUNT] = {
 	"version", "agent", "interfaces", "services", "levels",
 	"unknown_subscribers", "non_ip", "scopes", "subscribers", "inputs",
-	"fanout", "ms", "evaluation", "rules",
+	"fanout", "scs", "ms", "evaluation", "rules",
 };
 
 static void defaults(struct policy *p)
@@ -1719,6 +1791,7 @@ static int load_doc(struct pctx *c)
 		[T_SUBSCRIBERS] = sec_subscribers,
 		[T_INPUTS] = sec_inputs,
 		[T_FANOUT] = sec_fanout,
+		[T_SCS] = sec_scs,
 		[T_MS] = sec_ms,
 		[T_EVALUATION] = sec_evaluation,
 		[T_RULES] = sec_rules,
@@ -1750,7 +1823,8 @@ static int load_doc(struct pctx *c)
 					  "services, levels, "
 					  "unknown_subscribers, non_ip, "
 					  "scopes, subscribers, inputs, "
-					  "fanout, ms, evaluation, rules)",
+					  "fanout, scs, ms, evaluation, "
+					  "rules)",
 				    ks);
 		if (top[i])
 			return perr(c, k, "section '%s' given twice", ks);

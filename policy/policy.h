@@ -171,6 +171,16 @@ struct policy_eval {
 	uint64_t patch_older_ns;	/* patch level older (or none) */
 };
 
+/* Another SCS (roaming, X.1125 13): its id, its report listener, and the
+ * key both sides MAC their CRSAP messages with. */
+struct policy_peer {
+	char id[65];
+	char address[128];	/* host:port of its report listener */
+	char name[128];		/* name in its certificate ("" = host) */
+	uint8_t key[64];
+	size_t keylen;
+};
+
 struct policy_agent {
 	char pin_dir[256];
 	char control_socket[256];
@@ -214,6 +224,10 @@ struct policy {
 	size_t nrules;
 	struct policy_eval *evals;	/* security evaluation policy */
 	size_t nevals;
+	/* SCS peers (roaming): their certificates chain to peer_ca */
+	char peer_ca[256];
+	struct policy_peer *peers;
+	size_t npeers;
 };
 
 /* Reads and validates path. On failure *err says where and why and

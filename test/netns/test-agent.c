@@ -883,9 +883,10 @@ Test(agent, discovery_probe_redirect_then_release_on_report)
 	char out[8192];
 
 	stop_agent(SIGTERM);
-	write_policy("ms:\n  detect: true\n  idle_timeout: 1h\n"
+	write_policy("scs: {id: scs-edge}\n"
+		     "ms:\n  detect: true\n  idle_timeout: 1h\n"
 		     "  probe: {port: 7444, interval: 300ms, attempts: 2, "
-		     "redirect: quarantined, scs_id: scs-edge}\n");
+		     "redirect: quarantined}\n");
 	start_agent();
 
 	/* t2 appears; nobody answers on its probe port. */

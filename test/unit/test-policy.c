@@ -221,7 +221,7 @@ Test(errors, unknown_section)
 	load_bad("version: 1\n" LEVELS "level:\n  - x\n",
 		 "t.yaml:5:1: unknown section 'level' (expected version, "
 		 "agent, interfaces, services, levels, unknown_subscribers, "
-		 "non_ip, scopes, subscribers, inputs, fanout, ms, evaluation, rules)");
+		 "non_ip, scopes, subscribers, inputs, fanout, scs, ms, evaluation, rules)");
 }
 
 Test(errors, duplicate_section)
