@@ -139,7 +139,7 @@ static void take_answer(struct agent *ag, struct pjob *j)
 			 "policy does not have", pe->id, buf, m.level);
 		return;
 	}
-	snprintf(why, sizeof(why), "handed over by %s (%s: %s)", pe->id,
+	snprintf(why, sizeof(why), "handed over by %s (%s: %.200s)", pe->id,
 		 m.rule[0] ? m.rule : m.evaluation, m.reason);
 	if (corr_react_rule(ag->corr, &a, HANDOVER, (unsigned)level,
 			    m.until_ms ? real_ms_to_mono(m.until_ms) : 0, true,
