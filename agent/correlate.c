@@ -503,6 +503,16 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 
 		if (!rule_matches(ru, ev))
 			continue;
+		if (ru->nmatch_scopes) {
+			/* group attributes: the rule is for some scopes */
+			int sc = corr_scope_of(c, &ev->terminal);
+			bool in = false;
+
+			for (size_t i = 0; i < ru->nmatch_scopes; i++)
+				in |= ru->scopes[i] == sc;
+			if (!in)
+				continue;
+		}
 		if (ru->terminals) {
 			int scope = corr_scope_of(c, &ev->terminal);
 			unsigned distinct;

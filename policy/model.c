@@ -17,8 +17,10 @@ void policy_free(struct policy *p)
 		free(p->services[i].rules);
 	for (size_t i = 0; i < p->nscopes; i++)
 		free(p->scopes[i].pools);
-	for (size_t i = 0; i < p->nrules; i++)
+	for (size_t i = 0; i < p->nrules; i++) {
 		free(p->rules[i].signatures);
+		free(p->rules[i].scopes);
+	}
 	free(p->evals);
 	if (p->peers)
 		memset(p->peers, 0, p->npeers * sizeof(*p->peers));

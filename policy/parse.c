@@ -1452,7 +1452,7 @@ struct rule_build {
 	node_t *on, *match, *count, *terminals, *within, *react, *contain,
 		*release, *update, *node;
 	/* match */
-	node_t *status, *severity, *signatures;
+	node_t *status, *severity, *signatures, *scopes;
 	/* react */
 	node_t *level, *dur;
 };
@@ -1469,6 +1469,7 @@ KEEP(ru_update, struct rule_build, update)
 KEEP(rm_status, struct rule_build, status)
 KEEP(rm_severity, struct rule_build, severity)
 KEEP(rm_sigs, struct rule_build, signatures)
+KEEP(rm_scopes, struct rule_build, scopes)
 KEEP(rr_level, struct rule_build, level)
 KEEP(rr_for, struct rule_build, dur)
 
@@ -1483,9 +1484,10 @@ static int rule_match(struct pctx *c, struct rule_build *b)
 		{ "status", rm_status },
 		{ "severity_at_most", rm_severity },
 		{ "signatures", rm_sigs },
+		{ "scopes", rm_scopes },
 	};
 	struct policy_rule *ru = b->r;
-	int r = walk(c, b->match, "match", f, 3, b);
+	int r = walk(c, b->match, "match", f, 4, b);
 
 	if (r)
 		return r;
@@ -1542,6 +1544,30 @@ static int rule_match(struct pctx *c, struct rule_build *b)
 			r = uint_range(c, v[i], "signatures", 1, UINT64_MAX,
 				       &x);
 			ru->signatures[ru->nsignatures++] = x;
+		}
+		items_free(v);
+	}
+	if (!r && b->scopes) {
+		node_t **v;
+		size_t n;
+		int how = items(c, b->scopes, &v, &n);
+
+		if (how < 0)
+			return how;
+		ru->scopes = calloc(n ? n : 1, sizeof(int));
+		if (!ru->scopes)
+			r = -ENOMEM;
+		for (size_t i = 0; !r && i < n; i++) {
+			const char *s = NULL;
+
+			r = str(c, v[i], "match.scopes", &s);
+			if (r)
+				break;
+			ru->scopes[ru->nmatch_scopes] =
+				policy_scope_index(c->p, s);
+			if (ru->scopes[ru->nmatch_scopes++] < 0)
+				r = perr(c, v[i], "match.scopes: no scope "
+						  "named '%s'", s);
 		}
 		items_free(v);
 	}

@@ -139,6 +139,9 @@ struct policy_rule {
 				 * most severe, as in Suricata); 0 = any */
 	uint64_t *signatures;	/* ids: signature ids; none = any */
 	size_t nsignatures;
+	int *scopes;		/* group attributes: only terminals of these
+				 * scopes (indices); none = any */
+	size_t nmatch_scopes;
 	/* threshold */
 	unsigned count;		/* events of one terminal within window */
 	unsigned terminals;	/* > 0: distinct terminals of one scope with

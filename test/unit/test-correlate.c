@@ -300,3 +300,50 @@ Test(corr, reload_keeps_reactions_by_level_name)
 	corr = NULL;
 	policy_free(np);
 }
+
+/* Group attributes: a rule can be for some scopes only (here, outdated
+ * terminals of cell-b are restricted, those of cell-a are not). */
+Test(correlate, rule_for_some_scopes_only)
+{
+	static const char text[] =
+		"version: 1\n"
+		"levels:\n  - {name: normal, allow: all}\n"
+		"  - {name: restricted, allow: []}\n"
+		"scopes:\n"
+		"  - {name: cell-a, pools: 192.0.2.0/27}\n"
+		"  - {name: cell-b, pools: 192.0.2.32/27}\n"
+		"rules:\n"
+		"  - name: outdated-in-b\n"
+		"    on: report\n"
+		"    match: {status: outdated, scopes: [cell-b]}\n"
+		"    react: {level: restricted, for: 1h}\n";
+	struct policy *p;
+	struct corr *c;
+	struct policy_error e;
+	struct corr_event a = report("192.0.2.10", POLICY_REPORT_OUTDATED),
+			  b = report("192.0.2.40", POLICY_REPORT_OUTDATED);
+
+	cr_assert_eq(policy_load_string(text, sizeof(text) - 1, "p.yaml", &p,
+					&e),
+		     0, "%s", e.msg);
+	cr_assert_eq(corr_new(p, on_decision, NULL, &c), 0);
+	nlog = 0;
+	cr_expect_eq(corr_ingest(c, &a, S(1)), 0, "cell-a is not in the rule");
+	cr_expect_eq(corr_ingest(c, &b, S(2)), 1);
+	cr_expect_str_eq(rules_[0], "outdated-in-b");
+	corr_free(c);
+	policy_free(p);
+	{
+		static const char bad[] =
+			"version: 1\nlevels:\n  - {name: n, allow: all}\n"
+			"rules:\n  - {name: r, on: report, match: {status: "
+			"outdated, scopes: [nowhere]}, react: {level: n}}\n";
+
+		cr_expect_neq(policy_load_string(bad, sizeof(bad) - 1,
+						 "p.yaml", &p, &e),
+			      0);
+	}
+	cr_expect(strstr(e.msg, "match.scopes: no scope named 'nowhere'") !=
+			  NULL,
+		  "%s", e.msg);
+}
