@@ -1,0 +1,704 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcrs-bench: what xcrs costs, each figure beside baselines measured in
+ * the same run. Sections (all by default):
+ *   cost     ns/packet from BPF_PROG_TEST_RUN (repeat) for representative
+ *            packets, with the subscriber map filled at 1k, 100k, 1M and
+ *            10M hosts and 10k service prefixes; baselines: a bare
+ *            XDP_DROP program and xdp-filter's deny-by-IP object
+ *   scale    time and kernel memory to load 1M and 10M subscribers
+ *   ingest   EVE alerts parsed and correlated per second on one core;
+ *            terminal reports authenticated and parsed per second
+ *   latency  the real xcrs-agent: an EVE alert written to its socket ->
+ *            the subscriber's map entry changed, and -> the first packet
+ *            of that subscriber dropped (p50/p99/max over 1000)
+ * Figures only: nothing passes or fails. --json prints one JSON object.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include <linux/bpf.h>
+
+#include "correlate.h"
+#include "crsap.h"
+#include "dataplane.h"
+#include "events.h"
+#include "netns.h"
+#include "pktbuild.h"
+#include "xdptest.h"
+
+static bool quick;
+static json_object *out;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void put(json_object *o, const char *k, double v)
+{
+	json_object_object_add(o, k, json_object_new_double(v));
+}
+
+/* ---- program cost ---- */
+
+/* ns per run of prog on pkt (repeat runs, in-kernel timing). */
+static double ns_per_packet(int prog, const uint8_t *pkt, size_t len,
+			    unsigned repeat, int *verdict)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint8_t buf[512];
+
+	o.data_in = pkt;
+	o.data_size_in = (__u32)len;
+	o.data_out = buf;
+	o.data_size_out = sizeof(buf);
+	o.repeat = repeat;
+	if (bpf_prog_test_run_opts(prog, &o))
+		return -1;
+	if (verdict)
+		*verdict = (int)o.retval;
+	return (double)o.duration;
+}
+
+static int bare_drop(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_DROP },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_drop", "GPL", insns, 2,
+			     NULL);
+}
+
+/* xdp-filter's deny-by-IP object from Debian's xdp-tools, with deny
+ * holding the reacted subscribers' IPv4 addresses (source match). */
+static struct bpf_object *xdpfilt;
+static int xdp_filter(const char *const *deny, size_t n)
+{
+	static const char path[] =
+		"/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_dny_ip.o";
+	struct bpf_program *prog;
+	struct bpf_map *m;
+	int ncpu = libbpf_num_possible_cpus();
+
+	xdpfilt = bpf_object__open_file(path, NULL);
+	if (!xdpfilt || libbpf_get_error(xdpfilt)) {
+		xdpfilt = NULL;
+		return -ENOENT;
+	}
+	bpf_object__for_each_map(m, xdpfilt)
+		bpf_map__set_pin_path(m, NULL);
+	if (bpf_object__load(xdpfilt))
+		return -EINVAL;
+	m = bpf_object__find_map_by_name(xdpfilt, "filter_ipv4");
+	prog = bpf_object__next_program(xdpfilt, NULL);
+	if (!m || !prog)
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t key;
+		uint64_t v[512] = { 0 };
+		bool percpu = bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH ||
+			      bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_ARRAY;
+
+		inet_pton(AF_INET, deny[i], &key);
+		for (int c = 0; c < (percpu ? ncpu : 1); c++)
+			v[c] = 1; /* MAP_FLAG_SRC */
+		if (bpf_map_update_elem(bpf_map__fd(m), &key, v, BPF_ANY))
+			return -errno;
+	}
+	return bpf_program__fd(prog);
+}
+
+struct kind {
+	const char *name;
+	int family, level;
+	bool gtpu, drops;
+};
+
+static const struct kind kinds[] = {
+	{ "ipv4 normal (pass)", 4, L_NORMAL, false, false },
+	{ "ipv4 restricted web (pass)", 4, L_RESTRICTED, false, false },
+	{ "ipv4 quarantined web (drop)", 4, L_QUARANTINED, false, true },
+	{ "ipv6 normal (pass)", 6, L_NORMAL, false, false },
+	{ "ipv6 quarantined web (drop)", 6, L_QUARANTINED, false, true },
+	{ "gtpu ipv4 normal (pass)", 4, L_NORMAL, true, false },
+	{ "gtpu ipv4 quarantined (drop)", 4, L_QUARANTINED, true, true },
+	{ "gtpu ipv6 restricted web (pass)", 6, L_RESTRICTED, true, false },
+};
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+static size_t frame_of(const struct kind *k, uint8_t *buf)
+{
+	struct pb_frame f = {
+		.ip = { .family = k->family, .src = xt_sub_addr(k->family, k->level),
+			.dst = k->family == 4 ? XT_WEB4 : XT_WEB6,
+			.proto = IPPROTO_TCP, .sport = 40000, .dport = 80,
+			.payload = 18 },
+	};
+
+	if (k->gtpu) {
+		f.gtpu = true;
+		f.outer = (struct pb_ip){ .family = 4, .src = XT_GNB4,
+					  .dst = XT_UPF4 };
+	}
+	return pb_build(&f, buf, PB_MAX, NULL);
+}
+
+/* The reference policy with nextra /64 prefixes added (a service each
+ * class cycles through 3..62). */
+static struct dp_service_rule *big_rules;
+static void big_policy(struct dp_policy *p, size_t nextra)
+{
+	xt_policy(p, XCRS_LEVEL_PASS);
+	big_rules = calloc(p->nrules + nextra, sizeof(*big_rules));
+	memcpy(big_rules, p->rules, p->nrules * sizeof(*big_rules));
+	for (size_t i = 0; i < nextra; i++) {
+		struct dp_service_rule *r = &big_rules[p->nrules + i];
+		char pfx[64];
+
+		snprintf(pfx, sizeof(pfx), "2001:db8:f%03zx:%zx::/64", i / 4096,
+			 i % 4096);
+		dp_prefix_parse(pfx, &r->addr, &r->plen);
+		r->proto = IPPROTO_TCP;
+		r->svc = (uint8_t)(3 + i % 60);
+		r->port_lo = 1;
+		r->port_hi = 65535;
+	}
+	p->rules = big_rules;
+	p->nrules += nextra;
+}
+
+/* Host i of the fill: 2001:db8:1000::/36 + i. */
+static void fill_addr(uint64_t i, struct xcrs_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->a[0] = 0x20; a->a[1] = 0x01; a->a[2] = 0x0d; a->a[3] = 0xb8;
+	a->a[4] = 0x10;
+	for (int b = 0; b < 8; b++)
+		a->a[15 - b] = (uint8_t)(i >> (8 * b));
+}
+
+static int fill(struct dp *dp, uint64_t from, uint64_t to)
+{
+	struct xcrs_sub s = { .level = L_NORMAL, .base_level = L_NORMAL };
+
+	for (uint64_t i = from; i < to; i++) {
+		struct xcrs_addr a;
+
+		fill_addr(i, &a);
+		if (dp_sub_set(dp, &a, &s))
+			return -1;
+	}
+	return 0;
+}
+
+static long mem_available_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long v = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void section_cost(void)
+{
+	static const uint64_t points[] = { 1000, 100000, 1000000, 10000000 };
+	const unsigned repeat = 1000000;
+	size_t npoints = quick ? 3 : 4;
+	struct dp_config cfg = { .max_subs = quick ? 1100000 : 10100000,
+				 .max_svc_prefixes = 16384,
+				 .max_tracked = 65536 };
+	json_object *sec = json_object_new_object(), *rows = json_object_new_array();
+	const char *deny[] = { xt_sub_addr(4, L_QUARANTINED),
+			       xt_sub_addr(4, L_BLOCKED) };
+	struct dp_policy p;
+	struct dp *dp;
+	char err[512];
+	uint8_t pkt[NKINDS][PB_MAX];
+	size_t len[NKINDS];
+	double drop_ns, filt_pass = -1, filt_drop = -1, ns[NKINDS][4];
+	int drop_fd, filt_fd, v;
+	uint64_t have = 0;
+
+	printf("\n== cost: ns/packet (BPF_PROG_TEST_RUN, repeat %u, one CPU)\n",
+	       repeat);
+	if (dp_open(&cfg, &dp, err, sizeof(err))) {
+		printf("   cannot open the dataplane: %s\n", err);
+		return;
+	}
+	big_policy(&p, 10000);
+	if (dp_policy_apply(dp, &p) || xt_add_subs(dp)) {
+		printf("   policy: %s\n", dp_errmsg(dp));
+		dp_close(dp);
+		return;
+	}
+	for (size_t k = 0; k < NKINDS; k++)
+		len[k] = frame_of(&kinds[k], pkt[k]);
+	drop_fd = bare_drop();
+	drop_ns = ns_per_packet(drop_fd, pkt[0], len[0], repeat, NULL);
+	filt_fd = xdp_filter(deny, 2);
+	if (filt_fd >= 0) {
+		filt_pass = ns_per_packet(filt_fd, pkt[0], len[0], repeat, &v);
+		filt_drop = ns_per_packet(filt_fd, pkt[2], len[2], repeat, &v);
+	}
+	for (size_t pi = 0; pi < npoints; pi++) {
+		if (fill(dp, have, points[pi])) {
+			printf("   filling to %lu: %s\n", (unsigned long)points[pi],
+			       dp_errmsg(dp));
+			npoints = pi;
+			break;
+		}
+		have = points[pi];
+		for (size_t k = 0; k < NKINDS; k++)
+			ns[k][pi] = ns_per_packet(dp_prog_fd(dp, XCRS_ROLE_ACCESS,
+							     kinds[k].gtpu),
+						  pkt[k], len[k], repeat, &v);
+	}
+	printf("   10000 service prefixes; subscribers filled with hosts of "
+	       "2001:db8:1000::/36 (the measured ones are extra)\n");
+	printf("   %-34s", "packet");
+	for (size_t pi = 0; pi < npoints; pi++)
+		printf(" %8luk", (unsigned long)(points[pi] / 1000));
+	printf("   x bare\n");
+	for (size_t k = 0; k < NKINDS; k++) {
+		json_object *r = json_object_new_object();
+
+		printf("   %-34s", kinds[k].name);
+		for (size_t pi = 0; pi < npoints; pi++)
+			printf(" %9.1f", ns[k][pi]);
+		printf("   %5.2f\n", ns[k][0] / drop_ns);
+		json_object_object_add(r, "packet",
+				       json_object_new_string(kinds[k].name));
+		for (size_t pi = 0; pi < npoints; pi++) {
+			char key[32];
+
+			snprintf(key, sizeof(key), "ns_at_%lu",
+				 (unsigned long)points[pi]);
+			put(r, key, ns[k][pi]);
+		}
+		json_object_array_add(rows, r);
+	}
+	printf("   %-34s %9.1f\n", "baseline: bare XDP_DROP", drop_ns);
+	if (filt_fd >= 0)
+		printf("   %-34s %9.1f pass  %9.1f drop (deny set: the 2 "
+		       "reacted IPv4 hosts)\n",
+		       "baseline: xdp-filter dny_ip", filt_pass, filt_drop);
+	else
+		printf("   baseline: xdp-filter: its object is not installed\n");
+	if (npoints > 1)
+		printf("   flatness: ns at %luk / ns at 1k (ipv4 quarantined): "
+		       "%.2f\n",
+		       (unsigned long)(points[npoints - 1] / 1000),
+		       ns[2][npoints - 1] / ns[2][0]);
+	put(sec, "bare_drop_ns", drop_ns);
+	put(sec, "xdp_filter_pass_ns", filt_pass);
+	put(sec, "xdp_filter_drop_ns", filt_drop);
+	json_object_object_add(sec, "packets", rows);
+	json_object_object_add(out, "cost", sec);
+	dp_close(dp);
+	if (xdpfilt)
+		bpf_object__close(xdpfilt);
+	close(drop_fd);
+	free(big_rules);
+}
+
+static void section_scale(void)
+{
+	static const uint64_t sizes[] = { 1000000, 10000000 };
+	json_object *sec = json_object_new_array();
+
+	printf("\n== scale: loading subscribers (one bpf(2) update each)\n");
+	for (size_t i = 0; i < (quick ? 1u : 2u); i++) {
+		struct dp_config cfg = { .max_subs = (uint32_t)sizes[i] };
+		struct dp *dp;
+		char err[512];
+		long m0 = mem_available_kb(), m1;
+		double t0 = now_s(), t1, t2;
+		json_object *o = json_object_new_object();
+
+		if (dp_open(&cfg, &dp, err, sizeof(err))) {
+			printf("   %lu: %s\n", (unsigned long)sizes[i], err);
+			continue;
+		}
+		t1 = now_s();
+		if (fill(dp, 0, sizes[i]))
+			printf("   %lu: %s\n", (unsigned long)sizes[i],
+			       dp_errmsg(dp));
+		t2 = now_s();
+		m1 = mem_available_kb();
+		printf("   %9lu hosts: map created in %.2f s, filled in %.2f s "
+		       "(%.0f /s), kernel memory %.0f MiB (%.0f B/host)\n",
+		       (unsigned long)sizes[i], t1 - t0, t2 - t1,
+		       (double)sizes[i] / (t2 - t1), (double)(m0 - m1) / 1024,
+		       (double)(m0 - m1) * 1024 / (double)sizes[i]);
+		put(o, "hosts", (double)sizes[i]);
+		put(o, "create_s", t1 - t0);
+		put(o, "fill_s", t2 - t1);
+		put(o, "memory_mib", (double)(m0 - m1) / 1024);
+		json_object_array_add(sec, o);
+		dp_close(dp);
+	}
+	json_object_object_add(out, "scale", sec);
+}
+
+/* ---- agent ingest ---- */
+
+static bool is_sub(void *ctx, const struct xcrs_addr *a)
+{
+	return a->a[12] == 192 && a->a[13] == 0 && a->a[14] == 2;
+}
+
+static void on_decide(void *ctx, const struct corr_decision *d)
+{
+	(*(unsigned long *)ctx)++;
+}
+
+static void section_ingest(void)
+{
+	static const char text[] =
+		"version: 1\n"
+		"levels:\n  - {name: normal, allow: all}\n"
+		"  - {name: restricted, allow: []}\n"
+		"scopes:\n  - {name: cell, pools: 192.0.2.0/24}\n"
+		"rules:\n"
+		"  - {name: repeated, on: ids, match: {severity_at_most: 2}, "
+		"count: 3, within: 5m, react: {level: restricted, for: 10m}}\n"
+		"  - {name: outbreak, on: ids, match: {severity_at_most: 1}, "
+		"terminals: 50, within: 10m, contain: {for: 1h}}\n";
+	struct policy *p;
+	struct policy_error e;
+	struct corr *c;
+	unsigned long decisions = 0, n = 0;
+	char line[1024];
+	double t0, t;
+	json_object *sec = json_object_new_object();
+	uint8_t key[32] = { 7 };
+	struct crsap_keyring kr = { 0 };
+	struct crsap_key k = { .id = "t1", .peer = true, .keylen = 32 };
+	struct crsap_replay *rp;
+
+	printf("\n== ingest (one core)\n");
+	if (policy_load_string(text, sizeof(text) - 1, "bench.yaml", &p, &e) ||
+	    corr_new(p, on_decide, &decisions, &c)) {
+		printf("   policy: %s\n", e.msg);
+		return;
+	}
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 1000; i++, n++) {
+			struct ev_alert a;
+			struct corr_event ev;
+			char err[128];
+			int len = snprintf(
+				line, sizeof(line),
+				"{\"timestamp\":\"2026-11-24T10:00:00.000000+0000\","
+				"\"event_type\":\"alert\",\"src_ip\":\"192.0.2.%lu\","
+				"\"src_port\":40000,\"dest_ip\":\"203.0.113.10\","
+				"\"dest_port\":445,\"proto\":\"TCP\",\"alert\":{"
+				"\"action\":\"allowed\",\"gid\":1,\"signature_id\":"
+				"%lu,\"rev\":1,\"signature\":\"ET WORM bench\","
+				"\"category\":\"x\",\"severity\":%d}}",
+				n % 250 + 1, 2100000 + n % 64, (int)(n % 3) + 1);
+
+			if (ev_parse_eve(line, (size_t)len, &a, err,
+					 sizeof(err)) > 0 &&
+			    !ev_to_corr(&a, is_sub, NULL, "eve", &ev))
+				corr_ingest(c, &ev, (uint64_t)(now_s() * 1e9));
+		}
+		t = now_s() - t0;
+	} while (t < (quick ? 1.0 : 2.0));
+	printf("   EVE alerts parsed and correlated: %.0f /s (%lu alerts, %lu "
+	       "decisions; 250 terminals, 2 rules)\n",
+	       (double)n / t, n, decisions);
+	put(sec, "eve_alerts_per_s", (double)n / t);
+	corr_free(c);
+	policy_free(p);
+
+	/* Reports: frame, MAC, XML, freshness, replay cache. */
+	memcpy(k.key, key, 32);
+	kr.keys = &k;
+	kr.nkeys = 1;
+	crsap_replay_new(1u << 20, &rp);
+	n = 0;
+	t0 = now_s();
+	do {
+		struct crsap_report r = { .ms = "t1", .status = POLICY_REPORT_CLEAN,
+					  .os_name = "Android", .os_version = "14",
+					  .sca_version = "1" }, out_r;
+		const struct crsap_key *kk;
+		char *xml, err[128];
+		uint8_t *frame;
+		size_t xlen, flen;
+
+		r.time_ms = (uint64_t)(time(NULL)) * 1000;
+		crsap_nonce(r.nonce);
+		crsap_report_build(&r, &xml, &xlen);
+		crsap_frame_build("t1", key, 32, xml, xlen, &frame, &flen);
+		if (crsap_verify_report(&kr, rp, frame + 4, flen - 4, r.time_ms,
+					60000, &out_r, &kk, err,
+					sizeof(err)) == CRSAP_OK)
+			n++;
+		free(xml);
+		free(frame);
+		t = now_s() - t0;
+	} while (t < (quick ? 1.0 : 2.0));
+	printf("   reports built, framed, authenticated and parsed: %.0f /s\n",
+	       (double)n / t);
+	put(sec, "reports_per_s", (double)n / t);
+	crsap_replay_free(rp);
+	json_object_object_add(out, "ingest", sec);
+}
+
+/* ---- reaction latency through the real agent ---- */
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void pct(const char *what, double *v, size_t n, json_object *o)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	printf("   %-44s p50 %7.1f us  p99 %7.1f us  max %7.1f us\n", what,
+	       v[n / 2] * 1e6, v[n * 99 / 100] * 1e6, v[n - 1] * 1e6);
+	put(o, "p50_us", v[n / 2] * 1e6);
+	put(o, "p99_us", v[n * 99 / 100] * 1e6);
+	put(o, "max_us", v[n - 1] * 1e6);
+}
+
+static void section_latency(const char *builddir)
+{
+	enum { N = 1000 };
+	static double to_map[N], to_drop[N];
+	char dir[64], pins[256], policy[300], sock[100], agent_bin[512];
+	json_object *sec = json_object_new_object(), *a = json_object_new_object(),
+		    *b = json_object_new_object();
+	struct dp_config cfg = { 0 };
+	struct dp *dp = NULL;
+	char err[512];
+	pid_t pid;
+	int fd, prog, subs, n = 0;
+	FILE *f;
+
+	printf("\n== latency: EVE alert -> reaction (the real xcrs-agent, %d "
+	       "reactions)\n", N);
+	snprintf(dir, sizeof(dir), "/tmp/xcrs-bench-%d", getpid());
+	mkdir(dir, 0700);
+	tn_pin_dir(pins, sizeof(pins), "bench");
+	tn_rm_pins(pins);
+	snprintf(policy, sizeof(policy), "%s/policy.yaml", dir);
+	snprintf(sock, sizeof(sock), "%s/eve.sock", dir);
+	f = fopen(policy, "w");
+	fprintf(f,
+		"version: 1\n"
+		"agent: {pin_dir: %s, control_socket: %s/ctl.sock, "
+		"state_file: %s/state.json, audit_log: %s/audit.jsonl}\n"
+		"services:\n  - {name: web, rules: [{prefixes: 203.0.113.0/24}]}\n"
+		"levels:\n  - {name: normal, allow: all}\n"
+		"  - {name: blocked, allow: []}\n"
+		"scopes:\n  - {name: cell, pools: \"2001:db8:100::/40\"}\n"
+		"inputs:\n  eve:\n    - socket: %s\n"
+		"rules:\n  - {name: at-once, on: ids, match: {severity_at_most: 1}, "
+		"react: {level: blocked, for: 1h}}\n",
+		pins, dir, dir, dir, sock);
+	fclose(f);
+	snprintf(agent_bin, sizeof(agent_bin), "%s/agent/xcrs-agent", builddir);
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execl(agent_bin, agent_bin, "-q", "-c", policy, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(sock, F_OK); i++)
+		usleep(50000);
+	cfg.pin_dir = pins;
+	if (access(sock, F_OK) || dp_open(&cfg, &dp, err, sizeof(err))) {
+		printf("   the agent did not start (%s)\n", agent_bin);
+		goto out;
+	}
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			printf("   cannot connect to %s\n", sock);
+			goto out;
+		}
+	}
+	prog = dp_prog_fd(dp, XCRS_ROLE_ACCESS, false);
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/xcrs_subs", pins);
+		subs = bpf_obj_get(path);
+	}
+	for (int i = 0; i < N; i++) {
+		char addr[64], line[512];
+		struct xcrs_addr xa;
+		struct xcrs_sub s;
+		struct pb_frame fr = { .ip = { .family = 6, .src = addr,
+					       .dst = "2001:db8:cafe::10",
+					       .proto = IPPROTO_TCP,
+					       .sport = 40000, .dport = 80 } };
+		uint8_t pkt[PB_MAX];
+		size_t len;
+		double t0, t1 = 0, t2 = 0;
+		int len2, v = XDP_PASS;
+
+		snprintf(addr, sizeof(addr), "2001:db8:100::%x", i + 1);
+		inet_pton(AF_INET6, addr, xa.a);
+		len = pb_build(&fr, pkt, sizeof(pkt), NULL);
+		len2 = snprintf(line, sizeof(line),
+				"{\"event_type\":\"alert\",\"src_ip\":\"%s\","
+				"\"dest_ip\":\"2001:db8:cafe::10\",\"proto\":\"TCP\","
+				"\"alert\":{\"signature_id\":1,\"signature\":\"x\","
+				"\"severity\":1}}\n", addr);
+		t0 = now_s();
+		if (write(fd, line, (size_t)len2) != len2)
+			break;
+		/* Polls the map and a packet of the subscriber until each
+		 * shows the reaction (5 s at most). */
+		while ((!t1 || !t2) && now_s() - t0 < 5) {
+			if (!t1 && !bpf_map_lookup_elem(subs, xa.a, &s))
+				t1 = now_s();
+			if (!t2) {
+				ns_per_packet(prog, pkt, len, 1, &v);
+				if (v == XDP_DROP)
+					t2 = now_s();
+			}
+		}
+		if (!t1 || !t2)
+			break;
+		to_map[n] = t1 - t0;
+		to_drop[n] = t2 - t0;
+		n++;
+	}
+	if (n < N) {
+		printf("   only %d of %d reactions seen\n", n, N);
+		goto out;
+	}
+	pct("alert written -> map entry changed", to_map, (size_t)n, a);
+	pct("alert written -> first packet dropped", to_drop, (size_t)n, b);
+	json_object_object_add(sec, "to_map", a);
+	json_object_object_add(sec, "to_first_drop", b);
+	json_object_object_add(out, "latency", sec);
+out:
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	if (dp) {
+		dp_unpin(dp);
+		dp_close(dp);
+	}
+	tn_rm_pins(pins);
+	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
+}
+
+static void header(void)
+{
+	struct utsname u;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256], cpu[256] = "?";
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "model name : %255[^\n]", cpu) == 1)
+			break;
+	if (f)
+		fclose(f);
+	uname(&u);
+	printf("xcrs-bench: Linux %s, %s, %ld CPUs%s\n", u.release, cpu,
+	       sysconf(_SC_NPROCESSORS_ONLN), quick ? ", --quick" : "");
+	json_object_object_add(out, "kernel", json_object_new_string(u.release));
+	json_object_object_add(out, "cpu", json_object_new_string(cpu));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "build", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *builddir = XCRS_BUILDDIR;
+	bool json = false, all;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'q': quick = true; break;
+		case 'b': builddir = optarg; break;
+		case 'h':
+			printf("usage: xcrs-bench [--json] [--quick] [--build DIR] "
+			       "[cost] [scale] [ingest] [latency]\n"
+			       "Figures of xcrs beside baselines measured in the "
+			       "same run (root: BPF, the agent).\n"
+			       "--quick stops the fills at 1M subscribers.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	out = json_object_new_object();
+	if (json) /* the tables go to stderr, the object to stdout */
+		stdout = stderr;
+	header();
+	tn_sweep();
+	all = optind == argc;
+	for (int i = optind; i < argc || all; i++) {
+		const char *s = all ? NULL : argv[i];
+
+		if (all || !strcmp(s, "cost"))
+			section_cost();
+		if (all || !strcmp(s, "scale"))
+			section_scale();
+		if (all || !strcmp(s, "ingest"))
+			section_ingest();
+		if (all || !strcmp(s, "latency"))
+			section_latency(builddir);
+		if (all)
+			break;
+	}
+	if (json)
+		fprintf(fdopen(1, "w"), "%s\n",
+			json_object_to_json_string_ext(out,
+						       JSON_C_TO_STRING_PRETTY));
+	json_object_put(out);
+	return 0;
+}
