@@ -995,6 +995,30 @@ void agent_after_change(struct agent *ag)
 	/* all zero disarms */
 	if (timerfd_settime(ag->timer.fd, TFD_TIMER_ABSTIME, &its, NULL))
 		log_error("timerfd: %s", strerror(errno));
+	/* The state file is rewritten (and fsync'd) at most every
+	 * STATE_SAVE_MS: a burst of decisions costs one write, and the loop
+	 * does not wait for the disk between them. Enforcement is already in
+	 * the (pinned) maps when this runs. */
+	if (ag->state_dirty && !ag->state_save_armed) {
+		struct itimerspec sv = {
+			.it_value = { 0, STATE_SAVE_MS * 1000000L },
+		};
+
+		if (timerfd_settime(ag->state_timer.fd, 0, &sv, NULL))
+			state_save(ag);
+		else
+			ag->state_save_armed = true;
+	}
+}
+
+static void on_state_timer(struct agent *ag, struct watch *w,
+			   uint32_t events)
+{
+	uint64_t n;
+
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("timerfd: %s", strerror(errno));
+	ag->state_save_armed = false;
 	if (ag->state_dirty)
 		state_save(ag);
 }
@@ -1127,6 +1151,10 @@ static int setup_loop(struct agent *ag, char *err, size_t errlen)
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (fd < 0 || timerfd_settime(fd, 0, &hk, NULL) ||
 	    watch_add(ag, &ag->housekeeping, fd, EPOLLIN, on_housekeeping))
+		goto fail;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0 ||
+	    watch_add(ag, &ag->state_timer, fd, EPOLLIN, on_state_timer))
 		goto fail;
 	return 0;
 fail:
@@ -1361,6 +1389,7 @@ int main(int argc, char **argv)
 		.sig.fd = -1,
 		.timer.fd = -1,
 		.housekeeping.fd = -1,
+		.state_timer.fd = -1,
 		.probe_timer.fd = -1,
 		.probe_fd = -1,
 		.dp_events.fd = -1,

@@ -93,7 +93,9 @@ struct agent {
 	struct crsap_replay *replay;
 	SSL_CTX *tls;
 
-	struct watch sig, timer, housekeeping, dp_events, control, reports;
+	struct watch sig, timer, housekeeping, dp_events, control, reports,
+		state_timer;
+	bool state_save_armed;
 	struct input *inputs; /* EVE files and event sockets */
 	struct lclient *clients;
 	struct tconn *tconns;
@@ -112,6 +114,9 @@ struct agent {
 	 * into the answer instead */
 	const struct xcrs_addr *answering;
 };
+
+/* The state file is written at most this often (ms). */
+#define STATE_SAVE_MS 20
 
 /* Clocks: CLOCK_MONOTONIC ns (the engine's and the dataplane's) and Unix
  * milliseconds (reports, state file, audit log). */
