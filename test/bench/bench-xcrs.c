@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 
 #include "correlate.h"
 #include "crsap.h"
@@ -92,13 +93,14 @@ static int bare_drop(void)
 			     NULL);
 }
 
-/* xdp-filter's deny-by-IP object from Debian's xdp-tools, with deny
- * holding the reacted subscribers' IPv4 addresses (source match). */
+/* xdp-filter's IP filter from Debian's xdp-tools in its default-allow
+ * mode (xdpfilt_alw_ip: matched addresses are dropped), with deny holding
+ * the reacted subscribers' IPv4 addresses (source match). */
 static struct bpf_object *xdpfilt;
 static int xdp_filter(const char *const *deny, size_t n)
 {
 	static const char path[] =
-		"/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_dny_ip.o";
+		"/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_ip.o";
 	struct bpf_program *prog;
 	struct bpf_map *m;
 	int ncpu = libbpf_num_possible_cpus();
@@ -236,7 +238,8 @@ static void section_cost(void)
 	struct dp_config cfg = { .max_subs = quick ? 1100000 : 10100000,
 				 .max_svc_prefixes = 16384,
 				 .max_tracked = 65536 };
-	json_object *sec = json_object_new_object(), *rows = json_object_new_array();
+	json_object *sec = json_object_new_object(),
+		    *rows = json_object_new_array();
 	const char *deny[] = { xt_sub_addr(4, L_QUARANTINED),
 			       xt_sub_addr(4, L_BLOCKED) };
 	struct dp_policy p;
@@ -307,10 +310,16 @@ static void section_cost(void)
 		json_object_array_add(rows, r);
 	}
 	printf("   %-34s %9.1f\n", "baseline: bare XDP_DROP", drop_ns);
+	if (filt_fd >= 0) {
+		ns_per_packet(filt_fd, pkt[2], len[2], 1, &v);
+		if (v != XDP_DROP)
+			printf("   (xdp-filter did not drop the reacted host: "
+			       "verdict %d)\n", v);
+	}
 	if (filt_fd >= 0)
 		printf("   %-34s %9.1f pass  %9.1f drop (deny set: the 2 "
 		       "reacted IPv4 hosts)\n",
-		       "baseline: xdp-filter dny_ip", filt_pass, filt_drop);
+		       "baseline: xdp-filter alw_ip", filt_pass, filt_drop);
 	else
 		printf("   baseline: xdp-filter: its object is not installed\n");
 	if (npoints > 1)
@@ -628,6 +637,283 @@ out:
 	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
 }
 
+
+/* ---- packet rate through a veth pair ---- */
+
+/* XDP programs written as instructions (no object file needed). */
+#define INSN(c, d, sr, o, i)                                                   \
+	((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (sr),      \
+			    .off = (o), .imm = (i) })
+
+static int prog_ret(int verdict, const char *name)
+{
+	const struct bpf_insn insns[] = {
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, verdict),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, 2, NULL);
+}
+
+/* XDP_DROP that counts in slot 0 of a per-CPU array. */
+static int prog_count_drop(int map_fd)
+{
+	const struct bpf_insn insns[] = {
+		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4),
+		INSN(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0,
+		     map_fd),
+		INSN(0, 0, 0, 0, 0),
+		INSN(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
+		INSN(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 3, 0),
+		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),
+		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
+		INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP),
+		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_cdrop", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), NULL);
+}
+
+static uint64_t percpu_sum(int map_fd, uint32_t key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[512] = { 0 }, sum = 0;
+
+	if (bpf_map_lookup_elem(map_fd, &key, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		sum += v[c];
+	return sum;
+}
+
+struct gen {
+	struct tn_ns *ns;
+	int ifindex, prog;
+	const uint8_t *pkt;
+	size_t len;
+	uint32_t repeat;
+	double secs;
+	int err;
+};
+
+/* Live frames: the generator program returns XDP_TX, so each frame leaves
+ * gen0 and arrives at its peer, where the program under test runs. */
+static void generate(struct gen *g)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	/* the kernel wants data_end = the frame's length */
+	struct xdp_md ctx = { .data_end = (uint32_t)g->len,
+			      .ingress_ifindex = (uint32_t)g->ifindex };
+	double t0;
+
+	o.data_in = g->pkt;
+	o.data_size_in = (uint32_t)g->len;
+	o.ctx_in = &ctx;
+	o.ctx_size_in = sizeof(ctx);
+	o.repeat = g->repeat;
+	o.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+	o.batch_size = 64;
+	if (tn_enter(g->ns)) {
+		g->err = -1;
+		return;
+	}
+	t0 = now_s();
+	g->err = bpf_prog_test_run_opts(g->prog, &o) ? -errno : 0;
+	g->secs = now_s() - t0;
+	tn_leave();
+}
+
+static uint64_t nft_count(struct tn_ns *ns)
+{
+	char out[8192], *p;
+	uint64_t n = 0;
+
+	if (tn_run(ns, out, sizeof(out), "nft list chain netdev xb in") == 0 &&
+	    (p = strstr(out, "counter packets ")))
+		n = strtoull(p + strlen("counter packets "), NULL, 10);
+	return n;
+}
+
+static void section_rate(void)
+{
+	enum { BARE, FILTER, NFT, XCRS, NCONF };
+	static const char *const names[NCONF] = {
+		"bare XDP_DROP", "xdp-filter alw_ip", "nftables netdev ingress set",
+		"xcrs (quarantined subscriber)"
+	};
+	const uint32_t repeat = quick ? 5000000 : 20000000;
+	struct tn_ns gen, dut;
+	json_object *sec = json_object_new_array();
+	uint8_t pkt[PB_MAX];
+	size_t len;
+	struct pb_frame fr = { .ip = { .family = 4,
+				       .src = xt_sub_addr(4, L_QUARANTINED),
+				       .dst = XT_WEB4, .proto = IPPROTO_UDP,
+				       .sport = 40000, .dport = 80,
+				       .payload = 18 } };
+	double rate[NCONF] = { 0 };
+	int gen_prog = prog_ret(XDP_TX, "bench_tx");
+
+	printf("\n== rate: packets through a veth pair (XDP live frames, %u "
+	       "frames of %zu bytes, IPv4 UDP from a reacted subscriber; "
+	       "every configuration drops them)\n",
+	       repeat, len = pb_build(&fr, pkt, sizeof(pkt), NULL));
+	if (access("/proc/net/pktgen", F_OK) == 0)
+		printf("   (this kernel has pktgen; live frames are used here "
+		       "all the same, so figures compare across kernels)\n");
+	if (tn_ns_create(&gen, "bgen") || tn_ns_create(&dut, "bdut") ||
+	    tn_veth(&gen, "gen0", &dut, "dut0") ||
+	    tn_sh(&gen, "ip link set gen0 up") ||
+	    tn_sh(&dut, "ip link set dut0 up")) {
+		printf("   cannot build the veth pair\n");
+		return;
+	}
+	/* gen0 needs an XDP program of its own for live-frame XDP_TX */
+	{
+		int pass = prog_ret(XDP_PASS, "bench_pass");
+
+		tn_enter(&gen);
+		bpf_xdp_attach(tn_ifindex(&gen, "gen0"), pass,
+			       XDP_FLAGS_DRV_MODE, NULL);
+		tn_leave();
+	}
+	for (int c = 0; c < NCONF; c++) {
+		struct gen g = { .ns = &gen, .prog = gen_prog, .pkt = pkt,
+				 .len = len, .repeat = repeat,
+				 .ifindex = tn_ifindex(&gen, "gen0") };
+		int dut_if = tn_ifindex(&dut, "dut0"), prog = -1, map = -1;
+		struct dp *dp = NULL;
+		uint64_t before = 0, after = 0;
+		json_object *o;
+
+		if (c == BARE) {
+			map = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bench_cnt",
+					     4, 8, 1, NULL);
+			prog = prog_count_drop(map);
+		} else if (c == FILTER) {
+			const char *deny[] = { xt_sub_addr(4, L_QUARANTINED) };
+
+			prog = xdp_filter(deny, 1);
+		} else if (c == NFT) {
+			prog = prog_ret(XDP_PASS, "bench_pass");
+			if (tn_sh(&dut, "nft add table netdev xb && nft add set "
+					"netdev xb deny { type ipv4_addr \\; } && "
+					"nft add element netdev xb deny { %s } && "
+					"nft add chain netdev xb in { type filter hook "
+					"ingress device dut0 priority 0 \\; } && nft add "
+					"rule netdev xb in ip saddr @deny counter drop",
+				  xt_sub_addr(4, L_QUARANTINED))) {
+				printf("   %-32s nft is missing or refused\n",
+				       names[c]);
+				continue;
+			}
+		} else {
+			struct dp_config cfg = { 0 };
+			struct dp_policy p;
+			char err[256];
+
+			if (dp_open(&cfg, &dp, err, sizeof(err)))
+				continue;
+			xt_policy(&p, XCRS_LEVEL_PASS);
+			dp_policy_apply(dp, &p);
+			xt_add_subs(dp);
+		}
+		tn_enter(&dut);
+		if (dp) {
+			struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
+						     .mode = DP_MODE_NATIVE };
+			if (dp_attach(dp, "dut0", &ao))
+				printf("   xcrs: %s\n", dp_errmsg(dp));
+		} else if (prog >= 0) {
+			bpf_xdp_attach(dut_if, prog, XDP_FLAGS_DRV_MODE, NULL);
+		}
+		tn_leave();
+		if (dp) {
+			struct dp_stats st;
+
+			dp_stats_read(dp, &st);
+			before = st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
+		}
+		generate(&g);
+		if (c == BARE)
+			after = percpu_sum(map, 0);
+		else if (c == FILTER) {
+			struct bpf_map *m = bpf_object__find_map_by_name(
+				xdpfilt, "xdp_stats_map");
+
+			/* its records: {rx_packets, rx_bytes} per action */
+			int ncpu = libbpf_num_possible_cpus();
+			uint64_t v[1024] = { 0 };
+			uint32_t k = XDP_DROP;
+
+			if (m && !bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
+				for (int i = 0; i < ncpu; i++)
+					after += v[2 * i];
+		} else if (c == NFT) {
+			after = nft_count(&dut);
+		} else if (dp) {
+			struct dp_stats st;
+
+			dp_stats_read(dp, &st);
+			after = st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
+		}
+		if (g.err) {
+			printf("   %-32s generator failed: %s\n", names[c],
+			       strerror(-g.err));
+		} else {
+			uint64_t got = after - before;
+
+			/* a router solicitation or two may count too */
+			if (got > repeat)
+				got = repeat;
+			rate[c] = (double)got / g.secs;
+			printf("   %-32s sent %10u  received %10lu  lost %9lu  "
+			       "%7.2f Mpps\n",
+			       names[c], repeat, (unsigned long)got,
+			       (unsigned long)(repeat - got), rate[c] / 1e6);
+			o = json_object_new_object();
+			json_object_object_add(o, "config",
+					       json_object_new_string(names[c]));
+			put(o, "sent", repeat);
+			put(o, "received", (double)got);
+			put(o, "mpps", rate[c] / 1e6);
+			json_object_array_add(sec, o);
+		}
+		tn_enter(&dut);
+		if (dp)
+			dp_detach(dp, "dut0");
+		else
+			bpf_xdp_detach(dut_if, XDP_FLAGS_DRV_MODE, NULL);
+		tn_leave();
+		if (c == NFT)
+			tn_sh(&dut, "nft delete table netdev xb");
+		if (c == FILTER && xdpfilt) {
+			bpf_object__close(xdpfilt);
+			xdpfilt = NULL;
+		} else if (prog >= 0) {
+			close(prog);
+		}
+		if (map >= 0)
+			close(map);
+		if (dp)
+			dp_close(dp);
+	}
+	if (rate[BARE] > 0 && rate[XCRS] > 0)
+		printf("   xcrs / bare %.2f   xcrs / xdp-filter %.2f   xcrs / "
+		       "nftables %.2f\n",
+		       rate[XCRS] / rate[BARE],
+		       rate[FILTER] > 0 ? rate[XCRS] / rate[FILTER] : 0,
+		       rate[NFT] > 0 ? rate[XCRS] / rate[NFT] : 0);
+	json_object_object_add(out, "rate", sec);
+	tn_ns_destroy(&dut);
+	tn_ns_destroy(&gen);
+	close(gen_prog);
+}
+
 static void header(void)
 {
 	struct utsname u;
@@ -666,7 +952,7 @@ int main(int argc, char **argv)
 		case 'b': builddir = optarg; break;
 		case 'h':
 			printf("usage: xcrs-bench [--json] [--quick] [--build DIR] "
-			       "[cost] [scale] [ingest] [latency]\n"
+			       "[cost] [scale] [ingest] [latency] [rate]\n"
 			       "Figures of xcrs beside baselines measured in the "
 			       "same run (root: BPF, the agent).\n"
 			       "--quick stops the fills at 1M subscribers.\n");
@@ -692,6 +978,8 @@ int main(int argc, char **argv)
 			section_ingest();
 		if (all || !strcmp(s, "latency"))
 			section_latency(builddir);
+		if (all || !strcmp(s, "rate"))
+			section_rate();
 		if (all)
 			break;
 	}
