@@ -216,20 +216,6 @@ static int fill(struct dp *dp, uint64_t from, uint64_t to)
 	return 0;
 }
 
-static long mem_available_kb(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[256];
-	long v = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return v;
-}
-
 static void section_cost(void)
 {
 	static const uint64_t points[] = { 1000, 100000, 1000000, 10000000 };
@@ -248,7 +234,7 @@ static void section_cost(void)
 	uint8_t pkt[NKINDS][PB_MAX];
 	size_t len[NKINDS];
 	double drop_ns, filt_pass = -1, filt_drop = -1, ns[NKINDS][4];
-	int drop_fd, filt_fd, v;
+	int drop_fd, filt_fd, v = 0;
 	uint64_t have = 0;
 
 	printf("\n== cost: ns/packet (BPF_PROG_TEST_RUN, repeat %u, one CPU)\n",
@@ -339,6 +325,32 @@ static void section_cost(void)
 	free(big_rules);
 }
 
+/* Kernel memory of this process's BPF maps with max_entries n (fdinfo
+ * "memlock"), in bytes. */
+static uint64_t maps_memlock(uint64_t n)
+{
+	uint64_t sum = 0;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		char path[64], line[128];
+		uint64_t me = 0, ml = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			sscanf(line, "max_entries: %lu", (unsigned long *)&me);
+			sscanf(line, "memlock: %lu", (unsigned long *)&ml);
+		}
+		fclose(f);
+		if (me == n)
+			sum += ml;
+	}
+	return sum;
+}
+
 static void section_scale(void)
 {
 	static const uint64_t sizes[] = { 1000000, 10000000 };
@@ -349,8 +361,7 @@ static void section_scale(void)
 		struct dp_config cfg = { .max_subs = (uint32_t)sizes[i] };
 		struct dp *dp;
 		char err[512];
-		long m0 = mem_available_kb(), m1;
-		double t0 = now_s(), t1, t2;
+		double t0 = now_s(), t1, t2, mem;
 		json_object *o = json_object_new_object();
 
 		if (dp_open(&cfg, &dp, err, sizeof(err))) {
@@ -362,16 +373,16 @@ static void section_scale(void)
 			printf("   %lu: %s\n", (unsigned long)sizes[i],
 			       dp_errmsg(dp));
 		t2 = now_s();
-		m1 = mem_available_kb();
+		mem = (double)maps_memlock(sizes[i]);
 		printf("   %9lu hosts: map created in %.2f s, filled in %.2f s "
-		       "(%.0f /s), kernel memory %.0f MiB (%.0f B/host)\n",
+		       "(%.0f /s), subscriber map %.0f MiB (%.0f B/host)\n",
 		       (unsigned long)sizes[i], t1 - t0, t2 - t1,
-		       (double)sizes[i] / (t2 - t1), (double)(m0 - m1) / 1024,
-		       (double)(m0 - m1) * 1024 / (double)sizes[i]);
+		       (double)sizes[i] / (t2 - t1), mem / 1048576,
+		       mem / (double)sizes[i]);
 		put(o, "hosts", (double)sizes[i]);
 		put(o, "create_s", t1 - t0);
 		put(o, "fill_s", t2 - t1);
-		put(o, "memory_mib", (double)(m0 - m1) / 1024);
+		put(o, "memory_mib", mem / 1048576);
 		json_object_array_add(sec, o);
 		dp_close(dp);
 	}
@@ -729,11 +740,11 @@ static void generate(struct gen *g)
 
 static uint64_t nft_count(struct tn_ns *ns)
 {
-	char out[8192], *p;
+	char buf[8192], *p;
 	uint64_t n = 0;
 
-	if (tn_run(ns, out, sizeof(out), "nft list chain netdev xb in") == 0 &&
-	    (p = strstr(out, "counter packets ")))
+	if (tn_run(ns, buf, sizeof(buf), "nft list chain netdev xb in") == 0 &&
+	    (p = strstr(buf, "counter packets ")))
 		n = strtoull(p + strlen("counter packets "), NULL, 10);
 	return n;
 }
