@@ -1078,20 +1078,27 @@ static int in_eve(struct pctx *c, node_t *v, void *o)
 }
 
 
-static int events_one(struct pctx *c, node_t *it, void *ctx)
+/* One {socket: PATH} item of a socket input list. */
+static int socket_input(struct pctx *c, node_t *it, const char *what,
+			enum policy_input_kind kind)
 {
 	static const struct field f[] = { { "socket", pb_socket, true } };
 	struct path_build b = { 0 };
 	struct policy_input *in;
-	int r = walk(c, it, "events", f, 1, &b);
+	int r = walk(c, it, what, f, 1, &b);
 
 	if (r)
 		return r;
 	in = GROW(c->p->inputs, c->p->ninputs);
 	if (!in)
 		return -ENOMEM;
-	in->kind = POLICY_IN_EVENT_SOCKET;
+	in->kind = kind;
 	return str_copy(c, b.socket, "socket", in->path, sizeof(in->path));
+}
+
+static int events_one(struct pctx *c, node_t *it, void *ctx)
+{
+	return socket_input(c, it, "events", POLICY_IN_EVENT_SOCKET);
 }
 
 static int in_events(struct pctx *c, node_t *v, void *o)
@@ -1101,18 +1108,7 @@ static int in_events(struct pctx *c, node_t *v, void *o)
 
 static int sessions_one(struct pctx *c, node_t *it, void *ctx)
 {
-	static const struct field f[] = { { "socket", pb_socket, true } };
-	struct path_build b = { 0 };
-	struct policy_input *in;
-	int r = walk(c, it, "sessions", f, 1, &b);
-
-	if (r)
-		return r;
-	in = GROW(c->p->inputs, c->p->ninputs);
-	if (!in)
-		return -ENOMEM;
-	in->kind = POLICY_IN_SESSION_SOCKET;
-	return str_copy(c, b.socket, "socket", in->path, sizeof(in->path));
+	return socket_input(c, it, "sessions", POLICY_IN_SESSION_SOCKET);
 }
 
 static int in_sessions(struct pctx *c, node_t *v, void *o)
