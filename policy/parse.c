@@ -204,6 +204,17 @@ static int duration(struct pctx *c, const node_t *n, const char *what,
 	return 0;
 }
 
+/* A duration of at least min_ns (min_text says it to the operator). */
+static int duration_min(struct pctx *c, const node_t *n, const char *what,
+			uint64_t min_ns, const char *min_text, uint64_t *ret)
+{
+	int r = duration(c, n, what, ret);
+
+	if (!r && *ret < min_ns)
+		return perr(c, n, "%s: at least %s", what, min_text);
+	return r;
+}
+
 /* "<n>[k|M|G]<unit>" with a decimal multiplier. */
 static int with_unit(const char *s, const char *const *units,
 		     const uint64_t *mult, uint64_t *ret)
@@ -1209,11 +1220,8 @@ static int ms_detect(struct pctx *c, node_t *v, void *o)
 
 static int ms_idle(struct pctx *c, node_t *v, void *o)
 {
-	int r = duration(c, v, "ms.idle_timeout", &c->p->ms_idle_ns);
-
-	if (!r && c->p->ms_idle_ns < 1000000000ULL)
-		return perr(c, v, "ms.idle_timeout: at least 1s");
-	return r;
+	return duration_min(c, v, "ms.idle_timeout", 1000000000ULL, "1s",
+			    &c->p->ms_idle_ns);
 }
 
 static int pr_port(struct pctx *c, node_t *v, void *o)
@@ -1227,11 +1235,8 @@ static int pr_port(struct pctx *c, node_t *v, void *o)
 
 static int pr_interval(struct pctx *c, node_t *v, void *o)
 {
-	int r = duration(c, v, "ms.probe.interval", &c->p->probe_interval_ns);
-
-	if (!r && c->p->probe_interval_ns < 100000000ULL)
-		return perr(c, v, "ms.probe.interval: at least 100ms");
-	return r;
+	return duration_min(c, v, "ms.probe.interval", 100000000ULL, "100ms",
+			    &c->p->probe_interval_ns);
 }
 
 static int pr_attempts(struct pctx *c, node_t *v, void *o)
@@ -2045,10 +2050,8 @@ static int hostport(struct pctx *c, node_t *n, const char *what, char *buf,
 	static int fn(struct pctx *c, node_t *v, void *o)                      \
 	{                                                                      \
 		struct authsrv_config *a = o;                                  \
-		int r_ = duration(c, v, what, &a->member);                     \
-		if (!r_ && a->member < 1000000000ull)                          \
-			return perr(c, v, "%s: at least 1s", what);            \
-		return r_;                                                     \
+		return duration_min(c, v, what, 1000000000ull, "1s",           \
+				    &a->member);                               \
 	}
 
 A_STR(au_cert, certificate, "authsrv.certificate")
