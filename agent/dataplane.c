@@ -29,15 +29,18 @@
 #include "log.h"
 #include "xcrs.skel.h"
 
+/* The ABI's layouts, as the BPF side compiles them (no implicit padding). */
 _Static_assert(sizeof(struct xcrs_addr) == 16, "ABI: xcrs_addr");
 _Static_assert(sizeof(struct xcrs_lpm_key) == 24, "ABI: xcrs_lpm_key");
-_Static_assert(sizeof(struct xcrs_sub) == 16, "ABI: xcrs_sub");
+_Static_assert(sizeof(struct xcrs_sub) == 24, "ABI: xcrs_sub");
 _Static_assert(sizeof(struct xcrs_pool) == 8, "ABI: xcrs_pool");
 _Static_assert(sizeof(struct xcrs_svc_rule) == 8, "ABI: xcrs_svc_rule");
 _Static_assert(sizeof(struct xcrs_svc_entry) == 8 + 8 * XCRS_SVC_RULES_MAX,
 	       "ABI: xcrs_svc_entry");
 _Static_assert(sizeof(struct xcrs_level) == 32, "ABI: xcrs_level");
-_Static_assert(sizeof(struct xcrs_cfg) == 16, "ABI: xcrs_cfg");
+_Static_assert(sizeof(struct xcrs_cfg) == 24, "ABI: xcrs_cfg");
+_Static_assert(sizeof(struct xcrs_svc_cache_ent) == 24,
+	       "ABI: xcrs_svc_cache_ent");
 _Static_assert(sizeof(struct xcrs_scope) == 16, "ABI: xcrs_scope");
 _Static_assert(sizeof(struct xcrs_counter) == 16, "ABI: xcrs_counter");
 _Static_assert(sizeof(struct xcrs_bucket) == 16, "ABI: xcrs_bucket");
@@ -49,21 +52,7 @@ _Static_assert(sizeof(struct xcrs_rl) == 16, "ABI: xcrs_rl");
 
 #define XCRS_PROG_NAME "xcrs_xdp"
 
-/* The ABI's layouts, as the BPF side compiles them (no implicit padding). */
-_Static_assert(sizeof(struct xcrs_addr) == 16, "xcrs_addr");
-_Static_assert(sizeof(struct xcrs_lpm_key) == 24, "xcrs_lpm_key");
-_Static_assert(sizeof(struct xcrs_sub) == 16, "xcrs_sub");
-_Static_assert(sizeof(struct xcrs_pool) == 8, "xcrs_pool");
-_Static_assert(sizeof(struct xcrs_svc_rule) == 8, "xcrs_svc_rule");
-_Static_assert(sizeof(struct xcrs_svc_entry) == 8 + 8 * XCRS_SVC_RULES_MAX,
-	       "xcrs_svc_entry");
-_Static_assert(sizeof(struct xcrs_level) == 32, "xcrs_level");
-_Static_assert(sizeof(struct xcrs_cfg) == 16, "xcrs_cfg");
-_Static_assert(sizeof(struct xcrs_scope) == 16, "xcrs_scope");
-_Static_assert(sizeof(struct xcrs_bucket) == 16, "xcrs_bucket");
-_Static_assert(sizeof(struct xcrs_fanout) == 16 + 8 * XCRS_FANOUT_WORDS,
-	       "xcrs_fanout");
-_Static_assert(sizeof(struct xcrs_event) == 40, "xcrs_event");
+
 
 
 /* The maps shared by every program instance, in skeleton order. */
@@ -82,6 +71,7 @@ enum dp_map {
 	M_SEEN,
 	M_CONNECT_RL,
 	M_EVENTS,
+	M_SVC_CACHE,
 	M_COUNT
 };
 
@@ -93,6 +83,7 @@ static const char *const map_names[M_COUNT] = {
 	[M_SUB_STATS] = "xcrs_sub_stats", [M_RATE] = "xcrs_rate",
 	[M_FANOUT] = "xcrs_fanout",	[M_SEEN] = "xcrs_seen",
 	[M_CONNECT_RL] = "xcrs_connect_rl", [M_EVENTS] = "xcrs_events",
+	[M_SVC_CACHE] = "xcrs_svc_cache",
 };
 
 /* What the operator calls each map in an error. */
@@ -111,6 +102,7 @@ static const char *const map_roles[M_COUNT] = {
 	[M_SEEN] = "MS presence map",
 	[M_CONNECT_RL] = "connect event budget map",
 	[M_EVENTS] = "event ring buffer",
+	[M_SVC_CACHE] = "service-class cache",
 };
 
 struct dp_attachment {
@@ -134,6 +126,15 @@ struct dp {
 	struct ring_buffer *rb;
 	dp_event_fn ev_fn;
 	void *ev_ctx;
+	/* Per-subscriber counter slots (xcrs_sub_stats): a bit per slot,
+	 * slot 0 never given. Rebuilt from xcrs_subs when the maps are
+	 * reused. */
+	__u64 *slot_used;
+	__u32 nslots, slot_hint;
+	bool slots_warned;
+	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
+	 * host entries at such a level (or base level) get a slot. */
+	__u32 reacted_levels;
 	char err[512];
 };
 
@@ -197,6 +198,7 @@ static struct bpf_map *skel_map(struct xcrs_bpf *s, enum dp_map m)
 		[M_SEEN] = s->maps.xcrs_seen,
 		[M_CONNECT_RL] = s->maps.xcrs_connect_rl,
 		[M_EVENTS] = s->maps.xcrs_events,
+		[M_SVC_CACHE] = s->maps.xcrs_svc_cache,
 	};
 
 	return maps[m];
@@ -255,12 +257,14 @@ static void size_maps(struct dp *dp)
 	dp->max[M_GEN] = 1;
 	dp->max[M_SCOPES] = or_default(c->max_scopes, 4096);
 	dp->max[M_STATS] = XCRS_STATS_SLOTS;
-	dp->max[M_SUB_STATS] = or_default(c->max_tracked, 65536);
+	/* slot 0 means "no counters" */
+	dp->max[M_SUB_STATS] = or_default(c->max_tracked, 65536) + 1;
 	dp->max[M_RATE] = or_default(c->max_tracked, 65536);
 	dp->max[M_FANOUT] = or_default(c->max_tracked, 65536);
 	dp->max[M_SEEN] = or_default(c->max_tracked, 65536);
 	dp->max[M_CONNECT_RL] = 1;
 	dp->max[M_EVENTS] = 256 * 1024;
+	dp->max[M_SVC_CACHE] = XCRS_SVC_CACHE_SLOTS;
 }
 
 /* Opens a skeleton whose maps are dp's; rodata set for role/gtpu. */
@@ -435,6 +439,124 @@ static int create_map(struct dp *dp, struct xcrs_bpf *s, enum dp_map m,
 	return 0;
 }
 
+/* ---- per-subscriber counter slots ---- */
+
+static bool slot_taken(const struct dp *dp, __u32 slot)
+{
+	return dp->slot_used[slot / 64] & (1ULL << (slot % 64));
+}
+
+static void slot_mark(struct dp *dp, __u32 slot, bool used)
+{
+	if (used)
+		dp->slot_used[slot / 64] |= 1ULL << (slot % 64);
+	else
+		dp->slot_used[slot / 64] &= ~(1ULL << (slot % 64));
+}
+
+/* A free slot with its counters zeroed, or 0 when all are given. */
+static __u32 slot_alloc(struct dp *dp)
+{
+	for (__u32 n = 1; n < dp->nslots; n++) {
+		__u32 slot = 1 + (dp->slot_hint + n - 1) % (dp->nslots - 1);
+		struct xcrs_sub_counters *z;
+
+		if (slot_taken(dp, slot))
+			continue;
+		z = calloc(dp->ncpus, sizeof(*z));
+		if (!z || bpf_map_update_elem(dp->fds[M_SUB_STATS], &slot, z,
+					      BPF_ANY)) {
+			free(z);
+			return 0;
+		}
+		free(z);
+		slot_mark(dp, slot, true);
+		dp->slot_hint = slot;
+		return slot;
+	}
+	return 0;
+}
+
+static void slot_free(struct dp *dp, __u32 slot)
+{
+	if (slot && slot < dp->nslots)
+		slot_mark(dp, slot, false);
+}
+
+/* Learns which slots the host entries of reused maps hold. */
+static int slots_init(struct dp *dp, bool reused_subs)
+{
+	enum { CHUNK = 4096 };
+	struct xcrs_addr *keys = NULL;
+	struct xcrs_sub *vals = NULL;
+	__u8 in[sizeof(struct xcrs_addr)], outb[sizeof(struct xcrs_addr)];
+	bool first = true;
+	int r = 0;
+
+	dp->nslots = dp->max[M_SUB_STATS];
+	dp->slot_used = calloc((dp->nslots + 63) / 64, sizeof(__u64));
+	if (!dp->slot_used)
+		return dp_fail(dp, -ENOMEM, "per-subscriber counter slots");
+	slot_mark(dp, 0, true);
+	if (!reused_subs)
+		return 0;
+	keys = calloc(CHUNK, sizeof(*keys));
+	vals = calloc(CHUNK, sizeof(*vals));
+	if (!keys || !vals) {
+		r = dp_fail(dp, -ENOMEM, "reading the subscriber map");
+		goto out;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 n = CHUNK;
+		int e;
+
+		e = bpf_map_lookup_batch(dp->fds[M_SUBS], first ? NULL : in,
+					 outb, keys, vals, &n, &o);
+		e = e ? -errno : 0;
+		if (e && e != -ENOENT) {
+			r = dp_fail(dp, e, "reading the %s", map_roles[M_SUBS]);
+			goto out;
+		}
+		for (__u32 i = 0; i < n; i++) {
+			__u32 slot = vals[i].stats_slot;
+
+			if (slot && slot < dp->nslots)
+				slot_mark(dp, slot, true);
+		}
+		if (e == -ENOENT)
+			break;
+		memcpy(in, outb, sizeof(in));
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+/* dp->reacted_levels from the active generation's level table. */
+static int read_reacted_levels(struct dp *dp)
+{
+	__u32 gen = 0, k = 0;
+
+	dp->reacted_levels = 0;
+	if (bpf_map_lookup_elem(dp->fds[M_GEN], &k, &gen))
+		return dp_fail(dp, -errno, "reading the %s", map_roles[M_GEN]);
+	gen &= 1;
+	for (__u32 i = 0; i < XCRS_LEVELS_MAX; i++) {
+		__u32 slot = gen * XCRS_LEVELS_MAX + i;
+		struct xcrs_level lv;
+
+		if (bpf_map_lookup_elem(dp->fds[M_LEVELS], &slot, &lv))
+			return dp_fail(dp, -errno, "reading the %s",
+				       map_roles[M_LEVELS]);
+		if (lv.flags & XCRS_LEVEL_F_REACTED)
+			dp->reacted_levels |= 1u << i;
+	}
+	return 0;
+}
+
 int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	    size_t errlen)
 {
@@ -541,9 +663,17 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 		pinned_now[m] = true;
 	}
 	dp->inst[XCRS_ROLE_ACCESS][1] = s;
+	r = slots_init(dp, !created[M_SUBS]);
+	if (!r)
+		r = read_reacted_levels(dp);
+	if (r)
+		goto fail_loaded;
 	unlock_pins(lock);
 	*ret_dp = dp;
 	return dp_ok(dp);
+
+fail_loaded:
+	s = NULL; /* dp_close destroys the instance */
 
 fail:
 	/* Leave the pin directory as it was: unpin what this call pinned. */
@@ -586,6 +716,7 @@ void dp_close(struct dp *dp)
 		close(dp->rcu_outer_fd);
 	if (dp->rcu_inner_fd >= 0)
 		close(dp->rcu_inner_fd);
+	free(dp->slot_used);
 	free(dp->pin_dir);
 	free(dp);
 }
@@ -1094,9 +1225,17 @@ int dp_policy_apply(struct dp *dp, const struct dp_policy *p)
 		r = write_pools(dp, p, next);
 	if (r)
 		goto undo;
-	if (bpf_map_update_elem(dp->fds[M_CFG], &next, &p->cfg, 0)) {
-		r = dp_fail(dp, -errno, "writing the policy settings");
-		goto undo;
+	{
+		/* A new epoch: the service-class caches start empty for it. */
+		struct xcrs_cfg old = {}, c = p->cfg;
+
+		bpf_map_lookup_elem(dp->fds[M_CFG], &cur, &old);
+		c.epoch = old.epoch + 1 ? old.epoch + 1 : 1;
+		c.pad = 0;
+		if (bpf_map_update_elem(dp->fds[M_CFG], &next, &c, 0)) {
+			r = dp_fail(dp, -errno, "writing the policy settings");
+			goto undo;
+		}
 	}
 	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &next, 0)) {
 		r = dp_fail(dp, -errno, "switching to the new policy");
@@ -1108,6 +1247,10 @@ int dp_policy_apply(struct dp *dp, const struct dp_policy *p)
 		lpm_clear_gen(dp, M_SVCS, cur);
 		lpm_clear_gen(dp, M_POOLS, cur);
 	}
+	dp->reacted_levels = 0;
+	for (unsigned i = 0; i < p->nlevels; i++)
+		if (p->levels[i].flags & XCRS_LEVEL_F_REACTED)
+			dp->reacted_levels |= 1u << i;
 	unlock_pins(lock);
 	log_debug("policy generation %u active: %u levels, %zu service rules, "
 		  "%zu pools",
@@ -1140,10 +1283,19 @@ __u64 dp_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+static bool level_reacted(const struct dp *dp, __u8 level, __u8 base)
+{
+	return (level < XCRS_LEVELS_MAX &&
+		(dp->reacted_levels & (1u << level))) ||
+	       (base < XCRS_LEVELS_MAX && (dp->reacted_levels & (1u << base)));
+}
+
 int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s)
 {
 	char t[INET6_ADDRSTRLEN];
+	struct xcrs_sub v, old;
+	bool fresh = false;
 
 	dp_addr_format(a, t, sizeof(t));
 	if (s->level >= XCRS_LEVELS_MAX ||
@@ -1151,8 +1303,32 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
 		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
 			       "range", t, s->level, s->base_level);
-	if (bpf_map_update_elem(dp->fds[M_SUBS], a, s, BPF_ANY))
-		return map_write_fail(dp, M_SUBS, -errno, t);
+	v = *s;
+	v.stats_slot = 0;
+	v.pad2 = 0;
+	/* A host keeps its counter slot for as long as it has an entry; a
+	 * host at a reacted level (now or after expiry) gets one. */
+	if (!bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old) &&
+	    old.stats_slot < dp->nslots)
+		v.stats_slot = old.stats_slot;
+	if (!v.stats_slot && level_reacted(dp, s->level, s->base_level)) {
+		v.stats_slot = slot_alloc(dp);
+		fresh = v.stats_slot != 0;
+		if (!fresh && !dp->slots_warned) {
+			log_warn("all %u per-subscriber counter slots are in use: "
+				 "%s and later reacted subscribers are enforced "
+				 "but not counted one by one (raise max_tracked)",
+				 dp->nslots - 1, t);
+			dp->slots_warned = true;
+		}
+	}
+	if (bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_ANY)) {
+		int r = -errno;
+
+		if (fresh)
+			slot_free(dp, v.stats_slot);
+		return map_write_fail(dp, M_SUBS, r, t);
+	}
 	return dp_ok(dp);
 }
 
@@ -1173,11 +1349,15 @@ int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 {
 	char t[INET6_ADDRSTRLEN];
+	struct xcrs_sub old;
+	bool had = !bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old);
 
 	if (bpf_map_delete_elem(dp->fds[M_SUBS], a)) {
 		dp_addr_format(a, t, sizeof(t));
 		return dp_fail(dp, -errno, "removing subscriber %s", t);
 	}
+	if (had)
+		slot_free(dp, old.stats_slot);
 	return dp_ok(dp);
 }
 
@@ -1330,12 +1510,18 @@ int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
 {
 	struct xcrs_sub_counters *v, sum = {};
 	char t[INET6_ADDRSTRLEN];
+	struct xcrs_sub s;
 	int r;
 
+	if (bpf_map_lookup_elem(dp->fds[M_SUBS], a, &s) || !s.stats_slot ||
+	    s.stats_slot >= dp->nslots) {
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, -ENOENT, "statistics of subscriber %s", t);
+	}
 	v = calloc(dp->ncpus, sizeof(*v));
 	if (!v)
 		return dp_fail(dp, -ENOMEM, "reading subscriber statistics");
-	if (bpf_map_lookup_elem(dp->fds[M_SUB_STATS], a, v)) {
+	if (bpf_map_lookup_elem(dp->fds[M_SUB_STATS], &s.stats_slot, v)) {
 		r = -errno;
 		free(v);
 		dp_addr_format(a, t, sizeof(t));

@@ -31,8 +31,8 @@ struct dp_config {
 	__u32 max_pools;	/* address pools per policy [1024] */
 	__u32 max_svc_prefixes; /* service prefixes per policy [8192] */
 	__u32 max_scopes;	/* scopes with containment [4096] */
-	__u32 max_tracked;	/* rate, fan-out and per-subscriber stats
-				 * state, LRU [65536] */
+	__u32 max_tracked;	/* rate, fan-out and MS presence state (LRU),
+				 * and per-subscriber counter slots [65536] */
 };
 
 /* Opens the dataplane: reuses the maps pinned under cfg->pin_dir, creating
@@ -131,8 +131,14 @@ int dp_policy_check(struct dp *dp, const struct dp_policy *p);
 int dp_policy_generation(struct dp *dp, __u32 *ret_gen);
 
 /* Subscriber hosts. expires_ns is CLOCK_MONOTONIC (dp_now_ns()); at that
- * time the dataplane applies base_level by itself, or, for base_level
- * XCRS_SUB_BASE_NONE, treats the address as if it had no entry. */
+ * time (read from the coarse clock: up to one tick later) the dataplane
+ * applies base_level by itself, or, for base_level XCRS_SUB_BASE_NONE,
+ * treats the address as if it had no entry. s->stats_slot is ignored:
+ * the library gives a host whose level or base level is reacted in the
+ * active policy a per-subscriber counter slot (while max_tracked last;
+ * past that it is enforced, not counted, and a warning is logged once),
+ * and the host keeps it until dp_sub_del(). This process must be the only
+ * one writing subscriber hosts to the maps. */
 int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s);
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
@@ -162,7 +168,8 @@ struct dp_stats {
 	struct xcrs_counter c[XCRS_ACT_MAX][XCRS_REASON_MAX];
 };
 int dp_stats_read(struct dp *dp, struct dp_stats *ret_stats);
-/* -ENOENT if the subscriber has no counters (never reacted). */
+/* -ENOENT if the subscriber has no counters: no host entry, or never at a
+ * reacted level since its entry was made, or no slot was free. */
 int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
 		      struct xcrs_sub_counters *ret_counters);
 const char *dp_action_to_string(enum xcrs_action a);

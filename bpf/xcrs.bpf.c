@@ -81,12 +81,21 @@ struct {
 	__uint(max_entries, XCRS_STATS_SLOTS);
 } xcrs_stats SEC(".maps");
 
+/* Per-subscriber counters of reacted subscribers, by the slot the library
+ * gave the host entry (slot 0 is never given). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__type(key, struct xcrs_addr);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
 	__type(value, struct xcrs_sub_counters);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 65537);
 } xcrs_sub_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xcrs_svc_cache_ent);
+	__uint(max_entries, XCRS_SVC_CACHE_SLOTS);
+} xcrs_svc_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -480,20 +489,25 @@ static __always_inline __u32 active_gen(void)
 	return g ? (*g & 1) : 0;
 }
 
-/* Finds a subscriber: exact host first, then the address pools. */
+/* Finds a subscriber: exact host first, then the address pools. The
+ * clock is read only for an entry that expires, and it is the coarse one
+ * (a tick at most behind; the precise clock costs ~20 ns per read on
+ * virtual machines, more than the lookup). */
 static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
-				    __u64 now, __u32 *scope, __u32 *level)
+				    __u32 *scope, __u32 *level, __u32 *slot)
 {
 	struct xcrs_sub *s = bpf_map_lookup_elem(&xcrs_subs, a);
 	struct xcrs_lpm_key k;
 	struct xcrs_pool *p;
 
 	if (s) {
-		int expired = s->expires_ns && now >= s->expires_ns;
+		int expired = s->expires_ns &&
+			      bpf_ktime_get_coarse_ns() >= s->expires_ns;
 
 		if (!expired || s->base_level != XCRS_SUB_BASE_NONE) {
 			*scope = s->scope;
 			*level = expired ? s->base_level : s->level;
+			*slot = s->stats_slot;
 			return 1;
 		}
 	}
@@ -504,6 +518,7 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 	if (p) {
 		*scope = p->scope;
 		*level = p->level;
+		*slot = 0;
 		return 1;
 	}
 	return 0;
@@ -511,15 +526,15 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 
 static __always_inline int is_subscriber(const struct xcrs_addr *a, __u32 gen)
 {
-	__u32 scope, level;
+	__u32 scope, level, slot;
 
-	return find_sub(a, gen, 0, &scope, &level);
+	return find_sub(a, gen, &scope, &level, &slot);
 }
 
 /* Service class of the peer: first rule of the longest matching prefix
  * that fits protocol and port, else XCRS_SVC_OTHER. */
-static __always_inline __u32 classify(const struct xcrs_addr *peer, __u32 gen,
-				      __u8 proto, __u16 port)
+static __always_inline __u32 classify_lpm(const struct xcrs_addr *peer,
+					  __u32 gen, __u8 proto, __u16 port)
 {
 	struct xcrs_lpm_key k;
 	struct xcrs_svc_entry *e;
@@ -545,16 +560,44 @@ static __always_inline __u32 classify(const struct xcrs_addr *peer, __u32 gen,
 	return XCRS_SVC_OTHER;
 }
 
+/* classify_lpm() through this CPU's direct-mapped cache, keyed by the
+ * policy epoch so that a new policy never sees an old class. A miss (or
+ * an attacker's colliding peers) costs the LPM lookup and a store. */
+static __always_inline __u32 classify(const struct xcrs_addr *peer,
+				      const struct xcrs_cfg *cfg, __u32 gen,
+				      __u8 proto, __u16 port)
+{
+	__u32 slot = xcrs_svc_cache_slot(peer->a, proto, port);
+	struct xcrs_svc_cache_ent *c;
+	__u64 *ca, *pa;
+
+	c = bpf_map_lookup_elem(&xcrs_svc_cache, &slot);
+	if (!c)
+		return classify_lpm(peer, gen, proto, port);
+	ca = (__u64 *)c->addr;
+	pa = (__u64 *)peer->a;
+	if (c->epoch == cfg->epoch && cfg->epoch && c->port == port &&
+	    c->proto == proto && ca[0] == pa[0] && ca[1] == pa[1])
+		return c->svc;
+	c->svc = (__u8)classify_lpm(peer, gen, proto, port);
+	__builtin_memcpy(c->addr, peer->a, 16);
+	c->port = port;
+	c->proto = proto;
+	c->epoch = cfg->epoch;
+	return c->svc;
+}
+
 /* Token bucket shared by all CPUs without a lock: refill is claimed by the
  * CPU that moves last_ns forward, the spend is an atomic add. Returns 1 if
  * the packet fits. */
 static __always_inline int rate_ok(const struct xcrs_addr *a,
-				   const struct xcrs_level *lv, __u64 now,
-				   __u64 len)
+				   const struct xcrs_level *lv, __u64 len)
 {
 	struct xcrs_bucket *b = bpf_map_lookup_elem(&xcrs_rate, a);
+	/* The precise clock: at a tick's resolution the bucket could not
+	 * refill in steps smaller than rate x tick. */
+	__u64 now = bpf_ktime_get_ns(), last, el;
 	__s64 burst = lv->burst_B, old;
-	__u64 last, el;
 
 	if (!b) {
 		struct xcrs_bucket nb = { .last_ns = now, .tokens = burst };
@@ -696,19 +739,13 @@ static __always_inline void ms_seen(const struct xcrs_addr *sub, __u64 now)
 	bpf_ringbuf_submit(ev, 0);
 }
 
-static __always_inline void count_sub(const struct xcrs_addr *a, int drop,
-				      __u64 bytes)
+static __always_inline void count_sub(__u32 slot, int drop, __u64 bytes)
 {
-	struct xcrs_sub_counters *c = bpf_map_lookup_elem(&xcrs_sub_stats, a);
+	struct xcrs_sub_counters *c = bpf_map_lookup_elem(&xcrs_sub_stats,
+							  &slot);
 
-	if (!c) {
-		struct xcrs_sub_counters z = {};
-
-		bpf_map_update_elem(&xcrs_sub_stats, a, &z, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&xcrs_sub_stats, a);
-		if (!c)
-			return;
-	}
+	if (!c)
+		return;
 	if (drop) {
 		c->drop.packets++;
 		c->drop.bytes += bytes;
@@ -731,7 +768,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	__u32 action, reason, gen, key, off, scope = 0, level;
+	__u32 action, reason, gen, key, off, scope = 0, level, slot = 0;
 	const struct xcrs_addr *sub, *peer;
 	struct xcrs_level *lv;
 	struct xcrs_cfg *cfg;
@@ -739,7 +776,6 @@ int xcrs_xdp(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	int known, reacted = 0, parsed = 0;
 	__u16 proto, peer_port;
-	__u64 now = 0;
 
 	gen = active_gen();
 	cfg = bpf_map_lookup_elem(&xcrs_cfg, &gen);
@@ -815,8 +851,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 	}
 
 	parsed = 1;
-	now = bpf_ktime_get_ns();
-	known = find_sub(sub, gen, now, &scope, &level);
+	known = find_sub(sub, gen, &scope, &level, &slot);
 	if (!known) {
 		level = cfg->default_level;
 		if (level == XCRS_LEVEL_PASS)
@@ -827,6 +862,10 @@ int xcrs_xdp(struct xdp_md *ctx)
 	if (!lv || level >= XCRS_LEVELS_MAX || !(lv->flags & XCRS_LEVEL_F_DEFINED))
 		VERDICT(XCRS_ACT_DROP, XCRS_R_BAD_LEVEL);
 	reacted = known && (lv->flags & XCRS_LEVEL_F_REACTED);
+	/* A level that allows no service drops whatever the packet is and
+	 * whatever the scope says: no classification needed. */
+	if (!lv->allowed)
+		VERDICT(XCRS_ACT_DROP, XCRS_R_LEVEL);
 
 	{
 		struct xcrs_scope *sc = NULL;
@@ -844,7 +883,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 		 * anything not fully classified is dropped. */
 		if (!(pi.flags & PI_COMPLETE)) /* later fragments never are */
 			VERDICT(XCRS_ACT_DROP, XCRS_R_UNCLASSIFIED);
-		svc = classify(peer, gen, pi.proto, peer_port);
+		svc = classify(peer, cfg, gen, pi.proto, peer_port);
 		if (sc) {
 			if (sc->mode == XCRS_CONTAIN_ISOLATE &&
 			    !(sc->allowed & XCRS_SVC_BIT(svc)))
@@ -857,22 +896,23 @@ int xcrs_xdp(struct xdp_md *ctx)
 		}
 		if (!(lv->allowed & XCRS_SVC_BIT(svc)))
 			VERDICT(XCRS_ACT_DROP, XCRS_R_LEVEL);
-		if (lv->rate_Bps && !rate_ok(sub, lv, now, bytes))
+		if (lv->rate_Bps && !rate_ok(sub, lv, bytes))
 			VERDICT(XCRS_ACT_DROP, XCRS_R_RATE);
 		action = XCRS_ACT_PASS;
 		reason = XCRS_R_ALLOWED;
 	}
 
 out:
-	/* Scans are evidence whether or not this packet passes. */
+	/* Scans are evidence whether or not this packet passes. Both
+	 * detectors work in windows of a second or more: the coarse clock. */
 	if (parsed && xcrs_role == XCRS_ROLE_ACCESS && cfg &&
 	    cfg->fanout_threshold && (pi.flags & PI_NEW_FLOW))
-		fanout(&pi.src, &pi.dst, cfg, now);
+		fanout(&pi.src, &pi.dst, cfg, bpf_ktime_get_coarse_ns());
 	if (parsed && known && xcrs_role == XCRS_ROLE_ACCESS && cfg &&
 	    (cfg->flags & XCRS_CFG_F_MS_DETECT))
-		ms_seen(sub, now);
+		ms_seen(sub, bpf_ktime_get_coarse_ns());
 	count(action, reason, bytes);
-	if (reacted)
-		count_sub(sub, action == XCRS_ACT_DROP, bytes);
+	if (reacted && slot)
+		count_sub(slot, action == XCRS_ACT_DROP, bytes);
 	return action == XCRS_ACT_PASS ? XDP_PASS : XDP_DROP;
 }

@@ -114,7 +114,7 @@ enum xcrs_event_type {
 #define XCRS_NONIP_DROP 1
 
 /* 16-byte address, network byte order, IPv4 mapped. Map key of xcrs_subs,
- * xcrs_sub_stats, xcrs_rate, xcrs_fanout. */
+ * xcrs_rate, xcrs_fanout, xcrs_seen. */
 struct xcrs_addr {
 	__u8 a[16]; /* big-endian */
 };
@@ -135,7 +135,13 @@ struct xcrs_sub {
 			   * XCRS_SUB_BASE_NONE */
 	__u8 flags;	  /* reserved, 0 */
 	__u8 pad;
-	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0 = never */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never. The dataplane
+			   * compares it with the coarse clock
+			   * (bpf_ktime_get_coarse_ns, one tick behind at
+			   * most). */
+	__u32 stats_slot; /* index into xcrs_sub_stats, 0 = none; managed
+			   * by the library (callers' values are ignored) */
+	__u32 pad2;
 };
 
 /* Value of xcrs_pools: a subscriber address pool. */
@@ -179,6 +185,10 @@ struct xcrs_cfg {
 	__u16 flags;		/* XCRS_CFG_F_* */
 	__u32 fanout_threshold; /* distinct peers per window; 0 = off */
 	__u64 fanout_window_ns;
+	__u32 epoch;		/* set by the library: a new value with every
+				 * policy applied (never 0); keys the
+				 * service-class cache */
+	__u32 pad;
 };
 
 /* Value of xcrs_scopes (key: __u32 scope id). */
@@ -188,7 +198,38 @@ struct xcrs_scope {
 	__u64 allowed;	  /* isolate: services still reachable */
 };
 
-/* Per-CPU value of xcrs_stats and xcrs_sub_stats. */
+/* Service-class cache (xcrs_svc_cache, per CPU, direct-mapped): the
+ * class of (peer, protocol, peer port) as the service LPM gave it under
+ * one policy epoch. Only a performance device: a miss or a collision
+ * costs one LPM lookup, never a different class. */
+#define XCRS_SVC_CACHE_BITS 12
+#define XCRS_SVC_CACHE_SLOTS (1u << XCRS_SVC_CACHE_BITS)
+
+/* The slot of (peer, protocol, port): one definition for the program
+ * and for tests that need keys sharing a slot. */
+static inline __u32 xcrs_svc_cache_slot(const __u8 addr[16], __u8 proto,
+					__u16 port)
+{
+	__u32 w[4], h;
+
+	__builtin_memcpy(w, addr, 16);
+	h = (w[0] ^ w[1] ^ w[2] ^ w[3] ^ ((__u32)port << 8 | proto)) *
+	    0x9e3779b1u;
+	h ^= h >> 15;
+	h *= 0x85ebca6bu;
+	return h >> (32 - XCRS_SVC_CACHE_BITS);
+}
+
+struct xcrs_svc_cache_ent {
+	__u8 addr[16];	/* the peer, big-endian */
+	__u32 epoch;	/* xcrs_cfg.epoch the class was found under; 0 = empty */
+	__u16 port;
+	__u8 proto;
+	__u8 svc;
+};
+
+/* Per-CPU value of xcrs_stats and (as pairs) of xcrs_sub_stats, the
+ * per-CPU array indexed by xcrs_sub.stats_slot. */
 struct xcrs_counter {
 	__u64 packets;
 	__u64 bytes;

@@ -79,7 +79,7 @@ Test(pins, state_survives_a_reopen, .init = setup, .fini = teardown)
 
 	cr_assert_eq(open_pinned(&dp, 1024, err, sizeof(err)), 0, "%s", err);
 	cr_expect_not(dp_reused_pins(dp));
-	cr_expect_eq(count_entries(pins), 14, "one pin per map");
+	cr_expect_eq(count_entries(pins), 15, "one pin per map");
 	xt_policy(&p, XCRS_LEVEL_PASS);
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
@@ -112,6 +112,24 @@ Test(pins, state_survives_a_reopen, .init = setup, .fini = teardown)
 		cr_assert_eq(dp_sub_stats_read(dp, &a, &c), 0);
 		cr_expect_eq(c.drop.packets, 2);
 	}
+	/* The new process knows which counter slots are taken and which
+	 * levels are reacted: a newly reacted host gets its own counters,
+	 * the old host keeps its. */
+	{
+		struct xcrs_sub q = { .level = L_QUARANTINED,
+				      .base_level = L_NORMAL };
+		struct xcrs_sub_counters c;
+		struct xcrs_addr a2;
+
+		cr_assert_eq(dp_addr_parse("192.0.2.41", &a2), 0);
+		cr_assert_eq(dp_sub_set(dp, &a2, &q), 0);
+		cr_assert_eq(dp_sub_stats_read(dp, &a2, &c), 0, "%s",
+			     dp_errmsg(dp));
+		cr_expect_eq(c.drop.packets, 0);
+		cr_assert_eq(dp_sub_stats_read(dp, &a, &c), 0);
+		cr_expect_eq(c.drop.packets, 2, "the old host's slot was given "
+			     "again");
+	}
 
 	cr_assert_eq(dp_unpin(dp), 0, "%s", dp_errmsg(dp));
 	cr_expect_eq(count_entries(pins), -ENOENT, "pin directory remains");
@@ -131,7 +149,7 @@ Test(pins, another_size_is_refused_and_nothing_changes, .init = setup,
 	cr_expect(strstr(err, "holds 1024 entries"), "%s", err);
 	cr_expect(strstr(err, "asks for 2048"), "%s", err);
 	cr_expect(strstr(err, pins), "%s", err);
-	cr_expect_eq(count_entries(pins), 14);
+	cr_expect_eq(count_entries(pins), 15);
 	cr_assert_eq(open_pinned(&dp2, 1024, err, sizeof(err)), 0, "%s", err);
 	dp_close(dp2);
 }

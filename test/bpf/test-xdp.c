@@ -5,7 +5,9 @@
  * (action, reason) counted the packet, against the reference policy of
  * lib/xdptest.c.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -427,6 +429,184 @@ Test(service, more_specific_prefix_wins_and_inherits,
 	check("restricted may use web", A, false, &f, PASS, XCRS_R_ALLOWED);
 }
 
+/* The per-CPU class cache is keyed by the policy epoch: a packet right
+ * after a policy change is classified by the new policy, also for a
+ * peer the cache knew a moment before. */
+Test(service, a_new_policy_is_never_answered_from_the_cache,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct dp_policy web, noweb;
+	struct pb_frame f = tcp(4, xt_sub_addr(4, L_RESTRICTED),
+				"203.0.113.77", 40000, 443);
+
+	xt_policy(&web, XCRS_LEVEL_PASS);
+	xt_policy(&noweb, XCRS_LEVEL_PASS);
+	noweb.nrules -= 4; /* the last four rules are the web prefixes */
+	for (int i = 0; i < 50; i++) {
+		cr_assert_eq(dp_policy_apply(dp, &web), 0, "%s", dp_errmsg(dp));
+		check("web", A, false, &f, PASS, XCRS_R_ALLOWED);
+		check("web again (cached)", A, false, &f, PASS,
+		      XCRS_R_ALLOWED);
+		cr_assert_eq(dp_policy_apply(dp, &noweb), 0, "%s",
+			     dp_errmsg(dp));
+		check("no longer web", A, false, &f, DROP, XCRS_R_LEVEL);
+		check("no longer web (cached)", A, false, &f, DROP,
+		      XCRS_R_LEVEL);
+	}
+}
+
+/* More (peer, protocol, port) keys than the cache has slots, so that
+ * keys share slots: every verdict is the one the prefixes and ports say,
+ * on the first pass (misses) and the second (hits and evictions). */
+Test(service, many_peers_through_the_cache_keep_their_class,
+     .init = open_default_pass, .fini = close_dp)
+{
+	const char *sub = xt_sub_addr(6, L_RESTRICTED);
+	int bad = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 3 * (int)XCRS_SVC_CACHE_SLOTS; i++) {
+			char dst[64];
+			bool web_prefix = i % 3 != 2, web_port = i % 2 == 0;
+			struct pb_frame f;
+
+			/* 2001:db8:cafe::/48 is web on tcp/80 and 443 */
+			snprintf(dst, sizeof(dst), "2001:db8:%s::%x:%x",
+				 web_prefix ? "cafe" : "caff", i >> 8, i & 255);
+			f = tcp(6, sub, dst, 40000, web_port ? 443 : 444);
+			if (web_prefix && web_port)
+				bad += !check(dst, A, false, &f, PASS,
+					      XCRS_R_ALLOWED);
+			else
+				bad += !check(dst, A, false, &f, DROP,
+					      XCRS_R_LEVEL);
+			if (bad > 5)
+				cr_assert_fail("too many wrong verdicts");
+		}
+	}
+}
+
+/* Keys that share a cache slot with (2001:db8:cafe::1, tcp, 443), the
+ * web peer, but differ in one part: the entry of one must never answer
+ * for the other. The process stays on one CPU (the cache is per CPU). */
+struct ckey {
+	struct xcrs_addr a;
+	uint8_t proto;
+	uint16_t port;
+};
+
+static bool same_slot(const struct ckey *x, const struct ckey *y)
+{
+	return xcrs_svc_cache_slot(x->a.a, x->proto, x->port) ==
+	       xcrs_svc_cache_slot(y->a.a, y->proto, y->port);
+}
+
+static void run_key(const struct ckey *k, int act, const char *what)
+{
+	char src[64], dst[64];
+	struct pb_frame f;
+
+	snprintf(src, sizeof(src), "%s", xt_sub_addr(6, L_RESTRICTED));
+	cr_assert(inet_ntop(AF_INET6, k->a.a, dst, sizeof(dst)));
+	f = tcp(6, src, dst, 40000, k->port);
+	f.ip.proto = k->proto;
+	check(what, A, false, &f, act, act == PASS ? XCRS_R_ALLOWED :
+						    XCRS_R_LEVEL);
+}
+
+Test(service, keys_sharing_a_cache_slot_never_answer_for_each_other,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct dp_policy p;
+	struct dp_service_rule r[16];
+	struct ckey web = { .proto = IPPROTO_TCP, .port = 443 }, k;
+	cpu_set_t one;
+	bool found;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	/* The reference policy plus 2001:db8:cafe:0:8000::/65 as class 9
+	 * (which no reference level allows). */
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_leq(p.nrules + 1, 16);
+	memcpy(r, p.rules, p.nrules * sizeof(r[0]));
+	cr_assert_eq(dp_prefix_parse("2001:db8:cafe:0:8000::/65",
+				     &r[p.nrules].addr, &r[p.nrules].plen), 0);
+	r[p.nrules].proto = 0;
+	r[p.nrules].svc = 9;
+	r[p.nrules].port_lo = 0;
+	r[p.nrules].port_hi = 65535;
+	p.rules = r;
+	p.nrules++;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	cr_assert_eq(dp_addr_parse("2001:db8:cafe::1", &web.a), 0);
+
+	/* another port */
+	found = false;
+	for (uint32_t port = 1; port < 65536 && !found; port++) {
+		k = web;
+		k.port = (uint16_t)port;
+		if (port == 80 || port == 443 || !same_slot(&k, &web))
+			continue;
+		found = true;
+		run_key(&web, PASS, "web peer tcp/443");
+		run_key(&k, DROP, "same peer, another port, same slot");
+		run_key(&web, PASS, "web peer tcp/443 again");
+	}
+	cr_assert(found, "no port shares the slot");
+
+	/* another protocol (udp), same port: search the peer's low bits */
+	found = false;
+	for (uint32_t i = 2; i < (1u << 20) && !found; i++) {
+		struct ckey w = web;
+
+		w.a.a[13] = (uint8_t)(i >> 16);
+		w.a.a[14] = (uint8_t)(i >> 8);
+		w.a.a[15] = (uint8_t)i;
+		k = w;
+		k.proto = IPPROTO_UDP;
+		if (!same_slot(&k, &w))
+			continue;
+		found = true;
+		run_key(&w, PASS, "web peer tcp/443");
+		run_key(&k, DROP, "same peer, udp/443, same slot");
+	}
+	cr_assert(found, "no peer has tcp and udp in one slot");
+
+	/* another upper half (outside the web /48), same lower half */
+	found = false;
+	for (uint32_t i = 0; i < (1u << 20) && !found; i++) {
+		k = web;
+		k.a.a[4] = 0xd0 | (uint8_t)(i >> 16 & 0x0f);
+		k.a.a[5] = (uint8_t)(i >> 8);
+		k.a.a[7] = (uint8_t)i;
+		if (!same_slot(&k, &web))
+			continue;
+		found = true;
+		run_key(&web, PASS, "web peer");
+		run_key(&k, DROP, "other /48, same lower half, same slot");
+	}
+	cr_assert(found, "no upper half shares the slot");
+
+	/* another lower half (the class-9 /65), same upper half */
+	found = false;
+	for (uint32_t i = 0; i < (1u << 20) && !found; i++) {
+		k = web;
+		k.a.a[8] = 0x80;
+		k.a.a[13] = (uint8_t)(i >> 16);
+		k.a.a[14] = (uint8_t)(i >> 8);
+		k.a.a[15] = (uint8_t)i;
+		if (!same_slot(&k, &web))
+			continue;
+		found = true;
+		run_key(&web, PASS, "web peer");
+		run_key(&k, DROP, "class-9 /65, same upper half, same slot");
+		run_key(&web, PASS, "web peer again");
+	}
+	cr_assert(found, "no lower half shares the slot");
+}
+
 /* ---- L2 ---- */
 
 Test(l2, arp_passes_and_other_non_ip_follows_the_policy,
@@ -536,6 +716,24 @@ Test(ip, fragments_fail_closed_for_reacted_only, .init = open_default_pass,
 	f.ip.src = xt_sub_addr(6, L_NORMAL);
 	check("v6 later fragment, normal", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
+}
+
+/* A level that allows nothing drops before classification: also what
+ * could never be classified. */
+Test(ip, blocked_level_drops_what_cannot_be_classified,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = {
+		.ip = { .family = 4, .src = xt_sub_addr(4, L_BLOCKED),
+			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53,
+			.more_frags = true, .frag_off = 9, .payload = 64 }
+	};
+
+	check("v4 later fragment", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.more_frags = false;
+	f.ip.frag_off = 0;
+	f.ip.proto = 99;
+	check("unknown protocol", A, false, &f, DROP, XCRS_R_LEVEL);
 }
 
 Test(ip, ipv6_extension_headers_up_to_the_bound, .init = open_default_pass,
@@ -925,6 +1123,54 @@ Test(stats, per_action_reason_and_per_subscriber_bytes,
 	cr_expect_eq(sc.pass.bytes, 2 * n1);
 	cr_expect_eq(sc.drop.packets, 1);
 	cr_expect_eq(sc.drop.bytes, n2);
+}
+
+/* Counter slots: a reacted host gets one while slots last, keeps it
+ * while it has an entry, and gives it back (zeroed for the next) when
+ * the entry goes; past the last slot a subscriber is still enforced. */
+Test(stats, counter_slots_are_bounded_reused_and_zeroed, .fini = close_dp)
+{
+	struct dp_config cfg = { .max_subs = 64, .max_tracked = 2 };
+	struct xcrs_sub q = { .level = L_QUARANTINED,
+			      .base_level = L_QUARANTINED };
+	struct xcrs_sub_counters sc;
+	struct xcrs_addr a[3];
+	struct dp_policy p;
+	char err[256];
+	const char *names[3] = { "192.0.2.20", "192.0.2.21", "192.0.2.22" };
+
+	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	for (int i = 0; i < 3; i++) {
+		struct pb_frame f = tcp(4, names[i], XT_OTHER4, 40000, 22);
+
+		cr_assert_eq(dp_addr_parse(names[i], &a[i]), 0);
+		cr_assert_eq(dp_sub_set(dp, &a[i], &q), 0, "%s",
+			     dp_errmsg(dp));
+		check(names[i], A, false, &f, DROP, XCRS_R_LEVEL);
+	}
+	cr_assert_eq(dp_sub_stats_read(dp, &a[0], &sc), 0);
+	cr_expect_eq(sc.drop.packets, 1);
+	cr_assert_eq(dp_sub_stats_read(dp, &a[1], &sc), 0);
+	cr_expect_eq(sc.drop.packets, 1);
+	cr_expect_eq(dp_sub_stats_read(dp, &a[2], &sc), -ENOENT,
+		     "a third subscriber counted with two slots");
+
+	/* A rewrite keeps the slot and the counts. */
+	q.level = L_BLOCKED;
+	cr_assert_eq(dp_sub_set(dp, &a[0], &q), 0);
+	cr_assert_eq(dp_sub_stats_read(dp, &a[0], &sc), 0);
+	cr_expect_eq(sc.drop.packets, 1);
+
+	/* The first goes; the third now gets its slot, from zero. */
+	cr_assert_eq(dp_sub_del(dp, &a[0]), 0);
+	cr_expect_eq(dp_sub_stats_read(dp, &a[0], &sc), -ENOENT);
+	cr_assert_eq(dp_sub_set(dp, &a[2], &q), 0);
+	cr_assert_eq(dp_sub_stats_read(dp, &a[2], &sc), 0, "%s",
+		     dp_errmsg(dp));
+	cr_expect_eq(sc.drop.packets, 0, "a reused slot kept old counts");
+	cr_expect_eq(sc.pass.packets, 0);
 }
 
 /* ---- fan-out detection ---- */
