@@ -15,6 +15,8 @@
  * Figures only: nothing passes or fails. --json prints one JSON object.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -667,8 +669,8 @@ static int prog_ret(int verdict, const char *name)
 	return bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", insns, 2, NULL);
 }
 
-/* XDP_DROP that counts in slot 0 of a per-CPU array. */
-static int prog_count_drop(int map_fd)
+/* Returns verdict after counting in slot 0 of a per-CPU array. */
+static int prog_count(int map_fd, int verdict)
 {
 	const struct bpf_insn insns[] = {
 		INSN(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0),
@@ -682,11 +684,11 @@ static int prog_count_drop(int map_fd)
 		INSN(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
 		INSN(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0),
-		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, XDP_DROP),
+		INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, verdict),
 		INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
 	};
 
-	return bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_cdrop", "GPL", insns,
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "bench_count", "GPL", insns,
 			     sizeof(insns) / sizeof(insns[0]), NULL);
 }
 
@@ -704,7 +706,7 @@ static uint64_t percpu_sum(int map_fd, uint32_t key)
 
 struct gen {
 	struct tn_ns *ns;
-	int ifindex, prog;
+	int ifindex, prog, cpu;
 	const uint8_t *pkt;
 	size_t len;
 	uint32_t repeat;
@@ -808,41 +810,216 @@ static uint64_t nft_count(struct tn_ns *ns)
 	return n;
 }
 
-static void section_rate(void)
+/* One receiver configuration of the rate section. */
+enum rconf { R_BARE, R_FILTER, R_NFT, R_XCRS_BLOCKED, R_XCRS_QUAR,
+	     R_BARE_PASS, R_XCRS_PASS, R_NCONF };
+
+static const struct {
+	const char *name;
+	int level;	/* the sending subscriber's level */
+	bool passes;	/* the traffic passes (to the namespace's stack) */
+} rconfs[R_NCONF] = {
+	[R_BARE] = { "bare XDP_DROP (counting)", L_BLOCKED, false },
+	[R_FILTER] = { "xdp-filter alw_ip, address denied", L_BLOCKED, false },
+	[R_NFT] = { "nftables netdev ingress set", L_BLOCKED, false },
+	[R_XCRS_BLOCKED] = { "xcrs, blocked subscriber", L_BLOCKED, false },
+	[R_XCRS_QUAR] = { "xcrs, quarantined (classified)", L_QUARANTINED,
+			  false },
+	[R_BARE_PASS] = { "bare XDP_PASS (pass traffic)", L_NORMAL, true },
+	[R_XCRS_PASS] = { "xcrs, normal subscriber (pass)", L_NORMAL, true },
+};
+
+/* Sends g->repeat frames from each of nthreads threads, thread i on
+ * CPU i (so receive queue i of the veth: its NAPI runs there too). */
+static void *gen_thread(void *arg)
 {
-	enum { BARE, FILTER, NFT, XCRS, NCONF };
-	static const char *const names[NCONF] = {
-		"bare XDP_DROP", "xdp-filter alw_ip", "nftables netdev ingress set",
-		"xcrs (quarantined subscriber)"
-	};
-	const uint32_t repeat = quick ? 5000000 : 20000000;
-	struct tn_ns gen, dut;
-	json_object *sec = json_object_new_array();
+	struct gen *g = arg;
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(g->cpu, &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	generate(g);
+	return NULL;
+}
+
+/* Frames the receiver's program counted (or nftables' counter). */
+static uint64_t rate_count(enum rconf c, struct tn_ns *dut, struct dp *dp,
+			   int map)
+{
+	struct dp_stats st;
+
+	switch (c) {
+	case R_BARE:
+	case R_BARE_PASS:
+		return percpu_sum(map, 0);
+	case R_FILTER: {
+		struct bpf_map *m =
+			bpf_object__find_map_by_name(xdpfilt, "xdp_stats_map");
+		/* its records: {rx_packets, rx_bytes} per action */
+		int ncpu = libbpf_num_possible_cpus();
+		uint64_t v[1024] = { 0 }, n = 0;
+		uint32_t k = XDP_DROP;
+
+		if (m && !bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
+			for (int i = 0; i < ncpu; i++)
+				n += v[2 * i];
+		return n;
+	}
+	case R_NFT:
+		return nft_count(dut);
+	default:
+		if (!dp || dp_stats_read(dp, &st))
+			return 0;
+		return c == R_XCRS_PASS ?
+			       st.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets :
+			       st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
+	}
+}
+
+/* One configuration at one CPU count: Mpps, or a negative errno. */
+static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
+		       struct tn_ns *dut, int gen_prog, uint32_t repeat,
+		       bool use_pktgen, const char *dut_mac)
+{
 	uint8_t pkt[PB_MAX];
-	size_t len;
 	struct pb_frame fr = { .ip = { .family = 4,
-				       .src = xt_sub_addr(4, L_QUARANTINED),
+				       .src = xt_sub_addr(4, rconfs[c].level),
 				       .dst = XT_WEB4, .proto = IPPROTO_UDP,
 				       .sport = 40000, .dport = 80,
 				       .payload = 18 } };
-	double rate[NCONF] = { 0 };
+	size_t len = pb_build(&fr, pkt, sizeof(pkt), NULL);
+	int dut_if = tn_ifindex(dut, "dut0"), prog = -1, map = -1, err = 0;
+	struct gen g[2];
+	pthread_t th[2];
+	struct dp *dp = NULL;
+	uint64_t before, got;
+	double secs = 0;
+
+	if (c == R_BARE || c == R_BARE_PASS) {
+		map = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bench_cnt", 4,
+				     8, 1, NULL);
+		prog = prog_count(map, c == R_BARE ? XDP_DROP : XDP_PASS);
+	} else if (c == R_FILTER) {
+		const char *deny[] = { xt_sub_addr(4, L_BLOCKED) };
+
+		prog = xdp_filter(deny, 1);
+	} else if (c == R_NFT) {
+		prog = prog_ret(XDP_PASS, "bench_pass");
+		if (tn_sh(dut, "nft add table netdev xb && nft add set "
+			       "netdev xb deny { type ipv4_addr \\; } && "
+			       "nft add element netdev xb deny { %s } && "
+			       "nft add chain netdev xb in { type filter hook "
+			       "ingress device dut0 priority 0 \\; } && nft add "
+			       "rule netdev xb in ip saddr @deny counter drop",
+			  xt_sub_addr(4, L_BLOCKED)))
+			return -ENOENT;
+	} else {
+		struct dp_config cfg = { 0 };
+		struct dp_policy p;
+		char e[256];
+
+		if (dp_open(&cfg, &dp, e, sizeof(e)))
+			return -EINVAL;
+		xt_policy(&p, XCRS_LEVEL_PASS);
+		if (dp_policy_apply(dp, &p) || xt_add_subs(dp)) {
+			dp_close(dp);
+			return -EINVAL;
+		}
+	}
+	tn_enter(dut);
+	if (dp) {
+		struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
+					     .mode = DP_MODE_NATIVE };
+
+		err = dp_attach(dp, "dut0", &ao);
+	} else if (prog >= 0) {
+		err = bpf_xdp_attach(dut_if, prog, XDP_FLAGS_DRV_MODE, NULL);
+	} else {
+		err = -EINVAL;
+	}
+	tn_leave();
+	before = err ? 0 : rate_count(c, dut, dp, map);
+	for (int i = 0; !err && i < ncpus; i++) {
+		g[i] = (struct gen){ .ns = gen, .prog = gen_prog, .pkt = pkt,
+				     .len = len, .repeat = repeat / ncpus,
+				     .cpu = i,
+				     .ifindex = tn_ifindex(gen, "gen0") };
+		if (use_pktgen) {
+			generate_pktgen(&g[i], dut_mac);
+			break; /* one pktgen thread */
+		}
+		if (pthread_create(&th[i], NULL, gen_thread, &g[i]))
+			err = -EAGAIN;
+	}
+	for (int i = 0; !use_pktgen && i < ncpus; i++) {
+		pthread_join(th[i], NULL);
+		if (g[i].err)
+			err = g[i].err;
+		if (g[i].secs > secs)
+			secs = g[i].secs;
+	}
+	if (use_pktgen)
+		secs = g[0].secs, err = err ? err : g[0].err;
+	got = err ? 0 : rate_count(c, dut, dp, map) - before;
+	tn_enter(dut);
+	if (dp)
+		dp_detach(dp, "dut0");
+	else
+		bpf_xdp_detach(dut_if, XDP_FLAGS_DRV_MODE, NULL);
+	tn_leave();
+	if (c == R_NFT)
+		tn_sh(dut, "nft delete table netdev xb");
+	if (c == R_FILTER && xdpfilt) {
+		bpf_object__close(xdpfilt);
+		xdpfilt = NULL;
+	} else if (prog >= 0) {
+		close(prog);
+	}
+	if (map >= 0)
+		close(map);
+	dp_close(dp);
+	if (err)
+		return err < 0 ? err : -EINVAL;
+	/* a router solicitation or two may count too */
+	if (got > repeat)
+		got = repeat;
+	printf("   %-36s %d CPU%s  sent %9u  received %9lu  lost %8lu  "
+	       "%6.2f Mpps\n",
+	       rconfs[c].name, ncpus, ncpus > 1 ? "s" : " ", repeat,
+	       (unsigned long)got, (unsigned long)(repeat - got),
+	       (double)got / secs / 1e6);
+	return (double)got / secs / 1e6;
+}
+
+static void section_rate(void)
+{
+	const uint32_t repeat = quick ? 5000000 : 20000000;
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+	struct tn_ns gen, dut;
+	json_object *sec = json_object_new_array();
+	double rate[R_NCONF][3] = { { 0 } };
 	int gen_prog = prog_ret(XDP_TX, "bench_tx");
 	bool use_pktgen = access("/proc/net/pktgen/pgctrl", F_OK) == 0 &&
 			  !getenv("XCRS_BENCH_LIVE_FRAMES");
 	char dut_mac[32] = "";
 
-	printf("\n== rate: packets through a veth pair (%u frames of %zu "
-	       "bytes, IPv4 UDP from a reacted subscriber; every "
-	       "configuration drops them)\n",
-	       repeat, len = pb_build(&fr, pkt, sizeof(pkt), NULL));
+	printf("\n== rate: packets through a veth pair (%u frames of 60 "
+	       "bytes, IPv4 UDP to port 80, per configuration and CPU "
+	       "count)\n", repeat);
 	if (use_pktgen)
-		printf("   generator: the kernel's pktgen (/proc/net/pktgen)\n");
+		printf("   generator: the kernel's pktgen (/proc/net/pktgen), "
+		       "one thread\n");
 	else
-		printf("   generator: XDP live frames (no /proc/net/pktgen here)\n");
+		printf("   generator: XDP live frames (no /proc/net/pktgen "
+		       "here), XDP_TX from gen0, one thread per CPU; each "
+		       "CPU also runs the receive queue it feeds\n");
 	if (tn_ns_create(&gen, "bgen") || tn_ns_create(&dut, "bdut") ||
-	    tn_veth(&gen, "gen0", &dut, "dut0") ||
-	    tn_sh(&gen, "ip link set gen0 up") ||
-	    tn_sh(&dut, "ip link set dut0 up")) {
+	    tn_sh(&gen, "ip link add gen0 numtxqueues 2 numrxqueues 2 type "
+			"veth peer name dut0 numtxqueues 2 numrxqueues 2 "
+			"netns %d && ip link set gen0 up && nsenter "
+			"--net=/proc/%d/ns/net ip link set dut0 up",
+		  dut.holder, dut.holder)) {
 		printf("   cannot build the veth pair\n");
 		return;
 	}
@@ -863,136 +1040,42 @@ static void section_rate(void)
 			       XDP_FLAGS_DRV_MODE, NULL);
 		tn_leave();
 	}
-	for (int c = 0; c < NCONF; c++) {
-		struct gen g = { .ns = &gen, .prog = gen_prog, .pkt = pkt,
-				 .len = len, .repeat = repeat,
-				 .ifindex = tn_ifindex(&gen, "gen0") };
-		int dut_if = tn_ifindex(&dut, "dut0"), prog = -1, map = -1;
-		struct dp *dp = NULL;
-		uint64_t before = 0, after = 0;
-		json_object *o;
+	for (int n = 1; n <= (use_pktgen ? 1 : ncpu); n++) {
+		for (int c = 0; c < R_NCONF; c++) {
+			double r = rate_run(c, n, &gen, &dut, gen_prog, repeat,
+					    use_pktgen, dut_mac);
+			json_object *o;
 
-		if (c == BARE) {
-			map = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bench_cnt",
-					     4, 8, 1, NULL);
-			prog = prog_count_drop(map);
-		} else if (c == FILTER) {
-			const char *deny[] = { xt_sub_addr(4, L_QUARANTINED) };
-
-			prog = xdp_filter(deny, 1);
-		} else if (c == NFT) {
-			prog = prog_ret(XDP_PASS, "bench_pass");
-			if (tn_sh(&dut, "nft add table netdev xb && nft add set "
-					"netdev xb deny { type ipv4_addr \\; } && "
-					"nft add element netdev xb deny { %s } && "
-					"nft add chain netdev xb in { type filter hook "
-					"ingress device dut0 priority 0 \\; } && nft add "
-					"rule netdev xb in ip saddr @deny counter drop",
-				  xt_sub_addr(4, L_QUARANTINED))) {
-				printf("   %-32s nft is missing or refused\n",
-				       names[c]);
+			if (r < 0) {
+				printf("   %-36s %d CPU%s  failed: %s\n",
+				       rconfs[c].name, n, n > 1 ? "s" : " ",
+				       strerror((int)-r));
 				continue;
 			}
-		} else {
-			struct dp_config cfg = { 0 };
-			struct dp_policy p;
-			char err[256];
-
-			if (dp_open(&cfg, &dp, err, sizeof(err)))
-				continue;
-			xt_policy(&p, XCRS_LEVEL_PASS);
-			dp_policy_apply(dp, &p);
-			xt_add_subs(dp);
-		}
-		tn_enter(&dut);
-		if (dp) {
-			struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
-						     .mode = DP_MODE_NATIVE };
-			if (dp_attach(dp, "dut0", &ao))
-				printf("   xcrs: %s\n", dp_errmsg(dp));
-		} else if (prog >= 0) {
-			bpf_xdp_attach(dut_if, prog, XDP_FLAGS_DRV_MODE, NULL);
-		}
-		tn_leave();
-		if (dp) {
-			struct dp_stats st;
-
-			dp_stats_read(dp, &st);
-			before = st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
-		}
-		if (use_pktgen)
-			generate_pktgen(&g, dut_mac);
-		else
-			generate(&g);
-		if (c == BARE)
-			after = percpu_sum(map, 0);
-		else if (c == FILTER) {
-			struct bpf_map *m = bpf_object__find_map_by_name(
-				xdpfilt, "xdp_stats_map");
-
-			/* its records: {rx_packets, rx_bytes} per action */
-			int ncpu = libbpf_num_possible_cpus();
-			uint64_t v[1024] = { 0 };
-			uint32_t k = XDP_DROP;
-
-			if (m && !bpf_map_lookup_elem(bpf_map__fd(m), &k, v))
-				for (int i = 0; i < ncpu; i++)
-					after += v[2 * i];
-		} else if (c == NFT) {
-			after = nft_count(&dut);
-		} else if (dp) {
-			struct dp_stats st;
-
-			dp_stats_read(dp, &st);
-			after = st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
-		}
-		if (g.err) {
-			printf("   %-32s generator failed: %s\n", names[c],
-			       strerror(-g.err));
-		} else {
-			uint64_t got = after - before;
-
-			/* a router solicitation or two may count too */
-			if (got > repeat)
-				got = repeat;
-			rate[c] = (double)got / g.secs;
-			printf("   %-32s sent %10u  received %10lu  lost %9lu  "
-			       "%7.2f Mpps\n",
-			       names[c], repeat, (unsigned long)got,
-			       (unsigned long)(repeat - got), rate[c] / 1e6);
+			rate[c][n] = r;
 			o = json_object_new_object();
-			json_object_object_add(o, "config",
-					       json_object_new_string(names[c]));
+			json_object_object_add(
+				o, "config",
+				json_object_new_string(rconfs[c].name));
+			put(o, "cpus", n);
 			put(o, "sent", repeat);
-			put(o, "received", (double)got);
-			put(o, "mpps", rate[c] / 1e6);
+			put(o, "mpps", r);
 			json_object_array_add(sec, o);
 		}
-		tn_enter(&dut);
-		if (dp)
-			dp_detach(dp, "dut0");
-		else
-			bpf_xdp_detach(dut_if, XDP_FLAGS_DRV_MODE, NULL);
-		tn_leave();
-		if (c == NFT)
-			tn_sh(&dut, "nft delete table netdev xb");
-		if (c == FILTER && xdpfilt) {
-			bpf_object__close(xdpfilt);
-			xdpfilt = NULL;
-		} else if (prog >= 0) {
-			close(prog);
-		}
-		if (map >= 0)
-			close(map);
-		if (dp)
-			dp_close(dp);
+		if (rate[R_BARE][n] > 0 && rate[R_FILTER][n] > 0 &&
+		    rate[R_NFT][n] > 0)
+			for (int c = R_XCRS_BLOCKED; c <= R_XCRS_QUAR; c++)
+				printf("   %d CPU%s: %-30s / bare %.2f   / "
+				       "xdp-filter %.2f   / nftables %.2f\n",
+				       n, n > 1 ? "s" : "", rconfs[c].name,
+				       rate[c][n] / rate[R_BARE][n],
+				       rate[c][n] / rate[R_FILTER][n],
+				       rate[c][n] / rate[R_NFT][n]);
+		if (rate[R_BARE_PASS][n] > 0)
+			printf("   %d CPU%s: xcrs pass / bare XDP_PASS %.2f\n", n,
+			       n > 1 ? "s" : "",
+			       rate[R_XCRS_PASS][n] / rate[R_BARE_PASS][n]);
 	}
-	if (rate[BARE] > 0 && rate[XCRS] > 0)
-		printf("   xcrs / bare %.2f   xcrs / xdp-filter %.2f   xcrs / "
-		       "nftables %.2f\n",
-		       rate[XCRS] / rate[BARE],
-		       rate[FILTER] > 0 ? rate[XCRS] / rate[FILTER] : 0,
-		       rate[NFT] > 0 ? rate[XCRS] / rate[NFT] : 0);
 	json_object_object_add(out, "rate", sec);
 	tn_ns_destroy(&dut);
 	tn_ns_destroy(&gen);
