@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "lineproto.h"
 #include "log.h"
 
 static json_object *ok_reply(void)
@@ -199,57 +200,10 @@ static void cmd_terminals(struct agent *ag, struct lclient *c)
 	send_reply(ag, c, o);
 }
 
-static int get_addr(struct agent *ag, struct lclient *c, json_object *req,
-		    struct xcrs_addr *a)
+static void cmd_show(struct agent *ag, struct lclient *c,
+		     const struct ctl_req *req)
 {
-	json_object *v;
-
-	if (!json_object_object_get_ex(req, "terminal", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		send_error(ag, c, "\"terminal\" (an address) is required");
-		return -1;
-	}
-	if (addr_parse(json_object_get_string(v), a)) {
-		send_error(ag, c, "\"%s\" is not an IPv4 or IPv6 address",
-			   json_object_get_string(v));
-		return -1;
-	}
-	return 0;
-}
-
-static const char *get_str(json_object *req, const char *k)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(req, k, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* "for": a duration; absent = until released. 0 or -1 (error sent). */
-static int get_until(struct agent *ag, struct lclient *c, json_object *req,
-		     uint64_t *until)
-{
-	const char *s = get_str(req, "for");
-	uint64_t d;
-
-	*until = 0;
-	if (!s)
-		return 0;
-	if (policy_duration_parse(s, &d) || !d) {
-		send_error(ag, c,
-			   "\"%s\" is not a duration (e.g. 30s, 10m, 1h30m, "
-			   "2d)", s);
-		return -1;
-	}
-	*until = now_mono() + d;
-	return 0;
-}
-
-static void cmd_show(struct agent *ag, struct lclient *c, json_object *req)
-{
-	struct xcrs_addr a;
+	struct xcrs_addr a = req->terminal;
 	struct corr_view v;
 	struct xcrs_sub s;
 	struct xcrs_sub_counters sc;
@@ -257,8 +211,6 @@ static void cmd_show(struct agent *ag, struct lclient *c, json_object *req)
 	char buf[ADDR_STRLEN];
 	int scope, base;
 
-	if (get_addr(ag, c, req, &a))
-		return;
 	o = ok_reply();
 	addr_format(&a, buf, sizeof(buf));
 	add_str(o, "terminal", buf);
@@ -322,31 +274,25 @@ static void audit_operator(struct agent *ag, const char *event,
 	agent_audit(ag, rec);
 }
 
-static void cmd_react(struct agent *ag, struct lclient *c, json_object *req)
+static void cmd_react(struct agent *ag, struct lclient *c,
+		      const struct ctl_req *req)
 {
-	const char *lname = get_str(req, "level"),
-		   *reason = get_str(req, "reason");
-	struct xcrs_addr a;
+	const struct xcrs_addr a = req->terminal;
+	uint64_t until = req->for_ns ? now_mono() + req->for_ns : 0;
 	struct corr_view v;
-	uint64_t until;
-	char buf[ADDR_STRLEN], why[256];
+	char buf[ADDR_STRLEN], why[CTL_REASON_MAX];
 	json_object *o;
 	int level, r;
 
-	if (get_addr(ag, c, req, &a) || get_until(ag, c, req, &until))
-		return;
-	if (!lname) {
-		send_error(ag, c, "\"level\" is required");
-		return;
-	}
-	level = policy_level_index(ag->policy, lname);
+	level = policy_level_index(ag->policy, req->level);
 	if (level < 0) {
-		send_error(ag, c, "no level \"%s\" in the policy", lname);
+		send_error(ag, c, "no level \"%s\" in the policy", req->level);
 		return;
 	}
 	addr_format(&a, buf, sizeof(buf));
-	snprintf(why, sizeof(why), "%s", reason ? reason : "operator");
-	audit_operator(ag, "operator-react", buf, lname);
+	snprintf(why, sizeof(why), "%s",
+		 req->reason[0] ? req->reason : "operator");
+	audit_operator(ag, "operator-react", buf, req->level);
 	r = corr_react(ag->corr, &a, (unsigned)level, until, why, now_mono());
 	agent_after_change(ag);
 	if (r < 0) {
@@ -359,14 +305,13 @@ static void cmd_react(struct agent *ag, struct lclient *c, json_object *req)
 	send_reply(ag, c, o);
 }
 
-static void cmd_release(struct agent *ag, struct lclient *c, json_object *req)
+static void cmd_release(struct agent *ag, struct lclient *c,
+			const struct ctl_req *req)
 {
-	struct xcrs_addr a;
+	const struct xcrs_addr a = req->terminal;
 	char buf[ADDR_STRLEN];
 	int r;
 
-	if (get_addr(ag, c, req, &a))
-		return;
 	addr_format(&a, buf, sizeof(buf));
 	r = corr_release(ag->corr, &a, now_mono());
 	if (r == -ENOENT) {
@@ -381,42 +326,29 @@ static void cmd_release(struct agent *ag, struct lclient *c, json_object *req)
 		send_reply(ag, c, ok_reply());
 }
 
-static int get_scope(struct agent *ag, struct lclient *c, json_object *req)
+static int get_scope(struct agent *ag, struct lclient *c,
+		     const struct ctl_req *req)
 {
-	const char *name = get_str(req, "scope");
-	int s;
+	int s = policy_scope_index(ag->policy, req->scope);
 
-	if (!name) {
-		send_error(ag, c, "\"scope\" is required");
-		return -1;
-	}
-	s = policy_scope_index(ag->policy, name);
 	if (s < 0)
-		send_error(ag, c, "no scope \"%s\" in the policy", name);
+		send_error(ag, c, "no scope \"%s\" in the policy", req->scope);
 	return s;
 }
 
-static void cmd_contain(struct agent *ag, struct lclient *c, json_object *req)
+static void cmd_contain(struct agent *ag, struct lclient *c,
+			const struct ctl_req *req)
 {
-	const char *m = get_str(req, "mode");
-	enum xcrs_contain_mode mode = XCRS_CONTAIN_NONE;
-	uint64_t until;
+	uint64_t until = req->for_ns ? now_mono() + req->for_ns : 0;
 	int s, r;
 
-	if ((s = get_scope(ag, c, req)) < 0 || get_until(ag, c, req, &until))
+	if ((s = get_scope(ag, c, req)) < 0)
 		return;
-	if (m && !strcmp(m, "isolate"))
-		mode = XCRS_CONTAIN_ISOLATE;
-	else if (m && !strcmp(m, "no-lateral"))
-		mode = XCRS_CONTAIN_NO_LATERAL;
-	else if (m) {
-		send_error(ag, c, "mode \"%s\": expected isolate or no-lateral",
-			   m);
-		return;
-	}
 	audit_operator(ag, "operator-contain", ag->policy->scopes[s].name,
-		       m ? m : "policy mode");
-	r = agent_scope_contain(ag, s, mode, until, "contained by the operator");
+		       req->mode ? dp_contain_to_string(req->mode) :
+				   "policy mode");
+	r = agent_scope_contain(ag, s, req->mode, until,
+				"contained by the operator");
 	if (r < 0)
 		send_error(ag, c, "contain %s: %s", ag->policy->scopes[s].name,
 			   strerror(-r));
@@ -425,7 +357,7 @@ static void cmd_contain(struct agent *ag, struct lclient *c, json_object *req)
 }
 
 static void cmd_uncontain(struct agent *ag, struct lclient *c,
-			  json_object *req)
+			  const struct ctl_req *req)
 {
 	int s, r;
 
@@ -504,52 +436,58 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 void control_request(struct agent *ag, struct lclient *c, const char *line,
 		     size_t len)
 {
-	json_object *req;
-	const char *cmd;
+	struct ctl_req req;
 	char err[1024];
 
-	req = json_tokener_parse(line);
-	if (!req || !json_object_is_type(req, json_type_object) ||
-	    !(cmd = get_str(req, "cmd"))) {
-		send_error(ag, c, "request is not a JSON object with \"cmd\"");
-		json_object_put(req);
+	if (ctl_parse(line, len, &req, err, sizeof(err))) {
+		send_error(ag, c, "%s", err);
 		return;
 	}
-	log_debug("control: %s", cmd);
-	if (!strcmp(cmd, "status"))
+	log_debug("control: command %d", (int)req.cmd);
+	switch (req.cmd) {
+	case CTL_STATUS:
 		cmd_status(ag, c);
-	else if (!strcmp(cmd, "terminals"))
+		break;
+	case CTL_TERMINALS:
 		cmd_terminals(ag, c);
-	else if (!strcmp(cmd, "show"))
-		cmd_show(ag, c, req);
-	else if (!strcmp(cmd, "react"))
-		cmd_react(ag, c, req);
-	else if (!strcmp(cmd, "release"))
-		cmd_release(ag, c, req);
-	else if (!strcmp(cmd, "scope-contain"))
-		cmd_contain(ag, c, req);
-	else if (!strcmp(cmd, "scope-release"))
-		cmd_uncontain(ag, c, req);
-	else if (!strcmp(cmd, "stats"))
+		break;
+	case CTL_SHOW:
+		cmd_show(ag, c, &req);
+		break;
+	case CTL_REACT:
+		cmd_react(ag, c, &req);
+		break;
+	case CTL_RELEASE:
+		cmd_release(ag, c, &req);
+		break;
+	case CTL_CONTAIN:
+		cmd_contain(ag, c, &req);
+		break;
+	case CTL_UNCONTAIN:
+		cmd_uncontain(ag, c, &req);
+		break;
+	case CTL_STATS:
 		cmd_stats(ag, c);
-	else if (!strcmp(cmd, "updates")) {
+		break;
+	case CTL_UPDATES: {
 		json_object *o = ok_reply();
 
 		json_object_object_add(o, "updates", updates_json(ag));
 		send_reply(ag, c, o);
-	} else if (!strcmp(cmd, "ms")) {
+		break;
+	}
+	case CTL_MS: {
 		json_object *o = ok_reply();
 
 		json_object_object_add(o, "ms", ms_json(ag));
 		send_reply(ag, c, o);
+		break;
 	}
-	else if (!strcmp(cmd, "reload")) {
+	case CTL_RELOAD:
 		if (agent_reload(ag, err, sizeof(err)))
 			send_error(ag, c, "%s", err);
 		else
 			send_reply(ag, c, ok_reply());
-	} else {
-		send_error(ag, c, "unknown command \"%s\"", cmd);
+		break;
 	}
-	json_object_put(req);
 }

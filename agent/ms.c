@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "agent.h"
+#include "lineproto.h"
 #include "log.h"
 
 static void audit_ms(struct agent *ag, const char *event,
@@ -121,33 +122,24 @@ void ms_housekeeping(struct agent *ag)
 
 void ms_feed_line(struct agent *ag, const char *src, char *line, size_t len)
 {
-	json_object *o, *ev, *ms;
 	struct xcrs_addr a;
-	const char *e, *m;
+	bool connect;
+	int r = session_line_parse(line, len, &connect, &a);
 
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		line[--len] = '\0';
-	if (!len)
+	if (r == -ENODATA)
 		return;
 	ag->counters[C_SESSIONS_LINES]++;
-	o = json_tokener_parse(line);
-	if (!o || !json_object_object_get_ex(o, "event", &ev) ||
-	    !json_object_object_get_ex(o, "ms", &ms) ||
-	    !(e = json_object_get_string(ev)) ||
-	    !(m = json_object_get_string(ms)) || addr_parse(m, &a) ||
-	    (strcmp(e, "connect") && strcmp(e, "leave"))) {
+	if (r) {
 		ag->counters[C_INPUT_MALFORMED]++;
 		log_warn("%s: malformed session line dropped (expected "
 			 "{\"event\": \"connect\"|\"leave\", \"ms\": ADDRESS})",
 			 src);
-		json_object_put(o);
 		return;
 	}
-	if (!strcmp(e, "connect"))
+	if (connect)
 		ms_connect(ag, &a, "feed");
 	else
 		ms_leave(ag, &a, "feed");
-	json_object_put(o);
 }
 
 static void ms_one(struct ms_entry *e, void *ctx)
