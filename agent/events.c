@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "addr.h"
+#include "jsonline.h"
 
 static int bad(char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -29,36 +30,16 @@ static int bad(char *err, size_t len, const char *fmt, ...)
 static json_object *parse_object(const char *line, size_t len, char *err,
 				 size_t errlen)
 {
-	struct json_tokener *tok;
+	const char *why;
 	json_object *o;
-	enum json_tokener_error je;
 
 	if (len > EV_LINE_MAX) {
 		bad(err, errlen, "line longer than %d bytes", EV_LINE_MAX);
 		return NULL;
 	}
-	tok = json_tokener_new_ex(16);
-	if (!tok) {
-		bad(err, errlen, "out of memory");
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	je = json_tokener_get_error(tok);
-	if (!o || je != json_tokener_success ||
-	    /* nothing but white space may follow the object */
-	    strspn(line + json_tokener_get_parse_end(tok), " \t\r\n") !=
-		    len - json_tokener_get_parse_end(tok)) {
-		bad(err, errlen, "not a JSON object: %s",
-		    je != json_tokener_success ? json_tokener_error_desc(je)
-					       : "trailing data");
-		json_object_put(o);
-		o = NULL;
-	} else if (!json_object_is_type(o, json_type_object)) {
-		bad(err, errlen, "not a JSON object");
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
+	o = json_line_object(line, len, 16, &why);
+	if (!o)
+		bad(err, errlen, "not a JSON object: %s", why);
 	return o;
 }
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "addr.h"
+#include "jsonline.h"
 #include "lineproto.h"
 #include "policy.h"
 
@@ -15,28 +16,9 @@
 
 static json_object *parse_object(const char *line, size_t len)
 {
-	struct json_tokener *tok;
-	json_object *o;
-	size_t end;
+	const char *why;
 
-	if (len > (size_t)INT32_MAX)
-		return NULL;
-	tok = json_tokener_new_ex(LINE_DEPTH);
-	if (!tok)
-		return NULL;
-	o = json_tokener_parse_ex(tok, line, (int)len);
-	end = json_tokener_get_parse_end(tok);
-	/* one object and nothing after it but blanks */
-	while (o && end < len && (line[end] == ' ' || line[end] == '\t' ||
-				  line[end] == '\r' || line[end] == '\n'))
-		end++;
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    end != len || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
+	return json_line_object(line, len, LINE_DEPTH, &why);
 }
 
 static const char *get_str(json_object *o, const char *k)

@@ -138,3 +138,19 @@ Test(events, generic_format)
 		     -EBADMSG);
 	cr_expect(strstr(err, "signature_id"), "%s", err);
 }
+
+/* Found by fuzzing: the parser looked for trailing blanks past len (up to
+ * a NUL that need not exist). Bytes after len are not the line's. */
+Test(events, nothing_past_the_length_is_read)
+{
+	const char buf[] = "{\"event_type\":\"flow\"}   ";
+	struct ev_alert a;
+	char err[256] = "";
+
+	cr_expect_eq(ev_parse_eve(buf, strlen(buf) - 3, &a, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(ev_parse_eve("{\"event_type\":\"flow\"}x", 24, &a, err,
+				  sizeof(err)),
+		     -EBADMSG);
+	cr_expect(strstr(err, "trailing"), "%s", err);
+}
