@@ -292,9 +292,14 @@ static __always_inline __u32 parse_l4(void *data, void *data_end, __u32 off,
 		    (pi->proto == IPPROTO_ICMPV6_ && ic[0] == 128))
 			pi->flags |= PI_NEW_FLOW;
 		/* Router/neighbour solicitation and advertisement, redirect:
-		 * with hop limit 255 they never left the link (RFC 4861). */
+		 * with hop limit 255 they never left the link (RFC 4861).
+		 * Only to a link-local or link-scope multicast destination:
+		 * sent anywhere else a router would forward it, a channel
+		 * out of a quarantine. */
 		if (pi->proto == IPPROTO_ICMPV6_ && ic[0] >= 133 &&
-		    ic[0] <= 137 && pi->hop_limit == 255)
+		    ic[0] <= 137 && pi->hop_limit == 255 &&
+		    ((pi->dst.a[0] == 0xfe && (pi->dst.a[1] & 0xc0) == 0x80) ||
+		     (pi->dst.a[0] == 0xff && (pi->dst.a[1] & 0x0f) == 0x02)))
 			pi->flags |= PI_ND;
 		pi->flags |= PI_COMPLETE;
 		return off + 8;
@@ -815,8 +820,14 @@ int xcrs_xdp(struct xdp_md *ctx)
 	 * reassembled without the first, which is classified. */
 	if (xcrs_gtpu && !(pi.flags & (PI_COMPLETE | PI_FRAG_LATER)))
 		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
+	/* A UDP/2152 packet whose own subscriber-side address is a
+	 * subscriber is that subscriber's packet, not the access network's
+	 * tunnel: decapsulating it would let the sender choose the inner
+	 * source that is judged (and pass "signalling" untouched). */
 	if (xcrs_gtpu && pi.proto == IPPROTO_UDP && (pi.flags & PI_COMPLETE) &&
-	    pi.dport == XCRS_GTPU_PORT && pi.l4_end) {
+	    pi.dport == XCRS_GTPU_PORT && pi.l4_end &&
+	    !is_subscriber(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src : &pi.dst,
+			   gen)) {
 		__u32 udp_end;
 		int r;
 
