@@ -891,7 +891,8 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 	if (!same_paths(old, np)) {
 		snprintf(err, errlen,
 			 "%s: the agent section (pin_dir, sockets, state and "
-			 "audit files) changed: restart the agent to change it",
+			 "audit files, map sizes) changed: restart the agent "
+			 "to change it",
 			 ag->policy_path);
 		r = -EINVAL;
 		goto refused;
@@ -1237,9 +1238,25 @@ static int check_only(struct policy *p)
 	return 0;
 }
 
+/* The dataplane's pin directory and map sizes, from the agent section. */
+static struct dp_config dp_config_of(const struct policy *p)
+{
+	const struct policy_maps *m = &p->agent.maps;
+	struct dp_config c = {
+		.pin_dir = p->agent.pin_dir,
+		.max_subs = m->subscribers,
+		.max_pools = m->pools,
+		.max_svc_prefixes = m->service_prefixes,
+		.max_scopes = m->scopes,
+		.max_tracked = m->tracked,
+	};
+
+	return c;
+}
+
 static int detach_only(struct policy *p)
 {
-	struct dp_config cfg = {.pin_dir = p->agent.pin_dir};
+	struct dp_config cfg = dp_config_of(p);
 	char err[512];
 	struct dp *dp;
 	int rc = 0;
@@ -1266,7 +1283,7 @@ static int detach_only(struct policy *p)
 
 static int start(struct agent *ag, char *err, size_t errlen)
 {
-	struct dp_config cfg = {.pin_dir = ag->policy->agent.pin_dir};
+	struct dp_config cfg = dp_config_of(ag->policy);
 	const struct policy_agent *pa = &ag->policy->agent;
 	json_object *rec;
 	int r;

@@ -459,6 +459,39 @@ STR_FIELD(ag_ctl, struct policy_agent, control_socket, "agent.control_socket")
 STR_FIELD(ag_state, struct policy_agent, state_file, "agent.state_file")
 STR_FIELD(ag_audit, struct policy_agent, audit_log, "agent.audit_log")
 
+/* Map sizes: at least 16 entries; at most what a kernel map sensibly
+ * holds (the subscriber map's memory is ~230 B an entry). */
+#define MAP_FIELD(fn, field, what, max)                                        \
+	static int fn(struct pctx *c, node_t *v, void *o)                      \
+	{                                                                      \
+		unsigned long long x;                                          \
+		int r = uint_range(c, v, what, 16, max, &x);                   \
+                                                                               \
+		if (!r)                                                        \
+			((struct policy_maps *)o)->field = (uint32_t)x;        \
+		return r;                                                      \
+	}
+MAP_FIELD(mp_subs, subscribers, "agent.maps.subscribers", 100000000ULL)
+MAP_FIELD(mp_pools, pools, "agent.maps.pools", 1000000ULL)
+MAP_FIELD(mp_svcs, service_prefixes, "agent.maps.service_prefixes",
+	  1000000ULL)
+MAP_FIELD(mp_scopes, scopes, "agent.maps.scopes", 1000000ULL)
+MAP_FIELD(mp_tracked, tracked, "agent.maps.tracked", 10000000ULL)
+
+static int ag_maps(struct pctx *c, node_t *n, void *o)
+{
+	static const struct field f[] = {
+		{ "subscribers", mp_subs },
+		{ "pools", mp_pools },
+		{ "service_prefixes", mp_svcs },
+		{ "scopes", mp_scopes },
+		{ "tracked", mp_tracked },
+	};
+
+	return walk(c, n, "agent.maps", f, 5,
+		    &((struct policy_agent *)o)->maps);
+}
+
 static int sec_agent(struct pctx *c, node_t *n)
 {
 	static const struct field f[] = {
@@ -466,9 +499,10 @@ static int sec_agent(struct pctx *c, node_t *n)
 		{ "control_socket", ag_ctl },
 		{ "state_file", ag_state },
 		{ "audit_log", ag_audit },
+		{ "maps", ag_maps },
 	};
 
-	return walk(c, n, "agent", f, 4, &c->p->agent);
+	return walk(c, n, "agent", f, 5, &c->p->agent);
 }
 
 /* ---- interfaces ---- */

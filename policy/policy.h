@@ -184,11 +184,22 @@ struct policy_peer {
 	size_t keylen;
 };
 
+/* Dataplane map sizes (agent.maps); 0 = the library's default. */
+struct policy_maps {
+	uint32_t subscribers;	   /* host entries */
+	uint32_t pools;		   /* address pools per policy */
+	uint32_t service_prefixes; /* per policy */
+	uint32_t scopes;	   /* contained scopes */
+	uint32_t tracked;	   /* per-subscriber state (rate, fan-out,
+				    * presence, counters) */
+};
+
 struct policy_agent {
 	char pin_dir[256];
 	char control_socket[256];
 	char state_file[256];
 	char audit_log[256];
+	struct policy_maps maps;
 };
 
 struct policy {

@@ -508,3 +508,24 @@ Test(policy, ms_section_and_sessions_input)
 	load_bad("version: 1\n" LEVELS "ms: {detect: maybe}\n",
 		 "t.yaml:5:14: ms.detect: expected true or false, found 'maybe'");
 }
+
+Test(policy, map_sizes)
+{
+	struct policy *p = load_ok("version: 1\nagent:\n  maps: {subscribers: "
+				   "1000, tracked: 64}\n" LEVELS);
+
+	cr_expect_eq(p->agent.maps.subscribers, 1000);
+	cr_expect_eq(p->agent.maps.tracked, 64);
+	cr_expect_eq(p->agent.maps.pools, 0, "unset: the library's default");
+	policy_free(p);
+}
+
+Test(errors, map_sizes)
+{
+	load_bad("version: 1\nagent:\n  maps: {subscribers: 8}\n" LEVELS,
+		 "t.yaml:3:23: agent.maps.subscribers: 8 is out of range "
+		 "(16..100000000)");
+	load_bad("version: 1\nagent:\n  maps: {hosts: 8}\n" LEVELS,
+		 "t.yaml:3:10: agent.maps: unknown key 'hosts' (expected "
+		 "subscribers, pools, service_prefixes, scopes, tracked)");
+}
