@@ -1033,11 +1033,13 @@ static void section_rate(void)
 	}
 	/* gen0 needs an XDP program of its own for live-frame XDP_TX */
 	{
-		int pass = prog_ret(XDP_PASS, "bench_pass");
+		int pass = prog_ret(XDP_PASS, "bench_pass"),
+		    idx = tn_ifindex(&gen, "gen0"); /* it leaves the namespace */
 
 		tn_enter(&gen);
-		bpf_xdp_attach(tn_ifindex(&gen, "gen0"), pass,
-			       XDP_FLAGS_DRV_MODE, NULL);
+		if (bpf_xdp_attach(idx, pass, XDP_FLAGS_DRV_MODE, NULL))
+			printf("   gen0: cannot attach XDP: %s\n",
+			       strerror(errno));
 		tn_leave();
 	}
 	for (int n = 1; n <= (use_pktgen ? 1 : ncpu); n++) {

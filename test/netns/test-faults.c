@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Faults under load, with the real xcrs-agent and live traffic:
+ *
+ *   gen (gen0) ──veth── edge (a1: xcrs, access) ─ xcrs-agent
+ *
+ * The test process sends frames from gen with XDP live frames (XDP_TX out
+ * of gen0) while it (a) kills the agent with SIGKILL and restarts it,
+ * (b) reloads the policy 100 times between two versions whose mix would
+ * misclassify, (c) makes the agent react to more terminals than the
+ * subscriber map holds, (d) floods the agent's event socket with
+ * malformed and valid alerts. It reads the dataplane's own counters
+ * through the pinned maps (read only) to count every packet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <criterion/criterion.h>
+
+#include "dataplane.h"
+#include "netns.h"
+#include "pktbuild.h"
+
+#define AGENT XCRS_BUILDDIR "/agent/xcrs-agent"
+#define CTL XCRS_BUILDDIR "/agent/xcrsctl"
+
+static struct tn_ns gen, edge;
+static char dir[128], pins[256], policy_path[256], sock[256];
+static pid_t agent = -1;
+static struct dp *ro; /* the test's read-only view of the pinned maps */
+
+#define MAX_SUBS 64
+
+/* Service order is a parameter: class numbers follow it. */
+static const char POLICY[] =
+	"version: 1\n"
+	"agent:\n"
+	"  pin_dir: %s\n"
+	"  control_socket: %s/agent.sock\n"
+	"  state_file: %s/state.json\n"
+	"  audit_log: %s/audit.jsonl\n"
+	"  maps: {subscribers: %d, tracked: 256}\n"
+	"interfaces:\n"
+	"  - {name: a1, role: access, mode: native}\n"
+	"services:\n"
+	"%s"
+	"levels:\n"
+	"  - {name: normal, allow: all}\n"
+	"  - {name: quarantined, allow: [dns]}\n"
+	"  - {name: webonly, allow: [web]}\n"
+	"scopes:\n"
+	"  - {name: cell, id: 1, pools: 192.0.2.0/24, level: normal}\n"
+	"inputs:\n"
+	"  eve:\n"
+	"    - socket: %s/eve.sock\n"
+	"rules:\n"
+	"  - name: ids\n"
+	"    on: ids\n"
+	"    match: {severity_at_most: 1}\n"
+	"    react: {level: quarantined, for: 1h}\n";
+
+static const char SVC_DNS[] =
+	"  - name: dns\n"
+	"    rules: [{prefixes: 198.51.100.53, protocol: udp, ports: 53}]\n";
+static const char SVC_WEB[] =
+	"  - name: web\n"
+	"    rules: [{prefixes: 203.0.113.0/24, protocol: udp, ports: 80}]\n";
+
+static void write_policy(bool web_first)
+{
+	char svcs[512], tmp[300];
+	FILE *f;
+
+	snprintf(svcs, sizeof(svcs), "%s%s", web_first ? SVC_WEB : SVC_DNS,
+		 web_first ? SVC_DNS : SVC_WEB);
+	snprintf(tmp, sizeof(tmp), "%s.new", policy_path);
+	f = fopen(tmp, "w");
+	cr_assert(f);
+	fprintf(f, POLICY, pins, dir, dir, dir, MAX_SUBS, svcs, dir);
+	cr_assert_eq(fclose(f), 0);
+	/* the agent never reads a half-written file */
+	cr_assert_eq(rename(tmp, policy_path), 0);
+}
+
+static int ctl(char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int ctl(char *out, size_t len, const char *fmt, ...)
+{
+	char args[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return tn_run(NULL, out, len, CTL " -s %s %s", sock, args);
+}
+
+static void start_agent(void)
+{
+	char log[300];
+	int fd;
+
+	snprintf(log, sizeof(log), "%s/agent.log", dir);
+	agent = fork();
+	cr_assert_geq(agent, 0);
+	if (agent == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd < 0 || tn_enter(&edge))
+			_exit(127);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execl(AGENT, AGENT, "-c", policy_path, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		int st;
+
+		if (ctl(NULL, 0, "status") == 0)
+			return;
+		if (waitpid(agent, &st, WNOHANG) == agent) {
+			char buf[4096] = "";
+
+			tn_run(NULL, buf, sizeof(buf), "cat %s", log);
+			agent = -1;
+			cr_assert_fail("the agent exited at start:\n%s", buf);
+		}
+		usleep(50000);
+	}
+	cr_assert_fail("the agent did not answer on %s", sock);
+}
+
+static void stop_agent(int sig)
+{
+	if (agent > 0) {
+		kill(agent, sig);
+		waitpid(agent, NULL, 0);
+	}
+	agent = -1;
+}
+
+static void setup(void)
+{
+	char err[512];
+	struct dp_config cfg = { .max_subs = MAX_SUBS, .max_tracked = 256 };
+
+	tn_sweep();
+	snprintf(dir, sizeof(dir), "/tmp/xcrs-t-%d-faults", getpid());
+	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	tn_pin_dir(pins, sizeof(pins), "faults");
+	tn_rm_pins(pins);
+	snprintf(policy_path, sizeof(policy_path), "%s/policy.yaml", dir);
+	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	cr_assert_eq(tn_ns_create(&gen, "gen"), 0);
+	cr_assert_eq(tn_ns_create(&edge, "edge"), 0);
+	/* no IPv6 chatter (MLD, router solicitations) in the counts */
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(tn_sh(i ? &edge : &gen,
+				   "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+				   "net.ipv6.conf.default.disable_ipv6=1"),
+			     0);
+	cr_assert_eq(tn_veth(&gen, "gen0", &edge, "a1"), 0);
+	write_policy(false);
+	start_agent();
+	cfg.pin_dir = pins;
+	cr_assert_eq(dp_open(&cfg, &ro, err, sizeof(err)), 0, "%s", err);
+	/* gen0 needs an XDP program of its own for live-frame XDP_TX */
+	{
+		struct bpf_insn pass[] = {
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+			  .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+		int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "t_pass", "GPL", pass,
+				       2, NULL),
+		    idx = tn_ifindex(&gen, "gen0"); /* before entering */
+
+		cr_assert_geq(fd, 0);
+		cr_assert_gt(idx, 0);
+		cr_assert_eq(tn_enter(&gen), 0);
+		cr_assert_eq(bpf_xdp_attach(idx, fd, XDP_FLAGS_DRV_MODE, NULL),
+			     0);
+		tn_leave();
+		close(fd);
+	}
+}
+
+static void teardown(void)
+{
+	char out[8192] = "";
+
+	stop_agent(SIGTERM);
+	dp_close(ro);
+	ro = NULL;
+	tn_run(NULL, out, sizeof(out), "tail -n 20 %s/agent.log", dir);
+	cr_log_info("agent log:\n%s", out);
+	tn_ns_destroy(&gen);
+	tn_ns_destroy(&edge);
+	tn_rm_pins(pins);
+	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
+}
+
+TestSuite(faults, .init = setup, .fini = teardown, .timeout = 240);
+
+/* ---- live traffic ---- */
+
+struct traffic {
+	pthread_t th;
+	uint8_t pkt[PB_MAX];
+	size_t len;
+	atomic_bool stop;
+	atomic_ullong sent;
+	int err;
+};
+
+static void *traffic_run(void *arg)
+{
+	struct traffic *t = arg;
+	struct bpf_insn tx[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_TX },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "t_tx", "GPL", tx, 2, NULL),
+	    idx = tn_ifindex(&gen, "gen0"); /* it leaves the namespace */
+
+	sigset_t all;
+
+	/* a signal (SIGCHLD of the killed agent) would end a run early */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (prog < 0 || idx <= 0 || tn_enter(&gen)) {
+		t->err = -errno;
+		return NULL;
+	}
+	while (!atomic_load(&t->stop)) {
+		LIBBPF_OPTS(bpf_test_run_opts, o);
+		struct xdp_md ctx = {
+			.data_end = (uint32_t)t->len,
+			.ingress_ifindex = (uint32_t)idx,
+		};
+
+		o.data_in = t->pkt;
+		o.data_size_in = (uint32_t)t->len;
+		o.ctx_in = &ctx;
+		o.ctx_size_in = sizeof(ctx);
+		o.repeat = 20000;
+		o.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+		o.batch_size = 64;
+		if (bpf_prog_test_run_opts(prog, &o)) {
+			t->err = -errno;
+			break;
+		}
+		atomic_fetch_add(&t->sent, o.repeat);
+	}
+	tn_leave();
+	close(prog);
+	return NULL;
+}
+
+static void traffic_start(struct traffic *t, const char *src, const char *dst,
+			  uint16_t dport)
+{
+	struct pb_frame f = { .ip = { .family = 4, .src = src, .dst = dst,
+				      .proto = IPPROTO_UDP, .sport = 40000,
+				      .dport = dport, .payload = 18 } };
+
+	memset(t, 0, sizeof(*t));
+	t->len = pb_build(&f, t->pkt, sizeof(t->pkt), NULL);
+	cr_assert_eq(pthread_create(&t->th, NULL, traffic_run, t), 0);
+}
+
+static uint64_t traffic_stop(struct traffic *t)
+{
+	atomic_store(&t->stop, true);
+	pthread_join(t->th, NULL);
+	cr_assert_eq(t->err, 0, "live frames: %s", strerror(-t->err));
+	return atomic_load(&t->sent);
+}
+
+/* Packets the dataplane passed as allowed (or unknown) / dropped by a
+ * level, so far. */
+static void counts(uint64_t *passed, uint64_t *dropped)
+{
+	struct dp_stats st;
+
+	cr_assert_eq(dp_stats_read(ro, &st), 0, "%s", dp_errmsg(ro));
+	/* the terminals are pool members: what passes of theirs passes as
+	 * allowed */
+	*passed = st.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets;
+	*dropped = st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
+}
+
+static void sleep_ms(long ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+/* The line `xcrsctl stats` prints for an agent counter. */
+static const char *stat_line(const char *name, long long v)
+{
+	static char buf[4][96];
+	static int i;
+	char *b = buf[i++ & 3];
+
+	snprintf(b, 96, "%-26s %lld\n", name, v);
+	return b;
+}
+
+/* Waits (5 s) until `xcrsctl args` prints want. */
+static bool ctl_until(const char *args, const char *want)
+{
+	char out[16384];
+
+	for (int i = 0; i < 100; i++) {
+		if (ctl(out, sizeof(out), "%s", args) == 0 && strstr(out, want))
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+#define S "192.0.2.10"	 /* the reacted terminal */
+#define WEB "203.0.113.10"
+
+/* (a) SIGKILL and restart under load: not one packet of the quarantined
+ * terminal passes before, while the agent is dead, or after it is back. */
+Test(faults, kill9_under_load_leaks_nothing)
+{
+	struct traffic t;
+	uint64_t p0, d0, p1, d1, sent;
+	char out[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react " S " --level quarantined --for 1h"),
+		     0, "%s", out);
+	counts(&p0, &d0);
+	traffic_start(&t, S, WEB, 80);
+	sleep_ms(500);
+	for (int round = 0; round < 3; round++) {
+		stop_agent(SIGKILL);
+		sleep_ms(300);
+		start_agent();
+		sleep_ms(300);
+	}
+	sent = traffic_stop(&t);
+	counts(&p1, &d1);
+	cr_log_info("kill -9 x3 under load: %llu frames sent, %llu dropped, "
+		    "%llu passed",
+		    (unsigned long long)sent, (unsigned long long)(d1 - d0),
+		    (unsigned long long)(p1 - p0));
+	printf("faults: kill -9 x3: %llu frames, %llu passed\n",
+	       (unsigned long long)sent, (unsigned long long)(p1 - p0));
+	cr_expect_eq(p1 - p0, 0, "%llu packets of the quarantined terminal "
+		     "passed", (unsigned long long)(p1 - p0));
+	cr_expect_eq(d1 - d0, sent, "sent %llu, dropped %llu",
+		     (unsigned long long)sent, (unsigned long long)(d1 - d0));
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, S) && strstr(out, "quarantined"), "%s", out);
+}
+
+/* (b) 100 reloads under load between two policies that order the
+ * services differently (so class numbers differ): the terminal at level
+ * webonly sends web traffic; a packet classified with one version's
+ * services and the other's levels would be dropped. */
+Test(faults, hundred_reloads_under_load_never_half_applied)
+{
+	struct traffic t;
+	uint64_t p0, d0, p1, d1, sent;
+	char out[4096];
+	int failed = 0;
+
+	cr_assert_eq(ctl(out, sizeof(out), "react " S " --level webonly"), 0,
+		     "%s", out);
+	counts(&p0, &d0);
+	traffic_start(&t, S, WEB, 80);
+	for (int i = 0; i < 100; i++) {
+		write_policy(i % 2 == 0);
+		if (ctl(out, sizeof(out), "reload"))
+			failed++;
+	}
+	sent = traffic_stop(&t);
+	counts(&p1, &d1);
+	printf("faults: 100 reloads: %llu frames, %llu dropped\n",
+	       (unsigned long long)sent, (unsigned long long)(d1 - d0));
+	cr_expect_eq(failed, 0, "%d reloads refused (last: %s)", failed, out);
+	cr_expect_eq(d1 - d0, 0, "%llu packets dropped: a half-applied policy",
+		     (unsigned long long)(d1 - d0));
+	cr_expect_eq(p1 - p0, sent, "sent %llu, passed %llu",
+		     (unsigned long long)sent, (unsigned long long)(p1 - p0));
+	cr_assert_eq(ctl(out, sizeof(out), "stats"), 0);
+	cr_expect(strstr(out, stat_line("reloads", 100)), "%s", out);
+}
+
+static void eve_send(int fd, const char *src, const char *dst)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line),
+			 "{\"event_type\":\"alert\",\"src_ip\":\"%s\","
+			 "\"src_port\":4000,\"dest_ip\":\"%s\",\"dest_port\":"
+			 "445,\"proto\":\"TCP\",\"alert\":{\"signature_id\":1,"
+			 "\"signature\":\"worm\",\"severity\":1}}\n",
+			 src, dst);
+
+	cr_assert_eq(write(fd, line, (size_t)n), n);
+}
+
+static int eve_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/eve.sock", dir);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "%s: %s", sa.sun_path, strerror(errno));
+	return fd;
+}
+
+/* (c) More reacted terminals than the subscriber map holds: the agent
+ * says so, and what is in the map stays enforced. */
+Test(faults, full_subscriber_map_is_reported_and_enforcement_kept)
+{
+	struct traffic t;
+	uint64_t p0, d0, p1, d1, sent;
+	char out[16384], addr[32];
+	int fd = eve_connect();
+
+	/* the first terminal, then 99 more: 100 > 64 entries */
+	eve_send(fd, S, WEB);
+	cr_assert(ctl_until("show " S, "quarantined"));
+	for (int i = 100; i < 199; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		eve_send(fd, addr, WEB);
+	}
+	close(fd);
+	/* the agent tells: an error per entry that did not fit */
+	for (int i = 0; i < 100; i++) {
+		tn_run(NULL, out, sizeof(out), "grep -c 'subscriber map full' "
+			       "%s/agent.log", dir);
+		if (atoi(out) >= 100 - MAX_SUBS)
+			break;
+		sleep_ms(50);
+	}
+	cr_expect_geq(atoi(out), 100 - MAX_SUBS, "log lines: %s", out);
+	tn_run(NULL, out, sizeof(out), "grep -m1 'subscriber map full' "
+		       "%s/agent.log", dir);
+	cr_expect(strstr(out, "(64 entries): cannot add 192.0.2."), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "stats"), 0);
+	cr_expect(strstr(out, "dataplane_errors"), "%s", out);
+	cr_expect_not(strstr(out, stat_line("dataplane_errors", 0)), "%s",
+		      out);
+	/* the agent is alive and S's traffic is still dropped */
+	counts(&p0, &d0);
+	traffic_start(&t, S, WEB, 80);
+	sleep_ms(300);
+	sent = traffic_stop(&t);
+	counts(&p1, &d1);
+	cr_expect_eq(p1 - p0, 0, "%llu passed",
+		     (unsigned long long)(p1 - p0));
+	cr_expect_eq(d1 - d0, sent, "sent %llu, dropped %llu",
+		     (unsigned long long)sent, (unsigned long long)(d1 - d0));
+	cr_expect_eq(ctl(out, sizeof(out), "status"), 0, "the agent died");
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* Sends one round of the flood: n lines, most malformed in some way,
+ * every 25th a valid alert of one of 40 terminals, the rest alerts about
+ * nobody's addresses. Returns how many malformed lines it sent. */
+static int flood_round(int fd, int n)
+{
+	static char huge[70000];
+	int bad = 0;
+
+	memset(huge, 'A', sizeof(huge) - 2);
+	huge[sizeof(huge) - 2] = '\n';
+	for (int i = 0; i < n; i++) {
+		char addr[32], line[256];
+		int k;
+
+		switch (i % 5) {
+		case 0:
+			if (i % 25 == 0) {
+				snprintf(addr, sizeof(addr), "192.0.2.%d",
+					 20 + (i / 25) % 40);
+				eve_send(fd, addr, WEB);
+				continue;
+			}
+			snprintf(addr, sizeof(addr), "198.51.%d.%d",
+				 (i >> 8) & 255, i & 255);
+			eve_send(fd, addr, "198.51.100.1");
+			continue;
+		case 1:
+			k = snprintf(line, sizeof(line), "garbage %d\n", i);
+			break;
+		case 2:
+			k = snprintf(line, sizeof(line),
+				     "{\"event_type\":\"alert\",\"src_ip\":"
+				     "\"192.0.2.%d\"\n", i & 255);
+			break;
+		case 3:
+			k = snprintf(line, sizeof(line), "%.*s\n", 100,
+				     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+				     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+				     "[[[[[[[[[[[[[[[[[[[[");
+			break;
+		default:
+			if (i % 1000 == 4) {
+				/* longer than any line the agent takes */
+				cr_assert_eq(write(fd, huge, sizeof(huge) - 1),
+					     (ssize_t)sizeof(huge) - 1);
+				continue;
+			}
+			k = snprintf(line, sizeof(line),
+				     "{\"event_type\":\"alert\",\"src_ip\":7,"
+				     "\"alert\":{\"severity\":\"x\"}}\n");
+			break;
+		}
+		cr_assert_eq(write(fd, line, (size_t)k), k);
+		bad++;
+	}
+	return bad;
+}
+
+/* (d) A flood of malformed and valid events: memory stays bounded (the
+ * second round adds next to nothing), every valid alert is acted on,
+ * every malformed line is counted. */
+Test(faults, flood_of_events_keeps_memory_bounded_and_reactions_right)
+{
+	const int n = 100000;
+	long r0, r1, r2;
+	char out[65536];
+	int fd = eve_connect(), bad = 0;
+
+	r0 = rss_kib(agent);
+	bad += flood_round(fd, n);
+	cr_assert(ctl_until("stats", "eve_lines"));
+	sleep_ms(500);
+	r1 = rss_kib(agent);
+	bad += flood_round(fd, n);
+	close(fd);
+	/* wait until the agent has read everything: the overlong lines
+	 * are counted apart from the malformed */
+	for (int i = 0; i < 200; i++) {
+		if (ctl(out, sizeof(out), "stats") == 0 &&
+		    strstr(out, stat_line("input_malformed", bad)) &&
+		    strstr(out, stat_line("input_overlong", 2 * (n / 1000))))
+			break;
+		sleep_ms(50);
+	}
+	r2 = rss_kib(agent);
+	printf("faults: flood 2 x %d lines (%d malformed, %d overlong): agent "
+	       "RSS %ld -> %ld -> %ld KiB\n", n, bad, 2 * (n / 1000), r0, r1,
+	       r2);
+	cr_expect(strstr(out, stat_line("input_malformed", bad)), "want %s",
+		  out);
+	cr_expect(strstr(out, stat_line("input_overlong", 2 * (n / 1000))),
+		  "%s", out);
+	cr_expect_lt(r2 - r1, 2048, "RSS grew %ld KiB in the second round",
+		     r2 - r1);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	for (int i = 20; i < 60; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "192.0.2.%d ", i);
+		cr_expect(strstr(out, addr), "%s not reacted:\n%s", addr, out);
+	}
+	cr_expect_null(strstr(out, "198.51."), "a non-subscriber reacted");
+}
