@@ -5,7 +5,8 @@
  *   term (t0) ──veth── (e0) edge (e1) ──veth── (s0) srv
  *   192.0.2.10 .13 .14  192.0.2.1  198.51.100.1   198.51.100.53 .80 .99
  *   2001:db8:1::a ::d    2001:db8:1::1  2001:db8:ff::1  2001:db8:53::53 ...
- *   192.0.2.250 (gNB)
+ *   192.0.2.60 (gNB, outside the pools: a packet whose own
+ *   address is a subscriber is never decapsulated)
  *
  * xcrs runs on e0 in the access role with the reference policy of
  * lib/xdptest.c (192.0.2.10 normal, .13 quarantined, .14 blocked). The test
@@ -43,7 +44,7 @@ static char pins[256];
 #define T_BLOCK4  "192.0.2.14"
 #define T_NORMAL6 "2001:db8:1::a"
 #define T_QUAR6	  "2001:db8:1::d"
-#define T_GNB4	  "192.0.2.250"
+#define T_GNB4	  "192.0.2.60"
 #define E_ACCESS4 "192.0.2.1"
 
 static void topology(void)
@@ -62,7 +63,7 @@ static void topology(void)
 	r |= tn_sh(&term, "ip addr add 192.0.2.10/24 dev t0 && "
 			  "ip addr add 192.0.2.13/24 dev t0 && "
 			  "ip addr add 192.0.2.14/24 dev t0 && "
-			  "ip addr add 192.0.2.250/24 dev t0 && "
+			  "ip addr add 192.0.2.60/24 dev t0 && "
 			  "ip -6 addr add 2001:db8:1::a/64 dev t0 nodad && "
 			  "ip -6 addr add 2001:db8:1::d/64 dev t0 nodad && "
 			  "ip route add default via 192.0.2.1 && "
