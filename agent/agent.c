@@ -792,30 +792,42 @@ static int apply_all(struct agent *ag, const struct policy *old, char *err,
 	return 0;
 }
 
+/* The old policy's entry for interface name, or NULL. */
+static const struct policy_interface *old_if(const struct policy *old,
+					     const char *name)
+{
+	for (size_t i = 0; old && i < old->ninterfaces; i++)
+		if (!strcmp(old->interfaces[i].name, name))
+			return &old->interfaces[i];
+	return NULL;
+}
+
+/* At start (old NULL) every interface gets this binary's program: a
+ * program attached by an earlier agent (an older version) is replaced in
+ * place. At a reload, interfaces that left the policy are detached, a
+ * changed role or GTP-U setting is replaced in place, and a changed mode
+ * (native/generic) is detached and attached again. */
 static int attach_interfaces(struct agent *ag, const struct policy *old,
 			     char *err, size_t errlen)
 {
 	const struct policy *p = ag->policy;
 
 	for (size_t i = 0; old && i < old->ninterfaces; i++) {
-		bool kept = false;
+		const struct policy_interface *o = &old->interfaces[i],
+					      *n = NULL;
 
 		for (size_t j = 0; j < p->ninterfaces; j++)
-			kept |= !strcmp(old->interfaces[i].name,
-					p->interfaces[j].name) &&
-				old->interfaces[i].role == p->interfaces[j].role &&
-				old->interfaces[i].mode == p->interfaces[j].mode &&
-				old->interfaces[i].gtpu == p->interfaces[j].gtpu;
-		if (!kept && dp_attached(ag->dp, old->interfaces[i].name) == 1) {
-			if (dp_detach(ag->dp, old->interfaces[i].name))
-				log_warn("%s", dp_errmsg(ag->dp));
-			else
-				log_info("detached from %s",
-					 old->interfaces[i].name);
-		}
+			if (!strcmp(o->name, p->interfaces[j].name))
+				n = &p->interfaces[j];
+		if (n && n->mode == o->mode)
+			continue;
+		if (dp_attached(ag->dp, o->name) == 1 &&
+		    dp_detach(ag->dp, o->name))
+			log_warn("%s", dp_errmsg(ag->dp));
 	}
 	for (size_t i = 0; i < p->ninterfaces; i++) {
-		const struct policy_interface *in = &p->interfaces[i];
+		const struct policy_interface *in = &p->interfaces[i],
+					      *was = old_if(old, in->name);
 		struct dp_attach_opts o = {
 			.role = in->role,
 			.mode = in->mode == POLICY_MODE_GENERIC ? DP_MODE_SKB :
@@ -823,19 +835,14 @@ static int attach_interfaces(struct agent *ag, const struct policy *old,
 			.allow_fallback = in->mode == POLICY_MODE_NATIVE_OR_GENERIC,
 			.no_gtpu = !in->gtpu,
 		};
-		int r = dp_attached(ag->dp, in->name);
 
-		if (r == 1) {
-			log_info("%s: xcrs already attached (kept)", in->name);
+		if (was && was->role == in->role && was->mode == in->mode &&
+		    was->gtpu == in->gtpu)
 			continue;
-		}
-		r = r < 0 ? r : dp_attach(ag->dp, in->name, &o);
-		if (r) {
+		if (dp_attach(ag->dp, in->name, &o)) {
 			snprintf(err, errlen, "%s", dp_errmsg(ag->dp));
-			return r;
+			return -1;
 		}
-		log_info("attached to %s (%s)", in->name,
-			 dp_role_to_string(in->role));
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The dataplane control library (see dataplane.h): loads bpf/xcrs.bpf.c
- * through its skeleton, pins and reuses its maps, attaches it with libxdp,
+ * through its skeleton, pins and reuses its maps, attaches it with a
+ * pinned BPF link per interface (replaced in place by the next version),
  * and performs every map read and write of xcrs.
  */
 #include <arpa/inet.h>
@@ -18,11 +19,11 @@
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include <xdp/libxdp.h>
 
 #include "addr.h"
 #include "dataplane.h"
@@ -107,8 +108,8 @@ static const char *const map_roles[M_COUNT] = {
 
 struct dp_attachment {
 	char ifname[IF_NAMESIZE];
-	struct xcrs_bpf *skel;
-	struct xdp_program *prog;
+	struct xcrs_bpf *skel; /* the program instance the link runs */
+	int link_fd;
 };
 
 struct dp {
@@ -702,7 +703,8 @@ void dp_close(struct dp *dp)
 		return;
 	ring_buffer__free(dp->rb);
 	for (size_t i = 0; i < dp->natt; i++) {
-		xdp_program__close(dp->att[i].prog);
+		/* a pinned link stays; an unpinned one goes with its fd */
+		close(dp->att[i].link_fd);
 		xcrs_bpf__destroy(dp->att[i].skel);
 	}
 	free(dp->att);
@@ -734,7 +736,12 @@ int dp_unpin(struct dp *dp)
 			r = dp_fail(dp, -errno, "unpinning %s", path);
 	}
 	if (rmdir(dp->pin_dir) && errno != ENOENT && !r)
-		r = dp_fail(dp, -errno, "removing %s", dp->pin_dir);
+		r = dp_fail(dp, -errno,
+			    errno == ENOTEMPTY ?
+				    "removing %s (it still holds the links of "
+				    "attached interfaces: detach first)" :
+				    "removing %s",
+			    dp->pin_dir);
 	return r ? r : dp_ok(dp);
 }
 
@@ -772,51 +779,90 @@ static int ifindex_of(struct dp *dp, const char *ifname)
 
 /* Finds our program in the interface's dispatcher: 1 found (ret_mp set,
  * *ret_prog the program or NULL for a legacy single program), 0 not. */
-static int find_attached(struct dp *dp, int ifindex,
-			 struct xdp_multiprog **ret_mp,
-			 struct xdp_program **ret_prog)
+/* Attachments are BPF links (BPF_LINK_TYPE_XDP), pinned as
+ * <pin_dir>/link_<ifname> so that the next process finds them without
+ * CAP_SYS_ADMIN (which enumerating programs by id would need) and can
+ * swap the program in place with bpf_link_update(): no moment without a
+ * program, no packet judged by none. */
+static void link_path(const struct dp *dp, const char *ifname, char *buf,
+		      size_t len)
 {
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-	struct xdp_program *p;
-	long e = libxdp_get_error(mp);
+	snprintf(buf, len, "%s/link_%s", dp->pin_dir, ifname);
+}
 
-	if (e == -ENOENT || !mp)
-		return 0;
-	if (e)
-		return dp_fail(dp, (int)e, "reading XDP programs of ifindex %d",
-			       ifindex);
-	if (xdp_multiprog__is_legacy(mp)) {
-		p = xdp_multiprog__main_prog(mp);
-		if (p && !strcmp(xdp_program__name(p), XCRS_PROG_NAME)) {
-			*ret_mp = mp;
-			*ret_prog = NULL;
-			return 1;
-		}
+static struct dp_attachment *att_of(struct dp *dp, const char *ifname)
+{
+	for (size_t i = 0; i < dp->natt; i++)
+		if (!strcmp(dp->att[i].ifname, ifname))
+			return &dp->att[i];
+	return NULL;
+}
+
+static void att_remove(struct dp *dp, struct dp_attachment *a)
+{
+	close(a->link_fd);
+	xcrs_bpf__destroy(a->skel);
+	*a = dp->att[--dp->natt];
+}
+
+/* The link attaching xcrs to ifindex: this process's, or the pinned one
+ * of an earlier process. 1 with a new fd in *ret_fd, 0 if none, -errno.
+ * A pin whose link no longer holds the interface (the interface went
+ * away) is removed. */
+static int find_link(struct dp *dp, const char *ifname, int ifindex,
+		     int *ret_fd)
+{
+	struct dp_attachment *a = att_of(dp, ifname);
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	if (a) {
+		fd = dup(a->link_fd);
+		if (fd < 0)
+			return dp_fail(dp, -errno, "%s: link", ifname);
 	} else {
-		for (p = xdp_multiprog__next_prog(NULL, mp); p;
-		     p = xdp_multiprog__next_prog(p, mp)) {
-			if (!strcmp(xdp_program__name(p), XCRS_PROG_NAME)) {
-				*ret_mp = mp;
-				*ret_prog = p;
-				return 1;
-			}
-		}
+		if (!dp->pin_dir)
+			return 0;
+		link_path(dp, ifname, path, sizeof(path));
+		fd = bpf_obj_get(path);
+		if (fd < 0 && errno == ENOENT)
+			return 0;
+		if (fd < 0)
+			return dp_fail(dp, -errno, "opening %s", path);
 	}
-	xdp_multiprog__close(mp);
-	return 0;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		int r = -errno;
+
+		close(fd);
+		return dp_fail(dp, r, "reading the link of %s", ifname);
+	}
+	if (info.type != BPF_LINK_TYPE_XDP ||
+	    info.xdp.ifindex != (__u32)ifindex) {
+		close(fd);
+		if (a) {
+			att_remove(dp, a);
+		} else {
+			link_path(dp, ifname, path, sizeof(path));
+			unlink(path);
+		}
+		return 0;
+	}
+	*ret_fd = fd;
+	return 1;
 }
 
 int dp_attached(struct dp *dp, const char *ifname)
 {
-	struct xdp_multiprog *mp;
-	struct xdp_program *p;
-	int idx = ifindex_of(dp, ifname), r;
+	int idx = ifindex_of(dp, ifname), r, fd;
 
 	if (idx < 0)
 		return idx;
-	r = find_attached(dp, idx, &mp, &p);
+	r = find_link(dp, ifname, idx, &fd);
 	if (r > 0)
-		xdp_multiprog__close(mp);
+		close(fd);
 	if (r >= 0)
 		dp_ok(dp);
 	return r;
@@ -830,68 +876,106 @@ static const char *mode_name(enum dp_xdp_mode m)
 int dp_attach(struct dp *dp, const char *ifname,
 	      const struct dp_attach_opts *o)
 {
-	struct xdp_program_opts xo = { .sz = sizeof(xo) };
-	struct dp_attachment *att;
-	struct xdp_multiprog *mp;
-	struct xdp_program *prog, *found;
-	struct xcrs_bpf *s;
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	struct dp_attachment *att, *old;
 	enum dp_xdp_mode mode = o->mode;
-	int idx, r, prev;
+	char path[PATH_MAX];
+	struct xcrs_bpf *s = NULL;
+	int idx, r, link, prog;
 
 	idx = ifindex_of(dp, ifname);
 	if (idx < 0)
 		return idx;
-	r = find_attached(dp, idx, &mp, &found);
-	if (r < 0)
+	r = open_instance(dp, o->role, !o->no_gtpu, &s);
+	if (!r)
+		r = load_instance(dp, s);
+	if (r) {
+		if (s)
+			xcrs_bpf__destroy(s);
 		return r;
+	}
+	prog = bpf_program__fd(s->progs.xcrs_xdp);
+	r = find_link(dp, ifname, idx, &link);
+	if (r < 0) {
+		xcrs_bpf__destroy(s);
+		return r;
+	}
 	if (r > 0) {
-		xdp_multiprog__close(mp);
-		return dp_fail(dp, -EEXIST,
-			       "xcrs is already attached to %s (detach first)",
-			       ifname);
+		/* In place: the interface never runs without xcrs. */
+		if (bpf_link_update(link, prog, NULL)) {
+			r = -errno;
+			close(link);
+			xcrs_bpf__destroy(s);
+			return dp_fail(dp, r, "replacing the program on %s",
+				       ifname);
+		}
+		old = att_of(dp, ifname);
+		if (old) {
+			close(link);
+			xcrs_bpf__destroy(old->skel);
+			old->skel = s;
+		} else {
+			att = realloc(dp->att, (dp->natt + 1) * sizeof(*att));
+			if (!att) {
+				close(link);
+				xcrs_bpf__destroy(s);
+				return dp_fail(dp, -ENOMEM, "attaching to %s",
+					       ifname);
+			}
+			dp->att = att;
+			att = &dp->att[dp->natt++];
+			snprintf(att->ifname, sizeof(att->ifname), "%s",
+				 ifname);
+			att->skel = s;
+			att->link_fd = link;
+		}
+		log_info("%s: program replaced in place (%s)", ifname,
+			 dp_role_to_string(o->role));
+		return dp_ok(dp);
 	}
 	att = realloc(dp->att, (dp->natt + 1) * sizeof(*att));
-	if (!att)
-		return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
-	dp->att = att;
-
-	r = open_instance(dp, o->role, !o->no_gtpu, &s);
-	if (r)
-		return r;
-	xo.obj = s->obj;
-	xo.prog_name = XCRS_PROG_NAME;
-	prog = xdp_program__create(&xo);
-	r = (int)libxdp_get_error(prog);
-	if (r || !prog) {
+	if (!att) {
 		xcrs_bpf__destroy(s);
-		return dp_fail(dp, r ? r : -EINVAL,
-			       "preparing the XDP program for %s", ifname);
+		return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
 	}
-	prev = log_libbpf_silence();
-	r = xdp_program__attach(prog, idx,
-				mode == DP_MODE_NATIVE ? XDP_MODE_NATIVE :
-							 XDP_MODE_SKB,
-				0);
-	if (r && mode == DP_MODE_NATIVE && o->allow_fallback) {
+	dp->att = att;
+	lo.flags = mode == DP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE :
+					    XDP_FLAGS_SKB_MODE;
+	link = bpf_link_create(prog, idx, BPF_XDP, &lo);
+	if (link < 0 && mode == DP_MODE_NATIVE && o->allow_fallback &&
+	    errno != EBUSY) {
 		log_warn("%s: native XDP failed (%s), falling back to generic "
 			 "mode",
-			 ifname, strerror(-r));
+			 ifname, strerror(errno));
 		mode = DP_MODE_SKB;
-		r = xdp_program__attach(prog, idx, XDP_MODE_SKB, 0);
+		lo.flags = XDP_FLAGS_SKB_MODE;
+		link = bpf_link_create(prog, idx, BPF_XDP, &lo);
 	}
-	log_libbpf_restore(prev);
-	if (r) {
-		xdp_program__close(prog);
+	if (link < 0) {
+		r = -errno;
 		xcrs_bpf__destroy(s);
-		return dp_fail(dp, r,
-			       "attaching xcrs to %s in %s mode (run with -vv "
-			       "for libxdp's log)",
+		if (r == -EBUSY)
+			return dp_fail(dp, r,
+				       "attaching xcrs to %s: another XDP "
+				       "program is attached there",
+				       ifname);
+		return dp_fail(dp, r, "attaching xcrs to %s in %s mode",
 			       ifname, mode_name(mode));
+	}
+	if (dp->pin_dir) {
+		link_path(dp, ifname, path, sizeof(path));
+		if (bpf_obj_pin(link, path)) {
+			r = -errno;
+			close(link); /* detaches: nothing half done */
+			xcrs_bpf__destroy(s);
+			return dp_fail(dp, r, "pinning the link of %s at %s",
+				       ifname, path);
+		}
 	}
 	att = &dp->att[dp->natt++];
 	snprintf(att->ifname, sizeof(att->ifname), "%s", ifname);
 	att->skel = s;
-	att->prog = prog;
+	att->link_fd = link;
 	log_info("attached to %s as %s, %s mode", ifname,
 		 dp_role_to_string(o->role), mode_name(mode));
 	return dp_ok(dp);
@@ -899,27 +983,30 @@ int dp_attach(struct dp *dp, const char *ifname,
 
 int dp_detach(struct dp *dp, const char *ifname)
 {
-	struct xdp_multiprog *mp;
-	struct xdp_program *p;
-	int idx, r;
+	struct dp_attachment *a;
+	char path[PATH_MAX];
+	int idx, r, link;
 
 	idx = ifindex_of(dp, ifname);
 	if (idx < 0)
 		return idx;
-	r = find_attached(dp, idx, &mp, &p);
+	r = find_link(dp, ifname, idx, &link);
 	if (r < 0)
 		return r;
 	if (!r)
 		return dp_fail(dp, -ENOENT, "xcrs is not attached to %s",
 			       ifname);
-	if (p)
-		r = xdp_program__detach(p, idx, xdp_multiprog__attach_mode(mp),
-					0);
-	else
-		r = xdp_multiprog__detach(mp);
-	xdp_multiprog__close(mp);
+	r = bpf_link_detach(link) ? -errno : 0;
+	close(link);
 	if (r)
 		return dp_fail(dp, r, "detaching xcrs from %s", ifname);
+	if (dp->pin_dir) {
+		link_path(dp, ifname, path, sizeof(path));
+		unlink(path);
+	}
+	a = att_of(dp, ifname);
+	if (a)
+		att_remove(dp, a);
 	log_info("detached from %s", ifname);
 	return dp_ok(dp);
 }
