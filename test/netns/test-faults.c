@@ -34,16 +34,14 @@
 #include <linux/if_link.h>
 #include <criterion/criterion.h>
 
+#include "agentenv.h"
 #include "dataplane.h"
+#include "livetraffic.h"
 #include "netns.h"
 #include "pktbuild.h"
 
-#define AGENT XCRS_BUILDDIR "/agent/xcrs-agent"
-#define CTL XCRS_BUILDDIR "/agent/xcrsctl"
-
 static struct tn_ns gen, edge;
-static char dir[128], pins[256], policy_path[256], sock[256];
-static pid_t agent = -1;
+static struct agentenv env;
 static struct dp *ro; /* the test's read-only view of the pinned maps */
 
 #define MAX_SUBS 64
@@ -85,76 +83,35 @@ static const char SVC_WEB[] =
 
 static void write_policy(bool web_first)
 {
-	char svcs[512], tmp[300];
-	FILE *f;
+	char svcs[512], text[4096];
 
 	snprintf(svcs, sizeof(svcs), "%s%s", web_first ? SVC_WEB : SVC_DNS,
 		 web_first ? SVC_DNS : SVC_WEB);
-	snprintf(tmp, sizeof(tmp), "%s.new", policy_path);
-	f = fopen(tmp, "w");
-	cr_assert(f);
-	fprintf(f, POLICY, pins, dir, dir, dir, MAX_SUBS, svcs, dir);
-	cr_assert_eq(fclose(f), 0);
-	/* the agent never reads a half-written file */
-	cr_assert_eq(rename(tmp, policy_path), 0);
+	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
+		 env.dir, MAX_SUBS, svcs, env.dir);
+	cr_assert_eq(agenv_policy(&env, text), 0);
 }
 
-static int ctl(char *out, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int ctl(char *out, size_t len, const char *fmt, ...)
+static int ctl(char *out, size_t len, const char *args)
 {
-	char args[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	return tn_run(NULL, out, len, CTL " -s %s %s", sock, args);
+	return agenv_ctl(&env, out, len, "%s", args);
 }
 
 static void start_agent(void)
 {
-	char log[300];
-	int fd;
+	char err[8192] = "";
 
-	snprintf(log, sizeof(log), "%s/agent.log", dir);
-	agent = fork();
-	cr_assert_geq(agent, 0);
-	if (agent == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd < 0 || tn_enter(&edge))
-			_exit(127);
-		dup2(fd, 2);
-		dup2(fd, 1);
-		execl(AGENT, AGENT, "-c", policy_path, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		int st;
-
-		if (ctl(NULL, 0, "status") == 0)
-			return;
-		if (waitpid(agent, &st, WNOHANG) == agent) {
-			char buf[4096] = "";
-
-			tn_run(NULL, buf, sizeof(buf), "cat %s", log);
-			agent = -1;
-			cr_assert_fail("the agent exited at start:\n%s", buf);
-		}
-		usleep(50000);
-	}
-	cr_assert_fail("the agent did not answer on %s", sock);
+	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
+		     "the agent did not start:\n%s", err);
 }
 
 static void stop_agent(int sig)
 {
-	if (agent > 0) {
-		kill(agent, sig);
-		waitpid(agent, NULL, 0);
-	}
-	agent = -1;
+	agenv_stop(&env, sig);
 }
+
+#define stat_line agenv_stat_line
+#define ctl_until(args, want) agenv_ctl_until(&env, want, "%s", args)
 
 static void setup(void)
 {
@@ -162,13 +119,7 @@ static void setup(void)
 	struct dp_config cfg = { .max_subs = MAX_SUBS, .max_tracked = 256 };
 
 	tn_sweep();
-	snprintf(dir, sizeof(dir), "/tmp/xcrs-t-%d-faults", getpid());
-	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
-	cr_assert_eq(mkdir(dir, 0700), 0);
-	tn_pin_dir(pins, sizeof(pins), "faults");
-	tn_rm_pins(pins);
-	snprintf(policy_path, sizeof(policy_path), "%s/policy.yaml", dir);
-	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	cr_assert_eq(agenv_init(&env, "faults"), 0);
 	cr_assert_eq(tn_ns_create(&gen, "gen"), 0);
 	cr_assert_eq(tn_ns_create(&edge, "edge"), 0);
 	/* no IPv6 chatter (MLD, router solicitations) in the counts */
@@ -180,27 +131,10 @@ static void setup(void)
 	cr_assert_eq(tn_veth(&gen, "gen0", &edge, "a1"), 0);
 	write_policy(false);
 	start_agent();
-	cfg.pin_dir = pins;
+	cfg.pin_dir = env.pins;
 	cr_assert_eq(dp_open(&cfg, &ro, err, sizeof(err)), 0, "%s", err);
 	/* gen0 needs an XDP program of its own for live-frame XDP_TX */
-	{
-		struct bpf_insn pass[] = {
-			{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
-			  .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-			{ .code = BPF_JMP | BPF_EXIT },
-		};
-		int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "t_pass", "GPL", pass,
-				       2, NULL),
-		    idx = tn_ifindex(&gen, "gen0"); /* before entering */
-
-		cr_assert_geq(fd, 0);
-		cr_assert_gt(idx, 0);
-		cr_assert_eq(tn_enter(&gen), 0);
-		cr_assert_eq(bpf_xdp_attach(idx, fd, XDP_FLAGS_DRV_MODE, NULL),
-			     0);
-		tn_leave();
-		close(fd);
-	}
+	cr_assert_eq(lt_prepare(&gen, "gen0"), 0);
 }
 
 static void teardown(void)
@@ -210,71 +144,18 @@ static void teardown(void)
 	stop_agent(SIGTERM);
 	dp_close(ro);
 	ro = NULL;
-	tn_run(NULL, out, sizeof(out), "tail -n 20 %s/agent.log", dir);
+	tn_run(NULL, out, sizeof(out), "tail -n 20 %s/agent.log", env.dir);
 	cr_log_info("agent log:\n%s", out);
 	tn_ns_destroy(&gen);
 	tn_ns_destroy(&edge);
-	tn_rm_pins(pins);
-	tn_run(NULL, NULL, 0, "rm -rf %s", dir);
+	agenv_cleanup(&env);
 }
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 240);
 
 /* ---- live traffic ---- */
 
-struct traffic {
-	pthread_t th;
-	uint8_t pkt[PB_MAX];
-	size_t len;
-	atomic_bool stop;
-	atomic_ullong sent;
-	int err;
-};
-
-static void *traffic_run(void *arg)
-{
-	struct traffic *t = arg;
-	struct bpf_insn tx[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
-		  .imm = XDP_TX },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "t_tx", "GPL", tx, 2, NULL),
-	    idx = tn_ifindex(&gen, "gen0"); /* it leaves the namespace */
-
-	sigset_t all;
-
-	/* a signal (SIGCHLD of the killed agent) would end a run early */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (prog < 0 || idx <= 0 || tn_enter(&gen)) {
-		t->err = -errno;
-		return NULL;
-	}
-	while (!atomic_load(&t->stop)) {
-		LIBBPF_OPTS(bpf_test_run_opts, o);
-		struct xdp_md ctx = {
-			.data_end = (uint32_t)t->len,
-			.ingress_ifindex = (uint32_t)idx,
-		};
-
-		o.data_in = t->pkt;
-		o.data_size_in = (uint32_t)t->len;
-		o.ctx_in = &ctx;
-		o.ctx_size_in = sizeof(ctx);
-		o.repeat = 20000;
-		o.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
-		o.batch_size = 64;
-		if (bpf_prog_test_run_opts(prog, &o)) {
-			t->err = -errno;
-			break;
-		}
-		atomic_fetch_add(&t->sent, o.repeat);
-	}
-	tn_leave();
-	close(prog);
-	return NULL;
-}
+#define traffic livetraffic
 
 static void traffic_start(struct traffic *t, const char *src, const char *dst,
 			  uint16_t dport)
@@ -282,18 +163,19 @@ static void traffic_start(struct traffic *t, const char *src, const char *dst,
 	struct pb_frame f = { .ip = { .family = 4, .src = src, .dst = dst,
 				      .proto = IPPROTO_UDP, .sport = 40000,
 				      .dport = dport, .payload = 18 } };
+	uint8_t pkt[PB_MAX];
+	size_t n = pb_build(&f, pkt, sizeof(pkt), NULL);
 
-	memset(t, 0, sizeof(*t));
-	t->len = pb_build(&f, t->pkt, sizeof(t->pkt), NULL);
-	cr_assert_eq(pthread_create(&t->th, NULL, traffic_run, t), 0);
+	cr_assert_eq(lt_start(t, &gen, "gen0", pkt, n), 0);
 }
 
 static uint64_t traffic_stop(struct traffic *t)
 {
-	atomic_store(&t->stop, true);
-	pthread_join(t->th, NULL);
-	cr_assert_eq(t->err, 0, "live frames: %s", strerror(-t->err));
-	return atomic_load(&t->sent);
+	int err;
+	uint64_t n = lt_stop(t, &err);
+
+	cr_assert_eq(err, 0, "live frames: %s", strerror(-err));
+	return n;
 }
 
 /* Packets the dataplane passed as allowed (or unknown) / dropped by a
@@ -312,30 +194,6 @@ static void counts(uint64_t *passed, uint64_t *dropped)
 static void sleep_ms(long ms)
 {
 	usleep((useconds_t)ms * 1000);
-}
-
-/* The line `xcrsctl stats` prints for an agent counter. */
-static const char *stat_line(const char *name, long long v)
-{
-	static char buf[4][96];
-	static int i;
-	char *b = buf[i++ & 3];
-
-	snprintf(b, 96, "%-26s %lld\n", name, v);
-	return b;
-}
-
-/* Waits (5 s) until `xcrsctl args` prints want. */
-static bool ctl_until(const char *args, const char *want)
-{
-	char out[16384];
-
-	for (int i = 0; i < 100; i++) {
-		if (ctl(out, sizeof(out), "%s", args) == 0 && strstr(out, want))
-			return true;
-		usleep(50000);
-	}
-	return false;
 }
 
 #define S "192.0.2.10"	 /* the reacted terminal */
@@ -428,7 +286,7 @@ static int eve_connect(void)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/eve.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/eve.sock", env.dir);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
 		     "%s: %s", sa.sun_path, strerror(errno));
 	return fd;
@@ -454,14 +312,14 @@ Test(faults, full_subscriber_map_is_reported_and_enforcement_kept)
 	/* the agent tells: an error per entry that did not fit */
 	for (int i = 0; i < 100; i++) {
 		tn_run(NULL, out, sizeof(out), "grep -c 'subscriber map full' "
-			       "%s/agent.log", dir);
+			       "%s/agent.log", env.dir);
 		if (atoi(out) >= 100 - MAX_SUBS)
 			break;
 		sleep_ms(50);
 	}
 	cr_expect_geq(atoi(out), 100 - MAX_SUBS, "log lines: %s", out);
 	tn_run(NULL, out, sizeof(out), "grep -m1 'subscriber map full' "
-		       "%s/agent.log", dir);
+		       "%s/agent.log", env.dir);
 	cr_expect(strstr(out, "(64 entries): cannot add 192.0.2."), "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "stats"), 0);
 	cr_expect(strstr(out, "dataplane_errors"), "%s", out);
@@ -564,11 +422,11 @@ Test(faults, flood_of_events_keeps_memory_bounded_and_reactions_right)
 	char out[65536];
 	int fd = eve_connect(), bad = 0;
 
-	r0 = rss_kib(agent);
+	r0 = rss_kib(env.pid);
 	bad += flood_round(fd, n);
 	cr_assert(ctl_until("stats", "eve_lines"));
 	sleep_ms(500);
-	r1 = rss_kib(agent);
+	r1 = rss_kib(env.pid);
 	bad += flood_round(fd, n);
 	close(fd);
 	/* wait until the agent has read everything: the overlong lines
@@ -580,7 +438,7 @@ Test(faults, flood_of_events_keeps_memory_bounded_and_reactions_right)
 			break;
 		sleep_ms(50);
 	}
-	r2 = rss_kib(agent);
+	r2 = rss_kib(env.pid);
 	printf("faults: flood 2 x %d lines (%d malformed, %d overlong): agent "
 	       "RSS %ld -> %ld -> %ld KiB\n", n, bad, 2 * (n / 1000), r0, r1,
 	       r2);
