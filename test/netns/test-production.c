@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Running xcrs in production, with the real xcrs-agent and live traffic:
+ *
+ *   gen (gen0) ──veth── edge (a1: xcrs, access) ─ xcrs-agent
+ *
+ * least privilege (the agent as an unprivileged user with exactly the
+ * capabilities it needs), upgrades without drops (a new agent replaces
+ * the attached program in place under load), Prometheus metrics,
+ * allowlists, escalation of repeat offenders, capacity, prefix decisions.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <criterion/criterion.h>
+
+#include "agentenv.h"
+#include "dataplane.h"
+#include "livetraffic.h"
+#include "netns.h"
+#include "pktbuild.h"
+
+static struct tn_ns gen, edge;
+static struct agentenv env;
+static struct dp *ro; /* read-only view of the pinned maps */
+
+static const char POLICY[] =
+	"version: 1\n"
+	"agent:\n"
+	"  pin_dir: %s\n"
+	"  control_socket: %s/agent.sock\n"
+	"  state_file: %s/state.json\n"
+	"  audit_log: %s/audit.jsonl\n"
+	"%s"
+	"interfaces:\n"
+	"  - {name: a1, role: access, mode: native}\n"
+	"services:\n"
+	"  - name: dns\n"
+	"    rules: [{prefixes: 198.51.100.53, protocol: udp, ports: 53}]\n"
+	"levels:\n"
+	"  - {name: normal, allow: all}\n"
+	"  - {name: quarantined, allow: [dns]}\n"
+	"  - {name: blocked, allow: []}\n"
+	"scopes:\n"
+	"  - {name: cell, id: 1, pools: 192.0.2.0/24, level: normal}\n"
+	"inputs:\n"
+	"  eve:\n"
+	"    - socket: %s/eve.sock\n"
+	"%s"
+	"rules:\n"
+	"  - name: ids\n"
+	"    on: ids\n"
+	"    match: {severity_at_most: 1}\n"
+	"    react: {level: quarantined, for: 10m}\n"
+	"%s";
+
+/* Extra lines: in the agent section, at the top level, in the ids
+ * rule. */
+static void write_policy(const char *agent_extra, const char *top_extra,
+			 const char *rule_extra)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
+		 env.dir, agent_extra ? agent_extra : "", env.dir,
+		 top_extra ? top_extra : "", rule_extra ? rule_extra : "");
+	cr_assert_eq(agenv_policy(&env, text), 0);
+}
+
+static void start_agent(const char *const *wrapper)
+{
+	char err[8192] = "";
+
+	cr_assert_eq(agenv_start(&env, &edge, wrapper, err, sizeof(err)), 0,
+		     "the agent did not start:\n%s", err);
+}
+
+static void open_ro(void)
+{
+	struct dp_config cfg = { .pin_dir = env.pins };
+	char err[512];
+
+	if (!ro)
+		cr_assert_eq(dp_open(&cfg, &ro, err, sizeof(err)), 0, "%s",
+			     err);
+}
+
+static void setup(void)
+{
+	tn_sweep();
+	cr_assert_eq(agenv_init(&env, "prod"), 0);
+	cr_assert_eq(tn_ns_create(&gen, "gen"), 0);
+	cr_assert_eq(tn_ns_create(&edge, "edge"), 0);
+	/* no IPv6 chatter (MLD, router solicitations) in the counts */
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(tn_sh(i ? &edge : &gen,
+				   "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+				   "net.ipv6.conf.default.disable_ipv6=1"),
+			     0);
+	cr_assert_eq(tn_veth(&gen, "gen0", &edge, "a1"), 0);
+	cr_assert_eq(lt_prepare(&gen, "gen0"), 0);
+	write_policy(NULL, NULL, NULL);
+}
+
+static void teardown(void)
+{
+	char out[8192] = "";
+
+	agenv_stop(&env, SIGTERM);
+	dp_close(ro);
+	ro = NULL;
+	tn_run(NULL, out, sizeof(out), "tail -n 20 %s/agent.log", env.dir);
+	cr_log_info("agent log:\n%s", out);
+	tn_ns_destroy(&gen);
+	tn_ns_destroy(&edge);
+	agenv_cleanup(&env);
+}
+
+TestSuite(production, .init = setup, .fini = teardown, .timeout = 240);
+
+static size_t frame(uint8_t *pkt, const char *src, const char *dst,
+		    uint16_t dport)
+{
+	struct pb_frame f = { .ip = { .family = 4, .src = src, .dst = dst,
+				      .proto = IPPROTO_UDP, .sport = 40000,
+				      .dport = dport, .payload = 18 } };
+
+	return pb_build(&f, pkt, PB_MAX, NULL);
+}
+
+/* Sends src's frames for ms milliseconds; returns how many, and what the
+ * dataplane passed (as allowed) and dropped (by a level) meanwhile. */
+static uint64_t send_for(const char *src, long ms, uint64_t *passed,
+			 uint64_t *dropped)
+{
+	struct livetraffic t;
+	struct dp_stats a, b;
+	uint8_t pkt[PB_MAX];
+	size_t n = frame(pkt, src, "203.0.113.10", 80);
+	uint64_t sent;
+	int err;
+
+	open_ro();
+	cr_assert_eq(dp_stats_read(ro, &a), 0);
+	cr_assert_eq(lt_start(&t, &gen, "gen0", pkt, n), 0);
+	usleep((useconds_t)ms * 1000);
+	sent = lt_stop(&t, &err);
+	cr_assert_eq(err, 0, "live frames: %s", strerror(-err));
+	cr_assert_eq(dp_stats_read(ro, &b), 0);
+	*passed = b.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets -
+		  a.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets;
+	*dropped = b.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets -
+		   a.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
+	return sent;
+}
+
+/* The program the pinned link of a1 runs. */
+static __u32 attached_prog_id(void)
+{
+	char path[300];
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/link_a1", env.pins);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	close(fd);
+	return info.prog_id;
+}
+
+#define S "192.0.2.10"
+
+/* ---- least privilege ---- */
+
+static const char *const CAPS_OK[] = {
+	"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+	"--clear-groups", "--inh-caps=-all,+bpf,+net_admin,+perfmon",
+	"--ambient-caps=-all,+bpf,+net_admin,+perfmon",
+	"--bounding-set=-all,+bpf,+net_admin,+perfmon", NULL
+};
+static const char *const CAPS_NO_PERFMON[] = {
+	"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+	"--clear-groups", "--inh-caps=-all,+bpf,+net_admin",
+	"--ambient-caps=-all,+bpf,+net_admin",
+	"--bounding-set=-all,+bpf,+net_admin", NULL
+};
+
+/* What the service unit prepares: the agent's directories and its pin
+ * directory belong to its user. */
+static void give_to_nobody(void)
+{
+	cr_assert_eq(tn_sh(NULL, "mkdir -p %s && chown nobody:nogroup %s %s "
+				 "%s/policy.yaml",
+			   env.pins, env.pins, env.dir, env.dir),
+		     0);
+}
+
+Test(production, agent_runs_unprivileged_with_bpf_net_admin_perfmon)
+{
+	uint64_t passed, dropped, sent;
+	char out[4096];
+
+	give_to_nobody();
+	start_agent(CAPS_OK);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "ps -o user=,comm= -p %d",
+			    (int)env.pid),
+		     0);
+	cr_expect(strstr(out, "nobody"), "the agent runs as: %s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "grep -E '^Cap(Eff|Prm)' /proc/%d/status",
+			    (int)env.pid),
+		     0);
+	/* CAP_NET_ADMIN 12, CAP_PERFMON 38, CAP_BPF 39 */
+	cr_expect(strstr(out, "CapPrm:\t000000c000001000") &&
+			  strstr(out, "CapEff:\t000000c000001000"),
+		  "capabilities:\n%s", out);
+	cr_assert(agenv_ctl_until(&env, "attached", "status"));
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react " S " --level quarantined"),
+		     0, "%s", out);
+	sent = send_for(S, 300, &passed, &dropped);
+	cr_expect_eq(passed, 0);
+	cr_expect_eq(dropped, sent, "sent %llu, dropped %llu",
+		     (unsigned long long)sent, (unsigned long long)dropped);
+	/* reacting from an EVE alert and releasing work too */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "release " S), 0, "%s",
+		     out);
+	sent = send_for(S, 200, &passed, &dropped);
+	cr_expect_eq(passed, sent);
+}
+
+Test(production, without_perfmon_the_verifier_refuses_the_program)
+{
+	char err[16384] = "";
+
+	give_to_nobody();
+	cr_assert_neq(agenv_start(&env, &edge, CAPS_NO_PERFMON, err,
+				  sizeof(err)),
+		      0, "the agent started without CAP_PERFMON");
+	cr_expect(strstr(err, "loading the XDP program") &&
+			  strstr(err, "Permission denied"),
+		  "%s", err);
+}
+
+/* ---- upgrades ---- */
+
+Test(production, a_new_agent_replaces_the_program_in_place_under_load)
+{
+	struct livetraffic t;
+	struct dp_stats a, b;
+	uint8_t pkt[PB_MAX];
+	size_t n = frame(pkt, S, "203.0.113.10", 80);
+	uint64_t sent, passed, dropped;
+	__u32 before, after;
+	char out[4096];
+	int err;
+
+	start_agent(NULL);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react " S " --level quarantined"),
+		     0, "%s", out);
+	before = attached_prog_id();
+	open_ro();
+	cr_assert_eq(dp_stats_read(ro, &a), 0);
+	cr_assert_eq(lt_start(&t, &gen, "gen0", pkt, n), 0);
+	usleep(300000);
+	/* the old agent stops (the program stays), the new one starts and
+	 * swaps in its own program */
+	agenv_stop(&env, SIGTERM);
+	usleep(200000);
+	start_agent(NULL);
+	usleep(300000);
+	sent = lt_stop(&t, &err);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(dp_stats_read(ro, &b), 0);
+	after = attached_prog_id();
+	passed = b.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets -
+		 a.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets;
+	dropped = b.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets -
+		  a.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
+	printf("production: upgrade under load: program %u -> %u, %llu frames, "
+	       "%llu dropped, %llu passed\n",
+	       before, after, (unsigned long long)sent,
+	       (unsigned long long)dropped, (unsigned long long)passed);
+	cr_expect_neq(before, after, "the program was not replaced");
+	cr_expect_eq(passed, 0);
+	cr_expect_eq(dropped, sent, "%llu of %llu frames were not judged",
+		     (unsigned long long)(sent - dropped),
+		     (unsigned long long)sent);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c 'replaced in "
+				     "place' %s/agent.log", env.dir),
+		     0);
+	cr_expect_eq(atoi(out), 1, "%s", out);
+}
