@@ -325,8 +325,11 @@ static void on_decide(void *ctx, const struct corr_decision *d)
 		addr_format(&d->terminal, buf, sizeof(buf));
 	switch (d->change) {
 	case CORR_TERMINAL_SET:
+		ag->counters[C_REACTIONS]++;
 		sync_terminal(ag, &d->terminal, d->level, d->until_ns,
 			      d->then_level);
+		if (ag->input_t0)
+			agent_observe_latency(ag, now_mono() - ag->input_t0);
 		audit_add_str(rec, "event", "react");
 		audit_add_str(rec, "level", p->levels[d->level].name);
 		audit_add_until(rec, d->until_ns);
@@ -339,11 +342,13 @@ static void on_decide(void *ctx, const struct corr_decision *d)
 			 p->levels[d->level].name, d->rule, d->why);
 		break;
 	case CORR_TERMINAL_RELEASED:
+		ag->counters[C_RELEASES]++;
 		sync_released(ag, &d->terminal);
 		audit_add_str(rec, "event", "release");
 		log_info("%s released (%s: %s)", buf, d->rule, d->why);
 		break;
 	case CORR_SCOPE_CONTAINED:
+		ag->counters[C_CONTAINS]++;
 		sync_scope(ag, d->scope, true);
 		audit_add_str(rec, "event", "contain");
 		audit_add_str(rec, "mode",
@@ -355,6 +360,7 @@ static void on_decide(void *ctx, const struct corr_decision *d)
 		update_start(ag, d->rule, d->scope);
 		break;
 	case CORR_SCOPE_RELEASED:
+		ag->counters[C_UNCONTAINS]++;
 		sync_scope(ag, d->scope, false);
 		audit_add_str(rec, "event", "uncontain");
 		log_info("scope %s released (%s: %s)",
@@ -1050,6 +1056,7 @@ static void on_housekeeping(struct agent *ag, struct watch *w,
 		log_error("timerfd: %s", strerror(errno));
 	reports_housekeeping(ag);
 	ms_housekeeping(ag);
+	metrics_housekeeping(ag);
 }
 
 static void on_signal(struct agent *ag, struct watch *w, uint32_t events)
@@ -1106,7 +1113,7 @@ static void on_dp_events(struct agent *ag, struct watch *w, uint32_t events)
 
 static void on_control(struct agent *ag, struct watch *w, uint32_t events)
 {
-	lclient_accept(ag, w->fd, IN_CONTROL, "control");
+	lclient_accept(ag, w->fd, IN_CONTROL, "control", NULL);
 }
 
 /* ---- start-up ------------------------------------------------------------- */
@@ -1352,7 +1359,8 @@ static int start(struct agent *ag, char *err, size_t errlen)
 	    (r = reports_open(ag, err, errlen)) ||
 	    (r = gbakeys_open(ag, &ag->gba, err, errlen)) ||
 	    (r = ms_probe_open(ag, err, errlen)) ||
-	    (r = peers_open(ag, err, errlen)))
+	    (r = peers_open(ag, err, errlen)) ||
+	    (r = metrics_open(ag, err, errlen)))
 		return r;
 	ag->state_dirty = true;
 	rec = json_object_new_object();
@@ -1368,6 +1376,7 @@ static int start(struct agent *ag, char *err, size_t errlen)
 
 static void stop(struct agent *ag)
 {
+	metrics_close(ag);
 	reports_close(ag);
 	gbakeys_close(ag, ag->gba);
 	ag->gba = NULL;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -60,8 +61,16 @@ enum agent_counter {
 	C_MS_CONNECTS,
 	C_MS_LEAVES,
 	C_SESSIONS_LINES,
+	C_REACTIONS,	/* terminal set to a new effective level */
+	C_RELEASES,	/* terminal released */
+	C_CONTAINS,
+	C_UNCONTAINS,
+	C_METRICS_SCRAPES,
 	C_MAX
 };
+
+/* Reaction latency histogram buckets (metrics.c), plus one for +Inf. */
+#define LAT_BUCKETS 12
 
 enum input_kind {
 	IN_EVE = 0,
@@ -71,6 +80,7 @@ enum input_kind {
 };
 
 struct gbakeys;
+struct metrics;
 struct input;
 struct tconn;
 struct lclient;
@@ -108,6 +118,11 @@ struct agent {
 	int audit_fd;
 	bool state_dirty;
 	uint64_t counters[C_MAX];
+	/* reaction latency: from the input being read (input_t0, 0 when
+	 * no input is being handled) to the dataplane entry written */
+	uint64_t input_t0;
+	uint64_t lat_hist[LAT_BUCKETS + 1], lat_sum_ns, lat_count;
+	struct metrics *metrics;
 	uint64_t refused[CRSAP_VERDICT_MAX];
 	uint64_t started_mono, started_real_ms;
 	/* while a report of this terminal is being answered, its notices go
@@ -204,6 +219,16 @@ json_object *updates_json(struct agent *ag);
 void updates_free(struct agent *ag);
 
 /* inputs.c */
+/* metrics.c: Prometheus /metrics on agent.metrics */
+int metrics_open(struct agent *ag, char *err, size_t errlen);
+void metrics_close(struct agent *ag);
+void metrics_housekeeping(struct agent *ag);
+void metrics_reap(struct agent *ag);
+void agent_observe_latency(struct agent *ag, uint64_t ns);
+/* "address:port", "[v6]:port" or "*:port" into a socket address. */
+int listen_addr_parse(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *sl);
+
 int inputs_open(struct agent *ag, char *err, size_t errlen);
 void inputs_close(struct agent *ag);
 int reports_open(struct agent *ag, char *err, size_t errlen);
@@ -220,8 +245,9 @@ size_t inputs_describe(struct agent *ag, json_object *arr);
 /* A listening unix socket at path (stale socket replaced), mode given. */
 int unix_listen(const char *path, mode_t mode, char *err, size_t errlen);
 /* A line-oriented client of a listening socket (events or control). */
+struct input_stats;
 void lclient_accept(struct agent *ag, int lfd, enum input_kind kind,
-		    const char *name);
+		    const char *name, struct input_stats *st);
 /* Queues bytes to a control client and closes it once written. */
 void lclient_reply(struct agent *ag, struct lclient *c, const char *s,
 		   size_t len);

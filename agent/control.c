@@ -401,6 +401,11 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 		[C_MS_CONNECTS] = "ms_connects",
 		[C_MS_LEAVES] = "ms_leaves",
 		[C_SESSIONS_LINES] = "session_lines",
+		[C_REACTIONS] = "reactions",
+		[C_RELEASES] = "releases",
+		[C_CONTAINS] = "scope_containments",
+		[C_UNCONTAINS] = "scope_releases",
+		[C_METRICS_SCRAPES] = "metrics_scrapes",
 	};
 	json_object *o = ok_reply(), *a = json_object_new_object(),
 		    *rf = json_object_new_object(), *d;
@@ -443,6 +448,7 @@ void control_request(struct agent *ag, struct lclient *c, const char *line,
 		send_error(ag, c, "%s", err);
 		return;
 	}
+	ag->input_t0 = now_mono();
 	log_debug("control: command %d", (int)req.cmd);
 	switch (req.cmd) {
 	case CTL_STATUS:
@@ -490,4 +496,5 @@ void control_request(struct agent *ag, struct lclient *c, const char *line,
 			send_reply(ag, c, ok_reply());
 		break;
 	}
+	ag->input_t0 = 0;
 }

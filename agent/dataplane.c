@@ -133,6 +133,7 @@ struct dp {
 	__u64 *slot_used;
 	__u32 nslots, slot_hint;
 	bool slots_warned;
+	__u64 nsubs; /* host entries in xcrs_subs */
 	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
 	 * host entries at such a level (or base level) get a slot. */
 	__u32 reacted_levels;
@@ -519,6 +520,7 @@ static int slots_init(struct dp *dp, bool reused_subs)
 			r = dp_fail(dp, e, "reading the %s", map_roles[M_SUBS]);
 			goto out;
 		}
+		dp->nsubs += n;
 		for (__u32 i = 0; i < n; i++) {
 			__u32 slot = vals[i].stats_slot;
 
@@ -1382,7 +1384,7 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 {
 	char t[INET6_ADDRSTRLEN];
 	struct xcrs_sub v, old;
-	bool fresh = false;
+	bool fresh = false, exists;
 
 	dp_addr_format(a, t, sizeof(t));
 	if (s->level >= XCRS_LEVELS_MAX ||
@@ -1395,8 +1397,8 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	v.pad2 = 0;
 	/* A host keeps its counter slot for as long as it has an entry; a
 	 * host at a reacted level (now or after expiry) gets one. */
-	if (!bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old) &&
-	    old.stats_slot < dp->nslots)
+	exists = !bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old);
+	if (exists && old.stats_slot < dp->nslots)
 		v.stats_slot = old.stats_slot;
 	if (!v.stats_slot && level_reacted(dp, s->level, s->base_level)) {
 		v.stats_slot = slot_alloc(dp);
@@ -1416,6 +1418,8 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 			slot_free(dp, v.stats_slot);
 		return map_write_fail(dp, M_SUBS, r, t);
 	}
+	if (!exists)
+		dp->nsubs++;
 	return dp_ok(dp);
 }
 
@@ -1443,9 +1447,79 @@ int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 		dp_addr_format(a, t, sizeof(t));
 		return dp_fail(dp, -errno, "removing subscriber %s", t);
 	}
-	if (had)
+	if (had) {
 		slot_free(dp, old.stats_slot);
+		if (dp->nsubs)
+			dp->nsubs--;
+	}
 	return dp_ok(dp);
+}
+
+__u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity)
+{
+	if (ret_capacity)
+		*ret_capacity = dp->max[M_SUBS];
+	return dp->nsubs;
+}
+
+/* Keys of a hash or LPM map, walked (bounded by its capacity). */
+static __u64 count_keys(struct dp *dp, enum dp_map m, size_t key_size)
+{
+	__u8 k[2][64];
+	__u64 n = 0;
+	int cur = 0;
+
+	if (key_size > sizeof(k[0]))
+		return 0;
+	if (bpf_map_get_next_key(dp->fds[m], NULL, k[cur]))
+		return 0;
+	do {
+		n++;
+		cur ^= 1;
+	} while (n < dp->max[m] &&
+		 !bpf_map_get_next_key(dp->fds[m], k[cur ^ 1], k[cur]));
+	return n;
+}
+
+int dp_fill(struct dp *dp, struct dp_map_fill *out)
+{
+	static const struct {
+		enum dp_map m;
+		size_t key; /* 0: an array, always full */
+	} maps[] = {
+		{ M_SUBS, 0 },
+		{ M_POOLS, sizeof(struct xcrs_lpm_key) },
+		{ M_SVCS, sizeof(struct xcrs_lpm_key) },
+		{ M_SCOPES, sizeof(__u32) },
+		{ M_SUB_STATS, 0 },
+		{ M_RATE, sizeof(struct xcrs_addr) },
+		{ M_FANOUT, sizeof(struct xcrs_addr) },
+		{ M_SEEN, sizeof(struct xcrs_addr) },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		struct dp_map_fill *f = &out[n++];
+
+		f->name = map_names[maps[i].m];
+		f->role = map_roles[maps[i].m];
+		f->capacity = dp->max[maps[i].m];
+		if (maps[i].m == M_SUBS) {
+			f->entries = dp->nsubs;
+		} else if (maps[i].m == M_SUB_STATS) {
+			/* counter slots given */
+			__u64 used = 0;
+
+			for (__u32 s = 1; s < dp->nslots; s++)
+				used += slot_taken(dp, s);
+			f->entries = used;
+			f->capacity = dp->nslots - 1;
+		} else {
+			f->entries = count_keys(dp, maps[i].m, maps[i].key);
+		}
+	}
+	dp_ok(dp);
+	return n;
 }
 
 int dp_seen_get(struct dp *dp, const struct xcrs_addr *a,

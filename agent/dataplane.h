@@ -177,6 +177,22 @@ const char *dp_reason_to_string(enum xcrs_reason r);
 const char *dp_contain_to_string(enum xcrs_contain_mode m);
 const char *dp_role_to_string(enum xcrs_role r);
 
+/* How full each map is: entries in use (for arrays: every slot) and
+ * capacity. Counting walks the keys of hash and LPM maps (the subscriber
+ * map's count is kept by the library instead): a few ms per 10 000
+ * entries. */
+struct dp_map_fill {
+	const char *name; /* "xcrs_subs", ... */
+	const char *role; /* "subscriber map", ... */
+	__u64 entries, capacity;
+};
+#define DP_MAPS_MAX 16
+/* Fills out[] (DP_MAPS_MAX); returns how many, or -errno. */
+int dp_fill(struct dp *dp, struct dp_map_fill *out);
+/* Host entries in the subscriber map (kept by the library) and its
+ * capacity. */
+__u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity);
+
 /* Ring-buffer detections. fn is called from dp_events_poll(). */
 typedef void (*dp_event_fn)(void *ctx, const struct xcrs_event *ev);
 int dp_events_subscribe(struct dp *dp, dp_event_fn fn, void *ctx);

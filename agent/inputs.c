@@ -121,6 +121,7 @@ static void event_line(struct agent *ag, enum input_kind kind,
 		line[--len] = '\0';
 	if (!len)
 		return;
+	ag->input_t0 = now_mono();
 	st->lines++;
 	ag->counters[kind == IN_EVE ? C_EVE_LINES : C_EVENTS_LINES]++;
 	r = kind == IN_EVE ? ev_parse_eve(line, len, &a, err, sizeof(err)) :
@@ -145,6 +146,7 @@ static void event_line(struct agent *ag, enum input_kind kind,
 		return;
 	}
 	agent_ingest(ag, &ev);
+	ag->input_t0 = 0;
 }
 
 /* ---- inputs: EVE files and event sockets -------------------------------- */
@@ -270,7 +272,7 @@ static void on_event_listen(struct agent *ag, struct watch *w,
 		       in->kind == POLICY_IN_EVENT_SOCKET     ? IN_EVENTS :
 		       in->kind == POLICY_IN_SESSION_SOCKET ? IN_SESSIONS :
 							      IN_EVE,
-		       in->path);
+		       in->path, &in->st);
 }
 
 int unix_listen(const char *path, mode_t mode, char *err, size_t errlen)
@@ -421,6 +423,9 @@ struct lclient {
 	char name[256];
 	struct linebuf lb;
 	struct input_stats st;
+	/* where its lines count: its socket input's totals (inputs live as
+	 * long as the agent), or st */
+	struct input_stats *stp;
 	char *out;
 	size_t outlen, outoff;
 	bool replied, dead;
@@ -449,7 +454,7 @@ static void client_line(struct agent *ag, void *ctx, char *line, size_t len)
 	} else if (c->kind == IN_SESSIONS) {
 		ms_feed_line(ag, c->name, line, len);
 	} else {
-		event_line(ag, c->kind, &c->st, c->name, line, len);
+		event_line(ag, c->kind, c->stp, c->name, line, len);
 	}
 }
 
@@ -506,7 +511,7 @@ static void on_client(struct agent *ag, struct watch *w, uint32_t events)
 }
 
 void lclient_accept(struct agent *ag, int lfd, enum input_kind kind,
-		    const char *name)
+		    const char *name, struct input_stats *st)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct lclient *c;
@@ -526,6 +531,7 @@ void lclient_accept(struct agent *ag, int lfd, enum input_kind kind,
 		return;
 	}
 	c->kind = kind;
+	c->stp = st ? st : &c->st;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->next = ag->clients;
 	ag->clients = c;
@@ -884,7 +890,9 @@ static void tconn_run(struct agent *ag, struct tconn *t, bool resume)
 			}
 			if (t->inlen < (size_t)need)
 				break;
+			ag->input_t0 = now_mono();
 			handle_report(ag, t, t->in + 4, (size_t)need - 4);
+			ag->input_t0 = 0;
 			if (t->dead)
 				return;
 			if (t->waiting) {
@@ -1010,8 +1018,8 @@ static void on_reports_listen(struct agent *ag, struct watch *w,
 }
 
 /* "192.0.2.1:7443", "[2001:db8::1]:7443", "*:7443". */
-static int parse_listen(const char *s, struct sockaddr_storage *ss,
-			socklen_t *sl)
+int listen_addr_parse(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *sl)
 {
 	char host[128];
 	const char *colon = strrchr(s, ':');
@@ -1067,7 +1075,7 @@ int reports_open(struct agent *ag, char *err, size_t errlen)
 	ag->tls = reports_tls_ctx(rp, err, errlen);
 	if (!ag->tls)
 		return -EINVAL;
-	if (parse_listen(rp->listen, &ss, &sl)) {
+	if (listen_addr_parse(rp->listen, &ss, &sl)) {
 		snprintf(err, errlen, "reports: listen \"%s\" is not "
 			 "ADDRESS:PORT", rp->listen);
 		return -EINVAL;
@@ -1152,6 +1160,7 @@ void reports_housekeeping(struct agent *ag)
 
 void inputs_reap(struct agent *ag)
 {
+	metrics_reap(ag);
 	for (struct lclient **pc = &ag->clients; *pc;) {
 		struct lclient *c = *pc;
 

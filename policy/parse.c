@@ -459,6 +459,19 @@ STR_FIELD(ag_ctl, struct policy_agent, control_socket, "agent.control_socket")
 STR_FIELD(ag_state, struct policy_agent, state_file, "agent.state_file")
 STR_FIELD(ag_audit, struct policy_agent, audit_log, "agent.audit_log")
 
+static int ag_metrics(struct pctx *c, node_t *v, void *o)
+{
+	struct policy_agent *a = o;
+	int r = str_copy(c, v, "agent.metrics", a->metrics, sizeof(a->metrics));
+
+	if (!r && !strcmp(a->metrics, "off"))
+		a->metrics[0] = '\0';
+	else if (!r && !strrchr(a->metrics, ':'))
+		return perr(c, v, "agent.metrics: expected \"address:port\" "
+			    "or off, found '%s'", a->metrics);
+	return r;
+}
+
 /* Map sizes: at least 16 entries; at most what a kernel map sensibly
  * holds (the subscriber map's memory is ~230 B an entry). */
 #define MAP_FIELD(fn, field, what, max)                                        \
@@ -500,9 +513,10 @@ static int sec_agent(struct pctx *c, node_t *n)
 		{ "state_file", ag_state },
 		{ "audit_log", ag_audit },
 		{ "maps", ag_maps },
+		{ "metrics", ag_metrics },
 	};
 
-	return walk(c, n, "agent", f, 5, &c->p->agent);
+	return walk(c, n, "agent", f, 6, &c->p->agent);
 }
 
 /* ---- interfaces ---- */
@@ -1799,6 +1813,8 @@ static void defaults(struct policy *p)
 		 "/var/lib/xcrs/state.json");
 	snprintf(p->agent.audit_log, sizeof(p->agent.audit_log),
 		 "/var/log/xcrs/audit.jsonl");
+	snprintf(p->agent.metrics, sizeof(p->agent.metrics),
+		 "127.0.0.1:9477");
 	p->default_level = -1;
 	p->ms_idle_ns = 600ULL * 1000000000ULL;
 	p->probe_interval_ns = 2ULL * 1000000000ULL;

@@ -199,6 +199,7 @@ struct policy_agent {
 	char control_socket[256];
 	char state_file[256];
 	char audit_log[256];
+	char metrics[128]; /* Prometheus listener "address:port", or "" */
 	struct policy_maps maps;
 };
 

@@ -9,7 +9,10 @@
  * the attached program in place under load), Prometheus metrics,
  * allowlists, escalation of repeat offenders, capacity, prefix decisions.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -299,4 +302,139 @@ Test(production, a_new_agent_replaces_the_program_in_place_under_load)
 				     "place' %s/agent.log", env.dir),
 		     0);
 	cr_expect_eq(atoi(out), 1, "%s", out);
+}
+
+/* ---- metrics ---- */
+
+/* GET /metrics from the agent (127.0.0.1:9477 in the edge namespace). */
+static void scrape(char *out, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(9477) };
+	const char req[] = "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n";
+	int fd = tn_socket(&edge, AF_INET, SOCK_STREAM, 0);
+	size_t got = 0;
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "connect: %s", strerror(errno));
+	cr_assert_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	while (got + 1 < len && (n = read(fd, out + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(fd);
+	cr_assert(strstr(out, "HTTP/1.0 200 OK"), "%.300s", out);
+}
+
+/* The value of the sample "series" (name with its labels) or -1. */
+static double sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; (p = strstr(p, series)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+Test(production, metrics_follow_traffic_decisions_and_inputs)
+{
+	static char a[262144], b[262144];
+	const char *dropped_series =
+		"xcrs_dataplane_packets_total{action=\"drop\",reason=\"level\"}";
+	uint64_t sent, passed, dropped;
+	char line[512];
+	int fd;
+
+	start_agent(NULL);
+	scrape(a, sizeof(a));
+	cr_expect(strstr(a, "# TYPE xcrs_dataplane_packets_total counter"),
+		  "%.500s", a);
+	cr_expect_eq(sample(a, "xcrs_reacted_terminals{level=\"quarantined\"}"),
+		     0);
+	cr_expect_eq(sample(a, "xcrs_map_entries{map=\"xcrs_subs\"}"), 0);
+	cr_expect_eq(sample(a, "xcrs_map_capacity{map=\"xcrs_subs\"}"), 65536);
+	cr_expect_eq(sample(a, "xcrs_reaction_latency_seconds_count"), 0);
+
+	/* an IDS alert on the EVE socket quarantines S */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int n = snprintf(line, sizeof(line),
+				 "{\"event_type\":\"alert\",\"src_ip\":\"" S
+				 "\",\"dest_ip\":\"203.0.113.10\",\"alert\":"
+				 "{\"signature_id\":1,\"signature\":\"w\","
+				 "\"severity\":1}}\n");
+
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/eve.sock",
+			 env.dir);
+		cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
+			     0);
+		cr_assert_eq(write(fd, line, (size_t)n), n);
+		/* and a malformed line */
+		cr_assert_eq(write(fd, "nonsense\n", 9), 9);
+		close(fd);
+	}
+	cr_assert(agenv_ctl_until(&env, "quarantined", "show " S));
+	sent = send_for(S, 300, &passed, &dropped);
+	cr_assert_eq(dropped, sent);
+	scrape(b, sizeof(b));
+	cr_expect_eq(sample(b, dropped_series) - sample(a, dropped_series),
+		     (double)sent, "dropped: %g -> %g, sent %llu",
+		     sample(a, dropped_series), sample(b, dropped_series),
+		     (unsigned long long)sent);
+	cr_expect_eq(sample(b, "xcrs_reacted_terminals{level=\"quarantined\"}"),
+		     1);
+	cr_expect_eq(sample(b, "xcrs_reactions_total"), 1);
+	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_subs\"}"), 1);
+	cr_expect_eq(sample(b, "xcrs_reaction_latency_seconds_count"), 1);
+	cr_expect_eq(sample(b, "xcrs_reaction_latency_seconds_bucket{le=\"+Inf\"}"),
+		     1);
+	snprintf(line, sizeof(line),
+		 "xcrs_input_accepted_total{input=\"eve-socket\",path=\"%s/eve.sock\"}",
+		 env.dir);
+	cr_expect_eq(sample(b, line), 1, "%s", line);
+	snprintf(line, sizeof(line),
+		 "xcrs_input_refused_total{input=\"eve-socket\",path=\"%s/eve.sock\","
+		 "reason=\"malformed\"}",
+		 env.dir);
+	cr_expect_eq(sample(b, line), 1, "%s", line);
+	/* every series the shipped Grafana dashboard asks for exists */
+	{
+		FILE *f = fopen(XCRS_SRCDIR "/dist/grafana/xcrs-dashboard.json",
+				"r");
+		static char dash[65536];
+		size_t n;
+		int names = 0;
+
+		cr_assert(f);
+		n = fread(dash, 1, sizeof(dash) - 1, f);
+		fclose(f);
+		dash[n] = '\0';
+		for (char *p = dash; (p = strstr(p, "xcrs_")); names++) {
+			char name[96], type[128];
+			size_t k = 0;
+
+			while (k + 1 < sizeof(name) &&
+			       (p[k] == '_' || (p[k] >= 'a' && p[k] <= 'z')))
+				name[k] = p[k], k++;
+			name[k] = '\0';
+			p += k;
+			if (k > 7 && !strcmp(name + k - 7, "_bucket"))
+				name[k - 7] = '\0';
+			snprintf(type, sizeof(type), "# TYPE %s ", name);
+			cr_expect(strstr(b, type), "the dashboard uses %s, "
+				  "which the agent does not export", name);
+		}
+		cr_expect_gt(names, 10);
+	}
+	/* the release shows too */
+	cr_assert_eq(agenv_ctl(&env, NULL, 0, "release " S), 0);
+	scrape(b, sizeof(b));
+	cr_expect_eq(sample(b, "xcrs_releases_total"), 1);
+	cr_expect_eq(sample(b, "xcrs_reacted_terminals{level=\"quarantined\"}"),
+		     0);
+	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_subs\"}"), 0);
 }

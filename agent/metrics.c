@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Prometheus metrics: a small HTTP/1.x server in the agent's event loop
+ * that answers GET /metrics with the text exposition format (version
+ * 0.0.4). Bounded: at most METRICS_CONNS connections, 4 KiB of request,
+ * 5 s to send it; every answer closes the connection.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "agent.h"
+#include "log.h"
+
+#define METRICS_CONNS 16
+#define METRICS_REQ_MAX 4096
+#define METRICS_DEADLINE_NS (5ULL * 1000000000ULL)
+
+/* Reaction latency buckets (seconds, upper bounds). */
+static const double lat_le[LAT_BUCKETS] = {
+	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+	0.001,	 0.0025,   0.005,   0.01,   0.05,    0.25,
+};
+
+struct mconn {
+	struct watch w;
+	char req[METRICS_REQ_MAX];
+	size_t len;
+	char *out;
+	size_t outlen, outoff;
+	uint64_t deadline;
+	bool dead; /* closed; freed by metrics_reap() after the batch */
+	struct mconn *next;
+};
+
+struct metrics {
+	struct watch listen;
+	struct mconn *conns;
+	size_t nconns;
+};
+
+void agent_observe_latency(struct agent *ag, uint64_t ns)
+{
+	double s = (double)ns / 1e9;
+	int i;
+
+	for (i = 0; i < LAT_BUCKETS && s > lat_le[i]; i++)
+		;
+	ag->lat_hist[i]++;
+	ag->lat_sum_ns += ns;
+	ag->lat_count++;
+}
+
+/* ---- rendering ---- */
+
+struct sbuf {
+	char *b;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->oom)
+		return;
+	for (;;) {
+		size_t room = sb->cap - sb->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(sb->b ? sb->b + sb->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			sb->len += (size_t)n;
+			return;
+		}
+		{
+			size_t cap = sb->cap ? sb->cap * 2 : 16384;
+			char *nb;
+
+			while (cap < sb->len + (size_t)n + 1)
+				cap *= 2;
+			nb = realloc(sb->b, cap);
+			if (!nb) {
+				sb->oom = true;
+				return;
+			}
+			sb->b = nb;
+			sb->cap = cap;
+		}
+	}
+}
+
+static void head(struct sbuf *sb, const char *name, const char *type,
+		 const char *help)
+{
+	sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \, " and newline escaped. */
+static const char *esc(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			buf[o++] = '\\';
+			buf[o++] = *s;
+		} else if (*s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+struct level_count {
+	const struct policy *p;
+	uint64_t *n;
+};
+
+static void count_level(void *ctx, const struct corr_view *v)
+{
+	struct level_count *lc = ctx;
+
+	if (v->level < lc->p->nlevels)
+		lc->n[v->level]++;
+}
+
+static void render(struct agent *ag, struct sbuf *sb)
+{
+	static const struct {
+		enum agent_counter c;
+		const char *name, *help;
+	} ctr[] = {
+		{ C_DECISIONS, "xcrs_decisions_total",
+		  "decisions of the correlation engine (all kinds)" },
+		{ C_REACTIONS, "xcrs_reactions_total",
+		  "terminals given a new effective level" },
+		{ C_RELEASES, "xcrs_releases_total",
+		  "terminals released (no reaction left)" },
+		{ C_CONTAINS, "xcrs_scope_containments_total",
+		  "scopes contained" },
+		{ C_UNCONTAINS, "xcrs_scope_releases_total", "scopes released" },
+		{ C_RELOADS, "xcrs_reloads_total", "policy reloads asked for" },
+		{ C_RELOADS_FAILED, "xcrs_reloads_refused_total",
+		  "policy reloads refused (the running policy stayed)" },
+		{ C_DATAPLANE_ERRORS, "xcrs_dataplane_errors_total",
+		  "dataplane writes that failed (e.g. a full map)" },
+		{ C_FANOUT, "xcrs_fanout_detections_total",
+		  "fan-out detections from the dataplane" },
+		{ C_MS_CONNECTS, "xcrs_ms_connects_total", "MS connects" },
+		{ C_MS_LEAVES, "xcrs_ms_leaves_total", "MS leaves" },
+		{ C_NOTICES_SENT, "xcrs_notices_sent_total",
+		  "reaction notices sent to connected SCAs" },
+		{ C_CONTROL_REQUESTS, "xcrs_control_requests_total",
+		  "control-socket requests" },
+	};
+	const struct policy *p = ag->policy;
+	struct dp_map_fill fill[DP_MAPS_MAX];
+	struct dp_stats st;
+	json_object *ins = json_object_new_array();
+	uint64_t per_level[XCRS_LEVELS_MAX] = { 0 }, cum = 0;
+	struct level_count lc = { p, per_level };
+	char e1[256];
+	int n;
+
+	head(sb, "xcrs_up", "gauge", "1 while the agent runs");
+	sb_printf(sb, "xcrs_up 1\n");
+	head(sb, "xcrs_uptime_seconds", "gauge", "seconds since the agent started");
+	sb_printf(sb, "xcrs_uptime_seconds %" PRIu64 "\n",
+		  (uint64_t)((now_mono() - ag->started_mono) / 1000000000ULL));
+
+	/* the dataplane's own per-CPU counters */
+	if (dp_stats_read(ag->dp, &st) == 0) {
+		head(sb, "xcrs_dataplane_packets_total", "counter",
+		     "packets judged by the XDP program, by action and reason");
+		for (int a = 0; a < XCRS_ACT_MAX; a++)
+			for (int r = 0; r < XCRS_REASON_MAX; r++)
+				sb_printf(sb,
+					  "xcrs_dataplane_packets_total{action=\"%s\","
+					  "reason=\"%s\"} %llu\n",
+					  dp_action_to_string(a),
+					  dp_reason_to_string(r),
+					  (unsigned long long)st.c[a][r].packets);
+		head(sb, "xcrs_dataplane_bytes_total", "counter",
+		     "bytes judged by the XDP program, by action and reason");
+		for (int a = 0; a < XCRS_ACT_MAX; a++)
+			for (int r = 0; r < XCRS_REASON_MAX; r++)
+				sb_printf(sb,
+					  "xcrs_dataplane_bytes_total{action=\"%s\","
+					  "reason=\"%s\"} %llu\n",
+					  dp_action_to_string(a),
+					  dp_reason_to_string(r),
+					  (unsigned long long)st.c[a][r].bytes);
+	}
+
+	corr_each_terminal(ag->corr, count_level, &lc);
+	head(sb, "xcrs_reacted_terminals", "gauge",
+	     "terminals with a reaction, by effective level");
+	for (size_t l = 0; l < p->nlevels; l++)
+		sb_printf(sb, "xcrs_reacted_terminals{level=\"%s\"} %" PRIu64
+			      "\n",
+			  esc(p->levels[l].name, e1, sizeof(e1)), per_level[l]);
+	head(sb, "xcrs_scope_contained", "gauge",
+	     "1 if the scope is contained, else 0");
+	for (size_t s = 0; s < p->nscopes; s++) {
+		uint64_t until;
+		const char *rule;
+
+		sb_printf(sb, "xcrs_scope_contained{scope=\"%s\"} %d\n",
+			  esc(p->scopes[s].name, e1, sizeof(e1)),
+			  corr_scope_state(ag->corr, (int)s, &until, &rule) ==
+				  1);
+	}
+	head(sb, "xcrs_ms_connected", "gauge",
+	     "MSs between connect and leave");
+	sb_printf(sb, "xcrs_ms_connected %zu\n", ag->ms.n);
+
+	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++) {
+		head(sb, ctr[i].name, "counter", ctr[i].help);
+		sb_printf(sb, "%s %" PRIu64 "\n", ctr[i].name,
+			  ag->counters[ctr[i].c]);
+	}
+
+	/* inputs: accepted and refused, per source and reason */
+	inputs_describe(ag, ins);
+	head(sb, "xcrs_input_lines_total", "counter",
+	     "lines read per event input");
+	for (size_t i = 0; i < json_object_array_length(ins); i++) {
+		json_object *o = json_object_array_get_idx(ins, i), *v;
+		const char *kind = "", *path = "";
+		char e2[300];
+
+		if (json_object_object_get_ex(o, "kind", &v))
+			kind = json_object_get_string(v);
+		if (json_object_object_get_ex(o, "path", &v))
+			path = json_object_get_string(v);
+		esc(kind, e1, sizeof(e1));
+		esc(path, e2, sizeof(e2));
+		json_object_object_get_ex(o, "lines", &v);
+		sb_printf(sb,
+			  "xcrs_input_lines_total{input=\"%s\",path=\"%s\"} %" PRId64
+			  "\n",
+			  e1, e2, json_object_get_int64(v));
+	}
+	head(sb, "xcrs_input_accepted_total", "counter",
+	     "events and reports accepted, per source");
+	for (size_t i = 0; i < json_object_array_length(ins); i++) {
+		json_object *o = json_object_array_get_idx(ins, i), *v, *k, *pa;
+		char e2[300];
+
+		json_object_object_get_ex(o, "kind", &k);
+		json_object_object_get_ex(o, "path", &pa);
+		json_object_object_get_ex(o, "alerts", &v);
+		sb_printf(sb,
+			  "xcrs_input_accepted_total{input=\"%s\",path=\"%s\"} %" PRId64
+			  "\n",
+			  esc(json_object_get_string(k), e1, sizeof(e1)),
+			  esc(json_object_get_string(pa), e2, sizeof(e2)),
+			  json_object_get_int64(v));
+	}
+	sb_printf(sb, "xcrs_input_accepted_total{input=\"reports\",path=\"\"} %"
+		      PRIu64 "\n",
+		  ag->counters[C_REPORTS_OK]);
+	head(sb, "xcrs_input_refused_total", "counter",
+	     "input refused, per source and reason");
+	for (size_t i = 0; i < json_object_array_length(ins); i++) {
+		json_object *o = json_object_array_get_idx(ins, i), *v, *k, *pa;
+		char e2[300];
+
+		json_object_object_get_ex(o, "kind", &k);
+		json_object_object_get_ex(o, "path", &pa);
+		json_object_object_get_ex(o, "malformed", &v);
+		sb_printf(sb,
+			  "xcrs_input_refused_total{input=\"%s\",path=\"%s\","
+			  "reason=\"malformed\"} %" PRId64 "\n",
+			  esc(json_object_get_string(k), e1, sizeof(e1)),
+			  esc(json_object_get_string(pa), e2, sizeof(e2)),
+			  json_object_get_int64(v));
+	}
+	sb_printf(sb, "xcrs_input_refused_total{input=\"events\",path=\"\","
+		      "reason=\"overlong\"} %" PRIu64 "\n",
+		  ag->counters[C_INPUT_OVERLONG]);
+	sb_printf(sb, "xcrs_input_refused_total{input=\"events\",path=\"\","
+		      "reason=\"not-a-subscriber\"} %" PRIu64 "\n",
+		  ag->counters[C_INPUT_NOT_SUBSCRIBER]);
+	for (int v = 1; v < CRSAP_VERDICT_MAX; v++)
+		sb_printf(sb, "xcrs_input_refused_total{input=\"reports\","
+			      "path=\"\",reason=\"%s\"} %" PRIu64 "\n",
+			  crsap_verdict_to_string(v), ag->refused[v]);
+	sb_printf(sb, "xcrs_input_refused_total{input=\"reports\",path=\"\","
+		      "reason=\"tls-handshake\"} %" PRIu64 "\n",
+		  ag->counters[C_TLS_FAILED]);
+	json_object_put(ins);
+
+	n = dp_fill(ag->dp, fill);
+	if (n > 0) {
+		head(sb, "xcrs_map_entries", "gauge",
+		     "entries in use per dataplane map");
+		for (int i = 0; i < n; i++)
+			sb_printf(sb, "xcrs_map_entries{map=\"%s\"} %llu\n",
+				  fill[i].name,
+				  (unsigned long long)fill[i].entries);
+		head(sb, "xcrs_map_capacity", "gauge",
+		     "entries each dataplane map holds");
+		for (int i = 0; i < n; i++)
+			sb_printf(sb, "xcrs_map_capacity{map=\"%s\"} %llu\n",
+				  fill[i].name,
+				  (unsigned long long)fill[i].capacity);
+	}
+
+	head(sb, "xcrs_reaction_latency_seconds", "histogram",
+	     "from an event, report or operator request read to the "
+	     "dataplane entry written");
+	for (int i = 0; i < LAT_BUCKETS; i++) {
+		cum += ag->lat_hist[i];
+		sb_printf(sb,
+			  "xcrs_reaction_latency_seconds_bucket{le=\"%g\"} %" PRIu64
+			  "\n",
+			  lat_le[i], cum);
+	}
+	cum += ag->lat_hist[LAT_BUCKETS];
+	sb_printf(sb,
+		  "xcrs_reaction_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64
+		  "\n",
+		  cum);
+	sb_printf(sb, "xcrs_reaction_latency_seconds_sum %.9f\n",
+		  (double)ag->lat_sum_ns / 1e9);
+	sb_printf(sb, "xcrs_reaction_latency_seconds_count %" PRIu64 "\n",
+		  ag->lat_count);
+}
+
+/* ---- the server ---- */
+
+static void conn_close(struct agent *ag, struct mconn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	watch_close(ag, &c->w);
+	ag->metrics->nconns--;
+}
+
+void metrics_reap(struct agent *ag)
+{
+	if (!ag->metrics)
+		return;
+	for (struct mconn **pp = &ag->metrics->conns; *pp;) {
+		struct mconn *c = *pp;
+
+		if (!c->dead) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		free(c->out);
+		free(c);
+	}
+}
+
+static void respond(struct agent *ag, struct mconn *c, const char *status,
+		    const char *ctype, const char *body, size_t blen)
+{
+	struct sbuf sb = { 0 };
+
+	sb_printf(&sb,
+		  "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		  "Connection: close\r\n\r\n",
+		  status, ctype, blen);
+	if (!sb.oom && blen) {
+		char *nb = realloc(sb.b, sb.len + blen);
+
+		if (nb) {
+			memcpy(nb + sb.len, body, blen);
+			sb.b = nb;
+			sb.len += blen;
+		} else {
+			sb.oom = true;
+		}
+	}
+	if (sb.oom) {
+		free(sb.b);
+		conn_close(ag, c);
+		return;
+	}
+	c->out = sb.b;
+	c->outlen = sb.len;
+	c->outoff = 0;
+	watch_mod(ag, &c->w, EPOLLOUT);
+}
+
+static void on_conn(struct agent *ag, struct watch *w, uint32_t events)
+{
+	struct mconn *c = (struct mconn *)w;
+	ssize_t n;
+
+	if (c->dead)
+		return;
+	if (c->out) {
+		n = send(c->w.fd, c->out + c->outoff, c->outlen - c->outoff,
+			 MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n > 0)
+			c->outoff += (size_t)n;
+		if (n <= 0 || c->outoff == c->outlen)
+			conn_close(ag, c);
+		return;
+	}
+	n = recv(c->w.fd, c->req + c->len, sizeof(c->req) - 1 - c->len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(ag, c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->req[c->len] = '\0';
+	if (!strstr(c->req, "\r\n\r\n") && !strstr(c->req, "\n\n")) {
+		if (c->len >= sizeof(c->req) - 1) {
+			static const char m[] = "request too large\n";
+
+			respond(ag, c, "431 Request Header Fields Too Large",
+				"text/plain", m, sizeof(m) - 1);
+		}
+		return;
+	}
+	if (!strncmp(c->req, "GET /metrics ", 13) ||
+	    !strncmp(c->req, "GET /metrics?", 13)) {
+		struct sbuf sb = { 0 };
+
+		ag->counters[C_METRICS_SCRAPES]++;
+		render(ag, &sb);
+		if (sb.oom) {
+			static const char m[] = "out of memory\n";
+
+			free(sb.b);
+			respond(ag, c, "500 Internal Server Error",
+				"text/plain", m, sizeof(m) - 1);
+			return;
+		}
+		respond(ag, c, "200 OK", "text/plain; version=0.0.4",
+			sb.b ? sb.b : "", sb.len);
+		free(sb.b);
+	} else if (!strncmp(c->req, "GET ", 4)) {
+		static const char m[] = "only /metrics here\n";
+
+		respond(ag, c, "404 Not Found", "text/plain", m, sizeof(m) - 1);
+	} else {
+		static const char m[] = "GET only\n";
+
+		respond(ag, c, "405 Method Not Allowed", "text/plain", m,
+			sizeof(m) - 1);
+	}
+}
+
+static void on_accept(struct agent *ag, struct watch *w, uint32_t events)
+{
+	struct metrics *m = ag->metrics;
+	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct mconn *c;
+
+	if (fd < 0)
+		return;
+	if (m->nconns >= METRICS_CONNS) {
+		close(fd); /* scrapers retry; the loop stays bounded */
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || watch_add(ag, &c->w, fd, EPOLLIN, on_conn)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->deadline = now_mono() + METRICS_DEADLINE_NS;
+	c->next = m->conns;
+	m->conns = c;
+	m->nconns++;
+}
+
+int metrics_open(struct agent *ag, char *err, size_t errlen)
+{
+	const char *addr = ag->policy->agent.metrics;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	if (!addr[0])
+		return 0;
+	if (listen_addr_parse(addr, &ss, &sl)) {
+		snprintf(err, errlen, "agent.metrics: \"%s\" is not "
+				      "address:port",
+			 addr);
+		return -EINVAL;
+	}
+	ag->metrics = calloc(1, sizeof(*ag->metrics));
+	if (!ag->metrics)
+		return -ENOMEM;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 16) ||
+	    watch_add(ag, &ag->metrics->listen, fd, EPOLLIN, on_accept)) {
+		int r = -errno;
+
+		snprintf(err, errlen, "metrics listener %s: %s", addr,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(ag->metrics);
+		ag->metrics = NULL;
+		return r;
+	}
+	log_info("metrics on http://%s/metrics", addr);
+	return 0;
+}
+
+void metrics_housekeeping(struct agent *ag)
+{
+	uint64_t now = now_mono();
+	struct mconn *c, *next;
+
+	if (!ag->metrics)
+		return;
+	for (c = ag->metrics->conns; c; c = next) {
+		next = c->next;
+		if (now >= c->deadline)
+			conn_close(ag, c);
+	}
+}
+
+void metrics_close(struct agent *ag)
+{
+	if (!ag->metrics)
+		return;
+	for (struct mconn *c = ag->metrics->conns; c; c = c->next)
+		conn_close(ag, c);
+	metrics_reap(ag);
+	watch_close(ag, &ag->metrics->listen);
+	free(ag->metrics);
+	ag->metrics = NULL;
+}
