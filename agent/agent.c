@@ -989,10 +989,32 @@ refused:
 
 /* ---- loop handlers -------------------------------------------------------- */
 
+void agent_never_refused(struct agent *ag, const struct xcrs_addr *a,
+			 const char *what)
+{
+	int i = policy_never_react(ag->policy, a);
+	json_object *rec = json_object_new_object();
+	char buf[ADDR_STRLEN];
+
+	addr_format(a, buf, sizeof(buf));
+	ag->counters[C_NEVER_REFUSED]++;
+	log_warn("%s: %s refused: on the never_react list (%s)", buf, what,
+		 i >= 0 ? ag->policy->never[i].name : "?");
+	audit_add_str(rec, "event", "refused");
+	audit_add_str(rec, "target", buf);
+	audit_add_str(rec, "what", what);
+	audit_add_str(rec, "never_react", i >= 0 ? ag->policy->never[i].name :
+						   "");
+	agent_audit(ag, rec);
+}
+
 int agent_ingest(struct agent *ag, const struct corr_event *ev)
 {
 	int r = corr_ingest(ag->corr, ev, now_mono());
 
+	if (r == -EPERM)
+		agent_never_refused(ag, &ev->terminal, ev->source[0] ?
+							ev->source : "event");
 	agent_after_change(ag);
 	return r;
 }

@@ -66,6 +66,7 @@ enum agent_counter {
 	C_CONTAINS,
 	C_UNCONTAINS,
 	C_METRICS_SCRAPES,
+	C_NEVER_REFUSED, /* decisions refused: terminal on never_react */
 	C_MAX
 };
 
@@ -146,6 +147,10 @@ void fmt_time_ms(uint64_t real_ms, char *buf, size_t len);
 bool agent_is_subscriber(void *ag, const struct xcrs_addr *a);
 /* Feeds one event to the engine and applies what it decides. */
 int agent_ingest(struct agent *ag, const struct corr_event *ev);
+/* Logs, counts and audits a decision refused because a is on the
+ * never_react list; what says what was refused. */
+void agent_never_refused(struct agent *ag, const struct xcrs_addr *a,
+			 const char *what);
 int agent_reload(struct agent *ag, char *err, size_t errlen);
 void agent_audit(struct agent *ag, json_object *rec);
 /* The level a terminal falls back to without reactions: its static

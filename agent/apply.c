@@ -21,6 +21,8 @@ int apply_build(const struct policy *p, struct dp_policy *out)
 		nr += p->services[i].nrules;
 	for (size_t i = 0; i < p->nscopes; i++)
 		np += p->scopes[i].npools;
+	for (size_t i = 0; i < p->nnever; i++)
+		np += p->never[i].nprefixes;
 	rules = calloc(nr ? nr : 1, sizeof(*rules));
 	pools = calloc(np ? np : 1, sizeof(*pools));
 	if (!rules || !pools) {
@@ -51,6 +53,15 @@ int apply_build(const struct policy *p, struct dp_policy *out)
 				.plen = p->scopes[i].pools[j].plen,
 				.scope = p->scopes[i].id,
 				.level = (__u8)p->scopes[i].pool_level,
+			};
+	/* after the scopes' pools: an equal prefix is the never one */
+	for (size_t i = 0; i < p->nnever; i++)
+		for (size_t j = 0; j < p->never[i].nprefixes; j++)
+			pools[np++] = (struct dp_pool){
+				.addr = p->never[i].prefixes[j].addr,
+				.plen = p->never[i].prefixes[j].plen,
+				.level = (__u8)p->never[i].level,
+				.never = true,
 			};
 	out->nlevels = (unsigned)p->nlevels;
 	for (size_t i = 0; i < p->nlevels; i++)

@@ -289,6 +289,16 @@ static void cmd_react(struct agent *ag, struct lclient *c,
 		send_error(ag, c, "no level \"%s\" in the policy", req->level);
 		return;
 	}
+	if (policy_never_react(ag->policy, &a) >= 0) {
+		addr_format(&a, buf, sizeof(buf));
+		agent_never_refused(ag, &a, "operator reaction");
+		send_error(ag, c, "%s is on the never_react list (%s): not "
+				  "reacted",
+			   buf,
+			   ag->policy->never[policy_never_react(ag->policy, &a)]
+				   .name);
+		return;
+	}
 	addr_format(&a, buf, sizeof(buf));
 	snprintf(why, sizeof(why), "%s",
 		 req->reason[0] ? req->reason : "operator");
@@ -406,6 +416,7 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 		[C_CONTAINS] = "scope_containments",
 		[C_UNCONTAINS] = "scope_releases",
 		[C_METRICS_SCRAPES] = "metrics_scrapes",
+		[C_NEVER_REFUSED] = "never_react_refused",
 	};
 	json_object *o = ok_reply(), *a = json_object_new_object(),
 		    *rf = json_object_new_object(), *d;

@@ -16,6 +16,8 @@
 
 #define CORR_BUCKETS	   4096
 #define CORR_MAX_REACTIONS 8
+/* Past rule reactions remembered per terminal, for escalation. */
+#define CORR_OFFENCES 32
 #define OPERATOR	   "operator"
 
 struct reaction {
@@ -38,6 +40,8 @@ struct term {
 	int last_then;
 	uint64_t last_until;
 	uint64_t last_seen;
+	uint64_t offence[CORR_OFFENCES]; /* ring of rule reactions' times */
+	unsigned noffence;		 /* ring position */
 };
 
 struct sighit {
@@ -63,7 +67,59 @@ struct corr {
 	struct term *bucket[CORR_BUCKETS];
 	size_t nterms;
 	struct scope_state *scopes;
+	uint64_t esc_keep_ns; /* the longest escalate.within of the policy */
 };
+
+static uint64_t esc_keep(const struct policy *p)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].escalate && p->rules[i].esc_within_ns > k)
+			k = p->rules[i].esc_within_ns;
+	return k;
+}
+
+/* A new reaction of rule ru on t at now (not a renewal): remembers the
+ * offence and, for an escalating rule, lengthens the duration and raises
+ * the level per the earlier offences within escalate.within. */
+static void escalate(struct term *t, const struct policy_rule *ru,
+		     uint64_t now, unsigned *level, uint64_t *until,
+		     char *why, size_t wlen)
+{
+	unsigned earlier = 0;
+
+	for (size_t i = 0; i < t->nr; i++)
+		if (!strcmp(t->r[i].rule, ru->name) &&
+		    (!t->r[i].until || t->r[i].until > now))
+			return; /* a renewal, not a new offence */
+	for (int i = 0; i < CORR_OFFENCES; i++)
+		if (t->offence[i] && ru->escalate &&
+		    now - t->offence[i] <= ru->esc_within_ns)
+			earlier++;
+	t->offence[t->noffence++ % CORR_OFFENCES] = now;
+	if (!ru->escalate || !earlier)
+		return;
+	if (ru->duration_ns) {
+		uint64_t d = ru->duration_ns;
+
+		for (unsigned k = 0; k < earlier; k++) {
+			if (d > UINT64_MAX / ru->esc_factor) {
+				d = UINT64_MAX;
+				break;
+			}
+			d *= ru->esc_factor;
+		}
+		if (ru->esc_max_ns && d > ru->esc_max_ns)
+			d = ru->esc_max_ns;
+		*until = d > UINT64_MAX - now ? 0 : now + d;
+	}
+	if (ru->esc_after && earlier + 1 >= ru->esc_after)
+		*level = ru->esc_level;
+	snprintf(why + strlen(why), wlen - strlen(why),
+		 " [offence %u within %llus: escalated]", earlier + 1,
+		 (unsigned long long)(ru->esc_within_ns / 1000000000ULL));
+}
 
 static unsigned hash(const struct xcrs_addr *a)
 {
@@ -136,6 +192,7 @@ int corr_new(const struct policy *p, corr_decide_fn fn, void *ctx,
 	if (!c)
 		return -ENOMEM;
 	c->p = p;
+	c->esc_keep_ns = esc_keep(p);
 	c->fn = fn;
 	c->ctx = ctx;
 	c->scopes = calloc(p->nscopes ? p->nscopes : 1, sizeof(*c->scopes));
@@ -474,11 +531,15 @@ static void describe(const struct corr_event *ev, char *buf, size_t len)
 int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 {
 	const struct policy *p = c->p;
-	struct term *t = find_or_add(c, &ev->terminal);
+	struct term *t;
 	char why[400];
 	int made = 0, r;
 	bool changed = false;
 
+	/* never to be reacted to: not even evidence */
+	if (policy_never_react(p, &ev->terminal) >= 0)
+		return -EPERM;
+	t = find_or_add(c, &ev->terminal);
 	if (!t)
 		return -ENOMEM;
 	t->last_seen = now;
@@ -537,7 +598,11 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 			if (ru->contain)
 				made += contain(c, scope, until, ru->name, w2);
 			else {
-				add_reaction(t, ru->name, ru->level, until,
+				unsigned lv = ru->level;
+
+				escalate(t, ru, now, &lv, &until, w2,
+					 sizeof(w2));
+				add_reaction(t, ru->name, lv, until,
 					     ru->release_on_clean, w2);
 				changed = true;
 			}
@@ -555,8 +620,15 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 				made += contain(c, scope, until, ru->name, why);
 			continue;
 		}
-		add_reaction(t, ru->name, ru->level, until,
-			     ru->release_on_clean, why);
+		{
+			unsigned lv = ru->level;
+			char w3[480];
+
+			snprintf(w3, sizeof(w3), "%s", why);
+			escalate(t, ru, now, &lv, &until, w3, sizeof(w3));
+			add_reaction(t, ru->name, lv, until,
+				     ru->release_on_clean, w3);
+		}
 		changed = true;
 	}
 	if (changed)
@@ -588,7 +660,11 @@ int corr_tick(struct corr *c, uint64_t now)
 			/* Forget terminals with neither reaction nor
 			 * evidence that could still count (1 day idle). */
 			if (!t->nr && !t->emitted &&
-			    now - t->last_seen > 86400ULL * 1000000000ULL) {
+			    now - t->last_seen > 86400ULL * 1000000000ULL &&
+			    (!c->esc_keep_ns ||
+			     now - t->offence[(t->noffence + CORR_OFFENCES - 1) %
+					      CORR_OFFENCES] >
+				     c->esc_keep_ns)) {
 				*pp = t->next;
 				term_free_evidence(t, c->p->nrules);
 				free(t);
@@ -638,6 +714,8 @@ int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
 
 	if (level >= c->p->nlevels)
 		return -EINVAL;
+	if (policy_never_react(c->p, a) >= 0)
+		return -EPERM;
 	t = find_or_add(c, a);
 	if (!t)
 		return -ENOMEM;
@@ -854,6 +932,7 @@ int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
 	scopes_free(c);
 	c->scopes = ns;
 	c->p = np;
+	c->esc_keep_ns = esc_keep(np);
 	for (int b = 0; b < CORR_BUCKETS; b++)
 		for (struct term *t = c->bucket[b]; t; t = t->next) {
 			int last = t->emitted ?

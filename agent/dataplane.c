@@ -134,6 +134,9 @@ struct dp {
 	__u32 nslots, slot_hint;
 	bool slots_warned;
 	__u64 nsubs; /* host entries in xcrs_subs */
+	/* the active policy's never-react prefixes */
+	struct dp_pool *never;
+	size_t nnever;
 	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
 	 * host entries at such a level (or base level) get a slot. */
 	__u32 reacted_levels;
@@ -721,6 +724,7 @@ void dp_close(struct dp *dp)
 	if (dp->rcu_inner_fd >= 0)
 		close(dp->rcu_inner_fd);
 	free(dp->slot_used);
+	free(dp->never);
 	free(dp->pin_dir);
 	free(dp);
 }
@@ -1251,7 +1255,8 @@ static int write_pools(struct dp *dp, const struct dp_policy *p, __u32 gen)
 	for (size_t i = 0; i < p->npools; i++) {
 		const struct dp_pool *pl = &p->pools[i];
 		struct xcrs_lpm_key k = lpm_key(gen, &pl->addr, pl->plen);
-		struct xcrs_pool v = { .scope = pl->scope, .level = pl->level };
+		struct xcrs_pool v = { .scope = pl->never ? 0 : pl->scope,
+				       .level = pl->level };
 
 		if (bpf_map_update_elem(dp->fds[M_POOLS], &k, &v, BPF_ANY)) {
 			addr_prefix_format(&pl->addr, pl->plen, t, sizeof(t));
@@ -1336,6 +1341,23 @@ int dp_policy_apply(struct dp *dp, const struct dp_policy *p)
 		lpm_clear_gen(dp, M_SVCS, cur);
 		lpm_clear_gen(dp, M_POOLS, cur);
 	}
+	{
+		size_t n = 0;
+		struct dp_pool *nv;
+
+		for (size_t i = 0; i < p->npools; i++)
+			n += p->pools[i].never;
+		nv = calloc(n ? n : 1, sizeof(*nv));
+		if (nv) {
+			n = 0;
+			for (size_t i = 0; i < p->npools; i++)
+				if (p->pools[i].never)
+					nv[n++] = p->pools[i];
+			free(dp->never);
+			dp->never = nv;
+			dp->nnever = n;
+		}
+	}
 	dp->reacted_levels = 0;
 	for (unsigned i = 0; i < p->nlevels; i++)
 		if (p->levels[i].flags & XCRS_LEVEL_F_REACTED)
@@ -1392,6 +1414,18 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
 		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
 			       "range", t, s->level, s->base_level);
+	for (size_t i = 0; i < dp->nnever; i++)
+		if (addr_prefix_contains(&dp->never[i].addr, dp->never[i].plen,
+					 a, 128)) {
+			char pf[64];
+
+			addr_prefix_format(&dp->never[i].addr,
+					   dp->never[i].plen, pf, sizeof(pf));
+			return dp_fail(dp, -EPERM,
+				       "subscriber %s: inside never-react "
+				       "prefix %s",
+				       t, pf);
+		}
 	v = *s;
 	v.stats_slot = 0;
 	v.pad2 = 0;

@@ -104,6 +104,9 @@ struct dp_pool {
 	unsigned plen;
 	__u32 scope;
 	__u8 level;
+	/* never to be reacted to: written with scope 0 (never contained),
+	 * and the library refuses host entries inside it (-EPERM) */
+	bool never;
 };
 
 /* Everything that must change together. Levels 0..nlevels-1 are defined;
@@ -141,6 +144,7 @@ int dp_policy_generation(struct dp *dp, __u32 *ret_gen);
  * one writing subscriber hosts to the maps. */
 int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s);
+/* -EPERM from dp_sub_set: a is inside a pool marked never. */
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 	       struct xcrs_sub *ret_sub);
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);

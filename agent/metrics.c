@@ -174,6 +174,8 @@ static void render(struct agent *ag, struct sbuf *sb)
 		  "reaction notices sent to connected SCAs" },
 		{ C_CONTROL_REQUESTS, "xcrs_control_requests_total",
 		  "control-socket requests" },
+		{ C_NEVER_REFUSED, "xcrs_never_react_refused_total",
+		  "decisions refused: the terminal is on the never_react list" },
 	};
 	const struct policy *p = ag->policy;
 	struct dp_map_fill fill[DP_MAPS_MAX];

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "policy.h"
 
 void policy_free(struct policy *p)
@@ -30,9 +31,38 @@ void policy_free(struct policy *p)
 	free(p->levels);
 	free(p->scopes);
 	free(p->subscribers);
+	for (size_t i = 0; i < p->nnever; i++)
+		free(p->never[i].prefixes);
+	free(p->never);
 	free(p->inputs);
 	free(p->rules);
 	free(p);
+}
+
+int policy_never_react(const struct policy *p, const struct xcrs_addr *a)
+{
+	for (size_t i = 0; i < p->nnever; i++)
+		for (size_t j = 0; j < p->never[i].nprefixes; j++)
+			if (addr_prefix_contains(&p->never[i].prefixes[j].addr,
+						 p->never[i].prefixes[j].plen, a,
+						 128))
+				return (int)i;
+	return -1;
+}
+
+int policy_never_overlaps(const struct policy *p, const struct xcrs_addr *a,
+			  unsigned plen)
+{
+	for (size_t i = 0; i < p->nnever; i++)
+		for (size_t j = 0; j < p->never[i].nprefixes; j++) {
+			const struct policy_prefix *n = &p->never[i].prefixes[j];
+
+			/* two prefixes overlap when one holds the other */
+			if (addr_prefix_contains(&n->addr, n->plen, a, plen) ||
+			    addr_prefix_contains(a, plen, &n->addr, n->plen))
+				return (int)i;
+		}
+	return -1;
 }
 
 int policy_level_index(const struct policy *p, const char *name)

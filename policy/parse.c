@@ -1082,6 +1082,74 @@ static int sec_subscribers(struct pctx *c, node_t *n)
 	return each(c, n, "subscribers", subscriber_one, NULL);
 }
 
+/* ---- never_react ---- */
+
+struct never_build {
+	struct policy_never *nv;
+	node_t *name, *prefixes, *level;
+};
+
+KEEP(nb_name, struct never_build, name)
+KEEP(nb_prefixes, struct never_build, prefixes)
+KEEP(nb_level, struct never_build, level)
+
+static int never_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "name", nb_name, true },
+		{ "prefixes", nb_prefixes, true },
+		{ "level", nb_level },
+	};
+	struct policy *p = c->p;
+	struct never_build b = { 0 };
+	node_t **v;
+	size_t n;
+	int r, how;
+
+	b.nv = GROW(p->never, p->nnever);
+	if (!b.nv)
+		return -ENOMEM;
+	r = walk(c, it, "never_react", f, 3, &b);
+	if (!r)
+		r = name(c, b.name, "never_react name", b.nv->name);
+	if (!r)
+		r = UNIQUE(c, it, "never_react entry", p->never, p->nnever);
+	if (r)
+		return r;
+	how = items(c, b.prefixes, &v, &n);
+	if (how < 0)
+		return how;
+	for (size_t i = 0; !r && i < n; i++) {
+		struct policy_prefix *pf = GROW(b.nv->prefixes,
+						b.nv->nprefixes);
+
+		r = pf ? prefix(c, v[i], "prefixes", pf) : -ENOMEM;
+	}
+	items_free(v);
+	if (!r && b.level)
+		r = level_ref(c, b.level, "level", &b.nv->level);
+	/* a static subscriber there would be a reaction it never gets */
+	for (size_t i = 0; !r && i < p->nsubscribers; i++)
+		for (size_t j = 0; !r && j < b.nv->nprefixes; j++)
+			if (addr_prefix_contains(&b.nv->prefixes[j].addr,
+						 b.nv->prefixes[j].plen,
+						 &p->subscribers[i].addr, 128)) {
+				char a[ADDR_STRLEN];
+
+				addr_format(&p->subscribers[i].addr, a,
+					    sizeof(a));
+				r = perr(c, b.prefixes, "never_react %s holds "
+					 "the static subscriber %s",
+					 b.nv->name, a);
+			}
+	return r;
+}
+
+static int sec_never(struct pctx *c, node_t *n)
+{
+	return each(c, n, "never_react", never_one, NULL);
+}
+
 /* ---- inputs ---- */
 
 static int in_reports(struct pctx *c, node_t *v, void *o);
@@ -1499,7 +1567,7 @@ static int sec_fanout(struct pctx *c, node_t *n)
 struct rule_build {
 	struct policy_rule *r;
 	node_t *on, *match, *count, *terminals, *within, *react, *contain,
-		*release, *update, *node;
+		*release, *update, *escalate, *node;
 	/* match */
 	node_t *status, *severity, *signatures, *scopes;
 	/* react */
@@ -1515,6 +1583,7 @@ KEEP(ru_react, struct rule_build, react)
 KEEP(ru_contain, struct rule_build, contain)
 KEEP(ru_release, struct rule_build, release)
 KEEP(ru_update, struct rule_build, update)
+KEEP(ru_escalate, struct rule_build, escalate)
 KEEP(rm_status, struct rule_build, status)
 KEEP(rm_severity, struct rule_build, severity)
 KEEP(rm_sigs, struct rule_build, signatures)
@@ -1676,6 +1745,57 @@ static int rule_update(struct pctx *c, struct rule_build *b)
 	return r;
 }
 
+struct esc_build {
+	node_t *within, *factor, *max, *after, *level;
+};
+KEEP(es_within, struct esc_build, within)
+KEEP(es_factor, struct esc_build, factor)
+KEEP(es_max, struct esc_build, max)
+KEEP(es_after, struct esc_build, after)
+KEEP(es_level, struct esc_build, level)
+
+static int rule_escalate(struct pctx *c, struct rule_build *b)
+{
+	static const struct field f[] = {
+		{ "within", es_within, true },
+		{ "factor", es_factor },
+		{ "max", es_max },
+		{ "after", es_after },
+		{ "level", es_level },
+	};
+	struct policy_rule *ru = b->r;
+	struct esc_build e = { 0 };
+	unsigned long long x;
+	int r = walk(c, b->escalate, "escalate", f, 5, &e);
+
+	if (r)
+		return r;
+	if (!ru->react)
+		return perr(c, b->escalate, "rule %s: escalate goes with react "
+					    "(a terminal's level)",
+			    ru->name);
+	r = duration(c, e.within, "escalate.within", &ru->esc_within_ns);
+	ru->esc_factor = 2;
+	if (!r && e.factor) {
+		r = uint_range(c, e.factor, "escalate.factor", 1, 1000, &x);
+		ru->esc_factor = (unsigned)x;
+	}
+	if (!r && e.max)
+		r = duration(c, e.max, "escalate.max", &ru->esc_max_ns);
+	if (!r && !!e.after != !!e.level)
+		r = perr(c, e.after ? e.after : e.level,
+			 "escalate: 'after' and 'level' go together (from "
+			 "which offence on, which level)");
+	if (!r && e.after) {
+		r = uint_range(c, e.after, "escalate.after", 2, 1000, &x);
+		ru->esc_after = (unsigned)x;
+	}
+	if (!r && e.level)
+		r = level_ref(c, e.level, "escalate.level", &ru->esc_level);
+	ru->escalate = !r;
+	return r;
+}
+
 static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 {
 	static const struct field f[] = {
@@ -1689,6 +1809,7 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 		{ "contain", ru_contain },
 		{ "release_on_clean", ru_release },
 		{ "update", ru_update },
+		{ "escalate", ru_escalate },
 	};
 	static const struct field rf[] = {
 		{ "level", rr_level, true },
@@ -1703,7 +1824,7 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 	int r, on;
 
 	b->node = it;
-	r = walk(c, it, "rule", f, 10, b);
+	r = walk(c, it, "rule", f, 11, b);
 	if (r)
 		return r;
 	r = choice(c, b->on, "on", ons, &on);
@@ -1755,6 +1876,8 @@ static int rule_one(struct pctx *c, node_t *it, struct rule_build *b)
 	}
 	if (!r && b->update)
 		r = rule_update(c, b);
+	if (!r && b->escalate)
+		r = rule_escalate(c, b);
 	return r;
 }
 
@@ -1788,6 +1911,7 @@ enum top {
 	T_NONIP,
 	T_SCOPES,
 	T_SUBSCRIBERS,
+	T_NEVER,
 	T_INPUTS,
 	T_FANOUT,
 	T_SCS,
@@ -1799,7 +1923,8 @@ enum top {
 
 static const char *const top_keys[T_COUNT] = {
 	"version", "agent", "interfaces", "services", "levels",
-	"unknown_subscribers", "non_ip", "scopes", "subscribers", "inputs",
+	"unknown_subscribers", "non_ip", "scopes", "subscribers",
+	"never_react", "inputs",
 	"fanout", "scs", "ms", "evaluation", "rules",
 };
 
@@ -1866,6 +1991,7 @@ static int load_doc(struct pctx *c)
 		[T_NONIP] = sec_nonip,
 		[T_SCOPES] = sec_scopes,
 		[T_SUBSCRIBERS] = sec_subscribers,
+		[T_NEVER] = sec_never,
 		[T_INPUTS] = sec_inputs,
 		[T_FANOUT] = sec_fanout,
 		[T_SCS] = sec_scs,
@@ -1899,7 +2025,8 @@ static int load_doc(struct pctx *c)
 					  "version, agent, interfaces, "
 					  "services, levels, "
 					  "unknown_subscribers, non_ip, "
-					  "scopes, subscribers, inputs, "
+					  "scopes, subscribers, never_react, "
+					  "inputs, "
 					  "fanout, scs, ms, evaluation, "
 					  "rules)",
 				    ks);

@@ -77,6 +77,15 @@ struct policy_scope {
 	uint64_t isolate_allowed;	/* classes reachable when isolated */
 };
 
+/* Addresses the policy marks as never to be reacted to (operator
+ * networks, emergency services): a decision against them is refused. */
+struct policy_never {
+	char name[POLICY_NAME_MAX];
+	struct policy_prefix *prefixes;
+	size_t nprefixes;
+	unsigned level; /* the dataplane's level for them (no scope) */
+};
+
 struct policy_subscriber {
 	struct xcrs_addr addr;
 	int scope;	/* index into scopes, -1 = none */
@@ -161,6 +170,16 @@ struct policy_rule {
 	uint64_t update_window_ns;
 	uint64_t update_deadline_ns;
 	int update_source;	/* service index (remediation), -1 = none */
+	/* repeat offenders (react rules): a terminal this rule reacts to
+	 * again within esc_within_ns of earlier reactions (of any rule)
+	 * gets duration x esc_factor^(earlier ones), at most esc_max_ns;
+	 * from its esc_after-th offence on, level esc_level */
+	bool escalate;
+	uint64_t esc_within_ns;
+	unsigned esc_factor;	/* >= 1 */
+	uint64_t esc_max_ns;	/* 0 = no cap */
+	unsigned esc_after;	/* 0 = the level never changes */
+	unsigned esc_level;
 };
 
 /* One entry of the security evaluation policy (X.1125 clause 8): when all
@@ -218,6 +237,8 @@ struct policy {
 	size_t nscopes;
 	struct policy_subscriber *subscribers;
 	size_t nsubscribers;
+	struct policy_never *never;
+	size_t nnever;
 	struct policy_input *inputs;
 	size_t ninputs;
 	struct policy_reports reports;
@@ -253,6 +274,13 @@ int policy_load(const char *path, struct policy **ret_policy,
 int policy_load_string(const char *text, size_t len, const char *name,
 		       struct policy **ret_policy, struct policy_error *err);
 void policy_free(struct policy *p);
+
+/* The never_react entry holding a (index), or -1. */
+int policy_never_react(const struct policy *p, const struct xcrs_addr *a);
+/* The first never_react entry that overlaps a/plen (128-bit form), or
+ * -1. */
+int policy_never_overlaps(const struct policy *p, const struct xcrs_addr *a,
+			  unsigned plen);
 
 /* Lookups by name: index or -1. */
 int policy_level_index(const struct policy *p, const char *name);

@@ -1384,3 +1384,44 @@ Test(connect, only_known_subscribers_on_access_and_only_when_on,
 	cr_assert_geq(dp_events_poll(dp, 0), 0);
 	cr_expect_eq(log.n, 1);
 }
+
+/* ---- never-react prefixes ---- */
+
+/* A never-react prefix inside a scope's pool: no host entry can be
+ * written there, and containing the scope leaves it alone. */
+Test(never, refused_host_entries_and_never_contained,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct dp_policy p;
+	struct dp_pool pools[4];
+	struct xcrs_sub q = { .level = L_QUARANTINED,
+			      .base_level = L_QUARANTINED };
+	struct xcrs_scope iso = { .mode = XCRS_CONTAIN_ISOLATE };
+	struct xcrs_addr a;
+	struct pb_frame f = tcp(4, "192.0.2.130", XT_OTHER4, 40000, 445);
+
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	memcpy(pools, p.pools, p.npools * sizeof(pools[0]));
+	pools[p.npools] = (struct dp_pool){ .level = L_NORMAL, .never = true };
+	cr_assert_eq(dp_prefix_parse("192.0.2.128/28", &pools[p.npools].addr,
+				     &pools[p.npools].plen), 0);
+	p.pools = pools;
+	p.npools++;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+
+	cr_assert_eq(dp_addr_parse("192.0.2.130", &a), 0);
+	cr_expect_eq(dp_sub_set(dp, &a, &q), -EPERM);
+	cr_expect(strstr(dp_errmsg(dp), "never-react prefix 192.0.2.128/28"),
+		  "%s", dp_errmsg(dp));
+	/* right next to it, in the same scope's pool, it can */
+	cr_assert_eq(dp_addr_parse("192.0.2.150", &a), 0);
+	cr_expect_eq(dp_sub_set(dp, &a, &q), 0, "%s", dp_errmsg(dp));
+	cr_expect_eq(dp_sub_del(dp, &a), 0);
+
+	cr_assert_eq(dp_scope_set(dp, XT_SCOPE_A, &iso), 0);
+	check("never-react address, scope isolated", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f.ip.src = "192.0.2.150";
+	check("its neighbour in the scope", A, false, &f, DROP,
+	      XCRS_R_ISOLATE);
+}

@@ -10,6 +10,7 @@
  * drives it with xcrs-terminal, EVE lines, scans and xcrsctl, and checks
  * what gets through with TCP connections from the terminals' namespaces.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -714,7 +715,11 @@ static void copy_altered(const char *src, const char *dst, const char *key)
 	p = strstr(buf, pat);
 	cr_assert(p, "%s has no %s", src, key);
 	p += strlen(pat);
-	/* another value: hex digits compare without case, base64 with */
+	/* another value: hex digits compare without case, base64 with; a
+	 * base64 '/' is written escaped ("\/"): change a letter or digit */
+	while (*p && !isalnum((unsigned char)*p))
+		p++;
+	cr_assert(*p, "%s: no letter or digit in %s", src, key);
 	*p = *p == '0' ? '1' : '0';
 	f = fopen(dst, "w");
 	cr_assert(f);

@@ -51,7 +51,8 @@ static const char POLICY[] =
 	"  - {name: quarantined, allow: [dns]}\n"
 	"  - {name: blocked, allow: []}\n"
 	"scopes:\n"
-	"  - {name: cell, id: 1, pools: 192.0.2.0/24, level: normal}\n"
+	"  - {name: cell, id: 1, pools: 192.0.2.0/24, level: normal,\n"
+	"     containment: isolate, isolate_allow: [dns]}\n"
 	"inputs:\n"
 	"  eve:\n"
 	"    - socket: %s/eve.sock\n"
@@ -437,4 +438,69 @@ Test(production, metrics_follow_traffic_decisions_and_inputs)
 	cr_expect_eq(sample(b, "xcrs_reacted_terminals{level=\"quarantined\"}"),
 		     0);
 	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_subs\"}"), 0);
+}
+
+/* ---- never_react ---- */
+
+static void eve_alert(const char *src)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[512];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0),
+	    n = snprintf(line, sizeof(line),
+			 "{\"event_type\":\"alert\",\"src_ip\":\"%s\","
+			 "\"dest_ip\":\"203.0.113.10\",\"alert\":"
+			 "{\"signature_id\":1,\"signature\":\"w\","
+			 "\"severity\":1}}\n",
+			 src);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/eve.sock", env.dir);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(write(fd, line, (size_t)n), n);
+	close(fd);
+}
+
+#define NOC "192.0.2.241"
+
+Test(production, never_react_addresses_are_refused_and_never_contained)
+{
+	uint64_t sent, passed, dropped;
+	char out[8192];
+
+	write_policy(NULL,
+		     "never_react:\n"
+		     "  - {name: noc, prefixes: [192.0.2.240/28]}\n",
+		     NULL);
+	start_agent(NULL);
+	/* an IDS alert: refused, said and counted */
+	eve_alert(NOC);
+	eve_alert(S);
+	cr_assert(agenv_ctl_until(&env, "quarantined", "show " S));
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show " NOC), 0);
+	cr_expect_null(strstr(out, "quarantined"), "%s", out);
+	cr_assert(agenv_ctl_until(&env, agenv_stat_line("never_react_refused",
+							 1),
+				  "stats"));
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "grep 'never_react' %s/agent.log %s/audit.jsonl",
+			    env.dir, env.dir),
+		     0);
+	cr_expect(strstr(out, NOC ": eve") && strstr(out, "(noc)"), "%s",
+		  out);
+	cr_expect(strstr(out, "\"event\":\"refused\""), "%s", out);
+	/* an operator reaction: refused with the reason */
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"react " NOC " --level blocked"),
+		      0);
+	cr_expect(strstr(out, "never_react list (noc)"), "%s", out);
+	/* the scope contained: its members isolated, the NOC not */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "release " S), 0, "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "scope cell contain"), 0, "%s", out);
+	sent = send_for(NOC, 200, &passed, &dropped);
+	cr_expect_eq(passed, sent, "never-react address: %llu of %llu passed",
+		     (unsigned long long)passed, (unsigned long long)sent);
+	sent = send_for("192.0.2.20", 200, &passed, &dropped);
+	cr_expect_eq(passed, 0, "contained member passed");
 }

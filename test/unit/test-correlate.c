@@ -347,3 +347,92 @@ Test(correlate, rule_for_some_scopes_only)
 			  NULL,
 		  "%s", e.msg);
 }
+
+/* ---- escalation of repeat offenders ---- */
+
+static const char esc_text[] =
+	"version: 1\n"
+	"levels:\n"
+	"  - {name: normal, allow: all}\n"
+	"  - {name: quarantined, allow: []}\n"
+	"  - {name: blocked, allow: []}\n"
+	"rules:\n"
+	"  - name: worm\n"
+	"    on: ids\n"
+	"    react: {level: quarantined, for: 1h}\n"
+	"    escalate: {within: 1d, factor: 4, max: 10h, after: 3, "
+	"level: blocked}\n";
+
+Test(escalate, longer_then_stricter_within_the_window_then_forgiven)
+{
+	struct policy *p;
+	struct policy_error e;
+	struct corr_event ev = { .kind = CORR_EV_IDS, .severity = 1,
+				 .signature = 7 };
+	struct corr *cc;
+	uint64_t t0 = S(1000);
+
+	cr_assert_eq(policy_load_string(esc_text, sizeof(esc_text) - 1,
+					"e.yaml", &p, &e),
+		     0, "%s", e.msg);
+	cr_assert_eq(corr_new(p, on_decision, NULL, &cc), 0);
+	nlog = 0;
+	cr_assert_eq(addr_parse("192.0.2.7", &ev.terminal), 0);
+
+	/* 1st: 1 h quarantine */
+	cr_assert_eq(corr_ingest(cc, &ev, t0), 1);
+	cr_expect_eq(log_[0].level, 1);
+	cr_expect_eq(log_[0].until_ns, t0 + S(3600));
+	/* an alert while still quarantined renews (1 h from now), it is no
+	 * new offence */
+	nlog = 0;
+	cr_expect_eq(corr_ingest(cc, &ev, t0 + S(60)), 1);
+	cr_expect_eq(log_[0].until_ns, t0 + S(60) + S(3600));
+	corr_tick(cc, t0 + S(3661)); /* released */
+	/* 2nd, within the day: 4 h */
+	nlog = 0;
+	cr_assert_eq(corr_ingest(cc, &ev, t0 + S(7200)), 1);
+	cr_expect_eq(log_[0].level, 1);
+	cr_expect_eq(log_[0].until_ns, t0 + S(7200) + S(4 * 3600));
+	corr_tick(cc, t0 + S(7200 + 4 * 3600 + 1));
+	/* 3rd: blocked, 16 h capped at 10 h */
+	nlog = 0;
+	cr_assert_eq(corr_ingest(cc, &ev, t0 + S(30000)), 1);
+	cr_expect_eq(log_[0].level, 2, "not escalated to blocked");
+	cr_expect_eq(log_[0].until_ns, t0 + S(30000) + S(36000));
+	corr_tick(cc, t0 + S(30000 + 36000 + 1));
+	/* two days on, the window has forgotten them: 1 h again */
+	nlog = 0;
+	cr_assert_eq(corr_ingest(cc, &ev, t0 + S(30000 + 2 * 86400)), 1);
+	cr_expect_eq(log_[0].level, 1);
+	cr_expect_eq(log_[0].until_ns, t0 + S(30000 + 2 * 86400) + S(3600));
+	corr_free(cc);
+	policy_free(p);
+}
+
+Test(escalate, policy_errors)
+{
+	static const char *const bad[][2] = {
+		{ "    escalate: {factor: 2}\n", "missing 'within'" },
+		{ "    escalate: {within: 1d, after: 3}\n",
+		  "'after' and 'level' go together" },
+		{ "    escalate: {within: 1d, factor: 0}\n",
+		  "escalate.factor: 0 is out of range" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024];
+		struct policy *p = NULL;
+		struct policy_error e;
+
+		snprintf(text, sizeof(text),
+			 "version: 1\nlevels:\n  - {name: normal, allow: all}\n"
+			 "rules:\n  - name: r\n    on: ids\n"
+			 "    react: {level: normal, for: 1h}\n%s",
+			 bad[i][0]);
+		cr_expect_neq(policy_load_string(text, strlen(text), "e.yaml",
+						 &p, &e),
+			      0, "accepted: %s", bad[i][0]);
+		cr_expect(strstr(e.msg, bad[i][1]), "%s", e.msg);
+	}
+}

@@ -221,7 +221,8 @@ Test(errors, unknown_section)
 	load_bad("version: 1\n" LEVELS "level:\n  - x\n",
 		 "t.yaml:5:1: unknown section 'level' (expected version, "
 		 "agent, interfaces, services, levels, unknown_subscribers, "
-		 "non_ip, scopes, subscribers, inputs, fanout, scs, ms, evaluation, rules)");
+		 "non_ip, scopes, subscribers, never_react, inputs, fanout, scs, "
+		 "ms, evaluation, rules)");
 }
 
 Test(errors, duplicate_section)
@@ -528,4 +529,42 @@ Test(errors, map_sizes)
 	load_bad("version: 1\nagent:\n  maps: {hosts: 8}\n" LEVELS,
 		 "t.yaml:3:10: agent.maps: unknown key 'hosts' (expected "
 		 "subscribers, pools, service_prefixes, scopes, tracked)");
+}
+
+Test(policy, never_react)
+{
+	struct policy *p = load_ok(
+		"version: 1\n" LEVELS
+		"never_react:\n"
+		"  - {name: noc, prefixes: [192.0.2.240/28, 2001:db8:ff::/48]}\n"
+		"  - {name: emergency, prefixes: [198.51.100.112/32]}\n");
+	struct xcrs_addr a;
+
+	cr_assert_eq(p->nnever, 2);
+	cr_expect_str_eq(p->never[0].name, "noc");
+	cr_expect_eq(p->never[0].nprefixes, 2);
+	cr_assert_eq(addr_parse("192.0.2.241", &a), 0);
+	cr_expect_eq(policy_never_react(p, &a), 0);
+	cr_assert_eq(addr_parse("198.51.100.112", &a), 0);
+	cr_expect_eq(policy_never_react(p, &a), 1);
+	cr_assert_eq(addr_parse("192.0.2.239", &a), 0);
+	cr_expect_eq(policy_never_react(p, &a), -1);
+	cr_assert_eq(addr_parse("192.0.2.0", &a), 0);
+	cr_expect_eq(policy_never_overlaps(p, &a, 96 + 24), 0,
+		     "a /24 around the /28 overlaps it");
+	cr_assert_eq(addr_parse("192.0.2.0", &a), 0);
+	cr_expect_eq(policy_never_overlaps(p, &a, 96 + 25), -1);
+	policy_free(p);
+}
+
+Test(errors, never_react)
+{
+	load_bad("version: 1\n" LEVELS
+		 "never_react:\n  - {name: noc}\n",
+		 "t.yaml:6:5: never_react: missing 'prefixes'");
+	load_bad("version: 1\n" LEVELS
+		 "subscribers:\n  - {address: 192.0.2.241, level: normal}\n"
+		 "never_react:\n  - {name: noc, prefixes: [192.0.2.240/28]}\n",
+		 "t.yaml:8:27: never_react noc holds the static subscriber "
+		 "192.0.2.241");
 }
