@@ -216,7 +216,88 @@ static uint32_t scope_id_of(const struct agent *ag, const struct xcrs_addr *a)
 static void dp_failed(struct agent *ag, const char *what)
 {
 	ag->counters[C_DATAPLANE_ERRORS]++;
-	log_error("dataplane: %s: %s", what, dp_errmsg(ag->dp));
+	if (!ag->resyncing)
+		log_error("dataplane: %s: %s", what, dp_errmsg(ag->dp));
+}
+
+/* A reaction did not fit in the subscriber map: with agent.maps.when_full
+ * the dataplane holds every terminal without a host entry at that level
+ * until every reaction fits again (capacity_check() ends it). */
+static void subs_full(struct agent *ag)
+{
+	int l = ag->policy->agent.maps.when_full;
+	__u64 cap;
+
+	if (l < 0 || ag->subs_full)
+		return;
+	dp_subs_count(ag->dp, &cap);
+	if (dp_runtime_set(ag->dp, XCRS_RT_SUBS_FULL)) {
+		log_error("dataplane: %s", dp_errmsg(ag->dp));
+		return;
+	}
+	ag->subs_full = true;
+	log_error("subscriber map full (%llu entries): failing closed: every "
+		  "terminal without its own entry is held at %s until every "
+		  "reaction fits (agent.maps.when_full)",
+		  (unsigned long long)cap, ag->policy->levels[l].name);
+}
+
+static void resync_one(void *ctx, const struct corr_view *v);
+
+/* Every few seconds: warns once when the subscriber map or the counter
+ * slots pass agent.maps.warn_at, and ends failing closed once every
+ * reaction has its entry again. */
+static void capacity_check(struct agent *ag)
+{
+	unsigned warn = ag->policy->agent.maps.warn_at;
+	__u64 cap, n = dp_subs_count(ag->dp, &cap), scap,
+		   sn = dp_slots_used(ag->dp, &scap);
+	bool over = cap && n * 100 >= cap * warn,
+	     sover = scap && sn * 100 >= scap * warn;
+
+	if (over != ag->subs_warned) {
+		if (over)
+			log_warn("subscriber map %llu%% full (%llu of %llu "
+				 "entries; agent.maps.warn_at %u%%)",
+				 (unsigned long long)(n * 100 / cap),
+				 (unsigned long long)n, (unsigned long long)cap,
+				 warn);
+		else
+			log_info("subscriber map below %u%% again (%llu of "
+				 "%llu entries)",
+				 warn, (unsigned long long)n,
+				 (unsigned long long)cap);
+		ag->subs_warned = over;
+	}
+	if (sover != ag->slots_warned) {
+		if (sover)
+			log_warn("per-terminal counter slots %llu%% used (%llu "
+				 "of %llu; agent.maps.tracked)",
+				 (unsigned long long)(sn * 100 / scap),
+				 (unsigned long long)sn,
+				 (unsigned long long)scap);
+		ag->slots_warned = sover;
+	}
+	if (ag->subs_full) {
+		uint64_t errs = ag->counters[C_DATAPLANE_ERRORS];
+
+		/* try every reaction again; quiet about the ones that still
+		 * do not fit (they were logged when they failed first) */
+		ag->resyncing = true;
+		corr_each_terminal(ag->corr, resync_one, ag);
+		ag->resyncing = false;
+		if (ag->counters[C_DATAPLANE_ERRORS] == errs) {
+			if (dp_runtime_set(ag->dp, 0)) {
+				log_error("dataplane: %s", dp_errmsg(ag->dp));
+				return;
+			}
+			ag->subs_full = false;
+			log_info("every reaction fits the subscriber map again: "
+				 "failing closed ends");
+		} else {
+			ag->counters[C_DATAPLANE_ERRORS] = errs;
+		}
+	}
 }
 
 /* Writes a reacted terminal's host entry. */
@@ -230,6 +311,7 @@ static void sync_terminal(struct agent *ag, const struct xcrs_addr *a,
 		.expires_ns = until,
 	};
 	char buf[ADDR_STRLEN];
+	int r;
 
 	if (!until)
 		v.base_level = (__u8)level; /* never expires */
@@ -239,13 +321,22 @@ static void sync_terminal(struct agent *ag, const struct xcrs_addr *a,
 		v.base_level = (__u8)st->level;
 	else
 		v.base_level = XCRS_SUB_BASE_NONE;
-	if (dp_sub_set(ag->dp, a, &v)) {
+	r = dp_sub_set(ag->dp, a, &v);
+	if (r) {
 		addr_format(a, buf, sizeof(buf));
 		dp_failed(ag, buf);
 	}
+	if (r == -E2BIG)
+		subs_full(ag);
 }
 
 /* A terminal without reactions: its static entry, or no entry. */
+static void resync_one(void *ctx, const struct corr_view *v)
+{
+	sync_terminal(ctx, &v->terminal, v->level, v->until_ns,
+		      v->then_level);
+}
+
 static void sync_released(struct agent *ag, const struct xcrs_addr *a)
 {
 	const struct policy_subscriber *st = static_sub(ag->policy, a);
@@ -1079,6 +1170,7 @@ static void on_housekeeping(struct agent *ag, struct watch *w,
 	reports_housekeeping(ag);
 	ms_housekeeping(ag);
 	metrics_housekeeping(ag);
+	capacity_check(ag);
 }
 
 static void on_signal(struct agent *ag, struct watch *w, uint32_t events)
@@ -1361,6 +1453,20 @@ static int start(struct agent *ag, char *err, size_t errlen)
 		return r;
 	log_info("dataplane maps under %s (%s)", pa->pin_dir,
 		 dp_reused_pins(ag->dp) ? "reused" : "created");
+	{
+		/* an earlier agent was failing closed: go on until every
+		 * reaction fits (capacity_check), unless the policy no
+		 * longer wants it */
+		__u32 rt = 0;
+
+		if (dp_runtime_get(ag->dp, &rt) == 0 &&
+		    (rt & XCRS_RT_SUBS_FULL)) {
+			if (ag->policy->agent.maps.when_full >= 0)
+				ag->subs_full = true;
+			else
+				dp_runtime_set(ag->dp, 0);
+		}
+	}
 	/* the policy before the program: an attached program without one
 	 * drops everything */
 	if ((r = apply_all(ag, NULL, err, errlen)) ||

@@ -123,6 +123,9 @@ struct agent {
 	 * no input is being handled) to the dataplane entry written */
 	uint64_t input_t0;
 	uint64_t lat_hist[LAT_BUCKETS + 1], lat_sum_ns, lat_count;
+	/* capacity: warned about fill; failing closed (XCRS_RT_SUBS_FULL)
+	 * because a reaction did not fit; re-writing every reaction */
+	bool subs_warned, slots_warned, subs_full, resyncing;
 	struct metrics *metrics;
 	uint64_t refused[CRSAP_VERDICT_MAX];
 	uint64_t started_mono, started_real_ms;

@@ -85,6 +85,9 @@ int apply_build(const struct policy *p, struct dp_policy *out)
 	out->cfg.fanout_threshold = p->fanout_threshold;
 	out->cfg.flags = p->ms_detect ? XCRS_CFG_F_MS_DETECT : 0;
 	out->cfg.fanout_window_ns = p->fanout_window_ns;
+	out->cfg.full_level = p->agent.maps.when_full >= 0 ?
+				      (__u8)p->agent.maps.when_full :
+				      0;
 	return 0;
 }
 

@@ -259,7 +259,7 @@ static void size_maps(struct dp *dp)
 	dp->max[M_SVCS] = 2 * or_default(c->max_svc_prefixes, 8192);
 	dp->max[M_LEVELS] = 2 * XCRS_LEVELS_MAX;
 	dp->max[M_CFG] = 2;
-	dp->max[M_GEN] = 1;
+	dp->max[M_GEN] = 2; /* generation, run-time flags */
 	dp->max[M_SCOPES] = or_default(c->max_scopes, 4096);
 	dp->max[M_STATS] = XCRS_STATS_SLOTS;
 	/* slot 0 means "no counters" */
@@ -270,6 +270,32 @@ static void size_maps(struct dp *dp)
 	dp->max[M_CONNECT_RL] = 1;
 	dp->max[M_EVENTS] = 256 * 1024;
 	dp->max[M_SVC_CACHE] = XCRS_SVC_CACHE_SLOTS;
+}
+
+/* Whether map m's size was left to the default (0 in dp_config): then a
+ * pinned map of another size is taken as it is (a reader such as
+ * --detach or a test need not know the agent's sizes). */
+static bool adopt_size(const struct dp *dp, enum dp_map m)
+{
+	const struct dp_config *c = &dp->cfg;
+
+	switch (m) {
+	case M_SUBS:
+		return !c->max_subs;
+	case M_POOLS:
+		return !c->max_pools;
+	case M_SVCS:
+		return !c->max_svc_prefixes;
+	case M_SCOPES:
+		return !c->max_scopes;
+	case M_SUB_STATS:
+	case M_RATE:
+	case M_FANOUT:
+	case M_SEEN:
+		return !c->max_tracked;
+	default:
+		return false;
+	}
 }
 
 /* Opens a skeleton whose maps are dp's; rodata set for role/gtpu. */
@@ -632,6 +658,18 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 			goto fail;
 		}
 		dp->fds[m] = fd;
+		if (adopt_size(dp, m)) {
+			/* a size not configured: the pinned map's */
+			struct bpf_map_info info = {};
+			__u32 ilen = sizeof(info);
+
+			if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) &&
+			    info.max_entries != dp->max[m]) {
+				dp->max[m] = info.max_entries;
+				bpf_map__set_max_entries(skel_map(s, m),
+							 info.max_entries);
+			}
+		}
 		r = check_pinned(dp, m, fd, skel_map(s, m), path);
 		if (r)
 			goto fail;
@@ -1325,7 +1363,7 @@ int dp_policy_apply(struct dp *dp, const struct dp_policy *p)
 
 		bpf_map_lookup_elem(dp->fds[M_CFG], &cur, &old);
 		c.epoch = old.epoch + 1 ? old.epoch + 1 : 1;
-		c.pad = 0;
+		memset(c.pad, 0, sizeof(c.pad));
 		if (bpf_map_update_elem(dp->fds[M_CFG], &next, &c, 0)) {
 			r = dp_fail(dp, -errno, "writing the policy settings");
 			goto undo;
@@ -1489,6 +1527,36 @@ int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 	return dp_ok(dp);
 }
 
+int dp_runtime_set(struct dp *dp, __u32 flags)
+{
+	__u32 k = XCRS_GEN_SLOT_RUNTIME;
+
+	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &flags, 0))
+		return dp_fail(dp, -errno, "writing the run-time flags");
+	return dp_ok(dp);
+}
+
+int dp_runtime_get(struct dp *dp, __u32 *ret_flags)
+{
+	__u32 k = XCRS_GEN_SLOT_RUNTIME, v;
+
+	if (bpf_map_lookup_elem(dp->fds[M_GEN], &k, &v))
+		return dp_fail(dp, -errno, "reading the run-time flags");
+	*ret_flags = v;
+	return dp_ok(dp);
+}
+
+__u64 dp_slots_used(const struct dp *dp, __u64 *ret_capacity)
+{
+	__u64 used = 0;
+
+	for (__u32 s = 1; s < dp->nslots; s++)
+		used += slot_taken(dp, s);
+	if (ret_capacity)
+		*ret_capacity = dp->nslots - 1;
+	return used;
+}
+
 __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity)
 {
 	if (ret_capacity)
@@ -1542,12 +1610,7 @@ int dp_fill(struct dp *dp, struct dp_map_fill *out)
 			f->entries = dp->nsubs;
 		} else if (maps[i].m == M_SUB_STATS) {
 			/* counter slots given */
-			__u64 used = 0;
-
-			for (__u32 s = 1; s < dp->nslots; s++)
-				used += slot_taken(dp, s);
-			f->entries = used;
-			f->capacity = dp->nslots - 1;
+			f->entries = dp_slots_used(dp, &f->capacity);
 		} else {
 			f->entries = count_keys(dp, maps[i].m, maps[i].key);
 		}

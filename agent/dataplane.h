@@ -25,8 +25,10 @@ struct dp_config {
 	/* bpffs directory for the maps; NULL keeps them private to this
 	 * process (tests). */
 	const char *pin_dir;
-	/* Map sizes; 0 takes the default given in brackets. Pinned maps keep
-	 * the size they were created with: a different size is an error. */
+	/* Map sizes; 0 takes the size of the pinned map if there is one,
+	 * else the default given in brackets. Pinned maps keep the size
+	 * they were created with: a different size given here is an
+	 * error. */
 	__u32 max_subs;		/* subscriber hosts [65536] */
 	__u32 max_pools;	/* address pools per policy [1024] */
 	__u32 max_svc_prefixes; /* service prefixes per policy [8192] */
@@ -194,8 +196,15 @@ struct dp_map_fill {
 /* Fills out[] (DP_MAPS_MAX); returns how many, or -errno. */
 int dp_fill(struct dp *dp, struct dp_map_fill *out);
 /* Host entries in the subscriber map (kept by the library) and its
- * capacity. */
+ * capacity; per-subscriber counter slots given and their number. */
 __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity);
+__u64 dp_slots_used(const struct dp *dp, __u64 *ret_capacity);
+
+/* Run-time flags (XCRS_RT_*), kept apart from the policy generations:
+ * XCRS_RT_SUBS_FULL makes the program hold every terminal without a host
+ * entry at the policy's xcrs_cfg.full_level. */
+int dp_runtime_set(struct dp *dp, __u32 flags);
+int dp_runtime_get(struct dp *dp, __u32 *ret_flags);
 
 /* Ring-buffer detections. fn is called from dp_events_poll(). */
 typedef void (*dp_event_fn)(void *ctx, const struct xcrs_event *ev);

@@ -59,12 +59,13 @@ struct {
 	__uint(max_entries, 2);
 } xcrs_cfg SEC(".maps");
 
-/* xcrs_gen[0]: the active policy generation (0 or 1). */
+/* xcrs_gen[0]: the active policy generation (0 or 1); [1]: run-time flags
+ * (XCRS_RT_*). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 } xcrs_gen SEC(".maps");
 
 struct {
@@ -494,7 +495,8 @@ static __always_inline __u32 active_gen(void)
 	return g ? (*g & 1) : 0;
 }
 
-/* Finds a subscriber: exact host first, then the address pools. The
+/* Finds a subscriber: exact host first (2), then the address pools (1);
+ * 0 if neither. The
  * clock is read only for an entry that expires, and it is the coarse one
  * (a tick at most behind; the precise clock costs ~20 ns per read on
  * virtual machines, more than the lookup). */
@@ -513,7 +515,7 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 			*scope = s->scope;
 			*level = expired ? s->base_level : s->level;
 			*slot = s->stats_slot;
-			return 1;
+			return 2;
 		}
 	}
 	k.prefixlen = 32 + 128;
@@ -863,6 +865,16 @@ int xcrs_xdp(struct xdp_md *ctx)
 
 	parsed = 1;
 	known = find_sub(sub, gen, &scope, &level, &slot);
+	if (known != 2) {
+		/* no host entry: fail closed while reactions do not fit */
+		__u32 k = XCRS_GEN_SLOT_RUNTIME, *rt;
+
+		rt = bpf_map_lookup_elem(&xcrs_gen, &k);
+		if (rt && (*rt & XCRS_RT_SUBS_FULL)) {
+			known = 1;
+			level = cfg->full_level;
+		}
+	}
 	if (!known) {
 		level = cfg->default_level;
 		if (level == XCRS_LEVEL_PASS)

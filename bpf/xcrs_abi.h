@@ -188,8 +188,17 @@ struct xcrs_cfg {
 	__u32 epoch;		/* set by the library: a new value with every
 				 * policy applied (never 0); keys the
 				 * service-class cache */
-	__u32 pad;
+	__u8 full_level;	/* while XCRS_RT_SUBS_FULL: the level of every
+				 * terminal without a host entry */
+	__u8 pad[3];
 };
+
+/* xcrs_gen[1]: run-time flags the agent sets between policy changes. */
+#define XCRS_GEN_SLOT_RUNTIME 1
+/* The subscriber map was full when a reaction had to be written, and the
+ * policy fails closed: terminals without a host entry get
+ * xcrs_cfg.full_level until every reaction fits again. */
+#define XCRS_RT_SUBS_FULL 0x1
 
 /* Value of xcrs_scopes (key: __u32 scope id). */
 struct xcrs_scope {

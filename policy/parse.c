@@ -25,6 +25,7 @@ struct pctx {
 	struct policy *p;
 	struct authsrv_config *a;
 	struct policy_error *err;
+	yaml_node_t *when_full; /* agent.maps.when_full, resolved after levels */
 };
 
 typedef yaml_node_t node_t;
@@ -491,6 +492,40 @@ MAP_FIELD(mp_svcs, service_prefixes, "agent.maps.service_prefixes",
 MAP_FIELD(mp_scopes, scopes, "agent.maps.scopes", 1000000ULL)
 MAP_FIELD(mp_tracked, tracked, "agent.maps.tracked", 10000000ULL)
 
+static int mp_warn(struct pctx *c, node_t *v, void *o)
+{
+	unsigned long long x;
+	const char *s = NULL;
+	char buf[32];
+	int r = str(c, v, "agent.maps.warn_at", &s);
+	size_t n = s ? strlen(s) : 0;
+
+	/* "80%" or 80 */
+	if (!r && n && n < sizeof(buf) && s[n - 1] == '%') {
+		memcpy(buf, s, n - 1);
+		buf[n - 1] = '\0';
+		errno = 0;
+		x = strtoull(buf, NULL, 10);
+		if (!buf[0] || strspn(buf, "0123456789") != n - 1 || x < 1 ||
+		    x > 100)
+			return perr(c, v, "agent.maps.warn_at: expected a "
+				    "percentage 1%%..100%%, found '%s'", s);
+		((struct policy_maps *)o)->warn_at = (unsigned)x;
+		return 0;
+	}
+	if (!r)
+		r = uint_range(c, v, "agent.maps.warn_at", 1, 100, &x);
+	if (!r)
+		((struct policy_maps *)o)->warn_at = (unsigned)x;
+	return r;
+}
+
+static int mp_full(struct pctx *c, node_t *v, void *o)
+{
+	c->when_full = v;
+	return 0;
+}
+
 static int ag_maps(struct pctx *c, node_t *n, void *o)
 {
 	static const struct field f[] = {
@@ -499,10 +534,14 @@ static int ag_maps(struct pctx *c, node_t *n, void *o)
 		{ "service_prefixes", mp_svcs },
 		{ "scopes", mp_scopes },
 		{ "tracked", mp_tracked },
+		{ "warn_at", mp_warn },
+		{ "when_full", mp_full },
 	};
+	struct policy_maps *m = &((struct policy_agent *)o)->maps;
+	int r = walk(c, n, "agent.maps", f, 7, m);
 
-	return walk(c, n, "agent.maps", f, 5,
-		    &((struct policy_agent *)o)->maps);
+	/* when_full names a level: resolved once levels are read */
+	return r;
 }
 
 static int sec_agent(struct pctx *c, node_t *n)
@@ -1940,6 +1979,8 @@ static void defaults(struct policy *p)
 		 "/var/log/xcrs/audit.jsonl");
 	snprintf(p->agent.metrics, sizeof(p->agent.metrics),
 		 "127.0.0.1:9477");
+	p->agent.maps.warn_at = 80;
+	p->agent.maps.when_full = -1;
 	p->default_level = -1;
 	p->ms_idle_ns = 600ULL * 1000000000ULL;
 	p->probe_interval_ns = 2ULL * 1000000000ULL;
@@ -1951,6 +1992,15 @@ static void defaults(struct policy *p)
 static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 {
 	struct policy *p = c->p;
+
+	if (c->when_full) {
+		unsigned l;
+		int r = level_ref(c, c->when_full, "agent.maps.when_full", &l);
+
+		if (r)
+			return r;
+		p->agent.maps.when_full = (int)l;
+	}
 
 	for (size_t i = 0; i < p->nscopes; i++)
 		for (size_t j = 0; j < p->scopes[i].npools; j++)

@@ -211,6 +211,10 @@ struct policy_maps {
 	uint32_t scopes;	   /* contained scopes */
 	uint32_t tracked;	   /* per-subscriber state (rate, fan-out,
 				    * presence, counters) */
+	unsigned warn_at;	   /* percent of fill that is warned about */
+	int when_full;		   /* level for terminals without a host
+				    * entry while reactions do not fit, or -1:
+				    * their own level (fail open) */
 };
 
 struct policy_agent {

@@ -97,7 +97,7 @@ Test(policy, invalid_policies_are_refused_and_the_old_one_stays,
 {
 	struct dp_policy p;
 	struct dp_service_rule r;
-	struct dp_pool pool;
+	struct dp_pool pool = { 0 };
 
 	xt_policy(&p, XCRS_LEVEL_PASS);
 	p.nlevels = 0;
@@ -140,7 +140,7 @@ Test(policy, too_many_prefixes_are_refused_before_any_write, .fini = close_dp)
 {
 	struct dp_config cfg = { .max_svc_prefixes = 8, .max_pools = 4 };
 	struct dp_service_rule rules[9];
-	struct dp_pool pools[5];
+	struct dp_pool pools[5] = { 0 };
 	struct dp_policy p;
 	char err[256];
 

@@ -263,7 +263,7 @@ Test(subscriber, pool_member_gets_the_pool_level_and_host_entry_wins,
 {
 	struct pb_frame f = tcp(4, "192.0.2.250", XT_OTHER4, 40000, 80);
 	struct dp_policy p;
-	struct dp_pool pools[1];
+	struct dp_pool pools[1] = { 0 };
 	struct xcrs_sub s = { .level = L_NORMAL, .base_level = L_NORMAL };
 	struct xcrs_addr a;
 
@@ -1393,7 +1393,7 @@ Test(never, refused_host_entries_and_never_contained,
      .init = open_default_pass, .fini = close_dp)
 {
 	struct dp_policy p;
-	struct dp_pool pools[4];
+	struct dp_pool pools[4] = { 0 };
 	struct xcrs_sub q = { .level = L_QUARANTINED,
 			      .base_level = L_QUARANTINED };
 	struct xcrs_scope iso = { .mode = XCRS_CONTAIN_ISOLATE };

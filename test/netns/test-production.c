@@ -504,3 +504,59 @@ Test(production, never_react_addresses_are_refused_and_never_contained)
 	sent = send_for("192.0.2.20", 200, &passed, &dropped);
 	cr_expect_eq(passed, 0, "contained member passed");
 }
+
+/* ---- capacity ---- */
+
+static bool log_has(const char *want, int seconds)
+{
+	char out[8192];
+
+	for (int i = 0; i < seconds * 10; i++) {
+		tn_run(NULL, out, sizeof(out), "cat %s/agent.log", env.dir);
+		if (strstr(out, want))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+Test(production, full_subscriber_map_warns_then_fails_closed_then_recovers)
+{
+	uint64_t sent, passed, dropped;
+	char addr[32], out[4096];
+
+	write_policy("  maps: {subscribers: 16, tracked: 64, warn_at: 50%, "
+		     "when_full: blocked}\n",
+		     NULL, NULL);
+	start_agent(NULL);
+	sent = send_for("192.0.2.50", 200, &passed, &dropped);
+	cr_expect_eq(passed, sent, "before: an unreacted terminal passes");
+	for (int i = 100; i < 120; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		eve_alert(addr);
+	}
+	cr_assert(agenv_ctl_until(&env, "quarantined", "show 192.0.2.119"));
+	cr_expect(log_has("subscriber map 100% full (16 of 16 entries; "
+			  "agent.maps.warn_at 50%)", 8),
+		  "no fill warning");
+	cr_expect(log_has("subscriber map full (16 entries): failing closed: "
+			  "every terminal without its own entry is held at "
+			  "blocked", 2));
+	sent = send_for("192.0.2.50", 200, &passed, &dropped);
+	cr_expect_eq(passed, 0, "failing closed: %llu of %llu passed",
+		     (unsigned long long)passed, (unsigned long long)sent);
+	cr_expect_eq(dropped, sent);
+	/* room again: every reaction fits, failing closed ends */
+	for (int i = 100; i < 110; i++) {
+		cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+				       "release 192.0.2.%d", i),
+			     0, "%s", out);
+	}
+	cr_expect(log_has("every reaction fits the subscriber map again", 8));
+	sent = send_for("192.0.2.50", 200, &passed, &dropped);
+	cr_expect_eq(passed, sent, "after: %llu of %llu passed",
+		     (unsigned long long)passed, (unsigned long long)sent);
+	/* the reactions that did not fit at first are enforced now */
+	sent = send_for("192.0.2.119", 200, &passed, &dropped);
+	cr_expect_eq(passed, 0);
+}
