@@ -231,7 +231,7 @@ static void subs_full(struct agent *ag)
 	if (l < 0 || ag->subs_full)
 		return;
 	dp_subs_count(ag->dp, &cap);
-	if (dp_runtime_set(ag->dp, XCRS_RT_SUBS_FULL)) {
+	if (dp_fail_closed(ag->dp, true)) {
 		log_error("dataplane: %s", dp_errmsg(ag->dp));
 		return;
 	}
@@ -287,7 +287,7 @@ static void capacity_check(struct agent *ag)
 		corr_each_terminal(ag->corr, resync_one, ag);
 		ag->resyncing = false;
 		if (ag->counters[C_DATAPLANE_ERRORS] == errs) {
-			if (dp_runtime_set(ag->dp, 0)) {
+			if (dp_fail_closed(ag->dp, false)) {
 				log_error("dataplane: %s", dp_errmsg(ag->dp));
 				return;
 			}
@@ -673,6 +673,7 @@ static int state_save(struct agent *ag)
 		json_object_array_add(scopes, o);
 	}
 	json_object_object_add(root, "scopes", scopes);
+	json_object_object_add(root, "prefixes", prefixes_json(ag, true));
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							     JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -823,6 +824,19 @@ static int state_load(struct agent *ag, char *err, size_t errlen)
 						   0);
 			restored++;
 		}
+	if (!jget(root, "prefixes", json_type_array, &arr)) {
+		int r = prefixes_restore(ag, arr, err, errlen);
+
+		if (r) {
+			char e2[300];
+
+			snprintf(e2, sizeof(e2), "%s", err);
+			snprintf(err, errlen, "state file %s: %s", path, e2);
+			json_object_put(root);
+			return r;
+		}
+		restored += (int)ag->npdecs;
+	}
 	json_object_put(root);
 	log_info("state file %s: %d decisions restored%s", path, restored,
 		 dropped ? " (some dropped, see above)" : "");
@@ -1046,6 +1060,7 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 		apply_all(ag, np, err + strlen(err), errlen - strlen(err));
 		goto refused;
 	}
+	prefixes_sync(ag); /* levels by name; never_react may have grown */
 	r = attach_interfaces(ag, old, err, errlen);
 	if (r)
 		log_error("reload: %s (the new policy is in force on the "
@@ -1171,6 +1186,7 @@ static void on_housekeeping(struct agent *ag, struct watch *w,
 	ms_housekeeping(ag);
 	metrics_housekeeping(ag);
 	capacity_check(ag);
+	prefixes_housekeeping(ag);
 }
 
 static void on_signal(struct agent *ag, struct watch *w, uint32_t events)
@@ -1377,6 +1393,7 @@ static struct dp_config dp_config_of(const struct policy *p)
 		.max_svc_prefixes = m->service_prefixes,
 		.max_scopes = m->scopes,
 		.max_tracked = m->tracked,
+		.max_prefixes = m->prefixes,
 	};
 
 	return c;
@@ -1464,13 +1481,15 @@ static int start(struct agent *ag, char *err, size_t errlen)
 			if (ag->policy->agent.maps.when_full >= 0)
 				ag->subs_full = true;
 			else
-				dp_runtime_set(ag->dp, 0);
+				dp_fail_closed(ag->dp, false);
 		}
 	}
 	/* the policy before the program: an attached program without one
 	 * drops everything */
-	if ((r = apply_all(ag, NULL, err, errlen)) ||
-	    (r = attach_interfaces(ag, NULL, err, errlen)) ||
+	if ((r = apply_all(ag, NULL, err, errlen)))
+		return r;
+	prefixes_sync(ag);
+	if ((r = attach_interfaces(ag, NULL, err, errlen)) ||
 	    (r = setup_loop(ag, err, errlen)))
 		return r;
 	if ((r = dp_events_subscribe(ag->dp, on_dp_event, ag)) ||
@@ -1521,6 +1540,7 @@ static void stop(struct agent *ag)
 	if (ag->epfd >= 0)
 		close(ag->epfd);
 	corr_free(ag->corr);
+	prefixes_free(ag);
 	dp_close(ag->dp);
 	crsap_keyring_free(ag->keys);
 	crsap_replay_free(ag->replay);

@@ -82,6 +82,7 @@ enum input_kind {
 
 struct gbakeys;
 struct metrics;
+struct pdec;
 struct input;
 struct tconn;
 struct lclient;
@@ -126,6 +127,9 @@ struct agent {
 	/* capacity: warned about fill; failing closed (XCRS_RT_SUBS_FULL)
 	 * because a reaction did not fit; re-writing every reaction */
 	bool subs_warned, slots_warned, subs_full, resyncing;
+	/* the operator's decisions on prefixes (prefixes.c) */
+	struct pdec *pdecs;
+	size_t npdecs;
 	struct metrics *metrics;
 	uint64_t refused[CRSAP_VERDICT_MAX];
 	uint64_t started_mono, started_real_ms;
@@ -227,6 +231,22 @@ json_object *updates_json(struct agent *ag);
 void updates_free(struct agent *ag);
 
 /* inputs.c */
+/* prefixes.c: the operator's decisions on prefixes */
+int agent_prefix_react(struct agent *ag, const struct xcrs_addr *a,
+		       unsigned plen, const char *level, uint64_t until,
+		       const char *why, char *err, size_t errlen);
+/* -ENOENT if there is no decision on exactly that prefix. */
+int agent_prefix_release(struct agent *ag, const struct xcrs_addr *a,
+			 unsigned plen);
+void prefixes_housekeeping(struct agent *ag);
+/* Writes every decision to the dataplane and removes what the dataplane
+ * holds beyond them (start, reload). */
+void prefixes_sync(struct agent *ag);
+json_object *prefixes_json(struct agent *ag, bool for_state);
+int prefixes_restore(struct agent *ag, json_object *arr, char *err,
+		     size_t errlen);
+void prefixes_free(struct agent *ag);
+
 /* metrics.c: Prometheus /metrics on agent.metrics */
 int metrics_open(struct agent *ag, char *err, size_t errlen);
 void metrics_close(struct agent *ag);

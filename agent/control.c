@@ -197,6 +197,7 @@ static void cmd_terminals(struct agent *ag, struct lclient *c)
 	json_object *o = ok_reply();
 
 	json_object_object_add(o, "terminals", terminals_json(ag));
+	json_object_object_add(o, "prefixes", prefixes_json(ag, false));
 	send_reply(ag, c, o);
 }
 
@@ -289,6 +290,18 @@ static void cmd_react(struct agent *ag, struct lclient *c,
 		send_error(ag, c, "no level \"%s\" in the policy", req->level);
 		return;
 	}
+	if (req->plen < 128) {
+		char perr[600];
+
+		if (agent_prefix_react(ag, &a, req->plen, req->level, until,
+				       req->reason[0] ? req->reason :
+							"operator",
+				       perr, sizeof(perr)))
+			send_error(ag, c, "%s", perr);
+		else
+			send_reply(ag, c, ok_reply());
+		return;
+	}
 	if (policy_never_react(ag->policy, &a) >= 0) {
 		addr_format(&a, buf, sizeof(buf));
 		agent_never_refused(ag, &a, "operator reaction");
@@ -322,6 +335,16 @@ static void cmd_release(struct agent *ag, struct lclient *c,
 	char buf[ADDR_STRLEN];
 	int r;
 
+	if (req->plen < 128) {
+		char pf[64];
+
+		addr_prefix_format(&a, req->plen, pf, sizeof(pf));
+		if (agent_prefix_release(ag, &a, req->plen))
+			send_error(ag, c, "%s has no decision to release", pf);
+		else
+			send_reply(ag, c, ok_reply());
+		return;
+	}
 	addr_format(&a, buf, sizeof(buf));
 	r = corr_release(ag->corr, &a, now_mono());
 	if (r == -ENOENT) {

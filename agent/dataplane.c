@@ -73,6 +73,7 @@ enum dp_map {
 	M_CONNECT_RL,
 	M_EVENTS,
 	M_SVC_CACHE,
+	M_PREFIXES,
 	M_COUNT
 };
 
@@ -85,6 +86,7 @@ static const char *const map_names[M_COUNT] = {
 	[M_FANOUT] = "xcrs_fanout",	[M_SEEN] = "xcrs_seen",
 	[M_CONNECT_RL] = "xcrs_connect_rl", [M_EVENTS] = "xcrs_events",
 	[M_SVC_CACHE] = "xcrs_svc_cache",
+	[M_PREFIXES] = "xcrs_react_prefixes",
 };
 
 /* What the operator calls each map in an error. */
@@ -104,6 +106,7 @@ static const char *const map_roles[M_COUNT] = {
 	[M_CONNECT_RL] = "connect event budget map",
 	[M_EVENTS] = "event ring buffer",
 	[M_SVC_CACHE] = "service-class cache",
+	[M_PREFIXES] = "prefix decision map",
 };
 
 struct dp_attachment {
@@ -137,6 +140,9 @@ struct dp {
 	/* the active policy's never-react prefixes */
 	struct dp_pool *never;
 	size_t nnever;
+	/* run-time flags: failing closed (agent), prefix decisions held */
+	bool rt_full;
+	__u64 nprefixes;
 	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
 	 * host entries at such a level (or base level) get a slot. */
 	__u32 reacted_levels;
@@ -204,6 +210,7 @@ static struct bpf_map *skel_map(struct xcrs_bpf *s, enum dp_map m)
 		[M_CONNECT_RL] = s->maps.xcrs_connect_rl,
 		[M_EVENTS] = s->maps.xcrs_events,
 		[M_SVC_CACHE] = s->maps.xcrs_svc_cache,
+		[M_PREFIXES] = s->maps.xcrs_react_prefixes,
 	};
 
 	return maps[m];
@@ -270,6 +277,7 @@ static void size_maps(struct dp *dp)
 	dp->max[M_CONNECT_RL] = 1;
 	dp->max[M_EVENTS] = 256 * 1024;
 	dp->max[M_SVC_CACHE] = XCRS_SVC_CACHE_SLOTS;
+	dp->max[M_PREFIXES] = or_default(c->max_prefixes, 1024);
 }
 
 /* Whether map m's size was left to the default (0 in dp_config): then a
@@ -288,6 +296,8 @@ static bool adopt_size(const struct dp *dp, enum dp_map m)
 		return !c->max_svc_prefixes;
 	case M_SCOPES:
 		return !c->max_scopes;
+	case M_PREFIXES:
+		return !c->max_prefixes;
 	case M_SUB_STATS:
 	case M_RATE:
 	case M_FANOUT:
@@ -468,6 +478,25 @@ static int create_map(struct dp *dp, struct xcrs_bpf *s, enum dp_map m,
 	if (bpf_map__reuse_fd(want, fd))
 		return dp_fail(dp, -EINVAL, "using the new %s", map_roles[m]);
 	return 0;
+}
+
+/* Keys of a hash or LPM map, walked (bounded by its capacity). */
+static __u64 count_keys(struct dp *dp, enum dp_map m, size_t key_size)
+{
+	__u8 k[2][64];
+	__u64 n = 0;
+	int cur = 0;
+
+	if (key_size > sizeof(k[0]))
+		return 0;
+	if (bpf_map_get_next_key(dp->fds[m], NULL, k[cur]))
+		return 0;
+	do {
+		n++;
+		cur ^= 1;
+	} while (n < dp->max[m] &&
+		 !bpf_map_get_next_key(dp->fds[m], k[cur ^ 1], k[cur]));
+	return n;
 }
 
 /* ---- per-subscriber counter slots ---- */
@@ -710,6 +739,14 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	r = slots_init(dp, !created[M_SUBS]);
 	if (!r)
 		r = read_reacted_levels(dp);
+	if (!r) {
+		__u32 k = XCRS_GEN_SLOT_RUNTIME, rt = 0;
+
+		bpf_map_lookup_elem(dp->fds[M_GEN], &k, &rt);
+		dp->rt_full = rt & XCRS_RT_SUBS_FULL;
+		dp->nprefixes = count_keys(dp, M_PREFIXES,
+					   sizeof(struct xcrs_prefix_key));
+	}
 	if (r)
 		goto fail_loaded;
 	unlock_pins(lock);
@@ -1527,13 +1564,142 @@ int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 	return dp_ok(dp);
 }
 
-int dp_runtime_set(struct dp *dp, __u32 flags)
+static int rt_write(struct dp *dp)
 {
-	__u32 k = XCRS_GEN_SLOT_RUNTIME;
+	__u32 k = XCRS_GEN_SLOT_RUNTIME,
+	      v = (dp->rt_full ? XCRS_RT_SUBS_FULL : 0) |
+		  (dp->nprefixes ? XCRS_RT_PREFIXES : 0);
 
-	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &flags, 0))
+	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &v, 0))
 		return dp_fail(dp, -errno, "writing the run-time flags");
+	return 0;
+}
+
+int dp_fail_closed(struct dp *dp, bool on)
+{
+	bool was = dp->rt_full;
+	int r;
+
+	dp->rt_full = on;
+	r = rt_write(dp);
+	if (r) {
+		dp->rt_full = was;
+		return r;
+	}
 	return dp_ok(dp);
+}
+
+/* ---- decisions on prefixes ---- */
+
+static int prefix_key(struct dp *dp, const struct xcrs_addr *a, unsigned plen,
+		      struct xcrs_prefix_key *k, char *t, size_t tlen)
+{
+	struct xcrs_addr m = *a;
+
+	addr_prefix_format(a, plen, t, tlen);
+	if (plen > 128)
+		return dp_fail(dp, -EINVAL, "prefix %s: length", t);
+	addr_mask(&m, plen);
+	if (memcmp(&m, a, sizeof(m)))
+		return dp_fail(dp, -EINVAL, "prefix %s: host bits set", t);
+	k->prefixlen = plen;
+	memcpy(k->addr, a->a, 16);
+	return 0;
+}
+
+int dp_prefix_set(struct dp *dp, const struct xcrs_addr *a, unsigned plen,
+		  const struct xcrs_sub *s)
+{
+	struct xcrs_prefix_key k;
+	struct xcrs_sub v = *s, old;
+	char t[64];
+	bool exists;
+	int r = prefix_key(dp, a, plen, &k, t, sizeof(t));
+
+	if (r)
+		return r;
+	if (s->level >= XCRS_LEVELS_MAX ||
+	    (s->base_level >= XCRS_LEVELS_MAX &&
+	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
+		return dp_fail(dp, -EINVAL, "prefix %s: level %u/%u out of "
+			       "range", t, s->level, s->base_level);
+	for (size_t i = 0; i < dp->nnever; i++) {
+		const struct dp_pool *n = &dp->never[i];
+
+		if (addr_prefix_contains(&n->addr, n->plen, a, plen) ||
+		    addr_prefix_contains(a, plen, &n->addr, n->plen)) {
+			char pf[64];
+
+			addr_prefix_format(&n->addr, n->plen, pf, sizeof(pf));
+			return dp_fail(dp, -EPERM, "prefix %s: overlaps "
+				       "never-react prefix %s", t, pf);
+		}
+	}
+	v.stats_slot = 0;
+	v.pad2 = 0;
+	exists = !bpf_map_lookup_elem(dp->fds[M_PREFIXES], &k, &old);
+	if (bpf_map_update_elem(dp->fds[M_PREFIXES], &k, &v, BPF_ANY))
+		return map_write_fail(dp, M_PREFIXES, -errno, t);
+	if (!exists && dp->nprefixes++ == 0 && (r = rt_write(dp)))
+		return r;
+	return dp_ok(dp);
+}
+
+int dp_prefix_get(struct dp *dp, const struct xcrs_addr *a, unsigned plen,
+		  struct xcrs_sub *ret_sub)
+{
+	struct xcrs_prefix_key k;
+	struct xcrs_sub v;
+	char t[64];
+	int r = prefix_key(dp, a, plen, &k, t, sizeof(t));
+
+	if (r)
+		return r;
+	if (bpf_map_lookup_elem(dp->fds[M_PREFIXES], &k, &v))
+		return dp_fail(dp, -errno, "prefix %s", t);
+	*ret_sub = v;
+	return dp_ok(dp);
+}
+
+int dp_prefix_del(struct dp *dp, const struct xcrs_addr *a, unsigned plen)
+{
+	struct xcrs_prefix_key k;
+	char t[64];
+	int r = prefix_key(dp, a, plen, &k, t, sizeof(t));
+
+	if (r)
+		return r;
+	if (bpf_map_delete_elem(dp->fds[M_PREFIXES], &k))
+		return dp_fail(dp, -errno, "removing prefix %s", t);
+	if (dp->nprefixes && --dp->nprefixes == 0 && (r = rt_write(dp)))
+		return r;
+	return dp_ok(dp);
+}
+
+int dp_prefix_each(struct dp *dp,
+		   void (*fn)(void *ctx, const struct xcrs_addr *a,
+			      unsigned plen, const struct xcrs_sub *s),
+		   void *ctx)
+{
+	struct xcrs_prefix_key k, next;
+	struct xcrs_sub v;
+	int n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(dp->fds[M_PREFIXES], prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(dp->fds[M_PREFIXES], &k, &v))
+			continue;
+		{
+			struct xcrs_addr a;
+
+			memcpy(a.a, k.addr, 16);
+			fn(ctx, &a, k.prefixlen, &v);
+		}
+		n++;
+	}
+	return n;
 }
 
 int dp_runtime_get(struct dp *dp, __u32 *ret_flags)
@@ -1564,25 +1730,6 @@ __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity)
 	return dp->nsubs;
 }
 
-/* Keys of a hash or LPM map, walked (bounded by its capacity). */
-static __u64 count_keys(struct dp *dp, enum dp_map m, size_t key_size)
-{
-	__u8 k[2][64];
-	__u64 n = 0;
-	int cur = 0;
-
-	if (key_size > sizeof(k[0]))
-		return 0;
-	if (bpf_map_get_next_key(dp->fds[m], NULL, k[cur]))
-		return 0;
-	do {
-		n++;
-		cur ^= 1;
-	} while (n < dp->max[m] &&
-		 !bpf_map_get_next_key(dp->fds[m], k[cur ^ 1], k[cur]));
-	return n;
-}
-
 int dp_fill(struct dp *dp, struct dp_map_fill *out)
 {
 	static const struct {
@@ -1597,6 +1744,7 @@ int dp_fill(struct dp *dp, struct dp_map_fill *out)
 		{ M_RATE, sizeof(struct xcrs_addr) },
 		{ M_FANOUT, sizeof(struct xcrs_addr) },
 		{ M_SEEN, sizeof(struct xcrs_addr) },
+		{ M_PREFIXES, sizeof(struct xcrs_prefix_key) },
 	};
 	int n = 0;
 

@@ -35,6 +35,7 @@ struct dp_config {
 	__u32 max_scopes;	/* scopes with containment [4096] */
 	__u32 max_tracked;	/* rate, fan-out and MS presence state (LRU),
 				 * and per-subscriber counter slots [65536] */
+	__u32 max_prefixes;	/* decisions on prefixes [1024] */
 };
 
 /* Opens the dataplane: reuses the maps pinned under cfg->pin_dir, creating
@@ -200,11 +201,28 @@ int dp_fill(struct dp *dp, struct dp_map_fill *out);
 __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity);
 __u64 dp_slots_used(const struct dp *dp, __u64 *ret_capacity);
 
-/* Run-time flags (XCRS_RT_*), kept apart from the policy generations:
- * XCRS_RT_SUBS_FULL makes the program hold every terminal without a host
- * entry at the policy's xcrs_cfg.full_level. */
-int dp_runtime_set(struct dp *dp, __u32 flags);
+/* Run-time flags (XCRS_RT_*), kept apart from the policy generations.
+ * dp_fail_closed(true) sets XCRS_RT_SUBS_FULL: the program holds every
+ * terminal without an entry of its own at the policy's
+ * xcrs_cfg.full_level. XCRS_RT_PREFIXES is the library's (set while a
+ * prefix decision exists). */
+int dp_fail_closed(struct dp *dp, bool on);
 int dp_runtime_get(struct dp *dp, __u32 *ret_flags);
+
+/* Decisions on prefixes (plen in the 128-bit form, host bits clear):
+ * like host entries (level, base level, expiry) for every address of the
+ * prefix that has no host entry; the longest prefix wins. -EPERM if it
+ * overlaps a never-react pool of the policy. */
+int dp_prefix_set(struct dp *dp, const struct xcrs_addr *a, unsigned plen,
+		  const struct xcrs_sub *s);
+int dp_prefix_get(struct dp *dp, const struct xcrs_addr *a, unsigned plen,
+		  struct xcrs_sub *ret_sub);
+int dp_prefix_del(struct dp *dp, const struct xcrs_addr *a, unsigned plen);
+/* Calls fn for every prefix decision in the map; returns how many. */
+int dp_prefix_each(struct dp *dp,
+		   void (*fn)(void *ctx, const struct xcrs_addr *a,
+			      unsigned plen, const struct xcrs_sub *s),
+		   void *ctx);
 
 /* Ring-buffer detections. fn is called from dp_events_poll(). */
 typedef void (*dp_event_fn)(void *ctx, const struct xcrs_event *ev);

@@ -66,14 +66,23 @@ static int get_name(json_object *o, const char *k, char *out, char *err,
 	return 0;
 }
 
-static int get_terminal(json_object *o, struct xcrs_addr *a, char *err,
-			size_t errlen)
+/* An address, or (prefix_ok) a prefix: *plen 128 for one address. */
+static int get_terminal(json_object *o, struct xcrs_addr *a, unsigned *plen,
+			bool prefix_ok, char *err, size_t errlen)
 {
 	const char *s = get_str(o, "terminal");
 
+	*plen = 128;
 	if (!s)
 		return fail(err, errlen,
 			    "\"terminal\" (an address) is required");
+	if (prefix_ok && strchr(s, '/')) {
+		if (addr_prefix_parse(s, a, plen))
+			return fail(err, errlen,
+				    "\"%.64s\" is not an IPv4 or IPv6 prefix "
+				    "(without host bits)", s);
+		return 0;
+	}
 	if (addr_parse(s, a))
 		return fail(err, errlen,
 			    "\"%.64s\" is not an IPv4 or IPv6 address", s);
@@ -131,11 +140,13 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 	r.cmd = cmds[i].cmd;
 	switch (r.cmd) {
 	case CTL_SHOW:
+		e = get_terminal(o, &r.terminal, &r.plen, false, err, errlen);
+		break;
 	case CTL_RELEASE:
-		e = get_terminal(o, &r.terminal, err, errlen);
+		e = get_terminal(o, &r.terminal, &r.plen, true, err, errlen);
 		break;
 	case CTL_REACT:
-		e = get_terminal(o, &r.terminal, err, errlen);
+		e = get_terminal(o, &r.terminal, &r.plen, true, err, errlen);
 		if (!e)
 			e = get_for(o, &r.for_ns, err, errlen);
 		if (!e)

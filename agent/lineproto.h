@@ -35,6 +35,8 @@ enum ctl_cmd {
 struct ctl_req {
 	enum ctl_cmd cmd;
 	struct xcrs_addr terminal;	/* show, react, release */
+	unsigned plen;			/* react, release: 128 for one
+					 * address, less for a prefix */
 	char level[CTL_NAME_MAX];	/* react */
 	char scope[CTL_NAME_MAX];	/* scope-contain, scope-release */
 	char reason[CTL_REASON_MAX];	/* react: "" = none (longer: cut) */

@@ -223,6 +223,9 @@ static void render(struct agent *ag, struct sbuf *sb)
 		sb_printf(sb, "xcrs_reacted_terminals{level=\"%s\"} %" PRIu64
 			      "\n",
 			  esc(p->levels[l].name, e1, sizeof(e1)), per_level[l]);
+	head(sb, "xcrs_reacted_prefixes", "gauge",
+	     "the operator's decisions on prefixes");
+	sb_printf(sb, "xcrs_reacted_prefixes %zu\n", ag->npdecs);
 	head(sb, "xcrs_scope_contained", "gauge",
 	     "1 if the scope is contained, else 0");
 	for (size_t s = 0; s < p->nscopes; s++) {

@@ -33,10 +33,14 @@ static void usage(FILE *f)
 "                                  expiry\n"
 "  show ADDR                       one terminal: scope, base level, reaction,\n"
 "                                  dataplane entry, packet counters\n"
-"  react ADDR --level LEVEL [--for DURATION] [--reason TEXT]\n"
+"  react ADDR|PREFIX --level LEVEL [--for DURATION] [--reason TEXT]\n"
 "                                  the operator's reaction (until released\n"
-"                                  when --for is not given)\n"
-"  release ADDR                    end every reaction of ADDR\n"
+"                                  when --for is not given); a prefix\n"
+"                                  (192.0.2.64/28, 2001:db8:1::/48) holds\n"
+"                                  every address in it without its own\n"
+"                                  entry\n"
+"  release ADDR|PREFIX             end every reaction of ADDR, or the\n"
+"                                  decision on exactly PREFIX\n"
 "  scope NAME contain [--mode isolate|no-lateral] [--for DURATION]\n"
 "                                  contain a scope (mode: the policy's unless\n"
 "                                  given)\n"
@@ -173,17 +177,31 @@ static void print_terminal_row(json_object *t)
 
 static void print_terminals(json_object *r)
 {
-	json_object *a = arr(r, "terminals");
-	size_t n = a ? json_object_array_length(a) : 0;
+	json_object *a = arr(r, "terminals"), *p = arr(r, "prefixes");
+	size_t n = a ? json_object_array_length(a) : 0,
+	       np = p ? json_object_array_length(p) : 0;
 
-	if (!n) {
+	if (!n && !np) {
 		printf("no terminal has a reaction\n");
 		return;
 	}
-	printf("%-40s %-12s %-14s %-25s %-18s %s\n", "TERMINAL", "SCOPE",
-	       "LEVEL", "UNTIL", "RULE", "REASON");
-	for (size_t i = 0; i < n; i++)
-		print_terminal_row(json_object_array_get_idx(a, i));
+	if (n) {
+		printf("%-40s %-12s %-14s %-25s %-18s %s\n", "TERMINAL",
+		       "SCOPE", "LEVEL", "UNTIL", "RULE", "REASON");
+		for (size_t i = 0; i < n; i++)
+			print_terminal_row(json_object_array_get_idx(a, i));
+	}
+	if (np) {
+		printf("%s%-44s %-14s %-25s %s\n", n ? "\n" : "", "PREFIX",
+		       "LEVEL", "UNTIL", "REASON");
+		for (size_t i = 0; i < np; i++) {
+			json_object *o = json_object_array_get_idx(p, i);
+			const char *u = str(o, "until");
+
+			printf("%-44s %-14s %-25s %s\n", str(o, "prefix"),
+			       str(o, "level"), u[0] ? u : "-", str(o, "why"));
+		}
+	}
 }
 
 static void print_ms(json_object *r)

@@ -37,6 +37,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } xcrs_pools SEC(".maps");
 
+/* Decisions on prefixes (not per generation: decisions, not policy). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct xcrs_prefix_key);
+	__type(value, struct xcrs_sub);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} xcrs_react_prefixes SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct xcrs_lpm_key);
@@ -495,28 +504,43 @@ static __always_inline __u32 active_gen(void)
 	return g ? (*g & 1) : 0;
 }
 
-/* Finds a subscriber: exact host first (2), then the address pools (1);
- * 0 if neither. The
+/* Finds a subscriber: exact host first, then a decision on a prefix (2),
+ * then the address pools (1); 0 if none. The
  * clock is read only for an entry that expires, and it is the coarse one
  * (a tick at most behind; the precise clock costs ~20 ns per read on
  * virtual machines, more than the lookup). */
+static __always_inline int sub_entry(const struct xcrs_sub *s, __u32 *scope,
+				     __u32 *level, __u32 *slot)
+{
+	int expired = s->expires_ns &&
+		      bpf_ktime_get_coarse_ns() >= s->expires_ns;
+
+	if (expired && s->base_level == XCRS_SUB_BASE_NONE)
+		return 0;
+	*scope = s->scope;
+	*level = expired ? s->base_level : s->level;
+	*slot = s->stats_slot;
+	return 2;
+}
+
 static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
-				    __u32 *scope, __u32 *level, __u32 *slot)
+				    __u32 rt, __u32 *scope, __u32 *level,
+				    __u32 *slot)
 {
 	struct xcrs_sub *s = bpf_map_lookup_elem(&xcrs_subs, a);
 	struct xcrs_lpm_key k;
 	struct xcrs_pool *p;
 
-	if (s) {
-		int expired = s->expires_ns &&
-			      bpf_ktime_get_coarse_ns() >= s->expires_ns;
+	if (s && sub_entry(s, scope, level, slot))
+		return 2;
+	/* then a decision on a prefix holding it (only when there is one) */
+	if (rt & XCRS_RT_PREFIXES) {
+		struct xcrs_prefix_key pk = { .prefixlen = 128 };
 
-		if (!expired || s->base_level != XCRS_SUB_BASE_NONE) {
-			*scope = s->scope;
-			*level = expired ? s->base_level : s->level;
-			*slot = s->stats_slot;
+		__builtin_memcpy(pk.addr, a->a, 16);
+		s = bpf_map_lookup_elem(&xcrs_react_prefixes, &pk);
+		if (s && sub_entry(s, scope, level, slot))
 			return 2;
-		}
 	}
 	k.prefixlen = 32 + 128;
 	k.gen = gen;
@@ -531,11 +555,19 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 	return 0;
 }
 
-static __always_inline int is_subscriber(const struct xcrs_addr *a, __u32 gen)
+static __always_inline int is_subscriber(const struct xcrs_addr *a, __u32 gen,
+					 __u32 rt)
 {
 	__u32 scope, level, slot;
 
-	return find_sub(a, gen, &scope, &level, &slot);
+	return find_sub(a, gen, rt, &scope, &level, &slot);
+}
+
+static __always_inline __u32 runtime_flags(void)
+{
+	__u32 k = XCRS_GEN_SLOT_RUNTIME, *rt = bpf_map_lookup_elem(&xcrs_gen, &k);
+
+	return rt ? *rt : 0;
 }
 
 /* Service class of the peer: first rule of the longest matching prefix
@@ -775,7 +807,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	__u32 action, reason, gen, key, off, scope = 0, level, slot = 0;
+	__u32 action, reason, gen, key, off, scope = 0, level, slot = 0, rt;
 	const struct xcrs_addr *sub, *peer;
 	struct xcrs_level *lv;
 	struct xcrs_cfg *cfg;
@@ -785,6 +817,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 	__u16 proto, peer_port;
 
 	gen = active_gen();
+	rt = runtime_flags();
 	cfg = bpf_map_lookup_elem(&xcrs_cfg, &gen);
 	if (!cfg)
 		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
@@ -829,7 +862,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 	if (xcrs_gtpu && pi.proto == IPPROTO_UDP && (pi.flags & PI_COMPLETE) &&
 	    pi.dport == XCRS_GTPU_PORT && pi.l4_end &&
 	    !is_subscriber(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src : &pi.dst,
-			   gen)) {
+			   gen, rt)) {
 		__u32 udp_end;
 		int r;
 
@@ -864,16 +897,12 @@ int xcrs_xdp(struct xdp_md *ctx)
 	}
 
 	parsed = 1;
-	known = find_sub(sub, gen, &scope, &level, &slot);
-	if (known != 2) {
-		/* no host entry: fail closed while reactions do not fit */
-		__u32 k = XCRS_GEN_SLOT_RUNTIME, *rt;
-
-		rt = bpf_map_lookup_elem(&xcrs_gen, &k);
-		if (rt && (*rt & XCRS_RT_SUBS_FULL)) {
-			known = 1;
-			level = cfg->full_level;
-		}
+	known = find_sub(sub, gen, rt, &scope, &level, &slot);
+	if (known != 2 && (rt & XCRS_RT_SUBS_FULL)) {
+		/* no entry of its own: fail closed while reactions do not
+		 * fit */
+		known = 1;
+		level = cfg->full_level;
 	}
 	if (!known) {
 		level = cfg->default_level;
@@ -912,7 +941,7 @@ int xcrs_xdp(struct xdp_md *ctx)
 			    !(sc->allowed & XCRS_SVC_BIT(svc)))
 				VERDICT(XCRS_ACT_DROP, XCRS_R_ISOLATE);
 			if (sc->mode == XCRS_CONTAIN_NO_LATERAL &&
-			    is_subscriber(peer, gen))
+			    is_subscriber(peer, gen, rt))
 				VERDICT(XCRS_ACT_DROP, XCRS_R_NO_LATERAL);
 			if (sc->mode >= XCRS_CONTAIN_MAX)
 				VERDICT(XCRS_ACT_DROP, XCRS_R_ISOLATE);

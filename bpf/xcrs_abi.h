@@ -199,6 +199,16 @@ struct xcrs_cfg {
  * policy fails closed: terminals without a host entry get
  * xcrs_cfg.full_level until every reaction fits again. */
 #define XCRS_RT_SUBS_FULL 0x1
+/* xcrs_react_prefixes holds at least one decision: look it up. */
+#define XCRS_RT_PREFIXES 0x2
+
+/* Key of xcrs_react_prefixes (LPM): a decision on a prefix. prefixlen is
+ * the 128-bit form (an IPv4 /24 is 96 + 24). The value is a struct
+ * xcrs_sub (stats_slot 0: no per-subscriber counters). */
+struct xcrs_prefix_key {
+	__u32 prefixlen;
+	__u8 addr[16]; /* big-endian */
+};
 
 /* Value of xcrs_scopes (key: __u32 scope id). */
 struct xcrs_scope {

@@ -490,6 +490,7 @@ MAP_FIELD(mp_pools, pools, "agent.maps.pools", 1000000ULL)
 MAP_FIELD(mp_svcs, service_prefixes, "agent.maps.service_prefixes",
 	  1000000ULL)
 MAP_FIELD(mp_scopes, scopes, "agent.maps.scopes", 1000000ULL)
+MAP_FIELD(mp_prefixes, prefixes, "agent.maps.prefixes", 1000000ULL)
 MAP_FIELD(mp_tracked, tracked, "agent.maps.tracked", 10000000ULL)
 
 static int mp_warn(struct pctx *c, node_t *v, void *o)
@@ -534,11 +535,12 @@ static int ag_maps(struct pctx *c, node_t *n, void *o)
 		{ "service_prefixes", mp_svcs },
 		{ "scopes", mp_scopes },
 		{ "tracked", mp_tracked },
+		{ "prefixes", mp_prefixes },
 		{ "warn_at", mp_warn },
 		{ "when_full", mp_full },
 	};
 	struct policy_maps *m = &((struct policy_agent *)o)->maps;
-	int r = walk(c, n, "agent.maps", f, 7, m);
+	int r = walk(c, n, "agent.maps", f, 8, m);
 
 	/* when_full names a level: resolved once levels are read */
 	return r;

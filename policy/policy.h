@@ -209,6 +209,7 @@ struct policy_maps {
 	uint32_t pools;		   /* address pools per policy */
 	uint32_t service_prefixes; /* per policy */
 	uint32_t scopes;	   /* contained scopes */
+	uint32_t prefixes;	   /* decisions on prefixes */
 	uint32_t tracked;	   /* per-subscriber state (rate, fan-out,
 				    * presence, counters) */
 	unsigned warn_at;	   /* percent of fill that is warned about */

@@ -1425,3 +1425,117 @@ Test(never, refused_host_entries_and_never_contained,
 	check("its neighbour in the scope", A, false, &f, DROP,
 	      XCRS_R_ISOLATE);
 }
+
+/* ---- decisions on prefixes ---- */
+
+Test(prefix, enforced_as_a_prefix_longest_first_host_entries_win,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct xcrs_sub q = { .level = L_QUARANTINED,
+			      .base_level = L_QUARANTINED },
+			b = { .level = L_BLOCKED, .base_level = L_BLOCKED },
+			got;
+	struct xcrs_addr p4, p6, p28, a;
+	unsigned l4, l6, l28;
+	__u32 rt;
+	struct pb_frame f = tcp(4, "198.51.100.70", XT_OTHER4, 40000, 445);
+
+	/* unknown addresses pass (default) before */
+	check("unknown before", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+	cr_assert_eq(dp_runtime_get(dp, &rt), 0);
+	cr_expect_eq(rt & XCRS_RT_PREFIXES, 0);
+
+	cr_assert_eq(dp_prefix_parse("198.51.100.0/24", &p4, &l4), 0);
+	cr_assert_eq(dp_prefix_set(dp, &p4, l4, &q), 0, "%s", dp_errmsg(dp));
+	cr_assert_eq(dp_runtime_get(dp, &rt), 0);
+	cr_expect(rt & XCRS_RT_PREFIXES);
+	check("inside the /24", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.dst = XT_DNS4;
+	f.ip.proto = IPPROTO_UDP;
+	f.ip.dport = 53;
+	check("its level's services", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.src = "198.51.101.1";
+	check("outside the /24", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+
+	/* the longer prefix wins */
+	cr_assert_eq(dp_prefix_parse("198.51.100.64/28", &p28, &l28), 0);
+	cr_assert_eq(dp_prefix_set(dp, &p28, l28, &b), 0);
+	f.ip.src = "198.51.100.70";
+	check("in the /28: blocked", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.src = "198.51.100.90";
+	check("in the /24 only: quarantined", A, false, &f, PASS,
+	      XCRS_R_ALLOWED);
+	/* a host entry wins over both */
+	cr_assert_eq(dp_addr_parse("198.51.100.70", &a), 0);
+	cr_assert_eq(dp_sub_set(dp, &a, &(struct xcrs_sub){ .level = L_NORMAL,
+							   .base_level =
+								   L_NORMAL }),
+		     0);
+	f.ip.src = "198.51.100.70";
+	f.ip.dst = XT_OTHER4;
+	f.ip.dport = 445;
+	check("host entry inside", A, false, &f, PASS, XCRS_R_ALLOWED);
+
+	/* IPv6, and the core role (the subscriber is the destination) */
+	cr_assert_eq(dp_prefix_parse("2001:db8:77::/48", &p6, &l6), 0);
+	cr_assert_eq(dp_prefix_set(dp, &p6, l6, &b), 0);
+	{
+		struct pb_frame g = tcp(6, "2001:db8:77:1::5", XT_OTHER6, 1, 80);
+
+		check("IPv6 /48", A, false, &g, DROP, XCRS_R_LEVEL);
+		g.ip.src = XT_OTHER6;
+		g.ip.dst = "2001:db8:77:1::5";
+		check("IPv6 /48, downlink", C, false, &g, DROP, XCRS_R_LEVEL);
+	}
+	cr_assert_eq(dp_prefix_get(dp, &p6, l6, &got), 0);
+	cr_expect_eq(got.level, L_BLOCKED);
+
+	/* host bits and bad lengths are refused */
+	cr_assert_eq(dp_addr_parse("198.51.100.1", &a), 0);
+	cr_expect_eq(dp_prefix_set(dp, &a, 96 + 24, &q), -EINVAL);
+	cr_expect(strstr(dp_errmsg(dp), "host bits"), "%s", dp_errmsg(dp));
+
+	/* gone again: the flag goes with the last one */
+	cr_assert_eq(dp_prefix_del(dp, &p4, l4), 0);
+	cr_assert_eq(dp_prefix_del(dp, &p28, l28), 0);
+	cr_assert_eq(dp_prefix_del(dp, &p6, l6), 0);
+	cr_assert_eq(dp_runtime_get(dp, &rt), 0);
+	cr_expect_eq(rt & XCRS_RT_PREFIXES, 0);
+	f.ip.src = "198.51.100.90";
+	check("released", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+}
+
+Test(prefix, expires_by_itself_and_never_covers_a_never_pool,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct dp_policy p;
+	struct dp_pool pools[4] = { 0 };
+	struct xcrs_sub q = { .level = L_QUARANTINED,
+			      .base_level = XCRS_SUB_BASE_NONE };
+	struct xcrs_addr a;
+	unsigned l;
+	struct pb_frame f = tcp(4, "198.51.100.70", XT_OTHER4, 40000, 445);
+
+	cr_assert_eq(dp_prefix_parse("198.51.100.64/28", &a, &l), 0);
+	q.expires_ns = dp_now_ns() + 300000000ULL; /* 300 ms */
+	cr_assert_eq(dp_prefix_set(dp, &a, l, &q), 0);
+	check("before expiry", A, false, &f, DROP, XCRS_R_LEVEL);
+	sleep_ms(400);
+	check("after expiry", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	memcpy(pools, p.pools, p.npools * sizeof(pools[0]));
+	pools[p.npools] = (struct dp_pool){ .level = L_NORMAL, .never = true };
+	cr_assert_eq(dp_prefix_parse("198.51.100.72/29",
+				     &pools[p.npools].addr,
+				     &pools[p.npools].plen), 0);
+	p.pools = pools;
+	p.npools++;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	q.expires_ns = 0;
+	q.base_level = L_QUARANTINED;
+	cr_expect_eq(dp_prefix_set(dp, &a, l, &q), -EPERM);
+	cr_expect(strstr(dp_errmsg(dp), "overlaps never-react prefix "
+					"198.51.100.72/29"),
+		  "%s", dp_errmsg(dp));
+}

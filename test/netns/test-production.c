@@ -560,3 +560,60 @@ Test(production, full_subscriber_map_warns_then_fails_closed_then_recovers)
 	sent = send_for("192.0.2.119", 200, &passed, &dropped);
 	cr_expect_eq(passed, 0);
 }
+
+/* ---- decisions on prefixes ---- */
+
+Test(production, prefix_decisions_are_enforced_as_prefixes_and_kept)
+{
+	uint64_t sent, passed, dropped;
+	char out[8192];
+
+	write_policy(NULL,
+		     "never_react:\n"
+		     "  - {name: noc, prefixes: [192.0.2.240/28]}\n",
+		     NULL);
+	start_agent(NULL);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react 192.0.2.64/28 --level quarantined "
+			       "--reason 'infected lab'"),
+		     0, "%s", out);
+	sent = send_for("192.0.2.70", 200, &passed, &dropped);
+	cr_expect_eq(dropped, sent, "inside: %llu of %llu dropped",
+		     (unsigned long long)dropped, (unsigned long long)sent);
+	sent = send_for("192.0.2.90", 200, &passed, &dropped);
+	cr_expect_eq(passed, sent, "outside: %llu of %llu passed",
+		     (unsigned long long)passed, (unsigned long long)sent);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "192.0.2.64/28") && strstr(out, "quarantined") &&
+			  strstr(out, "infected lab"),
+		  "%s", out);
+	/* covering the NOC: refused */
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"react 192.0.2.0/24 --level blocked"),
+		      0);
+	cr_expect(strstr(out, "overlaps the never_react list (noc)"), "%s",
+		  out);
+	/* host bits: refused */
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"react 192.0.2.65/28 --level blocked"),
+		      0);
+	cr_expect(strstr(out, "without host bits"), "%s", out);
+	/* kept across a restart (state file) */
+	agenv_stop(&env, SIGKILL);
+	start_agent(NULL);
+	sent = send_for("192.0.2.70", 200, &passed, &dropped);
+	cr_expect_eq(dropped, sent, "after restart: %llu of %llu dropped",
+		     (unsigned long long)dropped, (unsigned long long)sent);
+	/* released */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "release 192.0.2.64/28"),
+		     0, "%s", out);
+	sent = send_for("192.0.2.70", 200, &passed, &dropped);
+	cr_expect_eq(passed, sent);
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"release 192.0.2.64/28"),
+		      0, "released twice");
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c prefix %s/audit.jsonl",
+			    env.dir),
+		     0);
+	cr_expect_geq(atoi(out), 2, "audit: %s", out);
+}

@@ -131,3 +131,24 @@ Test(session, connect_leave_and_refusals)
 						&a),
 			     -EINVAL, "accepted: %s", bad[i]);
 }
+
+Test(ctl, prefixes_for_react_and_release_only)
+{
+	struct ctl_req r;
+	char err[256] = "";
+
+	cr_assert_eq(parse("{\"cmd\":\"react\",\"terminal\":\"192.0.2.64/28\","
+			   "\"level\":\"q\"}", &r, err), 0, "%s", err);
+	cr_expect_eq(r.plen, 96 + 28);
+	cr_assert_eq(parse("{\"cmd\":\"release\",\"terminal\":\"2001:db8::/32\"}",
+			   &r, err), 0, "%s", err);
+	cr_expect_eq(r.plen, 32);
+	cr_assert_eq(parse("{\"cmd\":\"react\",\"terminal\":\"192.0.2.7\","
+			   "\"level\":\"q\"}", &r, err), 0);
+	cr_expect_eq(r.plen, 128);
+	cr_expect_eq(parse("{\"cmd\":\"show\",\"terminal\":\"192.0.2.64/28\"}",
+			   &r, err), -EINVAL);
+	cr_expect_eq(parse("{\"cmd\":\"react\",\"terminal\":\"192.0.2.65/28\","
+			   "\"level\":\"q\"}", &r, err), -EINVAL);
+	cr_expect(strstr(err, "without host bits"), "%s", err);
+}
