@@ -945,10 +945,16 @@ static int attach_interfaces(struct agent *ag, const struct policy *old,
 								  DP_MODE_NATIVE,
 			.allow_fallback = in->mode == POLICY_MODE_NATIVE_OR_GENERIC,
 			.no_gtpu = !in->gtpu,
+			.spread = (enum xcrs_spread)in->spread,
+			.spread_cpus = in->spread_cpus,
+			.nspread_cpus = in->nspread_cpus,
 		};
 
 		if (was && was->role == in->role && was->mode == in->mode &&
-		    was->gtpu == in->gtpu)
+		    was->gtpu == in->gtpu && was->spread == in->spread &&
+		    was->nspread_cpus == in->nspread_cpus &&
+		    !memcmp(was->spread_cpus, in->spread_cpus,
+			    sizeof(in->spread_cpus)))
 			continue;
 		if (dp_attach(ag->dp, in->name, &o)) {
 			snprintf(err, errlen, "%s", dp_errmsg(ag->dp));

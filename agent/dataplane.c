@@ -949,6 +949,65 @@ int dp_attached(struct dp *dp, const char *ifname)
 	return r;
 }
 
+/* The spreading CPUs into the instance's rodata (before load). */
+static int spread_config(struct dp *dp, struct xcrs_bpf *s,
+			 const struct dp_attach_opts *o, const char *ifname)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = 0;
+
+	if (o->spread == XCRS_SPREAD_OFF)
+		return 0;
+	if (o->spread != XCRS_SPREAD_TEID && o->spread != XCRS_SPREAD_INNER)
+		return dp_fail(dp, -EINVAL, "%s: spread mode %d", ifname,
+			       (int)o->spread);
+	if (o->nspread_cpus) {
+		for (unsigned i = 0; i < o->nspread_cpus; i++) {
+			if (n == XCRS_SPREAD_CPUS_MAX ||
+			    o->spread_cpus[i] >= XCRS_SPREAD_CPUS_MAX ||
+			    (online > 0 && o->spread_cpus[i] >= online))
+				return dp_fail(dp, -EINVAL,
+					       "%s: spread CPU %u: not one of "
+					       "the %ld online CPUs (at most "
+					       "%d)",
+					       ifname, o->spread_cpus[i], online,
+					       XCRS_SPREAD_CPUS_MAX);
+			s->rodata->xcrs_spread_cpu[n++] = o->spread_cpus[i];
+		}
+	} else {
+		for (long c = 0; c < online && n < XCRS_SPREAD_CPUS_MAX; c++)
+			s->rodata->xcrs_spread_cpu[n++] = (__u32)c;
+	}
+	s->rodata->xcrs_spread = (__u8)o->spread;
+	s->rodata->xcrs_spread_n = n;
+	return 0;
+}
+
+/* The cpumap entries: each spreading CPU runs the instance's second
+ * stage. */
+static int spread_fill(struct dp *dp, struct xcrs_bpf *s, const char *ifname)
+{
+	int fd = bpf_map__fd(s->maps.xcrs_cpus);
+
+	for (__u32 i = 0; i < s->rodata->xcrs_spread_n; i++) {
+		__u32 cpu = s->rodata->xcrs_spread_cpu[i];
+		struct bpf_cpumap_val v = {
+			.qsize = 2048,
+			.bpf_prog.fd = bpf_program__fd(s->progs.xcrs_xdp_cpumap),
+		};
+
+		if (bpf_map_update_elem(fd, &cpu, &v, 0))
+			return dp_fail(dp, -errno, "%s: spreading to CPU %u",
+				       ifname, cpu);
+	}
+	if (s->rodata->xcrs_spread_n)
+		log_info("%s: G-PDUs spread over %u CPUs by %s", ifname,
+			 s->rodata->xcrs_spread_n,
+			 s->rodata->xcrs_spread == XCRS_SPREAD_TEID ? "TEID" :
+								      "inner address");
+	return 0;
+}
+
 static const char *mode_name(enum dp_xdp_mode m)
 {
 	return m == DP_MODE_NATIVE ? "native" : "generic";
@@ -969,7 +1028,11 @@ int dp_attach(struct dp *dp, const char *ifname,
 		return idx;
 	r = open_instance(dp, o->role, !o->no_gtpu, &s);
 	if (!r)
+		r = spread_config(dp, s, o, ifname);
+	if (!r)
 		r = load_instance(dp, s);
+	if (!r)
+		r = spread_fill(dp, s, ifname);
 	if (r) {
 		if (s)
 			xcrs_bpf__destroy(s);

@@ -75,6 +75,11 @@ struct dp_attach_opts {
 	enum dp_xdp_mode mode;
 	bool allow_fallback; /* native failed → try generic */
 	bool no_gtpu;	     /* do not decapsulate UDP/2152 */
+	/* spread G-PDUs over CPUs through a cpumap (by TEID or inner
+	 * address); the CPUs (ids), or none for every online CPU */
+	enum xcrs_spread spread;
+	const unsigned *spread_cpus;
+	unsigned nspread_cpus;
 };
 
 /* Attaches a program instance to ifname through libxdp's dispatcher. The

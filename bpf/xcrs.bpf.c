@@ -20,6 +20,22 @@ char LICENSE[] SEC("license") = "GPL";
 /* Load-time configuration of one program instance (one per interface). */
 const volatile __u8 xcrs_role = XCRS_ROLE_ACCESS;
 const volatile __u8 xcrs_gtpu = 1; /* decapsulate UDP/2152 G-PDUs */
+/* Spreading G-PDUs over CPUs (XCRS_SPREAD_*): a NIC's receive hash sees
+ * only the outer header, so one cell's tunnel lands on one core. The
+ * G-PDU goes through the instance's cpumap to xcrs_spread_cpu[hash % n],
+ * where xcrs_xdp_cpumap judges it. */
+const volatile __u8 xcrs_spread = XCRS_SPREAD_OFF;
+const volatile __u32 xcrs_spread_n = 0;
+const volatile __u32 xcrs_spread_cpu[XCRS_SPREAD_CPUS_MAX] = { 0 };
+
+/* This instance's CPUs for spreading (not shared: each instance's entries
+ * run its own second stage). Sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CPUMAP);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bpf_cpumap_val));
+	__uint(max_entries, XCRS_SPREAD_CPUS_MAX);
+} xcrs_cpus SEC(".maps");
 
 /* Sizes are set by the loader from its configuration before load. */
 struct {
@@ -801,8 +817,9 @@ static __always_inline void count_sub(__u32 slot, int drop, __u64 bytes)
 		goto out;                                                      \
 	} while (0)
 
-SEC("xdp")
-int xcrs_xdp(struct xdp_md *ctx)
+/* The whole judgement of one frame; stage2: it came through the cpumap
+ * (never spread again). */
+static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -876,9 +893,43 @@ int xcrs_xdp(struct xdp_md *ctx)
 			VERDICT(XCRS_ACT_DROP, XCRS_R_GTPU_UNKNOWN_TYPE);
 		if (r <= 0)
 			VERDICT(XCRS_ACT_DROP, XCRS_R_GTPU_MALFORMED);
+		if (!stage2 && xcrs_spread == XCRS_SPREAD_TEID &&
+		    xcrs_spread_n) {
+			/* the TEID: 4 bytes at the G-PDU header's offset 4 */
+			__u32 o = bound_off(pi.l4_end) + 4, teid, idx;
+			__u8 *t = data + o;
+
+			if ((void *)(t + 4) <= data_end) {
+				teid = (__u32)t[0] << 24 | (__u32)t[1] << 16 |
+				       (__u32)t[2] << 8 | t[3];
+				idx = (teid * 0x9e3779b1u) % xcrs_spread_n;
+				if (bpf_redirect_map(&xcrs_cpus,
+						     xcrs_spread_cpu
+							     [idx &
+							      (XCRS_SPREAD_CPUS_MAX -
+							       1)],
+						     0) == XDP_REDIRECT)
+					return XDP_REDIRECT;
+			}
+		}
 		__builtin_memset(&pi, 0, sizeof(pi));
 		if (parse_ip(ctx, r, 0, &pi) < 0)
 			VERDICT(XCRS_ACT_DROP, XCRS_R_GTPU_MALFORMED);
+		if (!stage2 && xcrs_spread == XCRS_SPREAD_INNER &&
+		    xcrs_spread_n) {
+			const struct xcrs_addr *ue = xcrs_role ==
+							     XCRS_ROLE_ACCESS ?
+							     &pi.src :
+							     &pi.dst;
+			__u32 idx = addr_hash(ue) % xcrs_spread_n;
+
+			if (bpf_redirect_map(&xcrs_cpus,
+					     xcrs_spread_cpu
+						     [idx &
+						      (XCRS_SPREAD_CPUS_MAX - 1)],
+					     0) == XDP_REDIRECT)
+				return XDP_REDIRECT;
+		}
 	}
 
 	/* Like ARP, neighbour discovery stays on the link: a blocked
@@ -967,4 +1018,17 @@ out:
 	if (reacted && slot)
 		count_sub(slot, action == XCRS_ACT_DROP, bytes);
 	return action == XCRS_ACT_PASS ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int xcrs_xdp(struct xdp_md *ctx)
+{
+	return xcrs_run(ctx, 0);
+}
+
+/* The second stage of a spread G-PDU, on the CPU the cpumap chose. */
+SEC("xdp/cpumap")
+int xcrs_xdp_cpumap(struct xdp_md *ctx)
+{
+	return xcrs_run(ctx, 1);
 }

@@ -43,6 +43,14 @@
 #define XCRS_GTPU_EXT_MAX 4
 #define XCRS_GTPU_PORT	  2152
 
+/* Spreading G-PDUs over CPUs through a cpumap (load-time constant). */
+enum xcrs_spread {
+	XCRS_SPREAD_OFF = 0,
+	XCRS_SPREAD_TEID = 1,  /* by the G-PDU's tunnel id */
+	XCRS_SPREAD_INNER = 2, /* by the terminal's (inner) address */
+};
+#define XCRS_SPREAD_CPUS_MAX 64
+
 /* Fan-out detection bitmap: distinct peers are counted as set bits. */
 #define XCRS_FANOUT_BITS  1024
 #define XCRS_FANOUT_WORDS (XCRS_FANOUT_BITS / 64)

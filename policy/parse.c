@@ -599,6 +599,40 @@ static int if_gtpu(struct pctx *c, node_t *v, void *o)
 	return boolean(c, v, "interface gtpu", &i->gtpu);
 }
 
+static int if_spread(struct pctx *c, node_t *v, void *o)
+{
+	static const char *const n[] = { "off", "teid", "inner", NULL };
+	struct policy_interface *i = o;
+	int r, x;
+
+	r = choice(c, v, "interface spread", n, &x);
+	i->spread = x; /* the order of enum xcrs_spread */
+	return r;
+}
+
+static int if_spread_cpus(struct pctx *c, node_t *v, void *o)
+{
+	struct policy_interface *i = o;
+	node_t **it;
+	size_t n;
+	int r = 0, how = items(c, v, &it, &n);
+
+	if (how < 0)
+		return how;
+	if (n > XCRS_SPREAD_CPUS_MAX)
+		r = perr(c, v, "spread_cpus: at most %d CPUs",
+			 XCRS_SPREAD_CPUS_MAX);
+	for (size_t k = 0; !r && k < n; k++) {
+		unsigned long long x;
+
+		r = uint_range(c, it[k], "spread_cpus", 0,
+			       XCRS_SPREAD_CPUS_MAX - 1, &x);
+		i->spread_cpus[i->nspread_cpus++] = (unsigned)x;
+	}
+	items_free(it);
+	return r;
+}
+
 static int interface_one(struct pctx *c, node_t *it, void *ctx)
 {
 	static const struct field f[] = {
@@ -606,6 +640,8 @@ static int interface_one(struct pctx *c, node_t *it, void *ctx)
 		{ "role", if_role, true },
 		{ "mode", if_mode },
 		{ "gtpu", if_gtpu },
+		{ "spread", if_spread },
+		{ "spread_cpus", if_spread_cpus },
 	};
 	struct policy *p = c->p;
 	struct policy_interface *x = GROW(p->interfaces, p->ninterfaces);
@@ -614,7 +650,11 @@ static int interface_one(struct pctx *c, node_t *it, void *ctx)
 	if (!x)
 		return -ENOMEM;
 	x->gtpu = true;
-	r = walk(c, it, "interface", f, 4, x);
+	r = walk(c, it, "interface", f, 6, x);
+	if (!r && x->spread && !x->gtpu)
+		r = perr(c, it, "interface %s: spread needs gtpu (it spreads "
+				"G-PDUs)",
+			 x->name);
 	return r ? r : UNIQUE(c, it, "interface", p->interfaces,
 			      p->ninterfaces);
 }

@@ -37,6 +37,11 @@ struct policy_interface {
 	enum xcrs_role role;
 	enum policy_xdp_mode mode;
 	bool gtpu; /* decapsulate GTP-U (default true) */
+	/* spread G-PDUs over CPUs (XCRS_SPREAD_*), on these CPUs (none:
+	 * every online CPU) */
+	int spread;
+	unsigned spread_cpus[XCRS_SPREAD_CPUS_MAX];
+	unsigned nspread_cpus;
 };
 
 struct policy_prefix {

@@ -43,6 +43,7 @@
 #include "crsap.h"
 #include "dataplane.h"
 #include "events.h"
+#include "livetraffic.h"
 #include "netns.h"
 #include "pktbuild.h"
 #include "xdptest.h"
@@ -812,7 +813,8 @@ static uint64_t nft_count(struct tn_ns *ns)
 
 /* One receiver configuration of the rate section. */
 enum rconf { R_BARE, R_FILTER, R_NFT, R_XCRS_BLOCKED, R_XCRS_QUAR,
-	     R_BARE_PASS, R_XCRS_PASS, R_NCONF };
+	     R_BARE_PASS, R_XCRS_PASS, R_GTPU, R_GTPU_SPREAD, R_GTPU_PASS,
+	     R_GTPU_PASS_SPREAD, R_NCONF };
 
 static const struct {
 	const char *name;
@@ -827,6 +829,13 @@ static const struct {
 			  false },
 	[R_BARE_PASS] = { "bare XDP_PASS (pass traffic)", L_NORMAL, true },
 	[R_XCRS_PASS] = { "xcrs, normal subscriber (pass)", L_NORMAL, true },
+	[R_GTPU] = { "xcrs, GTP-U (random TEIDs), one CPU judges",
+		     L_QUARANTINED, false },
+	[R_GTPU_SPREAD] = { "xcrs, GTP-U spread by TEID to CPU 1",
+			    L_QUARANTINED, false },
+	[R_GTPU_PASS] = { "xcrs, GTP-U passing, one CPU", L_NORMAL, true },
+	[R_GTPU_PASS_SPREAD] = { "xcrs, GTP-U passing, spread to CPU 1",
+				 L_NORMAL, true },
 };
 
 /* Sends g->repeat frames from each of nthreads threads, thread i on
@@ -871,7 +880,8 @@ static uint64_t rate_count(enum rconf c, struct tn_ns *dut, struct dp *dp,
 	default:
 		if (!dp || dp_stats_read(dp, &st))
 			return 0;
-		return c == R_XCRS_PASS ?
+		return c == R_XCRS_PASS || c == R_GTPU_PASS ||
+				       c == R_GTPU_PASS_SPREAD ?
 			       st.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets :
 			       st.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
 	}
@@ -888,14 +898,25 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 				       .dst = XT_WEB4, .proto = IPPROTO_UDP,
 				       .sport = 40000, .dport = 80,
 				       .payload = 18 } };
-	size_t len = pb_build(&fr, pkt, sizeof(pkt), NULL);
-	int dut_if = tn_ifindex(dut, "dut0"), prog = -1, map = -1, err = 0;
+	size_t len;
+	int dut_if = tn_ifindex(dut, "dut0"), prog = -1, map = -1, err = 0,
+	    gprog = gen_prog;
+	bool gtpu = c == R_GTPU || c == R_GTPU_SPREAD || c == R_GTPU_PASS ||
+		    c == R_GTPU_PASS_SPREAD;
 	struct gen g[2];
 	pthread_t th[2];
 	struct dp *dp = NULL;
 	uint64_t before, got;
 	double secs = 0;
 
+	if (gtpu) {
+		fr.gtpu = true;
+		fr.outer = (struct pb_ip){ .family = 4, .src = XT_GNB4,
+					   .dst = XT_UPF4 };
+		/* a random TEID per frame: Ethernet + IPv4 + UDP + 4 */
+		gprog = lt_prog_tx(14 + 20 + 8 + 4);
+	}
+	len = pb_build(&fr, pkt, sizeof(pkt), NULL);
 	if (c == R_BARE || c == R_BARE_PASS) {
 		map = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bench_cnt", 4,
 				     8, 1, NULL);
@@ -932,6 +953,14 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 		struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
 					     .mode = DP_MODE_NATIVE };
 
+		static const unsigned others[] = { 1 };
+
+		if (c == R_GTPU_SPREAD || c == R_GTPU_PASS_SPREAD) {
+			/* the CPUs other than the receiving one (0) */
+			ao.spread = XCRS_SPREAD_TEID;
+			ao.spread_cpus = others;
+			ao.nspread_cpus = 1;
+		}
 		err = dp_attach(dp, "dut0", &ao);
 	} else if (prog >= 0) {
 		err = bpf_xdp_attach(dut_if, prog, XDP_FLAGS_DRV_MODE, NULL);
@@ -941,7 +970,7 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 	tn_leave();
 	before = err ? 0 : rate_count(c, dut, dp, map);
 	for (int i = 0; !err && i < ncpus; i++) {
-		g[i] = (struct gen){ .ns = gen, .prog = gen_prog, .pkt = pkt,
+		g[i] = (struct gen){ .ns = gen, .prog = gprog, .pkt = pkt,
 				     .len = len, .repeat = repeat / ncpus,
 				     .cpu = i,
 				     .ifindex = tn_ifindex(gen, "gen0") };
@@ -978,6 +1007,8 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 	}
 	if (map >= 0)
 		close(map);
+	if (gprog != gen_prog)
+		close(gprog);
 	dp_close(dp);
 	if (err)
 		return err < 0 ? err : -EINVAL;
@@ -1044,9 +1075,17 @@ static void section_rate(void)
 	}
 	for (int n = 1; n <= (use_pktgen ? 1 : ncpu); n++) {
 		for (int c = 0; c < R_NCONF; c++) {
-			double r = rate_run(c, n, &gen, &dut, gen_prog, repeat,
-					    use_pktgen, dut_mac);
+			double r;
 			json_object *o;
+
+			/* spreading shows with one receive queue: one
+			 * generator thread (CPU 0), the cpumap moves work to
+			 * the other CPUs */
+			if (c >= R_GTPU &&
+			    (n != 1 || use_pktgen || ncpu < 2))
+				continue;
+			r = rate_run(c, n, &gen, &dut, gen_prog, repeat,
+				     use_pktgen, dut_mac);
 
 			if (r < 0) {
 				printf("   %-36s %d CPU%s  failed: %s\n",
@@ -1077,6 +1116,15 @@ static void section_rate(void)
 			printf("   %d CPU%s: xcrs pass / bare XDP_PASS %.2f\n", n,
 			       n > 1 ? "s" : "",
 			       rate[R_XCRS_PASS][n] / rate[R_BARE_PASS][n]);
+		if (rate[R_GTPU][n] > 0 && rate[R_GTPU_SPREAD][n] > 0)
+			printf("   GTP-U arriving on one CPU, dropped: spread "
+			       "by TEID / not spread %.2f\n",
+			       rate[R_GTPU_SPREAD][n] / rate[R_GTPU][n]);
+		if (rate[R_GTPU_PASS][n] > 0 && rate[R_GTPU_PASS_SPREAD][n] > 0)
+			printf("   GTP-U arriving on one CPU, passing to the "
+			       "stack: spread / not spread %.2f\n",
+			       rate[R_GTPU_PASS_SPREAD][n] /
+				       rate[R_GTPU_PASS][n]);
 	}
 	json_object_object_add(out, "rate", sec);
 	tn_ns_destroy(&dut);

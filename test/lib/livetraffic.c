@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include <linux/if_link.h>
 
 #include "livetraffic.h"
+
+static int prog_tx_rand(unsigned off);
 
 static int prog_ret(int verdict)
 {
@@ -40,12 +43,54 @@ int lt_prepare(const struct tn_ns *ns, const char *ifname)
 	return r;
 }
 
+/* XDP_TX after writing bpf_get_prandom_u32() at off (if the frame is
+ * long enough). */
+int lt_prog_tx(unsigned off)
+{
+	return off ? prog_tx_rand(off) : prog_ret(XDP_TX);
+}
+
+static int prog_tx_rand(unsigned off)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_6,
+		  .src_reg = BPF_REG_1 },
+		{ .code = BPF_JMP | BPF_CALL,
+		  .imm = BPF_FUNC_get_prandom_u32 },
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2,
+		  .src_reg = BPF_REG_6, .off = 0 },
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_3,
+		  .src_reg = BPF_REG_6, .off = 4 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_4,
+		  .src_reg = BPF_REG_2 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_4,
+		  .imm = (int)off + 4 },
+		{ .code = BPF_JMP | BPF_JGT | BPF_X, .dst_reg = BPF_REG_4,
+		  .src_reg = BPF_REG_3, .off = 1 },
+		{ .code = BPF_STX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2,
+		  .src_reg = BPF_REG_0, .off = (short)off },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_TX },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_XDP, "t_txrand", "GPL", insns,
+			     sizeof(insns) / sizeof(insns[0]), NULL);
+}
+
 static void *run(void *arg)
 {
 	struct livetraffic *t = arg;
-	int prog = prog_ret(XDP_TX);
+	int prog = t->rand_off ? prog_tx_rand(t->rand_off) : prog_ret(XDP_TX);
 	sigset_t all;
 
+	if (t->cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(t->cpu, &one);
+		pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	}
 	/* a signal (SIGCHLD of a killed daemon) would end a run early */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -81,7 +126,16 @@ static void *run(void *arg)
 int lt_start(struct livetraffic *t, const struct tn_ns *ns,
 	     const char *ifname, const uint8_t *pkt, size_t len)
 {
+	return lt_start_opts(t, ns, ifname, pkt, len, -1, 0);
+}
+
+int lt_start_opts(struct livetraffic *t, const struct tn_ns *ns,
+		  const char *ifname, const uint8_t *pkt, size_t len, int cpu,
+		  unsigned rand_off)
+{
 	memset(t, 0, sizeof(*t));
+	t->cpu = cpu;
+	t->rand_off = rand_off;
 	if (len > sizeof(t->pkt))
 		return -EINVAL;
 	t->ns = ns;

@@ -23,6 +23,9 @@ struct livetraffic {
 	atomic_bool stop;
 	atomic_ullong sent;
 	int err;
+	int cpu;	     /* >= 0: the sending thread runs there */
+	unsigned rand_off;   /* > 0: a random 32-bit value is written at
+			      * this offset of every frame (e.g. a TEID) */
 };
 
 /* Gives ifname (in ns) the XDP program live-frame XDP_TX wants there.
@@ -31,6 +34,14 @@ int lt_prepare(const struct tn_ns *ns, const char *ifname);
 /* Starts sending pkt out of ifname in ns. 0 or -errno. */
 int lt_start(struct livetraffic *t, const struct tn_ns *ns,
 	     const char *ifname, const uint8_t *pkt, size_t len);
+/* The same with options: on one CPU (cpu >= 0), a random 32-bit value at
+ * rand_off of every frame (rand_off > 0). */
+int lt_start_opts(struct livetraffic *t, const struct tn_ns *ns,
+		  const char *ifname, const uint8_t *pkt, size_t len, int cpu,
+		  unsigned rand_off);
+/* The generator's program: XDP_TX, writing a random 32-bit value at off
+ * of every frame first if off > 0. An fd, or -errno. */
+int lt_prog_tx(unsigned off);
 /* Stops; returns the frames sent, *err 0 or the generator's -errno. */
 uint64_t lt_stop(struct livetraffic *t, int *err);
 

@@ -42,7 +42,7 @@ static const char POLICY[] =
 	"  audit_log: %s/audit.jsonl\n"
 	"%s"
 	"interfaces:\n"
-	"  - {name: a1, role: access, mode: native}\n"
+	"  - {name: a1, role: access, mode: native%s}\n"
 	"services:\n"
 	"  - name: dns\n"
 	"    rules: [{prefixes: 198.51.100.53, protocol: udp, ports: 53}]\n"
@@ -64,6 +64,9 @@ static const char POLICY[] =
 	"    react: {level: quarantined, for: 10m}\n"
 	"%s";
 
+/* Extra keys of the interface a1 (", spread: teid"). */
+static const char *iface_extra = "";
+
 /* Extra lines: in the agent section, at the top level, in the ids
  * rule. */
 static void write_policy(const char *agent_extra, const char *top_extra,
@@ -72,7 +75,7 @@ static void write_policy(const char *agent_extra, const char *top_extra,
 	char text[8192];
 
 	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
-		 env.dir, agent_extra ? agent_extra : "", env.dir,
+		 env.dir, agent_extra ? agent_extra : "", iface_extra, env.dir,
 		 top_extra ? top_extra : "", rule_extra ? rule_extra : "");
 	cr_assert_eq(agenv_policy(&env, text), 0);
 }
@@ -616,4 +619,98 @@ Test(production, prefix_decisions_are_enforced_as_prefixes_and_kept)
 			    env.dir),
 		     0);
 	cr_expect_geq(atoi(out), 2, "audit: %s", out);
+}
+
+/* ---- GTP-U across CPUs ---- */
+
+/* Frames of one tunnel endpoint pair with a random TEID each, from the
+ * quarantined terminal inside; the sender and the receive queue on CPU 0.
+ * Returns what each CPU's dataplane counted as dropped by the level. */
+static uint64_t spread_run(uint64_t per_cpu[2], uint64_t *sent)
+{
+	struct pb_frame f = {
+		.gtpu = true,
+		.outer = { .family = 4, .src = "198.51.100.250",
+			   .dst = "198.51.100.1" },
+		.ip = { .family = 4, .src = S, .dst = "203.0.113.10",
+			.proto = IPPROTO_UDP, .sport = 40000, .dport = 80,
+			.payload = 18 },
+	};
+	uint8_t pkt[PB_MAX];
+	size_t n = pb_build(&f, pkt, sizeof(pkt), NULL);
+	struct livetraffic t;
+	char path[300];
+	uint64_t before[512] = { 0 }, after[512] = { 0 }, total = 0;
+	__u32 k = XCRS_ACT_DROP * XCRS_REASON_MAX + XCRS_R_LEVEL;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/xcrs_stats", env.pins);
+	fd = bpf_obj_get(path);
+	cr_assert_geq(fd, 0, "%s", path);
+	/* per CPU: {packets, bytes} */
+	cr_assert_eq(bpf_map_lookup_elem(fd, &k, before), 0);
+	/* TEID: Ethernet 14 + IPv4 20 + UDP 8 + 4 */
+	cr_assert_eq(lt_start_opts(&t, &gen, "gen0", pkt, n, 0, 14 + 20 + 8 + 4),
+		     0);
+	usleep(400000);
+	*sent = lt_stop(&t, &err);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &k, after), 0);
+	close(fd);
+	for (int c = 0; c < 2; c++) {
+		per_cpu[c] = after[2 * c] - before[2 * c];
+		total += per_cpu[c];
+	}
+	return total;
+}
+
+Test(production, gtpu_spread_by_teid_judges_on_every_cpu)
+{
+	uint64_t cpu[2], sent, total;
+	char out[4096];
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		cr_skip_test("one CPU: nothing to spread over");
+	/* first without spreading: everything judged where it arrives */
+	start_agent(NULL);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react " S " --level quarantined"), 0, "%s", out);
+	total = spread_run(cpu, &sent);
+	printf("production: GTP-U not spread: %llu frames, judged on CPU0 "
+	       "%llu, CPU1 %llu\n",
+	       (unsigned long long)sent, (unsigned long long)cpu[0],
+	       (unsigned long long)cpu[1]);
+	cr_expect_eq(total, sent);
+	cr_expect_eq(cpu[1], 0);
+	/* then spread by TEID (replaced in place by a reload) */
+	iface_extra = ", spread: teid";
+	write_policy(NULL, NULL, NULL);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "reload"), 0, "%s", out);
+	total = spread_run(cpu, &sent);
+	printf("production: GTP-U spread by TEID: %llu frames, judged on CPU0 "
+	       "%llu, CPU1 %llu\n",
+	       (unsigned long long)sent, (unsigned long long)cpu[0],
+	       (unsigned long long)cpu[1]);
+	iface_extra = "";
+	/* the sender outruns the second stage: what its cpumap queue cannot
+	 * take is dropped there, unjudged but never passed */
+	cr_expect_leq(total, sent);
+	cr_expect_geq(total, sent / 2, "judged %llu of %llu",
+		      (unsigned long long)total, (unsigned long long)sent);
+	cr_expect_gt(cpu[0], total / 5, "CPU0 judged %llu of %llu",
+		     (unsigned long long)cpu[0], (unsigned long long)total);
+	cr_expect_gt(cpu[1], total / 5, "CPU1 judged %llu of %llu",
+		     (unsigned long long)cpu[1], (unsigned long long)total);
+	{
+		struct dp_stats st;
+		uint64_t p = 0;
+
+		open_ro();
+		cr_assert_eq(dp_stats_read(ro, &st), 0);
+		for (int r = 0; r < XCRS_REASON_MAX; r++)
+			if (r != XCRS_R_NON_IP && r != XCRS_R_ND)
+				p += st.c[XCRS_ACT_PASS][r].packets;
+		cr_expect_eq(p, 0, "%llu frames passed",
+			     (unsigned long long)p);
+	}
 }
