@@ -266,7 +266,7 @@ static void size_maps(struct dp *dp)
 	dp->max[M_SVCS] = 2 * or_default(c->max_svc_prefixes, 8192);
 	dp->max[M_LEVELS] = 2 * XCRS_LEVELS_MAX;
 	dp->max[M_CFG] = 2;
-	dp->max[M_GEN] = 2; /* generation, run-time flags */
+	dp->max[M_GEN] = 3; /* generation, run-time flags, subscriber set */
 	dp->max[M_SCOPES] = or_default(c->max_scopes, 4096);
 	dp->max[M_STATS] = XCRS_STATS_SLOTS;
 	/* slot 0 means "no counters" */
@@ -1532,6 +1532,19 @@ __u64 dp_now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+/* The set of subscriber addresses changed: the programs' outer-address
+ * caches start over. */
+static void subset_bump(struct dp *dp)
+{
+	__u32 k = XCRS_GEN_SLOT_SUBSET, v = 0;
+
+	bpf_map_lookup_elem(dp->fds[M_GEN], &k, &v);
+	v++;
+	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &v, 0))
+		log_warn("dataplane: bumping the subscriber-set version: %s",
+			 strerror(errno));
+}
+
 static bool level_reacted(const struct dp *dp, __u8 level, __u8 base)
 {
 	return (level < XCRS_LEVELS_MAX &&
@@ -1590,8 +1603,10 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 			slot_free(dp, v.stats_slot);
 		return map_write_fail(dp, M_SUBS, r, t);
 	}
-	if (!exists)
+	if (!exists) {
 		dp->nsubs++;
+		subset_bump(dp);
+	}
 	return dp_ok(dp);
 }
 
@@ -1623,6 +1638,7 @@ int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 		slot_free(dp, old.stats_slot);
 		if (dp->nsubs)
 			dp->nsubs--;
+		subset_bump(dp);
 	}
 	return dp_ok(dp);
 }
@@ -1703,6 +1719,8 @@ int dp_prefix_set(struct dp *dp, const struct xcrs_addr *a, unsigned plen,
 	exists = !bpf_map_lookup_elem(dp->fds[M_PREFIXES], &k, &old);
 	if (bpf_map_update_elem(dp->fds[M_PREFIXES], &k, &v, BPF_ANY))
 		return map_write_fail(dp, M_PREFIXES, -errno, t);
+	if (!exists)
+		subset_bump(dp);
 	if (!exists && dp->nprefixes++ == 0 && (r = rt_write(dp)))
 		return r;
 	return dp_ok(dp);
@@ -1734,6 +1752,7 @@ int dp_prefix_del(struct dp *dp, const struct xcrs_addr *a, unsigned plen)
 		return r;
 	if (bpf_map_delete_elem(dp->fds[M_PREFIXES], &k))
 		return dp_fail(dp, -errno, "removing prefix %s", t);
+	subset_bump(dp);
 	if (dp->nprefixes && --dp->nprefixes == 0 && (r = rt_write(dp)))
 		return r;
 	return dp_ok(dp);

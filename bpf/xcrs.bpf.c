@@ -90,8 +90,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 } xcrs_gen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xcrs_outer_cache_ent);
+	__uint(max_entries, XCRS_OUTER_CACHE_SLOTS);
+} xcrs_outer_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -579,6 +586,34 @@ static __always_inline int is_subscriber(const struct xcrs_addr *a, __u32 gen,
 	return find_sub(a, gen, rt, &scope, &level, &slot);
 }
 
+/* is_subscriber() for a GTP-U packet's outer address, through this CPU's
+ * cache: valid for one policy epoch and one subscriber-set version. */
+static __always_inline int outer_is_subscriber(const struct xcrs_addr *a,
+					       const struct xcrs_cfg *cfg,
+					       __u32 gen, __u32 rt)
+{
+	__u32 k = XCRS_GEN_SLOT_SUBSET, *sv = bpf_map_lookup_elem(&xcrs_gen, &k),
+	      subset = sv ? *sv : 0, w[4], slot;
+	struct xcrs_outer_cache_ent *c;
+	__u64 *ca, *pa;
+
+	__builtin_memcpy(w, a->a, 16);
+	slot = ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b1u) >> 24;
+	c = bpf_map_lookup_elem(&xcrs_outer_cache, &slot);
+	if (!c || !cfg->epoch)
+		return is_subscriber(a, gen, rt);
+	ca = (__u64 *)c->addr;
+	pa = (__u64 *)a->a;
+	if (c->epoch == cfg->epoch && c->subset == subset &&
+	    ca[0] == pa[0] && ca[1] == pa[1])
+		return c->is_sub;
+	c->is_sub = is_subscriber(a, gen, rt) != 0;
+	__builtin_memcpy(c->addr, a->a, 16);
+	c->epoch = cfg->epoch;
+	c->subset = subset;
+	return c->is_sub;
+}
+
 static __always_inline __u32 runtime_flags(void)
 {
 	__u32 k = XCRS_GEN_SLOT_RUNTIME, *rt = bpf_map_lookup_elem(&xcrs_gen, &k);
@@ -878,8 +913,9 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	 * source that is judged (and pass "signalling" untouched). */
 	if (xcrs_gtpu && pi.proto == IPPROTO_UDP && (pi.flags & PI_COMPLETE) &&
 	    pi.dport == XCRS_GTPU_PORT && pi.l4_end &&
-	    !is_subscriber(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src : &pi.dst,
-			   gen, rt)) {
+	    !outer_is_subscriber(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src :
+								 &pi.dst,
+				 cfg, gen, rt)) {
 		__u32 udp_end;
 		int r;
 

@@ -203,6 +203,25 @@ struct xcrs_cfg {
 
 /* xcrs_gen[1]: run-time flags the agent sets between policy changes. */
 #define XCRS_GEN_SLOT_RUNTIME 1
+/* xcrs_gen[2]: bumped by the library whenever the set of subscriber
+ * addresses changes outside a policy change (a host entry or a prefix
+ * decision added or removed); keys the outer-address cache. */
+#define XCRS_GEN_SLOT_SUBSET 2
+
+/* Outer-address cache (xcrs_outer_cache, per CPU, direct-mapped):
+ * whether a GTP-U packet's own (outer) address is a subscriber, as found
+ * under one policy epoch and one subscriber-set version. A tunnel
+ * endpoint (gNB) address repeats on every G-PDU: the lookups it saves
+ * are a hash and an LPM per packet. */
+#define XCRS_OUTER_CACHE_SLOTS 256
+
+struct xcrs_outer_cache_ent {
+	__u8 addr[16];
+	__u32 epoch;  /* 0 = empty */
+	__u32 subset;
+	__u32 is_sub;
+	__u32 pad;
+};
 /* The subscriber map was full when a reaction had to be written, and the
  * policy fails closed: terminals without a host entry get
  * xcrs_cfg.full_level until every reaction fits again. */

@@ -1539,3 +1539,37 @@ Test(prefix, expires_by_itself_and_never_covers_a_never_pool,
 					"198.51.100.72/29"),
 		  "%s", dp_errmsg(dp));
 }
+
+/* The outer-address cache (per CPU) never answers for a changed
+ * subscriber set: an endpoint that becomes a subscriber has its UDP/2152
+ * packets judged as its own at once, and decapsulated again once it is
+ * gone. */
+Test(gtpu, outer_address_cache_follows_the_subscriber_set,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_NORMAL);
+	struct xcrs_sub b = { .level = L_BLOCKED, .base_level = L_BLOCKED };
+	struct xcrs_addr gnb, pfx;
+	unsigned plen;
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	cr_assert_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	f.ip.dst = XT_OTHER4;
+	f.ip.dport = 445;
+	check("tunnel of a normal terminal", A, true, &f, PASS,
+	      XCRS_R_ALLOWED);
+	check("again (cached)", A, true, &f, PASS, XCRS_R_ALLOWED);
+	cr_assert_eq(dp_addr_parse(XT_GNB4, &gnb), 0);
+	cr_assert_eq(dp_sub_set(dp, &gnb, &b), 0);
+	check("the endpoint is a blocked subscriber now", A, true, &f, DROP,
+	      XCRS_R_LEVEL);
+	cr_assert_eq(dp_sub_del(dp, &gnb), 0);
+	check("and no more", A, true, &f, PASS, XCRS_R_ALLOWED);
+	cr_assert_eq(dp_prefix_parse("198.51.100.248/29", &pfx, &plen), 0);
+	cr_assert_eq(dp_prefix_set(dp, &pfx, plen, &b), 0);
+	check("inside a prefix decision", A, true, &f, DROP, XCRS_R_LEVEL);
+	cr_assert_eq(dp_prefix_del(dp, &pfx, plen), 0);
+	check("prefix released", A, true, &f, PASS, XCRS_R_ALLOWED);
+}
