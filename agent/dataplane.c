@@ -143,6 +143,7 @@ struct dp {
 	/* run-time flags: failing closed (agent), prefix decisions held */
 	bool rt_full;
 	__u64 nprefixes;
+	__u32 subset; /* xcrs_gen[XCRS_GEN_SLOT_SUBSET], this process writes */
 	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
 	 * host entries at such a level (or base level) get a slot. */
 	__u32 reacted_levels;
@@ -744,6 +745,8 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 
 		bpf_map_lookup_elem(dp->fds[M_GEN], &k, &rt);
 		dp->rt_full = rt & XCRS_RT_SUBS_FULL;
+		k = XCRS_GEN_SLOT_SUBSET;
+		bpf_map_lookup_elem(dp->fds[M_GEN], &k, &dp->subset);
 		dp->nprefixes = count_keys(dp, M_PREFIXES,
 					   sizeof(struct xcrs_prefix_key));
 	}
@@ -1536,10 +1539,8 @@ __u64 dp_now_ns(void)
  * caches start over. */
 static void subset_bump(struct dp *dp)
 {
-	__u32 k = XCRS_GEN_SLOT_SUBSET, v = 0;
+	__u32 k = XCRS_GEN_SLOT_SUBSET, v = ++dp->subset;
 
-	bpf_map_lookup_elem(dp->fds[M_GEN], &k, &v);
-	v++;
 	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &v, 0))
 		log_warn("dataplane: bumping the subscriber-set version: %s",
 			 strerror(errno));
