@@ -25,6 +25,23 @@ static int prog_ret(int verdict)
 			     NULL);
 }
 
+int lt_topology(struct tn_ns *gen, struct tn_ns *edge)
+{
+	int r = tn_ns_create(gen, "gen");
+
+	if (!r)
+		r = tn_ns_create(edge, "edge");
+	for (int i = 0; !r && i < 2; i++)
+		r = tn_sh(i ? edge : gen,
+			  "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+			  "net.ipv6.conf.default.disable_ipv6=1") ? -EIO : 0;
+	if (!r)
+		r = tn_veth(gen, "gen0", edge, "a1") ? -EIO : 0;
+	if (!r)
+		r = lt_prepare(gen, "gen0");
+	return r;
+}
+
 int lt_prepare(const struct tn_ns *ns, const char *ifname)
 {
 	int fd = prog_ret(XDP_PASS), idx = tn_ifindex(ns, ifname), r;

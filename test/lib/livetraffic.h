@@ -28,6 +28,10 @@ struct livetraffic {
 			      * this offset of every frame (e.g. a TEID) */
 };
 
+/* The sender's topology: namespaces gen and edge without IPv6 (no MLD or
+ * router solicitations in a test's counts), a veth gen0 (gen) — a1
+ * (edge), gen0 ready for lt_start(). 0 or -errno. */
+int lt_topology(struct tn_ns *gen, struct tn_ns *edge);
 /* Gives ifname (in ns) the XDP program live-frame XDP_TX wants there.
  * 0 or -errno. */
 int lt_prepare(const struct tn_ns *ns, const char *ifname);

@@ -102,16 +102,7 @@ static void setup(void)
 {
 	tn_sweep();
 	cr_assert_eq(agenv_init(&env, "prod"), 0);
-	cr_assert_eq(tn_ns_create(&gen, "gen"), 0);
-	cr_assert_eq(tn_ns_create(&edge, "edge"), 0);
-	/* no IPv6 chatter (MLD, router solicitations) in the counts */
-	for (int i = 0; i < 2; i++)
-		cr_assert_eq(tn_sh(i ? &edge : &gen,
-				   "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-				   "net.ipv6.conf.default.disable_ipv6=1"),
-			     0);
-	cr_assert_eq(tn_veth(&gen, "gen0", &edge, "a1"), 0);
-	cr_assert_eq(lt_prepare(&gen, "gen0"), 0);
+	cr_assert_eq(lt_topology(&gen, &edge), 0);
 	write_policy(NULL, NULL, NULL);
 }
 
