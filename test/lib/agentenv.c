@@ -105,7 +105,14 @@ void agenv_stop(struct agentenv *e, int sig)
 
 void agenv_cleanup(struct agentenv *e)
 {
+	char out[8192] = "";
+
 	agenv_stop(e, SIGTERM);
+	/* what the agent said last, for a failed test's log */
+	if (e->dir[0] &&
+	    tn_run(NULL, out, sizeof(out), "tail -n 20 %s/agent.log",
+		   e->dir) == 0 && out[0])
+		fprintf(stderr, "agent log (last 20 lines):\n%s", out);
 	if (e->pins[0])
 		tn_rm_pins(e->pins);
 	if (e->dir[0])

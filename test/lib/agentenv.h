@@ -33,7 +33,8 @@ int agenv_start(struct agentenv *e, const struct tn_ns *ns,
 		const char *const *wrapper, char *err, size_t errlen);
 /* Sends sig and waits for the process. */
 void agenv_stop(struct agentenv *e, int sig);
-/* Stops the agent (SIGTERM), removes its directory and pins. */
+/* Stops the agent (SIGTERM), prints the end of its log to stderr,
+ * removes its directory and pins. */
 void agenv_cleanup(struct agentenv *e);
 /* Runs xcrsctl ARGS against it; returns its exit status. */
 int agenv_ctl(const struct agentenv *e, char *out, size_t len,
