@@ -1337,7 +1337,7 @@ static void usage(FILE *f)
 "                     it names), print \"FILE: ok\", exit; changes nothing\n"
 "      --detach       detach xcrs from the policy's interfaces and exit\n"
 "                     (maps, decisions and the state file stay)\n"
-"  -v, --verbose      more log (-vv: libbpf/libxdp too)\n"
+"  -v, --verbose      more log (-vv: libbpf too)\n"
 "  -q, --quiet        errors and warnings only\n"
 "  -h, --help         this text\n"
 "  -V, --version      the version\n"
@@ -1632,7 +1632,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl > LOG_LVL_VERBOSE ? LOG_LVL_VERBOSE : lvl);
-	log_hook_libbpf();
+	dp_log_hook();
 	if (policy_load(ag.policy_path, &ag.policy, &perr)) {
 		log_error("%s", perr.msg);
 		return 1;

@@ -339,12 +339,23 @@ static int open_instance(struct dp *dp, enum xcrs_role role, bool gtpu,
 	return 0;
 }
 
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	return log_lib_vprint("libbpf", level == LIBBPF_WARN, fmt, ap);
+}
+
+void dp_log_hook(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
 static int load_instance(struct dp *dp, struct xcrs_bpf *s)
 {
-	int prev = log_libbpf_silence();
+	int prev = log_lib_silence();
 	int r = xcrs_bpf__load(s);
 
-	log_libbpf_restore(prev);
+	log_lib_restore(prev);
 	if (r)
 		return dp_fail(dp, r,
 			       "loading the XDP program (run with -vv for the "

@@ -48,6 +48,9 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 void dp_close(struct dp *dp);
 /* The message of the last failed call, or "" after a success. */
 const char *dp_errmsg(const struct dp *dp);
+/* Routes libbpf's output through the logger (common/log.h), one level down:
+ * its warnings show with -v, the rest with -vv. */
+void dp_log_hook(void);
 /* True if dp_open found the maps already pinned (state from an earlier
  * process). */
 bool dp_reused_pins(const struct dp *dp);
@@ -82,9 +85,9 @@ struct dp_attach_opts {
 	unsigned nspread_cpus;
 };
 
-/* Attaches a program instance to ifname through libxdp's dispatcher. The
- * program stays attached after this process exits. -EEXIST if xcrs is
- * attached there already. */
+/* Attaches a program instance to ifname through a BPF link pinned as
+ * <pin_dir>/link_<ifname>. The program stays attached after this process
+ * exits. -EEXIST if xcrs is attached there already. */
 int dp_attach(struct dp *dp, const char *ifname,
 	      const struct dp_attach_opts *opts);
 /* Detaches xcrs from ifname (other XDP programs stay). -ENOENT if it is

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * One diagnostic logger for every xcrs program: levels, -v/-vv, and the
- * libbpf/libxdp print hooks routed one level down. The audit log of
+ * lines of libraries (libbpf, libxdp) routed one level down. The audit log of
  * decisions is a separate API (agent/), not this.
  */
 #ifndef XCRS_LOG_H
 #define XCRS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -26,14 +27,15 @@ void log_set_ident(const char *ident);
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Routes libbpf's and libxdp's output through log_msg, one level down
- * (their warnings are our debug), so it shows with -v / -vv. */
-void log_hook_libbpf(void);
-/* While loading BPF: drop libbpf's and libxdp's output entirely unless the
- * level is verbose (-vv), so a verifier log does not reach the operator
- * unasked. Returns the previous state for log_libbpf_restore(). */
-int log_libbpf_silence(void);
-void log_libbpf_restore(int prev);
+/* One line of a library's own output (libbpf, libxdp: the line ends in
+ * '\n' already), one level down: its warnings are our debug, the rest
+ * verbose, so it shows with -v / -vv. Returns what vfprintf returns. */
+int log_lib_vprint(const char *lib, bool warn, const char *fmt, va_list ap);
+/* While loading BPF: drop the libraries' output entirely unless the level
+ * is verbose (-vv), so a verifier log does not reach the operator unasked.
+ * Returns the previous state for log_lib_restore(). */
+int log_lib_silence(void);
+void log_lib_restore(int prev);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
