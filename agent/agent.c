@@ -105,6 +105,14 @@ int watch_mod(struct agent *ag, struct watch *w, uint32_t events)
 	return epoll_ctl(ag->epfd, EPOLL_CTL_MOD, w->fd, &ev) ? -errno : 0;
 }
 
+void watch_forget(struct agent *ag, struct watch *w)
+{
+	if (w->fd < 0)
+		return;
+	epoll_ctl(ag->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->fd = -1;
+}
+
 void watch_close(struct agent *ag, struct watch *w)
 {
 	if (w->fd < 0)
@@ -1027,6 +1035,9 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 		if (r)
 			goto refused;
 	}
+	r = peers_check(np, err, errlen);
+	if (r)
+		goto refused;
 	/* what the dataplane would refuse is refused before anything moves */
 	{
 		struct dp_policy dpp;
@@ -1067,6 +1078,8 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 		goto refused;
 	}
 	prefixes_sync(ag); /* levels by name; never_react may have grown */
+	if (peers_set_policy(ag, np, err, errlen))
+		log_error("reload: %s (roaming keeps the peers it had)", err);
 	r = attach_interfaces(ag, old, err, errlen);
 	if (r)
 		log_error("reload: %s (the new policy is in force on the "

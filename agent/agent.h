@@ -39,6 +39,8 @@ int watch_add(struct agent *ag, struct watch *w, int fd, uint32_t events,
 int watch_mod(struct agent *ag, struct watch *w, uint32_t events);
 /* Removes w from the set and closes its fd. */
 void watch_close(struct agent *ag, struct watch *w);
+/* Removes w from the set; its fd stays open (someone else owns it). */
+void watch_forget(struct agent *ag, struct watch *w);
 
 /* Counters (xcrsctl stats). */
 enum agent_counter {
@@ -208,6 +210,12 @@ const struct crsap_key *agent_report_key(struct agent *ag, const char *id);
 /* peers.c: roaming between SCSs (X.1125 13) */
 struct peers;
 int peers_open(struct agent *ag, char *err, size_t errlen);
+/* What peers_set_policy would refuse in np. */
+int peers_check(const struct policy *p, char *err, size_t errlen);
+/* Reload: takes np's peer list (questions in flight keep their own copies).
+ * 0 or -errno with err; on error the old list stays. */
+int peers_set_policy(struct agent *ag, const struct policy *np, char *err,
+		     size_t errlen);
 void peers_close(struct agent *ag);
 /* An MS connected here: ask every peer whether it holds its control. */
 void peers_ask(struct agent *ag, const struct xcrs_addr *a);

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Terminal keys from xcrs-authsrv (see gbakeys.h). */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "agent.h"
+#include "async.h"
 #include "authclient.h"
 #include "gba.h"
 #include "gbakeys.h"
@@ -21,26 +20,24 @@
 #define CACHE_MAX 65536
 #define KEY_TTL_S 600
 
+/* One key fetch. conn is the worker's alone (only work() uses it); the
+ * rest are copies. */
 struct job {
+	struct async_job aj;
+	struct ac_conn *conn;
 	char id[CRSAP_ID_MAX + 1];
-	bool done, ok;
+	char as_id[GBA_ID_MAX + 1];
+	bool ok;
 	char err[512];
 	struct ac_as_key key;
-	struct job *next;
 };
 
 struct gbakeys {
-	struct watch w;		/* read end of the result pipe */
-	int wfd;		/* write end */
-	pthread_t th;
-	bool started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool stop;
-	struct job *todo, *done; /* queues, under mu */
+	struct watch w;		/* async_fd(q), not ours to close */
+	struct async *q;
 	size_t inflight;	/* jobs not yet reported to the loop */
 	char inflight_ids[INFLIGHT_MAX][CRSAP_ID_MAX + 1];
-	struct ac_conn conn;
+	struct ac_conn conn;	/* used by the worker only */
 	char as_id[GBA_ID_MAX + 1];
 	struct crsap_keyring ring; /* the cache, as a keyring */
 	int64_t *expires;	   /* per ring entry, Unix seconds */
@@ -55,33 +52,14 @@ bool gbakeys_is_btid(const char *id)
 	return gba_btid_parse(id, rand, &dom) == 0;
 }
 
-static void *worker(void *arg)
+/* On the worker. */
+static void fetch_key(struct async_job *aj)
 {
-	struct gbakeys *g = arg;
+	struct job *j = (struct job *)aj;
 
-	pthread_mutex_lock(&g->mu);
-	while (!g->stop) {
-		struct job *j = g->todo;
-
-		if (!j) {
-			pthread_cond_wait(&g->cv, &g->mu);
-			continue;
-		}
-		g->todo = j->next;
-		pthread_mutex_unlock(&g->mu);
-		/* ac_conn's err buffer is the worker's own. */
-		j->ok = ac_fetch_key(&g->conn, j->id, g->as_id,
-				     GBA_UA_XCRS_REPORT, &j->key) == 0;
-		snprintf(j->err, sizeof(j->err), "%s", j->ok ? "" : g->conn.err);
-		pthread_mutex_lock(&g->mu);
-		j->next = g->done;
-		g->done = j;
-		if (write(g->wfd, "x", 1) < 0) {
-			/* the pipe is full: the loop has wake-ups pending */
-		}
-	}
-	pthread_mutex_unlock(&g->mu);
-	return NULL;
+	j->ok = ac_fetch_key(j->conn, j->id, j->as_id, GBA_UA_XCRS_REPORT,
+			     &j->key) == 0;
+	snprintf(j->err, sizeof(j->err), "%s", j->ok ? "" : j->conn->err);
 }
 
 static void cache_put(struct gbakeys *g, const struct job *j)
@@ -131,22 +109,14 @@ static void cache_put(struct gbakeys *g, const struct job *j)
 		j->key.expires < now + KEY_TTL_S ? j->key.expires : now + KEY_TTL_S;
 }
 
-static void on_results(struct agent *ag, struct watch *w, uint32_t events)
+/* On the loop: the fetch ended (or the cache is closing: ran false). */
+static void fetched(struct async_job *aj, void *ctx, bool ran)
 {
-	struct gbakeys *g = (struct gbakeys *)w;
-	struct job *list;
-	char buf[64];
+	struct job *j = (struct job *)aj;
+	struct agent *ag = ctx;
+	struct gbakeys *g = ag->gba;
 
-	while (read(w->fd, buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&g->mu);
-	list = g->done;
-	g->done = NULL;
-	pthread_mutex_unlock(&g->mu);
-	while (list) {
-		struct job *j = list;
-
-		list = j->next;
+	if (ran) {
 		for (size_t i = 0; i < g->inflight; i++) {
 			if (!strcmp(g->inflight_ids[i], j->id)) {
 				memcpy(g->inflight_ids[i],
@@ -156,17 +126,22 @@ static void on_results(struct agent *ag, struct watch *w, uint32_t events)
 			}
 		}
 		if (j->ok) {
-			log_info("authsrv: key of %s (%s, %s) until %lld", j->id,
-				 j->key.subject, j->key.method,
+			log_info("authsrv: key of %s (%s, %s) until %lld",
+				 j->id, j->key.subject, j->key.method,
 				 (long long)j->key.expires);
 			cache_put(g, j);
 		} else {
 			log_warn("authsrv: no key for %s: %s", j->id, j->err);
 		}
 		inputs_key_ready(ag, j->id, j->ok);
-		OPENSSL_cleanse(j, sizeof(*j));
-		free(j);
 	}
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void on_results(struct agent *ag, struct watch *w, uint32_t events)
+{
+	async_process(((struct gbakeys *)w)->q, ag);
 }
 
 int gbakeys_open(struct agent *ag, struct gbakeys **ret, char *err,
@@ -174,7 +149,7 @@ int gbakeys_open(struct agent *ag, struct gbakeys **ret, char *err,
 {
 	const struct policy_authsrv *a = &ag->policy->reports.authsrv;
 	struct gbakeys *g;
-	int p[2];
+	int r;
 
 	*ret = NULL;
 	if (!ag->policy->reports.enabled || !a->enabled)
@@ -190,26 +165,17 @@ int gbakeys_open(struct agent *ag, struct gbakeys **ret, char *err,
 	}
 	g->conn.timeout_s = 5;
 	snprintf(g->as_id, sizeof(g->as_id), "%s", a->as_id);
-	pthread_mutex_init(&g->mu, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC)) {
-		snprintf(err, errlen, "reports.authsrv: pipe: %s",
-			 strerror(errno));
+	r = async_open(INFLIGHT_MAX, &g->q);
+	if (!r)
+		r = watch_add(ag, &g->w, async_fd(g->q), EPOLLIN, on_results);
+	if (r) {
+		snprintf(err, errlen, "reports.authsrv: cannot start the "
+				      "worker: %s", strerror(-r));
+		async_close(g->q, ag);
 		ac_close(&g->conn);
 		free(g);
-		return -errno;
+		return r;
 	}
-	g->wfd = p[1];
-	if (watch_add(ag, &g->w, p[0], EPOLLIN, on_results) ||
-	    pthread_create(&g->th, NULL, worker, g)) {
-		snprintf(err, errlen, "reports.authsrv: cannot start the worker");
-		close(p[0]);
-		close(p[1]);
-		ac_close(&g->conn);
-		free(g);
-		return -EAGAIN;
-	}
-	g->started = true;
 	log_info("reports: keys of B-TID terminals from xcrs-authsrv %s as %s",
 		 a->server, a->as_id);
 	*ret = g;
@@ -220,30 +186,13 @@ void gbakeys_close(struct agent *ag, struct gbakeys *g)
 {
 	if (!g)
 		return;
-	pthread_mutex_lock(&g->mu);
-	g->stop = true;
-	pthread_cond_signal(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-	if (g->started)
-		pthread_join(g->th, NULL);
-	for (struct job *j = g->todo, *n; j; j = n) {
-		n = j->next;
-		free(j);
-	}
-	for (struct job *j = g->done, *n; j; j = n) {
-		n = j->next;
-		OPENSSL_cleanse(j, sizeof(*j));
-		free(j);
-	}
-	watch_close(ag, &g->w);
-	close(g->wfd);
+	watch_forget(ag, &g->w);
+	async_close(g->q, ag);
 	ac_close(&g->conn);
 	if (g->ring.keys)
 		OPENSSL_cleanse(g->ring.keys, g->cap * sizeof(*g->ring.keys));
 	free(g->ring.keys);
 	free(g->expires);
-	pthread_mutex_destroy(&g->mu);
-	pthread_cond_destroy(&g->cv);
 	free(g);
 }
 
@@ -276,13 +225,16 @@ int gbakeys_request(struct gbakeys *g, const char *id)
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
+	j->aj.work = fetch_key;
+	j->aj.done = fetched;
+	j->conn = &g->conn;
 	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(j->as_id, sizeof(j->as_id), "%s", g->as_id);
+	if (async_submit(g->q, &j->aj)) {
+		free(j);
+		return -EBUSY;
+	}
 	snprintf(g->inflight_ids[g->inflight++], sizeof(g->inflight_ids[0]),
 		 "%s", id);
-	pthread_mutex_lock(&g->mu);
-	j->next = g->todo;
-	g->todo = j;
-	pthread_cond_signal(&g->cv);
-	pthread_mutex_unlock(&g->mu);
 	return 0;
 }

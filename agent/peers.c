@@ -7,13 +7,14 @@
  * level, until, rule, reason), lets the MS go (its control ends there), and
  * this SCS applies the same level until the same time. A peer without
  * control answers evaluation "none"; an MS no peer knows is treated as new
- * (probed and evaluated, 11.1). The questions go from a worker thread: the
- * event loop never waits for a peer.
+ * (probed and evaluated, 11.1). The questions go from the async worker
+ * (common/async.h), each with copies of its peer's settings: the event
+ * loop never waits for a peer, and a reload never pulls the peer list out
+ * from under a question in flight. A reload takes the new peer list.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +24,20 @@
 
 #include "addr.h"
 #include "agent.h"
+#include "async.h"
 #include "crsapclient.h"
 #include "log.h"
 
 #define PEER_TIMEOUT_MS 3000
 #define HANDOVER "handover"
+#define QUEUE_MAX 1024
 
+/* A question to one peer. It carries copies of the peer's settings: a
+ * reload may free the policy while it is on its way. */
 struct pjob {
-	size_t peer;
+	struct async_job aj;
+	struct policy_peer peer;
+	char ca[sizeof(((struct policy *)0)->peer_ca)];
 	struct xcrs_addr ms;
 	uint8_t *frame;
 	size_t flen;
@@ -39,80 +46,56 @@ struct pjob {
 	uint8_t reply[CRSAP_FRAME_MAX + 4];
 	size_t rlen;
 	char err[256];
-	struct pjob *next;
 };
 
 struct peers {
-	struct watch w;
-	int wfd;
-	pthread_t th;
-	bool started, stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pjob *todo, *done;
+	struct watch w;		/* async_fd(q), not ours to close */
+	struct async *q;
+	/* the policy's peers, copied when it was set */
+	struct policy_peer *list;
+	size_t n;
+	char ca[sizeof(((struct policy *)0)->peer_ca)];
+	char scs_id[sizeof(((struct policy *)0)->scs_id)];
 	struct crsap_keyring ring; /* id -> key of every peer */
 };
 
-static void *worker(void *arg)
+/* On the worker: one TLS exchange with the peer. */
+static void ask_peer(struct async_job *aj)
 {
-	struct agent *ag = arg;
-	struct peers *ps = ag->peers;
+	struct pjob *j = (struct pjob *)aj;
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	uint8_t *body;
+	size_t blen;
+	int fd = -1;
 
-	pthread_mutex_lock(&ps->mu);
-	while (!ps->stop) {
-		struct pjob *j = ps->todo;
-		const struct policy_peer *pe;
-		SSL_CTX *ctx = NULL;
-		SSL *ssl = NULL;
-		uint8_t *body;
-		size_t blen;
-		int fd = -1;
-
-		if (!j) {
-			pthread_cond_wait(&ps->cv, &ps->mu);
-			continue;
-		}
-		ps->todo = j->next;
-		pe = &ag->policy->peers[j->peer];
-		pthread_mutex_unlock(&ps->mu);
-		j->ok = false;
-		if (!crsap_tls_connect(pe->address, ag->policy->peer_ca,
-				       pe->name[0] ? pe->name : NULL,
-				       PEER_TIMEOUT_MS, &ctx, &ssl, &fd, j->err,
-				       sizeof(j->err))) {
-			if (SSL_write(ssl, j->frame, (int)j->flen) != (int)j->flen)
-				snprintf(j->err, sizeof(j->err), "write failed");
-			else if (crsap_read_frame(ssl, fd, PEER_TIMEOUT_MS, j->reply,
-						  sizeof(j->reply), &body,
-						  &blen))
-				snprintf(j->err, sizeof(j->err),
-					 "no answer within %d ms",
-					 PEER_TIMEOUT_MS);
-			else {
-				j->rlen = blen;
-				memmove(j->reply, body, blen);
-				j->ok = true;
-			}
-			SSL_shutdown(ssl);
-			SSL_free(ssl);
-			SSL_CTX_free(ctx);
-			close(fd);
-		}
-		pthread_mutex_lock(&ps->mu);
-		j->next = ps->done;
-		ps->done = j;
-		if (write(ps->wfd, "x", 1) < 0) {
-			/* wake-ups are pending anyway */
-		}
+	j->ok = false;
+	if (crsap_tls_connect(j->peer.address, j->ca,
+			      j->peer.name[0] ? j->peer.name : NULL,
+			      PEER_TIMEOUT_MS, &ctx, &ssl, &fd, j->err,
+			      sizeof(j->err)))
+		return;
+	if (SSL_write(ssl, j->frame, (int)j->flen) != (int)j->flen)
+		snprintf(j->err, sizeof(j->err), "write failed");
+	else if (crsap_read_frame(ssl, fd, PEER_TIMEOUT_MS, j->reply,
+				  sizeof(j->reply), &body, &blen))
+		snprintf(j->err, sizeof(j->err), "no answer within %d ms",
+			 PEER_TIMEOUT_MS);
+	else {
+		j->rlen = blen;
+		memmove(j->reply, body, blen);
+		j->ok = true;
 	}
-	pthread_mutex_unlock(&ps->mu);
-	return NULL;
+	SSL_shutdown(ssl);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
 }
 
-/* A controlPolicy from peer i about j->ms: apply it. */
+/* A controlPolicy from the peer of j about j->ms: apply it. */
 static void take_answer(struct agent *ag, struct pjob *j)
 {
-	const struct policy_peer *pe = &ag->policy->peers[j->peer];
+	const struct policy_peer *pe = &j->peer;
 	struct crsap_frame f;
 	struct crsap_nac m;
 	struct xcrs_addr a;
@@ -164,76 +147,124 @@ static void take_answer(struct agent *ag, struct pjob *j)
 	agent_after_change(ag);
 }
 
-static void on_results(struct agent *ag, struct watch *w, uint32_t events)
+/* On the loop: the peer answered, or could not be asked. */
+static void answered(struct async_job *aj, void *ctx, bool ran)
 {
-	struct peers *ps = (struct peers *)w;
-	struct pjob *list;
-	char b[64];
+	struct pjob *j = (struct pjob *)aj;
 
-	while (read(w->fd, b, sizeof(b)) > 0)
-		;
-	pthread_mutex_lock(&ps->mu);
-	list = ps->done;
-	ps->done = NULL;
-	pthread_mutex_unlock(&ps->mu);
-	while (list) {
-		struct pjob *j = list;
-
-		list = j->next;
-		if (j->ok)
-			take_answer(ag, j);
-		else
-			log_warn("roaming: peer %s not asked: %s",
-				 ag->policy->peers[j->peer].id, j->err);
-		free(j->frame);
-		free(j);
-	}
+	if (ran && j->ok)
+		take_answer(ctx, j);
+	else if (ran)
+		log_warn("roaming: peer %s not asked: %s", j->peer.id, j->err);
+	free(j->frame);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
 }
 
-int peers_open(struct agent *ag, char *err, size_t errlen)
+static void on_results(struct agent *ag, struct watch *w, uint32_t events)
 {
-	struct peers *ps;
-	int p[2];
+	async_process(((struct peers *)w)->q, ag);
+}
 
-	ag->peers = NULL;
-	if (!ag->policy->npeers)
-		return 0;
-	if (!ag->policy->reports.enabled) {
+/* Copies p's peers into ps (the keyring too). */
+static int take_peers(struct peers *ps, const struct policy *p)
+{
+	struct policy_peer *list = NULL;
+	struct crsap_key *keys = NULL;
+
+	if (p->npeers) {
+		list = calloc(p->npeers, sizeof(*list));
+		keys = calloc(p->npeers, sizeof(*keys));
+		if (!list || !keys) {
+			free(list);
+			free(keys);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < p->npeers; i++) {
+		list[i] = p->peers[i];
+		snprintf(keys[i].id, sizeof(keys[i].id), "%s", p->peers[i].id);
+		memcpy(keys[i].key, p->peers[i].key, p->peers[i].keylen);
+		keys[i].keylen = p->peers[i].keylen;
+	}
+	if (ps->list)
+		OPENSSL_cleanse(ps->list, ps->n * sizeof(*ps->list));
+	free(ps->list);
+	if (ps->ring.keys)
+		OPENSSL_cleanse(ps->ring.keys,
+				ps->ring.nkeys * sizeof(*ps->ring.keys));
+	free(ps->ring.keys);
+	ps->list = list;
+	ps->n = p->npeers;
+	ps->ring.keys = keys;
+	ps->ring.nkeys = p->npeers;
+	snprintf(ps->ca, sizeof(ps->ca), "%s", p->peer_ca);
+	snprintf(ps->scs_id, sizeof(ps->scs_id), "%s", p->scs_id);
+	return 0;
+}
+
+int peers_check(const struct policy *p, char *err, size_t errlen)
+{
+	if (p->npeers && !p->reports.enabled) {
 		snprintf(err, errlen, "scs.peers: peers talk to the report "
 				      "listener: inputs.reports is needed");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int open_with(struct agent *ag, const struct policy *p, char *err,
+		     size_t errlen)
+{
+	struct peers *ps;
+	int r;
+
+	ag->peers = NULL;
+	if (!p->npeers)
+		return 0;
+	r = peers_check(p, err, errlen);
+	if (r)
+		return r;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return -ENOMEM;
 	ps->w.fd = -1;
-	ps->ring.keys = calloc(ag->policy->npeers, sizeof(*ps->ring.keys));
-	if (!ps->ring.keys) {
-		free(ps);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < ag->policy->npeers; i++) {
-		struct crsap_key *k = &ps->ring.keys[ps->ring.nkeys++];
-
-		snprintf(k->id, sizeof(k->id), "%s", ag->policy->peers[i].id);
-		memcpy(k->key, ag->policy->peers[i].key,
-		       ag->policy->peers[i].keylen);
-		k->keylen = ag->policy->peers[i].keylen;
-	}
-	pthread_mutex_init(&ps->mu, NULL);
-	pthread_cond_init(&ps->cv, NULL);
 	ag->peers = ps;
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) ||
-	    watch_add(ag, &ps->w, p[0], EPOLLIN, on_results) ||
-	    pthread_create(&ps->th, NULL, worker, ag)) {
+	r = take_peers(ps, p);
+	if (!r)
+		r = async_open(QUEUE_MAX, &ps->q);
+	if (!r)
+		r = watch_add(ag, &ps->w, async_fd(ps->q), EPOLLIN, on_results);
+	if (r) {
 		snprintf(err, errlen, "scs.peers: cannot start: %s",
-			 strerror(errno));
-		return -EAGAIN;
+			 strerror(-r));
+		peers_close(ag);
+		return r;
 	}
-	ps->wfd = p[1];
-	ps->started = true;
-	log_info("roaming: %zu peer SCS(s); this SCS is %s",
-		 ag->policy->npeers, ag->policy->scs_id);
+	log_info("roaming: %zu peer SCS(s); this SCS is %s", ps->n,
+		 ps->scs_id);
+	return 0;
+}
+
+int peers_open(struct agent *ag, char *err, size_t errlen)
+{
+	return open_with(ag, ag->policy, err, errlen);
+}
+
+int peers_set_policy(struct agent *ag, const struct policy *np, char *err,
+		     size_t errlen)
+{
+	int r;
+
+	if (!ag->peers)
+		return open_with(ag, np, err, errlen);
+	r = take_peers(ag->peers, np);
+	if (r) {
+		snprintf(err, errlen, "scs.peers: out of memory");
+		return r;
+	}
+	log_info("roaming: %zu peer SCS(s) now; this SCS is %s", ag->peers->n,
+		 ag->peers->scs_id);
 	return 0;
 }
 
@@ -243,34 +274,17 @@ void peers_close(struct agent *ag)
 
 	if (!ps)
 		return;
-	pthread_mutex_lock(&ps->mu);
-	ps->stop = true;
-	pthread_cond_signal(&ps->cv);
-	pthread_mutex_unlock(&ps->mu);
-	if (ps->started)
-		pthread_join(ps->th, NULL);
-	for (struct pjob *l = ps->todo; l;) {
-		struct pjob *n = l->next;
-
-		free(l->frame);
-		free(l);
-		l = n;
-	}
-	for (struct pjob *l = ps->done; l;) {
-		struct pjob *n = l->next;
-
-		free(l->frame);
-		free(l);
-		l = n;
-	}
 	if (ps->w.fd >= 0)
-		watch_close(ag, &ps->w);
-	if (ps->started)
-		close(ps->wfd);
-	OPENSSL_cleanse(ps->ring.keys, ps->ring.nkeys * sizeof(*ps->ring.keys));
+		watch_forget(ag, &ps->w);
+	if (ps->q)
+		async_close(ps->q, ag);
+	if (ps->list)
+		OPENSSL_cleanse(ps->list, ps->n * sizeof(*ps->list));
+	free(ps->list);
+	if (ps->ring.keys)
+		OPENSSL_cleanse(ps->ring.keys,
+				ps->ring.nkeys * sizeof(*ps->ring.keys));
 	free(ps->ring.keys);
-	pthread_mutex_destroy(&ps->mu);
-	pthread_cond_destroy(&ps->cv);
 	free(ps);
 	ag->peers = NULL;
 }
@@ -281,8 +295,8 @@ void peers_ask(struct agent *ag, const struct xcrs_addr *a)
 
 	if (!ps)
 		return;
-	for (size_t i = 0; i < ag->policy->npeers; i++) {
-		const struct policy_peer *pe = &ag->policy->peers[i];
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct policy_peer *pe = &ps->list[i];
 		struct crsap_nac m = { .kind = CRSAP_MS_CONNECT };
 		struct pjob *j = calloc(1, sizeof(*j));
 		char *xml = NULL;
@@ -291,7 +305,7 @@ void peers_ask(struct agent *ag, const struct xcrs_addr *a)
 
 		if (!j)
 			return;
-		snprintf(m.node, sizeof(m.node), "%s", ag->policy->scs_id);
+		snprintf(m.node, sizeof(m.node), "%s", ps->scs_id);
 		m.time_ms = now_real_ms();
 		addr_format(a, m.address, sizeof(m.address));
 		sc = corr_scope_of(ag->corr, a);
@@ -300,20 +314,26 @@ void peers_ask(struct agent *ag, const struct xcrs_addr *a)
 				 ag->policy->scopes[sc].name);
 		snprintf(m.cause, sizeof(m.cause), "moved");
 		if (crsap_nonce(m.nonce) || crsap_nac_build(&m, &xml, &xlen) ||
-		    crsap_frame_build(ag->policy->scs_id, pe->key, pe->keylen,
+		    crsap_frame_build(ps->scs_id, pe->key, pe->keylen,
 				      xml, xlen, &j->frame, &j->flen)) {
 			free(xml);
 			free(j);
 			continue;
 		}
 		free(xml);
-		j->peer = i;
+		j->aj.work = ask_peer;
+		j->aj.done = answered;
+		j->peer = *pe;
+		snprintf(j->ca, sizeof(j->ca), "%s", ps->ca);
 		j->ms = *a;
-		pthread_mutex_lock(&ps->mu);
-		j->next = ps->todo;
-		ps->todo = j;
-		pthread_cond_signal(&ps->cv);
-		pthread_mutex_unlock(&ps->mu);
+		if (async_submit(ps->q, &j->aj)) {
+			log_warn("roaming: %zu questions to peers queued "
+				 "already: %s not asked", async_queued(ps->q),
+				 pe->id);
+			free(j->frame);
+			OPENSSL_cleanse(j, sizeof(*j));
+			free(j);
+		}
 	}
 }
 

@@ -305,3 +305,51 @@ Test(roaming, unknown_ms_arrives_uncontrolled)
 	cr_assert_eq(ctl(1, out, sizeof(out), "terminals"), 0);
 	cr_expect(strstr(out, "no terminal has a reaction") != NULL, "%s", out);
 }
+
+/*
+ * A reload that removes the peer list while a question to a peer is in
+ * flight (the peer is stopped, so the question waits for its timeout): the
+ * question ends with the copy of the peer it was sent with, and the agent
+ * goes on. Before the questions carried copies, the worker read the freed
+ * policy and the loop indexed the new, empty peer list.
+ */
+Test(roaming, reload_removing_peers_while_a_question_is_in_flight)
+{
+	char out[8192], path[300];
+	bool asked = false;
+
+	snprintf(path, sizeof(path), "%s/%s.yaml", dir, sid[1]);
+	/* A accepts TCP (the kernel does) but never answers TLS. */
+	cr_assert_eq(kill(agent[0], SIGSTOP), 0);
+	cr_assert_eq(tn_sh(&term, "ip link set ta down && "
+				  "ip link set tb up && "
+				  "ip route add 192.0.2.1/32 dev tb && "
+				  "ip route add default via 192.0.2.1 dev tb"),
+		     0);
+	reach(); /* B sees the MS and asks A */
+	for (int i = 0; i < 40 && !asked; i++) {
+		reach();
+		asked = tn_run(NULL, NULL, 0,
+			       "grep -q 'MS 192.0.2.10 connected' %s/%s.log",
+			       dir, sid[1]) == 0;
+		if (!asked)
+			usleep(50000);
+	}
+	cr_assert(asked, "B did not see the MS");
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sed -i '/^  peers:/{N;d}' %s", path),
+		     0, "%s", out);
+	cr_assert_eq(ctl(1, out, sizeof(out), "reload"), 0, "%s", out);
+	/* The question times out (3 s) and comes back to the loop. */
+	sleep(4);
+	kill(agent[0], SIGCONT);
+	cr_assert_eq(ctl(1, out, sizeof(out), "status"), 0,
+		     "agent B is gone after the reload: %s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "grep -c 'peer scs-a not asked' %s/%s.log", dir,
+			    sid[1]),
+		     0, "the question in flight never ended: %s", out);
+	/* The new policy has no peers: a second MS connect asks nobody. */
+	cr_assert_eq(ctl(1, out, sizeof(out), "ms"), 0);
+	cr_expect(strstr(out, "192.0.2.10") != NULL, "%s", out);
+}
