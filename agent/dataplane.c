@@ -56,57 +56,25 @@ _Static_assert(sizeof(struct xcrs_rl) == 16, "ABI: xcrs_rl");
 
 
 
-/* The maps shared by every program instance, in skeleton order. */
+/* The maps shared by every program instance (xcrs_abi.h's XCRS_MAPS). */
 enum dp_map {
-	M_SUBS,
-	M_POOLS,
-	M_SVCS,
-	M_LEVELS,
-	M_CFG,
-	M_GEN,
-	M_SCOPES,
-	M_STATS,
-	M_SUB_STATS,
-	M_RATE,
-	M_FANOUT,
-	M_SEEN,
-	M_CONNECT_RL,
-	M_EVENTS,
-	M_SVC_CACHE,
-	M_PREFIXES,
+#define X(id, name, role, fill, key) M_##id,
+	XCRS_MAPS(X)
+#undef X
 	M_COUNT
 };
 
 static const char *const map_names[M_COUNT] = {
-	[M_SUBS] = "xcrs_subs",		[M_POOLS] = "xcrs_pools",
-	[M_SVCS] = "xcrs_svcs",		[M_LEVELS] = "xcrs_levels",
-	[M_CFG] = "xcrs_cfg",		[M_GEN] = "xcrs_gen",
-	[M_SCOPES] = "xcrs_scopes",	[M_STATS] = "xcrs_stats",
-	[M_SUB_STATS] = "xcrs_sub_stats", [M_RATE] = "xcrs_rate",
-	[M_FANOUT] = "xcrs_fanout",	[M_SEEN] = "xcrs_seen",
-	[M_CONNECT_RL] = "xcrs_connect_rl", [M_EVENTS] = "xcrs_events",
-	[M_SVC_CACHE] = "xcrs_svc_cache",
-	[M_PREFIXES] = "xcrs_react_prefixes",
+#define X(id, name, role, fill, key) [M_##id] = #name,
+	XCRS_MAPS(X)
+#undef X
 };
 
 /* What the operator calls each map in an error. */
 static const char *const map_roles[M_COUNT] = {
-	[M_SUBS] = "subscriber map",
-	[M_POOLS] = "address pool map",
-	[M_SVCS] = "service map",
-	[M_LEVELS] = "level map",
-	[M_CFG] = "settings map",
-	[M_GEN] = "generation map",
-	[M_SCOPES] = "scope map",
-	[M_STATS] = "statistics map",
-	[M_SUB_STATS] = "subscriber statistics map",
-	[M_RATE] = "rate state map",
-	[M_FANOUT] = "fan-out state map",
-	[M_SEEN] = "MS presence map",
-	[M_CONNECT_RL] = "connect event budget map",
-	[M_EVENTS] = "event ring buffer",
-	[M_SVC_CACHE] = "service-class cache",
-	[M_PREFIXES] = "prefix decision map",
+#define X(id, name, role, fill, key) [M_##id] = role,
+	XCRS_MAPS(X)
+#undef X
 };
 
 struct dp_attachment {
@@ -196,22 +164,9 @@ static int map_write_fail(struct dp *dp, enum dp_map m, int r,
 static struct bpf_map *skel_map(struct xcrs_bpf *s, enum dp_map m)
 {
 	struct bpf_map *const maps[M_COUNT] = {
-		[M_SUBS] = s->maps.xcrs_subs,
-		[M_POOLS] = s->maps.xcrs_pools,
-		[M_SVCS] = s->maps.xcrs_svcs,
-		[M_LEVELS] = s->maps.xcrs_levels,
-		[M_CFG] = s->maps.xcrs_cfg,
-		[M_GEN] = s->maps.xcrs_gen,
-		[M_SCOPES] = s->maps.xcrs_scopes,
-		[M_STATS] = s->maps.xcrs_stats,
-		[M_SUB_STATS] = s->maps.xcrs_sub_stats,
-		[M_RATE] = s->maps.xcrs_rate,
-		[M_FANOUT] = s->maps.xcrs_fanout,
-		[M_SEEN] = s->maps.xcrs_seen,
-		[M_CONNECT_RL] = s->maps.xcrs_connect_rl,
-		[M_EVENTS] = s->maps.xcrs_events,
-		[M_SVC_CACHE] = s->maps.xcrs_svc_cache,
-		[M_PREFIXES] = s->maps.xcrs_react_prefixes,
+#define X(id, name, role, fill, key) [M_##id] = s->maps.name,
+		XCRS_MAPS(X)
+#undef X
 	};
 
 	return maps[m];
@@ -1826,31 +1781,30 @@ __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity)
 
 int dp_fill(struct dp *dp, struct dp_map_fill *out)
 {
+	enum fill { FILL_NONE, FILL_KEYS, FILL_SUBS, FILL_SLOTS };
 	static const struct {
 		enum dp_map m;
-		size_t key; /* 0: an array, always full */
+		enum fill fill;
+		size_t key;
 	} maps[] = {
-		{ M_SUBS, 0 },
-		{ M_POOLS, sizeof(struct xcrs_lpm_key) },
-		{ M_SVCS, sizeof(struct xcrs_lpm_key) },
-		{ M_SCOPES, sizeof(__u32) },
-		{ M_SUB_STATS, 0 },
-		{ M_RATE, sizeof(struct xcrs_addr) },
-		{ M_FANOUT, sizeof(struct xcrs_addr) },
-		{ M_SEEN, sizeof(struct xcrs_addr) },
-		{ M_PREFIXES, sizeof(struct xcrs_prefix_key) },
+#define X(id, name, role, fill, key) { M_##id, FILL_##fill, sizeof(key) },
+		XCRS_MAPS(X)
+#undef X
 	};
 	int n = 0;
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		struct dp_map_fill *f = &out[n++];
+		struct dp_map_fill *f;
 
+		if (maps[i].fill == FILL_NONE)
+			continue;
+		f = &out[n++];
 		f->name = map_names[maps[i].m];
 		f->role = map_roles[maps[i].m];
 		f->capacity = dp->max[maps[i].m];
-		if (maps[i].m == M_SUBS) {
+		if (maps[i].fill == FILL_SUBS) {
 			f->entries = dp->nsubs;
-		} else if (maps[i].m == M_SUB_STATS) {
+		} else if (maps[i].fill == FILL_SLOTS) {
 			/* counter slots given */
 			f->entries = dp_slots_used(dp, &f->capacity);
 		} else {
@@ -2037,6 +1991,12 @@ int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
 	*ret_counters = sum;
 	return dp_ok(dp);
 }
+
+_Static_assert(M_COUNT <= DP_MAPS_MAX, "dp_fill's out[] is too small");
+_Static_assert(XCRS_ACT_MAX == 2 && XCRS_REASON_MAX == 15 &&
+		       XCRS_STATS_SLOTS == 30,
+	       "the statistics map's layout is ABI: a new reason is a new "
+	       "XCRS_ABI_VERSION");
 
 const char *dp_action_to_string(enum xcrs_action a)
 {

@@ -16,6 +16,37 @@
 
 #define XCRS_ABI_VERSION 1
 
+/*
+ * Every map the program instances share, pinned as <pin_dir>/<name>: the one
+ * list that userspace expands (the map enum, names, what an error calls the
+ * map, the skeleton's handles, the fill report). Order is the library's
+ * index order, not a wire format; names never change. Columns:
+ *   X(ID, name, what the operator calls it, fill)
+ * fill: how xcrs_map_entries counts it: KEYS (walk the keys; the key type
+ * follows), SUBS (kept by the library), SLOTS (counter slots given), or
+ * NONE (not reported: arrays that are always full, the ring buffer).
+ */
+#define XCRS_MAPS(X)                                                          \
+	X(SUBS, xcrs_subs, "subscriber map", SUBS, struct xcrs_addr)          \
+	X(POOLS, xcrs_pools, "address pool map", KEYS, struct xcrs_lpm_key)   \
+	X(SVCS, xcrs_svcs, "service map", KEYS, struct xcrs_lpm_key)          \
+	X(LEVELS, xcrs_levels, "level map", NONE, __u32)                      \
+	X(CFG, xcrs_cfg, "settings map", NONE, __u32)                         \
+	X(GEN, xcrs_gen, "generation map", NONE, __u32)                       \
+	X(SCOPES, xcrs_scopes, "scope map", KEYS, __u32)                      \
+	X(STATS, xcrs_stats, "statistics map", NONE, __u32)                   \
+	X(SUB_STATS, xcrs_sub_stats, "subscriber statistics map", SLOTS,      \
+	  __u32)                                                              \
+	X(RATE, xcrs_rate, "rate state map", KEYS, struct xcrs_addr)          \
+	X(FANOUT, xcrs_fanout, "fan-out state map", KEYS, struct xcrs_addr)   \
+	X(SEEN, xcrs_seen, "MS presence map", KEYS, struct xcrs_addr)         \
+	X(CONNECT_RL, xcrs_connect_rl, "connect event budget map", NONE,      \
+	  __u32)                                                              \
+	X(EVENTS, xcrs_events, "event ring buffer", NONE, __u32)              \
+	X(SVC_CACHE, xcrs_svc_cache, "service-class cache", NONE, __u32)      \
+	X(PREFIXES, xcrs_react_prefixes, "prefix decision map", KEYS,         \
+	  struct xcrs_prefix_key)
+
 /* Level table: index 0..XCRS_LEVELS_MAX-1 per generation. */
 #define XCRS_LEVELS_MAX 16
 /* Level index meaning "no enforcement at all" (only as the default for
@@ -63,33 +94,43 @@ enum xcrs_role {
 	XCRS_ROLE_CORE = 1,   /* faces the core/Internet: subscriber = dest */
 };
 
+/*
+ * Enums that index a map or travel in one carry explicit values that are
+ * never renumbered: a new value takes the next number (and, for
+ * xcrs_reason, raises XCRS_REASON_MAX, which changes the statistics map's
+ * size: a new XCRS_ABI_VERSION); a retired value keeps its number as a
+ * placeholder (XCRS_R_RETIRED_<n>) that nothing produces any more.
+ */
 enum xcrs_action {
 	XCRS_ACT_PASS = 0,
 	XCRS_ACT_DROP = 1,
-	XCRS_ACT_MAX
+	XCRS_ACT_MAX = 2
 };
 
 /* Why a verdict was reached; the statistics map is indexed by
  * action * XCRS_REASON_MAX + reason. */
 enum xcrs_reason {
-	XCRS_R_ALLOWED = 0,	  /* the subscriber's level allows the service */
-	XCRS_R_UNKNOWN_PASS,	  /* unknown subscriber, default is pass */
-	XCRS_R_NON_IP,		  /* not IPv4/IPv6 (e.g. ARP) */
-	XCRS_R_GTPU_SIGNALLING,	  /* GTP-U echo, error indication, end marker */
-	XCRS_R_MALFORMED,	  /* cannot find the subscriber's address */
-	XCRS_R_GTPU_MALFORMED,	  /* GTP-U bad version/length/extension */
-	XCRS_R_GTPU_UNKNOWN_TYPE, /* GTP-U message type not handled */
-	XCRS_R_UNCLASSIFIED,	  /* fail closed: subscriber known, packet
-				   * not fully classifiable */
-	XCRS_R_LEVEL,		  /* service not allowed at the level */
-	XCRS_R_RATE,		  /* over the level's token-bucket rate */
-	XCRS_R_ISOLATE,		  /* scope contained: isolate */
-	XCRS_R_NO_LATERAL,	  /* scope contained: no-lateral */
-	XCRS_R_BAD_LEVEL,	  /* level index with no definition */
-	XCRS_R_VLAN_DEPTH,	  /* more VLAN tags than parsed */
-	XCRS_R_ND,		  /* IPv6 neighbour discovery (hop limit 255):
-				   * link-local like ARP, always passes */
-	XCRS_REASON_MAX
+	XCRS_R_ALLOWED = 0,	      /* the subscriber's level allows the
+				       * service */
+	XCRS_R_UNKNOWN_PASS = 1,      /* unknown subscriber, default is pass */
+	XCRS_R_NON_IP = 2,	      /* not IPv4/IPv6 (e.g. ARP) */
+	XCRS_R_GTPU_SIGNALLING = 3,   /* GTP-U echo, error indication, end
+				       * marker */
+	XCRS_R_MALFORMED = 4,	      /* cannot find the subscriber's address */
+	XCRS_R_GTPU_MALFORMED = 5,    /* GTP-U bad version/length/extension */
+	XCRS_R_GTPU_UNKNOWN_TYPE = 6, /* GTP-U message type not handled */
+	XCRS_R_UNCLASSIFIED = 7,      /* fail closed: subscriber known, packet
+				       * not fully classifiable */
+	XCRS_R_LEVEL = 8,	      /* service not allowed at the level */
+	XCRS_R_RATE = 9,	      /* over the level's token-bucket rate */
+	XCRS_R_ISOLATE = 10,	      /* scope contained: isolate */
+	XCRS_R_NO_LATERAL = 11,	      /* scope contained: no-lateral */
+	XCRS_R_BAD_LEVEL = 12,	      /* level index with no definition */
+	XCRS_R_VLAN_DEPTH = 13,	      /* more VLAN tags than parsed */
+	XCRS_R_ND = 14,		      /* IPv6 neighbour discovery (hop limit
+				       * 255): link-local like ARP, always
+				       * passes */
+	XCRS_REASON_MAX = 15
 };
 
 #define XCRS_STATS_SLOTS (XCRS_ACT_MAX * XCRS_REASON_MAX)
@@ -98,10 +139,11 @@ enum xcrs_contain_mode {
 	XCRS_CONTAIN_NONE = 0,
 	XCRS_CONTAIN_ISOLATE = 1,    /* only the scope's allowed services */
 	XCRS_CONTAIN_NO_LATERAL = 2, /* no traffic to/from other subscribers */
-	XCRS_CONTAIN_MAX
+	XCRS_CONTAIN_MAX = 3
 };
 
 enum xcrs_event_type {
+	/* 0 is never sent */
 	XCRS_EV_FANOUT = 1,
 	XCRS_EV_CONNECT = 2, /* first traffic of an MS not in xcrs_seen */
 };
