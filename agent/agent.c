@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "apply.h"
 #include "authclient.h"
 #include "config.h"
 #include "events.h"
@@ -35,50 +34,6 @@
 
 #define STATE_VERSION 1
 #define HOUSEKEEPING_S 5
-
-/* ---- clocks ------------------------------------------------------------- */
-
-uint64_t now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t now_real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000ull + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t mono_to_real_ms(uint64_t mono)
-{
-	int64_t d = (int64_t)mono - (int64_t)now_mono();
-
-	return (uint64_t)((int64_t)now_real_ms() + d / 1000000);
-}
-
-uint64_t real_ms_to_mono(uint64_t real_ms)
-{
-	int64_t d = (int64_t)real_ms - (int64_t)now_real_ms();
-	int64_t m = (int64_t)now_mono() + d * 1000000;
-
-	return m > 0 ? (uint64_t)m : 1;
-}
-
-void fmt_time_ms(uint64_t real_ms, char *buf, size_t len)
-{
-	time_t s = (time_t)(real_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (unsigned)(real_ms % 1000));
-}
 
 /* ---- event loop ----------------------------------------------------------- */
 
@@ -122,362 +77,51 @@ void watch_close(struct agent *ag, struct watch *w)
 	w->fd = -1;
 }
 
-/* ---- audit log ---------------------------------------------------------------- */
-
-/* One JSON line, appended with one write(2) (O_APPEND keeps lines whole). */
-void agent_audit(struct agent *ag, json_object *rec)
-{
-	char ts[40];
-	const char *s;
-	size_t n;
-	char *line;
-
-	fmt_time_ms(now_real_ms(), ts, sizeof(ts));
-	json_object_object_add(rec, "time", json_object_new_string(ts));
-	s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
-							JSON_C_TO_STRING_NOSLASHESCAPE);
-	n = strlen(s);
-	line = malloc(n + 2);
-	if (line) {
-		memcpy(line, s, n);
-		line[n] = '\n';
-		if (ag->audit_fd >= 0 &&
-		    write(ag->audit_fd, line, n + 1) != (ssize_t)(n + 1))
-			log_error("audit log: write failed: %s",
-				  strerror(errno));
-		free(line);
-	}
-	json_object_put(rec);
-}
-
-static void audit_add_str(json_object *o, const char *k, const char *v)
-{
-	if (v && *v)
-		json_object_object_add(o, k, json_object_new_string(v));
-}
-
-static void audit_add_until(json_object *o, uint64_t until_mono)
-{
-	char ts[40];
-
-	if (!until_mono)
-		return;
-	fmt_time_ms(mono_to_real_ms(until_mono), ts, sizeof(ts));
-	json_object_object_add(o, "until", json_object_new_string(ts));
-}
-
-/* ---- the dataplane side of decisions -------------------------------------- */
-
-static const struct policy_subscriber *
-static_sub(const struct policy *p, const struct xcrs_addr *a)
-{
-	for (size_t i = 0; i < p->nsubscribers; i++)
-		if (!memcmp(&p->subscribers[i].addr, a, sizeof(*a)))
-			return &p->subscribers[i];
-	return NULL;
-}
-
-static int pool_of(const struct policy *p, const struct xcrs_addr *a,
-		   int *ret_scope)
-{
-	unsigned best = 0;
-	int lvl = -1;
-
-	for (size_t s = 0; s < p->nscopes; s++)
-		for (size_t i = 0; i < p->scopes[s].npools; i++) {
-			const struct policy_prefix *px = &p->scopes[s].pools[i];
-
-			if (px->plen >= best &&
-			    addr_prefix_contains(&px->addr, px->plen, a, 128)) {
-				best = px->plen;
-				lvl = (int)p->scopes[s].pool_level;
-				if (ret_scope)
-					*ret_scope = (int)s;
-			}
-		}
-	return lvl;
-}
+/* ---- subscribers ------------------------------------------------------------ */
 
 bool agent_is_subscriber(void *ctx, const struct xcrs_addr *a)
 {
 	struct agent *ag = ctx;
 
-	return static_sub(ag->policy, a) || pool_of(ag->policy, a, NULL) >= 0;
+	return policy_static_sub(ag->policy, a) ||
+	       policy_pool_level(ag->policy, a) >= 0;
 }
 
 int agent_base_level(const struct agent *ag, const struct xcrs_addr *a)
 {
-	const struct policy_subscriber *s = static_sub(ag->policy, a);
-
-	if (s)
-		return (int)s->level;
-	return pool_of(ag->policy, a, NULL);
+	return policy_base_level(ag->policy, a);
 }
 
-static uint32_t scope_id_of(const struct agent *ag, const struct xcrs_addr *a)
-{
-	int s = corr_scope_of(ag->corr, a);
-
-	return s >= 0 ? ag->policy->scopes[s].id : 0;
-}
-
-static void dp_failed(struct agent *ag, const char *what)
-{
-	ag->counters[C_DATAPLANE_ERRORS]++;
-	if (!ag->resyncing)
-		log_error("dataplane: %s: %s", what, dp_errmsg(ag->dp));
-}
-
-/* A reaction did not fit in the subscriber map: with agent.maps.when_full
- * the dataplane holds every terminal without a host entry at that level
- * until every reaction fits again (capacity_check() ends it). */
-static void subs_full(struct agent *ag)
-{
-	int l = ag->policy->agent.maps.when_full;
-	__u64 cap;
-
-	if (l < 0 || ag->subs_full)
-		return;
-	dp_subs_count(ag->dp, &cap);
-	if (dp_fail_closed(ag->dp, true)) {
-		log_error("dataplane: %s", dp_errmsg(ag->dp));
-		return;
-	}
-	ag->subs_full = true;
-	log_error("subscriber map full (%llu entries): failing closed: every "
-		  "terminal without its own entry is held at %s until every "
-		  "reaction fits (agent.maps.when_full)",
-		  (unsigned long long)cap, ag->policy->levels[l].name);
-}
-
-static void resync_one(void *ctx, const struct corr_view *v);
-
-/* Every few seconds: warns once when the subscriber map or the counter
- * slots pass agent.maps.warn_at, and ends failing closed once every
- * reaction has its entry again. */
-static void capacity_check(struct agent *ag)
-{
-	unsigned warn = ag->policy->agent.maps.warn_at;
-	__u64 cap, n = dp_subs_count(ag->dp, &cap), scap,
-		   sn = dp_slots_used(ag->dp, &scap);
-	bool over = cap && n * 100 >= cap * warn,
-	     sover = scap && sn * 100 >= scap * warn;
-
-	if (over != ag->subs_warned) {
-		if (over)
-			log_warn("subscriber map %llu%% full (%llu of %llu "
-				 "entries; agent.maps.warn_at %u%%)",
-				 (unsigned long long)(n * 100 / cap),
-				 (unsigned long long)n, (unsigned long long)cap,
-				 warn);
-		else
-			log_info("subscriber map below %u%% again (%llu of "
-				 "%llu entries)",
-				 warn, (unsigned long long)n,
-				 (unsigned long long)cap);
-		ag->subs_warned = over;
-	}
-	if (sover != ag->slots_warned) {
-		if (sover)
-			log_warn("per-terminal counter slots %llu%% used (%llu "
-				 "of %llu; agent.maps.tracked)",
-				 (unsigned long long)(sn * 100 / scap),
-				 (unsigned long long)sn,
-				 (unsigned long long)scap);
-		ag->slots_warned = sover;
-	}
-	if (ag->subs_full) {
-		uint64_t errs = ag->counters[C_DATAPLANE_ERRORS];
-
-		/* try every reaction again; quiet about the ones that still
-		 * do not fit (they were logged when they failed first) */
-		ag->resyncing = true;
-		corr_each_terminal(ag->corr, resync_one, ag);
-		ag->resyncing = false;
-		if (ag->counters[C_DATAPLANE_ERRORS] == errs) {
-			if (dp_fail_closed(ag->dp, false)) {
-				log_error("dataplane: %s", dp_errmsg(ag->dp));
-				return;
-			}
-			ag->subs_full = false;
-			log_info("every reaction fits the subscriber map again: "
-				 "failing closed ends");
-		} else {
-			ag->counters[C_DATAPLANE_ERRORS] = errs;
-		}
-	}
-}
-
-/* Writes a reacted terminal's host entry. */
-static void sync_terminal(struct agent *ag, const struct xcrs_addr *a,
-			  unsigned level, uint64_t until, int then_level)
-{
-	const struct policy_subscriber *st = static_sub(ag->policy, a);
-	struct xcrs_sub v = {
-		.scope = scope_id_of(ag, a),
-		.level = (__u8)level,
-		.expires_ns = until,
-	};
-	char buf[ADDR_STRLEN];
-	int r;
-
-	if (!until)
-		v.base_level = (__u8)level; /* never expires */
-	else if (then_level >= 0)
-		v.base_level = (__u8)then_level;
-	else if (st)
-		v.base_level = (__u8)st->level;
-	else
-		v.base_level = XCRS_SUB_BASE_NONE;
-	r = dp_sub_set(ag->dp, a, &v);
-	if (r) {
-		addr_format(a, buf, sizeof(buf));
-		dp_failed(ag, buf);
-	}
-	if (r == -E2BIG)
-		subs_full(ag);
-}
-
-/* A terminal without reactions: its static entry, or no entry. */
-static void resync_one(void *ctx, const struct corr_view *v)
-{
-	sync_terminal(ctx, &v->terminal, v->level, v->until_ns,
-		      v->then_level);
-}
-
-static void sync_released(struct agent *ag, const struct xcrs_addr *a)
-{
-	const struct policy_subscriber *st = static_sub(ag->policy, a);
-	char buf[ADDR_STRLEN];
-	int r;
-
-	if (st) {
-		struct xcrs_sub v = {
-			.scope = st->scope >= 0 ?
-					 ag->policy->scopes[st->scope].id :
-					 0,
-			.level = (__u8)st->level,
-			.base_level = (__u8)st->level,
-		};
-		r = dp_sub_set(ag->dp, a, &v);
-	} else {
-		r = dp_sub_del(ag->dp, a);
-		if (r == -ENOENT)
-			r = 0;
-	}
-	if (r) {
-		addr_format(a, buf, sizeof(buf));
-		dp_failed(ag, buf);
-	}
-}
-
-static void sync_scope(struct agent *ag, int scope, bool contained)
-{
-	const struct policy_scope *s = &ag->policy->scopes[scope];
-	struct xcrs_scope v = {0};
-
-	if (contained) {
-		v.mode = agent_scope_mode(ag, scope);
-		v.allowed = s->isolate_allowed;
-	} else {
-		ag->scope_mode[scope] = XCRS_CONTAIN_NONE;
-	}
-	if (dp_scope_set(ag->dp, s->id, &v))
-		dp_failed(ag, s->name);
-}
-
-enum xcrs_contain_mode agent_scope_mode(const struct agent *ag, int scope)
-{
-	return ag->scope_mode[scope] ? ag->scope_mode[scope] :
-				       ag->policy->scopes[scope].containment;
-}
-
-int agent_scope_contain(struct agent *ag, int scope,
-			enum xcrs_contain_mode mode, uint64_t until,
-			const char *reason)
-{
-	uint64_t old_until;
-	const char *rule;
-	int r;
-
-	ag->scope_mode[scope] = mode;
-	r = corr_contain(ag->corr, scope, until, reason, now_mono());
-	/* already contained: a new mode still takes effect */
-	if (r >= 0 && corr_scope_state(ag->corr, scope, &old_until, &rule) == 1)
-		sync_scope(ag, scope, true);
-	agent_after_change(ag);
-	return r < 0 ? r : 0;
-}
-
-static void on_decide(void *ctx, const struct corr_decision *d)
+/* Decisions reach the terminal: a notice on each of its open report
+ * connections, unless its own report is being answered (the answer says
+ * it). */
+static void notify_terminal(void *ctx, const struct xcrs_addr *a)
 {
 	struct agent *ag = ctx;
-	json_object *rec = json_object_new_object();
-	char buf[ADDR_STRLEN];
-	const struct policy *p = ag->policy;
-	bool terminal = d->change == CORR_TERMINAL_SET ||
-			d->change == CORR_TERMINAL_RELEASED;
 
-	ag->counters[C_DECISIONS]++;
-	ag->state_dirty = true;
-	if (terminal)
-		addr_format(&d->terminal, buf, sizeof(buf));
-	switch (d->change) {
-	case CORR_TERMINAL_SET:
-		ag->counters[C_REACTIONS]++;
-		sync_terminal(ag, &d->terminal, d->level, d->until_ns,
-			      d->then_level);
-		if (ag->input_t0)
-			agent_observe_latency(ag, now_mono() - ag->input_t0);
-		audit_add_str(rec, "event", "react");
-		audit_add_str(rec, "level", p->levels[d->level].name);
-		audit_add_until(rec, d->until_ns);
-		if (d->until_ns)
-			audit_add_str(rec, "then",
-				      d->then_level >= 0 ?
-					      p->levels[d->then_level].name :
-					      "base");
-		log_info("%s -> %s (rule %s: %s)", buf,
-			 p->levels[d->level].name, d->rule, d->why);
-		break;
-	case CORR_TERMINAL_RELEASED:
-		ag->counters[C_RELEASES]++;
-		sync_released(ag, &d->terminal);
-		audit_add_str(rec, "event", "release");
-		log_info("%s released (%s: %s)", buf, d->rule, d->why);
-		break;
-	case CORR_SCOPE_CONTAINED:
-		ag->counters[C_CONTAINS]++;
-		sync_scope(ag, d->scope, true);
-		audit_add_str(rec, "event", "contain");
-		audit_add_str(rec, "mode",
-			      dp_contain_to_string(
-				      agent_scope_mode(ag, d->scope)));
-		audit_add_until(rec, d->until_ns);
-		log_info("scope %s contained (rule %s: %s)",
-			 p->scopes[d->scope].name, d->rule, d->why);
-		update_start(ag, d->rule, d->scope);
-		break;
-	case CORR_SCOPE_RELEASED:
-		ag->counters[C_UNCONTAINS]++;
-		sync_scope(ag, d->scope, false);
-		audit_add_str(rec, "event", "uncontain");
-		log_info("scope %s released (%s: %s)",
-			 p->scopes[d->scope].name, d->rule, d->why);
-		break;
-	}
-	if (terminal)
-		audit_add_str(rec, "terminal", buf);
-	if (d->scope >= 0 && (size_t)d->scope < p->nscopes)
-		audit_add_str(rec, "scope", p->scopes[d->scope].name);
-	audit_add_str(rec, "rule", d->rule);
-	audit_add_str(rec, "evidence", d->why);
-	agent_audit(ag, rec);
-	if (terminal && !(ag->answering &&
-			  !memcmp(ag->answering, &d->terminal,
-				  sizeof(d->terminal))))
-		ag->counters[C_NOTICES_SENT] +=
-			(uint64_t)reports_notify(ag, &d->terminal);
+	if (ag->answering && !memcmp(ag->answering, a, sizeof(*a)))
+		return;
+	ag->counters[C_NOTICES_SENT] += (uint64_t)reports_notify(ag, a);
+}
+
+static void start_campaign(void *ctx, const char *rule, int scope)
+{
+	update_start(ctx, rule, scope);
+}
+
+void agent_stats(const struct agent *ag, uint64_t c[C_MAX])
+{
+	const struct decide_report *d = decide_report(ag->dec);
+
+	memcpy(c, ag->counters, sizeof(ag->counters));
+	c[C_DECISIONS] = d->decisions;
+	c[C_REACTIONS] = d->reactions;
+	c[C_RELEASES] = d->releases;
+	c[C_CONTAINS] = d->contains;
+	c[C_UNCONTAINS] = d->uncontains;
+	c[C_NEVER_REFUSED] = d->never_refused;
+	c[C_DATAPLANE_ERRORS] = ag->counters[C_DATAPLANE_ERRORS] +
+				enf_report(ag->enf)->errors;
 }
 
 /* ---- SCI response contents ---------------------------------------------------- */
@@ -537,7 +181,7 @@ void agent_describe(struct agent *ag, const struct xcrs_addr *a,
 	if (crsap_nonce(r->nonce))
 		memset(r->nonce, '0', CRSAP_NONCE_HEX);
 	snprintf(r->evaluation, sizeof(r->evaluation), "%s", evaluation);
-	reacted = corr_terminal(ag->corr, a, &v) == 0;
+	reacted = corr_terminal(decide_engine(ag->dec), a, &v) == 0;
 	if (reacted) {
 		describe_level(p, (int)v.level, r);
 		r->until_ms = v.until_ns ? mono_to_real_ms(v.until_ns) : 0;
@@ -591,386 +235,7 @@ void agent_service_rule(const struct policy_service *s, size_t j,
 			 sr->port_hi);
 }
 
-/* ---- state file ------------------------------------------------------------ */
-
-/*
- * {"version": 1, "saved": "...", "reactions": [{"terminal", "rule",
- *  "level", "until_ms" (Unix ms, 0 = until released), "release_on_clean",
- *  "why"}], "scopes": [{"scope", "rule", "mode", "until_ms"}]}
- * Written to a temporary file, fsync'd and renamed over the old one, so a
- * crash leaves the old state or the new, never half of one.
- */
-struct save_ctx {
-	struct agent *ag;
-	json_object *arr;
-};
-
-static void save_reaction(void *ctx, const struct corr_saved *s)
-{
-	struct save_ctx *sc = ctx;
-	json_object *o = json_object_new_object();
-	char buf[ADDR_STRLEN];
-
-	addr_format(&s->terminal, buf, sizeof(buf));
-	json_object_object_add(o, "terminal", json_object_new_string(buf));
-	json_object_object_add(o, "rule", json_object_new_string(s->rule));
-	json_object_object_add(
-		o, "level",
-		json_object_new_string(sc->ag->policy->levels[s->level].name));
-	json_object_object_add(
-		o, "until_ms",
-		json_object_new_int64(
-			s->until_ns ? (int64_t)mono_to_real_ms(s->until_ns) : 0));
-	json_object_object_add(o, "release_on_clean",
-			       json_object_new_boolean(s->release_on_clean));
-	json_object_object_add(o, "why", json_object_new_string(s->why));
-	json_object_array_add(sc->arr, o);
-}
-
-static int write_all(int fd, const char *s, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -errno;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int state_save(struct agent *ag)
-{
-	const char *path = ag->policy->agent.state_file;
-	json_object *root = json_object_new_object(), *scopes;
-	struct save_ctx sc = {ag, json_object_new_array()};
-	char tmp[300], ts[40], *dir, dbuf[256];
-	const char *text;
-	int fd, r = 0;
-
-	fmt_time_ms(now_real_ms(), ts, sizeof(ts));
-	json_object_object_add(root, "version",
-			       json_object_new_int(STATE_VERSION));
-	json_object_object_add(root, "saved", json_object_new_string(ts));
-	corr_each_reaction(ag->corr, save_reaction, &sc);
-	json_object_object_add(root, "reactions", sc.arr);
-	scopes = json_object_new_array();
-	for (size_t i = 0; i < ag->policy->nscopes; i++) {
-		uint64_t until;
-		const char *rule;
-		json_object *o;
-
-		if (corr_scope_state(ag->corr, (int)i, &until, &rule) != 1)
-			continue;
-		o = json_object_new_object();
-		json_object_object_add(
-			o, "scope",
-			json_object_new_string(ag->policy->scopes[i].name));
-		json_object_object_add(o, "rule", json_object_new_string(rule));
-		json_object_object_add(
-			o, "mode",
-			json_object_new_string(dp_contain_to_string(
-				agent_scope_mode(ag, (int)i))));
-		json_object_object_add(
-			o, "until_ms",
-			json_object_new_int64(
-				until ? (int64_t)mono_to_real_ms(until) : 0));
-		json_object_array_add(scopes, o);
-	}
-	json_object_object_add(root, "scopes", scopes);
-	json_object_object_add(root, "prefixes", prefixes_json(ag, true));
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_NOSLASHESCAPE);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-	} else {
-		r = write_all(fd, text, strlen(text));
-		if (!r)
-			r = write_all(fd, "\n", 1);
-		if (!r && fsync(fd))
-			r = -errno;
-		close(fd);
-		if (!r && rename(tmp, path))
-			r = -errno;
-	}
-	json_object_put(root);
-	if (r) {
-		log_error("state file %s: %s (decisions stay in force)", path,
-			  strerror(-r));
-		unlink(tmp);
-		return r;
-	}
-	snprintf(dbuf, sizeof(dbuf), "%s", path);
-	dir = dirname(dbuf);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	ag->state_dirty = false;
-	return 0;
-}
-
-static int jget(json_object *o, const char *k, enum json_type t,
-		json_object **v)
-{
-	return json_object_object_get_ex(o, k, v) && json_object_is_type(*v, t) ?
-		       0 :
-		       -1;
-}
-
-/* Restores what the state file holds. A file that cannot be read or
- * understood stops the start: starting without it would fail open. */
-static int state_load(struct agent *ag, char *err, size_t errlen)
-{
-	const char *path = ag->policy->agent.state_file;
-	json_object *root, *arr, *v;
-	int ver, restored = 0, dropped = 0;
-
-	if (access(path, F_OK) && errno == ENOENT)
-		return 0;
-	root = json_object_from_file(path);
-	if (!root || !json_object_is_type(root, json_type_object) ||
-	    jget(root, "version", json_type_int, &v) ||
-	    (ver = json_object_get_int(v)) != STATE_VERSION ||
-	    jget(root, "reactions", json_type_array, &arr)) {
-		snprintf(err, errlen,
-			 "state file %s: unreadable or not an xcrs state file "
-			 "(version %d); move it away to start without the "
-			 "saved decisions", path, STATE_VERSION);
-		json_object_put(root);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *o = json_object_array_get_idx(arr, i), *t, *ru,
-			    *lv, *un, *roc, *why;
-		struct xcrs_addr a;
-		int level;
-		int64_t until;
-
-		if (jget(o, "terminal", json_type_string, &t) ||
-		    jget(o, "rule", json_type_string, &ru) ||
-		    jget(o, "level", json_type_string, &lv) ||
-		    jget(o, "until_ms", json_type_int, &un) ||
-		    jget(o, "release_on_clean", json_type_boolean, &roc) ||
-		    jget(o, "why", json_type_string, &why) ||
-		    addr_parse(json_object_get_string(t), &a)) {
-			snprintf(err, errlen,
-				 "state file %s: reaction %zu is malformed",
-				 path, i);
-			json_object_put(root);
-			return -EINVAL;
-		}
-		level = policy_level_index(ag->policy,
-					   json_object_get_string(lv));
-		if (level < 0) {
-			log_warn("state file: level \"%s\" of %s is not in "
-				 "the policy any more: reaction dropped",
-				 json_object_get_string(lv),
-				 json_object_get_string(t));
-			dropped++;
-			continue;
-		}
-		until = json_object_get_int64(un);
-		if (corr_restore(ag->corr, &a, json_object_get_string(ru),
-				 (unsigned)level,
-				 until > 0 ? real_ms_to_mono((uint64_t)until) :
-					     0,
-				 json_object_get_boolean(roc),
-				 json_object_get_string(why))) {
-			snprintf(err, errlen, "state file %s: out of memory",
-				 path);
-			json_object_put(root);
-			return -ENOMEM;
-		}
-		restored++;
-	}
-	if (!jget(root, "scopes", json_type_array, &arr))
-		for (size_t i = 0; i < json_object_array_length(arr); i++) {
-			json_object *o = json_object_array_get_idx(arr, i), *sn,
-				    *ru, *un, *md;
-			int s;
-			int64_t until;
-
-			if (jget(o, "scope", json_type_string, &sn) ||
-			    jget(o, "rule", json_type_string, &ru) ||
-			    jget(o, "until_ms", json_type_int, &un)) {
-				snprintf(err, errlen,
-					 "state file %s: scope %zu is "
-					 "malformed", path, i);
-				json_object_put(root);
-				return -EINVAL;
-			}
-			s = policy_scope_index(ag->policy,
-					       json_object_get_string(sn));
-			if (s < 0) {
-				log_warn("state file: scope \"%s\" is not in "
-					 "the policy any more",
-					 json_object_get_string(sn));
-				continue;
-			}
-			if (!jget(o, "mode", json_type_string, &md)) {
-				const char *m = json_object_get_string(md);
-
-				ag->scope_mode[s] = !strcmp(m, "isolate") ?
-							XCRS_CONTAIN_ISOLATE :
-						!strcmp(m, "no-lateral") ?
-							XCRS_CONTAIN_NO_LATERAL :
-							XCRS_CONTAIN_NONE;
-			}
-			until = json_object_get_int64(un);
-			corr_restore_scope(ag->corr, s,
-					   json_object_get_string(ru),
-					   until > 0 ?
-						   real_ms_to_mono(
-							   (uint64_t)until) :
-						   0);
-			restored++;
-		}
-	if (!jget(root, "prefixes", json_type_array, &arr)) {
-		int r = prefixes_restore(ag, arr, err, errlen);
-
-		if (r) {
-			char e2[300];
-
-			snprintf(e2, sizeof(e2), "%s", err);
-			snprintf(err, errlen, "state file %s: %s", path, e2);
-			json_object_put(root);
-			return r;
-		}
-		restored += (int)ag->npdecs;
-	}
-	json_object_put(root);
-	log_info("state file %s: %d decisions restored%s", path, restored,
-		 dropped ? " (some dropped, see above)" : "");
-	return 0;
-}
-
-/* ---- applying a policy ---------------------------------------------------- */
-
-static void sync_view(void *ctx, const struct corr_view *v)
-{
-	sync_terminal(ctx, &v->terminal, v->level, v->until_ns,
-		      v->then_level);
-}
-
-/* Tables atomically, then static subscribers (those with a reaction keep
- * the reaction's entry), then every reaction and containment. */
-static int apply_all(struct agent *ag, const struct policy *old, char *err,
-		     size_t errlen)
-{
-	const struct policy *p = ag->policy;
-	struct dp_policy dpp;
-	int r;
-
-	r = apply_build(p, &dpp);
-	if (r) {
-		snprintf(err, errlen, "out of memory");
-		return r;
-	}
-	r = dp_policy_apply(ag->dp, &dpp);
-	apply_build_free(&dpp);
-	if (r) {
-		snprintf(err, errlen, "%s: %s", p->file, dp_errmsg(ag->dp));
-		return r;
-	}
-	for (size_t i = 0; old && i < old->nsubscribers; i++) {
-		const struct xcrs_addr *a = &old->subscribers[i].addr;
-		struct corr_view v;
-
-		if (!static_sub(p, a) && corr_terminal(ag->corr, a, &v))
-			sync_released(ag, a);
-	}
-	for (size_t i = 0; i < p->nsubscribers; i++) {
-		struct corr_view v;
-
-		if (corr_terminal(ag->corr, &p->subscribers[i].addr, &v))
-			sync_released(ag, &p->subscribers[i].addr);
-	}
-	corr_each_terminal(ag->corr, sync_view, ag);
-	for (size_t i = 0; i < p->nscopes; i++) {
-		uint64_t until;
-		const char *rule;
-
-		sync_scope(ag, (int)i,
-			   corr_scope_state(ag->corr, (int)i, &until, &rule) ==
-				   1);
-	}
-	/* scopes of the old policy that are gone */
-	for (size_t i = 0; old && i < old->nscopes; i++)
-		if (policy_scope_by_id(p, old->scopes[i].id) < 0) {
-			struct xcrs_scope none = {0};
-
-			dp_scope_set(ag->dp, old->scopes[i].id, &none);
-		}
-	return 0;
-}
-
-/* The old policy's entry for interface name, or NULL. */
-static const struct policy_interface *old_if(const struct policy *old,
-					     const char *name)
-{
-	for (size_t i = 0; old && i < old->ninterfaces; i++)
-		if (!strcmp(old->interfaces[i].name, name))
-			return &old->interfaces[i];
-	return NULL;
-}
-
-/* At start (old NULL) every interface gets this binary's program: a
- * program attached by an earlier agent (an older version) is replaced in
- * place. At a reload, interfaces that left the policy are detached, a
- * changed role or GTP-U setting is replaced in place, and a changed mode
- * (native/generic) is detached and attached again. */
-static int attach_interfaces(struct agent *ag, const struct policy *old,
-			     char *err, size_t errlen)
-{
-	const struct policy *p = ag->policy;
-
-	for (size_t i = 0; old && i < old->ninterfaces; i++) {
-		const struct policy_interface *o = &old->interfaces[i],
-					      *n = NULL;
-
-		for (size_t j = 0; j < p->ninterfaces; j++)
-			if (!strcmp(o->name, p->interfaces[j].name))
-				n = &p->interfaces[j];
-		if (n && n->mode == o->mode)
-			continue;
-		if (dp_attached(ag->dp, o->name) == 1 &&
-		    dp_detach(ag->dp, o->name))
-			log_warn("%s", dp_errmsg(ag->dp));
-	}
-	for (size_t i = 0; i < p->ninterfaces; i++) {
-		const struct policy_interface *in = &p->interfaces[i],
-					      *was = old_if(old, in->name);
-		struct dp_attach_opts o = {
-			.role = in->role,
-			.mode = in->mode == POLICY_MODE_GENERIC ? DP_MODE_SKB :
-								  DP_MODE_NATIVE,
-			.allow_fallback = in->mode == POLICY_MODE_NATIVE_OR_GENERIC,
-			.no_gtpu = !in->gtpu,
-			.spread = (enum xcrs_spread)in->spread,
-			.spread_cpus = in->spread_cpus,
-			.nspread_cpus = in->nspread_cpus,
-		};
-
-		if (was && was->role == in->role && was->mode == in->mode &&
-		    was->gtpu == in->gtpu && was->spread == in->spread &&
-		    was->nspread_cpus == in->nspread_cpus &&
-		    !memcmp(was->spread_cpus, in->spread_cpus,
-			    sizeof(in->spread_cpus)))
-			continue;
-		if (dp_attach(ag->dp, in->name, &o)) {
-			snprintf(err, errlen, "%s", dp_errmsg(ag->dp));
-			return -1;
-		}
-	}
-	return 0;
-}
+/* ---- reload ----------------------------------------------------------------- */
 
 static bool same_paths(const struct policy *a, const struct policy *b)
 {
@@ -989,28 +254,11 @@ static bool same_inputs(const struct policy *a, const struct policy *b)
 	return true;
 }
 
-/* The operator's containment modes, carried to p's scopes by name. */
-static enum xcrs_contain_mode *remap_modes(const struct agent *ag,
-					   const struct policy *p)
-{
-	const struct policy *old = ag->policy;
-	enum xcrs_contain_mode *m = calloc(p->nscopes + 1, sizeof(*m));
-
-	for (size_t i = 0; m && i < old->nscopes; i++) {
-		int j = policy_scope_index(p, old->scopes[i].name);
-
-		if (j >= 0)
-			m[j] = ag->scope_mode[i];
-	}
-	return m;
-}
-
 int agent_reload(struct agent *ag, char *err, size_t errlen)
 {
 	struct policy *np = NULL, *old = ag->policy;
 	struct policy_error perr;
 	struct crsap_keyring *keys = NULL;
-	enum xcrs_contain_mode *modes, *old_modes;
 	json_object *rec;
 	int r;
 
@@ -1039,65 +287,33 @@ int agent_reload(struct agent *ag, char *err, size_t errlen)
 	if (r)
 		goto refused;
 	/* what the dataplane would refuse is refused before anything moves */
-	{
-		struct dp_policy dpp;
-
-		r = apply_build(np, &dpp);
-		if (!r) {
-			r = dp_policy_check(ag->dp, &dpp);
-			apply_build_free(&dpp);
-		}
-		if (r) {
-			snprintf(err, errlen, "%s: %s", np->file,
-				 r == -ENOMEM ? "out of memory" :
-						dp_errmsg(ag->dp));
-			goto refused;
-		}
-	}
-	modes = remap_modes(ag, np);
-	if (!modes) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
+	r = enf_tables_check(ag->enf, np, err, errlen);
+	if (r)
 		goto refused;
-	}
-	/* The engine moves first (it may release reactions whose level is
-	 * gone, which needs the new policy for the dataplane entries); if
-	 * the dataplane refuses the tables, it moves back. */
+	/* the ports (notices) describe decisions with the new policy */
 	ag->policy = np;
-	old_modes = ag->scope_mode;
-	ag->scope_mode = modes;
-	r = corr_set_policy(ag->corr, np, now_mono());
-	if (r >= 0)
-		r = apply_all(ag, old, err, errlen);
+	r = decide_set_policy(ag->dec, np, now_mono(), err, errlen);
 	if (r < 0) {
 		ag->policy = old;
-		ag->scope_mode = old_modes;
-		free(modes);
-		corr_set_policy(ag->corr, old, now_mono());
-		apply_all(ag, np, err + strlen(err), errlen - strlen(err));
 		goto refused;
 	}
-	prefixes_sync(ag); /* levels by name; never_react may have grown */
-	if (peers_set_policy(ag, np, err, errlen))
-		log_error("reload: %s (roaming keeps the peers it had)", err);
-	r = attach_interfaces(ag, old, err, errlen);
+	r = enf_interfaces(ag->enf, old, err, errlen);
 	if (r)
 		log_error("reload: %s (the new policy is in force on the "
 			  "interfaces already attached)", err);
+	if (peers_set_policy(ag, np, err, errlen))
+		log_error("reload: %s (roaming keeps the peers it had)", err);
 	if (!same_inputs(old, np))
 		log_warn("reload: inputs and the reports listener changed: "
 			 "the change takes effect when the agent restarts");
 	crsap_keyring_free(ag->keys);
 	ag->keys = keys;
-	free(old_modes);
 	policy_free(old);
-	ag->state_dirty = true;
 	rec = json_object_new_object();
 	audit_add_str(rec, "event", "reload");
 	audit_add_str(rec, "policy", ag->policy_path);
-	agent_audit(ag, rec);
+	audit_write(ag->audit, rec);
 	log_info("policy %s reloaded", ag->policy_path);
-	agent_after_change(ag);
 	return 0;
 refused:
 	ag->counters[C_RELOADS_FAILED]++;
@@ -1107,46 +323,21 @@ refused:
 	audit_add_str(rec, "event", "reload-refused");
 	audit_add_str(rec, "policy", ag->policy_path);
 	audit_add_str(rec, "error", err);
-	agent_audit(ag, rec);
+	audit_write(ag->audit, rec);
 	log_error("reload refused, the running policy stays: %s", err);
 	return r < 0 ? r : -EINVAL;
 }
 
 /* ---- loop handlers -------------------------------------------------------- */
 
-void agent_never_refused(struct agent *ag, const struct xcrs_addr *a,
-			 const char *what)
-{
-	int i = policy_never_react(ag->policy, a);
-	json_object *rec = json_object_new_object();
-	char buf[ADDR_STRLEN];
-
-	addr_format(a, buf, sizeof(buf));
-	ag->counters[C_NEVER_REFUSED]++;
-	log_warn("%s: %s refused: on the never_react list (%s)", buf, what,
-		 i >= 0 ? ag->policy->never[i].name : "?");
-	audit_add_str(rec, "event", "refused");
-	audit_add_str(rec, "target", buf);
-	audit_add_str(rec, "what", what);
-	audit_add_str(rec, "never_react", i >= 0 ? ag->policy->never[i].name :
-						   "");
-	agent_audit(ag, rec);
-}
-
 int agent_ingest(struct agent *ag, const struct corr_event *ev)
 {
-	int r = corr_ingest(ag->corr, ev, now_mono());
-
-	if (r == -EPERM)
-		agent_never_refused(ag, &ev->terminal, ev->source[0] ?
-							ev->source : "event");
-	agent_after_change(ag);
-	return r;
+	return decide_ingest(ag->dec, ev, now_mono(), ag->input_t0);
 }
 
 void agent_after_change(struct agent *ag)
 {
-	uint64_t next = corr_next_deadline(ag->corr);
+	uint64_t next = decide_next_deadline(ag->dec);
 	struct itimerspec its = {0};
 
 	if (next) {
@@ -1160,13 +351,13 @@ void agent_after_change(struct agent *ag)
 	 * STATE_SAVE_MS: a burst of decisions costs one write, and the loop
 	 * does not wait for the disk between them. Enforcement is already in
 	 * the (pinned) maps when this runs. */
-	if (ag->state_dirty && !ag->state_save_armed) {
+	if (decide_dirty(ag->dec) && !ag->state_save_armed) {
 		struct itimerspec sv = {
 			.it_value = { 0, STATE_SAVE_MS * 1000000L },
 		};
 
 		if (timerfd_settime(ag->state_timer.fd, 0, &sv, NULL))
-			state_save(ag);
+			decide_save(ag->dec);
 		else
 			ag->state_save_armed = true;
 	}
@@ -1180,8 +371,8 @@ static void on_state_timer(struct agent *ag, struct watch *w,
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("timerfd: %s", strerror(errno));
 	ag->state_save_armed = false;
-	if (ag->state_dirty)
-		state_save(ag);
+	if (decide_dirty(ag->dec))
+		decide_save(ag->dec);
 }
 
 static void on_timer(struct agent *ag, struct watch *w, uint32_t events)
@@ -1190,8 +381,7 @@ static void on_timer(struct agent *ag, struct watch *w, uint32_t events)
 
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("timerfd: %s", strerror(errno));
-	corr_tick(ag->corr, now_mono());
-	agent_after_change(ag);
+	decide_tick(ag->dec, now_mono());
 }
 
 static void on_housekeeping(struct agent *ag, struct watch *w,
@@ -1204,8 +394,7 @@ static void on_housekeeping(struct agent *ag, struct watch *w,
 	reports_housekeeping(ag);
 	ms_housekeeping(ag);
 	metrics_housekeeping(ag);
-	capacity_check(ag);
-	prefixes_housekeeping(ag);
+	decide_housekeeping(ag->dec, now_mono());
 }
 
 static void on_signal(struct agent *ag, struct watch *w, uint32_t events)
@@ -1256,8 +445,10 @@ static void on_dp_event(void *ctx, const struct xcrs_event *e)
 
 static void on_dp_events(struct agent *ag, struct watch *w, uint32_t events)
 {
-	if (dp_events_poll(ag->dp, 0) < 0)
-		dp_failed(ag, "events");
+	if (dp_events_poll(ag->dp, 0) < 0) {
+		ag->counters[C_DATAPLANE_ERRORS]++;
+		log_error("dataplane: events: %s", dp_errmsg(ag->dp));
+	}
 }
 
 static void on_control(struct agent *ag, struct watch *w, uint32_t events)
@@ -1372,11 +563,11 @@ static int check_only(struct policy *p)
 	struct dp_policy dpp;
 	SSL_CTX *ctx;
 
-	if (apply_build(p, &dpp)) {
+	if (enf_tables_build(p, &dpp)) {
 		log_error("%s: out of memory", p->file);
 		return 1;
 	}
-	apply_build_free(&dpp);
+	enf_tables_free(&dpp);
 	if (p->reports.enabled) {
 		if (crsap_keyring_load(p->reports.keys_file, &kr, err,
 				       sizeof(err))) {
@@ -1455,6 +646,12 @@ static int start(struct agent *ag, char *err, size_t errlen)
 {
 	struct dp_config cfg = dp_config_of(ag->policy);
 	const struct policy_agent *pa = &ag->policy->agent;
+	const struct decide_port notices = { .terminal_changed =
+						     notify_terminal,
+					     .ctx = ag },
+				 campaigns = { .scope_contained =
+						       start_campaign,
+					       .ctx = ag };
 	json_object *rec;
 	int r;
 
@@ -1464,12 +661,10 @@ static int start(struct agent *ag, char *err, size_t errlen)
 			 strerror(-r));
 		return r;
 	}
-	ag->audit_fd = open(pa->audit_log,
-			    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (ag->audit_fd < 0) {
-		r = -errno;
+	r = audit_open(pa->audit_log, &ag->audit);
+	if (r) {
 		snprintf(err, errlen, "audit log %s: %s", pa->audit_log,
-			 strerror(errno));
+			 strerror(-r));
 		return r;
 	}
 	if (ag->policy->reports.enabled &&
@@ -1480,41 +675,28 @@ static int start(struct agent *ag, char *err, size_t errlen)
 		return r;
 	if ((r = mstab_init(&ag->ms)))
 		return r;
-	ag->scope_mode = calloc(ag->policy->nscopes + 1,
-				sizeof(*ag->scope_mode));
-	if (!ag->scope_mode)
-		return -ENOMEM;
-	r = corr_new(ag->policy, on_decide, ag, &ag->corr);
-	if (r) {
-		snprintf(err, errlen, "correlation engine: %s", strerror(-r));
+	if ((r = enf_new(&enf_dp_library, NULL, ag->policy, &ag->enf)) ||
+	    (r = decide_new(ag->policy, ag->enf, ag->audit, &ag->dec)) ||
+	    (r = decide_add_port(ag->dec, &notices)) ||
+	    (r = decide_add_port(ag->dec, &campaigns))) {
+		snprintf(err, errlen, "decision layer: %s", strerror(-r));
 		return r;
 	}
-	if ((r = state_load(ag, err, errlen)))
+	if ((r = decide_load(ag->dec, err, errlen)))
 		return r;
 	if ((r = dp_open(&cfg, &ag->dp, err, errlen)))
 		return r;
+	enf_set_dp(ag->enf, ag->dp);
 	log_info("dataplane maps under %s (%s)", pa->pin_dir,
 		 dp_reused_pins(ag->dp) ? "reused" : "created");
-	{
-		/* an earlier agent was failing closed: go on until every
-		 * reaction fits (capacity_check), unless the policy no
-		 * longer wants it */
-		__u32 rt = 0;
-
-		if (dp_runtime_get(ag->dp, &rt) == 0 &&
-		    (rt & XCRS_RT_SUBS_FULL)) {
-			if (ag->policy->agent.maps.when_full >= 0)
-				ag->subs_full = true;
-			else
-				dp_fail_closed(ag->dp, false);
-		}
-	}
+	/* an earlier agent was failing closed: go on until every reaction
+	 * fits, unless the policy no longer wants it */
+	enf_adopt_runtime(ag->enf);
 	/* the policy before the program: an attached program without one
 	 * drops everything */
-	if ((r = apply_all(ag, NULL, err, errlen)))
+	if ((r = decide_apply(ag->dec, err, errlen)))
 		return r;
-	prefixes_sync(ag);
-	if ((r = attach_interfaces(ag, NULL, err, errlen)) ||
+	if ((r = enf_interfaces(ag->enf, NULL, err, errlen)) ||
 	    (r = setup_loop(ag, err, errlen)))
 		return r;
 	if ((r = dp_events_subscribe(ag->dp, on_dp_event, ag)) ||
@@ -1534,14 +716,13 @@ static int start(struct agent *ag, char *err, size_t errlen)
 	    (r = peers_open(ag, err, errlen)) ||
 	    (r = metrics_open(ag, err, errlen)))
 		return r;
-	ag->state_dirty = true;
+	decide_mark_dirty(ag->dec);
 	rec = json_object_new_object();
 	audit_add_str(rec, "event", "start");
 	audit_add_str(rec, "policy", ag->policy_path);
-	agent_audit(ag, rec);
-	agent_after_change(ag);
+	audit_write(ag->audit, rec);
 	/* a reaction that expired while the agent was down ends now */
-	corr_tick(ag->corr, now_mono());
+	decide_tick(ag->dec, now_mono());
 	agent_after_change(ag);
 	return 0;
 }
@@ -1560,20 +741,18 @@ static void stop(struct agent *ag)
 		watch_close(ag, &ag->control);
 		unlink(ag->policy->agent.control_socket);
 	}
-	if (ag->corr && ag->state_dirty)
-		state_save(ag);
+	if (ag->dec && decide_dirty(ag->dec))
+		decide_save(ag->dec);
 	if (ag->epfd >= 0)
 		close(ag->epfd);
-	corr_free(ag->corr);
-	prefixes_free(ag);
+	decide_free(ag->dec);
+	enf_free(ag->enf);
 	dp_close(ag->dp);
 	crsap_keyring_free(ag->keys);
 	crsap_replay_free(ag->replay);
 	mstab_free(&ag->ms);
 	updates_free(ag);
-	if (ag->audit_fd >= 0)
-		close(ag->audit_fd);
-	free(ag->scope_mode);
+	audit_close(ag->audit);
 	policy_free(ag->policy);
 }
 
@@ -1591,7 +770,6 @@ int main(int argc, char **argv)
 	};
 	struct agent ag = {
 		.epfd = -1,
-		.audit_fd = -1,
 		.sig.fd = -1,
 		.timer.fd = -1,
 		.housekeeping.fd = -1,
@@ -1680,6 +858,7 @@ int main(int argc, char **argv)
 			w->fn(&ag, w, evs[i].events);
 		}
 		inputs_reap(&ag);
+		agent_after_change(&ag);
 	}
 	stop(&ag);
 	return 0;

@@ -17,9 +17,13 @@
 #include <json-c/json.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
+#include "audit.h"
 #include "correlate.h"
 #include "crsap.h"
 #include "dataplane.h"
+#include "decide.h"
+#include "enforce.h"
 #include "msstate.h"
 #include "policy.h"
 
@@ -72,8 +76,6 @@ enum agent_counter {
 	C_MAX
 };
 
-/* Reaction latency histogram buckets (metrics.c), plus one for +Inf. */
-#define LAT_BUCKETS 12
 
 enum input_kind {
 	IN_EVE = 0,
@@ -94,8 +96,10 @@ struct agent {
 	bool running;
 	const char *policy_path;
 	struct policy *policy;
-	struct corr *corr;
-	struct dp *dp;
+	struct decide *dec;	/* every decision goes through it */
+	struct enforce *enf;	/* the only writer of the dataplane */
+	struct audit *audit;
+	struct dp *dp;		/* for reading (stats, show, events) */
 	struct crsap_keyring *keys;
 	struct gbakeys *gba;	/* keys from xcrs-authsrv, or NULL */
 	struct mstab ms;	/* MSs between connect and leave */
@@ -115,23 +119,10 @@ struct agent {
 	struct tconn *tconns;
 	size_t ntconns;
 
-	/* per scope of the policy: the operator's containment mode, or
-	 * XCRS_CONTAIN_NONE for the policy's own */
-	enum xcrs_contain_mode *scope_mode;
-
-	int audit_fd;
-	bool state_dirty;
 	uint64_t counters[C_MAX];
-	/* reaction latency: from the input being read (input_t0, 0 when
-	 * no input is being handled) to the dataplane entry written */
+	/* reaction latency: when the input being handled was read (0 when
+	 * none is) */
 	uint64_t input_t0;
-	uint64_t lat_hist[LAT_BUCKETS + 1], lat_sum_ns, lat_count;
-	/* capacity: warned about fill; failing closed (XCRS_RT_SUBS_FULL)
-	 * because a reaction did not fit; re-writing every reaction */
-	bool subs_warned, slots_warned, subs_full, resyncing;
-	/* the operator's decisions on prefixes (prefixes.c) */
-	struct pdec *pdecs;
-	size_t npdecs;
 	struct metrics *metrics;
 	uint64_t refused[CRSAP_VERDICT_MAX];
 	uint64_t started_mono, started_real_ms;
@@ -143,25 +134,13 @@ struct agent {
 /* The state file is written at most this often (ms). */
 #define STATE_SAVE_MS 20
 
-/* Clocks: CLOCK_MONOTONIC ns (the engine's and the dataplane's) and Unix
- * milliseconds (reports, state file, audit log). */
-uint64_t now_mono(void);
-uint64_t now_real_ms(void);
-uint64_t mono_to_real_ms(uint64_t mono);
-uint64_t real_ms_to_mono(uint64_t real_ms);
-/* RFC 3339 UTC with milliseconds. */
-void fmt_time_ms(uint64_t real_ms, char *buf, size_t len);
-
 /* agent.c */
 bool agent_is_subscriber(void *ag, const struct xcrs_addr *a);
-/* Feeds one event to the engine and applies what it decides. */
+/* Feeds one event to the decision layer. */
 int agent_ingest(struct agent *ag, const struct corr_event *ev);
-/* Logs, counts and audits a decision refused because a is on the
- * never_react list; what says what was refused. */
-void agent_never_refused(struct agent *ag, const struct xcrs_addr *a,
-			 const char *what);
 int agent_reload(struct agent *ag, char *err, size_t errlen);
-void agent_audit(struct agent *ag, json_object *rec);
+/* Every counter of xcrsctl stats, from their owners. */
+void agent_stats(const struct agent *ag, uint64_t c[C_MAX]);
 /* The level a terminal falls back to without reactions: its static
  * entry's, its pool's, or -1 (the default for unknown subscribers). */
 int agent_base_level(const struct agent *ag, const struct xcrs_addr *a);
@@ -169,14 +148,10 @@ int agent_base_level(const struct agent *ag, const struct xcrs_addr *a);
 void agent_describe(struct agent *ag, const struct xcrs_addr *a,
 		    const char *ms, const char *evaluation,
 		    struct crsap_response *r);
-/* The operator contains a scope with mode (NONE: the policy's). */
-int agent_scope_contain(struct agent *ag, int scope,
-			enum xcrs_contain_mode mode, uint64_t until,
-			const char *reason);
-enum xcrs_contain_mode agent_scope_mode(const struct agent *ag, int scope);
 /* Frees clients and connections closed during the last batch. */
 void inputs_reap(struct agent *ag);
-/* After the engine or the operator changed something. */
+/* After each loop wake-up: the engine's deadline and the state file's
+ * save timer follow what changed. */
 void agent_after_change(struct agent *ag);
 
 /* ms.c: the MS lifecycle (X.1125 11.1, 11.6) */
@@ -238,29 +213,11 @@ void update_report(struct agent *ag, const struct xcrs_addr *a,
 json_object *updates_json(struct agent *ag);
 void updates_free(struct agent *ag);
 
-/* inputs.c */
-/* prefixes.c: the operator's decisions on prefixes */
-int agent_prefix_react(struct agent *ag, const struct xcrs_addr *a,
-		       unsigned plen, const char *level, uint64_t until,
-		       const char *why, char *err, size_t errlen);
-/* -ENOENT if there is no decision on exactly that prefix. */
-int agent_prefix_release(struct agent *ag, const struct xcrs_addr *a,
-			 unsigned plen);
-void prefixes_housekeeping(struct agent *ag);
-/* Writes every decision to the dataplane and removes what the dataplane
- * holds beyond them (start, reload). */
-void prefixes_sync(struct agent *ag);
-json_object *prefixes_json(struct agent *ag, bool for_state);
-int prefixes_restore(struct agent *ag, json_object *arr, char *err,
-		     size_t errlen);
-void prefixes_free(struct agent *ag);
-
 /* metrics.c: Prometheus /metrics on agent.metrics */
 int metrics_open(struct agent *ag, char *err, size_t errlen);
 void metrics_close(struct agent *ag);
 void metrics_housekeeping(struct agent *ag);
 void metrics_reap(struct agent *ag);
-void agent_observe_latency(struct agent *ag, uint64_t ns);
 /* "address:port", "[v6]:port" or "*:port" into a socket address. */
 int listen_addr_parse(const char *s, struct sockaddr_storage *ss,
 		      socklen_t *sl);

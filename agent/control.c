@@ -118,7 +118,7 @@ static json_object *terminals_json(struct agent *ag)
 {
 	struct each_ctx e = {ag, json_object_new_array()};
 
-	corr_each_terminal(ag->corr, each_view, &e);
+	corr_each_terminal(decide_engine(ag->dec), each_view, &e);
 	return e.arr;
 }
 
@@ -131,12 +131,12 @@ static json_object *scopes_json(struct agent *ag)
 		json_object *o = json_object_new_object();
 		uint64_t until;
 		const char *rule;
-		bool on = corr_scope_state(ag->corr, (int)i, &until, &rule) == 1;
+		bool on = corr_scope_state(decide_engine(ag->dec), (int)i, &until, &rule) == 1;
 
 		add_str(o, "scope", s->name);
 		add_int(o, "id", s->id);
 		add_str(o, "containment",
-			on ? dp_contain_to_string(agent_scope_mode(ag, (int)i)) :
+			on ? abi_contain_name(decide_scope_mode(ag->dec, (int)i)) :
 			     "none");
 		if (on) {
 			add_until(o, until);
@@ -166,7 +166,7 @@ static void cmd_status(struct agent *ag, struct lclient *c)
 		json_object *f = json_object_new_object();
 
 		add_str(f, "name", p->interfaces[i].name);
-		add_str(f, "role", dp_role_to_string(p->interfaces[i].role));
+		add_str(f, "role", abi_role_name(p->interfaces[i].role));
 		json_object_object_add(
 			f, "attached",
 			json_object_new_boolean(
@@ -175,7 +175,7 @@ static void cmd_status(struct agent *ag, struct lclient *c)
 	}
 	json_object_object_add(o, "interfaces", ifs);
 	add_int(o, "reacted_terminals",
-		(int64_t)corr_each_terminal(ag->corr, count_view, NULL));
+		(int64_t)corr_each_terminal(decide_engine(ag->dec), count_view, NULL));
 	json_object_object_add(o, "scopes", scopes_json(ag));
 	in = json_object_new_array();
 	inputs_describe(ag, in);
@@ -197,7 +197,7 @@ static void cmd_terminals(struct agent *ag, struct lclient *c)
 	json_object *o = ok_reply();
 
 	json_object_object_add(o, "terminals", terminals_json(ag));
-	json_object_object_add(o, "prefixes", prefixes_json(ag, false));
+	json_object_object_add(o, "prefixes", decide_prefixes_json(ag->dec, false));
 	send_reply(ag, c, o);
 }
 
@@ -215,7 +215,7 @@ static void cmd_show(struct agent *ag, struct lclient *c,
 	o = ok_reply();
 	addr_format(&a, buf, sizeof(buf));
 	add_str(o, "terminal", buf);
-	scope = corr_scope_of(ag->corr, &a);
+	scope = corr_scope_of(decide_engine(ag->dec), &a);
 	add_str(o, "scope", scope >= 0 ? ag->policy->scopes[scope].name : "");
 	json_object_object_add(o, "subscriber",
 			       json_object_new_boolean(
@@ -227,7 +227,7 @@ static void cmd_show(struct agent *ag, struct lclient *c,
 						    ag->policy->levels[ag->policy->default_level]
 							    .name :
 						    "pass");
-	if (corr_terminal(ag->corr, &a, &v) == 0)
+	if (corr_terminal(decide_engine(ag->dec), &a, &v) == 0)
 		json_object_object_add(o, "reaction", view_json(ag, &v));
 	else
 		json_object_object_add(o, "reaction", NULL);
@@ -262,68 +262,24 @@ static void cmd_show(struct agent *ag, struct lclient *c,
 	send_reply(ag, c, o);
 }
 
-static void audit_operator(struct agent *ag, const char *event,
-			   const char *what, const char *detail)
-{
-	json_object *rec = json_object_new_object();
-
-	add_str(rec, "event", event);
-	add_str(rec, "by", "operator");
-	add_str(rec, "target", what);
-	if (detail)
-		add_str(rec, "detail", detail);
-	agent_audit(ag, rec);
-}
-
 static void cmd_react(struct agent *ag, struct lclient *c,
 		      const struct ctl_req *req)
 {
 	const struct xcrs_addr a = req->terminal;
-	uint64_t until = req->for_ns ? now_mono() + req->for_ns : 0;
+	uint64_t now = now_mono(), until = req->for_ns ? now + req->for_ns : 0;
 	struct corr_view v;
-	char buf[ADDR_STRLEN], why[CTL_REASON_MAX];
+	char err[1024];
 	json_object *o;
-	int level, r;
 
-	level = policy_level_index(ag->policy, req->level);
-	if (level < 0) {
-		send_error(ag, c, "no level \"%s\" in the policy", req->level);
-		return;
-	}
-	if (req->plen < 128) {
-		char perr[600];
-
-		if (agent_prefix_react(ag, &a, req->plen, req->level, until,
-				       req->reason[0] ? req->reason :
-							"operator",
-				       perr, sizeof(perr)))
-			send_error(ag, c, "%s", perr);
-		else
-			send_reply(ag, c, ok_reply());
-		return;
-	}
-	if (policy_never_react(ag->policy, &a) >= 0) {
-		addr_format(&a, buf, sizeof(buf));
-		agent_never_refused(ag, &a, "operator reaction");
-		send_error(ag, c, "%s is on the never_react list (%s): not "
-				  "reacted",
-			   buf,
-			   ag->policy->never[policy_never_react(ag->policy, &a)]
-				   .name);
-		return;
-	}
-	addr_format(&a, buf, sizeof(buf));
-	snprintf(why, sizeof(why), "%s",
-		 req->reason[0] ? req->reason : "operator");
-	audit_operator(ag, "operator-react", buf, req->level);
-	r = corr_react(ag->corr, &a, (unsigned)level, until, why, now_mono());
-	agent_after_change(ag);
-	if (r < 0) {
-		send_error(ag, c, "react %s: %s", buf, strerror(-r));
+	if (decide_react(ag->dec, &a, req->plen, req->level, until,
+			 req->reason, "operator", ag->input_t0, now, err,
+			 sizeof(err))) {
+		send_error(ag, c, "%s", err);
 		return;
 	}
 	o = ok_reply();
-	if (corr_terminal(ag->corr, &a, &v) == 0)
+	if (req->plen == 128 &&
+	    corr_terminal(decide_engine(ag->dec), &a, &v) == 0)
 		json_object_object_add(o, "terminal", view_json(ag, &v));
 	send_reply(ag, c, o);
 }
@@ -331,30 +287,11 @@ static void cmd_react(struct agent *ag, struct lclient *c,
 static void cmd_release(struct agent *ag, struct lclient *c,
 			const struct ctl_req *req)
 {
-	const struct xcrs_addr a = req->terminal;
-	char buf[ADDR_STRLEN];
-	int r;
+	char err[1024];
 
-	if (req->plen < 128) {
-		char pf[64];
-
-		addr_prefix_format(&a, req->plen, pf, sizeof(pf));
-		if (agent_prefix_release(ag, &a, req->plen))
-			send_error(ag, c, "%s has no decision to release", pf);
-		else
-			send_reply(ag, c, ok_reply());
-		return;
-	}
-	addr_format(&a, buf, sizeof(buf));
-	r = corr_release(ag->corr, &a, now_mono());
-	if (r == -ENOENT) {
-		send_error(ag, c, "%s has no reaction to release", buf);
-		return;
-	}
-	audit_operator(ag, "operator-release", buf, NULL);
-	agent_after_change(ag);
-	if (r < 0)
-		send_error(ag, c, "release %s: %s", buf, strerror(-r));
+	if (decide_release(ag->dec, &req->terminal, req->plen, "operator",
+			   now_mono(), err, sizeof(err)))
+		send_error(ag, c, "%s", err);
 	else
 		send_reply(ag, c, ok_reply());
 }
@@ -372,19 +309,16 @@ static int get_scope(struct agent *ag, struct lclient *c,
 static void cmd_contain(struct agent *ag, struct lclient *c,
 			const struct ctl_req *req)
 {
-	uint64_t until = req->for_ns ? now_mono() + req->for_ns : 0;
-	int s, r;
+	uint64_t now = now_mono(), until = req->for_ns ? now + req->for_ns : 0;
+	char err[1024];
+	int s;
 
 	if ((s = get_scope(ag, c, req)) < 0)
 		return;
-	audit_operator(ag, "operator-contain", ag->policy->scopes[s].name,
-		       req->mode ? dp_contain_to_string(req->mode) :
-				   "policy mode");
-	r = agent_scope_contain(ag, s, req->mode, until,
-				"contained by the operator");
-	if (r < 0)
-		send_error(ag, c, "contain %s: %s", ag->policy->scopes[s].name,
-			   strerror(-r));
+	if (decide_contain(ag->dec, s, req->mode, until,
+			   "contained by the operator", "operator", now, err,
+			   sizeof(err)))
+		send_error(ag, c, "%s", err);
 	else
 		send_reply(ag, c, ok_reply());
 }
@@ -392,22 +326,14 @@ static void cmd_contain(struct agent *ag, struct lclient *c,
 static void cmd_uncontain(struct agent *ag, struct lclient *c,
 			  const struct ctl_req *req)
 {
-	int s, r;
+	char err[1024];
+	int s;
 
 	if ((s = get_scope(ag, c, req)) < 0)
 		return;
-	r = corr_uncontain(ag->corr, s, now_mono());
-	if (r == -ENOENT) {
-		send_error(ag, c, "scope %s is not contained",
-			   ag->policy->scopes[s].name);
-		return;
-	}
-	audit_operator(ag, "operator-uncontain", ag->policy->scopes[s].name,
-		       NULL);
-	agent_after_change(ag);
-	if (r < 0)
-		send_error(ag, c, "release %s: %s", ag->policy->scopes[s].name,
-			   strerror(-r));
+	if (decide_uncontain(ag->dec, s, "operator", now_mono(), err,
+			     sizeof(err)))
+		send_error(ag, c, "%s", err);
 	else
 		send_reply(ag, c, ok_reply());
 }
@@ -444,9 +370,11 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 	json_object *o = ok_reply(), *a = json_object_new_object(),
 		    *rf = json_object_new_object(), *d;
 	struct dp_stats st;
+	uint64_t cn[C_MAX];
 
+	agent_stats(ag, cn);
 	for (int i = 0; i < C_MAX; i++)
-		add_int(a, names[i], (int64_t)ag->counters[i]);
+		add_int(a, names[i], (int64_t)cn[i]);
 	for (int v = 1; v < CRSAP_VERDICT_MAX; v++)
 		add_int(rf, crsap_verdict_to_string(v), (int64_t)ag->refused[v]);
 	json_object_object_add(a, "reports_refused_by", rf);
@@ -460,8 +388,8 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 				if (!st.c[act][r].packets)
 					continue;
 				e = json_object_new_object();
-				add_str(e, "action", dp_action_to_string(act));
-				add_str(e, "reason", dp_reason_to_string(r));
+				add_str(e, "action", abi_action_name(act));
+				add_str(e, "reason", abi_reason_name(r));
 				add_int(e, "packets",
 					(int64_t)st.c[act][r].packets);
 				add_int(e, "bytes", (int64_t)st.c[act][r].bytes);

@@ -223,24 +223,7 @@ void corr_free(struct corr *c)
 
 int corr_scope_of(const struct corr *c, const struct xcrs_addr *t)
 {
-	const struct policy *p = c->p;
-	int best = -1;
-	unsigned best_len = 0;
-
-	for (size_t i = 0; i < p->nsubscribers; i++)
-		if (!memcmp(&p->subscribers[i].addr, t, sizeof(*t)))
-			return p->subscribers[i].scope;
-	for (size_t i = 0; i < p->nscopes; i++)
-		for (size_t j = 0; j < p->scopes[i].npools; j++) {
-			const struct policy_prefix *pf = &p->scopes[i].pools[j];
-
-			if (addr_prefix_contains(&pf->addr, pf->plen, t, 128) &&
-			    (best < 0 || pf->plen > best_len)) {
-				best = (int)i;
-				best_len = pf->plen;
-			}
-		}
-	return best;
+	return policy_scope_of(c->p, t);
 }
 
 /* ---- terminal decisions ---- */
@@ -536,9 +519,6 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	int made = 0, r;
 	bool changed = false;
 
-	/* never to be reacted to: not even evidence */
-	if (policy_never_react(p, &ev->terminal) >= 0)
-		return -EPERM;
 	t = find_or_add(c, &ev->terminal);
 	if (!t)
 		return -ENOMEM;
@@ -714,8 +694,6 @@ int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
 
 	if (level >= c->p->nlevels)
 		return -EINVAL;
-	if (policy_never_react(c->p, a) >= 0)
-		return -EPERM;
 	t = find_or_add(c, a);
 	if (!t)
 		return -ENOMEM;

@@ -70,8 +70,9 @@ void corr_free(struct corr *c);
  * whose level is gone end (released); evidence is dropped. */
 int corr_set_policy(struct corr *c, const struct policy *p, uint64_t now);
 
-/* One event at now. Returns the number of decisions made; -EPERM for a
- * terminal on the policy's never_react list (nothing is kept of it). */
+/* One event at now. Returns the number of decisions made. Whether the
+ * terminal may be reacted to at all (never_react) is the caller's to check
+ * first (decide.h): the engine correlates whatever it is given. */
 int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now);
 /* Ends what is due at now; returns the number of decisions. */
 int corr_tick(struct corr *c, uint64_t now);
@@ -79,7 +80,6 @@ int corr_tick(struct corr *c, uint64_t now);
 uint64_t corr_next_deadline(const struct corr *c);
 
 /* The operator's reactions (rule "operator"). until 0 = until released.
- * -EPERM for a terminal on the never_react list.
  * corr_release ends every reaction of the terminal: -ENOENT if none. */
 int corr_react(struct corr *c, const struct xcrs_addr *t, unsigned level,
 	       uint64_t until, const char *reason, uint64_t now);

@@ -1043,7 +1043,7 @@ int dp_attach(struct dp *dp, const char *ifname,
 			att->link_fd = link;
 		}
 		log_info("%s: program replaced in place (%s)", ifname,
-			 dp_role_to_string(o->role));
+			 abi_role_name(o->role));
 		return dp_ok(dp);
 	}
 	att = realloc(dp->att, (dp->natt + 1) * sizeof(*att));
@@ -1090,7 +1090,7 @@ int dp_attach(struct dp *dp, const char *ifname,
 	att->skel = s;
 	att->link_fd = link;
 	log_info("attached to %s as %s, %s mode", ifname,
-		 dp_role_to_string(o->role), mode_name(mode));
+		 abi_role_name(o->role), mode_name(mode));
 	return dp_ok(dp);
 }
 
@@ -1997,57 +1997,6 @@ _Static_assert(XCRS_ACT_MAX == 2 && XCRS_REASON_MAX == 15 &&
 		       XCRS_STATS_SLOTS == 30,
 	       "the statistics map's layout is ABI: a new reason is a new "
 	       "XCRS_ABI_VERSION");
-
-const char *dp_action_to_string(enum xcrs_action a)
-{
-	static const char *const n[XCRS_ACT_MAX] = {
-		[XCRS_ACT_PASS] = "pass",
-		[XCRS_ACT_DROP] = "drop",
-	};
-
-	return (unsigned)a < XCRS_ACT_MAX ? n[a] : "?";
-}
-
-const char *dp_reason_to_string(enum xcrs_reason r)
-{
-	static const char *const n[XCRS_REASON_MAX] = {
-		[XCRS_R_ALLOWED] = "allowed",
-		[XCRS_R_UNKNOWN_PASS] = "unknown-pass",
-		[XCRS_R_NON_IP] = "non-ip",
-		[XCRS_R_GTPU_SIGNALLING] = "gtpu-signalling",
-		[XCRS_R_MALFORMED] = "malformed",
-		[XCRS_R_GTPU_MALFORMED] = "gtpu-malformed",
-		[XCRS_R_GTPU_UNKNOWN_TYPE] = "gtpu-unknown-type",
-		[XCRS_R_UNCLASSIFIED] = "unclassified",
-		[XCRS_R_LEVEL] = "level",
-		[XCRS_R_RATE] = "rate",
-		[XCRS_R_ISOLATE] = "isolate",
-		[XCRS_R_NO_LATERAL] = "no-lateral",
-		[XCRS_R_BAD_LEVEL] = "bad-level",
-		[XCRS_R_VLAN_DEPTH] = "vlan-depth",
-		[XCRS_R_ND] = "neighbour-discovery",
-	};
-
-	return (unsigned)r < XCRS_REASON_MAX ? n[r] : "?";
-}
-
-const char *dp_contain_to_string(enum xcrs_contain_mode m)
-{
-	static const char *const n[XCRS_CONTAIN_MAX] = {
-		[XCRS_CONTAIN_NONE] = "none",
-		[XCRS_CONTAIN_ISOLATE] = "isolate",
-		[XCRS_CONTAIN_NO_LATERAL] = "no-lateral",
-	};
-
-	return (unsigned)m < XCRS_CONTAIN_MAX ? n[m] : "?";
-}
-
-const char *dp_role_to_string(enum xcrs_role r)
-{
-	return r == XCRS_ROLE_ACCESS ? "access" :
-	       r == XCRS_ROLE_CORE   ? "core" :
-				       "?";
-}
 
 /* ---- events ---- */
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "abinames.h"
 #include "xcrs_abi.h"
 
 #define DP_PIN_DIR_DEFAULT "/sys/fs/bpf/xcrs"
@@ -187,10 +188,6 @@ int dp_stats_read(struct dp *dp, struct dp_stats *ret_stats);
  * reacted level since its entry was made, or no slot was free. */
 int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
 		      struct xcrs_sub_counters *ret_counters);
-const char *dp_action_to_string(enum xcrs_action a);
-const char *dp_reason_to_string(enum xcrs_reason r);
-const char *dp_contain_to_string(enum xcrs_contain_mode m);
-const char *dp_role_to_string(enum xcrs_role r);
 
 /* How full each map is: entries in use (for arrays: every slot) and
  * capacity. Counting walks the keys of hash and LPM maps (the subscriber

@@ -1123,7 +1123,7 @@ int reports_notify(struct agent *ag, const struct xcrs_addr *a)
 		if (t->dead || !t->authed || memcmp(&t->term, a, sizeof(*a)))
 			continue;
 		agent_describe(ag, a, t->id,
-			       corr_terminal(ag->corr, a, &v) ? "released" :
+			       corr_terminal(decide_engine(ag->dec), a, &v) ? "released" :
 								"reacted",
 			       &r);
 		if (tconn_send(ag, t, &r)) {

@@ -24,12 +24,6 @@
 #define METRICS_REQ_MAX 4096
 #define METRICS_DEADLINE_NS (5ULL * 1000000000ULL)
 
-/* Reaction latency buckets (seconds, upper bounds). */
-static const double lat_le[LAT_BUCKETS] = {
-	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
-	0.001,	 0.0025,   0.005,   0.01,   0.05,    0.25,
-};
-
 struct mconn {
 	struct watch w;
 	char req[METRICS_REQ_MAX];
@@ -46,18 +40,6 @@ struct metrics {
 	struct mconn *conns;
 	size_t nconns;
 };
-
-void agent_observe_latency(struct agent *ag, uint64_t ns)
-{
-	double s = (double)ns / 1e9;
-	int i;
-
-	for (i = 0; i < LAT_BUCKETS && s > lat_le[i]; i++)
-		;
-	ag->lat_hist[i]++;
-	ag->lat_sum_ns += ns;
-	ag->lat_count++;
-}
 
 /* ---- rendering ---- */
 
@@ -183,9 +165,12 @@ static void render(struct agent *ag, struct sbuf *sb)
 	json_object *ins = json_object_new_array();
 	uint64_t per_level[XCRS_LEVELS_MAX] = { 0 }, cum = 0;
 	struct level_count lc = { p, per_level };
+	const struct decide_report *dr = decide_report(ag->dec);
+	uint64_t cn[C_MAX];
 	char e1[256];
 	int n;
 
+	agent_stats(ag, cn);
 	head(sb, "xcrs_up", "gauge", "1 while the agent runs");
 	sb_printf(sb, "xcrs_up 1\n");
 	head(sb, "xcrs_uptime_seconds", "gauge", "seconds since the agent started");
@@ -201,8 +186,8 @@ static void render(struct agent *ag, struct sbuf *sb)
 				sb_printf(sb,
 					  "xcrs_dataplane_packets_total{action=\"%s\","
 					  "reason=\"%s\"} %llu\n",
-					  dp_action_to_string(a),
-					  dp_reason_to_string(r),
+					  abi_action_name(a),
+					  abi_reason_name(r),
 					  (unsigned long long)st.c[a][r].packets);
 		head(sb, "xcrs_dataplane_bytes_total", "counter",
 		     "bytes judged by the XDP program, by action and reason");
@@ -211,12 +196,12 @@ static void render(struct agent *ag, struct sbuf *sb)
 				sb_printf(sb,
 					  "xcrs_dataplane_bytes_total{action=\"%s\","
 					  "reason=\"%s\"} %llu\n",
-					  dp_action_to_string(a),
-					  dp_reason_to_string(r),
+					  abi_action_name(a),
+					  abi_reason_name(r),
 					  (unsigned long long)st.c[a][r].bytes);
 	}
 
-	corr_each_terminal(ag->corr, count_level, &lc);
+	corr_each_terminal(decide_engine(ag->dec), count_level, &lc);
 	head(sb, "xcrs_reacted_terminals", "gauge",
 	     "terminals with a reaction, by effective level");
 	for (size_t l = 0; l < p->nlevels; l++)
@@ -225,7 +210,7 @@ static void render(struct agent *ag, struct sbuf *sb)
 			  esc(p->levels[l].name, e1, sizeof(e1)), per_level[l]);
 	head(sb, "xcrs_reacted_prefixes", "gauge",
 	     "the operator's decisions on prefixes");
-	sb_printf(sb, "xcrs_reacted_prefixes %zu\n", ag->npdecs);
+	sb_printf(sb, "xcrs_reacted_prefixes %zu\n", dr->prefixes);
 	head(sb, "xcrs_scope_contained", "gauge",
 	     "1 if the scope is contained, else 0");
 	for (size_t s = 0; s < p->nscopes; s++) {
@@ -234,7 +219,7 @@ static void render(struct agent *ag, struct sbuf *sb)
 
 		sb_printf(sb, "xcrs_scope_contained{scope=\"%s\"} %d\n",
 			  esc(p->scopes[s].name, e1, sizeof(e1)),
-			  corr_scope_state(ag->corr, (int)s, &until, &rule) ==
+			  corr_scope_state(decide_engine(ag->dec), (int)s, &until, &rule) ==
 				  1);
 	}
 	head(sb, "xcrs_ms_connected", "gauge",
@@ -244,7 +229,7 @@ static void render(struct agent *ag, struct sbuf *sb)
 	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++) {
 		head(sb, ctr[i].name, "counter", ctr[i].help);
 		sb_printf(sb, "%s %" PRIu64 "\n", ctr[i].name,
-			  ag->counters[ctr[i].c]);
+			  cn[ctr[i].c]);
 	}
 
 	/* inputs: accepted and refused, per source and reason */
@@ -337,22 +322,22 @@ static void render(struct agent *ag, struct sbuf *sb)
 	head(sb, "xcrs_reaction_latency_seconds", "histogram",
 	     "from an event, report or operator request read to the "
 	     "dataplane entry written");
-	for (int i = 0; i < LAT_BUCKETS; i++) {
-		cum += ag->lat_hist[i];
+	for (int i = 0; i < DECIDE_LAT_BUCKETS; i++) {
+		cum += dr->lat_hist[i];
 		sb_printf(sb,
 			  "xcrs_reaction_latency_seconds_bucket{le=\"%g\"} %" PRIu64
 			  "\n",
-			  lat_le[i], cum);
+			  (double)decide_lat_bounds_ns[i] / 1e9, cum);
 	}
-	cum += ag->lat_hist[LAT_BUCKETS];
+	cum += dr->lat_hist[DECIDE_LAT_BUCKETS];
 	sb_printf(sb,
 		  "xcrs_reaction_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64
 		  "\n",
 		  cum);
 	sb_printf(sb, "xcrs_reaction_latency_seconds_sum %.9f\n",
-		  (double)ag->lat_sum_ns / 1e9);
+		  (double)dr->lat_sum_ns / 1e9);
 	sb_printf(sb, "xcrs_reaction_latency_seconds_count %" PRIu64 "\n",
-		  ag->lat_count);
+		  dr->lat_count);
 }
 
 /* ---- the server ---- */

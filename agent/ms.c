@@ -33,7 +33,7 @@ static void audit_ms(struct agent *ag, const char *event,
 	json_object_object_add(rec, "event", json_object_new_string(event));
 	json_object_object_add(rec, "terminal", json_object_new_string(buf));
 	json_object_object_add(rec, "cause", json_object_new_string(why));
-	agent_audit(ag, rec);
+	audit_write(ag->audit, rec);
 }
 
 void ms_connect(struct agent *ag, const struct xcrs_addr *a,
@@ -78,15 +78,14 @@ void ms_leave(struct agent *ag, const struct xcrs_addr *a, const char *cause)
 		log_debug("leave of %s (%s): it was not connected", buf, cause);
 	/* Its next packet is a new connect. */
 	if (ag->dp)
-		dp_seen_del(ag->dp, a);
+		enf_seen_forget(ag->enf, a);
 	ag->counters[C_MS_LEAVES]++;
 	log_info("MS %s left (%s): its state and control are released", buf,
 		 cause);
 	audit_ms(ag, "ms-leave", a, cause);
-	r = corr_release(ag->corr, a, now_mono());
+	r = decide_release_all(ag->dec, a, now_mono());
 	if (r < 0 && r != -ENOENT)
 		log_warn("MS %s: releasing its control: %s", buf, strerror(-r));
-	agent_after_change(ag);
 }
 
 struct expired {
@@ -113,9 +112,9 @@ void ms_housekeeping(struct agent *ag)
 
 	if (!ag->policy->ms_detect || !ag->dp)
 		return;
-	r = dp_seen_expire(ag->dp, ag->policy->ms_idle_ns, on_idle, &x);
+	r = enf_seen_expire(ag->enf, ag->policy->ms_idle_ns, on_idle, &x);
 	if (r < 0)
-		log_warn("MS idle scan: %s", dp_errmsg(ag->dp));
+		log_warn("MS idle scan: %s", enf_errmsg(ag->enf));
 	for (size_t i = 0; i < x.n; i++)
 		ms_leave(ag, &x.a[i], "idle");
 }
@@ -211,9 +210,8 @@ void ms_reported(struct agent *ag, const struct xcrs_addr *a,
 	addr_format(a, buf, sizeof(buf));
 	log_info("MS %s: its SCA reported: the hold at the download service "
 		 "ends", buf);
-	if (corr_release_rule(ag->corr, a, NO_SCA, "its SCA reported",
-			      now_mono()) == 0)
-		agent_after_change(ag);
+	decide_release_rule(ag->dec, a, NO_SCA, "its SCA reported",
+			    now_mono());
 }
 
 /* The key a probe to a is MAC'd with: the MS's own if a static key names
@@ -313,9 +311,9 @@ static void on_probe_timer(struct agent *ag, struct watch *w, uint32_t events)
 			 "%s: no SCA answered %u probes; held at the SCA "
 			 "download service until its SCA reports",
 			 buf, ag->policy->probe_attempts);
-		r = corr_react_rule(ag->corr, &e->addr, NO_SCA,
-				    ag->policy->probe_redirect, 0, false, why,
-				    pw.now);
+		r = decide_react_rule(ag->dec, &e->addr, NO_SCA,
+				      ag->policy->probe_redirect, 0, false,
+				      why, pw.now);
 		if (r < 0) {
 			log_warn("MS %s: cannot redirect: %s", buf,
 				 strerror(-r));
@@ -324,8 +322,6 @@ static void on_probe_timer(struct agent *ag, struct watch *w, uint32_t events)
 		e->redirected = true;
 		log_info("%s", why);
 	}
-	if (pw.nredirect)
-		agent_after_change(ag);
 }
 
 int ms_probe_open(struct agent *ag, char *err, size_t errlen)

@@ -124,7 +124,7 @@ static void take_answer(struct agent *ag, struct pjob *j)
 	}
 	snprintf(why, sizeof(why), "handed over by %s (%s: %.200s)", pe->id,
 		 m.rule[0] ? m.rule : m.evaluation, m.reason);
-	if (corr_react_rule(ag->corr, &a, HANDOVER, (unsigned)level,
+	if (decide_react_rule(ag->dec, &a, HANDOVER, (unsigned)level,
 			    m.until_ms ? real_ms_to_mono(m.until_ms) : 0, true,
 			    why, now_mono()) < 0) {
 		log_warn("roaming: cannot apply the control of %s", buf);
@@ -142,9 +142,8 @@ static void take_answer(struct agent *ag, struct pjob *j)
 		json_object_object_add(rec, "from", json_object_new_string(pe->id));
 		json_object_object_add(rec, "level",
 				       json_object_new_string(m.level));
-		agent_audit(ag, rec);
+		audit_write(ag->audit, rec);
 	}
-	agent_after_change(ag);
 }
 
 /* On the loop: the peer answered, or could not be asked. */
@@ -308,7 +307,7 @@ void peers_ask(struct agent *ag, const struct xcrs_addr *a)
 		snprintf(m.node, sizeof(m.node), "%s", ps->scs_id);
 		m.time_ms = now_real_ms();
 		addr_format(a, m.address, sizeof(m.address));
-		sc = corr_scope_of(ag->corr, a);
+		sc = corr_scope_of(decide_engine(ag->dec), a);
 		if (sc >= 0)
 			snprintf(m.scope, sizeof(m.scope), "%s",
 				 ag->policy->scopes[sc].name);
@@ -385,7 +384,7 @@ int peers_answer(struct agent *ag, const struct crsap_key *k,
 	if (crsap_nonce(m.nonce))
 		return -EIO;
 	snprintf(m.address, sizeof(m.address), "%s", q.address);
-	if (corr_terminal(ag->corr, &a, &v) == 0) {
+	if (corr_terminal(decide_engine(ag->dec), &a, &v) == 0) {
 		snprintf(m.evaluation, sizeof(m.evaluation), HANDOVER);
 		snprintf(m.level, sizeof(m.level), "%s",
 			 ag->policy->levels[v.level].name);

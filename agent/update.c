@@ -55,7 +55,7 @@ static void collect_one(struct ms_entry *e, void *ctx)
 	struct collect *k = ctx;
 	struct upd_ms *m;
 
-	if (corr_scope_of(k->ag->corr, &e->addr) != k->scope || !e->sca_id[0])
+	if (corr_scope_of(decide_engine(k->ag->dec), &e->addr) != k->scope || !e->sca_id[0])
 		return;
 	if (k->c->n == k->cap) {
 		size_t nc = k->cap ? 2 * k->cap : 64;
@@ -178,7 +178,7 @@ void update_start(struct agent *ag, const char *rule, int scope)
 		json_object_object_add(rec, "rule", json_object_new_string(rule));
 		json_object_object_add(rec, "instructed",
 				       json_object_new_int64((int64_t)c->nsent));
-		agent_audit(ag, rec);
+		audit_write(ag->audit, rec);
 	}
 	c->next = ag->campaigns;
 	ag->campaigns = c;

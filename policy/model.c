@@ -65,6 +65,61 @@ int policy_never_overlaps(const struct policy *p, const struct xcrs_addr *a,
 	return -1;
 }
 
+const struct policy_subscriber *policy_static_sub(const struct policy *p,
+					       const struct xcrs_addr *a)
+{
+	for (size_t i = 0; i < p->nsubscribers; i++)
+		if (!memcmp(&p->subscribers[i].addr, a, sizeof(*a)))
+			return &p->subscribers[i];
+	return NULL;
+}
+
+int policy_pool_level(const struct policy *p, const struct xcrs_addr *a)
+{
+	unsigned best = 0;
+	int lvl = -1;
+
+	for (size_t s = 0; s < p->nscopes; s++)
+		for (size_t i = 0; i < p->scopes[s].npools; i++) {
+			const struct policy_prefix *px = &p->scopes[s].pools[i];
+
+			if (px->plen >= best &&
+			    addr_prefix_contains(&px->addr, px->plen, a, 128)) {
+				best = px->plen;
+				lvl = (int)p->scopes[s].pool_level;
+			}
+		}
+	return lvl;
+}
+
+int policy_base_level(const struct policy *p, const struct xcrs_addr *a)
+{
+	const struct policy_subscriber *s = policy_static_sub(p, a);
+
+	return s ? (int)s->level : policy_pool_level(p, a);
+}
+
+int policy_scope_of(const struct policy *p, const struct xcrs_addr *a)
+{
+	const struct policy_subscriber *st = policy_static_sub(p, a);
+	int best = -1;
+	unsigned best_len = 0;
+
+	if (st)
+		return st->scope;
+	for (size_t i = 0; i < p->nscopes; i++)
+		for (size_t j = 0; j < p->scopes[i].npools; j++) {
+			const struct policy_prefix *pf = &p->scopes[i].pools[j];
+
+			if (addr_prefix_contains(&pf->addr, pf->plen, a, 128) &&
+			    (best < 0 || pf->plen > best_len)) {
+				best = (int)i;
+				best_len = pf->plen;
+			}
+		}
+	return best;
+}
+
 int policy_level_index(const struct policy *p, const char *name)
 {
 	for (size_t i = 0; i < p->nlevels; i++)

@@ -292,6 +292,17 @@ int policy_never_react(const struct policy *p, const struct xcrs_addr *a);
 int policy_never_overlaps(const struct policy *p, const struct xcrs_addr *a,
 			  unsigned plen);
 
+/* Subscribers of the policy. The static entry of a, or NULL; the level of
+ * the longest pool holding a, or -1; the level a falls back to without
+ * reactions (its static entry's, else its pool's, else -1: the default
+ * for unknown subscribers); the scope a belongs to (static entry, else the
+ * longest pool), or -1. */
+const struct policy_subscriber *policy_static_sub(const struct policy *p,
+					       const struct xcrs_addr *a);
+int policy_pool_level(const struct policy *p, const struct xcrs_addr *a);
+int policy_base_level(const struct policy *p, const struct xcrs_addr *a);
+int policy_scope_of(const struct policy *p, const struct xcrs_addr *a);
+
 /* Lookups by name: index or -1. */
 int policy_level_index(const struct policy *p, const char *name);
 int policy_scope_index(const struct policy *p, const char *name);

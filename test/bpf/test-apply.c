@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The shipped policies, applied to the real program: what the YAML says is
- * what packets get.
+ * The shipped policies, applied to the real program along the daemon's own
+ * path (decision layer -> enforcement -> dataplane library): what the YAML
+ * says and what the operator decides is what packets get.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -9,12 +10,16 @@
 #include <linux/bpf.h>
 #include <criterion/criterion.h>
 
-#include "apply.h"
+#include "clock.h"
+#include "decide.h"
+#include "enforce.h"
 #include "pktbuild.h"
 #include "xdptest.h"
 
 static struct dp *dp;
 static struct policy *pol;
+static struct enforce *enf;
+static struct decide *dec;
 
 static void load(const char *file)
 {
@@ -24,11 +29,17 @@ static void load(const char *file)
 
 	cr_assert_eq(policy_load(file, &pol, &e), 0, "%s", e.msg);
 	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(apply_policy(dp, pol, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(enf_new(&enf_dp_library, dp, pol, &enf), 0);
+	cr_assert_eq(decide_new(pol, enf, NULL, &dec), 0);
+	cr_assert_eq(decide_apply(dec, err, sizeof(err)), 0, "%s", err);
 }
 
 static void teardown(void)
 {
+	decide_free(dec);
+	enf_free(enf);
+	dec = NULL;
+	enf = NULL;
 	dp_close(dp);
 	policy_free(pol);
 	dp = NULL;
@@ -48,26 +59,26 @@ static void verdict(const char *src, const char *dst, uint8_t proto,
 	cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, true, b, n, &r), 0);
 	cr_expect(r.action == act && r.reason == why,
 		  "%s -> %s:%u: got %s/%s, want %s/%s", src, dst, dport,
-		  r.action >= 0 ? dp_action_to_string(r.action) : "?",
-		  r.reason >= 0 ? dp_reason_to_string(r.reason) : "?",
-		  dp_action_to_string(act), dp_reason_to_string(why));
+		  r.action >= 0 ? abi_action_name(r.action) : "?",
+		  r.reason >= 0 ? abi_reason_name(r.reason) : "?",
+		  abi_action_name(act), abi_reason_name(why));
 }
 
-static void set_level(const char *addr, const char *level, uint32_t scope)
+/* The operator's reaction, as xcrsctl react makes it. */
+static void set_level(const char *addr, const char *level)
 {
-	struct xcrs_sub s = { .scope = scope };
 	struct xcrs_addr a;
-	int l = policy_level_index(pol, level);
+	char err[512];
 
-	cr_assert_geq(l, 0);
-	s.level = s.base_level = (uint8_t)l;
 	cr_assert_eq(dp_addr_parse(addr, &a), 0);
-	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
+	cr_assert_eq(decide_react(dec, &a, 128, level, 0, "test", "test", 0,
+				  now_mono(), err, sizeof(err)),
+		     0, "%s", err);
 }
 
 Test(apply, demo_policy_levels_services_and_scopes, .fini = teardown)
 {
-	struct xcrs_scope sc = { .mode = XCRS_CONTAIN_NO_LATERAL };
+	char err[512];
 
 	load(XCRS_SRCDIR "/policy/examples/demo.yaml");
 	/* Pool members of cell-a are normal. */
@@ -75,20 +86,23 @@ Test(apply, demo_policy_levels_services_and_scopes, .fini = teardown)
 		XCRS_R_ALLOWED);
 	verdict("198.51.100.7", "203.0.113.10", IPPROTO_TCP, 80,
 		XCRS_ACT_PASS, XCRS_R_UNKNOWN_PASS);
-	set_level("192.0.2.5", "quarantined", 1);
+	set_level("192.0.2.5", "quarantined");
 	verdict("192.0.2.5", "203.0.113.10", IPPROTO_TCP, 80, XCRS_ACT_DROP,
 		XCRS_R_LEVEL);
 	verdict("192.0.2.5", "198.51.100.80", IPPROTO_TCP, 443,
 		XCRS_ACT_PASS, XCRS_R_ALLOWED);
 	verdict("192.0.2.5", "198.51.100.53", IPPROTO_UDP, 53, XCRS_ACT_PASS,
 		XCRS_R_ALLOWED);
-	set_level("192.0.2.5", "restricted", 1);
+	/* the operator's word replaces the operator's word */
+	set_level("192.0.2.5", "restricted");
 	verdict("192.0.2.5", "203.0.113.10", IPPROTO_TCP, 443, XCRS_ACT_PASS,
 		XCRS_R_ALLOWED);
 	verdict("192.0.2.5", "198.51.100.99", IPPROTO_TCP, 443,
 		XCRS_ACT_DROP, XCRS_R_LEVEL);
 	/* cell-b (id 2) contained in its mode, no-lateral. */
-	cr_assert_eq(dp_scope_set(dp, pol->scopes[1].id, &sc), 0);
+	cr_assert_eq(decide_contain(dec, 1, XCRS_CONTAIN_NONE, 0, "test",
+				    "test", now_mono(), err, sizeof(err)),
+		     0, "%s", err);
 	verdict("192.0.2.40", "192.0.2.41", IPPROTO_TCP, 445, XCRS_ACT_DROP,
 		XCRS_R_NO_LATERAL);
 	verdict("192.0.2.40", "203.0.113.10", IPPROTO_TCP, 80, XCRS_ACT_PASS,
@@ -100,7 +114,7 @@ Test(apply, small_operator_policy, .fini = teardown)
 	struct dp_policy dpp;
 
 	load(XCRS_SRCDIR "/policy/examples/small-operator.yaml");
-	cr_assert_eq(apply_build(pol, &dpp), 0);
+	cr_assert_eq(enf_tables_build(pol, &dpp), 0);
 	cr_expect_eq(dpp.nlevels, 5);
 	cr_expect_eq(dpp.levels[2].rate_Bps, 250000);
 	cr_expect_eq(dpp.levels[2].flags, XCRS_LEVEL_F_REACTED);
@@ -108,7 +122,7 @@ Test(apply, small_operator_policy, .fini = teardown)
 	cr_expect_eq(dpp.npools, 3);
 	cr_expect_eq(dpp.cfg.default_level, XCRS_LEVEL_PASS);
 	cr_expect_eq(dpp.cfg.fanout_threshold, 64);
-	apply_build_free(&dpp);
+	enf_tables_free(&dpp);
 	/* The static subscriber is in the map with its scope. */
 	{
 		struct xcrs_addr a;

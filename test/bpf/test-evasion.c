@@ -584,9 +584,9 @@ Test(evasion, every_frame_of_a_reacted_subscriber_is_dropped)
 							    "quarantined",
 				       cases[i].name, g ? "GTP-U" : "plain",
 				       r.action < 0 ? "?" :
-				       dp_action_to_string(r.action),
+				       abi_action_name(r.action),
 				       r.reason < 0 ? "?" :
-				       dp_reason_to_string(r.reason));
+				       abi_reason_name(r.reason));
 				if (r.xdp == XDP_DROP)
 					continue;
 				leaked++;
@@ -599,7 +599,7 @@ Test(evasion, every_frame_of_a_reacted_subscriber_is_dropped)
 						       "quarantined",
 					       g ? "GTP-U" : "plain",
 					       r.reason < 0 ? "?" :
-					       dp_reason_to_string(r.reason),
+					       abi_reason_name(r.reason),
 					       hex);
 			}
 		}
@@ -627,6 +627,6 @@ Test(evasion, the_same_frames_of_a_normal_subscriber_pass)
 		cr_assert_eq(xt_run(dp, roles[i], true, b, n, &r), 0);
 		cr_expect_eq(r.xdp, XDP_PASS, "case %zu: %s", i,
 			     r.reason < 0 ? "?" :
-					    dp_reason_to_string(r.reason));
+					    abi_reason_name(r.reason));
 	}
 }

@@ -54,8 +54,8 @@ static const char *slot_name(int act, int why)
 
 	if (act < 0)
 		return "(no single slot)";
-	snprintf(b, 64, "%s/%s", dp_action_to_string(act),
-		 dp_reason_to_string(why));
+	snprintf(b, 64, "%s/%s", abi_action_name(act),
+		 abi_reason_name(why));
 	return b;
 }
 
@@ -77,7 +77,7 @@ static bool check_frame(const char *what, int role, bool gtpu,
 	pb_hexdump(pkt, len, hex, sizeof(hex));
 	cr_expect_fail("%s (%s role%s, %zu bytes): got XDP %u %s %llu bytes, "
 		       "want %s\n%s",
-		       what, dp_role_to_string(role), gtpu ? ", GTP-U" : "",
+		       what, abi_role_name(role), gtpu ? ", GTP-U" : "",
 		       len, r.xdp, slot_name(r.action, r.reason),
 		       (unsigned long long)r.bytes, slot_name(act, why), hex);
 	return false;

@@ -125,12 +125,12 @@ Test(prefix, bad_lengths_are_refused)
 Test(names, every_enum_value_has_a_name)
 {
 	for (int r = 0; r < XCRS_REASON_MAX; r++) {
-		const char *n = dp_reason_to_string(r);
+		const char *n = abi_reason_name(r);
 
 		cr_expect(n && *n && strcmp(n, "?"), "reason %d", r);
 	}
-	cr_expect_str_eq(dp_action_to_string(XCRS_ACT_DROP), "drop");
-	cr_expect_str_eq(dp_contain_to_string(XCRS_CONTAIN_NO_LATERAL),
+	cr_expect_str_eq(abi_action_name(XCRS_ACT_DROP), "drop");
+	cr_expect_str_eq(abi_contain_name(XCRS_CONTAIN_NO_LATERAL),
 			 "no-lateral");
-	cr_expect_str_eq(dp_role_to_string(XCRS_ROLE_CORE), "core");
+	cr_expect_str_eq(abi_role_name(XCRS_ROLE_CORE), "core");
 }

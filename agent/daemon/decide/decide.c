@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The decision layer (see decide.h): events, the operator and the MS
+ * lifecycle in; the engine's decisions enforced, audited, counted and
+ * passed to the ports.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "abinames.h"
+#include "clock.h"
+#include "decide-internal.h"
+#include "log.h"
+
+const uint64_t decide_lat_bounds_ns[DECIDE_LAT_BUCKETS] = {
+	10000,	  25000,    50000,    100000,	250000,	   500000,
+	1000000,  2500000,  5000000,  10000000, 50000000,  250000000,
+};
+
+/* ---- decisions ----------------------------------------------------------- */
+
+void decide_observe(struct decide *d)
+{
+	uint64_t ns;
+	size_t b = 0;
+
+	if (!d->t0)
+		return;
+	ns = now_mono() - d->t0;
+	while (b < DECIDE_LAT_BUCKETS && ns > decide_lat_bounds_ns[b])
+		b++;
+	d->rep.lat_hist[b]++;
+	d->rep.lat_sum_ns += ns;
+	d->rep.lat_count++;
+}
+
+/* Remembers the first refusal of this call's decisions for its caller. */
+static void note_enforce(struct decide *d, int r)
+{
+	if (!r || d->enf_r)
+		return;
+	d->enf_r = r;
+	snprintf(d->enf_err, sizeof(d->enf_err), "%s", enf_errmsg(d->enf));
+}
+
+static void on_decide(void *ctx, const struct corr_decision *dc)
+{
+	struct decide *d = ctx;
+	json_object *rec = json_object_new_object();
+	char buf[ADDR_STRLEN];
+	const struct policy *p = d->p;
+	bool terminal = dc->change == CORR_TERMINAL_SET ||
+			dc->change == CORR_TERMINAL_RELEASED;
+
+	d->rep.decisions++;
+	d->dirty = true;
+	if (terminal)
+		addr_format(&dc->terminal, buf, sizeof(buf));
+	switch (dc->change) {
+	case CORR_TERMINAL_SET:
+		d->rep.reactions++;
+		note_enforce(d, enf_terminal(d->enf, &dc->terminal, dc->level,
+					     dc->until_ns, dc->then_level));
+		decide_observe(d);
+		audit_add_str(rec, "event", "react");
+		audit_add_str(rec, "level", p->levels[dc->level].name);
+		audit_add_until(rec, dc->until_ns);
+		if (dc->until_ns)
+			audit_add_str(rec, "then",
+				      dc->then_level >= 0 ?
+					      p->levels[dc->then_level].name :
+					      "base");
+		log_info("%s -> %s (rule %s: %s)", buf,
+			 p->levels[dc->level].name, dc->rule, dc->why);
+		break;
+	case CORR_TERMINAL_RELEASED:
+		d->rep.releases++;
+		note_enforce(d, enf_base(d->enf, &dc->terminal));
+		audit_add_str(rec, "event", "release");
+		log_info("%s released (%s: %s)", buf, dc->rule, dc->why);
+		break;
+	case CORR_SCOPE_CONTAINED:
+		d->rep.contains++;
+		note_enforce(d, enf_scope(d->enf, dc->scope,
+					  decide_scope_mode(d, dc->scope)));
+		audit_add_str(rec, "event", "contain");
+		audit_add_str(rec, "mode",
+			      abi_contain_name(
+				      decide_scope_mode(d, dc->scope)));
+		audit_add_until(rec, dc->until_ns);
+		log_info("scope %s contained (rule %s: %s)",
+			 p->scopes[dc->scope].name, dc->rule, dc->why);
+		break;
+	case CORR_SCOPE_RELEASED:
+		d->rep.uncontains++;
+		d->scope_mode[dc->scope] = XCRS_CONTAIN_NONE;
+		note_enforce(d, enf_scope(d->enf, dc->scope, XCRS_CONTAIN_NONE));
+		audit_add_str(rec, "event", "uncontain");
+		log_info("scope %s released (%s: %s)",
+			 p->scopes[dc->scope].name, dc->rule, dc->why);
+		break;
+	}
+	if (terminal)
+		audit_add_str(rec, "terminal", buf);
+	if (dc->scope >= 0 && (size_t)dc->scope < p->nscopes)
+		audit_add_str(rec, "scope", p->scopes[dc->scope].name);
+	audit_add_str(rec, "rule", dc->rule);
+	audit_add_str(rec, "evidence", dc->why);
+	audit_write(d->au, rec);
+	for (size_t i = 0; i < d->nports; i++) {
+		const struct decide_port *pt = &d->ports[i];
+
+		if (terminal && pt->terminal_changed)
+			pt->terminal_changed(pt->ctx, &dc->terminal);
+		if (dc->change == CORR_SCOPE_CONTAINED && pt->scope_contained)
+			pt->scope_contained(pt->ctx, dc->rule, dc->scope);
+	}
+}
+
+void decide_refused_never(struct decide *d, const struct xcrs_addr *a,
+			  unsigned plen, const char *what)
+{
+	int i = plen < 128 ? policy_never_overlaps(d->p, a, plen) :
+			     policy_never_react(d->p, a);
+	json_object *rec = json_object_new_object();
+	char buf[ADDR_STRLEN + 4];
+
+	if (plen < 128)
+		addr_prefix_format(a, plen, buf, sizeof(buf));
+	else
+		addr_format(a, buf, sizeof(buf));
+	d->rep.never_refused++;
+	log_warn("%s: %s refused: on the never_react list (%s)", buf, what,
+		 i >= 0 ? d->p->never[i].name : "?");
+	audit_add_str(rec, "event", "refused");
+	audit_add_str(rec, "target", buf);
+	audit_add_str(rec, "what", what);
+	audit_add_str(rec, "never_react", i >= 0 ? d->p->never[i].name : "");
+	audit_write(d->au, rec);
+}
+
+/* Starts a call that may decide: its refusals are collected. */
+static void begin(struct decide *d, uint64_t t0)
+{
+	d->t0 = t0;
+	d->enf_r = 0;
+	d->enf_err[0] = '\0';
+}
+
+/* Ends it: 0, or the first refusal with err saying what became of it. */
+static int end(struct decide *d, const char *what, char *err, size_t errlen)
+{
+	int r = d->enf_r;
+
+	d->t0 = 0;
+	if (r && err)
+		snprintf(err, errlen,
+			 "%s: the dataplane refused it: %s (the decision is "
+			 "kept and written again every few seconds)",
+			 what, d->enf_err);
+	return r;
+}
+
+/* ---- life ------------------------------------------------------------------ */
+
+int decide_new(const struct policy *p, struct enforce *enf,
+	       struct audit *au, struct decide **ret_decide)
+{
+	struct decide *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	d->p = p;
+	d->enf = enf;
+	d->au = au;
+	d->scope_mode = calloc(p->nscopes + 1, sizeof(*d->scope_mode));
+	if (!d->scope_mode) {
+		free(d);
+		return -ENOMEM;
+	}
+	r = corr_new(p, on_decide, d, &d->corr);
+	if (r) {
+		free(d->scope_mode);
+		free(d);
+		return r;
+	}
+	*ret_decide = d;
+	return 0;
+}
+
+void decide_free(struct decide *d)
+{
+	if (!d)
+		return;
+	corr_free(d->corr);
+	free(d->scope_mode);
+	free(d->pdecs);
+	free(d);
+}
+
+int decide_add_port(struct decide *d, const struct decide_port *port)
+{
+	if (d->nports >= DECIDE_PORTS_MAX)
+		return -ENOSPC;
+	d->ports[d->nports++] = *port;
+	return 0;
+}
+
+const struct decide_report *decide_report(const struct decide *d)
+{
+	return &d->rep;
+}
+
+const struct corr *decide_engine(const struct decide *d)
+{
+	return d->corr;
+}
+
+enum xcrs_contain_mode decide_scope_mode(const struct decide *d, int scope)
+{
+	return d->scope_mode[scope] ? d->scope_mode[scope] :
+				      d->p->scopes[scope].containment;
+}
+
+bool decide_reacted(const struct decide *d, const struct xcrs_addr *a)
+{
+	struct corr_view v;
+
+	return corr_terminal(d->corr, a, &v) == 0;
+}
+
+bool decide_dirty(const struct decide *d)
+{
+	return d->dirty;
+}
+
+void decide_mark_dirty(struct decide *d)
+{
+	d->dirty = true;
+}
+
+/* ---- policy ---------------------------------------------------------------- */
+
+static bool reacted(void *ctx, const struct xcrs_addr *a)
+{
+	return decide_reacted(ctx, a);
+}
+
+static void write_view(void *ctx, const struct corr_view *v)
+{
+	struct decide *d = ctx;
+
+	note_enforce(d, enf_terminal(d->enf, &v->terminal, v->level,
+				     v->until_ns, v->then_level));
+}
+
+/* Tables atomically, then static subscribers (those with a reaction keep
+ * the reaction's entry), then every reaction and containment. */
+static int apply_all(struct decide *d, const struct policy *old, char *err,
+		     size_t errlen)
+{
+	const struct policy *p = d->p;
+	int r = enf_policy(d->enf, old, reacted, d, err, errlen);
+
+	if (r)
+		return r;
+	corr_each_terminal(d->corr, write_view, d);
+	for (size_t i = 0; i < p->nscopes; i++) {
+		uint64_t until;
+		const char *rule;
+		bool on = corr_scope_state(d->corr, (int)i, &until, &rule) == 1;
+
+		if (!on)
+			d->scope_mode[i] = XCRS_CONTAIN_NONE;
+		note_enforce(d, enf_scope(d->enf, (int)i,
+					  on ? decide_scope_mode(d, (int)i) :
+					       XCRS_CONTAIN_NONE));
+	}
+	/* scopes of the old policy that are gone */
+	for (size_t i = 0; old && i < old->nscopes; i++)
+		if (policy_scope_by_id(p, old->scopes[i].id) < 0)
+			enf_scope_gone(d->enf, old->scopes[i].id);
+	return 0;
+}
+
+int decide_apply(struct decide *d, char *err, size_t errlen)
+{
+	int r;
+
+	begin(d, 0);
+	r = apply_all(d, NULL, err, errlen);
+	end(d, "", NULL, 0);
+	if (r)
+		return r;
+	pdec_sync(d);
+	return 0;
+}
+
+/* The operator's containment modes, carried to np's scopes by name. */
+static enum xcrs_contain_mode *remap_modes(const struct decide *d,
+					   const struct policy *np)
+{
+	const struct policy *old = d->p;
+	enum xcrs_contain_mode *m = calloc(np->nscopes + 1, sizeof(*m));
+
+	for (size_t i = 0; m && i < old->nscopes; i++) {
+		int j = policy_scope_index(np, old->scopes[i].name);
+
+		if (j >= 0)
+			m[j] = d->scope_mode[i];
+	}
+	return m;
+}
+
+int decide_set_policy(struct decide *d, const struct policy *np,
+		      uint64_t now, char *err, size_t errlen)
+{
+	const struct policy *old = d->p;
+	enum xcrs_contain_mode *modes = remap_modes(d, np), *old_modes;
+	int r;
+
+	if (!modes) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* The engine moves first (it may release reactions whose level is
+	 * gone, which needs the new policy for the dataplane entries); if
+	 * the dataplane refuses the tables, it moves back. */
+	begin(d, 0);
+	d->p = np;
+	old_modes = d->scope_mode;
+	d->scope_mode = modes;
+	enf_set_policy(d->enf, np);
+	r = corr_set_policy(d->corr, np, now);
+	if (r >= 0)
+		r = apply_all(d, old, err, errlen);
+	if (r < 0) {
+		d->p = old;
+		d->scope_mode = old_modes;
+		free(modes);
+		enf_set_policy(d->enf, old);
+		corr_set_policy(d->corr, old, now);
+		apply_all(d, np, err + strlen(err), errlen - strlen(err));
+		end(d, "", NULL, 0);
+		return r;
+	}
+	end(d, "", NULL, 0);
+	free(old_modes);
+	pdec_sync(d); /* levels by name; never_react may have grown */
+	d->dirty = true;
+	return 0;
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+int decide_ingest(struct decide *d, const struct corr_event *ev,
+		  uint64_t now, uint64_t t0)
+{
+	int r;
+
+	/* never to be reacted to: not even evidence */
+	if (policy_never_react(d->p, &ev->terminal) >= 0) {
+		decide_refused_never(d, &ev->terminal, 128,
+				     ev->source[0] ? ev->source : "event");
+		return -EPERM;
+	}
+	begin(d, t0);
+	r = corr_ingest(d->corr, ev, now);
+	end(d, "", NULL, 0);
+	return r;
+}
+
+void decide_tick(struct decide *d, uint64_t now)
+{
+	begin(d, 0);
+	corr_tick(d->corr, now);
+	end(d, "", NULL, 0);
+}
+
+uint64_t decide_next_deadline(const struct decide *d)
+{
+	return corr_next_deadline(d->corr);
+}
+
+static void resync(void *ctx, struct enforce *e)
+{
+	corr_each_terminal(((struct decide *)ctx)->corr, write_view, ctx);
+}
+
+void decide_housekeeping(struct decide *d, uint64_t now)
+{
+	pdec_expire(d, now);
+	begin(d, 0);
+	enf_housekeeping(d->enf, resync, d);
+	end(d, "", NULL, 0);
+}
+
+/* ---- the operator ------------------------------------------------------------ */
+
+static void audit_operator(struct decide *d, const char *event,
+			   const char *by, const char *what,
+			   const char *detail)
+{
+	json_object *rec = json_object_new_object();
+
+	audit_add_str(rec, "event", event);
+	audit_add_str(rec, "by", by && *by ? by : "operator");
+	audit_add_str(rec, "target", what);
+	audit_add_str(rec, "detail", detail);
+	audit_write(d->au, rec);
+}
+
+int decide_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
+		 const char *level, uint64_t until, const char *why,
+		 const char *by, uint64_t t0, uint64_t now, char *err,
+		 size_t errlen)
+{
+	char buf[ADDR_STRLEN + 4];
+	int l = policy_level_index(d->p, level), r;
+
+	if (l < 0) {
+		snprintf(err, errlen, "no level \"%s\" in the policy", level);
+		return -ENOENT;
+	}
+	if (plen < 128) {
+		addr_prefix_format(a, plen, buf, sizeof(buf));
+		if (policy_never_overlaps(d->p, a, plen) >= 0) {
+			decide_refused_never(d, a, plen, "prefix decision");
+			snprintf(err, errlen,
+				 "%s overlaps the never_react list (%s): not "
+				 "reacted",
+				 buf,
+				 d->p->never[policy_never_overlaps(d->p, a,
+								   plen)]
+					 .name);
+			return -EPERM;
+		}
+		begin(d, t0);
+		r = pdec_react(d, a, plen, level, until,
+			       why && *why ? why : "operator", err, errlen);
+		end(d, "", NULL, 0);
+		return r;
+	}
+	addr_format(a, buf, sizeof(buf));
+	if (policy_never_react(d->p, a) >= 0) {
+		decide_refused_never(d, a, 128, "operator reaction");
+		snprintf(err, errlen,
+			 "%s is on the never_react list (%s): not reacted", buf,
+			 d->p->never[policy_never_react(d->p, a)].name);
+		return -EPERM;
+	}
+	audit_operator(d, "operator-react", by, buf, level);
+	begin(d, t0);
+	r = corr_react(d->corr, a, (unsigned)l, until,
+		       why && *why ? why : "operator", now);
+	if (r < 0) {
+		end(d, buf, NULL, 0);
+		snprintf(err, errlen, "react %s: %s", buf, strerror(-r));
+		return r;
+	}
+	return end(d, buf, err, errlen);
+}
+
+int decide_release(struct decide *d, const struct xcrs_addr *a,
+		   unsigned plen, const char *by, uint64_t now, char *err,
+		   size_t errlen)
+{
+	char buf[ADDR_STRLEN + 4];
+	int r;
+
+	if (plen < 128) {
+		addr_prefix_format(a, plen, buf, sizeof(buf));
+		begin(d, 0);
+		r = pdec_release(d, a, plen);
+		end(d, "", NULL, 0);
+		if (r == -ENOENT)
+			snprintf(err, errlen, "%s has no decision to release",
+				 buf);
+		return r;
+	}
+	addr_format(a, buf, sizeof(buf));
+	begin(d, 0);
+	r = corr_release(d->corr, a, now);
+	if (r == -ENOENT) {
+		end(d, buf, NULL, 0);
+		snprintf(err, errlen, "%s has no reaction to release", buf);
+		return r;
+	}
+	audit_operator(d, "operator-release", by, buf, NULL);
+	if (r < 0) {
+		end(d, buf, NULL, 0);
+		snprintf(err, errlen, "release %s: %s", buf, strerror(-r));
+		return r;
+	}
+	return end(d, buf, err, errlen);
+}
+
+int decide_contain(struct decide *d, int scope, enum xcrs_contain_mode mode,
+		   uint64_t until, const char *reason, const char *by,
+		   uint64_t now, char *err, size_t errlen)
+{
+	const char *name = d->p->scopes[scope].name;
+	uint64_t old_until;
+	const char *rule;
+	int r;
+
+	audit_operator(d, "operator-contain", by, name,
+		       mode ? abi_contain_name(mode) : "policy mode");
+	d->scope_mode[scope] = mode;
+	begin(d, 0);
+	r = corr_contain(d->corr, scope, until, reason, now);
+	/* already contained: a new mode still takes effect */
+	if (r >= 0 &&
+	    corr_scope_state(d->corr, scope, &old_until, &rule) == 1)
+		note_enforce(d, enf_scope(d->enf, scope,
+					  decide_scope_mode(d, scope)));
+	if (r < 0) {
+		end(d, name, NULL, 0);
+		snprintf(err, errlen, "contain %s: %s", name, strerror(-r));
+		return r;
+	}
+	d->dirty = true;
+	return end(d, name, err, errlen);
+}
+
+int decide_uncontain(struct decide *d, int scope, const char *by,
+		     uint64_t now, char *err, size_t errlen)
+{
+	const char *name = d->p->scopes[scope].name;
+	int r;
+
+	begin(d, 0);
+	r = corr_uncontain(d->corr, scope, now);
+	if (r == -ENOENT) {
+		end(d, name, NULL, 0);
+		snprintf(err, errlen, "scope %s is not contained", name);
+		return r;
+	}
+	audit_operator(d, "operator-uncontain", by, name, NULL);
+	if (r < 0) {
+		end(d, name, NULL, 0);
+		snprintf(err, errlen, "release %s: %s", name, strerror(-r));
+		return r;
+	}
+	return end(d, name, err, errlen);
+}
+
+/* ---- the MS lifecycle ------------------------------------------------------------ */
+
+int decide_react_rule(struct decide *d, const struct xcrs_addr *a,
+		      const char *rule, unsigned level, uint64_t until,
+		      bool release_on_clean, const char *why, uint64_t now)
+{
+	int r;
+
+	if (policy_never_react(d->p, a) >= 0) {
+		decide_refused_never(d, a, 128, rule);
+		return -EPERM;
+	}
+	begin(d, 0);
+	r = corr_react_rule(d->corr, a, rule, level, until, release_on_clean,
+			    why, now);
+	end(d, "", NULL, 0);
+	return r;
+}
+
+int decide_release_rule(struct decide *d, const struct xcrs_addr *a,
+			const char *rule, const char *why, uint64_t now)
+{
+	int r;
+
+	begin(d, 0);
+	r = corr_release_rule(d->corr, a, rule, why, now);
+	end(d, "", NULL, 0);
+	return r;
+}
+
+int decide_release_all(struct decide *d, const struct xcrs_addr *a,
+		       uint64_t now)
+{
+	int r;
+
+	begin(d, 0);
+	r = corr_release(d->corr, a, now);
+	end(d, "", NULL, 0);
+	return r;
+}

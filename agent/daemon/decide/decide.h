@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The decision layer: the only consumer of the correlation engine's
+ * decisions and the only way to make one. Events (reports, alerts,
+ * detections), the operator's commands (on hosts, prefixes and scopes) and
+ * the MS lifecycle's reactions (no SCA, handed over, gone) all come in here;
+ * never_react is checked here, once; every decision is enforced
+ * (enforce.h), audited, counted, kept for the state file, and passed to the
+ * consumers registered as ports (reaction notices to terminals, update
+ * campaigns). A refused dataplane write comes back to the caller as an
+ * error with its message.
+ *
+ * Time comes in with every call ("now", CLOCK_MONOTONIC ns: one per loop
+ * wake-up). Functions return 0 (or a count) or a negative errno; where they
+ * take err, it says why in words an operator reads.
+ */
+#ifndef XCRS_DECIDE_H
+#define XCRS_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "audit.h"
+#include "correlate.h"
+#include "enforce.h"
+#include "policy.h"
+
+struct decide;
+
+/* Consumers of decisions, registered at start (at most DECIDE_PORTS_MAX). */
+struct decide_port {
+	/* A terminal's control changed (new level, or released). */
+	void (*terminal_changed)(void *ctx, const struct xcrs_addr *a);
+	/* A rule contained a scope (update campaigns). */
+	void (*scope_contained)(void *ctx, const char *rule, int scope);
+	void *ctx;
+};
+#define DECIDE_PORTS_MAX 4
+
+/* Reaction latency histogram: upper bounds of the buckets (ns), then
+ * +Inf. */
+#define DECIDE_LAT_BUCKETS 12
+extern const uint64_t decide_lat_bounds_ns[DECIDE_LAT_BUCKETS];
+
+/* What metrics and xcrsctl stats read. */
+struct decide_report {
+	uint64_t decisions;	 /* every change the engine made */
+	uint64_t reactions;	 /* terminal (or prefix) to a new level */
+	uint64_t releases;	 /* terminal (or prefix) released */
+	uint64_t contains, uncontains;
+	uint64_t never_refused;	 /* refused: on never_react */
+	/* input read -> dataplane entry written */
+	uint64_t lat_hist[DECIDE_LAT_BUCKETS + 1], lat_sum_ns, lat_count;
+	size_t prefixes;	 /* decisions on prefixes in force */
+};
+
+int decide_new(const struct policy *p, struct enforce *enf,
+	       struct audit *au, struct decide **ret_decide);
+void decide_free(struct decide *d);
+int decide_add_port(struct decide *d, const struct decide_port *port);
+const struct decide_report *decide_report(const struct decide *d);
+/* The engine, for reading (terminals, scopes, views). */
+const struct corr *decide_engine(const struct decide *d);
+/* The containment mode of a scope (the operator's, else the policy's). */
+enum xcrs_contain_mode decide_scope_mode(const struct decide *d, int scope);
+/* Whether a has a reaction. */
+bool decide_reacted(const struct decide *d, const struct xcrs_addr *a);
+
+/* ---- policy ---------------------------------------------------------- */
+
+/* Start: the policy's tables and static subscribers, then every decision
+ * restored from the state file. */
+int decide_apply(struct decide *d, char *err, size_t errlen);
+/* Reload: moves every decision to np (reactions keep their level by name;
+ * those whose level is gone end) and enforces it; on failure everything
+ * stays on the old policy and err says why. np must outlive d. */
+int decide_set_policy(struct decide *d, const struct policy *np,
+		      uint64_t now, char *err, size_t errlen);
+
+/* ---- events ----------------------------------------------------------- */
+
+/* One event at now; t0 (0: none) is when its input was read, for the
+ * reaction latency. Returns the number of decisions; -EPERM (refused,
+ * logged, audited, counted) for a terminal on never_react. */
+int decide_ingest(struct decide *d, const struct corr_event *ev,
+		  uint64_t now, uint64_t t0);
+/* Ends what is due at now (reactions, containments, prefix decisions). */
+void decide_tick(struct decide *d, uint64_t now);
+/* The earliest time something is due, or 0. */
+uint64_t decide_next_deadline(const struct decide *d);
+/* Every few seconds: prefix decisions that expired; reactions without an
+ * entry written again (enforce.h). */
+void decide_housekeeping(struct decide *d, uint64_t now);
+
+/* ---- the operator ------------------------------------------------------ */
+
+/* A reaction (plen 128: a host; shorter: a prefix, in the 128-bit form),
+ * until `until` (0: until released). by names the caller for the audit log.
+ * -EPERM on never_react, -ENOENT for an unknown level, or the dataplane's
+ * error (the reaction is kept and retried: err says so). */
+int decide_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
+		 const char *level, uint64_t until, const char *why,
+		 const char *by, uint64_t t0, uint64_t now, char *err,
+		 size_t errlen);
+/* Ends every reaction of a host, or the decision on exactly that prefix.
+ * -ENOENT if there is none. */
+int decide_release(struct decide *d, const struct xcrs_addr *a,
+		   unsigned plen, const char *by, uint64_t now, char *err,
+		   size_t errlen);
+/* Contains a scope with mode (XCRS_CONTAIN_NONE: the policy's). */
+int decide_contain(struct decide *d, int scope, enum xcrs_contain_mode mode,
+		   uint64_t until, const char *reason, const char *by,
+		   uint64_t now, char *err, size_t errlen);
+/* -ENOENT if the scope is not contained. */
+int decide_uncontain(struct decide *d, int scope, const char *by,
+		     uint64_t now, char *err, size_t errlen);
+
+/* ---- the MS lifecycle ---------------------------------------------------- */
+
+/* A reaction under a rule name of its own ("no-sca", "handover"); -EPERM
+ * on never_react. */
+int decide_react_rule(struct decide *d, const struct xcrs_addr *a,
+		      const char *rule, unsigned level, uint64_t until,
+		      bool release_on_clean, const char *why, uint64_t now);
+/* -ENOENT if a has no reaction under rule. */
+int decide_release_rule(struct decide *d, const struct xcrs_addr *a,
+			const char *rule, const char *why, uint64_t now);
+/* The MS left: every reaction ends. -ENOENT if it had none. */
+int decide_release_all(struct decide *d, const struct xcrs_addr *a,
+		       uint64_t now);
+
+/* ---- the state file (decide-state.c) ------------------------------------- */
+
+/* Whether something changed since the last save. */
+bool decide_dirty(const struct decide *d);
+void decide_mark_dirty(struct decide *d);
+/* Writes the state file (temporary file, fsync, rename). */
+int decide_save(struct decide *d);
+/* Restores what the state file holds (before decide_apply). A file that
+ * cannot be read stops the start: starting without it would fail open. */
+int decide_load(struct decide *d, char *err, size_t errlen);
+
+/* ---- views --------------------------------------------------------------- */
+
+/* The decisions on prefixes: for xcrsctl (until as RFC 3339) or the state
+ * file (until_ms). */
+json_object *decide_prefixes_json(const struct decide *d, bool for_state);
+
+#endif

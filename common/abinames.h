@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The names of the dataplane ABI's values (bpf/xcrs_abi.h) as logs, the
+ * audit log, the state file, xcrsctl and metric labels spell them. Each
+ * returns "?" for a value it does not know.
+ */
+#ifndef XCRS_ABINAMES_H
+#define XCRS_ABINAMES_H
+
+#include "xcrs_abi.h"
+
+const char *abi_action_name(enum xcrs_action a);
+const char *abi_reason_name(enum xcrs_reason r);
+const char *abi_contain_name(enum xcrs_contain_mode m);
+const char *abi_role_name(enum xcrs_role r);
+
+#endif
