@@ -3,6 +3,7 @@
  * Address and prefix text forms (see addr.h).
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,4 +114,50 @@ void addr_prefix_format(const struct xcrs_addr *a, unsigned plen, char *buf,
 	addr_format(a, t, sizeof(t));
 	snprintf(buf, len, "%s/%u", t,
 		 addr_is_v4(a) && plen >= 96 ? plen - 96 : plen);
+}
+
+/* "192.0.2.1:7443", "[2001:db8::1]:7443", "*:7443". */
+int addr_listen_parse(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *sl)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	unsigned long port;
+	char *end;
+	size_t hl;
+
+	if (!colon)
+		return -EINVAL;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end || !port || port > 65535)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		memmove(host, host + 1, hl);
+	}
+	if (!strcmp(host, "*")) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+	} else if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sl = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sl = sizeof(*s6);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
 }

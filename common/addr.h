@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/socket.h>
+
 #include "xcrs_abi.h"
 
 /* Text long enough for any address or prefix addr_format() writes. */
@@ -32,5 +34,10 @@ void addr_format(const struct xcrs_addr *a, char *buf, size_t len);
 /* "a/len" with an IPv4 length for mapped prefixes. */
 void addr_prefix_format(const struct xcrs_addr *a, unsigned plen, char *buf,
 			size_t len);
+
+/* A listening address: "192.0.2.1:7443", "[2001:db8::1]:7443" or
+ * "*:7443" (every address, IPv6 and IPv4). 0 or -EINVAL. */
+int addr_listen_parse(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *sl);
 
 #endif

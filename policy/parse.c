@@ -198,7 +198,7 @@ static int duration(struct pctx *c, const node_t *n, const char *what,
 
 	if (r)
 		return r;
-	if (policy_duration_parse(s, ret))
+	if (duration_parse(s, ret))
 		return perr(c, n, "%s: expected a duration such as 30s, 10m, "
 				  "1h30m or 2d, found '%s'",
 			    what, s);

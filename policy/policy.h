@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "duration.h"
 #include "xcrs_abi.h"
 
 #define POLICY_NAME_MAX 64
@@ -308,10 +309,6 @@ int policy_level_index(const struct policy *p, const char *name);
 int policy_scope_index(const struct policy *p, const char *name);
 int policy_scope_by_id(const struct policy *p, uint32_t id);
 
-/* "30s", "10m", "1h30m", "2d", "500ms" → ns. 0 or -EINVAL. */
-int policy_duration_parse(const char *s, uint64_t *ret_ns);
-/* Writes the shortest form ("1h30m", "0s"). */
-void policy_duration_format(uint64_t ns, char *buf, size_t len);
 
 const char *policy_trigger_to_string(enum policy_trigger t);
 const char *policy_report_status_to_string(enum policy_report_status s);

@@ -2,7 +2,7 @@
 /* CRSAP's other messages (probe request/response, compulsory update
  * instruction, MS connect report, MS leave, control policy): round trips,
  * rejections, authentication in a frame, and every message the code emits
- * valid against the shipped XSD (agent/crsap.xsd). */
+ * valid against the shipped XSD (agent/lib/crsap/crsap.xsd). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -19,10 +19,10 @@ static xmlSchemaParserCtxtPtr pctx;
 
 static void setup(void)
 {
-	pctx = xmlSchemaNewParserCtxt(XCRS_SRCDIR "/agent/crsap.xsd");
+	pctx = xmlSchemaNewParserCtxt(XCRS_SRCDIR "/agent/lib/crsap/crsap.xsd");
 	cr_assert_not_null(pctx);
 	schema = xmlSchemaParse(pctx);
-	cr_assert_not_null(schema, "agent/crsap.xsd does not parse");
+	cr_assert_not_null(schema, "agent/lib/crsap/crsap.xsd does not parse");
 }
 
 static void teardown(void)

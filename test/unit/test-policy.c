@@ -169,19 +169,19 @@ Test(duration, forms)
 	uint64_t ns;
 	char buf[32];
 
-	cr_assert_eq(policy_duration_parse("1h30m", &ns), 0);
+	cr_assert_eq(duration_parse("1h30m", &ns), 0);
 	cr_expect_eq(ns, NS(5400));
-	cr_assert_eq(policy_duration_parse("500ms", &ns), 0);
+	cr_assert_eq(duration_parse("500ms", &ns), 0);
 	cr_expect_eq(ns, 500000000ULL);
-	cr_assert_eq(policy_duration_parse("2d", &ns), 0);
+	cr_assert_eq(duration_parse("2d", &ns), 0);
 	cr_expect_eq(ns, NS(172800));
-	cr_expect_eq(policy_duration_parse("10", &ns), -EINVAL);
-	cr_expect_eq(policy_duration_parse("5m1h", &ns), -EINVAL);
-	cr_expect_eq(policy_duration_parse("1x", &ns), -EINVAL);
-	cr_expect_eq(policy_duration_parse("", &ns), -EINVAL);
-	policy_duration_format(NS(5400), buf, sizeof(buf));
+	cr_expect_eq(duration_parse("10", &ns), -EINVAL);
+	cr_expect_eq(duration_parse("5m1h", &ns), -EINVAL);
+	cr_expect_eq(duration_parse("1x", &ns), -EINVAL);
+	cr_expect_eq(duration_parse("", &ns), -EINVAL);
+	duration_format(NS(5400), buf, sizeof(buf));
 	cr_expect_str_eq(buf, "1h30m");
-	policy_duration_format(0, buf, sizeof(buf));
+	duration_format(0, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "0s");
 }
 

@@ -9,8 +9,10 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
-#include "agent.h"
 #include "async.h"
+#include "loop.h"
+#include "policy.h"
+#include "crsap.h"
 #include "authclient.h"
 #include "gba.h"
 #include "gbakeys.h"
@@ -33,7 +35,10 @@ struct job {
 };
 
 struct gbakeys {
+	struct loop *loop;
 	struct watch w;		/* async_fd(q), not ours to close */
+	gbakeys_ready_fn ready;
+	void *ready_ctx;
 	struct async *q;
 	size_t inflight;	/* jobs not yet reported to the loop */
 	char inflight_ids[INFLIGHT_MAX][CRSAP_ID_MAX + 1];
@@ -113,8 +118,7 @@ static void cache_put(struct gbakeys *g, const struct job *j)
 static void fetched(struct async_job *aj, void *ctx, bool ran)
 {
 	struct job *j = (struct job *)aj;
-	struct agent *ag = ctx;
-	struct gbakeys *g = ag->gba;
+	struct gbakeys *g = ctx;
 
 	if (ran) {
 		for (size_t i = 0; i < g->inflight; i++) {
@@ -133,27 +137,27 @@ static void fetched(struct async_job *aj, void *ctx, bool ran)
 		} else {
 			log_warn("authsrv: no key for %s: %s", j->id, j->err);
 		}
-		inputs_key_ready(ag, j->id, j->ok);
+		g->ready(g->ready_ctx, j->id, j->ok);
 	}
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }
 
-static void on_results(struct agent *ag, struct watch *w, uint32_t events)
+static void on_results(struct watch *w, uint32_t events)
 {
-	async_process(((struct gbakeys *)w)->q, ag);
+	struct gbakeys *g = container_of(w, struct gbakeys, w);
+
+	async_process(g->q, g);
 }
 
-int gbakeys_open(struct agent *ag, struct gbakeys **ret, char *err,
-		 size_t errlen)
+int gbakeys_open(struct loop *l, const struct policy_authsrv *a,
+		 gbakeys_ready_fn ready, void *ctx, struct gbakeys **ret,
+		 char *err, size_t errlen)
 {
-	const struct policy_authsrv *a = &ag->policy->reports.authsrv;
 	struct gbakeys *g;
 	int r;
 
 	*ret = NULL;
-	if (!ag->policy->reports.enabled || !a->enabled)
-		return 0;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -164,14 +168,18 @@ int gbakeys_open(struct agent *ag, struct gbakeys **ret, char *err,
 		return -EINVAL;
 	}
 	g->conn.timeout_s = 5;
+	g->loop = l;
+	g->ready = ready;
+	g->ready_ctx = ctx;
+	g->w.fd = -1;
 	snprintf(g->as_id, sizeof(g->as_id), "%s", a->as_id);
 	r = async_open(INFLIGHT_MAX, &g->q);
 	if (!r)
-		r = watch_add(ag, &g->w, async_fd(g->q), EPOLLIN, on_results);
+		r = loop_add(l, &g->w, async_fd(g->q), EPOLLIN, on_results);
 	if (r) {
 		snprintf(err, errlen, "reports.authsrv: cannot start the "
 				      "worker: %s", strerror(-r));
-		async_close(g->q, ag);
+		async_close(g->q, g);
 		ac_close(&g->conn);
 		free(g);
 		return r;
@@ -182,12 +190,12 @@ int gbakeys_open(struct agent *ag, struct gbakeys **ret, char *err,
 	return 0;
 }
 
-void gbakeys_close(struct agent *ag, struct gbakeys *g)
+void gbakeys_close(struct gbakeys *g)
 {
 	if (!g)
 		return;
-	watch_forget(ag, &g->w);
-	async_close(g->q, ag);
+	loop_forget(g->loop, &g->w);
+	async_close(g->q, g);
 	ac_close(&g->conn);
 	if (g->ring.keys)
 		OPENSSL_cleanse(g->ring.keys, g->cap * sizeof(*g->ring.keys));

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "agent.h"
+#include "clock.h"
+#include "daemon.h"
 #include "log.h"
 
 #define METRICS_CONNS 16
@@ -26,6 +27,7 @@
 
 struct mconn {
 	struct watch w;
+	struct metrics *m;
 	char req[METRICS_REQ_MAX];
 	size_t len;
 	char *out;
@@ -36,6 +38,8 @@ struct mconn {
 };
 
 struct metrics {
+	struct daemon *d;
+	uint64_t scrapes;
 	struct watch listen;
 	struct mconn *conns;
 	size_t nconns;
@@ -128,10 +132,10 @@ static void count_level(void *ctx, const struct corr_view *v)
 		lc->n[v->level]++;
 }
 
-static void render(struct agent *ag, struct sbuf *sb)
+static void render(struct daemon *d, struct sbuf *sb)
 {
 	static const struct {
-		enum agent_counter c;
+		enum stat_counter c;
 		const char *name, *help;
 	} ctr[] = {
 		{ C_DECISIONS, "xcrs_decisions_total",
@@ -159,26 +163,27 @@ static void render(struct agent *ag, struct sbuf *sb)
 		{ C_NEVER_REFUSED, "xcrs_never_react_refused_total",
 		  "decisions refused: the terminal is on the never_react list" },
 	};
-	const struct policy *p = ag->policy;
+	const struct policy *p = d->policy;
 	struct dp_map_fill fill[DP_MAPS_MAX];
 	struct dp_stats st;
 	json_object *ins = json_object_new_array();
 	uint64_t per_level[XCRS_LEVELS_MAX] = { 0 }, cum = 0;
 	struct level_count lc = { p, per_level };
-	const struct decide_report *dr = decide_report(ag->dec);
-	uint64_t cn[C_MAX];
+	const struct decide_report *dr = decide_report(d->dec);
+	struct stats sn;
+	uint64_t *cn = sn.c;
 	char e1[256];
 	int n;
 
-	agent_stats(ag, cn);
+	daemon_stats(d, &sn);
 	head(sb, "xcrs_up", "gauge", "1 while the agent runs");
 	sb_printf(sb, "xcrs_up 1\n");
 	head(sb, "xcrs_uptime_seconds", "gauge", "seconds since the agent started");
 	sb_printf(sb, "xcrs_uptime_seconds %" PRIu64 "\n",
-		  (uint64_t)((now_mono() - ag->started_mono) / 1000000000ULL));
+		  (uint64_t)((now_mono() - d->started_mono) / 1000000000ULL));
 
 	/* the dataplane's own per-CPU counters */
-	if (dp_stats_read(ag->dp, &st) == 0) {
+	if (dp_stats_read(d->dp, &st) == 0) {
 		head(sb, "xcrs_dataplane_packets_total", "counter",
 		     "packets judged by the XDP program, by action and reason");
 		for (int a = 0; a < XCRS_ACT_MAX; a++)
@@ -201,7 +206,7 @@ static void render(struct agent *ag, struct sbuf *sb)
 					  (unsigned long long)st.c[a][r].bytes);
 	}
 
-	corr_each_terminal(decide_engine(ag->dec), count_level, &lc);
+	corr_each_terminal(decide_engine(d->dec), count_level, &lc);
 	head(sb, "xcrs_reacted_terminals", "gauge",
 	     "terminals with a reaction, by effective level");
 	for (size_t l = 0; l < p->nlevels; l++)
@@ -219,12 +224,12 @@ static void render(struct agent *ag, struct sbuf *sb)
 
 		sb_printf(sb, "xcrs_scope_contained{scope=\"%s\"} %d\n",
 			  esc(p->scopes[s].name, e1, sizeof(e1)),
-			  corr_scope_state(decide_engine(ag->dec), (int)s, &until, &rule) ==
+			  corr_scope_state(decide_engine(d->dec), (int)s, &until, &rule) ==
 				  1);
 	}
 	head(sb, "xcrs_ms_connected", "gauge",
 	     "MSs between connect and leave");
-	sb_printf(sb, "xcrs_ms_connected %zu\n", ag->ms.n);
+	sb_printf(sb, "xcrs_ms_connected %zu\n", ms_report(d->ms)->connected);
 
 	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++) {
 		head(sb, ctr[i].name, "counter", ctr[i].help);
@@ -233,7 +238,7 @@ static void render(struct agent *ag, struct sbuf *sb)
 	}
 
 	/* inputs: accepted and refused, per source and reason */
-	inputs_describe(ag, ins);
+	feeds_describe(d->feeds, ins);
 	head(sb, "xcrs_input_lines_total", "counter",
 	     "lines read per event input");
 	for (size_t i = 0; i < json_object_array_length(ins); i++) {
@@ -271,7 +276,7 @@ static void render(struct agent *ag, struct sbuf *sb)
 	}
 	sb_printf(sb, "xcrs_input_accepted_total{input=\"reports\",path=\"\"} %"
 		      PRIu64 "\n",
-		  ag->counters[C_REPORTS_OK]);
+		  cn[C_REPORTS_OK]);
 	head(sb, "xcrs_input_refused_total", "counter",
 	     "input refused, per source and reason");
 	for (size_t i = 0; i < json_object_array_length(ins); i++) {
@@ -290,20 +295,20 @@ static void render(struct agent *ag, struct sbuf *sb)
 	}
 	sb_printf(sb, "xcrs_input_refused_total{input=\"events\",path=\"\","
 		      "reason=\"overlong\"} %" PRIu64 "\n",
-		  ag->counters[C_INPUT_OVERLONG]);
+		  cn[C_INPUT_OVERLONG]);
 	sb_printf(sb, "xcrs_input_refused_total{input=\"events\",path=\"\","
 		      "reason=\"not-a-subscriber\"} %" PRIu64 "\n",
-		  ag->counters[C_INPUT_NOT_SUBSCRIBER]);
+		  cn[C_INPUT_NOT_SUBSCRIBER]);
 	for (int v = 1; v < CRSAP_VERDICT_MAX; v++)
 		sb_printf(sb, "xcrs_input_refused_total{input=\"reports\","
 			      "path=\"\",reason=\"%s\"} %" PRIu64 "\n",
-			  crsap_verdict_to_string(v), ag->refused[v]);
+			  crsap_verdict_to_string(v), sn.refused_by[v]);
 	sb_printf(sb, "xcrs_input_refused_total{input=\"reports\",path=\"\","
 		      "reason=\"tls-handshake\"} %" PRIu64 "\n",
-		  ag->counters[C_TLS_FAILED]);
+		  cn[C_TLS_FAILED]);
 	json_object_put(ins);
 
-	n = dp_fill(ag->dp, fill);
+	n = dp_fill(d->dp, fill);
 	if (n > 0) {
 		head(sb, "xcrs_map_entries", "gauge",
 		     "entries in use per dataplane map");
@@ -342,20 +347,20 @@ static void render(struct agent *ag, struct sbuf *sb)
 
 /* ---- the server ---- */
 
-static void conn_close(struct agent *ag, struct mconn *c)
+static void conn_close(struct mconn *c)
 {
 	if (c->dead)
 		return;
 	c->dead = true;
-	watch_close(ag, &c->w);
-	ag->metrics->nconns--;
+	loop_close(c->m->d->loop, &c->w);
+	c->m->nconns--;
 }
 
-void metrics_reap(struct agent *ag)
+void metrics_reap(struct metrics *m)
 {
-	if (!ag->metrics)
+	if (!m)
 		return;
-	for (struct mconn **pp = &ag->metrics->conns; *pp;) {
+	for (struct mconn **pp = &m->conns; *pp;) {
 		struct mconn *c = *pp;
 
 		if (!c->dead) {
@@ -368,8 +373,8 @@ void metrics_reap(struct agent *ag)
 	}
 }
 
-static void respond(struct agent *ag, struct mconn *c, const char *status,
-		    const char *ctype, const char *body, size_t blen)
+static void respond(struct mconn *c, const char *status, const char *ctype,
+		    const char *body, size_t blen)
 {
 	struct sbuf sb = { 0 };
 
@@ -390,18 +395,18 @@ static void respond(struct agent *ag, struct mconn *c, const char *status,
 	}
 	if (sb.oom) {
 		free(sb.b);
-		conn_close(ag, c);
+		conn_close(c);
 		return;
 	}
 	c->out = sb.b;
 	c->outlen = sb.len;
 	c->outoff = 0;
-	watch_mod(ag, &c->w, EPOLLOUT);
+	loop_mod(c->m->d->loop, &c->w, EPOLLOUT);
 }
 
-static void on_conn(struct agent *ag, struct watch *w, uint32_t events)
+static void on_conn(struct watch *w, uint32_t events)
 {
-	struct mconn *c = (struct mconn *)w;
+	struct mconn *c = container_of(w, struct mconn, w);
 	ssize_t n;
 
 	if (c->dead)
@@ -414,14 +419,14 @@ static void on_conn(struct agent *ag, struct watch *w, uint32_t events)
 		if (n > 0)
 			c->outoff += (size_t)n;
 		if (n <= 0 || c->outoff == c->outlen)
-			conn_close(ag, c);
+			conn_close(c);
 		return;
 	}
 	n = recv(c->w.fd, c->req + c->len, sizeof(c->req) - 1 - c->len, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(ag, c);
+		conn_close(c);
 		return;
 	}
 	c->len += (size_t)n;
@@ -430,7 +435,7 @@ static void on_conn(struct agent *ag, struct watch *w, uint32_t events)
 		if (c->len >= sizeof(c->req) - 1) {
 			static const char m[] = "request too large\n";
 
-			respond(ag, c, "431 Request Header Fields Too Large",
+			respond(c, "431 Request Header Fields Too Large",
 				"text/plain", m, sizeof(m) - 1);
 		}
 		return;
@@ -439,34 +444,34 @@ static void on_conn(struct agent *ag, struct watch *w, uint32_t events)
 	    !strncmp(c->req, "GET /metrics?", 13)) {
 		struct sbuf sb = { 0 };
 
-		ag->counters[C_METRICS_SCRAPES]++;
-		render(ag, &sb);
+		c->m->scrapes++;
+		render(c->m->d, &sb);
 		if (sb.oom) {
 			static const char m[] = "out of memory\n";
 
 			free(sb.b);
-			respond(ag, c, "500 Internal Server Error",
-				"text/plain", m, sizeof(m) - 1);
+			respond(c, "500 Internal Server Error", "text/plain", m,
+				sizeof(m) - 1);
 			return;
 		}
-		respond(ag, c, "200 OK", "text/plain; version=0.0.4",
+		respond(c, "200 OK", "text/plain; version=0.0.4",
 			sb.b ? sb.b : "", sb.len);
 		free(sb.b);
 	} else if (!strncmp(c->req, "GET ", 4)) {
 		static const char m[] = "only /metrics here\n";
 
-		respond(ag, c, "404 Not Found", "text/plain", m, sizeof(m) - 1);
+		respond(c, "404 Not Found", "text/plain", m, sizeof(m) - 1);
 	} else {
 		static const char m[] = "GET only\n";
 
-		respond(ag, c, "405 Method Not Allowed", "text/plain", m,
+		respond(c, "405 Method Not Allowed", "text/plain", m,
 			sizeof(m) - 1);
 	}
 }
 
-static void on_accept(struct agent *ag, struct watch *w, uint32_t events)
+static void on_accept(struct watch *w, uint32_t events)
 {
-	struct metrics *m = ag->metrics;
+	struct metrics *m = container_of(w, struct metrics, listen);
 	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	struct mconn *c;
 
@@ -477,77 +482,88 @@ static void on_accept(struct agent *ag, struct watch *w, uint32_t events)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || watch_add(ag, &c->w, fd, EPOLLIN, on_conn)) {
+	if (!c || loop_add(m->d->loop, &c->w, fd, EPOLLIN, on_conn)) {
 		free(c);
 		close(fd);
 		return;
 	}
-	c->deadline = now_mono() + METRICS_DEADLINE_NS;
+	c->m = m;
+	c->deadline = loop_now(m->d->loop) + METRICS_DEADLINE_NS;
 	c->next = m->conns;
 	m->conns = c;
 	m->nconns++;
 }
 
-int metrics_open(struct agent *ag, char *err, size_t errlen)
+int metrics_new(struct daemon *d, struct metrics **ret_met, char *err,
+		size_t errlen)
 {
-	const char *addr = ag->policy->agent.metrics;
+	const char *addr = d->policy->agent.metrics;
 	struct sockaddr_storage ss;
+	struct metrics *m;
 	socklen_t sl;
 	int fd, one = 1;
 
+	*ret_met = NULL;
 	if (!addr[0])
 		return 0;
-	if (listen_addr_parse(addr, &ss, &sl)) {
+	if (addr_listen_parse(addr, &ss, &sl)) {
 		snprintf(err, errlen, "agent.metrics: \"%s\" is not "
 				      "address:port",
 			 addr);
 		return -EINVAL;
 	}
-	ag->metrics = calloc(1, sizeof(*ag->metrics));
-	if (!ag->metrics)
+	m = calloc(1, sizeof(*m));
+	if (!m)
 		return -ENOMEM;
+	m->d = d;
+	m->listen.fd = -1;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 16) ||
-	    watch_add(ag, &ag->metrics->listen, fd, EPOLLIN, on_accept)) {
+	    loop_add(d->loop, &m->listen, fd, EPOLLIN, on_accept)) {
 		int r = -errno;
 
 		snprintf(err, errlen, "metrics listener %s: %s", addr,
 			 strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		free(ag->metrics);
-		ag->metrics = NULL;
+		free(m);
 		return r;
 	}
 	log_info("metrics on http://%s/metrics", addr);
+	*ret_met = m;
 	return 0;
 }
 
-void metrics_housekeeping(struct agent *ag)
+void metrics_housekeeping(struct metrics *m)
 {
-	uint64_t now = now_mono();
+	uint64_t now;
 	struct mconn *c, *next;
 
-	if (!ag->metrics)
+	if (!m)
 		return;
-	for (c = ag->metrics->conns; c; c = next) {
+	now = loop_now(m->d->loop);
+	for (c = m->conns; c; c = next) {
 		next = c->next;
 		if (now >= c->deadline)
-			conn_close(ag, c);
+			conn_close(c);
 	}
 }
 
-void metrics_close(struct agent *ag)
+void metrics_free(struct metrics *m)
 {
-	if (!ag->metrics)
+	if (!m)
 		return;
-	for (struct mconn *c = ag->metrics->conns; c; c = c->next)
-		conn_close(ag, c);
-	metrics_reap(ag);
-	watch_close(ag, &ag->metrics->listen);
-	free(ag->metrics);
-	ag->metrics = NULL;
+	for (struct mconn *c = m->conns; c; c = c->next)
+		conn_close(c);
+	metrics_reap(m);
+	loop_close(m->d->loop, &m->listen);
+	free(m);
+}
+
+uint64_t metrics_scrapes(const struct metrics *m)
+{
+	return m ? m->scrapes : 0;
 }

@@ -23,8 +23,10 @@
 #include <openssl/crypto.h>
 
 #include "addr.h"
-#include "agent.h"
 #include "async.h"
+#include "clock.h"
+#include "loop.h"
+#include "peers.h"
 #include "crsapclient.h"
 #include "log.h"
 
@@ -49,8 +51,12 @@ struct pjob {
 };
 
 struct peers {
+	struct loop *loop;
+	const struct policy *p;
+	struct decide *dec;
+	struct audit *au;
 	struct watch w;		/* async_fd(q), not ours to close */
-	struct async *q;
+	struct async *q;	/* started with the first peer */
 	/* the policy's peers, copied when it was set */
 	struct policy_peer *list;
 	size_t n;
@@ -93,7 +99,7 @@ static void ask_peer(struct async_job *aj)
 }
 
 /* A controlPolicy from the peer of j about j->ms: apply it. */
-static void take_answer(struct agent *ag, struct pjob *j)
+static void take_answer(struct peers *ps, struct pjob *j)
 {
 	const struct policy_peer *pe = &j->peer;
 	struct crsap_frame f;
@@ -116,7 +122,7 @@ static void take_answer(struct agent *ag, struct pjob *j)
 		log_debug("roaming: %s has no control of %s", pe->id, buf);
 		return;
 	}
-	level = policy_level_index(ag->policy, m.level);
+	level = policy_level_index(ps->p, m.level);
 	if (level < 0) {
 		log_warn("roaming: %s hands over %s at level %s, which this "
 			 "policy does not have", pe->id, buf, m.level);
@@ -124,9 +130,9 @@ static void take_answer(struct agent *ag, struct pjob *j)
 	}
 	snprintf(why, sizeof(why), "handed over by %s (%s: %.200s)", pe->id,
 		 m.rule[0] ? m.rule : m.evaluation, m.reason);
-	if (decide_react_rule(ag->dec, &a, HANDOVER, (unsigned)level,
+	if (decide_react_rule(ps->dec, &a, HANDOVER, (unsigned)level,
 			    m.until_ms ? real_ms_to_mono(m.until_ms) : 0, true,
-			    why, now_mono()) < 0) {
+			    why, loop_now(ps->loop)) < 0) {
 		log_warn("roaming: cannot apply the control of %s", buf);
 		return;
 	}
@@ -142,7 +148,7 @@ static void take_answer(struct agent *ag, struct pjob *j)
 		json_object_object_add(rec, "from", json_object_new_string(pe->id));
 		json_object_object_add(rec, "level",
 				       json_object_new_string(m.level));
-		audit_write(ag->audit, rec);
+		audit_write(ps->au, rec);
 	}
 }
 
@@ -160,9 +166,11 @@ static void answered(struct async_job *aj, void *ctx, bool ran)
 	free(j);
 }
 
-static void on_results(struct agent *ag, struct watch *w, uint32_t events)
+static void on_results(struct watch *w, uint32_t events)
 {
-	async_process(((struct peers *)w)->q, ag);
+	struct peers *ps = container_of(w, struct peers, w);
+
+	async_process(ps->q, ps);
 }
 
 /* Copies p's peers into ps (the keyring too). */
@@ -212,71 +220,64 @@ int peers_check(const struct policy *p, char *err, size_t errlen)
 	return 0;
 }
 
-static int open_with(struct agent *ag, const struct policy *p, char *err,
-		     size_t errlen)
+int peers_new(struct loop *l, const struct policy *p, struct decide *dec,
+	      struct audit *au, struct peers **ret_peers, char *err,
+	      size_t errlen)
 {
 	struct peers *ps;
-	int r;
+	int r = peers_check(p, err, errlen);
 
-	ag->peers = NULL;
-	if (!p->npeers)
-		return 0;
-	r = peers_check(p, err, errlen);
 	if (r)
 		return r;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return -ENOMEM;
-	ps->w.fd = -1;
-	ag->peers = ps;
-	r = take_peers(ps, p);
-	if (!r)
-		r = async_open(QUEUE_MAX, &ps->q);
-	if (!r)
-		r = watch_add(ag, &ps->w, async_fd(ps->q), EPOLLIN, on_results);
+	*ps = (struct peers){ .loop = l, .dec = dec, .au = au, .w.fd = -1 };
+	r = peers_set_policy(ps, p, err, errlen);
 	if (r) {
-		snprintf(err, errlen, "scs.peers: cannot start: %s",
-			 strerror(-r));
-		peers_close(ag);
+		peers_free(ps);
 		return r;
 	}
-	log_info("roaming: %zu peer SCS(s); this SCS is %s", ps->n,
-		 ps->scs_id);
+	*ret_peers = ps;
 	return 0;
 }
 
-int peers_open(struct agent *ag, char *err, size_t errlen)
-{
-	return open_with(ag, ag->policy, err, errlen);
-}
-
-int peers_set_policy(struct agent *ag, const struct policy *np, char *err,
+int peers_set_policy(struct peers *ps, const struct policy *np, char *err,
 		     size_t errlen)
 {
+	size_t had = ps->n;
 	int r;
 
-	if (!ag->peers)
-		return open_with(ag, np, err, errlen);
-	r = take_peers(ag->peers, np);
+	ps->p = np;
+	if (np->npeers && !ps->q) {
+		r = async_open(QUEUE_MAX, &ps->q);
+		if (!r)
+			r = loop_add(ps->loop, &ps->w, async_fd(ps->q), EPOLLIN,
+				     on_results);
+		if (r) {
+			snprintf(err, errlen, "scs.peers: cannot start: %s",
+				 strerror(-r));
+			return r;
+		}
+	}
+	r = take_peers(ps, np);
 	if (r) {
 		snprintf(err, errlen, "scs.peers: out of memory");
 		return r;
 	}
-	log_info("roaming: %zu peer SCS(s) now; this SCS is %s", ag->peers->n,
-		 ag->peers->scs_id);
+	if (ps->n || had)
+		log_info("roaming: %zu peer SCS(s); this SCS is %s", ps->n,
+			 ps->scs_id);
 	return 0;
 }
 
-void peers_close(struct agent *ag)
+void peers_free(struct peers *ps)
 {
-	struct peers *ps = ag->peers;
-
 	if (!ps)
 		return;
-	if (ps->w.fd >= 0)
-		watch_forget(ag, &ps->w);
+	loop_forget(ps->loop, &ps->w);
 	if (ps->q)
-		async_close(ps->q, ag);
+		async_close(ps->q, ps);
 	if (ps->list)
 		OPENSSL_cleanse(ps->list, ps->n * sizeof(*ps->list));
 	free(ps->list);
@@ -285,15 +286,10 @@ void peers_close(struct agent *ag)
 				ps->ring.nkeys * sizeof(*ps->ring.keys));
 	free(ps->ring.keys);
 	free(ps);
-	ag->peers = NULL;
 }
 
-void peers_ask(struct agent *ag, const struct xcrs_addr *a)
+void peers_ask(struct peers *ps, const struct xcrs_addr *a)
 {
-	struct peers *ps = ag->peers;
-
-	if (!ps)
-		return;
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct policy_peer *pe = &ps->list[i];
 		struct crsap_nac m = { .kind = CRSAP_MS_CONNECT };
@@ -307,10 +303,10 @@ void peers_ask(struct agent *ag, const struct xcrs_addr *a)
 		snprintf(m.node, sizeof(m.node), "%s", ps->scs_id);
 		m.time_ms = now_real_ms();
 		addr_format(a, m.address, sizeof(m.address));
-		sc = corr_scope_of(decide_engine(ag->dec), a);
+		sc = policy_scope_of(ps->p, a);
 		if (sc >= 0)
 			snprintf(m.scope, sizeof(m.scope), "%s",
-				 ag->policy->scopes[sc].name);
+				 ps->p->scopes[sc].name);
 		snprintf(m.cause, sizeof(m.cause), "moved");
 		if (crsap_nonce(m.nonce) || crsap_nac_build(&m, &xml, &xlen) ||
 		    crsap_frame_build(ps->scs_id, pe->key, pe->keylen,
@@ -336,13 +332,14 @@ void peers_ask(struct agent *ag, const struct xcrs_addr *a)
 	}
 }
 
-const struct crsap_key *peers_key(struct agent *ag, const char *id)
+const struct crsap_key *peers_key(const struct peers *ps, const char *id)
 {
-	return ag->peers ? crsap_keyring_find(&ag->peers->ring, id) : NULL;
+	return ps ? crsap_keyring_find(&ps->ring, id) : NULL;
 }
 
-int peers_answer(struct agent *ag, const struct crsap_key *k,
-		 const uint8_t *buf, size_t len, uint8_t **out, size_t *olen,
+int peers_answer(struct peers *ps, struct crsap_replay *replay,
+		 const struct crsap_key *k, const uint8_t *buf, size_t len,
+		 uint8_t **out, size_t *olen, struct xcrs_addr *ret_moved,
 		 char *err, size_t errlen)
 {
 	struct crsap_frame f;
@@ -350,7 +347,7 @@ int peers_answer(struct agent *ag, const struct crsap_key *k,
 	struct corr_view v;
 	struct xcrs_addr a;
 	uint64_t now = now_real_ms(),
-		 skew = ag->policy->reports.max_skew_ns / 1000000;
+		 skew = ps->p->reports.max_skew_ns / 1000000;
 	char *xml = NULL;
 	size_t xlen;
 	int r;
@@ -373,34 +370,34 @@ int peers_answer(struct agent *ag, const struct crsap_key *k,
 		snprintf(err, errlen, "stale message of peer %s", f.id);
 		return -EACCES;
 	}
-	if (crsap_replay_add(ag->replay, q.node, q.nonce,
+	if (crsap_replay_add(replay, q.node, q.nonce,
 			     q.time_ms + skew + 1, now)) {
 		snprintf(err, errlen, "replayed (or no room for) message of "
 				      "peer %s", f.id);
 		return -EACCES;
 	}
-	snprintf(m.node, sizeof(m.node), "%s", ag->policy->scs_id);
+	snprintf(m.node, sizeof(m.node), "%s", ps->p->scs_id);
 	m.time_ms = now;
 	if (crsap_nonce(m.nonce))
 		return -EIO;
 	snprintf(m.address, sizeof(m.address), "%s", q.address);
-	if (corr_terminal(decide_engine(ag->dec), &a, &v) == 0) {
+	if (corr_terminal(decide_engine(ps->dec), &a, &v) == 0) {
 		snprintf(m.evaluation, sizeof(m.evaluation), HANDOVER);
 		snprintf(m.level, sizeof(m.level), "%s",
-			 ag->policy->levels[v.level].name);
+			 ps->p->levels[v.level].name);
 		m.until_ms = v.until_ns ? mono_to_real_ms(v.until_ns) : 0;
 		snprintf(m.rule, sizeof(m.rule), "%s", v.rule);
 		snprintf(m.reason, sizeof(m.reason), "%s", v.why);
 	} else {
-		int base = agent_base_level(ag, &a);
+		int base = policy_base_level(ps->p, &a);
 
 		snprintf(m.evaluation, sizeof(m.evaluation), "none");
 		snprintf(m.level, sizeof(m.level), "%s",
-			 base >= 0 ? ag->policy->levels[base].name : "none");
+			 base >= 0 ? ps->p->levels[base].name : "none");
 	}
 	r = crsap_nac_build(&m, &xml, &xlen);
 	if (!r)
-		r = crsap_frame_build(ag->policy->scs_id, k->key, k->keylen, xml,
+		r = crsap_frame_build(ps->p->scs_id, k->key, k->keylen, xml,
 				      xlen, out, olen);
 	free(xml);
 	if (r)
@@ -408,8 +405,8 @@ int peers_answer(struct agent *ag, const struct crsap_key *k,
 	if (!strcmp(m.evaluation, HANDOVER)) {
 		log_info("roaming: %s moved to %s at level %s: handed over",
 			 q.address, f.id, m.level);
-		/* it is not here any more: its state and control go */
-		ms_leave(ag, &a, "moved");
+		*ret_moved = a;
+		return 1;
 	}
 	return 0;
 }

@@ -13,17 +13,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "addr.h"
-#include "agent.h"
+#include "clock.h"
 #include "lineproto.h"
 #include "log.h"
+#include "loop.h"
+#include "ms.h"
 
-static void audit_ms(struct agent *ag, const char *event,
+#define NO_SCA "no-sca"
+
+struct ms {
+	struct loop *loop;
+	const struct policy *p;
+	struct decide *dec;
+	struct enforce *enf;
+	struct keys *keys;
+	struct peers *peers;
+	struct audit *au;
+	struct mstab tab;
+	int probe_fd;		/* UDP socket probes leave from, -1 none */
+	struct watch probe_timer;
+	struct ms_report rep;
+};
+
+static void audit_ms(struct ms *m, const char *event,
 		     const struct xcrs_addr *a, const char *why)
 {
 	json_object *rec = json_object_new_object();
@@ -33,10 +49,10 @@ static void audit_ms(struct agent *ag, const char *event,
 	json_object_object_add(rec, "event", json_object_new_string(event));
 	json_object_object_add(rec, "terminal", json_object_new_string(buf));
 	json_object_object_add(rec, "cause", json_object_new_string(why));
-	audit_write(ag->audit, rec);
+	audit_write(m->au, rec);
 }
 
-void ms_connect(struct agent *ag, const struct xcrs_addr *a,
+void ms_connect(struct ms *m, const struct xcrs_addr *a,
 		const char *source)
 {
 	struct ms_entry *e;
@@ -44,12 +60,12 @@ void ms_connect(struct agent *ag, const struct xcrs_addr *a,
 	bool created;
 
 	addr_format(a, buf, sizeof(buf));
-	if (!agent_is_subscriber(ag, a)) {
+	if (!policy_static_sub(m->p, a) && policy_pool_level(m->p, a) < 0) {
 		log_debug("connect of %s (%s) ignored: not a subscriber of the "
 			  "policy", buf, source);
 		return;
 	}
-	e = mstab_add(&ag->ms, a, &created);
+	e = mstab_add(&m->tab, a, &created);
 	if (!e) {
 		log_error("MS %s: out of memory", buf);
 		return;
@@ -59,37 +75,39 @@ void ms_connect(struct agent *ag, const struct xcrs_addr *a,
 	e->since_ms = now_real_ms();
 	snprintf(e->source, sizeof(e->source), "%s", source);
 	/* Discovery: does it have an SCA? (a reporting MS has) */
-	if (ag->policy->probe && strcmp(source, "report"))
-		e->next_probe = now_mono();
+	if (m->p->probe && strcmp(source, "report"))
+		e->next_probe = loop_now(m->loop);
 	/* Roaming: has it come from another site? */
-	peers_ask(ag, a);
-	ag->counters[C_MS_CONNECTS]++;
+	if (m->peers)
+		peers_ask(m->peers, a);
+	m->rep.connects++;
+	m->rep.connected = m->tab.n;
 	log_info("MS %s connected (%s)", buf, source);
-	audit_ms(ag, "ms-connect", a, source);
+	audit_ms(m, "ms-connect", a, source);
 }
 
-void ms_leave(struct agent *ag, const struct xcrs_addr *a, const char *cause)
+void ms_leave(struct ms *m, const struct xcrs_addr *a, const char *cause)
 {
 	char buf[ADDR_STRLEN];
 	int r;
 
 	addr_format(a, buf, sizeof(buf));
-	if (mstab_del(&ag->ms, a))
+	if (mstab_del(&m->tab, a))
 		log_debug("leave of %s (%s): it was not connected", buf, cause);
 	/* Its next packet is a new connect. */
-	if (ag->dp)
-		enf_seen_forget(ag->enf, a);
-	ag->counters[C_MS_LEAVES]++;
+	enf_seen_forget(m->enf, a);
+	m->rep.leaves++;
+	m->rep.connected = m->tab.n;
 	log_info("MS %s left (%s): its state and control are released", buf,
 		 cause);
-	audit_ms(ag, "ms-leave", a, cause);
-	r = decide_release_all(ag->dec, a, now_mono());
+	audit_ms(m, "ms-leave", a, cause);
+	r = decide_release_all(m->dec, a, loop_now(m->loop));
 	if (r < 0 && r != -ENOENT)
 		log_warn("MS %s: releasing its control: %s", buf, strerror(-r));
 }
 
 struct expired {
-	struct agent *ag;
+	struct ms *m;
 	struct xcrs_addr a[256];
 	size_t n;
 };
@@ -102,24 +120,24 @@ static void on_idle(void *ctx, const struct xcrs_addr *a,
 	if (x->n < sizeof(x->a) / sizeof(x->a[0]))
 		x->a[x->n++] = *a;
 	else /* more than one batch: the rest leave without the release */
-		ms_leave(x->ag, a, "idle");
+		ms_leave(x->m, a, "idle");
 }
 
-void ms_housekeeping(struct agent *ag)
+void ms_housekeeping(struct ms *m)
 {
-	struct expired x = { .ag = ag };
+	struct expired x = { .m = m };
 	int r;
 
-	if (!ag->policy->ms_detect || !ag->dp)
+	if (!m->p->ms_detect)
 		return;
-	r = enf_seen_expire(ag->enf, ag->policy->ms_idle_ns, on_idle, &x);
+	r = enf_seen_expire(m->enf, m->p->ms_idle_ns, on_idle, &x);
 	if (r < 0)
-		log_warn("MS idle scan: %s", enf_errmsg(ag->enf));
+		log_warn("MS idle scan: %s", enf_errmsg(m->enf));
 	for (size_t i = 0; i < x.n; i++)
-		ms_leave(ag, &x.a[i], "idle");
+		ms_leave(m, &x.a[i], "idle");
 }
 
-void ms_feed_line(struct agent *ag, const char *src, char *line, size_t len)
+void ms_feed_line(struct ms *m, const char *src, char *line, size_t len)
 {
 	struct xcrs_addr a;
 	bool connect;
@@ -127,18 +145,18 @@ void ms_feed_line(struct agent *ag, const char *src, char *line, size_t len)
 
 	if (r == -ENODATA)
 		return;
-	ag->counters[C_SESSIONS_LINES]++;
+	m->rep.session_lines++;
 	if (r) {
-		ag->counters[C_INPUT_MALFORMED]++;
+		m->rep.session_malformed++;
 		log_warn("%s: malformed session line dropped (expected "
 			 "{\"event\": \"connect\"|\"leave\", \"ms\": ADDRESS})",
 			 src);
 		return;
 	}
 	if (connect)
-		ms_connect(ag, &a, "feed");
+		ms_connect(m, &a, "feed");
 	else
-		ms_leave(ag, &a, "feed");
+		ms_leave(m, &a, "feed");
 }
 
 static void ms_one(struct ms_entry *e, void *ctx)
@@ -158,26 +176,24 @@ static void ms_one(struct ms_entry *e, void *ctx)
 	json_object_array_add(arr, o);
 }
 
-json_object *ms_json(struct agent *ag)
+json_object *ms_json(const struct ms *m)
 {
 	json_object *arr = json_object_new_array();
 
-	mstab_each(&ag->ms, ms_one, arr);
+	mstab_each(&m->tab, ms_one, arr);
 	return arr;
 }
 
 /* ---- discovery and SCA installation (11.1, 11.3) ---- */
 
-#define NO_SCA "no-sca"
-
-void ms_probe_answered(struct agent *ag, const struct xcrs_addr *a,
+void ms_probe_answered(struct ms *m, const struct xcrs_addr *a,
 		       const char *sca_id, const char *sca_version)
 {
 	struct ms_entry *e;
 	char buf[ADDR_STRLEN];
 
-	ms_connect(ag, a, "probe");
-	e = mstab_get(&ag->ms, a);
+	ms_connect(m, a, "probe");
+	e = mstab_get(&m->tab, a);
 	if (!e)
 		return;
 	addr_format(a, buf, sizeof(buf));
@@ -190,14 +206,14 @@ void ms_probe_answered(struct agent *ag, const struct xcrs_addr *a,
 	snprintf(e->sca_id, sizeof(e->sca_id), "%s", sca_id);
 }
 
-void ms_reported(struct agent *ag, const struct xcrs_addr *a,
+void ms_reported(struct ms *m, const struct xcrs_addr *a,
 		 const char *sca_id)
 {
 	struct ms_entry *e;
 	char buf[ADDR_STRLEN];
 
-	ms_connect(ag, a, "report");
-	e = mstab_get(&ag->ms, a);
+	ms_connect(m, a, "report");
+	e = mstab_get(&m->tab, a);
 	if (!e)
 		return;
 	e->sca = true;
@@ -210,17 +226,19 @@ void ms_reported(struct agent *ag, const struct xcrs_addr *a,
 	addr_format(a, buf, sizeof(buf));
 	log_info("MS %s: its SCA reported: the hold at the download service "
 		 "ends", buf);
-	decide_release_rule(ag->dec, a, NO_SCA, "its SCA reported",
-			    now_mono());
+	decide_release_rule(m->dec, a, NO_SCA, "its SCA reported",
+			    loop_now(m->loop));
 }
 
 /* The key a probe to a is MAC'd with: the MS's own if a static key names
  * its address, else the public probe key. */
-static void probe_key(struct agent *ag, const struct xcrs_addr *a,
+static void probe_key(struct ms *m, const struct xcrs_addr *a,
 		      uint8_t *key, size_t *keylen)
 {
-	for (size_t i = 0; ag->keys && i < ag->keys->nkeys; i++) {
-		const struct crsap_key *k = &ag->keys->keys[i];
+	const struct crsap_keyring *kr = keys_file(m->keys);
+
+	for (size_t i = 0; i < kr->nkeys; i++) {
+		const struct crsap_key *k = &kr->keys[i];
 
 		if (!k->peer && !memcmp(&k->addr, a, sizeof(*a))) {
 			memcpy(key, k->key, k->keylen);
@@ -232,41 +250,39 @@ static void probe_key(struct agent *ag, const struct xcrs_addr *a,
 	*keylen = CRSAP_MAC_LEN;
 }
 
-static void send_probe(struct agent *ag, struct ms_entry *e)
+static void send_probe(struct ms *m, struct ms_entry *e)
 {
 	struct crsap_probe p = { 0 };
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
 	uint8_t key[CRSAP_KEY_MAX], *frame = NULL;
 	size_t keylen, xlen, flen;
 	char *xml = NULL;
+	int r;
 
 	addr_format(&e->addr, p.ms, sizeof(p.ms));
 	p.time_ms = now_real_ms();
 	if (crsap_nonce(p.nonce))
 		return;
-	snprintf(p.scs, sizeof(p.scs), "%s", ag->policy->scs_id);
+	snprintf(p.scs, sizeof(p.scs), "%s", m->p->scs_id);
 	snprintf(p.report_to, sizeof(p.report_to), "%s",
-		 ag->policy->reports.listen);
-	probe_key(ag, &e->addr, key, &keylen);
+		 m->p->reports.listen);
+	probe_key(m, &e->addr, key, &keylen);
 	if (crsap_probe_build(&p, &xml, &xlen) ||
-	    crsap_frame_build(ag->policy->scs_id, key, keylen, xml, xlen,
+	    crsap_frame_build(m->p->scs_id, key, keylen, xml, xlen,
 			      &frame, &flen)) {
 		log_warn("MS %s: cannot build a probe", p.ms);
 		free(xml);
 		return;
 	}
-	memcpy(&sa.sin6_addr, e->addr.a, 16);
-	sa.sin6_port = htons(ag->policy->probe_port);
 	/* The frame without its length prefix: one datagram, one frame. */
-	if (sendto(ag->probe_fd, frame + 4, flen - 4, MSG_DONTWAIT,
-		   (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		log_debug("MS %s: probe not sent: %s", p.ms, strerror(errno));
+	r = ms_send_sca(m, &e->addr, frame + 4, flen - 4);
+	if (r)
+		log_debug("MS %s: probe not sent: %s", p.ms, strerror(-r));
 	free(xml);
 	free(frame);
 }
 
 struct probe_walk {
-	struct agent *ag;
+	struct ms *m;
 	uint64_t now;
 	struct xcrs_addr redirect[64];
 	size_t nredirect;
@@ -275,7 +291,7 @@ struct probe_walk {
 static void probe_one(struct ms_entry *e, void *ctx)
 {
 	struct probe_walk *w = ctx;
-	const struct policy *p = w->ag->policy;
+	const struct policy *p = w->m->p;
 
 	if (e->sca || !e->next_probe || w->now < e->next_probe)
 		return;
@@ -285,22 +301,21 @@ static void probe_one(struct ms_entry *e, void *ctx)
 		 * the table */
 		w->redirect[w->nredirect++] = e->addr;
 	}
-	send_probe(w->ag, e);
+	send_probe(w->m, e);
 	if (e->probes < 1000000)
 		e->probes++;
 	e->next_probe = w->now + p->probe_interval_ns;
 }
 
-static void on_probe_timer(struct agent *ag, struct watch *w, uint32_t events)
+static void on_probe_timer(struct watch *w, uint32_t events)
 {
-	struct probe_walk pw = { .ag = ag, .now = now_mono() };
-	uint64_t n;
+	struct ms *m = container_of(w, struct ms, probe_timer);
+	struct probe_walk pw = { .m = m, .now = loop_now(m->loop) };
 
-	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_error("timerfd: %s", strerror(errno));
-	mstab_each(&ag->ms, probe_one, &pw);
+	loop_timer_ack(w);
+	mstab_each(&m->tab, probe_one, &pw);
 	for (size_t i = 0; i < pw.nredirect; i++) {
-		struct ms_entry *e = mstab_get(&ag->ms, &pw.redirect[i]);
+		struct ms_entry *e = mstab_get(&m->tab, &pw.redirect[i]);
 		char buf[ADDR_STRLEN], why[160];
 		int r;
 
@@ -310,9 +325,9 @@ static void on_probe_timer(struct agent *ag, struct watch *w, uint32_t events)
 		snprintf(why, sizeof(why),
 			 "%s: no SCA answered %u probes; held at the SCA "
 			 "download service until its SCA reports",
-			 buf, ag->policy->probe_attempts);
-		r = decide_react_rule(ag->dec, &e->addr, NO_SCA,
-				      ag->policy->probe_redirect, 0, false,
+			 buf, m->p->probe_attempts);
+		r = decide_react_rule(m->dec, &e->addr, NO_SCA,
+				      m->p->probe_redirect, 0, false,
 				      why, pw.now);
 		if (r < 0) {
 			log_warn("MS %s: cannot redirect: %s", buf,
@@ -324,43 +339,101 @@ static void on_probe_timer(struct agent *ag, struct watch *w, uint32_t events)
 	}
 }
 
-int ms_probe_open(struct agent *ag, char *err, size_t errlen)
+static int probe_open(struct ms *m, char *err, size_t errlen)
 {
-	struct itimerspec it = { .it_interval = { 0, 250000000 },
-				 .it_value = { 0, 250000000 } };
-	int fd, zero = 0;
+	int zero = 0, r;
 
-	ag->probe_fd = -1;
-	if (!ag->policy->probe)
-		return 0;
-	ag->probe_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ag->probe_fd < 0 ||
-	    setsockopt(ag->probe_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+	m->probe_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (m->probe_fd < 0 ||
+	    setsockopt(m->probe_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 		       sizeof(zero))) {
+		r = -errno;
 		snprintf(err, errlen, "probe socket: %s", strerror(errno));
-		return -errno;
+		return r;
 	}
-	fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (fd < 0 || timerfd_settime(fd, 0, &it, NULL) ||
-	    watch_add(ag, &ag->probe_timer, fd, EPOLLIN, on_probe_timer)) {
-		snprintf(err, errlen, "probe timer: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -EIO;
+	r = loop_timer(m->loop, &m->probe_timer, on_probe_timer);
+	if (!r)
+		r = loop_timer_in(&m->probe_timer, 250000000, 250000000);
+	if (r) {
+		snprintf(err, errlen, "probe timer: %s", strerror(-r));
+		return r;
 	}
 	log_info("discovery: probing new MSs on udp/%u every %" PRIu64
 		 " ms, holding them at level %s after %u unanswered",
-		 ag->policy->probe_port, ag->policy->probe_interval_ns / 1000000,
-		 ag->policy->levels[ag->policy->probe_redirect].name,
-		 ag->policy->probe_attempts);
+		 m->p->probe_port, m->p->probe_interval_ns / 1000000,
+		 m->p->levels[m->p->probe_redirect].name,
+		 m->p->probe_attempts);
 	return 0;
 }
 
-void ms_probe_close(struct agent *ag)
+int ms_new(struct loop *l, const struct policy *p, struct decide *dec,
+	   struct enforce *enf, struct keys *keys, struct peers *peers,
+	   struct audit *au, struct ms **ret_ms, char *err, size_t errlen)
 {
-	if (ag->probe_timer.fd >= 0)
-		watch_close(ag, &ag->probe_timer);
-	if (ag->probe_fd >= 0)
-		close(ag->probe_fd);
-	ag->probe_fd = -1;
+	struct ms *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	*m = (struct ms){ .loop = l, .p = p, .dec = dec, .enf = enf,
+			  .keys = keys, .peers = peers, .au = au,
+			  .probe_fd = -1, .probe_timer.fd = -1 };
+	r = mstab_init(&m->tab);
+	if (r) {
+		free(m);
+		return r;
+	}
+	if (p->probe && (r = probe_open(m, err, errlen))) {
+		ms_free(m);
+		return r;
+	}
+	*ret_ms = m;
+	return 0;
+}
+
+void ms_free(struct ms *m)
+{
+	if (!m)
+		return;
+	loop_close(m->loop, &m->probe_timer);
+	if (m->probe_fd >= 0)
+		close(m->probe_fd);
+	mstab_free(&m->tab);
+	free(m);
+}
+
+void ms_set_policy(struct ms *m, const struct policy *p)
+{
+	m->p = p;
+}
+
+const struct ms_report *ms_report(const struct ms *m)
+{
+	return &m->rep;
+}
+
+void ms_each(const struct ms *m, void (*fn)(struct ms_entry *e, void *ctx),
+	     void *ctx)
+{
+	mstab_each(&m->tab, fn, ctx);
+}
+
+const struct ms_entry *ms_get(const struct ms *m, const struct xcrs_addr *a)
+{
+	return mstab_get(&m->tab, a);
+}
+
+int ms_send_sca(struct ms *m, const struct xcrs_addr *a, const uint8_t *dgram,
+		size_t len)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+
+	if (m->probe_fd < 0)
+		return -ENOTCONN;
+	memcpy(&sa.sin6_addr, a->a, 16);
+	sa.sin6_port = htons(m->p->probe_port);
+	return sendto(m->probe_fd, dgram, len, MSG_DONTWAIT,
+		      (struct sockaddr *)&sa, sizeof(sa)) < 0 ?
+		       -errno :
+		       0;
 }

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* The control protocol and the session feed (see lineproto.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,7 @@
 #include "addr.h"
 #include "jsonline.h"
 #include "lineproto.h"
-#include "policy.h"
+#include "duration.h"
 
 /* Lines are bounded by the reader; objects nest at most this deep. */
 #define LINE_DEPTH 4
@@ -97,32 +99,100 @@ static int get_for(json_object *o, uint64_t *ns, char *err, size_t errlen)
 	*ns = 0;
 	if (!s)
 		return 0;
-	if (policy_duration_parse(s, ns) || !*ns)
+	if (duration_parse(s, ns) || !*ns)
 		return fail(err, errlen,
 			    "\"%.64s\" is not a duration (e.g. 30s, 10m, "
 			    "1h30m, 2d)", s);
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	enum ctl_cmd cmd;
-} cmds[] = {
-	{ "status", CTL_STATUS },	  { "terminals", CTL_TERMINALS },
-	{ "show", CTL_SHOW },		  { "react", CTL_REACT },
-	{ "release", CTL_RELEASE },	  { "scope-contain", CTL_CONTAIN },
-	{ "scope-release", CTL_UNCONTAIN }, { "stats", CTL_STATS },
-	{ "updates", CTL_UPDATES },	  { "ms", CTL_MS },
-	{ "reload", CTL_RELOAD },
+const struct ctl_cmd_def ctl_cmds[] = {
+	{ "status", CTL_STATUS, 0, 0 },
+	{ "terminals", CTL_TERMINALS, 0, 0 },
+	{ "show", CTL_SHOW, CTL_A_TERMINAL, CTL_A_TERMINAL },
+	{ "react", CTL_REACT,
+	  CTL_A_TERMINAL | CTL_A_PREFIX | CTL_A_FOR | CTL_A_LEVEL |
+		  CTL_A_REASON,
+	  CTL_A_TERMINAL | CTL_A_LEVEL },
+	{ "release", CTL_RELEASE, CTL_A_TERMINAL | CTL_A_PREFIX,
+	  CTL_A_TERMINAL },
+	{ "scope-contain", CTL_CONTAIN, CTL_A_SCOPE | CTL_A_FOR | CTL_A_MODE,
+	  CTL_A_SCOPE },
+	{ "scope-release", CTL_UNCONTAIN, CTL_A_SCOPE, CTL_A_SCOPE },
+	{ "stats", CTL_STATS, 0, 0 },
+	{ "updates", CTL_UPDATES, 0, 0 },
+	{ "ms", CTL_MS, 0, 0 },
+	{ "reload", CTL_RELOAD, 0, 0 },
 };
+const size_t ctl_ncmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
+
+const struct ctl_cmd_def *ctl_cmd_find(const char *name)
+{
+	for (size_t i = 0; i < ctl_ncmds; i++)
+		if (!strcmp(name, ctl_cmds[i].name))
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+/* The JSON member of each argument bit, and the client's value. */
+static const struct {
+	unsigned bit;
+	const char *key;
+	size_t off; /* in struct ctl_args */
+} arg_keys[] = {
+	{ CTL_A_TERMINAL, "terminal", offsetof(struct ctl_args, terminal) },
+	{ CTL_A_SCOPE, "scope", offsetof(struct ctl_args, scope) },
+	{ CTL_A_FOR, "for", offsetof(struct ctl_args, duration) },
+	{ CTL_A_LEVEL, "level", offsetof(struct ctl_args, level) },
+	{ CTL_A_REASON, "reason", offsetof(struct ctl_args, reason) },
+	{ CTL_A_MODE, "mode", offsetof(struct ctl_args, mode) },
+};
+
+int ctl_build(const char *name, const struct ctl_args *a, char **ret_line,
+	      char *err, size_t errlen)
+{
+	const struct ctl_cmd_def *d = ctl_cmd_find(name);
+	json_object *o;
+	char *line;
+
+	if (!d)
+		return fail(err, errlen, "unknown command \"%s\"", name);
+	o = json_object_new_object();
+	json_object_object_add(o, "cmd", json_object_new_string(name));
+	for (size_t i = 0; i < sizeof(arg_keys) / sizeof(arg_keys[0]); i++) {
+		const char *v =
+			*(const char *const *)((const char *)a + arg_keys[i].off);
+
+		if (v && !(d->args & arg_keys[i].bit)) {
+			json_object_put(o);
+			return fail(err, errlen, "\"%s\" does not apply to %s",
+				    arg_keys[i].key, name);
+		}
+		if (!v && (d->required & arg_keys[i].bit)) {
+			json_object_put(o);
+			return fail(err, errlen, "%s needs \"%s\"", name,
+				    arg_keys[i].key);
+		}
+		if (v)
+			json_object_object_add(o, arg_keys[i].key,
+					       json_object_new_string(v));
+	}
+	line = strdup(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	if (!line)
+		return -ENOMEM;
+	*ret_line = line;
+	return 0;
+}
 
 int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 	      size_t errlen)
 {
 	json_object *o = parse_object(line, len);
+	const struct ctl_cmd_def *d;
 	struct ctl_req r = { 0 };
 	const char *cmd, *s;
-	size_t i;
 	int e = 0;
 
 	if (!o || !(cmd = get_str(o, "cmd"))) {
@@ -130,48 +200,34 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 		return fail(err, errlen,
 			    "request is not a JSON object with \"cmd\"");
 	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(cmd, cmds[i].name))
-			break;
-	if (i == sizeof(cmds) / sizeof(cmds[0])) {
+	d = ctl_cmd_find(cmd);
+	if (!d) {
 		e = fail(err, errlen, "unknown command \"%.64s\"", cmd);
 		goto out;
 	}
-	r.cmd = cmds[i].cmd;
-	switch (r.cmd) {
-	case CTL_SHOW:
-		e = get_terminal(o, &r.terminal, &r.plen, false, err, errlen);
-		break;
-	case CTL_RELEASE:
-		e = get_terminal(o, &r.terminal, &r.plen, true, err, errlen);
-		break;
-	case CTL_REACT:
-		e = get_terminal(o, &r.terminal, &r.plen, true, err, errlen);
-		if (!e)
-			e = get_for(o, &r.for_ns, err, errlen);
-		if (!e)
-			e = get_name(o, "level", r.level, err, errlen);
-		if (!e && (s = get_str(o, "reason")))
-			snprintf(r.reason, sizeof(r.reason), "%s", s);
-		break;
-	case CTL_CONTAIN:
+	r.cmd = d->cmd;
+	r.plen = 128;
+	/* in the order of arg_keys: terminal or scope first, then for,
+	 * level, reason, mode */
+	if (d->args & CTL_A_TERMINAL)
+		e = get_terminal(o, &r.terminal, &r.plen,
+				 d->args & CTL_A_PREFIX, err, errlen);
+	if (!e && (d->args & CTL_A_SCOPE))
 		e = get_name(o, "scope", r.scope, err, errlen);
-		if (!e)
-			e = get_for(o, &r.for_ns, err, errlen);
-		s = get_str(o, "mode");
-		if (!e && s && !strcmp(s, "isolate"))
+	if (!e && (d->args & CTL_A_FOR))
+		e = get_for(o, &r.for_ns, err, errlen);
+	if (!e && (d->args & CTL_A_LEVEL))
+		e = get_name(o, "level", r.level, err, errlen);
+	if (!e && (d->args & CTL_A_REASON) && (s = get_str(o, "reason")))
+		snprintf(r.reason, sizeof(r.reason), "%s", s);
+	if (!e && (d->args & CTL_A_MODE) && (s = get_str(o, "mode"))) {
+		if (!strcmp(s, "isolate"))
 			r.mode = XCRS_CONTAIN_ISOLATE;
-		else if (!e && s && !strcmp(s, "no-lateral"))
+		else if (!strcmp(s, "no-lateral"))
 			r.mode = XCRS_CONTAIN_NO_LATERAL;
-		else if (!e && s)
+		else
 			e = fail(err, errlen, "mode \"%.64s\": expected "
 					      "isolate or no-lateral", s);
-		break;
-	case CTL_UNCONTAIN:
-		e = get_name(o, "scope", r.scope, err, errlen);
-		break;
-	default:
-		break;
 	}
 out:
 	json_object_put(o);

@@ -11,18 +11,17 @@
  * MS's probe port (ms.probe.port), MAC'd with the MS's own key; an SCA
  * accepts them only under its own key.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "addr.h"
-#include "agent.h"
+#include "clock.h"
 #include "log.h"
+#include "sci.h"
+#include "update.h"
 
 struct upd_ms {
 	struct xcrs_addr a;
@@ -33,7 +32,7 @@ struct upd_ms {
 struct campaign {
 	char id[64];
 	char rule[POLICY_NAME_MAX];
-	int scope;
+	char scope[POLICY_NAME_MAX]; /* by name: a reload renumbers scopes */
 	char what[32];
 	uint64_t started_ms, deadline_ms;
 	size_t n, nsent, ncomplied;
@@ -43,8 +42,17 @@ struct campaign {
 
 #define CAMPAIGNS_MAX 32
 
+struct updates {
+	const struct policy *p;
+	struct ms *ms;
+	struct keys *keys;
+	struct audit *au;
+	struct campaign *campaigns; /* newest first */
+	unsigned seq;
+};
+
 struct collect {
-	struct agent *ag;
+	const struct policy *p;
 	int scope;
 	struct campaign *c;
 	size_t cap;
@@ -55,7 +63,7 @@ static void collect_one(struct ms_entry *e, void *ctx)
 	struct collect *k = ctx;
 	struct upd_ms *m;
 
-	if (corr_scope_of(decide_engine(k->ag->dec), &e->addr) != k->scope || !e->sca_id[0])
+	if (policy_scope_of(k->p, &e->addr) != k->scope || !e->sca_id[0])
 		return;
 	if (k->c->n == k->cap) {
 		size_t nc = k->cap ? 2 * k->cap : 64;
@@ -70,12 +78,11 @@ static void collect_one(struct ms_entry *e, void *ctx)
 	k->c->ms[k->c->n++].a = e->addr;
 }
 
-static int send_instruction(struct agent *ag, const struct campaign *c,
+static int send_instruction(struct updates *up, const struct campaign *c,
 			    const struct policy_rule *ru, struct upd_ms *um)
 {
-	const struct ms_entry *e = mstab_get(&ag->ms, &um->a);
-	const struct crsap_key *k = e ? agent_report_key(ag, e->sca_id) : NULL;
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+	const struct ms_entry *e = ms_get(up->ms, &um->a);
+	const struct crsap_key *k = e ? keys_find(up->keys, e->sca_id) : NULL;
 	struct crsap_update u = { 0 };
 	uint8_t *frame = NULL;
 	char *xml = NULL;
@@ -93,39 +100,34 @@ static int send_instruction(struct agent *ag, const struct campaign *c,
 	u.delay_ms = um->delay_ms;
 	u.deadline_ms = c->deadline_ms;
 	if (ru->update_source >= 0 &&
-	    ag->policy->services[ru->update_source].nrules)
-		agent_service_rule(&ag->policy->services[ru->update_source], 0,
-				   &u.source);
+	    up->p->services[ru->update_source].nrules)
+		sci_service_rule(&up->p->services[ru->update_source], 0,
+				 &u.source);
 	snprintf(u.reason, sizeof(u.reason), "outbreak in %s (rule %s)",
-		 ag->policy->scopes[c->scope].name, c->rule);
+		 c->scope, c->rule);
 	if (!crsap_update_build(&u, &xml, &xlen) &&
 	    !crsap_frame_build(e->sca_id, k->key, k->keylen, xml, xlen, &frame,
-			       &flen)) {
-		memcpy(&sa.sin6_addr, um->a.a, 16);
-		sa.sin6_port = htons(ag->policy->probe_port);
-		r = sendto(ag->probe_fd, frame + 4, flen - 4, MSG_DONTWAIT,
-			   (struct sockaddr *)&sa, sizeof(sa)) < 0
-			    ? -errno
-			    : 0;
-	}
+			       &flen))
+		r = ms_send_sca(up->ms, &um->a, frame + 4, flen - 4);
 	free(xml);
 	free(frame);
 	return r;
 }
 
-void update_start(struct agent *ag, const char *rule, int scope)
+void update_start(struct updates *up, const char *rule, int scope)
 {
+	const struct policy *p = up->p;
 	const struct policy_rule *ru = NULL;
-	struct collect k = { .ag = ag, .scope = scope };
+	struct collect k = { .p = p, .scope = scope };
 	struct campaign *c, **pp;
 	size_t live = 0;
 
-	for (size_t i = 0; i < ag->policy->nrules; i++)
-		if (!strcmp(ag->policy->rules[i].name, rule))
-			ru = &ag->policy->rules[i];
+	for (size_t i = 0; i < p->nrules; i++)
+		if (!strcmp(p->rules[i].name, rule))
+			ru = &p->rules[i];
 	if (!ru || !ru->update || scope < 0)
 		return;
-	if (!ag->policy->probe || ag->probe_fd < 0) {
+	if (!p->probe) {
 		log_warn("rule %s asks for updates but ms.probe is not set: "
 			 "no way to reach the SCAs", rule);
 		return;
@@ -133,15 +135,15 @@ void update_start(struct agent *ag, const char *rule, int scope)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return;
-	snprintf(c->id, sizeof(c->id), "%.40s-%u",
-		 ag->policy->scopes[scope].name, ++ag->campaign_seq);
+	snprintf(c->id, sizeof(c->id), "%.40s-%u", p->scopes[scope].name,
+		 ++up->seq);
+	snprintf(c->scope, sizeof(c->scope), "%s", p->scopes[scope].name);
 	snprintf(c->rule, sizeof(c->rule), "%s", rule);
 	snprintf(c->what, sizeof(c->what), "%s", ru->update_what);
-	c->scope = scope;
 	c->started_ms = now_real_ms();
 	c->deadline_ms = c->started_ms + ru->update_deadline_ns / 1000000;
 	k.c = c;
-	mstab_each(&ag->ms, collect_one, &k);
+	ms_each(up->ms, collect_one, &k);
 	/* Spread evenly: the i-th of n runs i/n of the window in. */
 	for (size_t i = 0; i < c->n; i++) {
 		char buf[ADDR_STRLEN];
@@ -149,7 +151,7 @@ void update_start(struct agent *ag, const char *rule, int scope)
 
 		c->ms[i].delay_ms =
 			ru->update_window_ns / 1000000 * i / (c->n ? c->n : 1);
-		r = send_instruction(ag, c, ru, &c->ms[i]);
+		r = send_instruction(up, c, ru, &c->ms[i]);
 		addr_format(&c->ms[i].a, buf, sizeof(buf));
 		if (r) {
 			log_warn("update %s: %s not instructed: %s", c->id, buf,
@@ -163,7 +165,7 @@ void update_start(struct agent *ag, const char *rule, int scope)
 	}
 	log_info("update campaign %s (rule %s): %zu of %zu MSs of %s "
 		 "instructed over %" PRIu64 " ms",
-		 c->id, rule, c->nsent, c->n, ag->policy->scopes[scope].name,
+		 c->id, rule, c->nsent, c->n, c->scope,
 		 ru->update_window_ns / 1000000);
 	{
 		json_object *rec = json_object_new_object();
@@ -173,17 +175,16 @@ void update_start(struct agent *ag, const char *rule, int scope)
 		json_object_object_add(rec, "campaign",
 				       json_object_new_string(c->id));
 		json_object_object_add(rec, "scope",
-				       json_object_new_string(
-					       ag->policy->scopes[scope].name));
+				       json_object_new_string(c->scope));
 		json_object_object_add(rec, "rule", json_object_new_string(rule));
 		json_object_object_add(rec, "instructed",
 				       json_object_new_int64((int64_t)c->nsent));
-		audit_write(ag->audit, rec);
+		audit_write(up->au, rec);
 	}
-	c->next = ag->campaigns;
-	ag->campaigns = c;
+	c->next = up->campaigns;
+	up->campaigns = c;
 	/* Keep the newest few. */
-	for (pp = &ag->campaigns; *pp; pp = &(*pp)->next)
+	for (pp = &up->campaigns; *pp; pp = &(*pp)->next)
 		if (++live == CAMPAIGNS_MAX) {
 			struct campaign *old = (*pp)->next;
 
@@ -199,7 +200,12 @@ void update_start(struct agent *ag, const char *rule, int scope)
 		}
 }
 
-void update_report(struct agent *ag, const struct xcrs_addr *a,
+void updates_scope_contained(void *ctx, const char *rule, int scope)
+{
+	update_start(ctx, rule, scope);
+}
+
+void update_report(struct updates *up, const struct xcrs_addr *a,
 		   const struct crsap_report *r)
 {
 	bool done = false;
@@ -209,7 +215,7 @@ void update_report(struct agent *ag, const struct xcrs_addr *a,
 			!strcmp(r->remedies[i].result, "done");
 	if (!done)
 		return;
-	for (struct campaign *c = ag->campaigns; c; c = c->next)
+	for (struct campaign *c = up->campaigns; c; c = c->next)
 		for (size_t i = 0; i < c->n; i++) {
 			char buf[ADDR_STRLEN];
 
@@ -224,12 +230,12 @@ void update_report(struct agent *ag, const struct xcrs_addr *a,
 		}
 }
 
-json_object *updates_json(struct agent *ag)
+json_object *updates_json(const struct updates *up)
 {
 	json_object *arr = json_object_new_array();
 	uint64_t now = now_real_ms();
 
-	for (struct campaign *c = ag->campaigns; c; c = c->next) {
+	for (struct campaign *c = up->campaigns; c; c = c->next) {
 		json_object *o = json_object_new_object(),
 			    *pend = json_object_new_array();
 		char ts[40];
@@ -244,8 +250,8 @@ json_object *updates_json(struct agent *ag)
 		}
 		json_object_object_add(o, "campaign", json_object_new_string(c->id));
 		json_object_object_add(o, "rule", json_object_new_string(c->rule));
-		json_object_object_add(o, "scope", json_object_new_string(
-				       ag->policy->scopes[c->scope].name));
+		json_object_object_add(o, "scope",
+				       json_object_new_string(c->scope));
 		json_object_object_add(o, "what", json_object_new_string(c->what));
 		fmt_time_ms(c->started_ms, ts, sizeof(ts));
 		json_object_object_add(o, "started", json_object_new_string(ts));
@@ -266,13 +272,33 @@ json_object *updates_json(struct agent *ag)
 	return arr;
 }
 
-void updates_free(struct agent *ag)
+int updates_new(const struct policy *p, struct ms *m, struct keys *keys,
+		struct audit *au, struct updates **ret_updates)
 {
-	while (ag->campaigns) {
-		struct campaign *n = ag->campaigns->next;
+	struct updates *up = calloc(1, sizeof(*up));
 
-		free(ag->campaigns->ms);
-		free(ag->campaigns);
-		ag->campaigns = n;
+	if (!up)
+		return -ENOMEM;
+	*up = (struct updates){ .p = p, .ms = m, .keys = keys, .au = au };
+	*ret_updates = up;
+	return 0;
+}
+
+void updates_set_policy(struct updates *up, const struct policy *p)
+{
+	up->p = p;
+}
+
+void updates_free(struct updates *up)
+{
+	if (!up)
+		return;
+	while (up->campaigns) {
+		struct campaign *n = up->campaigns->next;
+
+		free(up->campaigns->ms);
+		free(up->campaigns);
+		up->campaigns = n;
 	}
+	free(up);
 }

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "config.h"
+#include "lineproto.h"
 
 #define SOCKET_DEFAULT "/run/xcrs/agent.sock"
 
@@ -422,65 +423,76 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("%s", "a command is required");
 	cmd = argv[optind++];
-	req = json_object_new_object();
-#define NEED_ARGS(n)                                                           \
-	do {                                                                   \
-		if (argc - optind != (n)) {                                    \
-			json_object_put(req);                                  \
-			return usage_error("wrong number of arguments for %s", \
-					   cmd);                               \
-		}                                                              \
-	} while (0)
-#define SET(k, v)                                                              \
-	json_object_object_add(req, k, json_object_new_string(v))
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "terminals") ||
-	    !strcmp(cmd, "stats") || !strcmp(cmd, "reload") ||
-	    !strcmp(cmd, "ms") || !strcmp(cmd, "updates")) {
-		NEED_ARGS(0);
-		SET("cmd", cmd);
-	} else if (!strcmp(cmd, "show") || !strcmp(cmd, "release")) {
-		NEED_ARGS(1);
-		SET("cmd", cmd);
-		SET("terminal", argv[optind]);
-	} else if (!strcmp(cmd, "react")) {
-		NEED_ARGS(1);
-		if (!level) {
-			json_object_put(req);
-			return usage_error("%s", "react needs --level LEVEL");
+	{
+		/* the command line's words -> a command of the table and
+		 * its arguments; the table says what each command takes */
+		static const struct {
+			unsigned bit;
+			const char *opt;
+		} opts_of[] = {
+			{ CTL_A_LEVEL, "--level LEVEL" },
+			{ CTL_A_FOR, "--for DURATION" },
+			{ CTL_A_REASON, "--reason TEXT" },
+			{ CTL_A_MODE, "--mode MODE" },
+		};
+		struct ctl_args ca = { .level = level, .duration = dur,
+				       .reason = reason, .mode = mode };
+		const struct ctl_cmd_def *d;
+		const char *wire = cmd;
+		size_t nargs = 0;
+		char err[256];
+		char *line;
+
+		if (!strcmp(cmd, "scope")) {
+			if (argc - optind != 2)
+				return usage_error("wrong number of arguments "
+						   "for %s", cmd);
+			ca.scope = argv[optind];
+			if (!strcmp(argv[optind + 1], "contain"))
+				wire = "scope-contain";
+			else if (!strcmp(argv[optind + 1], "release"))
+				wire = "scope-release";
+			else
+				return usage_error("scope NAME: expected "
+						   "contain or release, not "
+						   "\"%s\"",
+						   argv[optind + 1]);
+			nargs = 2;
 		}
-		SET("cmd", "react");
-		SET("terminal", argv[optind]);
-		SET("level", level);
-		if (dur)
-			SET("for", dur);
-		if (reason)
-			SET("reason", reason);
-	} else if (!strcmp(cmd, "scope")) {
-		NEED_ARGS(2);
-		SET("scope", argv[optind]);
-		if (!strcmp(argv[optind + 1], "contain")) {
-			SET("cmd", "scope-contain");
-			if (mode)
-				SET("mode", mode);
-			if (dur)
-				SET("for", dur);
-		} else if (!strcmp(argv[optind + 1], "release")) {
-			SET("cmd", "scope-release");
-		} else {
-			json_object_put(req);
-			return usage_error("scope NAME: expected contain or "
-					   "release, not \"%s\"",
-					   argv[optind + 1]);
+		d = ctl_cmd_find(wire);
+		if (!d)
+			return usage_error("unknown command \"%s\"", cmd);
+		if (d->args & CTL_A_TERMINAL) {
+			ca.terminal = argc > optind ? argv[optind] : NULL;
+			nargs = 1;
 		}
-	} else {
-		json_object_put(req);
-		return usage_error("unknown command \"%s\"", cmd);
-	}
-	if ((level && strcmp(cmd, "react")) ||
-	    (mode && strcmp(cmd, "scope")) || (reason && strcmp(cmd, "react")) ||
-	    (dur && strcmp(cmd, "react") && strcmp(cmd, "scope"))) {
-		json_object_put(req);
-		return usage_error("an option does not apply to %s", cmd);
+		if (argc - optind != (int)nargs)
+			return usage_error("wrong number of arguments for %s",
+					   cmd);
+		for (size_t i = 0; i < sizeof(opts_of) / sizeof(opts_of[0]);
+		     i++) {
+			bool given = (opts_of[i].bit == CTL_A_LEVEL && level) ||
+				     (opts_of[i].bit == CTL_A_FOR && dur) ||
+				     (opts_of[i].bit == CTL_A_REASON &&
+				      reason) ||
+				     (opts_of[i].bit == CTL_A_MODE && mode);
+
+			if (given && !(d->args & opts_of[i].bit))
+				return usage_error("an option does not apply "
+						   "to %s", cmd);
+			if (!given && (d->required & opts_of[i].bit)) {
+				fprintf(stderr, "xcrsctl: %s needs %s\nTry "
+						"'xcrsctl --help'.\n",
+					cmd, opts_of[i].opt);
+				return EXIT_USAGE;
+			}
+		}
+		if (ctl_build(wire, &ca, &line, err, sizeof(err)))
+			return usage_error("%s", err);
+		req = json_tokener_parse(line);
+		free(line);
+		if (!req)
+			return usage_error("%s", "out of memory");
 	}
 	rc = request(sock, req, &rep);
 	json_object_put(req);

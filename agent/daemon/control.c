@@ -13,17 +13,31 @@
  * Reply: {"ok": true, ...} or {"ok": false, "error": TEXT}. The socket is
  * mode 0600: whoever can connect is the operator.
  */
-#include "agent.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
+#include "daemon.h"
 #include "lineproto.h"
 #include "log.h"
+
+#define CONTROL_LINE_MAX 65536
+
+struct control {
+	struct daemon *d;
+	struct watch listen;
+	uint64_t requests;
+	/* while a request is handled: when it was read */
+	uint64_t t0;
+};
 
 static json_object *ok_reply(void)
 {
@@ -33,18 +47,18 @@ static json_object *ok_reply(void)
 	return o;
 }
 
-static void send_reply(struct agent *ag, struct lclient *c, json_object *o)
+static void send_reply(struct control *ctl, struct lclient *c, json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-	lclient_reply(ag, c, s, strlen(s));
+	lines_reply(ctl->d->lines, c, s, strlen(s));
 	json_object_put(o);
 }
 
-static void send_error(struct agent *ag, struct lclient *c, const char *fmt,
+static void send_error(struct control *ctl, struct lclient *c, const char *fmt,
 		       ...) __attribute__((format(printf, 3, 4)));
-static void send_error(struct agent *ag, struct lclient *c, const char *fmt,
+static void send_error(struct control *ctl, struct lclient *c, const char *fmt,
 		       ...)
 {
 	json_object *o = json_object_new_object();
@@ -56,7 +70,7 @@ static void send_error(struct agent *ag, struct lclient *c, const char *fmt,
 	va_end(ap);
 	json_object_object_add(o, "ok", json_object_new_boolean(0));
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	send_reply(ag, c, o);
+	send_reply(ctl, c, o);
 }
 
 static void add_str(json_object *o, const char *k, const char *v)
@@ -85,7 +99,7 @@ static void add_until(json_object *o, uint64_t until_mono)
 			0);
 }
 
-static json_object *view_json(struct agent *ag, const struct corr_view *v)
+static json_object *view_json(struct control *ctl, const struct corr_view *v)
 {
 	json_object *o = json_object_new_object();
 	char buf[ADDR_STRLEN];
@@ -93,8 +107,8 @@ static json_object *view_json(struct agent *ag, const struct corr_view *v)
 	addr_format(&v->terminal, buf, sizeof(buf));
 	add_str(o, "terminal", buf);
 	add_str(o, "scope",
-		v->scope >= 0 ? ag->policy->scopes[v->scope].name : "");
-	add_str(o, "level", ag->policy->levels[v->level].name);
+		v->scope >= 0 ? ctl->d->policy->scopes[v->scope].name : "");
+	add_str(o, "level", ctl->d->policy->levels[v->level].name);
 	add_until(o, v->until_ns);
 	add_str(o, "rule", v->rule);
 	add_str(o, "reason", v->why);
@@ -103,7 +117,7 @@ static json_object *view_json(struct agent *ag, const struct corr_view *v)
 }
 
 struct each_ctx {
-	struct agent *ag;
+	struct control *ctl;
 	json_object *arr;
 };
 
@@ -111,32 +125,32 @@ static void each_view(void *ctx, const struct corr_view *v)
 {
 	struct each_ctx *e = ctx;
 
-	json_object_array_add(e->arr, view_json(e->ag, v));
+	json_object_array_add(e->arr, view_json(e->ctl, v));
 }
 
-static json_object *terminals_json(struct agent *ag)
+static json_object *terminals_json(struct control *ctl)
 {
-	struct each_ctx e = {ag, json_object_new_array()};
+	struct each_ctx e = {ctl, json_object_new_array()};
 
-	corr_each_terminal(decide_engine(ag->dec), each_view, &e);
+	corr_each_terminal(decide_engine(ctl->d->dec), each_view, &e);
 	return e.arr;
 }
 
-static json_object *scopes_json(struct agent *ag)
+static json_object *scopes_json(struct control *ctl)
 {
 	json_object *arr = json_object_new_array();
 
-	for (size_t i = 0; i < ag->policy->nscopes; i++) {
-		const struct policy_scope *s = &ag->policy->scopes[i];
+	for (size_t i = 0; i < ctl->d->policy->nscopes; i++) {
+		const struct policy_scope *s = &ctl->d->policy->scopes[i];
 		json_object *o = json_object_new_object();
 		uint64_t until;
 		const char *rule;
-		bool on = corr_scope_state(decide_engine(ag->dec), (int)i, &until, &rule) == 1;
+		bool on = corr_scope_state(decide_engine(ctl->d->dec), (int)i, &until, &rule) == 1;
 
 		add_str(o, "scope", s->name);
 		add_int(o, "id", s->id);
 		add_str(o, "containment",
-			on ? abi_contain_name(decide_scope_mode(ag->dec, (int)i)) :
+			on ? abi_contain_name(decide_scope_mode(ctl->d->dec, (int)i)) :
 			     "none");
 		if (on) {
 			add_until(o, until);
@@ -151,16 +165,16 @@ static void count_view(void *ctx, const struct corr_view *v)
 {
 }
 
-static void cmd_status(struct agent *ag, struct lclient *c)
+static void cmd_status(struct control *ctl, struct lclient *c)
 {
 	json_object *o = ok_reply(), *ifs = json_object_new_array(), *in;
-	const struct policy *p = ag->policy;
+	const struct policy *p = ctl->d->policy;
 	__u32 gen = 0;
 
-	add_str(o, "policy", ag->policy_path);
+	add_str(o, "policy", ctl->d->policy_path);
 	add_int(o, "uptime_s",
-		(int64_t)((now_mono() - ag->started_mono) / 1000000000ull));
-	dp_policy_generation(ag->dp, &gen);
+		(int64_t)((now_mono() - ctl->d->started_mono) / 1000000000ull));
+	dp_policy_generation(ctl->d->dp, &gen);
 	add_int(o, "generation", gen);
 	for (size_t i = 0; i < p->ninterfaces; i++) {
 		json_object *f = json_object_new_object();
@@ -170,38 +184,39 @@ static void cmd_status(struct agent *ag, struct lclient *c)
 		json_object_object_add(
 			f, "attached",
 			json_object_new_boolean(
-				dp_attached(ag->dp, p->interfaces[i].name) == 1));
+				dp_attached(ctl->d->dp, p->interfaces[i].name) == 1));
 		json_object_array_add(ifs, f);
 	}
 	json_object_object_add(o, "interfaces", ifs);
 	add_int(o, "reacted_terminals",
-		(int64_t)corr_each_terminal(decide_engine(ag->dec), count_view, NULL));
-	json_object_object_add(o, "scopes", scopes_json(ag));
+		(int64_t)corr_each_terminal(decide_engine(ctl->d->dec), count_view, NULL));
+	json_object_object_add(o, "scopes", scopes_json(ctl));
 	in = json_object_new_array();
-	inputs_describe(ag, in);
+	feeds_describe(ctl->d->feeds, in);
 	json_object_object_add(o, "inputs", in);
 	if (p->reports.enabled) {
 		json_object *r = json_object_new_object();
 
 		add_str(r, "listen", p->reports.listen);
-		add_int(r, "connections", (int64_t)ag->ntconns);
+		add_int(r, "connections",
+			(int64_t)reports_report(ctl->d->reports)->connections);
 		add_int(r, "terminal_keys",
-			ag->keys ? (int64_t)ag->keys->nkeys : 0);
+			(int64_t)keys_file(ctl->d->keys)->nkeys);
 		json_object_object_add(o, "reports", r);
 	}
-	send_reply(ag, c, o);
+	send_reply(ctl, c, o);
 }
 
-static void cmd_terminals(struct agent *ag, struct lclient *c)
+static void cmd_terminals(struct control *ctl, struct lclient *c)
 {
 	json_object *o = ok_reply();
 
-	json_object_object_add(o, "terminals", terminals_json(ag));
-	json_object_object_add(o, "prefixes", decide_prefixes_json(ag->dec, false));
-	send_reply(ag, c, o);
+	json_object_object_add(o, "terminals", terminals_json(ctl));
+	json_object_object_add(o, "prefixes", decide_prefixes_json(ctl->d->dec, false));
+	send_reply(ctl, c, o);
 }
 
-static void cmd_show(struct agent *ag, struct lclient *c,
+static void cmd_show(struct control *ctl, struct lclient *c,
 		     const struct ctl_req *req)
 {
 	struct xcrs_addr a = req->terminal;
@@ -215,34 +230,36 @@ static void cmd_show(struct agent *ag, struct lclient *c,
 	o = ok_reply();
 	addr_format(&a, buf, sizeof(buf));
 	add_str(o, "terminal", buf);
-	scope = corr_scope_of(decide_engine(ag->dec), &a);
-	add_str(o, "scope", scope >= 0 ? ag->policy->scopes[scope].name : "");
+	scope = corr_scope_of(decide_engine(ctl->d->dec), &a);
+	add_str(o, "scope", scope >= 0 ? ctl->d->policy->scopes[scope].name : "");
 	json_object_object_add(o, "subscriber",
 			       json_object_new_boolean(
-				       agent_is_subscriber(ag, &a)));
-	base = agent_base_level(ag, &a);
+				       policy_static_sub(ctl->d->policy, &a) ||
+				       policy_pool_level(ctl->d->policy, &a) >=
+					       0));
+	base = policy_base_level(ctl->d->policy, &a);
 	add_str(o, "base_level",
-		base >= 0			  ? ag->policy->levels[base].name :
-		ag->policy->default_level >= 0 ?
-						    ag->policy->levels[ag->policy->default_level]
+		base >= 0			  ? ctl->d->policy->levels[base].name :
+		ctl->d->policy->default_level >= 0 ?
+						    ctl->d->policy->levels[ctl->d->policy->default_level]
 							    .name :
 						    "pass");
-	if (corr_terminal(decide_engine(ag->dec), &a, &v) == 0)
-		json_object_object_add(o, "reaction", view_json(ag, &v));
+	if (corr_terminal(decide_engine(ctl->d->dec), &a, &v) == 0)
+		json_object_object_add(o, "reaction", view_json(ctl, &v));
 	else
 		json_object_object_add(o, "reaction", NULL);
-	if (dp_sub_get(ag->dp, &a, &s) == 0) {
+	if (dp_sub_get(ctl->d->dp, &a, &s) == 0) {
 		json_object *d = json_object_new_object();
 
 		add_str(d, "level",
-			s.level < ag->policy->nlevels ?
-				ag->policy->levels[s.level].name :
+			s.level < ctl->d->policy->nlevels ?
+				ctl->d->policy->levels[s.level].name :
 				"?");
 		add_str(d, "then",
 			s.base_level == XCRS_SUB_BASE_NONE ?
 				"pool-or-default" :
-			s.base_level < ag->policy->nlevels ?
-				ag->policy->levels[s.base_level].name :
+			s.base_level < ctl->d->policy->nlevels ?
+				ctl->d->policy->levels[s.base_level].name :
 				"?");
 		add_int(d, "scope_id", s.scope);
 		add_until(d, s.expires_ns);
@@ -250,7 +267,7 @@ static void cmd_show(struct agent *ag, struct lclient *c,
 	} else {
 		json_object_object_add(o, "dataplane", NULL);
 	}
-	if (dp_sub_stats_read(ag->dp, &a, &sc) == 0) {
+	if (dp_sub_stats_read(ctl->d->dp, &a, &sc) == 0) {
 		json_object *d = json_object_new_object();
 
 		add_int(d, "pass_packets", (int64_t)sc.pass.packets);
@@ -259,10 +276,10 @@ static void cmd_show(struct agent *ag, struct lclient *c,
 		add_int(d, "drop_bytes", (int64_t)sc.drop.bytes);
 		json_object_object_add(o, "counters", d);
 	}
-	send_reply(ag, c, o);
+	send_reply(ctl, c, o);
 }
 
-static void cmd_react(struct agent *ag, struct lclient *c,
+static void cmd_react(struct control *ctl, struct lclient *c,
 		      const struct ctl_req *req)
 {
 	const struct xcrs_addr a = req->terminal;
@@ -271,115 +288,88 @@ static void cmd_react(struct agent *ag, struct lclient *c,
 	char err[1024];
 	json_object *o;
 
-	if (decide_react(ag->dec, &a, req->plen, req->level, until,
-			 req->reason, "operator", ag->input_t0, now, err,
+	if (decide_react(ctl->d->dec, &a, req->plen, req->level, until,
+			 req->reason, "operator", ctl->t0, now, err,
 			 sizeof(err))) {
-		send_error(ag, c, "%s", err);
+		send_error(ctl, c, "%s", err);
 		return;
 	}
 	o = ok_reply();
 	if (req->plen == 128 &&
-	    corr_terminal(decide_engine(ag->dec), &a, &v) == 0)
-		json_object_object_add(o, "terminal", view_json(ag, &v));
-	send_reply(ag, c, o);
+	    corr_terminal(decide_engine(ctl->d->dec), &a, &v) == 0)
+		json_object_object_add(o, "terminal", view_json(ctl, &v));
+	send_reply(ctl, c, o);
 }
 
-static void cmd_release(struct agent *ag, struct lclient *c,
+static void cmd_release(struct control *ctl, struct lclient *c,
 			const struct ctl_req *req)
 {
 	char err[1024];
 
-	if (decide_release(ag->dec, &req->terminal, req->plen, "operator",
+	if (decide_release(ctl->d->dec, &req->terminal, req->plen, "operator",
 			   now_mono(), err, sizeof(err)))
-		send_error(ag, c, "%s", err);
+		send_error(ctl, c, "%s", err);
 	else
-		send_reply(ag, c, ok_reply());
+		send_reply(ctl, c, ok_reply());
 }
 
-static int get_scope(struct agent *ag, struct lclient *c,
+static int get_scope(struct control *ctl, struct lclient *c,
 		     const struct ctl_req *req)
 {
-	int s = policy_scope_index(ag->policy, req->scope);
+	int s = policy_scope_index(ctl->d->policy, req->scope);
 
 	if (s < 0)
-		send_error(ag, c, "no scope \"%s\" in the policy", req->scope);
+		send_error(ctl, c, "no scope \"%s\" in the policy", req->scope);
 	return s;
 }
 
-static void cmd_contain(struct agent *ag, struct lclient *c,
+static void cmd_contain(struct control *ctl, struct lclient *c,
 			const struct ctl_req *req)
 {
 	uint64_t now = now_mono(), until = req->for_ns ? now + req->for_ns : 0;
 	char err[1024];
 	int s;
 
-	if ((s = get_scope(ag, c, req)) < 0)
+	if ((s = get_scope(ctl, c, req)) < 0)
 		return;
-	if (decide_contain(ag->dec, s, req->mode, until,
+	if (decide_contain(ctl->d->dec, s, req->mode, until,
 			   "contained by the operator", "operator", now, err,
 			   sizeof(err)))
-		send_error(ag, c, "%s", err);
+		send_error(ctl, c, "%s", err);
 	else
-		send_reply(ag, c, ok_reply());
+		send_reply(ctl, c, ok_reply());
 }
 
-static void cmd_uncontain(struct agent *ag, struct lclient *c,
+static void cmd_uncontain(struct control *ctl, struct lclient *c,
 			  const struct ctl_req *req)
 {
 	char err[1024];
 	int s;
 
-	if ((s = get_scope(ag, c, req)) < 0)
+	if ((s = get_scope(ctl, c, req)) < 0)
 		return;
-	if (decide_uncontain(ag->dec, s, "operator", now_mono(), err,
+	if (decide_uncontain(ctl->d->dec, s, "operator", now_mono(), err,
 			     sizeof(err)))
-		send_error(ag, c, "%s", err);
+		send_error(ctl, c, "%s", err);
 	else
-		send_reply(ag, c, ok_reply());
+		send_reply(ctl, c, ok_reply());
 }
 
-static void cmd_stats(struct agent *ag, struct lclient *c)
+static void cmd_stats(struct control *ctl, struct lclient *c)
 {
-	static const char *const names[C_MAX] = {
-		[C_REPORTS_OK] = "reports_accepted",
-		[C_REPORTS_REFUSED] = "reports_refused",
-		[C_TLS_FAILED] = "tls_handshakes_failed",
-		[C_EVE_LINES] = "eve_lines",
-		[C_EVE_ALERTS] = "alerts",
-		[C_EVENTS_LINES] = "event_lines",
-		[C_INPUT_MALFORMED] = "input_malformed",
-		[C_INPUT_NOT_SUBSCRIBER] = "alerts_not_subscriber",
-		[C_INPUT_OVERLONG] = "input_overlong",
-		[C_FANOUT] = "fanout_detections",
-		[C_DECISIONS] = "decisions",
-		[C_NOTICES_SENT] = "notices_sent",
-		[C_CONTROL_REQUESTS] = "control_requests",
-		[C_RELOADS] = "reloads",
-		[C_RELOADS_FAILED] = "reloads_refused",
-		[C_DATAPLANE_ERRORS] = "dataplane_errors",
-		[C_MS_CONNECTS] = "ms_connects",
-		[C_MS_LEAVES] = "ms_leaves",
-		[C_SESSIONS_LINES] = "session_lines",
-		[C_REACTIONS] = "reactions",
-		[C_RELEASES] = "releases",
-		[C_CONTAINS] = "scope_containments",
-		[C_UNCONTAINS] = "scope_releases",
-		[C_METRICS_SCRAPES] = "metrics_scrapes",
-		[C_NEVER_REFUSED] = "never_react_refused",
-	};
 	json_object *o = ok_reply(), *a = json_object_new_object(),
 		    *rf = json_object_new_object(), *d;
 	struct dp_stats st;
-	uint64_t cn[C_MAX];
+	struct stats sn;
 
-	agent_stats(ag, cn);
+	daemon_stats(ctl->d, &sn);
 	for (int i = 0; i < C_MAX; i++)
-		add_int(a, names[i], (int64_t)cn[i]);
+		add_int(a, stats_name(i), (int64_t)sn.c[i]);
 	for (int v = 1; v < CRSAP_VERDICT_MAX; v++)
-		add_int(rf, crsap_verdict_to_string(v), (int64_t)ag->refused[v]);
+		add_int(rf, crsap_verdict_to_string(v), (int64_t)sn.refused_by[v]);
 	json_object_object_add(a, "reports_refused_by", rf);
 	json_object_object_add(o, "agent", a);
-	if (dp_stats_read(ag->dp, &st) == 0) {
+	if (dp_stats_read(ctl->d->dp, &st) == 0) {
 		d = json_object_new_array();
 		for (int act = 0; act < XCRS_ACT_MAX; act++)
 			for (int r = 0; r < XCRS_REASON_MAX; r++) {
@@ -397,66 +387,119 @@ static void cmd_stats(struct agent *ag, struct lclient *c)
 			}
 		json_object_object_add(o, "dataplane", d);
 	}
-	send_reply(ag, c, o);
+	send_reply(ctl, c, o);
 }
 
-void control_request(struct agent *ag, struct lclient *c, const char *line,
-		     size_t len)
+static void control_request(void *ctx, struct lclient *c, char *line,
+			    size_t len)
 {
+	struct control *ctl = ctx;
 	struct ctl_req req;
 	char err[1024];
 
+	ctl->requests++;
 	if (ctl_parse(line, len, &req, err, sizeof(err))) {
-		send_error(ag, c, "%s", err);
+		send_error(ctl, c, "%s", err);
 		return;
 	}
-	ag->input_t0 = now_mono();
+	ctl->t0 = now_mono();
 	log_debug("control: command %d", (int)req.cmd);
 	switch (req.cmd) {
 	case CTL_STATUS:
-		cmd_status(ag, c);
+		cmd_status(ctl, c);
 		break;
 	case CTL_TERMINALS:
-		cmd_terminals(ag, c);
+		cmd_terminals(ctl, c);
 		break;
 	case CTL_SHOW:
-		cmd_show(ag, c, &req);
+		cmd_show(ctl, c, &req);
 		break;
 	case CTL_REACT:
-		cmd_react(ag, c, &req);
+		cmd_react(ctl, c, &req);
 		break;
 	case CTL_RELEASE:
-		cmd_release(ag, c, &req);
+		cmd_release(ctl, c, &req);
 		break;
 	case CTL_CONTAIN:
-		cmd_contain(ag, c, &req);
+		cmd_contain(ctl, c, &req);
 		break;
 	case CTL_UNCONTAIN:
-		cmd_uncontain(ag, c, &req);
+		cmd_uncontain(ctl, c, &req);
 		break;
 	case CTL_STATS:
-		cmd_stats(ag, c);
+		cmd_stats(ctl, c);
 		break;
 	case CTL_UPDATES: {
 		json_object *o = ok_reply();
 
-		json_object_object_add(o, "updates", updates_json(ag));
-		send_reply(ag, c, o);
+		json_object_object_add(o, "updates", updates_json(ctl->d->upd));
+		send_reply(ctl, c, o);
 		break;
 	}
 	case CTL_MS: {
 		json_object *o = ok_reply();
 
-		json_object_object_add(o, "ms", ms_json(ag));
-		send_reply(ag, c, o);
+		json_object_object_add(o, "ms", ms_json(ctl->d->ms));
+		send_reply(ctl, c, o);
 		break;
 	}
 	case CTL_RELOAD:
-		if (agent_reload(ag, err, sizeof(err)))
-			send_error(ag, c, "%s", err);
+		if (daemon_reload(ctl->d, err, sizeof(err)))
+			send_error(ctl, c, "%s", err);
 		else
-			send_reply(ag, c, ok_reply());
+			send_reply(ctl, c, ok_reply());
 		break;
 	}
-	ag->input_t0 = 0;
+	ctl->t0 = 0;
+}
+
+static void on_control(struct watch *w, uint32_t events)
+{
+	struct control *ctl = container_of(w, struct control, listen);
+
+	lines_accept(ctl->d->lines, w->fd, "control", CONTROL_LINE_MAX,
+		     control_request, ctl);
+}
+
+int control_new(struct daemon *d, struct control **ret_ctl, char *err,
+		size_t errlen)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int fd, r;
+
+	if (!ctl)
+		return -ENOMEM;
+	ctl->d = d;
+	ctl->listen.fd = -1;
+	fd = unix_listen(d->policy->agent.control_socket, 0600, err, errlen);
+	if (fd < 0) {
+		free(ctl);
+		return fd;
+	}
+	r = loop_add(d->loop, &ctl->listen, fd, EPOLLIN, on_control);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", d->policy->agent.control_socket,
+			 strerror(-r));
+		close(fd);
+		free(ctl);
+		return r;
+	}
+	*ret_ctl = ctl;
+	return 0;
+}
+
+void control_free(struct control *ctl)
+{
+	if (!ctl)
+		return;
+	if (ctl->listen.fd >= 0) {
+		loop_close(ctl->d->loop, &ctl->listen);
+		unlink(ctl->d->policy->agent.control_socket);
+	}
+	free(ctl);
+}
+
+uint64_t control_requests(const struct control *ctl)
+{
+	return ctl->requests;
 }

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Line-oriented inputs: line buffers, unix sockets, line clients (see
+ * lines.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lines.h"
+#include "log.h"
+#include "loop.h"
+
+#define CLIENTS_MAX 256
+
+void linebuf_feed(struct linebuf *lb, size_t max, const char *data, size_t n,
+		  void (*fn)(void *ctx, char *line, size_t len), void *ctx,
+		  uint64_t *overlong)
+{
+	while (n) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) : n;
+
+		if (lb->discarding) {
+			if (nl)
+				lb->discarding = false;
+		} else if (lb->len + take > max) {
+			(*overlong)++;
+			log_warn("input line longer than %zu bytes dropped",
+				 max);
+			lb->len = 0;
+			lb->discarding = !nl;
+		} else {
+			if (lb->len + take + 1 > lb->cap) {
+				size_t cap = lb->cap ? lb->cap : 4096;
+				char *b;
+
+				while (cap < lb->len + take + 1)
+					cap *= 2;
+				b = realloc(lb->buf, cap);
+				if (!b) {
+					lb->len = 0;
+					lb->discarding = !nl;
+					goto next;
+				}
+				lb->buf = b;
+				lb->cap = cap;
+			}
+			memcpy(lb->buf + lb->len, data, take);
+			lb->len += take;
+			if (nl) {
+				lb->buf[lb->len] = '\0';
+				fn(ctx, lb->buf, lb->len);
+				lb->len = 0;
+			}
+		}
+next:
+		if (!nl)
+			break;
+		n -= take + 1;
+		data = nl + 1;
+	}
+}
+
+void linebuf_free(struct linebuf *lb)
+{
+	free(lb->buf);
+	memset(lb, 0, sizeof(*lb));
+}
+
+int unix_listen(const char *path, mode_t mode, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	/* a socket left by a previous run is replaced; anything else is not
+	 * ours to remove */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a socket",
+				 path);
+			return -EEXIST;
+		}
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(path, mode) || listen(fd, 64)) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+struct lines {
+	struct loop *loop;
+	struct lclient *clients;
+	struct lines_report rep;
+};
+
+struct lclient {
+	struct watch w;
+	struct lines *ls;
+	char name[256];
+	size_t max;
+	lclient_fn fn;
+	void *ctx;
+	struct linebuf lb;
+	char *out;
+	size_t outlen, outoff;
+	bool replied, dead;
+	struct lclient *next;
+};
+
+static void lclient_kill(struct lclient *c)
+{
+	if (c->dead)
+		return;
+	loop_close(c->ls->loop, &c->w);
+	c->dead = true;
+}
+
+static void client_line(void *ctx, char *line, size_t len)
+{
+	struct lclient *c = ctx;
+
+	if (c->dead || c->replied)
+		return;
+	c->fn(c->ctx, c, line, len);
+}
+
+static void client_flush(struct lclient *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->w.fd, c->out + c->outoff,
+				 c->outlen - c->outoff, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			loop_mod(c->ls->loop, &c->w, EPOLLOUT);
+			return;
+		}
+		if (n <= 0) {
+			lclient_kill(c);
+			return;
+		}
+		c->outoff += (size_t)n;
+	}
+	lclient_kill(c); /* one request, one reply */
+}
+
+static void on_client(struct watch *w, uint32_t events)
+{
+	struct lclient *c = container_of(w, struct lclient, w);
+	char buf[16384];
+	ssize_t n;
+
+	if (c->replied) {
+		client_flush(c);
+		return;
+	}
+	for (;;) {
+		n = recv(w->fd, buf, sizeof(buf), 0);
+		if (n > 0) {
+			linebuf_feed(&c->lb, c->max, buf, (size_t)n,
+				     client_line, c, &c->ls->rep.overlong);
+			if (c->dead || c->replied)
+				return;
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			return;
+		/* EOF: a last line without '\n' still counts */
+		if (c->lb.len && !c->lb.discarding)
+			linebuf_feed(&c->lb, SIZE_MAX, "\n", 1, client_line, c,
+				     &c->ls->rep.overlong);
+		if (!c->replied)
+			lclient_kill(c);
+		return;
+	}
+}
+
+int lines_new(struct loop *l, struct lines **ret_lines)
+{
+	struct lines *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return -ENOMEM;
+	ls->loop = l;
+	*ret_lines = ls;
+	return 0;
+}
+
+void lines_free(struct lines *ls)
+{
+	if (!ls)
+		return;
+	for (struct lclient *c = ls->clients; c; c = c->next)
+		lclient_kill(c);
+	lines_reap(ls);
+	free(ls);
+}
+
+const struct lines_report *lines_report(const struct lines *ls)
+{
+	return &ls->rep;
+}
+
+void lines_accept(struct lines *ls, int lfd, const char *name, size_t max,
+		  lclient_fn fn, void *ctx)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct lclient *c;
+
+	if (fd < 0)
+		return;
+	if (ls->rep.clients >= CLIENTS_MAX) {
+		log_warn("%s: more than %d clients, connection refused", name,
+			 CLIENTS_MAX);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || loop_add(ls->loop, &c->w, fd, EPOLLIN, on_client)) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->ls = ls;
+	c->max = max;
+	c->fn = fn;
+	c->ctx = ctx;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->next = ls->clients;
+	ls->clients = c;
+	ls->rep.clients++;
+}
+
+void lines_reply(struct lines *ls, struct lclient *c, const char *s,
+		 size_t len)
+{
+	c->out = malloc(len + 1);
+	if (!c->out) {
+		lclient_kill(c);
+		return;
+	}
+	memcpy(c->out, s, len);
+	c->out[len] = '\n';
+	c->outlen = len + 1;
+	c->replied = true;
+	client_flush(c);
+}
+
+const char *lclient_name(const struct lclient *c)
+{
+	return c->name;
+}
+
+void lines_reap(struct lines *ls)
+{
+	for (struct lclient **pc = &ls->clients; *pc;) {
+		struct lclient *c = *pc;
+
+		if (!c->dead) {
+			pc = &c->next;
+			continue;
+		}
+		*pc = c->next;
+		linebuf_free(&c->lb);
+		free(c->out);
+		free(c);
+		ls->rep.clients--;
+	}
+}

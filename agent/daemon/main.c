@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xcrs-agent: the SCS of X.1125 on one edge node. main wires the modules
+ * (daemon.h) in the order of the data path, applies the policy to the
+ * dataplane before it attaches the XDP program, then runs the loop over
+ * signals, timers, the dataplane's ring buffer and the inputs. It owns the
+ * policy in force and hands each module the new one on reload.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "authclient.h"
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+#define HOUSEKEEPING_NS (5ULL * 1000000000ULL)
+/* The state file is written at most this often. */
+#define STATE_SAVE_NS (20ULL * 1000000ULL)
+
+/* ---- counters ---------------------------------------------------------- */
+
+void daemon_stats(const struct daemon *d, struct stats *out)
+{
+	const struct decide_report *dr = decide_report(d->dec);
+	const struct reports_report *rr = reports_report(d->reports);
+	const struct feeds_report *fr = feeds_report(d->feeds);
+	const struct ms_report *mr = ms_report(d->ms);
+	uint64_t *c = out->c;
+
+	memset(out, 0, sizeof(*out));
+	c[C_REPORTS_OK] = rr->accepted;
+	c[C_REPORTS_REFUSED] = rr->refused;
+	c[C_TLS_FAILED] = rr->tls_failed;
+	c[C_NOTICES_SENT] = rr->notices;
+	memcpy(out->refused_by, rr->refused_by, sizeof(out->refused_by));
+	c[C_EVE_LINES] = fr->eve_lines;
+	c[C_EVE_ALERTS] = fr->alerts;
+	c[C_EVENTS_LINES] = fr->event_lines;
+	c[C_INPUT_MALFORMED] = fr->malformed + mr->session_malformed;
+	c[C_INPUT_NOT_SUBSCRIBER] = fr->not_subscriber;
+	c[C_INPUT_OVERLONG] = fr->overlong + lines_report(d->lines)->overlong;
+	c[C_FANOUT] = d->rep.fanout;
+	c[C_DECISIONS] = dr->decisions;
+	c[C_REACTIONS] = dr->reactions;
+	c[C_RELEASES] = dr->releases;
+	c[C_CONTAINS] = dr->contains;
+	c[C_UNCONTAINS] = dr->uncontains;
+	c[C_NEVER_REFUSED] = dr->never_refused;
+	c[C_CONTROL_REQUESTS] = d->ctl ? control_requests(d->ctl) : 0;
+	c[C_RELOADS] = d->rep.reloads;
+	c[C_RELOADS_FAILED] = d->rep.reloads_refused;
+	c[C_DATAPLANE_ERRORS] = d->rep.dataplane_errors +
+				enf_report(d->enf)->errors;
+	c[C_MS_CONNECTS] = mr->connects;
+	c[C_MS_LEAVES] = mr->leaves;
+	c[C_SESSIONS_LINES] = mr->session_lines;
+	c[C_METRICS_SCRAPES] = metrics_scrapes(d->met);
+}
+
+/* ---- reload ----------------------------------------------------------------- */
+
+static bool same_paths(const struct policy *a, const struct policy *b)
+{
+	return !memcmp(&a->agent, &b->agent, sizeof(a->agent));
+}
+
+static bool same_inputs(const struct policy *a, const struct policy *b)
+{
+	if (a->ninputs != b->ninputs ||
+	    memcmp(&a->reports, &b->reports, sizeof(a->reports)))
+		return false;
+	for (size_t i = 0; i < a->ninputs; i++)
+		if (a->inputs[i].kind != b->inputs[i].kind ||
+		    strcmp(a->inputs[i].path, b->inputs[i].path))
+			return false;
+	return true;
+}
+
+int daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct policy *np = NULL, *old = d->policy;
+	struct policy_error perr;
+	struct crsap_keyring *keys = NULL;
+	json_object *rec;
+	int r;
+
+	d->rep.reloads++;
+	r = policy_load(d->policy_path, &np, &perr);
+	if (r) {
+		snprintf(err, errlen, "%s", perr.msg);
+		goto refused;
+	}
+	if (!same_paths(old, np)) {
+		snprintf(err, errlen,
+			 "%s: the agent section (pin_dir, sockets, state and "
+			 "audit files, map sizes) changed: restart the agent "
+			 "to change it",
+			 d->policy_path);
+		r = -EINVAL;
+		goto refused;
+	}
+	r = keys_load(np, &keys, err, errlen);
+	if (r)
+		goto refused;
+	r = peers_check(np, err, errlen);
+	if (r)
+		goto refused;
+	/* what the dataplane would refuse is refused before anything moves */
+	r = enf_tables_check(d->enf, np, err, errlen);
+	if (r)
+		goto refused;
+	/* the modules that describe decisions (notices) see the new policy
+	 * while the decision layer moves to it */
+	reports_set_policy(d->reports, np);
+	updates_set_policy(d->upd, np);
+	r = decide_set_policy(d->dec, np, loop_now(d->loop), err, errlen);
+	if (r < 0) {
+		reports_set_policy(d->reports, old);
+		updates_set_policy(d->upd, old);
+		goto refused;
+	}
+	d->policy = np;
+	ms_set_policy(d->ms, np);
+	feeds_set_policy(d->feeds, np);
+	r = enf_interfaces(d->enf, old, err, errlen);
+	if (r)
+		log_error("reload: %s (the new policy is in force on the "
+			  "interfaces already attached)", err);
+	if (peers_set_policy(d->peers, np, err, errlen))
+		log_error("reload: %s (roaming keeps the peers it had)", err);
+	if (!same_inputs(old, np))
+		log_warn("reload: inputs and the reports listener changed: "
+			 "the change takes effect when the agent restarts");
+	keys_take(d->keys, keys);
+	policy_free(old);
+	rec = json_object_new_object();
+	audit_add_str(rec, "event", "reload");
+	audit_add_str(rec, "policy", d->policy_path);
+	audit_write(d->audit, rec);
+	log_info("policy %s reloaded", d->policy_path);
+	return 0;
+refused:
+	d->rep.reloads_refused++;
+	crsap_keyring_free(keys);
+	policy_free(np);
+	rec = json_object_new_object();
+	audit_add_str(rec, "event", "reload-refused");
+	audit_add_str(rec, "policy", d->policy_path);
+	audit_add_str(rec, "error", err);
+	audit_write(d->audit, rec);
+	log_error("reload refused, the running policy stays: %s", err);
+	return r < 0 ? r : -EINVAL;
+}
+
+/* ---- loop handlers ---------------------------------------------------------- */
+
+/* After each wake-up: the engine's next deadline, and the state file
+ * rewritten (and fsync'd) at most every STATE_SAVE_NS, so a burst of
+ * decisions costs one write and the loop never waits for the disk between
+ * them. Enforcement is already in the (pinned) maps when this runs. */
+static void after_wakeup(struct daemon *d)
+{
+	int r = loop_timer_at(&d->timer, decide_next_deadline(d->dec));
+
+	if (r)
+		log_error("timerfd: %s", strerror(-r));
+	if (decide_dirty(d->dec) && !d->state_save_armed) {
+		if (loop_timer_in(&d->state_timer, STATE_SAVE_NS, 0))
+			decide_save(d->dec);
+		else
+			d->state_save_armed = true;
+	}
+}
+
+static void on_state_timer(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, state_timer);
+
+	loop_timer_ack(w);
+	d->state_save_armed = false;
+	if (decide_dirty(d->dec))
+		decide_save(d->dec);
+}
+
+static void on_timer(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, timer);
+
+	loop_timer_ack(w);
+	decide_tick(d->dec, loop_now(d->loop));
+}
+
+static void on_housekeeping(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, housekeeping);
+
+	loop_timer_ack(w);
+	reports_housekeeping(d->reports);
+	ms_housekeeping(d->ms);
+	metrics_housekeeping(d->met);
+	decide_housekeeping(d->dec, loop_now(d->loop));
+}
+
+static void on_signal(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, sig);
+	struct signalfd_siginfo si;
+	char err[1024];
+
+	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_info("SIGHUP: reloading %s", d->policy_path);
+			daemon_reload(d, err, sizeof(err));
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("%s: stopping (XDP programs and decisions stay "
+				 "in force)", strsignal((int)si.ssi_signo));
+			d->running = false;
+			break;
+		}
+	}
+}
+
+/* The dataplane's detections: an MS's first traffic, a fan-out. */
+static void on_dp_event(void *ctx, const struct xcrs_event *e)
+{
+	struct daemon *d = ctx;
+	struct corr_event ev = {
+		.kind = CORR_EV_FANOUT,
+		.terminal = e->addr,
+	};
+	char buf[ADDR_STRLEN];
+
+	if (e->type == XCRS_EV_CONNECT) {
+		ms_connect(d->ms, &e->addr, "first-traffic");
+		return;
+	}
+	if (e->type != XCRS_EV_FANOUT)
+		return;
+	d->rep.fanout++;
+	addr_format(&e->addr, buf, sizeof(buf));
+	snprintf(ev.detail, sizeof(ev.detail),
+		 "%u distinct peers within %" PRIu64 " ms", e->count,
+		 (uint64_t)e->window_ns / 1000000);
+	snprintf(ev.source, sizeof(ev.source), "dataplane");
+	log_info("fan-out: %s reached %s", buf, ev.detail);
+	decide_ingest(d->dec, &ev, loop_now(d->loop), now_mono());
+}
+
+static void on_dp_events(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, dp_events);
+
+	if (dp_events_poll(d->dp, 0) < 0) {
+		d->rep.dataplane_errors++;
+		log_error("dataplane: events: %s", dp_errmsg(d->dp));
+	}
+}
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+static int mkdirs_for(const char *path)
+{
+	char buf[256], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	p = strrchr(buf, '/');
+	if (!p || p == buf)
+		return 0;
+	*p = '\0';
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int setup_loop(struct daemon *d, char *err, size_t errlen)
+{
+	sigset_t set;
+	int fd, r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if ((r = loop_add(d->loop, &d->sig, fd, EPOLLIN, on_signal)) ||
+	    (r = loop_timer(d->loop, &d->timer, on_timer)) ||
+	    (r = loop_timer(d->loop, &d->housekeeping, on_housekeeping)) ||
+	    (r = loop_timer_in(&d->housekeeping, HOUSEKEEPING_NS,
+			       HOUSEKEEPING_NS)) ||
+	    (r = loop_timer(d->loop, &d->state_timer, on_state_timer)))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "setting up the event loop: %s", strerror(-r));
+	return r;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: xcrs-agent -c FILE [-v] [--check | --detach]\n"
+"\n"
+"The xcrs agent (the SCS of ITU-T X.1125) for one edge node: applies the\n"
+"policy FILE to the XDP dataplane, attaches it to the policy's interfaces,\n"
+"and correlates terminal reports (CRSAP over TLS), IDS alerts (Suricata EVE\n"
+"JSON, generic JSON lines) and the dataplane's fan-out detections into\n"
+"reactions: map updates, notices to terminals, an audit log and a state\n"
+"file. It runs in the foreground and logs to stderr, and serves Prometheus\n"
+"metrics on agent.metrics (127.0.0.1:9477 unless the policy says).\n"
+"\n"
+"Each interface is attached through a BPF link pinned in the pin directory;\n"
+"a starting agent (a restart, or a new version) swaps its own program into\n"
+"it in place, so no packet goes through unjudged. It needs CAP_BPF,\n"
+"CAP_NET_ADMIN and CAP_PERFMON (dist/systemd/xcrs-agent.service).\n"
+"\n"
+"  -c, --config FILE  the policy (schema: policy/README.md)\n"
+"  -t, --check        validate FILE (and the key file and TLS certificate\n"
+"                     it names), print \"FILE: ok\", exit; changes nothing\n"
+"      --detach       detach xcrs from the policy's interfaces and exit\n"
+"                     (maps, decisions and the state file stay)\n"
+"  -v, --verbose      more log (-vv: libbpf too)\n"
+"  -q, --quiet        errors and warnings only\n"
+"  -h, --help         this text\n"
+"  -V, --version      the version\n"
+"\n"
+"Signals: SIGHUP reloads FILE atomically (an invalid file is refused and\n"
+"the running policy stays, as with `xcrsctl reload`); SIGTERM/SIGINT stop\n"
+"the agent and leave the XDP programs, maps and decisions in force, so a\n"
+"restarted agent resumes from the state file.\n"
+"\n"
+"Exit status: 0 stopped by a signal or check passed; 1 the policy, state\n"
+"file, dataplane or an input could not be set up (the message says which);\n"
+"2 usage error.\n");
+}
+
+static int check_only(struct policy *p)
+{
+	char err[1024];
+	struct crsap_keyring *kr = NULL;
+	struct dp_policy dpp;
+	SSL_CTX *ctx;
+
+	if (enf_tables_build(p, &dpp)) {
+		log_error("%s: out of memory", p->file);
+		return 1;
+	}
+	enf_tables_free(&dpp);
+	if (p->reports.enabled) {
+		if (crsap_keyring_load(p->reports.keys_file, &kr, err,
+				       sizeof(err))) {
+			log_error("%s", err);
+			return 1;
+		}
+		crsap_keyring_free(kr);
+		if (p->reports.authsrv.enabled) {
+			const struct policy_authsrv *a = &p->reports.authsrv;
+			struct ac_conn c;
+
+			if (ac_open(&c, a->server, a->ca, a->cert, a->key,
+				    a->name[0] ? a->name : NULL)) {
+				log_error("%s: reports.authsrv: %s", p->file,
+					  c.err);
+				return 1;
+			}
+			ac_close(&c);
+		}
+		ctx = reports_tls_ctx(&p->reports, err, sizeof(err));
+		if (!ctx) {
+			log_error("%s", err);
+			return 1;
+		}
+		SSL_CTX_free(ctx);
+	}
+	printf("%s: ok\n", p->file);
+	return 0;
+}
+
+/* The dataplane's pin directory and map sizes, from the agent section. */
+static struct dp_config dp_config_of(const struct policy *p)
+{
+	const struct policy_maps *m = &p->agent.maps;
+	struct dp_config c = {
+		.pin_dir = p->agent.pin_dir,
+		.max_subs = m->subscribers,
+		.max_pools = m->pools,
+		.max_svc_prefixes = m->service_prefixes,
+		.max_scopes = m->scopes,
+		.max_tracked = m->tracked,
+		.max_prefixes = m->prefixes,
+	};
+
+	return c;
+}
+
+static int detach_only(struct policy *p)
+{
+	struct dp_config cfg = dp_config_of(p);
+	char err[512];
+	struct dp *dp;
+	int rc = 0;
+
+	if (dp_open(&cfg, &dp, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
+	for (size_t i = 0; i < p->ninterfaces; i++) {
+		int r = dp_detach(dp, p->interfaces[i].name);
+
+		if (r == -ENOENT)
+			log_info("%s: not attached", p->interfaces[i].name);
+		else if (r) {
+			log_error("%s", dp_errmsg(dp));
+			rc = 1;
+		} else {
+			log_info("detached from %s", p->interfaces[i].name);
+		}
+	}
+	dp_close(dp);
+	return rc;
+}
+
+static int start(struct daemon *d, char *err, size_t errlen)
+{
+	struct dp_config cfg = dp_config_of(d->policy);
+	const struct policy_agent *pa = &d->policy->agent;
+	const struct policy *p = d->policy;
+	json_object *rec;
+	int r;
+
+	if ((r = loop_new(&d->loop))) {
+		snprintf(err, errlen, "event loop: %s", strerror(-r));
+		return r;
+	}
+	if ((r = mkdirs_for(pa->control_socket)) ||
+	    (r = mkdirs_for(pa->state_file)) || (r = mkdirs_for(pa->audit_log))) {
+		snprintf(err, errlen, "creating the agent's directories: %s",
+			 strerror(-r));
+		return r;
+	}
+	r = audit_open(pa->audit_log, &d->audit);
+	if (r) {
+		snprintf(err, errlen, "audit log %s: %s", pa->audit_log,
+			 strerror(-r));
+		return r;
+	}
+	/* the decision layer and the state file before the dataplane is
+	 * touched: a state file that cannot be read stops the start */
+	if ((r = enf_new(&enf_dp_library, NULL, p, &d->enf)) ||
+	    (r = decide_new(p, d->enf, d->audit, &d->dec))) {
+		snprintf(err, errlen, "decision layer: %s", strerror(-r));
+		return r;
+	}
+	if ((r = decide_load(d->dec, err, errlen)) ||
+	    (r = dp_open(&cfg, &d->dp, err, errlen)))
+		return r;
+	enf_set_dp(d->enf, d->dp);
+	log_info("dataplane maps under %s (%s)", pa->pin_dir,
+		 dp_reused_pins(d->dp) ? "reused" : "created");
+	/* an earlier agent was failing closed: go on until every reaction
+	 * fits, unless the policy no longer wants it */
+	enf_adopt_runtime(d->enf);
+	/* the policy before the program: an attached program without one
+	 * drops everything */
+	if ((r = decide_apply(d->dec, err, errlen)) ||
+	    (r = enf_interfaces(d->enf, NULL, err, errlen)) ||
+	    (r = setup_loop(d, err, errlen)))
+		return r;
+	if ((r = dp_events_subscribe(d->dp, on_dp_event, d)) ||
+	    (r = loop_add(d->loop, &d->dp_events, dp_events_fd(d->dp),
+			  EPOLLIN, on_dp_events))) {
+		snprintf(err, errlen, "%s", dp_errmsg(d->dp));
+		return r;
+	}
+	/* the modules, bottom up; decisions reach the ones above through
+	 * the decision layer's ports */
+	if ((r = keys_new(d->loop, p, &d->keys, err, errlen)) ||
+	    (r = peers_new(d->loop, p, d->dec, d->audit, &d->peers, err,
+			   errlen)) ||
+	    (r = ms_new(d->loop, p, d->dec, d->enf, d->keys, d->peers,
+			d->audit, &d->ms, err, errlen)) ||
+	    (r = updates_new(p, d->ms, d->keys, d->audit, &d->upd)) ||
+	    (r = lines_new(d->loop, &d->lines)) ||
+	    (r = reports_new(d->loop, p, d->dec, d->keys, d->ms, d->upd,
+			     d->peers, &d->reports, err, errlen)) ||
+	    (r = feeds_new(d->loop, p, d->dec, d->ms, d->lines, &d->feeds, err,
+			   errlen)) ||
+	    (r = control_new(d, &d->ctl, err, errlen)) ||
+	    (r = metrics_new(d, &d->met, err, errlen))) {
+		if (!err[0])
+			snprintf(err, errlen, "starting: %s", strerror(-r));
+		return r;
+	}
+	{
+		const struct decide_port notices = {
+			.terminal_changed = reports_terminal_changed,
+			.ctx = d->reports,
+		};
+		const struct decide_port campaigns = {
+			.scope_contained = updates_scope_contained,
+			.ctx = d->upd,
+		};
+
+		if ((r = decide_add_port(d->dec, &notices)) ||
+		    (r = decide_add_port(d->dec, &campaigns))) {
+			snprintf(err, errlen, "decision layer: %s",
+				 strerror(-r));
+			return r;
+		}
+	}
+	decide_mark_dirty(d->dec);
+	rec = json_object_new_object();
+	audit_add_str(rec, "event", "start");
+	audit_add_str(rec, "policy", d->policy_path);
+	audit_write(d->audit, rec);
+	/* a reaction that expired while the agent was down ends now */
+	loop_tick(d->loop);
+	decide_tick(d->dec, loop_now(d->loop));
+	after_wakeup(d);
+	return 0;
+}
+
+/* Everything start made, top down; what it did not get to is NULL. */
+static void stop(struct daemon *d)
+{
+	metrics_free(d->met);
+	control_free(d->ctl);
+	feeds_free(d->feeds);
+	reports_free(d->reports);
+	lines_free(d->lines);
+	updates_free(d->upd);
+	ms_free(d->ms);
+	peers_free(d->peers);
+	keys_free(d->keys);
+	if (d->dec && decide_dirty(d->dec))
+		decide_save(d->dec);
+	decide_free(d->dec);
+	enf_free(d->enf);
+	if (d->loop) {
+		loop_close(d->loop, &d->dp_events);
+		loop_close(d->loop, &d->sig);
+		loop_close(d->loop, &d->timer);
+		loop_close(d->loop, &d->housekeeping);
+		loop_close(d->loop, &d->state_timer);
+	}
+	dp_close(d->dp);
+	audit_close(d->audit);
+	loop_free(d->loop);
+	policy_free(d->policy);
+}
+
+/* Frees what the wake-up closed. */
+static void reap(struct daemon *d)
+{
+	lines_reap(d->lines);
+	reports_reap(d->reports);
+	metrics_reap(d->met);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 't'},
+		{"detach", no_argument, NULL, 'D'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	struct daemon d = {
+		.sig.fd = -1,
+		.timer.fd = -1,
+		.housekeeping.fd = -1,
+		.state_timer.fd = -1,
+		.dp_events.fd = -1,
+	};
+	struct policy_error perr;
+	bool check = false, detach = false;
+	int lvl = LOG_LVL_INFO, c, rc;
+	char err[1024] = "";
+
+	log_set_ident("xcrs-agent");
+	while ((c = getopt_long(argc, argv, "c:tvqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.policy_path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'D':
+			detach = true;
+			break;
+		case 'v':
+			lvl++;
+			break;
+		case 'q':
+			lvl = LOG_LVL_WARN;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("xcrs-agent %s\n", XCRS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!d.policy_path || optind != argc || (check && detach)) {
+		fprintf(stderr, "xcrs-agent: %s\n",
+			!d.policy_path ? "-c FILE is required" :
+			optind != argc	? "unexpected argument" :
+					  "--check and --detach exclude each other");
+		usage(stderr);
+		return 2;
+	}
+	log_set_level(lvl > LOG_LVL_VERBOSE ? LOG_LVL_VERBOSE : lvl);
+	dp_log_hook();
+	if (policy_load(d.policy_path, &d.policy, &perr)) {
+		log_error("%s", perr.msg);
+		return 1;
+	}
+	if (check || detach) {
+		rc = check ? check_only(d.policy) : detach_only(d.policy);
+		policy_free(d.policy);
+		return rc;
+	}
+	d.started_mono = now_mono();
+	if (start(&d, err, sizeof(err))) {
+		log_error("%s", err);
+		stop(&d);
+		return 1;
+	}
+	log_info("ready: policy %s, %zu interface(s), control %s",
+		 d.policy_path, d.policy->ninterfaces,
+		 d.policy->agent.control_socket);
+	d.running = true;
+	while (d.running) {
+		int n = loop_run_once(d.loop, -1);
+
+		if (n < 0) {
+			log_error("epoll_wait: %s", strerror(-n));
+			break;
+		}
+		reap(&d);
+		after_wakeup(&d);
+	}
+	stop(&d);
+	return 0;
+}
