@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The dataplane library (see dataplane.h): Subscriber hosts and their per-subscriber counter slots, and the MS
+ * presence map.
+ */
+#include "dp-internal.h"
+
+/* ---- per-subscriber counter slots ---- */
+
+bool slot_taken(const struct dp *dp, __u32 slot)
+{
+	return dp->slot_used[slot / 64] & (1ULL << (slot % 64));
+}
+
+static void slot_mark(struct dp *dp, __u32 slot, bool used)
+{
+	if (used)
+		dp->slot_used[slot / 64] |= 1ULL << (slot % 64);
+	else
+		dp->slot_used[slot / 64] &= ~(1ULL << (slot % 64));
+}
+
+/* A free slot with its counters zeroed, or 0 when all are given. */
+static __u32 slot_alloc(struct dp *dp)
+{
+	for (__u32 n = 1; n < dp->nslots; n++) {
+		__u32 slot = 1 + (dp->slot_hint + n - 1) % (dp->nslots - 1);
+		struct xcrs_sub_counters *z;
+
+		if (slot_taken(dp, slot))
+			continue;
+		z = calloc(dp->ncpus, sizeof(*z));
+		if (!z || bpf_map_update_elem(dp->fds[M_SUB_STATS], &slot, z,
+					      BPF_ANY)) {
+			free(z);
+			return 0;
+		}
+		free(z);
+		slot_mark(dp, slot, true);
+		dp->slot_hint = slot;
+		return slot;
+	}
+	return 0;
+}
+
+static void slot_free(struct dp *dp, __u32 slot)
+{
+	if (slot && slot < dp->nslots)
+		slot_mark(dp, slot, false);
+}
+
+/* Learns which slots the host entries of reused maps hold. */
+int slots_init(struct dp *dp, bool reused_subs)
+{
+	enum { CHUNK = 4096 };
+	struct xcrs_addr *keys = NULL;
+	struct xcrs_sub *vals = NULL;
+	__u8 in[sizeof(struct xcrs_addr)], outb[sizeof(struct xcrs_addr)];
+	bool first = true;
+	int r = 0;
+
+	dp->nslots = dp->max[M_SUB_STATS];
+	dp->slot_used = calloc((dp->nslots + 63) / 64, sizeof(__u64));
+	if (!dp->slot_used)
+		return dp_fail(dp, -ENOMEM, "per-subscriber counter slots");
+	slot_mark(dp, 0, true);
+	if (!reused_subs)
+		return 0;
+	keys = calloc(CHUNK, sizeof(*keys));
+	vals = calloc(CHUNK, sizeof(*vals));
+	if (!keys || !vals) {
+		r = dp_fail(dp, -ENOMEM, "reading the subscriber map");
+		goto out;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 n = CHUNK;
+		int e;
+
+		e = bpf_map_lookup_batch(dp->fds[M_SUBS], first ? NULL : in,
+					 outb, keys, vals, &n, &o);
+		e = e ? -errno : 0;
+		if (e && e != -ENOENT) {
+			r = dp_fail(dp, e, "reading the %s", map_roles[M_SUBS]);
+			goto out;
+		}
+		dp->nsubs += n;
+		for (__u32 i = 0; i < n; i++) {
+			__u32 slot = vals[i].stats_slot;
+
+			if (slot && slot < dp->nslots)
+				slot_mark(dp, slot, true);
+		}
+		if (e == -ENOENT)
+			break;
+		memcpy(in, outb, sizeof(in));
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
+/* dp->reacted_levels from the active generation's level table. */
+int read_reacted_levels(struct dp *dp)
+{
+	__u32 gen = 0, k = 0;
+
+	dp->reacted_levels = 0;
+	if (bpf_map_lookup_elem(dp->fds[M_GEN], &k, &gen))
+		return dp_fail(dp, -errno, "reading the %s", map_roles[M_GEN]);
+	gen &= 1;
+	for (__u32 i = 0; i < XCRS_LEVELS_MAX; i++) {
+		__u32 slot = gen * XCRS_LEVELS_MAX + i;
+		struct xcrs_level lv;
+
+		if (bpf_map_lookup_elem(dp->fds[M_LEVELS], &slot, &lv))
+			return dp_fail(dp, -errno, "reading the %s",
+				       map_roles[M_LEVELS]);
+		if (lv.flags & XCRS_LEVEL_F_REACTED)
+			dp->reacted_levels |= 1u << i;
+	}
+	return 0;
+}
+
+/* ---- subscribers and scopes ---- */
+
+__u64 dp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* The set of subscriber addresses changed: the programs' outer-address
+ * caches start over. */
+void subset_bump(struct dp *dp)
+{
+	__u32 k = XCRS_GEN_SLOT_SUBSET, v = ++dp->subset;
+
+	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &v, 0))
+		log_warn("dataplane: bumping the subscriber-set version: %s",
+			 strerror(errno));
+}
+
+static bool level_reacted(const struct dp *dp, __u8 level, __u8 base)
+{
+	return (level < XCRS_LEVELS_MAX &&
+		(dp->reacted_levels & (1u << level))) ||
+	       (base < XCRS_LEVELS_MAX && (dp->reacted_levels & (1u << base)));
+}
+
+int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
+	       const struct xcrs_sub *s)
+{
+	char t[INET6_ADDRSTRLEN];
+	struct xcrs_sub v, old;
+	bool fresh = false, exists;
+
+	dp_addr_format(a, t, sizeof(t));
+	if (s->level >= XCRS_LEVELS_MAX ||
+	    (s->base_level >= XCRS_LEVELS_MAX &&
+	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
+		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
+			       "range", t, s->level, s->base_level);
+	for (size_t i = 0; i < dp->nnever; i++)
+		if (addr_prefix_contains(&dp->never[i].addr, dp->never[i].plen,
+					 a, 128)) {
+			char pf[64];
+
+			addr_prefix_format(&dp->never[i].addr,
+					   dp->never[i].plen, pf, sizeof(pf));
+			return dp_fail(dp, -EPERM,
+				       "subscriber %s: inside never-react "
+				       "prefix %s",
+				       t, pf);
+		}
+	v = *s;
+	v.stats_slot = 0;
+	v.pad2 = 0;
+	/* A host keeps its counter slot for as long as it has an entry; a
+	 * host at a reacted level (now or after expiry) gets one. */
+	exists = !bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old);
+	if (exists && old.stats_slot < dp->nslots)
+		v.stats_slot = old.stats_slot;
+	if (!v.stats_slot && level_reacted(dp, s->level, s->base_level)) {
+		v.stats_slot = slot_alloc(dp);
+		fresh = v.stats_slot != 0;
+		if (!fresh && !dp->slots_warned) {
+			log_warn("all %u per-subscriber counter slots are in use: "
+				 "%s and later reacted subscribers are enforced "
+				 "but not counted one by one (raise max_tracked)",
+				 dp->nslots - 1, t);
+			dp->slots_warned = true;
+		}
+	}
+	if (bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_ANY)) {
+		int r = -errno;
+
+		if (fresh)
+			slot_free(dp, v.stats_slot);
+		return map_write_fail(dp, M_SUBS, r, t);
+	}
+	if (!exists) {
+		dp->nsubs++;
+		subset_bump(dp);
+	}
+	return dp_ok(dp);
+}
+
+int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
+	       struct xcrs_sub *ret_sub)
+{
+	struct xcrs_sub s;
+	char t[INET6_ADDRSTRLEN];
+
+	if (bpf_map_lookup_elem(dp->fds[M_SUBS], a, &s)) {
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, -errno, "subscriber %s", t);
+	}
+	*ret_sub = s;
+	return dp_ok(dp);
+}
+
+int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+	struct xcrs_sub old;
+	bool had = !bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old);
+
+	if (bpf_map_delete_elem(dp->fds[M_SUBS], a)) {
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, -errno, "removing subscriber %s", t);
+	}
+	if (had) {
+		slot_free(dp, old.stats_slot);
+		if (dp->nsubs)
+			dp->nsubs--;
+		subset_bump(dp);
+	}
+	return dp_ok(dp);
+}
+
+int rt_write(struct dp *dp)
+{
+	__u32 k = XCRS_GEN_SLOT_RUNTIME,
+	      v = (dp->rt_full ? XCRS_RT_SUBS_FULL : 0) |
+		  (dp->nprefixes ? XCRS_RT_PREFIXES : 0);
+
+	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &v, 0))
+		return dp_fail(dp, -errno, "writing the run-time flags");
+	return 0;
+}
+
+int dp_fail_closed(struct dp *dp, bool on)
+{
+	bool was = dp->rt_full;
+	int r;
+
+	dp->rt_full = on;
+	r = rt_write(dp);
+	if (r) {
+		dp->rt_full = was;
+		return r;
+	}
+	return dp_ok(dp);
+}
+
+int dp_seen_get(struct dp *dp, const struct xcrs_addr *a,
+		struct xcrs_seen *ret_seen)
+{
+	char t[INET6_ADDRSTRLEN];
+	struct xcrs_seen s;
+
+	if (bpf_map_lookup_elem(dp->fds[M_SEEN], a, &s)) {
+		int r = -errno;
+
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, r, "MS %s not seen", t);
+	}
+	*ret_seen = s;
+	return dp_ok(dp);
+}
+
+int dp_seen_del(struct dp *dp, const struct xcrs_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+
+	if (bpf_map_delete_elem(dp->fds[M_SEEN], a)) {
+		int r = -errno;
+
+		dp_addr_format(a, t, sizeof(t));
+		return dp_fail(dp, r, "forgetting MS %s", t);
+	}
+	return dp_ok(dp);
+}
+
+int dp_seen_expire(struct dp *dp, __u64 idle_ns,
+		   void (*fn)(void *ctx, const struct xcrs_addr *a,
+			      const struct xcrs_seen *s),
+		   void *ctx)
+{
+	struct xcrs_addr key, next, *prev = NULL;
+	__u64 now = dp_now_ns();
+	struct xcrs_seen s;
+	int n = 0;
+
+	/* Deleting the current key restarts the walk's position at the
+	 * next one, so collect first: walk, remember idle keys, delete. */
+	struct xcrs_addr *idle = NULL;
+	size_t nidle = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(dp->fds[M_SEEN], prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->fds[M_SEEN], &key, &s))
+			continue;
+		if (s.last_ns >= now || now - s.last_ns < idle_ns)
+			continue;
+		if (nidle == cap) {
+			struct xcrs_addr *ni =
+				realloc(idle, (cap = cap ? 2 * cap : 64) *
+						      sizeof(*ni));
+
+			if (!ni) {
+				free(idle);
+				return dp_fail(dp, -ENOMEM, "expiring MSs");
+			}
+			idle = ni;
+		}
+		idle[nidle++] = key;
+	}
+	for (size_t i = 0; i < nidle; i++) {
+		/* seen again since the walk? then it stays */
+		if (bpf_map_lookup_elem(dp->fds[M_SEEN], &idle[i], &s) ||
+		    s.last_ns >= now || now - s.last_ns < idle_ns ||
+		    bpf_map_delete_elem(dp->fds[M_SEEN], &idle[i]))
+			continue;
+		n++;
+		if (fn)
+			fn(ctx, &idle[i], &s);
+	}
+	free(idle);
+	dp_ok(dp);
+	return n;
+}
