@@ -152,19 +152,3 @@ const char *policy_trigger_to_string(enum policy_trigger t)
 	return (unsigned)t < 3 ? n[t] : "?";
 }
 
-static const char *const status_names[POLICY_REPORT_STATUS_MAX] = {
-	"clean", "outdated", "infected",
-};
-
-const char *policy_report_status_to_string(enum policy_report_status s)
-{
-	return (unsigned)s < POLICY_REPORT_STATUS_MAX ? status_names[s] : "?";
-}
-
-int policy_report_status_parse(const char *s)
-{
-	for (int i = 0; i < POLICY_REPORT_STATUS_MAX; i++)
-		if (!strcmp(s, status_names[i]))
-			return i;
-	return -EINVAL;
-}

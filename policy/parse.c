@@ -1492,7 +1492,7 @@ static int ev_result(struct pctx *c, node_t *v, void *o)
 	int i = 0;
 	int x = choice(c, v, "evaluation.result", r, &i);
 
-	((struct eval_build *)o)->e->result = (enum policy_report_status)i;
+	((struct eval_build *)o)->e->result = (enum crsap_status)i;
 	return x;
 }
 
@@ -1710,7 +1710,7 @@ static int rule_match(struct pctx *c, struct rule_build *b)
 			r = str(c, v[i], "status", &s);
 			if (r)
 				break;
-			st = policy_report_status_parse(s);
+			st = crsap_status_parse(s);
 			if (st < 0)
 				r = perr(c, v[i], "status: expected clean, "
 						  "outdated or infected, "

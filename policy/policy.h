@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crsap_status.h"
 #include "duration.h"
 #include "xcrs_abi.h"
 
@@ -137,19 +138,11 @@ enum policy_trigger {
 	POLICY_ON_FANOUT,     /* the dataplane's fan-out detections */
 };
 
-/* Report statuses a rule can match (SCI evaluation input). */
-enum policy_report_status {
-	POLICY_REPORT_CLEAN = 0,
-	POLICY_REPORT_OUTDATED,
-	POLICY_REPORT_INFECTED,
-	POLICY_REPORT_STATUS_MAX
-};
-
 struct policy_rule {
 	char name[POLICY_NAME_MAX];
 	enum policy_trigger on;
 	/* match */
-	uint32_t statuses;	/* report: bit per policy_report_status */
+	uint32_t statuses;	/* report: bit per crsap_status */
 	unsigned severity_max;	/* ids: alerts of severity <= this (1 is the
 				 * most severe, as in Suricata); 0 = any */
 	uint64_t *signatures;	/* ids: signature ids; none = any */
@@ -193,7 +186,7 @@ struct policy_rule {
  * result. Conditions left 0 are not checked. */
 struct policy_eval {
 	char name[POLICY_NAME_MAX];
-	enum policy_report_status result;
+	enum crsap_status result;
 	unsigned threat_severity_max;	/* a threat of severity <= this */
 	uint64_t signatures_older_ns;	/* AV signatures older (or none) */
 	uint64_t patch_older_ns;	/* patch level older (or none) */
@@ -311,7 +304,5 @@ int policy_scope_by_id(const struct policy *p, uint32_t id);
 
 
 const char *policy_trigger_to_string(enum policy_trigger t);
-const char *policy_report_status_to_string(enum policy_report_status s);
-int policy_report_status_parse(const char *s);
 
 #endif

@@ -251,7 +251,7 @@ static int report_update_done(const char *server, const char *ca,
 			      const char *id, const uint8_t *key,
 			      size_t keylen)
 {
-	struct crsap_report rep = { .status = POLICY_REPORT_CLEAN,
+	struct crsap_report rep = { .status = CRSAP_STATUS_CLEAN,
 				    .nremedies = 1 };
 	struct timespec ts;
 	uint8_t *frame = NULL;
@@ -603,7 +603,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "status")) {
 		if (argc != optind)
 			return fail_usage("status takes no argument", NULL);
-		st = policy_report_status_parse(status ? status : "clean");
+		st = crsap_status_parse(status ? status : "clean");
 		if (st < 0)
 			return fail_usage("--status: clean, outdated or "
 					  "infected, not ", status);
@@ -613,7 +613,7 @@ int main(int argc, char **argv)
 
 		if (argc != optind + 1)
 			return fail_usage("threat takes one NAME", NULL);
-		rep.status = POLICY_REPORT_INFECTED;
+		rep.status = CRSAP_STATUS_INFECTED;
 		snprintf(t->name, sizeof(t->name), "%s", argv[optind]);
 		t->severity = (unsigned)severity;
 		t->signature = signature;
@@ -621,7 +621,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "clean")) {
 		if (argc != optind)
 			return fail_usage("clean takes no argument", NULL);
-		rep.status = POLICY_REPORT_CLEAN;
+		rep.status = CRSAP_STATUS_CLEAN;
 		if (!rep.nremedies) {
 			snprintf(rep.remedies[0].action,
 				 sizeof(rep.remedies[0].action), "scan");

@@ -474,7 +474,7 @@ static void section_ingest(void)
 	n = 0;
 	t0 = now_s();
 	do {
-		struct crsap_report r = { .ms = "t1", .status = POLICY_REPORT_CLEAN,
+		struct crsap_report r = { .ms = "t1", .status = CRSAP_STATUS_CLEAN,
 					  .os_name = "Android", .os_version = "14",
 					  .sca_version = "1" }, out_r;
 		const struct crsap_key *kk;

@@ -48,7 +48,7 @@ static void frame(const char *name, const char *id, const char *xml,
 int main(int argc, char **argv)
 {
 	struct crsap_report r = { .ms = "t1", .time_ms = 1, .nonce = NONCE,
-				  .status = POLICY_REPORT_INFECTED,
+				  .status = CRSAP_STATUS_INFECTED,
 				  .os_name = "Android", .os_version = "14",
 				  .patch_level = "2026-10-01",
 				  .av_product = "AV", .av_signatures = "2026",

@@ -87,7 +87,7 @@ static struct corr_event ev(enum corr_event_kind k, const char *addr)
 	return e;
 }
 
-static struct corr_event report(const char *addr, enum policy_report_status s)
+static struct corr_event report(const char *addr, enum crsap_status s)
 {
 	struct corr_event e = ev(CORR_EV_REPORT, addr);
 
@@ -108,7 +108,7 @@ TestSuite(corr, .init = setup, .fini = teardown);
 
 Test(corr, infected_report_quarantines_and_expires)
 {
-	struct corr_event e = report("192.0.2.5", POLICY_REPORT_INFECTED);
+	struct corr_event e = report("192.0.2.5", CRSAP_STATUS_INFECTED);
 
 	cr_assert_eq(corr_ingest(corr, &e, S(100)), 1);
 	cr_expect_eq(log_[0].change, CORR_TERMINAL_SET);
@@ -128,10 +128,10 @@ Test(corr, infected_report_quarantines_and_expires)
 
 Test(corr, clean_report_releases_only_what_allows_it)
 {
-	struct corr_event inf = report("192.0.2.5", POLICY_REPORT_INFECTED);
-	struct corr_event clean = report("192.0.2.5", POLICY_REPORT_CLEAN);
+	struct corr_event inf = report("192.0.2.5", CRSAP_STATUS_INFECTED);
+	struct corr_event clean = report("192.0.2.5", CRSAP_STATUS_CLEAN);
 	struct corr_event scan = ev(CORR_EV_FANOUT, "192.0.2.6");
-	struct corr_event clean6 = report("192.0.2.6", POLICY_REPORT_CLEAN);
+	struct corr_event clean6 = report("192.0.2.6", CRSAP_STATUS_CLEAN);
 
 	corr_ingest(corr, &inf, S(1));
 	cr_assert_eq(corr_ingest(corr, &clean, S(2)), 1);
@@ -165,7 +165,7 @@ Test(corr, repeated_alerts_within_the_window_only)
 Test(corr, most_restrictive_reaction_wins_and_the_next_takes_over)
 {
 	struct corr_event a = alert("192.0.2.9", 2, 1);
-	struct corr_event inf = report("192.0.2.9", POLICY_REPORT_INFECTED);
+	struct corr_event inf = report("192.0.2.9", CRSAP_STATUS_INFECTED);
 
 	for (int i = 0; i < 3; i++)
 		corr_ingest(corr, &a, S(10 + i));
@@ -242,7 +242,7 @@ Test(corr, operator_containment_and_release)
 
 Test(corr, terminal_without_scope_still_reacts)
 {
-	struct corr_event inf = report("203.0.113.5", POLICY_REPORT_INFECTED);
+	struct corr_event inf = report("203.0.113.5", CRSAP_STATUS_INFECTED);
 
 	cr_assert_eq(corr_ingest(corr, &inf, S(1)), 1);
 	cr_expect_eq(log_[0].scope, -1);
@@ -276,7 +276,7 @@ Test(corr, reload_keeps_reactions_by_level_name)
 		"  - {name: quarantined, allow: []}\n"
 		"scopes:\n"
 		"  - {name: cell-b, pools: 192.0.2.32/27}\n";
-	struct corr_event inf = report("192.0.2.5", POLICY_REPORT_INFECTED);
+	struct corr_event inf = report("192.0.2.5", CRSAP_STATUS_INFECTED);
 	struct corr_event a = alert("192.0.2.6", 2, 1);
 	struct policy *np;
 	struct policy_error e;
@@ -320,8 +320,8 @@ Test(correlate, rule_for_some_scopes_only)
 	struct policy *p;
 	struct corr *c;
 	struct policy_error e;
-	struct corr_event a = report("192.0.2.10", POLICY_REPORT_OUTDATED),
-			  b = report("192.0.2.40", POLICY_REPORT_OUTDATED);
+	struct corr_event a = report("192.0.2.10", CRSAP_STATUS_OUTDATED),
+			  b = report("192.0.2.40", CRSAP_STATUS_OUTDATED);
 
 	cr_assert_eq(policy_load_string(text, sizeof(text) - 1, "p.yaml", &p,
 					&e),

@@ -163,7 +163,7 @@ Test(msgs, nac_messages_round_trip)
 Test(msgs, report_and_response_valid)
 {
 	struct crsap_report r = { .ms = "t1", .time_ms = 1, .nonce = NONCE,
-				  .status = POLICY_REPORT_INFECTED,
+				  .status = CRSAP_STATUS_INFECTED,
 				  .os_name = "Android", .os_version = "14",
 				  .patch_level = "2026-10-01",
 				  .av_product = "AV", .av_signatures = "2026",

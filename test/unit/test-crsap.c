@@ -58,7 +58,7 @@ static void teardown(void)
 }
 
 static void report_of(struct crsap_report *r, const char *id, uint64_t t,
-		      enum policy_report_status st)
+		      enum crsap_status st)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->ms, sizeof(r->ms), "%s", id);
@@ -118,7 +118,7 @@ Test(crsap, report_round_trip_escapes_text)
 	char *xml, err[256];
 	size_t xl;
 
-	report_of(&r, "t1", NOW, POLICY_REPORT_INFECTED);
+	report_of(&r, "t1", NOW, CRSAP_STATUS_INFECTED);
 	snprintf(r.os_name, sizeof(r.os_name), "Android");
 	snprintf(r.os_version, sizeof(r.os_version), "14");
 	snprintf(r.patch_level, sizeof(r.patch_level), "2026-10-01");
@@ -139,7 +139,7 @@ Test(crsap, report_round_trip_escapes_text)
 	cr_expect_str_eq(back.ms, "t1");
 	cr_expect_eq(back.time_ms, NOW);
 	cr_expect_str_eq(back.nonce, r.nonce);
-	cr_expect_eq(back.status, POLICY_REPORT_INFECTED);
+	cr_expect_eq(back.status, CRSAP_STATUS_INFECTED);
 	cr_expect_str_eq(back.os_name, "Android");
 	cr_expect_str_eq(back.os_version, "14");
 	cr_expect_str_eq(back.patch_level, "2026-10-01");
@@ -204,12 +204,12 @@ Test(crsap, valid_report_is_accepted_with_its_key_entry)
 	size_t len;
 	struct xcrs_addr want;
 
-	report_of(&r, "t1", NOW - 1000, POLICY_REPORT_OUTDATED);
+	report_of(&r, "t1", NOW - 1000, CRSAP_STATUS_OUTDATED);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_assert_eq(crsap_verify_report(kr, rp, f, len, NOW, SKEW, &out, &k,
 					 err, sizeof(err)),
 		     CRSAP_OK, "%s", err);
-	cr_expect_eq(out.status, POLICY_REPORT_OUTDATED);
+	cr_expect_eq(out.status, CRSAP_STATUS_OUTDATED);
 	cr_assert(k);
 	cr_assert_eq(addr_parse("192.0.2.10", &want), 0);
 	cr_expect_eq(memcmp(&k->addr, &want, sizeof(want)), 0);
@@ -227,13 +227,13 @@ Test(crsap, forged_reports_are_refused)
 	char *p;
 
 	/* signed with another terminal's key */
-	report_of(&r, "t1", NOW, POLICY_REPORT_CLEAN);
+	report_of(&r, "t1", NOW, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T2, &len);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_FORGED);
 	cr_expect(strstr(err, "MAC"), "%s", err);
 	free(f);
 	/* body changed after signing: infected -> clean */
-	report_of(&r, "t1", NOW, POLICY_REPORT_INFECTED);
+	report_of(&r, "t1", NOW, CRSAP_STATUS_INFECTED);
 	f = frame_of(&r, KEY_T1, &len);
 	p = memmem(f, len, "infected", 8);
 	cr_assert(p);
@@ -241,7 +241,7 @@ Test(crsap, forged_reports_are_refused)
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_FORGED);
 	free(f);
 	/* t2's report under t1's id and key: the MAC fits, the id does not */
-	report_of(&r, "t2", NOW, POLICY_REPORT_CLEAN);
+	report_of(&r, "t2", NOW, CRSAP_STATUS_CLEAN);
 	{
 		uint8_t key[32], *g;
 		char *xml;
@@ -266,7 +266,7 @@ Test(crsap, unknown_terminal_is_refused)
 	uint8_t *f;
 	size_t len;
 
-	report_of(&r, "t9", NOW, POLICY_REPORT_CLEAN);
+	report_of(&r, "t9", NOW, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_UNKNOWN);
 	free(f);
@@ -280,7 +280,7 @@ Test(crsap, replayed_report_is_refused_until_it_is_stale_anyway)
 	uint8_t *f;
 	size_t len;
 
-	report_of(&r, "t1", NOW, POLICY_REPORT_CLEAN);
+	report_of(&r, "t1", NOW, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_assert_eq(verify(f, len, &out, err), CRSAP_OK, "%s", err);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_REPLAYED);
@@ -303,17 +303,17 @@ Test(crsap, stale_and_future_reports_are_refused)
 	uint8_t *f;
 	size_t len;
 
-	report_of(&r, "t1", NOW - SKEW - 1, POLICY_REPORT_CLEAN);
+	report_of(&r, "t1", NOW - SKEW - 1, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_STALE);
 	cr_expect(strstr(err, "older"), "%s", err);
 	free(f);
-	report_of(&r, "t1", NOW + SKEW + 1, POLICY_REPORT_CLEAN);
+	report_of(&r, "t1", NOW + SKEW + 1, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_STALE);
 	cr_expect(strstr(err, "newer"), "%s", err);
 	free(f);
-	report_of(&r, "t1", NOW - SKEW, POLICY_REPORT_CLEAN);
+	report_of(&r, "t1", NOW - SKEW, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_OK, "%s", err);
 	free(f);
@@ -328,13 +328,13 @@ Test(crsap, replay_cache_full_refuses_instead_of_forgetting)
 	int i;
 
 	for (i = 0; i < 64; i++) {
-		report_of(&r, "t1", NOW, POLICY_REPORT_CLEAN);
+		report_of(&r, "t1", NOW, CRSAP_STATUS_CLEAN);
 		f = frame_of(&r, KEY_T1, &len);
 		cr_assert_eq(verify(f, len, &out, err), CRSAP_OK, "%d: %s", i,
 			     err);
 		free(f);
 	}
-	report_of(&r, "t1", NOW, POLICY_REPORT_CLEAN);
+	report_of(&r, "t1", NOW, CRSAP_STATUS_CLEAN);
 	f = frame_of(&r, KEY_T1, &len);
 	cr_expect_eq(verify(f, len, &out, err), CRSAP_BUSY);
 	free(f);

@@ -330,7 +330,7 @@ Test(decide, never_react_is_refused_before_the_engine_and_the_dataplane)
 {
 	char err[512];
 	struct corr_event ev = { .kind = CORR_EV_REPORT,
-				 .status = POLICY_REPORT_INFECTED };
+				 .status = CRSAP_STATUS_INFECTED };
 	struct xcrs_addr pf = A("192.0.2.0");
 
 	cr_expect_eq(react("192.0.2.17", "quarantined", err, sizeof(err)),
@@ -380,7 +380,7 @@ Test(decide, a_refused_write_reaches_the_operator_and_is_written_later)
 Test(decide, a_report_reacts_through_the_engine_with_its_latency)
 {
 	struct corr_event ev = { .kind = CORR_EV_REPORT,
-				 .status = POLICY_REPORT_INFECTED };
+				 .status = CRSAP_STATUS_INFECTED };
 	uint64_t now = now_mono();
 	const struct xcrs_sub *v;
 
@@ -394,7 +394,7 @@ Test(decide, a_report_reacts_through_the_engine_with_its_latency)
 		     "pool member: no entry once it ends");
 	cr_expect_eq(decide_report(dec)->lat_count, 1);
 	/* a clean report releases it */
-	ev.status = POLICY_REPORT_CLEAN;
+	ev.status = CRSAP_STATUS_CLEAN;
 	cr_expect_eq(decide_ingest(dec, &ev, now, 0), 1);
 	cr_expect_null(entry("192.0.2.6"));
 	cr_expect_eq(decide_report(dec)->lat_count, 1);

@@ -42,7 +42,7 @@ TestSuite(evaluate, .init = setup, .fini = teardown);
 
 static struct crsap_report fresh(void)
 {
-	struct crsap_report r = { .status = POLICY_REPORT_CLEAN };
+	struct crsap_report r = { .status = CRSAP_STATUS_CLEAN };
 
 	strcpy(r.av_signatures, "2026-11-22");
 	strcpy(r.patch_level, "2026-10-01");
@@ -63,7 +63,7 @@ Test(evaluate, compliant_report_stays_clean)
 	struct crsap_report r = fresh();
 	const char *by;
 
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_CLEAN);
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_CLEAN);
 	cr_expect_null(by);
 }
 
@@ -73,16 +73,16 @@ Test(evaluate, old_signatures_or_patches_are_outdated)
 	const char *by;
 
 	strcpy(r.av_signatures, "2026-11-01");
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_OUTDATED);
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_OUTDATED);
 	cr_expect_str_eq(by, "stale-signatures");
 	r = fresh();
 	strcpy(r.patch_level, "2026-01-01");
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_OUTDATED);
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_OUTDATED);
 	cr_expect_str_eq(by, "old-patches");
 	/* What the terminal does not tell is not trusted. */
 	r = fresh();
 	r.av_signatures[0] = '\0';
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_OUTDATED);
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_OUTDATED);
 }
 
 Test(evaluate, severe_threat_is_infected_and_nothing_lowers)
@@ -92,16 +92,16 @@ Test(evaluate, severe_threat_is_infected_and_nothing_lowers)
 
 	r.nthreats = 1;
 	r.threats[0].severity = 3;
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_CLEAN,
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_CLEAN,
 		     "severity 3 is not at most 2");
 	r.threats[0].severity = 2;
 	strcpy(r.av_signatures, "2020-01-01");
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_INFECTED);
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_INFECTED);
 	cr_expect_str_eq(by, "severe-threat");
 	/* A report that says infected stays infected. */
 	r = fresh();
-	r.status = POLICY_REPORT_INFECTED;
-	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), POLICY_REPORT_INFECTED);
+	r.status = CRSAP_STATUS_INFECTED;
+	cr_expect_eq(sci_evaluate(p, &r, NOW, &by), CRSAP_STATUS_INFECTED);
 	cr_expect_null(by);
 }
 

@@ -96,7 +96,7 @@ Test(policy, example_small_operator)
 
 	cr_assert_eq(p->nrules, 5);
 	cr_expect_eq(p->rules[0].on, POLICY_ON_REPORT);
-	cr_expect_eq(p->rules[0].statuses, 1u << POLICY_REPORT_INFECTED);
+	cr_expect_eq(p->rules[0].statuses, 1u << CRSAP_STATUS_INFECTED);
 	cr_expect_eq(p->rules[0].level, 3);
 	cr_expect_eq(p->rules[0].duration_ns, NS(7200));
 	cr_expect(p->rules[0].release_on_clean);

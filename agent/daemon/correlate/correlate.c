@@ -495,7 +495,7 @@ static void describe(const struct corr_event *ev, char *buf, size_t len)
 	switch (ev->kind) {
 	case CORR_EV_REPORT:
 		snprintf(buf, len, "%s reported %s%s%.100s (%.40s)", a,
-			 policy_report_status_to_string(ev->status),
+			 crsap_status_name(ev->status),
 			 ev->detail[0] ? ": " : "", ev->detail, ev->source);
 		break;
 	case CORR_EV_IDS:
@@ -526,7 +526,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	describe(ev, why, sizeof(why));
 
 	/* A clean report ends the reactions that allow it. */
-	if (ev->kind == CORR_EV_REPORT && ev->status == POLICY_REPORT_CLEAN) {
+	if (ev->kind == CORR_EV_REPORT && ev->status == CRSAP_STATUS_CLEAN) {
 		for (size_t i = t->nr; i-- > 0;)
 			if (t->r[i].release_on_clean) {
 				remove_at(t, i);

@@ -33,7 +33,7 @@ enum corr_event_kind {
 struct corr_event {
 	enum corr_event_kind kind;
 	struct xcrs_addr terminal;
-	enum policy_report_status status; /* report */
+	enum crsap_status status; /* report */
 	unsigned severity;		  /* ids: 1 = most severe */
 	uint64_t signature;		  /* ids: signature id */
 	char detail[160];		  /* signature text, counts: evidence */

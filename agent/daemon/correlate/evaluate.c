@@ -55,11 +55,11 @@ static int holds(const struct policy_eval *e, const struct crsap_report *r,
 	return 1;
 }
 
-enum policy_report_status sci_evaluate(const struct policy *p,
+enum crsap_status sci_evaluate(const struct policy *p,
 				       const struct crsap_report *r,
 				       uint64_t now_ms, const char **by)
 {
-	enum policy_report_status st = r->status;
+	enum crsap_status st = r->status;
 
 	*by = NULL;
 	for (size_t i = 0; i < p->nevals; i++) {

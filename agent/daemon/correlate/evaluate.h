@@ -15,7 +15,7 @@
 
 /* *by is the name of the entry that decided, or NULL (the report's own
  * status). */
-enum policy_report_status sci_evaluate(const struct policy *p,
+enum crsap_status sci_evaluate(const struct policy *p,
 				       const struct crsap_report *r,
 				       uint64_t now_ms, const char **by);
 

@@ -161,7 +161,7 @@ static void handle_report(struct tconn *t, const uint8_t *buf, size_t len,
 	uint64_t now = loop_now(rs->loop);
 	static struct crsap_sca_msg msg;
 	struct crsap_report rep;
-	enum policy_report_status eval;
+	enum crsap_status eval;
 	const char *by;
 	struct crsap_response resp;
 	const struct crsap_key *k = NULL;
@@ -249,7 +249,7 @@ static void handle_report(struct tconn *t, const uint8_t *buf, size_t len,
 	rep = msg.report;
 	snprintf(t->id, sizeof(t->id), "%s", rep.ms);
 	log_info("report from %s (%s): %s, %zu threat(s)", rep.ms, tbuf,
-		 policy_report_status_to_string(rep.status), rep.nthreats);
+		 crsap_status_name(rep.status), rep.nthreats);
 	/* A report shows the MS is there and has an SCA: a hold at the
 	 * download service ends before the report is evaluated. */
 	ms_reported(rs->ms, &t->term, rep.ms);
@@ -260,13 +260,13 @@ static void handle_report(struct tconn *t, const uint8_t *buf, size_t len,
 	eval = sci_evaluate(rs->p, &rep, now_real_ms(), &by);
 	if (by)
 		log_info("%s evaluated %s by %s (reported %s)", tbuf,
-			 policy_report_status_to_string(eval), by,
-			 policy_report_status_to_string(rep.status));
+			 crsap_status_name(eval), by,
+			 crsap_status_name(rep.status));
 	ev.terminal = t->term;
 	ev.status = eval;
 	snprintf(ev.source, sizeof(ev.source), "report:%.40s", rep.ms);
 	snprintf(ev.detail, sizeof(ev.detail), "SCI report: %s%s%.40s%s%.60s",
-		 policy_report_status_to_string(eval),
+		 crsap_status_name(eval),
 		 by ? " by evaluation " : "", by ? by : "",
 		 rep.nthreats ? ", threat " : "",
 		 rep.nthreats ? rep.threats[0].name : "");
@@ -288,7 +288,7 @@ static void handle_report(struct tconn *t, const uint8_t *buf, size_t len,
 	}
 	rs->answering = NULL;
 	sci_describe(rs->p, decide_engine(rs->dec), &t->term, rep.ms,
-		     policy_report_status_to_string(eval), &resp);
+		     crsap_status_name(eval), &resp);
 	memcpy(resp.in_response_to, rep.nonce, sizeof(rep.nonce));
 	if (tconn_send(t, &resp))
 		log_warn("%s: could not build the SCI response", rep.ms);

@@ -11,6 +11,9 @@
 #include "clock.h"
 #include "sci.h"
 
+_Static_assert(CRSAP_NAME_MAX >= POLICY_NAME_MAX,
+	       "a policy name must fit a CRSAP message");
+
 static void describe_level(const struct policy *p, int level,
 			   struct crsap_response *r)
 {

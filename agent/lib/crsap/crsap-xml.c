@@ -205,7 +205,7 @@ static int report_child(xmlNodePtr n, struct crsap_report *r, bool *status,
 	if (cx_is_el(n, "status")) {
 		if ((ret = cx_text(n, buf, sizeof(buf), err, errlen)))
 			return ret;
-		ret = policy_report_status_parse(buf);
+		ret = crsap_status_parse(buf);
 		if (ret < 0) {
 			cx_seterr(err, errlen,
 			       "status \"%s\" is not clean, outdated or "
@@ -422,12 +422,12 @@ int crsap_report_build(const struct crsap_report *r, char **out,
 	xmlNodePtr n;
 
 	if (!crsap_id_valid(r->ms) || !cx_nonce_valid(r->nonce) ||
-	    r->status >= POLICY_REPORT_STATUS_MAX ||
+	    r->status >= CRSAP_STATUS_MAX ||
 	    r->nthreats > CRSAP_THREATS_MAX || r->nremedies > CRSAP_LIST_MAX)
 		return -EINVAL;
 	xb_init(&b, "sciReport");
 	xb_head(&b, r->ms, r->time_ms, r->nonce);
-	xb_el(&b, "status", policy_report_status_to_string(r->status));
+	xb_el(&b, "status", crsap_status_name(r->status));
 	if (r->os_name[0]) {
 		n = xb_el(&b, "os", NULL);
 		xb_attr(&b, n, "name", r->os_name);
@@ -541,7 +541,7 @@ static int response_child(xmlNodePtr n, struct crsap_response *r,
 		if (r->nallowed == CRSAP_LIST_MAX)
 			return cx_unknown_el(n, err, errlen);
 		return cx_attr(n, "service", r->allowed[r->nallowed++],
-			    POLICY_NAME_MAX, true, err, errlen);
+			    CRSAP_NAME_MAX, true, err, errlen);
 	}
 	if (cx_is_el(n, "action")) {
 		if (r->nactions == CRSAP_LIST_MAX)

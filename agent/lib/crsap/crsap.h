@@ -25,8 +25,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy.h"
+#include "crsap_status.h"
 #include "xcrs_abi.h"
+
+/* Names in messages (services, levels, rules, scopes), with their NUL: as
+ * long as the policy's names. */
+#define CRSAP_NAME_MAX 64
 
 #define CRSAP_NS "urn:xcrs:crsap:1"
 #define CRSAP_FRAME_MAX 65536u
@@ -84,7 +88,7 @@ struct crsap_report {
 	char ms[CRSAP_ID_MAX + 1];
 	uint64_t time_ms;
 	char nonce[CRSAP_NONCE_HEX + 1];
-	enum policy_report_status status;
+	enum crsap_status status;
 	char os_name[64], os_version[32];
 	char patch_level[32];
 	char av_product[64], av_signatures[32];
@@ -96,7 +100,7 @@ struct crsap_report {
 };
 
 struct crsap_remediation {
-	char service[POLICY_NAME_MAX];
+	char service[CRSAP_NAME_MAX];
 	char prefix[64];  /* "198.51.100.80" or a prefix */
 	char protocol[8]; /* "tcp", "udp", "icmp", "any" */
 	char ports[32];	  /* "80-443", "" = any */
@@ -111,11 +115,11 @@ struct crsap_response {
 	char in_response_to[CRSAP_NONCE_HEX + 1]; /* "" = notice */
 	char evaluation[32]; /* report status, or "ids", "fanout", "operator",
 			      * "expired", "released" */
-	char level[POLICY_NAME_MAX]; /* control applied */
+	char level[CRSAP_NAME_MAX]; /* control applied */
 	uint64_t until_ms;	     /* Unix ms, 0 = until released */
-	char rule[POLICY_NAME_MAX];
+	char rule[CRSAP_NAME_MAX];
 	char reason[256];
-	char allowed[CRSAP_LIST_MAX][POLICY_NAME_MAX]; /* reachable services,
+	char allowed[CRSAP_LIST_MAX][CRSAP_NAME_MAX]; /* reachable services,
 							* "all" */
 	size_t nallowed;
 	char actions[CRSAP_LIST_MAX][64]; /* what the terminal must do */
@@ -174,14 +178,14 @@ struct crsap_nac {
 	uint64_t time_ms;
 	char nonce[CRSAP_NONCE_HEX + 1];
 	char address[64];		/* the MS */
-	char scope[POLICY_NAME_MAX];	/* its group (cell, APN, ...) */
+	char scope[CRSAP_NAME_MAX];	/* its group (cell, APN, ...) */
 	char cause[32];			/* connect: "first-traffic", "feed";
 					 * leave: "idle", "feed", "moved" */
 	/* control policy */
 	char evaluation[32];
-	char level[POLICY_NAME_MAX];
+	char level[CRSAP_NAME_MAX];
 	uint64_t until_ms;		/* 0 = until released */
-	char rule[POLICY_NAME_MAX];
+	char rule[CRSAP_NAME_MAX];
 	char reason[256];
 };
 
