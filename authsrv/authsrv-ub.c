@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* xcrs-authsrv (X.1124): the bootstrap methods (Ub): HTTP Digest AKA, SCRAM passwords, user certificates. */
+#include "authsrv-internal.h"
+
+/* ---- 1. bootstrap with AKA: HTTP Digest AKAv1-MD5 (RFC 3310) ---- */
+
+static void challenge(struct srv *s, struct evhttp_request *req,
+		      const char *id)
+{
+	struct sub_rec sub;
+	struct mil_vector v;
+	struct chal_rec c = { 0 };
+	uint8_t rand[16], nb[32];
+	char hdr[1024];
+	int rc;
+
+	rc = store_sqn_next(s->st, id, &sub);
+	if (rc == -ENOENT || rc == -EPERM || (!rc && !(sub.methods & METHOD_AKA))) {
+		reply_err(req, 403, "Forbidden",
+			  "%s: no such subscriber, disabled, or AKA not allowed",
+			  id);
+		goto out;
+	}
+	if (rc) {
+		reply_err(req, 500, "Internal Server Error", "store: %s",
+			  store_errmsg(s->st));
+		goto out;
+	}
+	if (getrandom(rand, 16, 0) != 16 ||
+	    mil_vector(sub.k, sub.opc, sub.sqn, sub.amf, rand, &v)) {
+		reply_err(req, 500, "Internal Server Error", "no vector");
+		goto out;
+	}
+	memcpy(nb, v.rand, 16);
+	memcpy(nb + 16, v.autn, 16);
+	b64_encode(nb, 32, c.nonce, 0);
+	snprintf(c.id, sizeof(c.id), "%s", id);
+	strcpy(c.kind, "aka");
+	memcpy(c.rand, v.rand, 16);
+	memcpy(c.xres, v.xres, 8);
+	memcpy(c.ck, v.ck, 16);
+	memcpy(c.ik, v.ik, 16);
+	c.expires = now_s() +
+		    (int64_t)(s->cfg->challenge_lifetime_ns / 1000000000ull);
+	if (store_chal_put(s->st, &c)) {
+		reply_err(req, 500, "Internal Server Error", "store: %s",
+			  store_errmsg(s->st));
+		goto out;
+	}
+	snprintf(hdr, sizeof(hdr),
+		 "Digest realm=\"%s\", nonce=\"%s\", algorithm=AKAv1-MD5, "
+		 "qop=\"auth\"",
+		 s->cfg->domain, c.nonce);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "WWW-Authenticate", hdr);
+	log_debug("bootstrap %s: challenge with SQN %llu", id,
+		  (unsigned long long)sub.sqn);
+	reply_json(req, 401, "Unauthorized", json_object_new_object());
+out:
+	OPENSSL_cleanse(&sub, sizeof(sub));
+	OPENSSL_cleanse(&v, sizeof(v));
+	OPENSSL_cleanse(&c, sizeof(c));
+}
+
+void on_bootstrap(struct evhttp_request *req, void *arg)
+{
+	struct srv *s = arg;
+	const char *auth = evhttp_find_header(
+		evhttp_request_get_input_headers(req), "Authorization");
+	char user[GBA_ID_MAX + 1], nonce[256], resp[64], uri[64], qop[16],
+		nc[16], cnonce[128], realm[GBA_ID_MAX + 1], auts64[64], want[33];
+	struct digest_resp d;
+	struct chal_rec c;
+	struct sess_rec sess;
+	uint8_t ks[GBA_KS];
+	int rc;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+		reply_err(req, 405, "Method Not Allowed", "use POST");
+		return;
+	}
+	if (!auth || digest_param(auth, "username", user, sizeof(user)) ||
+	    !gba_id_valid(user)) {
+		reply_err(req, 400, "Bad Request",
+			  "expected Authorization: Digest username=\"IDENTITY\"");
+		return;
+	}
+	if (digest_param(auth, "nonce", nonce, sizeof(nonce)) || !nonce[0]) {
+		challenge(s, req, user); /* the first request */
+		return;
+	}
+	rc = store_chal_take(s->st, nonce, now_s(), &c);
+	if (rc || strcmp(c.kind, "aka") || strcmp(c.id, user)) {
+		reply_err(req, 403, "Forbidden",
+			  "%s: unknown, used or expired nonce", user);
+		return;
+	}
+	/* Resynchronisation: the terminal sent AUTS instead of RES. */
+	if (digest_param(auth, "auts", auts64, sizeof(auts64)) == 0) {
+		struct sub_rec sub;
+		uint8_t auts[MIL_AUTS];
+		uint64_t sqn_ms;
+
+		if (b64_decode(auts64, strlen(auts64), auts, sizeof(auts), 0) !=
+			    MIL_AUTS ||
+		    store_sub_get(s->st, user, &sub) ||
+		    mil_auts_sqn(sub.k, sub.opc, c.rand, auts, &sqn_ms)) {
+			OPENSSL_cleanse(&sub, sizeof(sub));
+			reply_err(req, 403, "Forbidden",
+				  "%s: resynchronisation refused (bad AUTS)",
+				  user);
+			return;
+		}
+		OPENSSL_cleanse(&sub, sizeof(sub));
+		if (store_sqn_set(s->st, user, sqn_ms)) {
+			reply_err(req, 500, "Internal Server Error", "store: %s",
+				  store_errmsg(s->st));
+			return;
+		}
+		log_info("bootstrap %s: SQN resynchronised to %llu", user,
+			 (unsigned long long)sqn_ms);
+		challenge(s, req, user);
+		return;
+	}
+	if (digest_param(auth, "response", resp, sizeof(resp)) ||
+	    digest_param(auth, "uri", uri, sizeof(uri)) ||
+	    digest_param(auth, "qop", qop, sizeof(qop)) ||
+	    digest_param(auth, "nc", nc, sizeof(nc)) ||
+	    digest_param(auth, "cnonce", cnonce, sizeof(cnonce)) ||
+	    digest_param(auth, "realm", realm, sizeof(realm)) ||
+	    strcmp(qop, "auth") || strcmp(uri, "/v1/bootstrap") ||
+	    strcmp(realm, s->cfg->domain)) {
+		reply_err(req, 400, "Bad Request",
+			  "Digest response needs realm, uri=/v1/bootstrap, "
+			  "qop=auth, nc, cnonce, response");
+		return;
+	}
+	d = (struct digest_resp){ .username = user, .realm = realm,
+				  .nonce = nonce, .uri = uri, .qop = qop,
+				  .nc = nc, .cnonce = cnonce, .method = "POST" };
+	if (digest_response(&d, c.xres, MIL_RES, false, want) ||
+	    strlen(resp) != 32 || CRYPTO_memcmp(want, resp, 32) != 0) {
+		OPENSSL_cleanse(&c, sizeof(c));
+		reply_err(req, 403, "Forbidden",
+			  "%s: authentication failed (wrong RES)", user);
+		return;
+	}
+	memcpy(ks, c.ck, 16);
+	memcpy(ks + 16, c.ik, 16);
+	rc = new_session(s, user, c.rand, ks, "aka", &sess);
+	OPENSSL_cleanse(ks, sizeof(ks));
+	if (rc) {
+		OPENSSL_cleanse(&c, sizeof(c));
+		reply_err(req, 500, "Internal Server Error", "store: %s",
+			  store_errmsg(s->st));
+		return;
+	}
+	/* Authentication-Info lets the terminal check the server knew XRES. */
+	if (!digest_response(&d, c.xres, MIL_RES, true, want)) {
+		char hdr[400];
+
+		snprintf(hdr, sizeof(hdr),
+			 "qop=auth, rspauth=\"%s\", cnonce=\"%s\", nc=%s", want,
+			 cnonce, nc);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Authentication-Info", hdr);
+	}
+	OPENSSL_cleanse(&c, sizeof(c));
+	reply_session(req, &sess, NULL);
+}
+
+/* ---- the password method: SCRAM-SHA-256 in two requests ---- */
+
+void on_password(struct evhttp_request *req, void *arg)
+{
+	struct srv *s = arg;
+	json_object *in = body_json(req), *o;
+	const char *msg;
+	char user[GBA_ID_MAX + 1], cn[SCRAM_MSG_MAX], r[SCRAM_MSG_MAX],
+		out[SCRAM_MSG_MAX];
+	struct chal_rec c = { 0 };
+	struct sub_rec sub = { 0 };
+	struct scram_verifier v;
+
+	if (!in)
+		return;
+	msg = member(in, "message", SCRAM_MSG_MAX - 1);
+	if (!msg) {
+		reply_err(req, 400, "Bad Request", "expected {\"message\": SCRAM}");
+		goto out;
+	}
+	if (!strncmp(msg, "n,,", 3)) {
+		/* client-first: answer with our nonce, the salt, iterations. */
+		uint8_t sn[18];
+		char sn64[32];
+
+		if (scram_parse_client_first(msg, user, sizeof(user), cn,
+					     sizeof(cn))) {
+			reply_err(req, 400, "Bad Request",
+				  "malformed SCRAM client-first message");
+			goto out;
+		}
+		if (store_sub_get(s->st, user, &sub) || sub.disabled ||
+		    !(sub.methods & METHOD_PASSWORD) || !sub.has_password) {
+			/* Answer as if the user existed (a salt derived from
+			 * the name), so the reply does not tell who exists. */
+			memset(&v, 0, sizeof(v));
+			gba_hmac(s->decoy_key, 32, user, strlen(user), v.salt);
+			v.salt_len = 16;
+			v.iter = SCRAM_ITER_MIN;
+			strcpy(c.kind, "scram-decoy");
+		} else {
+			v = sub.pw;
+			strcpy(c.kind, "scram");
+		}
+		if (getrandom(sn, sizeof(sn), 0) != sizeof(sn)) {
+			reply_err(req, 500, "Internal Server Error", "random");
+			goto out;
+		}
+		b64_encode(sn, sizeof(sn), sn64, 1);
+		if (scram_server_first(cn, sn64, &v, out, sizeof(out))) {
+			reply_err(req, 400, "Bad Request", "nonce too long");
+			goto out;
+		}
+		snprintf(c.nonce, sizeof(c.nonce), "%s%s", cn, sn64);
+		snprintf(c.id, sizeof(c.id), "%s", user);
+		snprintf(c.client_first, sizeof(c.client_first), "%s", msg);
+		snprintf(c.server_first, sizeof(c.server_first), "%s", out);
+		c.expires = now_s() + (int64_t)(s->cfg->challenge_lifetime_ns /
+						 1000000000ull);
+		if (store_chal_put(s->st, &c)) {
+			reply_err(req, 500, "Internal Server Error", "store: %s",
+				  store_errmsg(s->st));
+			goto out;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "message", json_object_new_string(out));
+		reply_json(req, 200, "OK", o);
+	} else if (!strncmp(msg, "c=", 2)) {
+		/* client-final: verify the proof, make the session. */
+		const char *rp = strstr(msg, ",r=");
+		const char *re = rp ? strchr(rp + 3, ',') : NULL;
+		uint8_t ck[32], ks[32], rand[16];
+		struct sess_rec sess;
+		int rc;
+
+		if (!rp || !re || (size_t)(re - rp - 3) >= sizeof(r)) {
+			reply_err(req, 400, "Bad Request",
+				  "malformed SCRAM client-final message");
+			goto out;
+		}
+		snprintf(r, sizeof(r), "%.*s", (int)(re - rp - 3), rp + 3);
+		if (store_chal_take(s->st, r, now_s(), &c) ||
+		    strncmp(c.kind, "scram", 5)) {
+			reply_err(req, 403, "Forbidden",
+				  "unknown, used or expired SCRAM exchange");
+			goto out;
+		}
+		if (strcmp(c.kind, "scram") ||
+		    store_sub_get(s->st, c.id, &sub) || sub.disabled ||
+		    !sub.has_password ||
+		    scram_server_final(&sub.pw, c.client_first, c.server_first,
+				       msg, out, sizeof(out), ck)) {
+			reply_err(req, 403, "Forbidden",
+				  "%s: authentication failed", c.id);
+			goto out;
+		}
+		rc = scram_session_key(ck, c.client_first, c.server_first, msg,
+				       ks);
+		OPENSSL_cleanse(ck, sizeof(ck));
+		if (rc || getrandom(rand, 16, 0) != 16 ||
+		    new_session(s, c.id, rand, ks, "password", &sess)) {
+			OPENSSL_cleanse(ks, sizeof(ks));
+			reply_err(req, 500, "Internal Server Error",
+				  "cannot make the session");
+			goto out;
+		}
+		OPENSSL_cleanse(ks, sizeof(ks));
+		o = json_object_new_object();
+		json_object_object_add(o, "message", json_object_new_string(out));
+		reply_session(req, &sess, o);
+	} else {
+		reply_err(req, 400, "Bad Request",
+			  "expected a SCRAM client-first or client-final message");
+	}
+out:
+	OPENSSL_cleanse(&sub, sizeof(sub));
+	json_object_put(in);
+}
+
+/* ---- the certificate method: TLS client certificate of the user ---- */
+
+void on_certificate(struct evhttp_request *req, void *arg)
+{
+	struct srv *s = arg;
+	SSL *ssl = req_ssl(req);
+	char cn[GBA_ID_MAX + 1], pub64[64];
+	struct sub_rec sub;
+	struct sess_rec sess;
+	uint8_t rand[16], ks[GBA_KS], peer[32], pub[32];
+	EVP_PKEY *eph = NULL;
+	json_object *in, *o;
+	const char *x;
+	int rc;
+
+	if (!s->user_store) {
+		reply_err(req, 404, "Not Found",
+			  "the certificate method is not configured (user_ca)");
+		return;
+	}
+	if (!ssl || !tls_peer_verified_by(ssl, s->user_store) ||
+	    tls_peer_cn(ssl, cn, sizeof(cn)) || !gba_id_valid(cn)) {
+		reply_err(req, 403, "Forbidden",
+			  "no client certificate from the user CA");
+		return;
+	}
+	in = body_json(req);
+	if (!in)
+		return;
+	x = member(in, "x25519", 64);
+	if (!x || b64_decode(x, strlen(x), peer, 32, 1) != 32) {
+		reply_err(req, 400, "Bad Request",
+			  "expected {\"x25519\": base64url public key}");
+		goto out;
+	}
+	rc = store_sub_get(s->st, cn, &sub);
+	OPENSSL_cleanse(&sub.k, sizeof(sub.k));
+	if (rc || sub.disabled || !(sub.methods & METHOD_CERT)) {
+		reply_err(req, 403, "Forbidden",
+			  "%s: no such subscriber, disabled, or certificate "
+			  "method not allowed", cn);
+		goto out;
+	}
+	/* The key arrived inside the TLS session the certificate
+	 * authenticated: an X25519 exchange in it gives both ends Ks. */
+	if (getrandom(rand, 16, 0) != 16 || cert_ks_keypair(&eph, pub) ||
+	    cert_ks_derive(eph, peer, rand, cn, ks) ||
+	    new_session(s, cn, rand, ks, "certificate", &sess)) {
+		OPENSSL_cleanse(ks, sizeof(ks));
+		reply_err(req, 500, "Internal Server Error",
+			  "cannot make the session");
+		goto out;
+	}
+	OPENSSL_cleanse(ks, sizeof(ks));
+	b64_encode(pub, 32, pub64, 1);
+	o = json_object_new_object();
+	json_object_object_add(o, "x25519", json_object_new_string(pub64));
+	reply_session(req, &sess, o);
+out:
+	EVP_PKEY_free(eph);
+	json_object_put(in);
+}
