@@ -270,6 +270,19 @@ struct policy {
 	size_t npeers;
 };
 
+/* What a reload does when a key changes (each key's class is in the
+ * schema of its section). */
+enum policy_reload {
+	POLICY_RELOAD_LIVE = 0,	/* taken at once */
+	POLICY_RELOAD_RESTART,	/* refused: the agent must restart for it */
+	POLICY_RELOAD_AT_RESTART, /* taken, in force once the agent restarts */
+};
+
+/* Whether a key of class cls differs between a and b: 1 with its path in
+ * what ("agent.pin_dir", "inputs"), else 0. */
+int policy_reload_changes(const struct policy *a, const struct policy *b,
+			  enum policy_reload cls, char *what, size_t len);
+
 /* Reads and validates path. On failure *err says where and why and
  * nothing is returned. */
 int policy_load(const char *path, struct policy **ret_policy,

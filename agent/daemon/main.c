@@ -71,29 +71,13 @@ void daemon_stats(const struct daemon *d, struct stats *out)
 
 /* ---- reload ----------------------------------------------------------------- */
 
-static bool same_paths(const struct policy *a, const struct policy *b)
-{
-	return !memcmp(&a->agent, &b->agent, sizeof(a->agent));
-}
-
-static bool same_inputs(const struct policy *a, const struct policy *b)
-{
-	if (a->ninputs != b->ninputs ||
-	    memcmp(&a->reports, &b->reports, sizeof(a->reports)))
-		return false;
-	for (size_t i = 0; i < a->ninputs; i++)
-		if (a->inputs[i].kind != b->inputs[i].kind ||
-		    strcmp(a->inputs[i].path, b->inputs[i].path))
-			return false;
-	return true;
-}
-
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct policy *np = NULL, *old = d->policy;
 	struct policy_error perr;
 	struct crsap_keyring *keys = NULL;
 	json_object *rec;
+	char what[128];
 	int r;
 
 	d->rep.reloads++;
@@ -102,12 +86,13 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", perr.msg);
 		goto refused;
 	}
-	if (!same_paths(old, np)) {
+	if (policy_reload_changes(old, np, POLICY_RELOAD_RESTART, what,
+				  sizeof(what))) {
 		snprintf(err, errlen,
-			 "%s: the agent section (pin_dir, sockets, state and "
-			 "audit files, map sizes) changed: restart the agent "
+			 "%s: %s changed (the agent section: pin_dir, sockets, "
+			 "state and audit files, map sizes): restart the agent "
 			 "to change it",
-			 d->policy_path);
+			 d->policy_path, what);
 		r = -EINVAL;
 		goto refused;
 	}
@@ -140,9 +125,10 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 			  "interfaces already attached)", err);
 	if (peers_set_policy(d->peers, np, err, errlen))
 		log_error("reload: %s (roaming keeps the peers it had)", err);
-	if (!same_inputs(old, np))
-		log_warn("reload: inputs and the reports listener changed: "
-			 "the change takes effect when the agent restarts");
+	if (policy_reload_changes(old, np, POLICY_RELOAD_AT_RESTART, what,
+				  sizeof(what)))
+		log_warn("reload: %s changed: the change takes effect when "
+			 "the agent restarts", what);
 	keys_take(d->keys, keys);
 	policy_free(old);
 	rec = json_object_new_object();

@@ -569,3 +569,77 @@ Test(errors, never_react)
 		 "t.yaml:8:27: never_react noc holds the static subscriber "
 		 "192.0.2.241");
 }
+
+/* Each key's reload class comes from its section's schema: what a reload
+ * refuses, what it takes for the next start, what it takes at once. */
+Test(reload, classes_follow_the_schema)
+{
+	static const char base[] =
+		"version: 1\n" LEVELS
+		"agent: {pin_dir: /sys/fs/bpf/a, maps: {subscribers: 1024}}\n"
+		"fanout: {threshold: 10, window: 10s}\n";
+	struct {
+		const char *text;
+		enum policy_reload cls;
+		const char *what;
+	} cases[] = {
+		{ "version: 1\n" LEVELS
+		  "agent: {pin_dir: /sys/fs/bpf/b, maps: {subscribers: 1024}}\n"
+		  "fanout: {threshold: 10, window: 10s}\n",
+		  POLICY_RELOAD_RESTART, "agent.pin_dir" },
+		{ "version: 1\n" LEVELS
+		  "agent: {pin_dir: /sys/fs/bpf/a, maps: {subscribers: 2048}}\n"
+		  "fanout: {threshold: 10, window: 10s}\n",
+		  POLICY_RELOAD_RESTART, "agent.maps.subscribers" },
+		{ "version: 1\n" LEVELS
+		  "agent: {pin_dir: /sys/fs/bpf/a, maps: {subscribers: 1024}}\n"
+		  "fanout: {threshold: 10, window: 10s}\n"
+		  "inputs: {events: [{socket: /run/xcrs/e.sock}]}\n",
+		  POLICY_RELOAD_AT_RESTART, "inputs" },
+		{ "version: 1\n" LEVELS
+		  "agent: {pin_dir: /sys/fs/bpf/a, maps: {subscribers: 1024}}\n"
+		  "fanout: {threshold: 20, window: 10s}\n",
+		  POLICY_RELOAD_LIVE, "fanout.threshold" },
+	};
+	struct policy *a = load_ok(base);
+	char what[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy *b = load_ok(cases[i].text);
+
+		for (int cls = POLICY_RELOAD_LIVE;
+		     cls <= POLICY_RELOAD_AT_RESTART; cls++) {
+			int r = policy_reload_changes(a, b, cls, what,
+						      sizeof(what));
+
+			if (cls == (int)cases[i].cls) {
+				cr_expect_eq(r, 1, "case %zu: no change of "
+					     "class %d found", i, cls);
+				if (r)
+					cr_expect_str_eq(what, cases[i].what);
+			} else {
+				cr_expect_eq(r, 0, "case %zu: class %d: %s", i,
+					     cls, r ? what : "");
+			}
+		}
+		policy_free(b);
+	}
+	cr_expect_eq(policy_reload_changes(a, a, POLICY_RELOAD_RESTART, what,
+					   sizeof(what)),
+		     0);
+	policy_free(a);
+}
+
+/* Defaults come from the schema's rows. */
+Test(reload, schema_defaults)
+{
+	struct policy *p = load_ok("version: 1\n" LEVELS);
+
+	cr_expect_str_eq(p->agent.pin_dir, "/sys/fs/bpf/xcrs");
+	cr_expect_str_eq(p->agent.metrics, "127.0.0.1:9477");
+	cr_expect_eq(p->ms_idle_ns, NS(600));
+	cr_expect_eq(p->probe_interval_ns, NS(2));
+	cr_expect_eq(p->probe_attempts, 3);
+	cr_expect_str_eq(p->scs_id, "xcrs-scs");
+	policy_free(p);
+}

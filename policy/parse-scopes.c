@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The policy's scopes, static subscribers and never_react lists.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "bytes.h"
+#include "policy-internal.h"
+
+/* ---- scopes ---- */
+
+struct scope_build {
+	struct policy_scope *s;
+	node_t *id, *pools, *level, *containment, *isolate_allow;
+};
+
+static int sc_name(struct pctx *c, node_t *v, void *o)
+{
+	return yname(c, v, "scope name", ((struct scope_build *)o)->s->name);
+}
+
+KEEP(sc_id, struct scope_build, id)
+KEEP(sc_pools, struct scope_build, pools)
+KEEP(sc_level, struct scope_build, level)
+KEEP(sc_cont, struct scope_build, containment)
+KEEP(sc_iso, struct scope_build, isolate_allow)
+
+static uint64_t remediation_set(const struct policy *p)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < p->nservices; i++)
+		if (p->services[i].remediation)
+			m |= XCRS_SVC_BIT(p->services[i].cls);
+	return m;
+}
+
+static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
+{
+	static const struct field f[] = {
+		{ "name", sc_name, true },
+		{ "id", sc_id },
+		{ "pools", sc_pools },
+		{ "level", sc_level },
+		{ "containment", sc_cont },
+		{ "isolate_allow", sc_iso },
+	};
+	static const char *const modes[] = { "none", "isolate", "no-lateral",
+					     NULL };
+	struct policy_scope *s = b->s;
+	int r = ywalk(c, it, "scope", f, 6, b), x;
+
+	if (!r && b->id) {
+		unsigned long long v;
+
+		r = yuint(c, b->id, "id", 1, UINT32_MAX, &v);
+		s->id = (uint32_t)v;
+	}
+	if (!r && b->pools) {
+		node_t **v;
+		size_t n;
+		int how = yitems(c, b->pools, &v, &n);
+
+		if (how < 0)
+			return how;
+		for (size_t i = 0; !r && i < n; i++) {
+			struct policy_prefix *pf = GROW(s->pools, s->npools);
+
+			if (!pf) {
+				r = -ENOMEM;
+				break;
+			}
+			r = yprefix(c, v[i], "pools", pf);
+		}
+		yitems_free(v);
+	}
+	if (!r && b->level)
+		r = level_ref(c, b->level, "level", &s->pool_level);
+	s->containment = XCRS_CONTAIN_ISOLATE;
+	if (!r && b->containment) {
+		r = ychoice(c, b->containment, "containment", modes, &x);
+		s->containment = x;
+		if (!r && x == XCRS_CONTAIN_NONE)
+			r = yerr(c, b->containment,
+				 "containment: the mode used when the scope is "
+				 "contained (isolate or no-lateral)");
+	}
+	s->isolate_allowed = remediation_set(P(c));
+	if (!r && b->isolate_allow)
+		r = service_set(c, b->isolate_allow, "isolate_allow", false,
+				&s->isolate_allowed);
+	return r;
+}
+
+static int scope_item(struct pctx *c, node_t *it, void *ctx)
+{
+	struct policy *p = P(c);
+	struct scope_build b = { 0 };
+	int r;
+
+	b.s = GROW(p->scopes, p->nscopes);
+	if (!b.s)
+		return -ENOMEM;
+	r = scope_one(c, it, &b);
+	if (!r)
+		r = UNIQUE(c, it, "scope", p->scopes, p->nscopes);
+	for (size_t j = 0; !r && b.s->id && j + 1 < p->nscopes; j++)
+		if (p->scopes[j].id == b.s->id)
+			r = yerr(c, b.id, "id: %u is also scope %s", b.s->id,
+				 p->scopes[j].name);
+	return r;
+}
+
+int sec_scopes(struct pctx *c, node_t *n)
+{
+	struct policy *p = P(c);
+	int r = yeach(c, n, "scopes", scope_item, NULL);
+
+	/* Scopes without an id get the lowest free ones. */
+	for (size_t i = 0; !r && i < p->nscopes; i++) {
+		uint32_t id = 1;
+		bool taken;
+
+		if (p->scopes[i].id)
+			continue;
+		do {
+			taken = false;
+			for (size_t j = 0; j < p->nscopes; j++)
+				taken |= p->scopes[j].id == id;
+			id += taken;
+		} while (taken);
+		p->scopes[i].id = id;
+	}
+	return r;
+}
+
+/* ---- subscribers ---- */
+
+struct sub_build {
+	struct policy_subscriber *s;
+	node_t *addr, *scope, *level;
+};
+
+KEEP(sb_addr, struct sub_build, addr)
+KEEP(sb_scope, struct sub_build, scope)
+KEEP(sb_level, struct sub_build, level)
+
+static int subscriber_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "address", sb_addr, true },
+		{ "scope", sb_scope },
+		{ "level", sb_level },
+	};
+	struct policy *p = P(c);
+	int r;
+	struct sub_build b = { 0 };
+	const char *s = NULL;
+
+	b.s = GROW(p->subscribers, p->nsubscribers);
+	if (!b.s)
+		return -ENOMEM;
+	b.s->scope = -1;
+	r = ywalk(c, it, "subscriber", f, 3, &b);
+	if (!r)
+		r = ystr(c, b.addr, "address", &s);
+	if (!r && addr_parse(s, &b.s->addr))
+		r = yerr(c, b.addr, "address: expected an IPv4 or IPv6 "
+				    "address, found '%s'",
+			 s);
+	if (!r && b.scope) {
+		r = ystr(c, b.scope, "scope", &s);
+		if (!r)
+			b.s->scope = policy_scope_index(p, s);
+		if (!r && b.s->scope < 0)
+			r = yerr(c, b.scope, "scope: no scope named "
+					     "'%s'",
+				 s);
+	}
+	if (!r && b.level)
+		r = level_ref(c, b.level, "level", &b.s->level);
+	for (size_t j = 0; !r && j + 1 < p->nsubscribers; j++)
+		if (!memcmp(&p->subscribers[j].addr, &b.s->addr,
+			    sizeof(b.s->addr)))
+			r = yerr(c, b.addr, "address: %s is listed "
+					    "twice",
+				 s);
+	return r;
+}
+
+int sec_subscribers(struct pctx *c, node_t *n)
+{
+	return yeach(c, n, "subscribers", subscriber_one, NULL);
+}
+
+/* ---- never_react ---- */
+
+struct never_build {
+	struct policy_never *nv;
+	node_t *name, *prefixes, *level;
+};
+
+KEEP(nb_name, struct never_build, name)
+KEEP(nb_prefixes, struct never_build, prefixes)
+KEEP(nb_level, struct never_build, level)
+
+static int never_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "name", nb_name, true },
+		{ "prefixes", nb_prefixes, true },
+		{ "level", nb_level },
+	};
+	struct policy *p = P(c);
+	struct never_build b = { 0 };
+	node_t **v;
+	size_t n;
+	int r, how;
+
+	b.nv = GROW(p->never, p->nnever);
+	if (!b.nv)
+		return -ENOMEM;
+	r = ywalk(c, it, "never_react", f, 3, &b);
+	if (!r)
+		r = yname(c, b.name, "never_react name", b.nv->name);
+	if (!r)
+		r = UNIQUE(c, it, "never_react entry", p->never, p->nnever);
+	if (r)
+		return r;
+	how = yitems(c, b.prefixes, &v, &n);
+	if (how < 0)
+		return how;
+	for (size_t i = 0; !r && i < n; i++) {
+		struct policy_prefix *pf = GROW(b.nv->prefixes,
+						b.nv->nprefixes);
+
+		r = pf ? yprefix(c, v[i], "prefixes", pf) : -ENOMEM;
+	}
+	yitems_free(v);
+	if (!r && b.level)
+		r = level_ref(c, b.level, "level", &b.nv->level);
+	/* a static subscriber there would be a reaction it never gets */
+	for (size_t i = 0; !r && i < p->nsubscribers; i++)
+		for (size_t j = 0; !r && j < b.nv->nprefixes; j++)
+			if (addr_prefix_contains(&b.nv->prefixes[j].addr,
+						 b.nv->prefixes[j].plen,
+						 &p->subscribers[i].addr, 128)) {
+				char a[ADDR_STRLEN];
+
+				addr_format(&p->subscribers[i].addr, a,
+					    sizeof(a));
+				r = yerr(c, b.prefixes, "never_react %s holds "
+					 "the static subscriber %s",
+					 b.nv->name, a);
+			}
+	return r;
+}
+
+int sec_never(struct pctx *c, node_t *n)
+{
+	return yeach(c, n, "never_react", never_one, NULL);
+}
