@@ -69,7 +69,7 @@ int agenv_start(struct agentenv *e, const struct tn_ns *ns,
 		dup2(fd, 1);
 		for (; wrapper && wrapper[n] && n < 12; n++)
 			argv[n] = wrapper[n];
-		argv[n++] = AGENT;
+		argv[n++] = e->binary ? e->binary : AGENT;
 		argv[n++] = "-c";
 		argv[n++] = e->policy;
 		argv[n] = NULL;

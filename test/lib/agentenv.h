@@ -20,6 +20,7 @@ struct agentenv {
 	char policy[256];
 	char sock[256];
 	pid_t pid;	  /* -1 when not running */
+	const char *binary; /* the agent to start; NULL: this build's */
 };
 
 /* Makes the directories (removing leftovers). 0 or -errno. */

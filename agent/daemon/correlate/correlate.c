@@ -12,65 +12,8 @@
 #include <string.h>
 
 #include "addr.h"
-#include "correlate.h"
-
-#define CORR_BUCKETS	   4096
-#define CORR_MAX_REACTIONS 8
-/* Past rule reactions remembered per terminal, for escalation. */
-#define CORR_OFFENCES 32
-#define OPERATOR	   "operator"
-
-struct reaction {
-	char rule[POLICY_NAME_MAX];
-	unsigned level;
-	uint64_t until; /* 0 = until released */
-	bool release_on_clean;
-	char why[400];
-};
-
-struct term {
-	struct term *next;
-	struct xcrs_addr a;
-	struct reaction r[CORR_MAX_REACTIONS];
-	size_t nr;
-	uint64_t **hits;   /* per rule: ring of rule.count times */
-	unsigned *nhits;   /* per rule: events stored (ring position) */
-	bool emitted;	   /* the last decision was a SET */
-	unsigned last_level;
-	int last_then;
-	uint64_t last_until;
-	uint64_t last_seen;
-	uint64_t offence[CORR_OFFENCES]; /* ring of rule reactions' times */
-	unsigned noffence;		 /* ring position */
-};
-
-struct sighit {
-	uint64_t signature;
-	struct xcrs_addr terminal;
-	uint64_t ts;
-};
-
-struct scope_state {
-	bool contained;
-	uint64_t until;
-	char rule[POLICY_NAME_MAX];
-	char why[400];
-	/* per rule: signature hits (outbreak rules only) */
-	struct sighit **sig;
-	size_t *nsig;
-};
-
-struct corr {
-	const struct policy *p;
-	corr_decide_fn fn;
-	void *ctx;
-	struct term *bucket[CORR_BUCKETS];
-	size_t nterms;
-	struct scope_state *scopes;
-	uint64_t esc_keep_ns; /* the longest escalate.within of the policy */
-};
-
-static uint64_t esc_keep(const struct policy *p)
+#include "correlate-internal.h"
+uint64_t ci_esc_keep(const struct policy *p)
 {
 	uint64_t k = 0;
 
@@ -130,7 +73,7 @@ static unsigned hash(const struct xcrs_addr *a)
 	return h % CORR_BUCKETS;
 }
 
-static void term_free_evidence(struct term *t, size_t nrules)
+void ci_term_free_evidence(struct term *t, size_t nrules)
 {
 	if (t->hits)
 		for (size_t i = 0; i < nrules; i++)
@@ -141,7 +84,7 @@ static void term_free_evidence(struct term *t, size_t nrules)
 	t->nhits = NULL;
 }
 
-static struct term *find(const struct corr *c, const struct xcrs_addr *a)
+struct term *ci_find(const struct corr *c, const struct xcrs_addr *a)
 {
 	struct term *t;
 
@@ -151,9 +94,9 @@ static struct term *find(const struct corr *c, const struct xcrs_addr *a)
 	return NULL;
 }
 
-static struct term *find_or_add(struct corr *c, const struct xcrs_addr *a)
+struct term *ci_find_or_add(struct corr *c, const struct xcrs_addr *a)
 {
-	struct term *t = find(c, a);
+	struct term *t = ci_find(c, a);
 	unsigned h;
 
 	if (t)
@@ -169,7 +112,7 @@ static struct term *find_or_add(struct corr *c, const struct xcrs_addr *a)
 	return t;
 }
 
-static void scopes_free(struct corr *c)
+void ci_scopes_free(struct corr *c)
 {
 	if (!c->scopes)
 		return;
@@ -192,7 +135,7 @@ int corr_new(const struct policy *p, corr_decide_fn fn, void *ctx,
 	if (!c)
 		return -ENOMEM;
 	c->p = p;
-	c->esc_keep_ns = esc_keep(p);
+	c->esc_keep_ns = ci_esc_keep(p);
 	c->fn = fn;
 	c->ctx = ctx;
 	c->scopes = calloc(p->nscopes ? p->nscopes : 1, sizeof(*c->scopes));
@@ -213,11 +156,11 @@ void corr_free(struct corr *c)
 
 		for (; t; t = n) {
 			n = t->next;
-			term_free_evidence(t, c->p->nrules);
+			ci_term_free_evidence(t, c->p->nrules);
 			free(t);
 		}
 	}
-	scopes_free(c);
+	ci_scopes_free(c);
 	free(c);
 }
 
@@ -230,7 +173,7 @@ int corr_scope_of(const struct corr *c, const struct xcrs_addr *t)
 
 /* The effective level: the most restrictive reaction, the longest of
  * those; then_level is what remains after it ends. */
-static void effective(const struct term *t, size_t *ret_top, int *ret_then)
+void ci_effective(const struct term *t, size_t *ret_top, int *ret_then)
 {
 	size_t top = 0;
 	int then = -1;
@@ -258,7 +201,7 @@ static void effective(const struct term *t, size_t *ret_top, int *ret_then)
 	*ret_then = then;
 }
 
-static int emit_terminal(struct corr *c, struct term *t, const char *rule,
+int ci_emit_terminal(struct corr *c, struct term *t, const char *rule,
 			 const char *why)
 {
 	struct corr_decision d = { .terminal = t->a,
@@ -277,7 +220,7 @@ static int emit_terminal(struct corr *c, struct term *t, const char *rule,
 		c->fn(c->ctx, &d);
 		return 1;
 	}
-	effective(t, &top, &then);
+	ci_effective(t, &top, &then);
 	if (t->emitted && t->last_level == t->r[top].level &&
 	    t->last_until == t->r[top].until && t->last_then == then)
 		return 0;
@@ -298,7 +241,7 @@ static int emit_terminal(struct corr *c, struct term *t, const char *rule,
 }
 
 /* Adds or renews the reaction of rule on t. */
-static int add_reaction(struct term *t, const char *rule, unsigned level,
+int ci_add_reaction(struct term *t, const char *rule, unsigned level,
 			uint64_t until, bool roc, const char *why)
 {
 	struct reaction *r = NULL;
@@ -329,7 +272,7 @@ static int add_reaction(struct term *t, const char *rule, unsigned level,
 	return 0;
 }
 
-static void remove_at(struct term *t, size_t i)
+void ci_remove_at(struct term *t, size_t i)
 {
 	t->r[i] = t->r[--t->nr];
 }
@@ -379,7 +322,7 @@ static int count_hit(struct corr *c, struct term *t, size_t ri, uint64_t now,
 		t->hits = calloc(c->p->nrules, sizeof(*t->hits));
 		t->nhits = calloc(c->p->nrules, sizeof(*t->nhits));
 		if (!t->hits || !t->nhits) {
-			term_free_evidence(t, c->p->nrules);
+			ci_term_free_evidence(t, c->p->nrules);
 			return -ENOMEM;
 		}
 	}
@@ -519,7 +462,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	int made = 0, r;
 	bool changed = false;
 
-	t = find_or_add(c, &ev->terminal);
+	t = ci_find_or_add(c, &ev->terminal);
 	if (!t)
 		return -ENOMEM;
 	t->last_seen = now;
@@ -529,11 +472,11 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	if (ev->kind == CORR_EV_REPORT && ev->status == CRSAP_STATUS_CLEAN) {
 		for (size_t i = t->nr; i-- > 0;)
 			if (t->r[i].release_on_clean) {
-				remove_at(t, i);
+				ci_remove_at(t, i);
 				changed = true;
 			}
 		if (changed)
-			made += emit_terminal(c, t, "clean", why);
+			made += ci_emit_terminal(c, t, "clean", why);
 		changed = false;
 	}
 
@@ -582,7 +525,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 
 				escalate(t, ru, now, &lv, &until, w2,
 					 sizeof(w2));
-				add_reaction(t, ru->name, lv, until,
+				ci_add_reaction(t, ru->name, lv, until,
 					     ru->release_on_clean, w2);
 				changed = true;
 			}
@@ -606,13 +549,13 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 
 			snprintf(w3, sizeof(w3), "%s", why);
 			escalate(t, ru, now, &lv, &until, w3, sizeof(w3));
-			add_reaction(t, ru->name, lv, until,
+			ci_add_reaction(t, ru->name, lv, until,
 				     ru->release_on_clean, w3);
 		}
 		changed = true;
 	}
 	if (changed)
-		made += emit_terminal(c, t, NULL, NULL);
+		made += ci_emit_terminal(c, t, NULL, NULL);
 	return made;
 }
 
@@ -628,11 +571,11 @@ int corr_tick(struct corr *c, uint64_t now)
 
 			for (size_t i = t->nr; i-- > 0;)
 				if (t->r[i].until && t->r[i].until <= now) {
-					remove_at(t, i);
+					ci_remove_at(t, i);
 					changed = true;
 				}
 			if (changed)
-				made += emit_terminal(c, t, t->nr ? NULL :
+				made += ci_emit_terminal(c, t, t->nr ? NULL :
 								    "expired",
 						      t->nr ? NULL :
 							      "the reaction's "
@@ -646,7 +589,7 @@ int corr_tick(struct corr *c, uint64_t now)
 					      CORR_OFFENCES] >
 				     c->esc_keep_ns)) {
 				*pp = t->next;
-				term_free_evidence(t, c->p->nrules);
+				ci_term_free_evidence(t, c->p->nrules);
 				free(t);
 				c->nterms--;
 				continue;
@@ -694,16 +637,16 @@ int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
 
 	if (level >= c->p->nlevels)
 		return -EINVAL;
-	t = find_or_add(c, a);
+	t = ci_find_or_add(c, a);
 	if (!t)
 		return -ENOMEM;
 	t->last_seen = now;
 	/* A new word under the same name replaces the earlier one. */
 	for (size_t i = 0; i < t->nr; i++)
 		if (!strcmp(t->r[i].rule, rule))
-			remove_at(t, i);
-	add_reaction(t, rule, level, until, release_on_clean, reason);
-	return emit_terminal(c, t, NULL, NULL);
+			ci_remove_at(t, i);
+	ci_add_reaction(t, rule, level, until, release_on_clean, reason);
+	return ci_emit_terminal(c, t, NULL, NULL);
 }
 
 int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
@@ -718,32 +661,32 @@ int corr_react(struct corr *c, const struct xcrs_addr *a, unsigned level,
 int corr_release_rule(struct corr *c, const struct xcrs_addr *a,
 		      const char *rule, const char *reason, uint64_t now)
 {
-	struct term *t = find(c, a);
+	struct term *t = ci_find(c, a);
 	bool found = false;
 
 	if (!t)
 		return -ENOENT;
 	for (size_t i = 0; i < t->nr; i++)
 		if (!strcmp(t->r[i].rule, rule)) {
-			remove_at(t, i);
+			ci_remove_at(t, i);
 			i--;
 			found = true;
 		}
 	if (!found)
 		return -ENOENT;
 	t->last_seen = now;
-	return emit_terminal(c, t, rule, reason);
+	return ci_emit_terminal(c, t, rule, reason);
 }
 
 int corr_release(struct corr *c, const struct xcrs_addr *a, uint64_t now)
 {
-	struct term *t = find(c, a);
+	struct term *t = ci_find(c, a);
 
 	if (!t || !t->nr)
 		return -ENOENT;
 	t->nr = 0;
 	t->last_seen = now;
-	return emit_terminal(c, t, OPERATOR, "released by the operator");
+	return ci_emit_terminal(c, t, OPERATOR, "released by the operator");
 }
 
 int corr_contain(struct corr *c, int scope, uint64_t until,
@@ -766,183 +709,4 @@ int corr_uncontain(struct corr *c, int scope, uint64_t now)
 	c->scopes[scope].contained = false;
 	return emit_scope(c, scope, CORR_SCOPE_RELEASED, OPERATOR,
 			  "released by the operator");
-}
-
-static void view_of(const struct corr *c, const struct term *t,
-		    struct corr_view *v)
-{
-	size_t top;
-	int then;
-
-	effective(t, &top, &then);
-	v->terminal = t->a;
-	v->scope = corr_scope_of(c, &t->a);
-	v->level = t->r[top].level;
-	v->until_ns = t->r[top].until;
-	v->rule = t->r[top].rule;
-	v->why = t->r[top].why;
-	v->then_level = then;
-	v->nreactions = t->nr;
-}
-
-size_t corr_each_terminal(const struct corr *c, corr_view_fn fn, void *ctx)
-{
-	size_t n = 0;
-
-	for (int b = 0; b < CORR_BUCKETS; b++)
-		for (const struct term *t = c->bucket[b]; t; t = t->next) {
-			struct corr_view v;
-
-			if (!t->nr)
-				continue;
-			view_of(c, t, &v);
-			fn(ctx, &v);
-			n++;
-		}
-	return n;
-}
-
-int corr_terminal(const struct corr *c, const struct xcrs_addr *a,
-		  struct corr_view *ret_view)
-{
-	const struct term *t = find(c, a);
-
-	if (!t || !t->nr)
-		return -ENOENT;
-	view_of(c, t, ret_view);
-	return 0;
-}
-
-int corr_scope_state(const struct corr *c, int scope, uint64_t *ret_until,
-		     const char **ret_rule)
-{
-	const struct scope_state *s;
-
-	if (scope < 0 || (size_t)scope >= c->p->nscopes)
-		return -EINVAL;
-	s = &c->scopes[scope];
-	if (!s->contained)
-		return 0;
-	if (ret_until)
-		*ret_until = s->until;
-	if (ret_rule)
-		*ret_rule = s->rule;
-	return 1;
-}
-
-int corr_restore(struct corr *c, const struct xcrs_addr *a, const char *rule,
-		 unsigned level, uint64_t until, bool roc, const char *why)
-{
-	struct term *t;
-	size_t top;
-	int then;
-
-	if (level >= c->p->nlevels)
-		return -EINVAL;
-	t = find_or_add(c, a);
-	if (!t)
-		return -ENOMEM;
-	add_reaction(t, rule, level, until, roc, why ? why : "");
-	effective(t, &top, &then);
-	t->emitted = true;
-	t->last_level = t->r[top].level;
-	t->last_until = t->r[top].until;
-	t->last_then = then;
-	return 0;
-}
-
-int corr_restore_scope(struct corr *c, int scope, const char *rule,
-		       uint64_t until)
-{
-	struct scope_state *s;
-
-	if (scope < 0 || (size_t)scope >= c->p->nscopes)
-		return -EINVAL;
-	s = &c->scopes[scope];
-	s->contained = true;
-	s->until = until;
-	snprintf(s->rule, sizeof(s->rule), "%s", rule);
-	snprintf(s->why, sizeof(s->why), "restored after a restart");
-	return 0;
-}
-
-void corr_each_reaction(const struct corr *c, corr_save_fn fn, void *ctx)
-{
-	for (int b = 0; b < CORR_BUCKETS; b++)
-		for (const struct term *t = c->bucket[b]; t; t = t->next)
-			for (size_t i = 0; i < t->nr; i++) {
-				struct corr_saved s = {
-					.terminal = t->a,
-					.rule = t->r[i].rule,
-					.level = t->r[i].level,
-					.until_ns = t->r[i].until,
-					.release_on_clean =
-						t->r[i].release_on_clean,
-					.why = t->r[i].why,
-				};
-
-				fn(ctx, &s);
-			}
-}
-
-int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
-{
-	const struct policy *op = c->p;
-	struct scope_state *ns;
-	int made = 0;
-
-	ns = calloc(np->nscopes ? np->nscopes : 1, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	/* Containments follow their scope by name. */
-	for (size_t i = 0; i < op->nscopes; i++) {
-		int j = policy_scope_index(np, op->scopes[i].name);
-
-		if (j >= 0 && c->scopes[i].contained) {
-			ns[j].contained = true;
-			ns[j].until = c->scopes[i].until;
-			memcpy(ns[j].rule, c->scopes[i].rule,
-			       sizeof(ns[j].rule));
-			memcpy(ns[j].why, c->scopes[i].why,
-			       sizeof(ns[j].why));
-		}
-	}
-	scopes_free(c);
-	c->scopes = ns;
-	c->p = np;
-	c->esc_keep_ns = esc_keep(np);
-	for (int b = 0; b < CORR_BUCKETS; b++)
-		for (struct term *t = c->bucket[b]; t; t = t->next) {
-			int last = t->emitted ?
-					   policy_level_index(
-						   np,
-						   op->levels[t->last_level].name) :
-					   -1;
-			bool lost = false;
-
-			term_free_evidence(t, op->nrules);
-			for (size_t i = t->nr; i-- > 0;) {
-				int l = policy_level_index(
-					np, op->levels[t->r[i].level].name);
-
-				if (l < 0) {
-					remove_at(t, i);
-					lost = true;
-				} else {
-					t->r[i].level = (unsigned)l;
-				}
-			}
-			/* Level indexes may have moved: compare in the new
-			 * numbering, announce what changed. */
-			if (t->emitted)
-				t->last_level = last < 0 ? ~0u : (unsigned)last;
-			if (lost || (t->emitted && last < 0))
-				made += emit_terminal(
-					c, t, t->nr ? NULL : "reload",
-					t->nr ? NULL :
-						"its level is gone from the "
-						"policy");
-		}
-	(void)now;
-	return made;
 }
