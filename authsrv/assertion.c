@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Assertions: JWS tokens signed with Ed25519 (see assertion.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

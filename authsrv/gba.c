@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* The GBA key derivation, B-TID and Digest AKA computations (see gba.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

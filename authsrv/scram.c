@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* SCRAM-SHA-256, both sides (see scram.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* The assertion signing keys in the store (see signing.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* TLS 1.3 contexts and certificate identities (see tlsutil.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

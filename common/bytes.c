@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* Hex and base64 forms (see bytes.h). */
 #include <errno.h>
 #include <string.h>
 

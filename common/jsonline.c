@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+/* One JSON object on a line, bounded in depth (see jsonline.h). */
 #include <stdint.h>
 #include <json-c/json.h>
 
