@@ -283,7 +283,8 @@ static void cmd_react(struct control *ctl, struct lclient *c,
 		      const struct ctl_req *req)
 {
 	const struct xcrs_addr a = req->terminal;
-	uint64_t now = now_mono(), until = req->for_ns ? now + req->for_ns : 0;
+	uint64_t now = loop_now(ctl->d->loop),
+		 until = req->for_ns ? now + req->for_ns : 0;
 	struct corr_view v;
 	char err[1024];
 	json_object *o;
@@ -307,7 +308,7 @@ static void cmd_release(struct control *ctl, struct lclient *c,
 	char err[1024];
 
 	if (decide_release(ctl->d->dec, &req->terminal, req->plen, "operator",
-			   now_mono(), err, sizeof(err)))
+			   loop_now(ctl->d->loop), err, sizeof(err)))
 		send_error(ctl, c, "%s", err);
 	else
 		send_reply(ctl, c, ok_reply());
@@ -326,7 +327,8 @@ static int get_scope(struct control *ctl, struct lclient *c,
 static void cmd_contain(struct control *ctl, struct lclient *c,
 			const struct ctl_req *req)
 {
-	uint64_t now = now_mono(), until = req->for_ns ? now + req->for_ns : 0;
+	uint64_t now = loop_now(ctl->d->loop),
+		 until = req->for_ns ? now + req->for_ns : 0;
 	char err[1024];
 	int s;
 
@@ -348,7 +350,7 @@ static void cmd_uncontain(struct control *ctl, struct lclient *c,
 
 	if ((s = get_scope(ctl, c, req)) < 0)
 		return;
-	if (decide_uncontain(ctl->d->dec, s, "operator", now_mono(), err,
+	if (decide_uncontain(ctl->d->dec, s, "operator", loop_now(ctl->d->loop), err,
 			     sizeof(err)))
 		send_error(ctl, c, "%s", err);
 	else

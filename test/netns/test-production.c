@@ -598,6 +598,13 @@ Test(production, full_subscriber_map_warns_then_fails_closed_then_recovers)
 	cr_expect_eq(passed, 0, "failing closed: %llu of %llu passed",
 		     (unsigned long long)passed, (unsigned long long)sent);
 	cr_expect_eq(dropped, sent);
+	/* the operator is told when the dataplane refuses a reaction; it is
+	 * kept and written once it fits */
+	cr_expect_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react 192.0.2.130 --level quarantined"),
+		     1, "a refused reaction answered: %s", out);
+	cr_expect(strstr(out, "the dataplane refused it") &&
+		  strstr(out, "subscriber map full"), "%s", out);
 	/* room again: every reaction fits, failing closed ends */
 	for (int i = 100; i < 110; i++) {
 		cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
@@ -611,6 +618,10 @@ Test(production, full_subscriber_map_warns_then_fails_closed_then_recovers)
 	/* the reactions that did not fit at first are enforced now */
 	sent = send_for("192.0.2.119", 200, &passed, &dropped);
 	cr_expect_eq(passed, 0);
+	sent = send_for("192.0.2.130", 200, &passed, &dropped);
+	cr_expect_eq(passed, 0, "the refused operator reaction was never "
+		     "written: %llu of %llu passed",
+		     (unsigned long long)passed, (unsigned long long)sent);
 }
 
 /* ---- decisions on prefixes ---- */
