@@ -245,7 +245,14 @@ Test(production, without_perfmon_the_verifier_refuses_the_program)
 
 /* ---- upgrades ---- */
 
-Test(production, a_new_agent_replaces_the_program_in_place_under_load)
+/*
+ * An agent (binary old: another release, or NULL: this build's) enforces a
+ * quarantine under live traffic and this build's agent takes over its
+ * pinned maps, state file and links: no frame of the quarantined terminal
+ * passes, every one is judged, the program is replaced in place, and the
+ * new agent knows the decision.
+ */
+static void upgrade_under_load(const char *old)
 {
 	struct livetraffic t;
 	struct dp_stats a, b;
@@ -256,6 +263,7 @@ Test(production, a_new_agent_replaces_the_program_in_place_under_load)
 	char out[4096];
 	int err;
 
+	env.binary = old;
 	start_agent(NULL);
 	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
 			       "react " S " --level quarantined"),
@@ -267,66 +275,6 @@ Test(production, a_new_agent_replaces_the_program_in_place_under_load)
 	usleep(300000);
 	/* the old agent stops (the program stays), the new one starts and
 	 * swaps in its own program */
-	agenv_stop(&env, SIGTERM);
-	usleep(200000);
-	start_agent(NULL);
-	usleep(300000);
-	sent = lt_stop(&t, &err);
-	cr_assert_eq(err, 0);
-	cr_assert_eq(dp_stats_read(ro, &b), 0);
-	after = attached_prog_id();
-	passed = b.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets -
-		 a.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets;
-	dropped = b.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets -
-		  a.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
-	printf("production: upgrade under load: program %u -> %u, %llu frames, "
-	       "%llu dropped, %llu passed\n",
-	       before, after, (unsigned long long)sent,
-	       (unsigned long long)dropped, (unsigned long long)passed);
-	cr_expect_neq(before, after, "the program was not replaced");
-	cr_expect_eq(passed, 0);
-	cr_expect_eq(dropped, sent, "%llu of %llu frames were not judged",
-		     (unsigned long long)(sent - dropped),
-		     (unsigned long long)sent);
-	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c 'replaced in "
-				     "place' %s/agent.log", env.dir),
-		     0);
-	cr_expect_eq(atoi(out), 1, "%s", out);
-}
-
-/*
- * The upgrade an operator makes: the agent of the previous release
- * (ci/previous-version, built by ci/prev-agent, named by $XCRS_PREV_AGENT)
- * enforces a quarantine under live traffic, and this build's agent takes
- * over its pinned maps, state file and links: no frame of the quarantined
- * terminal passes, every one is judged, the program is replaced in place,
- * and the decision is still known (and releasable) by the new agent.
- */
-Test(production, the_previous_release_is_replaced_in_place_under_load)
-{
-	const char *prev = getenv("XCRS_PREV_AGENT");
-	struct livetraffic t;
-	struct dp_stats a, b;
-	uint8_t pkt[PB_MAX];
-	size_t n = frame(pkt, S, "203.0.113.10", 80);
-	uint64_t sent, passed, dropped;
-	__u32 before, after;
-	char out[4096];
-	int err;
-
-	if (!prev || !*prev || access(prev, X_OK))
-		cr_skip_test("no agent of the previous release "
-			     "($XCRS_PREV_AGENT; ci/prev-agent builds it)");
-	env.binary = prev;
-	start_agent(NULL);
-	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
-			       "react " S " --level quarantined"),
-		     0, "%s", out);
-	before = attached_prog_id();
-	open_ro();
-	cr_assert_eq(dp_stats_read(ro, &a), 0);
-	cr_assert_eq(lt_start(&t, &gen, "gen0", pkt, n), 0);
-	usleep(300000);
 	agenv_stop(&env, SIGTERM);
 	usleep(200000);
 	env.binary = NULL;
@@ -342,19 +290,41 @@ Test(production, the_previous_release_is_replaced_in_place_under_load)
 		  a.c[XCRS_ACT_DROP][XCRS_R_LEVEL].packets;
 	printf("production: upgrade from %s under load: program %u -> %u, "
 	       "%llu frames, %llu dropped, %llu passed\n",
-	       prev, before, after, (unsigned long long)sent,
-	       (unsigned long long)dropped, (unsigned long long)passed);
+	       old ? old : "this build", before, after,
+	       (unsigned long long)sent, (unsigned long long)dropped,
+	       (unsigned long long)passed);
 	cr_expect_neq(before, after, "the program was not replaced");
 	cr_expect_eq(passed, 0);
 	cr_expect_eq(dropped, sent, "%llu of %llu frames were not judged",
 		     (unsigned long long)(sent - dropped),
 		     (unsigned long long)sent);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c 'replaced in "
+				     "place' %s/agent.log", env.dir),
+		     0);
+	cr_expect_eq(atoi(out), 1, "%s", out);
 	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "terminals"), 0, "%s",
 		     out);
 	cr_expect(strstr(out, S) && strstr(out, "quarantined"),
 		  "the new agent does not know the decision:\n%s", out);
 	cr_expect_eq(agenv_ctl(&env, out, sizeof(out), "release " S), 0, "%s",
 		     out);
+}
+
+Test(production, a_new_agent_replaces_the_program_in_place_under_load)
+{
+	upgrade_under_load(NULL);
+}
+
+/* The upgrade an operator makes: from the previous release
+ * (ci/previous-version, built by ci/prev-agent, named by $XCRS_PREV_AGENT). */
+Test(production, the_previous_release_is_replaced_in_place_under_load)
+{
+	const char *prev = getenv("XCRS_PREV_AGENT");
+
+	if (!prev || !*prev || access(prev, X_OK))
+		cr_skip_test("no agent of the previous release "
+			     "($XCRS_PREV_AGENT; ci/prev-agent builds it)");
+	upgrade_under_load(prev);
 }
 
 /* ---- metrics ---- */

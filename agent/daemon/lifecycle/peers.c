@@ -173,6 +173,20 @@ static void on_results(struct watch *w, uint32_t events)
 	async_process(ps->q, ps);
 }
 
+/* Forgets (and wipes) the peer list and its keyring. */
+static void drop_peers(struct peers *ps)
+{
+	if (ps->list)
+		OPENSSL_cleanse(ps->list, ps->n * sizeof(*ps->list));
+	free(ps->list);
+	if (ps->ring.keys)
+		OPENSSL_cleanse(ps->ring.keys,
+				ps->ring.nkeys * sizeof(*ps->ring.keys));
+	free(ps->ring.keys);
+	ps->list = NULL;
+	ps->ring.keys = NULL;
+}
+
 /* Copies p's peers into ps (the keyring too). */
 static int take_peers(struct peers *ps, const struct policy *p)
 {
@@ -194,13 +208,7 @@ static int take_peers(struct peers *ps, const struct policy *p)
 		memcpy(keys[i].key, p->peers[i].key, p->peers[i].keylen);
 		keys[i].keylen = p->peers[i].keylen;
 	}
-	if (ps->list)
-		OPENSSL_cleanse(ps->list, ps->n * sizeof(*ps->list));
-	free(ps->list);
-	if (ps->ring.keys)
-		OPENSSL_cleanse(ps->ring.keys,
-				ps->ring.nkeys * sizeof(*ps->ring.keys));
-	free(ps->ring.keys);
+	drop_peers(ps);
 	ps->list = list;
 	ps->n = p->npeers;
 	ps->ring.keys = keys;
@@ -278,13 +286,7 @@ void peers_free(struct peers *ps)
 	loop_forget(ps->loop, &ps->w);
 	if (ps->q)
 		async_close(ps->q, ps);
-	if (ps->list)
-		OPENSSL_cleanse(ps->list, ps->n * sizeof(*ps->list));
-	free(ps->list);
-	if (ps->ring.keys)
-		OPENSSL_cleanse(ps->ring.keys,
-				ps->ring.nkeys * sizeof(*ps->ring.keys));
-	free(ps->ring.keys);
+	drop_peers(ps);
 	free(ps);
 }
 
