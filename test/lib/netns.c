@@ -22,7 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/magic.h>
+#include <linux/sockios.h>
 
 #include "netns.h"
 
@@ -310,4 +312,72 @@ void tn_sweep(void)
 		}
 		closedir(d);
 	}
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
+long long tn_veth_xdp_lost(const struct tn_ns *ns, const char *ifname)
+{
+	struct {
+		struct ethtool_sset_info h;
+		__u32 n;
+	} si = { .h = { .cmd = ETHTOOL_GSSET_INFO,
+			.sset_mask = 1ULL << ETH_SS_STATS } };
+	struct ethtool_gstrings *gs = NULL;
+	struct ethtool_stats *st = NULL;
+	struct ifreq ifr = { 0 };
+	long long lost = 0;
+	int fd = tn_socket(ns, AF_INET, SOCK_DGRAM, 0), r = 0;
+
+	if (fd < 0)
+		return fd;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&si;
+	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
+		r = -errno;
+		goto out;
+	}
+	gs = calloc(1, sizeof(*gs) + (size_t)si.n * ETH_GSTRING_LEN);
+	st = calloc(1, sizeof(*st) + (size_t)si.n * sizeof(__u64));
+	if (!gs || !st) {
+		r = -ENOMEM;
+		goto out;
+	}
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = si.n;
+	st->cmd = ETHTOOL_GSTATS;
+	st->n_stats = si.n;
+	ifr.ifr_data = (void *)gs;
+	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
+		r = -errno;
+		goto out;
+	}
+	ifr.ifr_data = (void *)st;
+	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
+		r = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < si.n; i++) {
+		char name[ETH_GSTRING_LEN + 1];
+
+		memcpy(name, gs->data + (size_t)i * ETH_GSTRING_LEN,
+		       ETH_GSTRING_LEN);
+		name[ETH_GSTRING_LEN] = '\0';
+		if (ends_with(name, "xdp_xmit_errors") ||
+		    ends_with(name, "xdp_tx_errors") ||
+		    (!strncmp(name, "rx_queue_", 9) &&
+		     ends_with(name, "_drops") && !ends_with(name, "xdp_drops")))
+			lost += (long long)st->data[i];
+	}
+out:
+	free(gs);
+	free(st);
+	close(fd);
+	return r ? r : lost;
 }

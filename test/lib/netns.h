@@ -51,6 +51,10 @@ int tn_mac(const struct tn_ns *ns, const char *ifname, unsigned char mac[6]);
 void tn_pin_dir(char *buf, size_t len, const char *name);
 /* Removes a pin directory and everything in it. 0 if gone. */
 int tn_rm_pins(const char *dir);
+/* Frames a veth in ns lost on the XDP path, as its driver counts them
+ * (ethtool statistics: *_xdp_xmit_errors, *_xdp_tx_errors, rx_queue_*_drops:
+ * a full ring of a slow receiver, not a verdict). -errno on failure. */
+long long tn_veth_xdp_lost(const struct tn_ns *ns, const char *ifname);
 /* Mounts bpffs if needed, removes pin directories of dead test processes
  * and libxdp dispatcher pins whose program is gone. */
 void tn_sweep(void);
