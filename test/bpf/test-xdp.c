@@ -46,14 +46,24 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Expiry tests: far enough ahead that the checks before it are done in
- * time even where BPF_PROG_TEST_RUN is slow (a kernel under emulation:
- * ci/kernel-test), then waited past. */
-#define EXPIRY_NS (1000ULL * 1000000ULL)
+/* Expiry tests: an end far ahead for the checks before it (a write or a
+ * test run can take long on a kernel under emulation: ci/kernel-test), then
+ * a near end, waited past with no write in between. Times are taken from
+ * the clock the program compares with (the coarse one). */
+#define EXPIRY_NS (30000ULL * 1000000ULL)
+#define SHORT_NS (200ULL * 1000000ULL)
+
+static __u64 coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
 
 static void sleep_past(__u64 t)
 {
-	__u64 now = dp_now_ns();
+	__u64 now = coarse_now();
 
 	if (now < t + 50 * 1000000ULL)
 		sleep_ms((long)((t + 50 * 1000000ULL - now) / 1000000ULL) + 1);
@@ -328,9 +338,12 @@ Test(subscriber, level_expires_to_base_level, .init = open_default_pass,
 	struct xcrs_addr a;
 
 	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
-	s.expires_ns = dp_now_ns() + EXPIRY_NS;
+	s.expires_ns = coarse_now() + EXPIRY_NS;
 	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
 	check("before expiry", A, false, &f, DROP, XCRS_R_LEVEL);
+	/* a near end, then nothing more is written: the dataplane ends it */
+	s.expires_ns = coarse_now() + SHORT_NS;
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
 	sleep_past(s.expires_ns);
 	check("after expiry", A, false, &f, PASS, XCRS_R_ALLOWED);
 	s.expires_ns = 1;
@@ -349,9 +362,12 @@ Test(subscriber, entry_without_base_ends_at_expiry,
 	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
 	/* "no base" only makes sense for an entry that expires */
 	cr_expect_eq(dp_sub_set(dp, &a, &s), -EINVAL);
-	s.expires_ns = dp_now_ns() + EXPIRY_NS;
+	s.expires_ns = coarse_now() + EXPIRY_NS;
 	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
 	check("before expiry", A, false, &f, DROP, XCRS_R_LEVEL);
+	/* a near end, then nothing more is written: the dataplane ends it */
+	s.expires_ns = coarse_now() + SHORT_NS;
+	cr_assert_eq(dp_sub_set(dp, &a, &s), 0);
 	sleep_past(s.expires_ns);
 	/* as if there were no entry: the default for unknown subscribers */
 	check("after expiry", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
@@ -1530,9 +1546,12 @@ Test(prefix, expires_by_itself_and_never_covers_a_never_pool,
 	struct pb_frame f = tcp(4, "198.51.100.70", XT_OTHER4, 40000, 445);
 
 	cr_assert_eq(dp_prefix_parse("198.51.100.64/28", &a, &l), 0);
-	q.expires_ns = dp_now_ns() + EXPIRY_NS;
+	q.expires_ns = coarse_now() + EXPIRY_NS;
 	cr_assert_eq(dp_prefix_set(dp, &a, l, &q), 0);
 	check("before expiry", A, false, &f, DROP, XCRS_R_LEVEL);
+	/* a near end, then nothing more is written: the dataplane ends it */
+	q.expires_ns = coarse_now() + SHORT_NS;
+	cr_assert_eq(dp_prefix_set(dp, &a, l, &q), 0);
 	sleep_past(q.expires_ns);
 	check("after expiry", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
 
