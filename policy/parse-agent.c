@@ -149,6 +149,17 @@ static int if_mode(struct pctx *c, node_t *v, void *o)
 	return r;
 }
 
+static int if_attach(struct pctx *c, node_t *v, void *o)
+{
+	static const char *const n[] = { "auto", "link", "dispatcher", NULL };
+	struct policy_interface *i = o;
+	int r, x;
+
+	r = ychoice(c, v, "interface attach", n, &x);
+	i->attach = x; /* the order of enum policy_attach */
+	return r;
+}
+
 static int if_gtpu(struct pctx *c, node_t *v, void *o)
 {
 	struct policy_interface *i = o;
@@ -196,6 +207,7 @@ static int interface_one(struct pctx *c, node_t *it, void *ctx)
 		{ "name", if_name, true },
 		{ "role", if_role, true },
 		{ "mode", if_mode },
+		{ "attach", if_attach },
 		{ "gtpu", if_gtpu },
 		{ "spread", if_spread },
 		{ "spread_cpus", if_spread_cpus },
@@ -207,7 +219,7 @@ static int interface_one(struct pctx *c, node_t *it, void *ctx)
 	if (!x)
 		return -ENOMEM;
 	x->gtpu = true;
-	r = ywalk(c, it, "interface", f, 6, x);
+	r = ywalk(c, it, "interface", f, sizeof(f) / sizeof(f[0]), x);
 	if (!r && x->spread && !x->gtpu)
 		r = yerr(c, it, "interface %s: spread needs gtpu (it spreads "
 				"G-PDUs)",

@@ -34,10 +34,18 @@ enum policy_xdp_mode {
 	POLICY_MODE_NATIVE_OR_GENERIC,
 };
 
+/* How xcrs goes onto the interface (dataplane.h, enum dp_attach_via). */
+enum policy_attach {
+	POLICY_ATTACH_AUTO = 0, /* libxdp's dispatcher where it works */
+	POLICY_ATTACH_LINK,	/* a BPF link of its own */
+	POLICY_ATTACH_DISPATCHER,
+};
+
 struct policy_interface {
 	char name[16];
 	enum xcrs_role role;
 	enum policy_xdp_mode mode;
+	enum policy_attach attach;
 	bool gtpu; /* decapsulate GTP-U (default true) */
 	/* spread G-PDUs over CPUs (XCRS_SPREAD_*), on these CPUs (none:
 	 * every online CPU) */

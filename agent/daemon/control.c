@@ -181,10 +181,14 @@ static void cmd_status(struct control *ctl, struct lclient *c)
 
 		add_str(f, "name", p->interfaces[i].name);
 		add_str(f, "role", abi_role_name(p->interfaces[i].role));
-		json_object_object_add(
-			f, "attached",
-			json_object_new_boolean(
-				dp_attached(ctl->d->dp, p->interfaces[i].name) == 1));
+		int via = dp_attached_via(ctl->d->dp, p->interfaces[i].name);
+
+		json_object_object_add(f, "attached",
+				       json_object_new_boolean(via > 0));
+		if (via > 0)
+			add_str(f, "via", via == DP_VIA_DISPATCHER ?
+						  "dispatcher" :
+						  "link");
 		json_object_array_add(ifs, f);
 	}
 	json_object_object_add(o, "interfaces", ifs);

@@ -269,11 +269,11 @@ static void print_status(json_object *r)
 		for (size_t i = 0; i < json_object_array_length(a); i++) {
 			json_object *f = json_object_array_get_idx(a, i);
 
-			printf("interface:   %-16s %-7s %s\n", str(f, "name"),
-			       str(f, "role"),
-			       strcmp(str(f, "attached"), "true") ?
-				       "NOT ATTACHED" :
-				       "attached");
+			bool on = !strcmp(str(f, "attached"), "true");
+
+			printf("interface:   %-16s %-7s %s%s%s\n", str(f, "name"),
+			       str(f, "role"), on ? "attached" : "NOT ATTACHED",
+			       on ? " via " : "", on ? str(f, "via") : "");
 		}
 	if ((a = arr(r, "scopes")))
 		for (size_t i = 0; i < json_object_array_length(a); i++) {

@@ -49,6 +49,7 @@
 #include "xdptest.h"
 
 static bool quick;
+static uint32_t rate_frames; /* --frames: the rate section's per run */
 static json_object *out;
 
 static double now_s(void)
@@ -711,7 +712,9 @@ struct gen {
 	const uint8_t *pkt;
 	size_t len;
 	uint32_t repeat;
+	const char *src; /* pktgen: the sending subscriber */
 	double secs;
+	double pg_pps; /* pktgen: the rate it reports itself */
 	int err;
 };
 
@@ -766,6 +769,29 @@ static int pg_write(const char *file, const char *fmt, ...)
 	return r;
 }
 
+/* What pktgen says it sent: "Result: OK: ... (...) \n  NNNpps ...". */
+static double pg_result_pps(const char *dev)
+{
+	char path[128], buf[4096], *p;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/net/pktgen/%s", dev);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "Result: OK:");
+	p = p ? strstr(p, "pps") : NULL;
+	if (!p)
+		return 0;
+	while (p > buf && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	return strtod(p, NULL);
+}
+
 /* The kernel's pktgen, where it exists: the classic scripts' parameters
  * (one thread, gen0, UDP, fixed addresses, clone_skb and burst where the
  * device takes them) with the same frame as the live-frame generator. Run
@@ -791,10 +817,8 @@ static void generate_pktgen(struct gen *g, const char *dst_mac)
 		g->err = pg_write("gen0", "burst 1");
 	if (!g->err)
 		g->err = pg_write("gen0", "delay 0") ?:
-			 pg_write("gen0", "src_min %s",
-				  xt_sub_addr(4, L_QUARANTINED)) ?:
-			 pg_write("gen0", "src_max %s",
-				  xt_sub_addr(4, L_QUARANTINED)) ?:
+			 pg_write("gen0", "src_min %s", g->src) ?:
+			 pg_write("gen0", "src_max %s", g->src) ?:
 			 pg_write("gen0", "dst %s", XT_WEB4) ?:
 			 pg_write("gen0", "dst_mac %s", dst_mac) ?:
 			 pg_write("gen0", "udp_dst_min 80") ?:
@@ -803,6 +827,7 @@ static void generate_pktgen(struct gen *g, const char *dst_mac)
 		t0 = now_s();
 		g->err = pg_write("pgctrl", "start"); /* returns when done */
 		g->secs = now_s() - t0;
+		g->pg_pps = pg_result_pps("gen0");
 		pg_write("kpktgend_0", "rem_device_all");
 	}
 	tn_leave();
@@ -981,6 +1006,7 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 		g[i] = (struct gen){ .ns = gen, .prog = gprog, .pkt = pkt,
 				     .len = len, .repeat = repeat / ncpus,
 				     .cpu = i,
+				     .src = xt_sub_addr(4, rconfs[c].level),
 				     .ifindex = tn_ifindex(gen, "gen0") };
 		if (use_pktgen) {
 			generate_pktgen(&g[i], dut_mac);
@@ -996,8 +1022,12 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 		if (g[i].secs > secs)
 			secs = g[i].secs;
 	}
-	if (use_pktgen)
+	if (use_pktgen) {
 		secs = g[0].secs, err = err ? err : g[0].err;
+		if (!err && g[0].pg_pps > 0)
+			printf("   %-36s pktgen reports %.3f Mpps sent\n",
+			       rconfs[c].name, g[0].pg_pps / 1e6);
+	}
 	got = err ? 0 : rate_count(c, dut, dp, map) - before;
 	tn_enter(dut);
 	if (dp)
@@ -1033,7 +1063,8 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 
 static void section_rate(void)
 {
-	const uint32_t repeat = quick ? 5000000 : 20000000;
+	const uint32_t repeat = rate_frames ? rate_frames :
+				quick ? 5000000 : 20000000;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 	struct tn_ns gen, dut;
 	json_object *sec = json_object_new_array();
@@ -1164,6 +1195,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "build", required_argument, NULL, 'b' },
+		{ "frames", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1176,17 +1208,37 @@ int main(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'q': quick = true; break;
 		case 'b': builddir = optarg; break;
+		case 'f': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end ||
+			    v < 1000 || v > 100000000) {
+				fprintf(stderr, "xcrs-bench: --frames %s: a "
+					"count from 1000 to 100000000\n",
+					optarg);
+				return 2;
+			}
+			rate_frames = (uint32_t)v;
+			break;
+		}
 		case 'h':
 			printf("usage: xcrs-bench [--json] [--quick] [--build DIR] "
-			       "[cost] [scale] [ingest] [latency] [rate]\n"
+			       "[--frames N] [cost] [scale] [ingest] [latency] "
+			       "[rate]\n"
 			       "Figures of xcrs beside baselines measured in the "
 			       "same run (root: BPF, the agent).\n"
-			       "--quick stops the fills at 1M subscribers.\n");
+			       "--quick stops the fills at 1M subscribers and "
+			       "sends 5M frames per rate run (20M without).\n"
+			       "--frames N sends N frames per rate run "
+			       "(an emulated guest: ci/kernel-test --bench).\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
+	/* each figure as soon as it is measured (a console, a pipe) */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	out = json_object_new_object();
 	if (json) /* the tables go to stderr, the object to stdout */
 		stdout = stderr;

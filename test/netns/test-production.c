@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
+#include <xdp/libxdp.h>
 #include <criterion/criterion.h>
 
 #include "agentenv.h"
@@ -153,20 +155,39 @@ static uint64_t send_for(const char *src, long ms, uint64_t *passed,
 	return sent;
 }
 
-/* The program the pinned link of a1 runs. */
+/* The xcrs program that runs on a1: the one its pinned link runs, or
+ * the one in its libxdp dispatcher (which must hold exactly one). */
 static __u32 attached_prog_id(void)
 {
 	char path[300];
 	struct bpf_link_info info = { 0 };
-	__u32 len = sizeof(info);
-	int fd;
+	__u32 len = sizeof(info), id = 0;
+	struct xdp_multiprog *mp;
+	struct xdp_program *p = NULL;
+	int fd, n = 0;
 
 	snprintf(path, sizeof(path), "%s/link_a1", env.pins);
 	fd = bpf_obj_get(path);
-	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-	cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
-	close(fd);
-	return info.prog_id;
+	if (fd >= 0) {
+		cr_assert_eq(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+		close(fd);
+		return info.prog_id;
+	}
+	cr_assert_eq(errno, ENOENT, "%s: %s", path, strerror(errno));
+	cr_assert_eq(tn_enter(&edge), 0);
+	mp = xdp_multiprog__get_from_ifindex((int)if_nametoindex("a1"));
+	tn_leave();
+	cr_assert(!libxdp_get_error(mp) && mp &&
+			  !xdp_multiprog__is_legacy(mp),
+		  "a1 has neither xcrs's link nor libxdp's dispatcher");
+	while ((p = xdp_multiprog__next_prog(p, mp)))
+		if (!strcmp(xdp_program__name(p), "xcrs_xdp")) {
+			id = xdp_program__id(p);
+			n++;
+		}
+	xdp_multiprog__close(mp);
+	cr_assert_eq(n, 1, "%d xcrs programs in a1's dispatcher", n);
+	return id;
 }
 
 #define S "192.0.2.10"
@@ -252,7 +273,7 @@ Test(production, without_perfmon_the_verifier_refuses_the_program)
  * passes, every one is judged, the program is replaced in place, and the
  * new agent knows the decision.
  */
-static void upgrade_under_load(const char *old)
+static void upgrade_under_load(const char *old, const char *attach)
 {
 	struct livetraffic t;
 	struct dp_stats a, b;
@@ -264,11 +285,22 @@ static void upgrade_under_load(const char *old)
 	char out[4096];
 	int err;
 
+	if (attach) {
+		static char extra[64];
+
+		snprintf(extra, sizeof(extra), ", attach: %s", attach);
+		iface_extra = extra;
+		write_policy(NULL, NULL, NULL);
+	}
 	env.binary = old;
 	start_agent(NULL);
 	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
 			       "react " S " --level quarantined"),
 		     0, "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "status"), 0, "%s", out);
+	if (attach)
+		cr_assert(strstr(out, attach), "not attached via %s:\n%s",
+			  attach, out);
 	before = attached_prog_id();
 	open_ro();
 	cr_assert_eq(dp_stats_read(ro, &a), 0);
@@ -295,10 +327,12 @@ static void upgrade_under_load(const char *old)
 	for (int act = 0; act < XCRS_ACT_MAX; act++)
 		for (int r = 0; r < XCRS_REASON_MAX; r++)
 			judged += b.c[act][r].packets - a.c[act][r].packets;
-	printf("production: upgrade from %s under load: program %u -> %u, "
+	printf("production: upgrade from %s (%s) under load: program %u -> "
+	       "%u, "
 	       "%llu frames sent, %llu judged (%llu dropped), %llu "
 	       "passed, %lld lost by the veth before XDP\n",
-	       old ? old : "this build", before, after,
+	       old ? old : "this build", attach ? attach : "auto", before,
+	       after,
 	       (unsigned long long)sent, (unsigned long long)judged,
 	       (unsigned long long)dropped, (unsigned long long)passed,
 	       lost1 - lost0);
@@ -325,9 +359,32 @@ static void upgrade_under_load(const char *old)
 		     out);
 }
 
-Test(production, a_new_agent_replaces_the_program_in_place_under_load)
+Test(production, a_new_agent_replaces_the_program_in_place_on_its_link)
 {
-	upgrade_under_load(NULL);
+	upgrade_under_load(NULL, "link");
+}
+
+/* The same through libxdp's dispatcher, where it works (Debian 12's 6.1:
+ * ci/kernel-test): the new program joins, the old one leaves. */
+Test(production, a_new_agent_replaces_the_program_in_place_in_the_dispatcher)
+{
+	struct dp_config cfg = { 0 };
+	const char *why = NULL;
+	struct dp *d;
+	char err[256];
+	int ok;
+
+	cr_assert_eq(dp_open(&cfg, &d, err, sizeof(err)), 0, "%s", err);
+	ok = dp_dispatcher_usable(d, &why);
+	if (!ok) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", why);
+		dp_close(d);
+		cr_skip_test("libxdp's dispatcher does not work here: %s", msg);
+	}
+	dp_close(d);
+	upgrade_under_load(NULL, "dispatcher");
 }
 
 /* The upgrade an operator makes: from the previous release
@@ -339,7 +396,7 @@ Test(production, the_previous_release_is_replaced_in_place_under_load)
 	if (!prev || !*prev || access(prev, X_OK))
 		cr_skip_test("no agent of the previous release "
 			     "($XCRS_PREV_AGENT; ci/prev-agent builds it)");
-	upgrade_under_load(prev);
+	upgrade_under_load(prev, NULL);
 }
 
 /* ---- metrics ---- */

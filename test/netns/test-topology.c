@@ -588,3 +588,140 @@ Test(attach, modes_fallback_and_errors, .init = setup_topology_only,
 	cr_expect_eq(dp_detach(dp, "dum0"), 0);
 	tn_leave();
 }
+
+/* ---- libxdp's dispatcher: xcrs beside another XDP program ---- */
+
+static bool filter_loaded;
+
+static int count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+static void teardown_filter(void)
+{
+	/* xdp-filter's maps are pinned under /sys/fs/bpf/xdp-filter: its
+	 * unload of the last interface removes them */
+	if (filter_loaded)
+		tn_sh(&edge, "xdp-filter unload e0 >/dev/null 2>&1");
+	filter_loaded = false;
+	teardown();
+}
+
+/* What an operator runs beside xcrs: xdp-filter (libxdp) on the same
+ * interface, joining the dispatcher xcrs made, xcrs replaced in place
+ * there, and xcrs leaving it again; each program enforces its own rules
+ * throughout. Where the dispatcher cannot work (6.18 here refuses
+ * freplace) xcrs keeps its own link; this runs on Debian 12's 6.1
+ * (ci/kernel-test). */
+Test(attach, shares_an_interface_with_xdp_filter_through_libxdps_dispatcher,
+     .init = setup_topology_only, .fini = teardown_filter, .timeout = 180)
+{
+	struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
+				     .mode = DP_MODE_NATIVE };
+	const char *why = NULL;
+	char out[4096];
+	int r;
+
+	open_reference();
+	if (!dp_dispatcher_usable(dp, &why))
+		cr_skip_test("libxdp's dispatcher does not work here: %s", why);
+	cr_assert_eq(tn_enter(&edge), 0);
+	r = dp_attach(dp, "e0", &ao);
+	cr_assert_eq(r, 0, "%s", dp_errmsg(dp));
+	cr_expect_eq(dp_attached_via(dp, "e0"), DP_VIA_DISPATCHER);
+	tn_leave();
+	cr_expect(udp_arrives(T_NORMAL4, XT_OTHER4, 9999), "normal");
+	cr_expect_not(udp_arrives(T_QUAR4, XT_OTHER4, 9999), "quarantined");
+
+	/* xdp-filter joins; it drops what it lists, xcrs what it decided */
+	cr_assert_eq(tn_run(&edge, out, sizeof(out),
+			    "xdp-filter load -m native e0 2>&1"),
+		     0, "xdp-filter load: %s", out);
+	filter_loaded = true;
+	cr_assert_eq(tn_run(&edge, out, sizeof(out),
+			    "xdp-filter ip -m src " T_NORMAL4 " 2>&1"),
+		     0, "%s", out);
+	cr_expect_not(udp_arrives(T_NORMAL4, XT_OTHER4, 9999),
+		      "xdp-filter does not enforce beside xcrs");
+	cr_expect_not(udp_arrives(T_QUAR4, XT_OTHER4, 9999),
+		      "xcrs does not enforce beside xdp-filter");
+	cr_assert_eq(tn_run(&edge, out, sizeof(out),
+			    "xdp-filter ip -r -m src " T_NORMAL4 " 2>&1"),
+		     0, "%s", out);
+	cr_expect(udp_arrives(T_NORMAL4, XT_OTHER4, 9999), "normal again");
+	cr_assert_eq(tn_run(&edge, out, sizeof(out), "xdp-loader status e0"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "xdp_dispatcher") &&
+			  count_of(out, "xcrs_xdp") == 1 &&
+			  strstr(out, "xdpfilt"),
+		  "not one dispatcher with both programs:\n%s", out);
+
+	/* a new xcrs program replaces the old one in the dispatcher;
+	 * xdp-filter stays */
+	cr_assert_eq(tn_enter(&edge), 0);
+	r = dp_attach(dp, "e0", &ao);
+	tn_leave();
+	cr_assert_eq(r, 0, "%s", dp_errmsg(dp));
+	cr_assert_eq(tn_run(&edge, out, sizeof(out), "xdp-loader status e0"),
+		     0, "%s", out);
+	cr_expect(count_of(out, "xcrs_xdp") == 1 && strstr(out, "xdpfilt"),
+		  "after the replacement, not one xcrs and xdp-filter:\n%s",
+		  out);
+	cr_expect_not(udp_arrives(T_QUAR4, XT_OTHER4, 9999),
+		      "quarantined, after the replacement");
+	cr_assert_eq(tn_run(&edge, out, sizeof(out),
+			    "xdp-filter ip -m src " T_NORMAL4 " 2>&1"),
+		     0, "%s", out);
+	cr_expect_not(udp_arrives(T_NORMAL4, XT_OTHER4, 9999),
+		      "xdp-filter, after the replacement");
+	cr_assert_eq(tn_run(&edge, out, sizeof(out),
+			    "xdp-filter ip -r -m src " T_NORMAL4 " 2>&1"),
+		     0, "%s", out);
+
+	/* xcrs leaves; xdp-filter keeps the interface */
+	cr_assert_eq(tn_enter(&edge), 0);
+	r = dp_detach(dp, "e0");
+	cr_expect_eq(dp_attached(dp, "e0"), 0);
+	tn_leave();
+	cr_assert_eq(r, 0, "%s", dp_errmsg(dp));
+	cr_expect(udp_arrives(T_QUAR4, XT_OTHER4, 9999),
+		  "xcrs still enforces after its detach");
+	cr_assert_eq(tn_run(&edge, out, sizeof(out),
+			    "xdp-filter ip -m src " T_QUAR4 " 2>&1"),
+		     0, "%s", out);
+	cr_expect_not(udp_arrives(T_QUAR4, XT_OTHER4, 9999),
+		      "xdp-filter lost its program with xcrs's detach");
+}
+
+/* Where the dispatcher does not work, asking for it is an error that
+ * says why, and nothing is attached. */
+Test(attach, dispatcher_where_it_cannot_work_is_refused_with_the_reason,
+     .init = setup_topology_only, .fini = teardown)
+{
+	struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
+				     .mode = DP_MODE_NATIVE,
+				     .via = DP_VIA_DISPATCHER };
+	const char *why = NULL;
+	int r;
+
+	open_reference();
+	if (dp_dispatcher_usable(dp, &why))
+		cr_skip_test("libxdp's dispatcher works here");
+	cr_assert_eq(tn_enter(&edge), 0);
+	r = dp_attach(dp, "e0", &ao);
+	cr_expect_eq(r, -EOPNOTSUPP, "%d", r);
+	cr_expect(strstr(dp_errmsg(dp), "e0") && strstr(dp_errmsg(dp), why),
+		  "%s", dp_errmsg(dp));
+	cr_expect_eq(dp_attached(dp, "e0"), 0);
+	ao.via = DP_VIA_AUTO;
+	r = dp_attach(dp, "e0", &ao);
+	cr_expect_eq(r, 0, "%s", dp_errmsg(dp));
+	cr_expect_eq(dp_attached_via(dp, "e0"), DP_VIA_LINK);
+	tn_leave();
+	cr_expect_not(udp_arrives(T_QUAR4, XT_OTHER4, 9999), "quarantined");
+}

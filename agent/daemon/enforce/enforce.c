@@ -406,7 +406,8 @@ static const struct policy_interface *old_if(const struct policy *old,
  * program attached by an earlier agent (an older version) is replaced in
  * place. At a reload, interfaces that left the policy are detached, a
  * changed role or GTP-U setting is replaced in place, and a changed mode
- * (native/generic) is detached and attached again. */
+ * (native/generic) or way of attaching (link/dispatcher) is detached and
+ * attached again. */
 int enf_interfaces(struct enforce *e, const struct policy *old, char *err,
 		   size_t errlen)
 {
@@ -419,7 +420,7 @@ int enf_interfaces(struct enforce *e, const struct policy *old, char *err,
 		for (size_t j = 0; j < p->ninterfaces; j++)
 			if (!strcmp(o->name, p->interfaces[j].name))
 				n = &p->interfaces[j];
-		if (n && n->mode == o->mode)
+		if (n && n->mode == o->mode && n->attach == o->attach)
 			continue;
 		if (e->ops->attached(e->dp, o->name) == 1 &&
 		    e->ops->detach(e->dp, o->name))
@@ -433,6 +434,10 @@ int enf_interfaces(struct enforce *e, const struct policy *old, char *err,
 			.mode = in->mode == POLICY_MODE_GENERIC ? DP_MODE_SKB :
 								  DP_MODE_NATIVE,
 			.allow_fallback = in->mode == POLICY_MODE_NATIVE_OR_GENERIC,
+			.via = in->attach == POLICY_ATTACH_LINK ? DP_VIA_LINK :
+			       in->attach == POLICY_ATTACH_DISPATCHER ?
+								 DP_VIA_DISPATCHER :
+								 DP_VIA_AUTO,
 			.no_gtpu = !in->gtpu,
 			.spread = (enum xcrs_spread)in->spread,
 			.spread_cpus = in->spread_cpus,
@@ -440,6 +445,7 @@ int enf_interfaces(struct enforce *e, const struct policy *old, char *err,
 		};
 
 		if (was && was->role == in->role && was->mode == in->mode &&
+		    was->attach == in->attach &&
 		    was->gtpu == in->gtpu && was->spread == in->spread &&
 		    was->nspread_cpus == in->nspread_cpus &&
 		    !memcmp(was->spread_cpus, in->spread_cpus,

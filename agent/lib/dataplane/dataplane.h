@@ -74,9 +74,18 @@ enum dp_xdp_mode {
 	DP_MODE_SKB,	    /* generic mode */
 };
 
+/* How xcrs goes onto an interface: a BPF link of its own (pinned; the
+ * next version swaps the program in place), or libxdp's dispatcher (it
+ * shares the interface with other XDP programs; the next version joins
+ * it, then the old one leaves). AUTO: the dispatcher where it works (the
+ * kernel allows freplace, the process has CAP_SYS_ADMIN), else a link.
+ * An interface xcrs holds by a link stays on it. */
+enum dp_attach_via { DP_VIA_AUTO = 0, DP_VIA_LINK, DP_VIA_DISPATCHER };
+
 struct dp_attach_opts {
 	enum xcrs_role role;
 	enum dp_xdp_mode mode;
+	enum dp_attach_via via;
 	bool allow_fallback; /* native failed → try generic */
 	bool no_gtpu;	     /* do not decapsulate UDP/2152 */
 	/* spread G-PDUs over CPUs through a cpumap (by TEID or inner
@@ -86,9 +95,11 @@ struct dp_attach_opts {
 	unsigned nspread_cpus;
 };
 
-/* Attaches a program instance to ifname through a BPF link pinned as
- * <pin_dir>/link_<ifname>. The program stays attached after this process
- * exits. -EEXIST if xcrs is attached there already. */
+/* Attaches a program instance to ifname (opts->via): through a BPF link
+ * pinned as <pin_dir>/link_<ifname>, or into libxdp's dispatcher (its
+ * pins under /sys/fs/bpf/xdp). The program stays attached after this
+ * process exits. Where xcrs is attached already, the new program takes
+ * the old one's place with no moment without either. */
 int dp_attach(struct dp *dp, const char *ifname,
 	      const struct dp_attach_opts *opts);
 /* Detaches xcrs from ifname (other XDP programs stay). -ENOENT if it is
@@ -96,6 +107,11 @@ int dp_attach(struct dp *dp, const char *ifname,
 int dp_detach(struct dp *dp, const char *ifname);
 /* Whether xcrs is attached to ifname: 1 yes, 0 no, or -errno. */
 int dp_attached(struct dp *dp, const char *ifname);
+/* How: DP_VIA_LINK, DP_VIA_DISPATCHER, 0 not attached, or -errno. */
+int dp_attached_via(struct dp *dp, const char *ifname);
+/* Whether libxdp's dispatcher can be used here (probed once: freplace in
+ * this kernel, CAP_SYS_ADMIN); if not, *ret_why says why. */
+int dp_dispatcher_usable(struct dp *dp, const char **ret_why);
 /* A loaded, unattached instance of the program for the role, sharing this
  * dataplane's maps: for BPF_PROG_TEST_RUN and benchmarks. The fd belongs to
  * dp. */

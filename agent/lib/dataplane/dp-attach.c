@@ -60,9 +60,38 @@ static struct dp_attachment *att_of(struct dp *dp, const char *ifname)
 
 static void att_remove(struct dp *dp, struct dp_attachment *a)
 {
-	close(a->link_fd);
+	if (a->link_fd >= 0)
+		close(a->link_fd);
+	disp_close(a->xp);
 	xcrs_bpf__destroy(a->skel);
 	*a = dp->att[--dp->natt];
+}
+
+/* Records what now runs on ifname (a link or a dispatcher's program),
+ * in place of what this process had there. */
+static int att_set(struct dp *dp, const char *ifname, struct xcrs_bpf *s,
+		   int link_fd, struct xdp_program *xp)
+{
+	struct dp_attachment *a = att_of(dp, ifname);
+
+	if (a) {
+		if (a->link_fd >= 0 && a->link_fd != link_fd)
+			close(a->link_fd);
+		if (a->xp != xp)
+			disp_close(a->xp);
+		xcrs_bpf__destroy(a->skel);
+	} else {
+		a = realloc(dp->att, (dp->natt + 1) * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		dp->att = a;
+		a = &dp->att[dp->natt++];
+		snprintf(a->ifname, sizeof(a->ifname), "%s", ifname);
+	}
+	a->skel = s;
+	a->link_fd = link_fd;
+	a->xp = xp;
+	return 0;
 }
 
 /* The link attaching xcrs to ifindex: this process's, or the pinned one
@@ -78,7 +107,7 @@ static int find_link(struct dp *dp, const char *ifname, int ifindex,
 	char path[PATH_MAX];
 	int fd;
 
-	if (a) {
+	if (a && a->link_fd >= 0) {
 		fd = dup(a->link_fd);
 		if (fd < 0)
 			return dp_fail(dp, -errno, "%s: link", ifname);
@@ -102,7 +131,7 @@ static int find_link(struct dp *dp, const char *ifname, int ifindex,
 	if (info.type != BPF_LINK_TYPE_XDP ||
 	    info.xdp.ifindex != (__u32)ifindex) {
 		close(fd);
-		if (a) {
+		if (a && a->link_fd >= 0) {
 			att_remove(dp, a);
 		} else {
 			link_path(dp, ifname, path, sizeof(path));
@@ -114,18 +143,57 @@ static int find_link(struct dp *dp, const char *ifname, int ifindex,
 	return 1;
 }
 
-int dp_attached(struct dp *dp, const char *ifname)
+/* Whether an xcrs program runs in ifname's libxdp dispatcher: 1 yes, 0
+ * no (or no dispatcher is used here), -errno. */
+static int in_dispatcher(struct dp *dp, const char *ifname, int ifindex)
+{
+	struct xdp_multiprog *mp;
+	int r;
+
+	if (!disp_usable(dp))
+		return 0;
+	r = disp_find(dp, ifname, ifindex, &mp);
+	if (r != 1)
+		return r < 0 ? r : 0;
+	r = disp_count_xcrs(mp) > 0;
+	xdp_multiprog__close(mp);
+	return r;
+}
+
+int dp_attached_via(struct dp *dp, const char *ifname)
 {
 	int idx = ifindex_of(dp, ifname), r, fd;
 
 	if (idx < 0)
 		return idx;
 	r = find_link(dp, ifname, idx, &fd);
-	if (r > 0)
+	if (r > 0) {
 		close(fd);
+		r = DP_VIA_LINK;
+	} else if (r == 0) {
+		r = in_dispatcher(dp, ifname, idx);
+		if (r > 0)
+			r = DP_VIA_DISPATCHER;
+	}
 	if (r >= 0)
 		dp_ok(dp);
 	return r;
+}
+
+int dp_attached(struct dp *dp, const char *ifname)
+{
+	int r = dp_attached_via(dp, ifname);
+
+	return r > 0 ? 1 : r;
+}
+
+int dp_dispatcher_usable(struct dp *dp, const char **ret_why)
+{
+	bool ok = disp_usable(dp);
+
+	if (ret_why)
+		*ret_why = ok ? NULL : disp_why(dp);
+	return ok;
 }
 
 /* The spreading CPUs into the instance's rodata (before load). */
@@ -192,38 +260,59 @@ static const char *mode_name(enum dp_xdp_mode m)
 	return m == DP_MODE_NATIVE ? "native" : "generic";
 }
 
-int dp_attach(struct dp *dp, const char *ifname,
-	      const struct dp_attach_opts *o)
+/* Which way onto the interface, when xcrs is not there by a link yet:
+ * 1 libxdp's dispatcher, 0 a link of its own, -errno. */
+static int choose_dispatcher(struct dp *dp, const char *ifname, int idx,
+			     enum dp_attach_via via)
+{
+	struct xdp_multiprog *mp;
+	int r;
+
+	if (via == DP_VIA_LINK)
+		return 0;
+	if (!disp_usable(dp)) {
+		if (via == DP_VIA_DISPATCHER)
+			return dp_fail(dp, -EOPNOTSUPP,
+				       "%s: attach: dispatcher, but libxdp's "
+				       "dispatcher cannot be used here (%s)",
+				       ifname, disp_why(dp));
+		return 0;
+	}
+	r = disp_find(dp, ifname, idx, &mp);
+	if (r == 1)
+		xdp_multiprog__close(mp);
+	if (r == 2)
+		return dp_fail(dp, -EBUSY,
+			       "attaching xcrs to %s: another XDP program is "
+			       "attached there alone (not through libxdp's "
+			       "dispatcher): detach it, or attach it with "
+			       "libxdp (xdp-loader) to share the interface",
+			       ifname);
+	return r < 0 ? r : 1;
+}
+
+/* The link path: a new link, or the program of the existing one replaced
+ * in place (link >= 0). */
+static int attach_link(struct dp *dp, const char *ifname, int idx,
+		       struct xcrs_bpf *s, int link,
+		       const struct dp_attach_opts *o)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
-	struct dp_attachment *att, *old;
 	enum dp_xdp_mode mode = o->mode;
 	char path[PATH_MAX];
-	struct xcrs_bpf *s = NULL;
-	int idx, r, link, prog;
+	int r, prog;
 
-	idx = ifindex_of(dp, ifname);
-	if (idx < 0)
-		return idx;
-	r = open_instance(dp, o->role, !o->no_gtpu, &s);
-	if (!r)
-		r = spread_config(dp, s, o, ifname);
-	if (!r)
-		r = load_instance(dp, s);
+	r = load_instance(dp, s);
 	if (!r)
 		r = spread_fill(dp, s, ifname);
 	if (r) {
-		if (s)
-			xcrs_bpf__destroy(s);
-		return r;
-	}
-	prog = bpf_program__fd(s->progs.xcrs_xdp);
-	r = find_link(dp, ifname, idx, &link);
-	if (r < 0) {
+		if (link >= 0)
+			close(link);
 		xcrs_bpf__destroy(s);
 		return r;
 	}
-	if (r > 0) {
+	prog = bpf_program__fd(s->progs.xcrs_xdp);
+	if (link >= 0) {
 		/* In place: the interface never runs without xcrs. */
 		if (bpf_link_update(link, prog, NULL)) {
 			r = -errno;
@@ -232,36 +321,19 @@ int dp_attach(struct dp *dp, const char *ifname,
 			return dp_fail(dp, r, "replacing the program on %s",
 				       ifname);
 		}
-		old = att_of(dp, ifname);
-		if (old) {
+		if (att_of(dp, ifname) && att_of(dp, ifname)->link_fd >= 0) {
+			close(link); /* this process holds it already */
+			link = att_of(dp, ifname)->link_fd;
+		}
+		if (att_set(dp, ifname, s, link, NULL)) {
 			close(link);
-			xcrs_bpf__destroy(old->skel);
-			old->skel = s;
-		} else {
-			att = realloc(dp->att, (dp->natt + 1) * sizeof(*att));
-			if (!att) {
-				close(link);
-				xcrs_bpf__destroy(s);
-				return dp_fail(dp, -ENOMEM, "attaching to %s",
-					       ifname);
-			}
-			dp->att = att;
-			att = &dp->att[dp->natt++];
-			snprintf(att->ifname, sizeof(att->ifname), "%s",
-				 ifname);
-			att->skel = s;
-			att->link_fd = link;
+			xcrs_bpf__destroy(s);
+			return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
 		}
 		log_info("%s: program replaced in place (%s)", ifname,
 			 abi_role_name(o->role));
 		return dp_ok(dp);
 	}
-	att = realloc(dp->att, (dp->natt + 1) * sizeof(*att));
-	if (!att) {
-		xcrs_bpf__destroy(s);
-		return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
-	}
-	dp->att = att;
 	lo.flags = mode == DP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE :
 					    XDP_FLAGS_SKB_MODE;
 	link = bpf_link_create(prog, idx, BPF_XDP, &lo);
@@ -280,8 +352,13 @@ int dp_attach(struct dp *dp, const char *ifname,
 		if (r == -EBUSY)
 			return dp_fail(dp, r,
 				       "attaching xcrs to %s: another XDP "
-				       "program is attached there",
-				       ifname);
+				       "program is attached there%s",
+				       ifname,
+				       disp_usable(dp) ?
+					       "" :
+					       " (a libxdp dispatcher can "
+					       "only be joined where it "
+					       "works: see the log)");
 		return dp_fail(dp, r, "attaching xcrs to %s in %s mode",
 			       ifname, mode_name(mode));
 	}
@@ -295,13 +372,104 @@ int dp_attach(struct dp *dp, const char *ifname,
 				       ifname, path);
 		}
 	}
-	att = &dp->att[dp->natt++];
-	snprintf(att->ifname, sizeof(att->ifname), "%s", ifname);
-	att->skel = s;
-	att->link_fd = link;
+	if (att_set(dp, ifname, s, link, NULL)) {
+		close(link);
+		xcrs_bpf__destroy(s);
+		return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
+	}
 	log_info("attached to %s as %s, %s mode", ifname,
 		 abi_role_name(o->role), mode_name(mode));
 	return dp_ok(dp);
+}
+
+/* The dispatcher path: the new program joins the dispatcher (made when
+ * there is none), then the xcrs programs that were there leave it. */
+static int attach_dispatcher(struct dp *dp, const char *ifname, int idx,
+			     struct xcrs_bpf *s,
+			     const struct dp_attach_opts *o)
+{
+	enum dp_xdp_mode mode = o->mode;
+	struct xdp_program *xp;
+	int r, old;
+
+	r = disp_attach(dp, ifname, idx, s, &mode, o->allow_fallback, &xp);
+	if (r) {
+		xcrs_bpf__destroy(s);
+		return r;
+	}
+	/* until the cpumap is filled, G-PDUs are judged where they
+	 * arrive (a redirect to an empty slot fails) */
+	r = spread_fill(dp, s, ifname);
+	old = r ? 0 : disp_detach_xcrs(dp, ifname, idx, disp_prog_id(xp));
+	if (r || old < 0) {
+		/* the new program leaves again; the old ones stay */
+		char err[sizeof(dp->err)];
+
+		snprintf(err, sizeof(err), "%s", dp->err);
+		xdp_program__detach(xp, idx,
+				    mode == DP_MODE_NATIVE ? XDP_MODE_NATIVE :
+							     XDP_MODE_SKB,
+				    0);
+		disp_close(xp);
+		xcrs_bpf__destroy(s);
+		snprintf(dp->err, sizeof(dp->err), "%s", err);
+		return r ? r : old;
+	}
+	if (att_set(dp, ifname, s, -1, xp)) {
+		/* it runs; this process just does not hold it */
+		disp_close(xp);
+		xcrs_bpf__destroy(s);
+		return dp_fail(dp, -ENOMEM, "attaching to %s", ifname);
+	}
+	if (old)
+		log_info("%s: program replaced in place in libxdp's "
+			 "dispatcher (%s; the new one ran beside the old one "
+			 "until that left)",
+			 ifname, abi_role_name(o->role));
+	else
+		log_info("attached to %s as %s through libxdp's dispatcher "
+			 "(priority %d), %s mode",
+			 ifname, abi_role_name(o->role), XCRS_DISPATCH_PRIO,
+			 mode_name(mode));
+	return dp_ok(dp);
+}
+
+int dp_attach(struct dp *dp, const char *ifname,
+	      const struct dp_attach_opts *o)
+{
+	struct xcrs_bpf *s = NULL;
+	int idx, r, link = -1;
+
+	idx = ifindex_of(dp, ifname);
+	if (idx < 0)
+		return idx;
+	r = open_instance(dp, o->role, !o->no_gtpu, &s);
+	if (!r)
+		r = spread_config(dp, s, o, ifname);
+	if (!r)
+		r = find_link(dp, ifname, idx, &link);
+	if (r < 0) {
+		if (s)
+			xcrs_bpf__destroy(s);
+		return r;
+	}
+	/* xcrs holds the interface by a link (this version or an earlier
+	 * one): it stays on it, replaced in place */
+	if (r > 0) {
+		if (o->via == DP_VIA_DISPATCHER)
+			log_warn("%s: xcrs is attached by a BPF link: it stays "
+				 "on it (detach it to move into libxdp's "
+				 "dispatcher)",
+				 ifname);
+		return attach_link(dp, ifname, idx, s, link, o);
+	}
+	r = choose_dispatcher(dp, ifname, idx, o->via);
+	if (r < 0) {
+		xcrs_bpf__destroy(s);
+		return r;
+	}
+	return r ? attach_dispatcher(dp, ifname, idx, s, o) :
+		   attach_link(dp, ifname, idx, s, -1, o);
 }
 
 int dp_detach(struct dp *dp, const char *ifname)
@@ -316,9 +484,22 @@ int dp_detach(struct dp *dp, const char *ifname)
 	r = find_link(dp, ifname, idx, &link);
 	if (r < 0)
 		return r;
-	if (!r)
-		return dp_fail(dp, -ENOENT, "xcrs is not attached to %s",
-			       ifname);
+	if (!r) {
+		r = in_dispatcher(dp, ifname, idx);
+		if (r < 0)
+			return r;
+		if (!r)
+			return dp_fail(dp, -ENOENT,
+				       "xcrs is not attached to %s", ifname);
+		r = disp_detach_xcrs(dp, ifname, idx, 0);
+		if (r < 0)
+			return r;
+		a = att_of(dp, ifname);
+		if (a)
+			att_remove(dp, a);
+		log_info("detached from %s (libxdp's dispatcher)", ifname);
+		return dp_ok(dp);
+	}
 	r = bpf_link_detach(link) ? -errno : 0;
 	close(link);
 	if (r)

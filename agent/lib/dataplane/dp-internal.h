@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "addr.h"
 #include "dataplane.h"
@@ -37,6 +38,12 @@
 #include "xcrs.skel.h"
 
 #define XCRS_PROG_NAME "xcrs_xdp"
+/* Where xcrs runs among the programs of a libxdp dispatcher (lower runs
+ * first; libxdp's default is 50, xdp-filter's 10): after the others, so
+ * that its XDP_REDIRECT of spread G-PDUs (which ends the chain) skips
+ * none of them, and none of its drops depend on what runs before. */
+#define XCRS_DISPATCH_PRIO 60
+#define XCRS_DISPATCH_MAX 10 /* libxdp's MAX_DISPATCHER_ACTIONS */
 
 /* The maps shared by every program instance (xcrs_abi.h's XCRS_MAPS). */
 enum dp_map {
@@ -53,7 +60,8 @@ extern const char *const map_roles[M_COUNT];
 struct dp_attachment {
 	char ifname[IF_NAMESIZE];
 	struct xcrs_bpf *skel; /* the program instance the link runs */
-	int link_fd;
+	int link_fd;		/* the BPF link, or -1 in a dispatcher */
+	struct xdp_program *xp; /* the program in libxdp's dispatcher */
 };
 
 struct dp {
@@ -88,6 +96,9 @@ struct dp {
 	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
 	 * host entries at such a level (or base level) get a slot. */
 	__u32 reacted_levels;
+	/* libxdp's dispatcher: 0 not probed yet, 1 usable, -1 not (why) */
+	int disp_state;
+	char disp_why[160];
 	char err[512];
 };
 
@@ -113,5 +124,26 @@ bool slot_taken(const struct dp *dp, __u32 slot);
 int read_reacted_levels(struct dp *dp);
 void subset_bump(struct dp *dp);
 int rt_write(struct dp *dp);
+
+/* dp-dispatch.c */
+bool disp_usable(struct dp *dp);
+const char *disp_why(const struct dp *dp);
+/* The interface's XDP program: 0 none, 1 a libxdp dispatcher (*ret_mp,
+ * the caller closes it), 2 another program alone, or -errno. */
+int disp_find(struct dp *dp, const char *ifname, int ifindex,
+	      struct xdp_multiprog **ret_mp);
+int disp_count_xcrs(struct xdp_multiprog *mp);
+/* Adds instance s (opened, not loaded) to the interface's dispatcher
+ * (made when there is none). *mode may fall back to generic. */
+int disp_attach(struct dp *dp, const char *ifname, int ifindex,
+		struct xcrs_bpf *s, enum dp_xdp_mode *mode, bool fallback,
+		struct xdp_program **ret_xp);
+/* Removes every xcrs program but keep_id (0: all) from the interface's
+ * dispatcher: how many, or -errno. */
+int disp_detach_xcrs(struct dp *dp, const char *ifname, int ifindex,
+		     __u32 keep_id);
+__u32 disp_prog_id(struct xdp_program *xp);
+void disp_close(struct xdp_program *xp);
+void disp_log_hook(void);
 
 #endif

@@ -222,6 +222,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 void dp_log_hook(void)
 {
 	libbpf_set_print(libbpf_print);
+	disp_log_hook();
 }
 
 int load_instance(struct dp *dp, struct xcrs_bpf *s)
@@ -553,7 +554,9 @@ void dp_close(struct dp *dp)
 	ring_buffer__free(dp->rb);
 	for (size_t i = 0; i < dp->natt; i++) {
 		/* a pinned link stays; an unpinned one goes with its fd */
-		close(dp->att[i].link_fd);
+		if (dp->att[i].link_fd >= 0)
+			close(dp->att[i].link_fd);
+		disp_close(dp->att[i].xp); /* the dispatcher keeps it */
 		xcrs_bpf__destroy(dp->att[i].skel);
 	}
 	free(dp->att);
