@@ -847,7 +847,7 @@ static uint64_t nft_count(struct tn_ns *ns)
 /* One receiver configuration of the rate section. */
 enum rconf { R_BARE, R_FILTER, R_NFT, R_XCRS_BLOCKED, R_XCRS_QUAR,
 	     R_BARE_PASS, R_XCRS_PASS, R_GTPU, R_GTPU_SPREAD, R_GTPU_PASS,
-	     R_GTPU_PASS_SPREAD, R_NCONF };
+	     R_GTPU_PASS_SPREAD, R_XCRS_DISP, R_NCONF };
 
 static const struct {
 	const char *name;
@@ -869,6 +869,8 @@ static const struct {
 	[R_GTPU_PASS] = { "xcrs, GTP-U passing, one CPU", L_NORMAL, true },
 	[R_GTPU_PASS_SPREAD] = { "xcrs, GTP-U passing, spread to CPU 1",
 				 L_NORMAL, true },
+	[R_XCRS_DISP] = { "xcrs, blocked, in libxdp's dispatcher",
+			  L_BLOCKED, false },
 };
 
 /* Sends g->repeat frames from each of nthreads threads, thread i on
@@ -983,8 +985,14 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 	}
 	tn_enter(dut);
 	if (dp) {
-		struct dp_attach_opts ao = { .role = XCRS_ROLE_ACCESS,
-					     .mode = DP_MODE_NATIVE };
+		/* attached directly, as the baselines are; one row through
+		 * the dispatcher where it works */
+		struct dp_attach_opts ao = {
+			.role = XCRS_ROLE_ACCESS,
+			.mode = DP_MODE_NATIVE,
+			.via = c == R_XCRS_DISP ? DP_VIA_DISPATCHER :
+						  DP_VIA_LINK,
+		};
 
 		static const unsigned others[] = { 1 };
 
@@ -1054,7 +1062,7 @@ static double rate_run(enum rconf c, int ncpus, struct tn_ns *gen,
 	if (got > repeat)
 		got = repeat;
 	printf("   %-36s %d CPU%s  sent %9u  received %9lu  lost %8lu  "
-	       "%6.2f Mpps\n",
+	       "%7.3f Mpps\n",
 	       rconfs[c].name, ncpus, ncpus > 1 ? "s" : " ", repeat,
 	       (unsigned long)got, (unsigned long)(repeat - got),
 	       (double)got / secs / 1e6);
@@ -1073,6 +1081,8 @@ static void section_rate(void)
 	bool use_pktgen = access("/proc/net/pktgen/pgctrl", F_OK) == 0 &&
 			  !getenv("XCRS_BENCH_LIVE_FRAMES");
 	char dut_mac[32] = "";
+	bool disp_ok = false;
+	const char *why = "?";
 
 	printf("\n== rate: packets through a veth pair (%u frames of 60 "
 	       "bytes, IPv4 UDP to port 80, per configuration and CPU "
@@ -1084,6 +1094,19 @@ static void section_rate(void)
 		printf("   generator: XDP live frames (no /proc/net/pktgen "
 		       "here), XDP_TX from gen0, one thread per CPU; each "
 		       "CPU also runs the receive queue it feeds\n");
+	{
+		struct dp_config cfg = { 0 };
+		char e[256];
+		struct dp *d;
+
+		if (!dp_open(&cfg, &d, e, sizeof(e))) {
+			disp_ok = dp_dispatcher_usable(d, &why) == 1;
+			if (!disp_ok)
+				printf("   libxdp's dispatcher: not measured "
+				       "(%s)\n", why);
+			dp_close(d);
+		}
+	}
 	if (tn_ns_create(&gen, "bgen") || tn_ns_create(&dut, "bdut") ||
 	    tn_sh(&gen, "ip link add gen0 numtxqueues 2 numrxqueues 2 type "
 			"veth peer name dut0 numtxqueues 2 numrxqueues 2 "
@@ -1120,8 +1143,10 @@ static void section_rate(void)
 			/* spreading shows with one receive queue: one
 			 * generator thread (CPU 0), the cpumap moves work to
 			 * the other CPUs */
-			if (c >= R_GTPU &&
+			if (c >= R_GTPU && c <= R_GTPU_PASS_SPREAD &&
 			    (n != 1 || use_pktgen || ncpu < 2))
+				continue;
+			if (c == R_XCRS_DISP && !disp_ok)
 				continue;
 			r = rate_run(c, n, &gen, &dut, gen_prog, repeat,
 				     use_pktgen, dut_mac);
@@ -1151,6 +1176,11 @@ static void section_rate(void)
 				       rate[c][n] / rate[R_BARE][n],
 				       rate[c][n] / rate[R_FILTER][n],
 				       rate[c][n] / rate[R_NFT][n]);
+		if (rate[R_XCRS_DISP][n] > 0 && rate[R_XCRS_BLOCKED][n] > 0)
+			printf("   %d CPU%s: xcrs blocked in libxdp's dispatcher / "
+			       "on its own link %.2f\n",
+			       n, n > 1 ? "s" : "",
+			       rate[R_XCRS_DISP][n] / rate[R_XCRS_BLOCKED][n]);
 		if (rate[R_BARE_PASS][n] > 0)
 			printf("   %d CPU%s: xcrs pass / bare XDP_PASS %.2f\n", n,
 			       n > 1 ? "s" : "",
