@@ -27,6 +27,10 @@ void policy_free(struct policy *p)
 		memset(p->peers, 0, p->npeers * sizeof(*p->peers));
 	free(p->peers);
 	free(p->interfaces);
+	if (p->radius.clients)
+		explicit_bzero(p->radius.clients,
+			       p->radius.nclients * sizeof(*p->radius.clients));
+	free(p->radius.clients);
 	free(p->services);
 	free(p->levels);
 	free(p->scopes);

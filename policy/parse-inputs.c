@@ -17,6 +17,7 @@ static int in_reports(struct pctx *c, node_t *v, void *o);
 static int in_eve(struct pctx *c, node_t *v, void *o);
 static int in_events(struct pctx *c, node_t *v, void *o);
 static int in_sessions(struct pctx *c, node_t *v, void *o);
+static int in_radius(struct pctx *c, node_t *v, void *o);
 
 int sec_inputs(struct pctx *c, node_t *n)
 {
@@ -25,9 +26,10 @@ int sec_inputs(struct pctx *c, node_t *n)
 		{ "eve", in_eve },
 		{ "events", in_events },
 		{ "sessions", in_sessions },
+		{ "radius", in_radius },
 	};
 
-	return ywalk(c, n, "inputs", f, 4, P(c));
+	return ywalk(c, n, "inputs", f, Y_N(f), P(c));
 }
 
 struct path_build {
@@ -102,6 +104,123 @@ static int sessions_one(struct pctx *c, node_t *it, void *ctx)
 static int in_sessions(struct pctx *c, node_t *v, void *o)
 {
 	return yeach(c, v, "sessions", sessions_one, NULL);
+}
+
+/* ---- inputs.radius ---- */
+
+struct radius_client_build {
+	node_t *address, *secret, *secret_file;
+};
+
+KEEP(rc_address, struct radius_client_build, address)
+KEEP(rc_secret, struct radius_client_build, secret)
+KEEP(rc_secret_file, struct radius_client_build, secret_file)
+
+/* A secret file: its first line, without the newline; 1..128 octets. */
+static int read_secret_file(struct pctx *c, node_t *v,
+			    struct policy_radius_client *cl)
+{
+	char buf[POLICY_RADIUS_SECRET_MAX + 3];
+	size_t n;
+	FILE *f;
+	int r = ystr_copy(c, v, "secret_file", cl->secret_file,
+			  sizeof(cl->secret_file));
+
+	if (r)
+		return r;
+	f = fopen(cl->secret_file, "r");
+	if (!f)
+		return yerr(c, v, "secret_file %s: %s", cl->secret_file,
+			    strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	n = strcspn(buf, "\r\n");
+	r = 0;
+	if (!n)
+		r = yerr(c, v, "secret_file %s: empty (the secret is its "
+			       "first line)",
+			 cl->secret_file);
+	else if (n > POLICY_RADIUS_SECRET_MAX)
+		r = yerr(c, v, "secret_file %s: the secret is longer than %d "
+			       "octets",
+			 cl->secret_file, POLICY_RADIUS_SECRET_MAX);
+	if (!r) {
+		memcpy(cl->secret, buf, n);
+		cl->secret[n] = '\0';
+		cl->secret_len = n;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return r;
+}
+
+static int radius_client_one(struct pctx *c, node_t *it, void *ctx)
+{
+	static const struct field f[] = {
+		{ "address", rc_address, true },
+		{ "secret", rc_secret },
+		{ "secret_file", rc_secret_file },
+	};
+	struct policy_radius *rd = ctx;
+	struct radius_client_build b = { 0 };
+	struct policy_radius_client *cl;
+	int r = ywalk(c, it, "radius client", f, Y_N(f), &b);
+
+	if (r)
+		return r;
+	if (!!b.secret == !!b.secret_file)
+		return yerr(c, it, "radius client: give either 'secret' or "
+				   "'secret_file'");
+	cl = GROW(rd->clients, rd->nclients);
+	if (!cl)
+		return -ENOMEM;
+	r = yprefix(c, b.address, "radius client address", &cl->prefix);
+	if (!r && b.secret) {
+		r = ystr_copy(c, b.secret, "radius client secret", cl->secret,
+			      sizeof(cl->secret));
+		cl->secret_len = strlen(cl->secret);
+	}
+	if (!r && b.secret_file)
+		r = read_secret_file(c, b.secret_file, cl);
+	for (size_t i = 0; !r && i + 1 < rd->nclients; i++)
+		if (rd->clients[i].prefix.plen == cl->prefix.plen &&
+		    !memcmp(&rd->clients[i].prefix.addr, &cl->prefix.addr,
+			    sizeof(cl->prefix.addr)))
+			r = yerr(c, b.address, "radius client address given "
+					       "twice");
+	return r;
+}
+
+static int rd_clients(struct pctx *c, node_t *v, void *o)
+{
+	return yeach(c, v, "radius clients", radius_client_one, o);
+}
+
+/* The socket opens at start; the clients and their secrets are taken on
+ * reload. */
+#define T struct policy_radius
+const struct field policy_radius_fields[] = {
+	Y_STRK("listen", T, listen, true, POLICY_RELOAD_AT_RESTART),
+	Y_FNK("clients", rd_clients, true, POLICY_RELOAD_LIVE),
+};
+#undef T
+const size_t policy_radius_nfields = Y_N(policy_radius_fields);
+
+static int in_radius(struct pctx *c, node_t *v, void *o)
+{
+	struct policy_radius *rd = &P(c)->radius;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int r;
+
+	r = ywalk(c, v, "radius", policy_radius_fields, policy_radius_nfields,
+		  rd);
+	rd->enabled = !r;
+	if (!r && addr_listen_parse(rd->listen, &ss, &sl))
+		r = yerr(c, v, "radius.listen: expected address:port, found "
+			       "'%s'",
+			 rd->listen);
+	return r;
 }
 
 /* The listener and its keys are opened at start: taken on reload, in

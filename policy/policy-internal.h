@@ -42,9 +42,10 @@ int level_ref(struct pctx *c, node_t *n, const char *what, unsigned *ret);
 extern const struct field policy_agent_fields[], policy_maps_fields[],
 	policy_reports_fields[], policy_authsrv_fields[],
 	policy_fanout_fields[], policy_ms_fields[], policy_probe_fields[],
-	policy_scs_fields[];
+	policy_scs_fields[], policy_radius_fields[];
 extern const size_t policy_agent_nfields, policy_maps_nfields,
 	policy_reports_nfields, policy_authsrv_nfields, policy_fanout_nfields,
-	policy_ms_nfields, policy_probe_nfields, policy_scs_nfields;
+	policy_ms_nfields, policy_probe_nfields, policy_scs_nfields,
+	policy_radius_nfields;
 
 #endif

@@ -139,6 +139,24 @@ struct policy_reports {
 	struct policy_authsrv authsrv;
 };
 
+/* A RADIUS accounting client (a P-GW/SMF): the requests from its
+ * addresses are verified with its secret. */
+#define POLICY_RADIUS_SECRET_MAX 128
+struct policy_radius_client {
+	struct policy_prefix prefix;
+	char secret[POLICY_RADIUS_SECRET_MAX + 1];
+	size_t secret_len;
+	char secret_file[256]; /* where it came from ("" = the policy) */
+};
+
+/* inputs.radius: the packet core's accounting (TS 29.061 16) */
+struct policy_radius {
+	bool enabled;
+	char listen[128]; /* "address:port" */
+	struct policy_radius_client *clients;
+	size_t nclients;
+};
+
 /* What a correlation rule listens to. */
 enum policy_trigger {
 	POLICY_ON_REPORT = 0, /* terminal SCI reports */
@@ -254,6 +272,7 @@ struct policy {
 	struct policy_input *inputs;
 	size_t ninputs;
 	struct policy_reports reports;
+	struct policy_radius radius;
 	/* MS lifecycle (X.1125 11.1, 11.6) */
 	bool ms_detect;		   /* the dataplane reports first traffic */
 	uint64_t ms_idle_ns;	   /* an MS silent this long has left */

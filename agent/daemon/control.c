@@ -2,7 +2,8 @@
 /*
  * The control socket: one JSON request per connection, one JSON reply.
  *
- *   {"cmd": "status" | "terminals" | "stats" | "reload" | "ms" | "updates"}
+ *   {"cmd": "status" | "terminals" | "stats" | "reload" | "ms" | "updates" |
+ *           "sessions"}
  *   {"cmd": "show", "terminal": ADDR}
  *   {"cmd": "react", "terminal": ADDR, "level": NAME, "for": DURATION,
  *    "reason": TEXT}                              ("for", "reason" optional)
@@ -446,6 +447,14 @@ static void control_request(void *ctx, struct lclient *c, char *line,
 		json_object *o = ok_reply();
 
 		json_object_object_add(o, "ms", ms_json(ctl->d->ms));
+		send_reply(ctl, c, o);
+		break;
+	}
+	case CTL_SESSIONS: {
+		json_object *o = ok_reply();
+
+		json_object_object_add(o, "sessions",
+				       subscribers_sessions_json(ctl->d->subs));
 		send_reply(ctl, c, o);
 		break;
 	}

@@ -22,8 +22,10 @@
 #include "ms.h"
 #include "peers.h"
 #include "policy.h"
+#include "radius-input.h"
 #include "reports.h"
 #include "stats.h"
+#include "subscribers.h"
 #include "update.h"
 
 struct control;
@@ -47,6 +49,8 @@ struct daemon {
 	struct keys *keys;
 	struct peers *peers;
 	struct ms *ms;
+	struct subscribers *subs;
+	struct radius_in *radius;
 	struct updates *upd;
 	struct lines *lines;
 	struct feeds *feeds;

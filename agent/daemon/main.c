@@ -118,7 +118,9 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	d->policy = np;
 	ms_set_policy(d->ms, np);
+	subscribers_set_policy(d->subs, np);
 	feeds_set_policy(d->feeds, np);
+	radius_in_set_policy(d->radius, np);
 	r = enf_interfaces(d->enf, old, err, errlen);
 	if (r)
 		log_error("reload: %s (the new policy is in force on the "
@@ -493,12 +495,15 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			   errlen)) ||
 	    (r = ms_new(d->loop, p, d->dec, d->enf, d->keys, d->peers,
 			d->audit, &d->ms, err, errlen)) ||
+	    (r = subscribers_new(d->loop, p, d->dec, d->ms, &d->subs)) ||
 	    (r = updates_new(p, d->ms, d->keys, d->audit, &d->upd)) ||
 	    (r = lines_new(d->loop, &d->lines)) ||
 	    (r = reports_new(d->loop, p, d->dec, d->keys, d->ms, d->upd,
 			     d->peers, &d->reports, err, errlen)) ||
 	    (r = feeds_new(d->loop, p, d->dec, d->ms, d->lines, &d->feeds, err,
 			   errlen)) ||
+	    (r = radius_in_new(d->loop, p, d->subs, &d->radius, err,
+			       errlen)) ||
 	    (r = control_new(d, &d->ctl, err, errlen)) ||
 	    (r = metrics_new(d, &d->met, err, errlen))) {
 		if (!err[0])
@@ -539,10 +544,12 @@ static void stop(struct daemon *d)
 {
 	metrics_free(d->met);
 	control_free(d->ctl);
+	radius_in_free(d->radius);
 	feeds_free(d->feeds);
 	reports_free(d->reports);
 	lines_free(d->lines);
 	updates_free(d->upd);
+	subscribers_free(d->subs);
 	ms_free(d->ms);
 	peers_free(d->peers);
 	keys_free(d->keys);

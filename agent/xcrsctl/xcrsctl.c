@@ -51,6 +51,9 @@ static void usage(FILE *f)
 "  stats                           agent counters and dataplane statistics\n"
 "  ms                              MSs between connect and leave: since when,\n"
 "                                  how seen, SCA present, probes unanswered\n"
+"  sessions                        the packet core's sessions (inputs.radius):\n"
+"                                  subscriber, IPv4, IPv6 /64, APN, location,\n"
+"                                  the subscriber's level\n"
 "  updates                         update campaigns (outbreaks): instructed,\n"
 "                                  complied, pending MSs\n"
 "\n"
@@ -202,6 +205,28 @@ static void print_terminals(json_object *r)
 			printf("%-44s %-14s %-25s %s\n", str(o, "prefix"),
 			       str(o, "level"), u[0] ? u : "-", str(o, "why"));
 		}
+	}
+}
+
+static void print_sessions(json_object *r)
+{
+	json_object *a = arr(r, "sessions");
+	size_t n = a ? json_object_array_length(a) : 0;
+
+	if (!n) {
+		printf("no session (inputs.radius)\n");
+		return;
+	}
+	printf("%-22s %-16s %-24s %-18s %-34s %s\n", "SUBSCRIBER", "IPV4",
+	       "IPV6 PREFIX", "APN", "LOCATION", "LEVEL");
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(a, i);
+		const char *v4 = str(m, "ipv4"), *v6 = str(m, "ipv6_prefix"),
+			   *lv = str(m, "level");
+
+		printf("%-22s %-16s %-24s %-18s %-34s %s\n",
+		       str(m, "subscriber"), v4[0] ? v4 : "-", v6[0] ? v6 : "-",
+		       str(m, "apn"), str(m, "location"), lv[0] ? lv : "-");
 	}
 }
 
@@ -522,6 +547,8 @@ int main(int argc, char **argv)
 			print_stats(rep);
 		else if (!strcmp(cmd, "ms"))
 			print_ms(rep);
+		else if (!strcmp(cmd, "sessions"))
+			print_sessions(rep);
 		else if (!strcmp(cmd, "updates"))
 			print_updates(rep);
 		else if (!strcmp(cmd, "react")) {

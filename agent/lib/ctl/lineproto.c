@@ -122,6 +122,7 @@ const struct ctl_cmd_def ctl_cmds[] = {
 	{ "stats", CTL_STATS, 0, 0 },
 	{ "updates", CTL_UPDATES, 0, 0 },
 	{ "ms", CTL_MS, 0, 0 },
+	{ "sessions", CTL_SESSIONS, 0, 0 },
 	{ "reload", CTL_RELOAD, 0, 0 },
 };
 const size_t ctl_ncmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);

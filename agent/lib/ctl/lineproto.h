@@ -27,6 +27,7 @@ enum ctl_cmd {
 	CTL_STATS,
 	CTL_UPDATES,
 	CTL_MS,
+	CTL_SESSIONS,
 	CTL_RELOAD,
 };
 

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Subscribers and sessions (see subscribers.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "loop.h"
+#include "radius.h"
+#include "subscribers.h"
+
+static bool addr_eq(const struct xcrs_addr *a, const struct xcrs_addr *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+struct sub {
+	char id[48]; /* "imsi:…", "msisdn:…", "user:…" */
+	char imsi[16], msisdn[24], imeisv[17];
+	/* the subscriber's decision: on every address it holds */
+	bool decided;
+	char level[POLICY_NAME_MAX];
+	uint64_t until; /* CLOCK_MONOTONIC ns, 0 = until released */
+	char why[160];
+	size_t nsessions;
+	struct session *sessions; /* its sessions (session.sub_next) */
+	struct sub *next;
+};
+
+struct session {
+	char key[140]; /* NAS "\x1f" Acct-Session-Id */
+	char nas[65], session[65], apn[101], location[64];
+	struct sub *sub;
+	bool has_ipv4, has_ipv6;
+	struct xcrs_addr ipv4, ipv6; /* ipv6: the prefix */
+	unsigned ipv6_plen;	     /* 128-bit form */
+	bool v6_decided;	     /* a prefix decision of ours is on it */
+	uint64_t since_ms;
+	struct session *next, *addr_next4, *addr_next6, *sub_next;
+};
+
+#define NBUCKETS 65536u
+
+struct subscribers {
+	struct loop *loop;
+	const struct policy *p;
+	struct decide *dec;
+	struct ms *ms;
+	struct sub *subs[NBUCKETS];
+	struct session *sess[NBUCKETS];
+	struct session *by4[NBUCKETS], *by6[NBUCKETS];
+	bool applying; /* our own decide calls: their callbacks are ours */
+	struct subscribers_report rep;
+};
+
+static uint32_t hash(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 16777619u;
+	return h & (NBUCKETS - 1);
+}
+
+static uint32_t hstr(const char *s)
+{
+	return hash(s, strlen(s));
+}
+
+/* The /64 an IPv6 address is in (the index key of a session's prefix). */
+static struct xcrs_addr slash64(const struct xcrs_addr *a)
+{
+	struct xcrs_addr k = *a;
+
+	memset((uint8_t *)&k + 8, 0, sizeof(k) - 8);
+	return k;
+}
+
+static struct sub *sub_find(const struct subscribers *s, const char *id)
+{
+	for (struct sub *u = s->subs[hstr(id)]; u; u = u->next)
+		if (!strcmp(u->id, id))
+			return u;
+	return NULL;
+}
+
+static struct session *sess_find(const struct subscribers *s,
+				 const char *key)
+{
+	for (struct session *x = s->sess[hstr(key)]; x; x = x->next)
+		if (!strcmp(x->key, key))
+			return x;
+	return NULL;
+}
+
+static struct session *by_addr(const struct subscribers *s,
+			       const struct xcrs_addr *a)
+{
+	if (addr_is_v4(a)) {
+		for (struct session *x = s->by4[hash(a, sizeof(*a))]; x;
+		     x = x->addr_next4)
+			if (x->has_ipv4 && addr_eq(&x->ipv4, a))
+				return x;
+	} else {
+		struct xcrs_addr k = slash64(a);
+
+		for (struct session *x = s->by6[hash(&k, sizeof(k))]; x;
+		     x = x->addr_next6)
+			if (x->has_ipv6) {
+				struct xcrs_addr m = slash64(&x->ipv6);
+
+				if (addr_eq(&m, &k))
+					return x;
+			}
+	}
+	return NULL;
+}
+
+static void unlink_from(struct session **head, struct session *x,
+			size_t link_off)
+{
+	for (struct session **pp = head; *pp;
+	     pp = (struct session **)((char *)*pp + link_off))
+		if (*pp == x) {
+			*pp = *(struct session **)((char *)x + link_off);
+			return;
+		}
+}
+
+static void index_add(struct subscribers *s, struct session *x)
+{
+	if (x->has_ipv4) {
+		uint32_t h = hash(&x->ipv4, sizeof(x->ipv4));
+
+		x->addr_next4 = s->by4[h];
+		s->by4[h] = x;
+	}
+	if (x->has_ipv6) {
+		struct xcrs_addr k = slash64(&x->ipv6);
+		uint32_t h = hash(&k, sizeof(k));
+
+		x->addr_next6 = s->by6[h];
+		s->by6[h] = x;
+	}
+}
+
+static void index_del(struct subscribers *s, struct session *x)
+{
+	if (x->has_ipv4)
+		unlink_from(&s->by4[hash(&x->ipv4, sizeof(x->ipv4))], x,
+			    offsetof(struct session, addr_next4));
+	if (x->has_ipv6) {
+		struct xcrs_addr k = slash64(&x->ipv6);
+
+		unlink_from(&s->by6[hash(&k, sizeof(k))], x,
+			    offsetof(struct session, addr_next6));
+	}
+}
+
+int subscribers_new(struct loop *l, const struct policy *p,
+		    struct decide *dec, struct ms *ms,
+		    struct subscribers **ret);
+static void terminal_changed(void *ctx, const struct xcrs_addr *a);
+
+int subscribers_new(struct loop *l, const struct policy *p,
+		    struct decide *dec, struct ms *ms, struct subscribers **ret)
+{
+	struct subscribers *s = calloc(1, sizeof(*s));
+	struct decide_port port = { .terminal_changed = terminal_changed };
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->loop = l;
+	s->p = p;
+	s->dec = dec;
+	s->ms = ms;
+	port.ctx = s;
+	r = decide_add_port(dec, &port);
+	if (r) {
+		free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void subscribers_free(struct subscribers *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++) {
+		for (struct session *x = s->sess[i], *n; x; x = n) {
+			n = x->next;
+			free(x);
+		}
+		for (struct sub *u = s->subs[i], *n; u; u = n) {
+			n = u->next;
+			free(u);
+		}
+	}
+	free(s);
+}
+
+void subscribers_set_policy(struct subscribers *s, const struct policy *p)
+{
+	s->p = p;
+}
+
+const struct subscribers_report *subscribers_report(
+	const struct subscribers *s)
+{
+	return &s->rep;
+}
+
+/* ---- decisions ------------------------------------------------------------ */
+
+static bool live(const struct subscribers *s, const struct sub *u)
+{
+	return u->decided &&
+	       (!u->until || u->until > loop_now(s->loop));
+}
+
+/* Puts the subscriber's decision on the session's addresses. */
+static void follow(struct subscribers *s, struct session *x,
+		   const struct xcrs_addr *except)
+{
+	struct sub *u = x->sub;
+	char why[220], by[64], err[512], buf[ADDR_STRLEN + 4];
+	uint64_t now = loop_now(s->loop);
+	int r;
+
+	if (!live(s, u))
+		return;
+	snprintf(why, sizeof(why), "subscriber %s: %s", u->id, u->why);
+	snprintf(by, sizeof(by), "subscriber %s", u->id);
+	s->applying = true;
+	if (x->has_ipv4 && !(except && addr_eq(except, &x->ipv4))) {
+		struct corr_view v;
+
+		if (corr_terminal(decide_engine(s->dec), &x->ipv4, &v) ||
+		    strcmp(s->p->levels[v.level].name, u->level)) {
+			r = decide_react(s->dec, &x->ipv4, 128, u->level,
+					 u->until, why, by, 0, now, err,
+					 sizeof(err));
+			if (r) {
+				s->rep.errors++;
+				log_warn("%s", err);
+			} else {
+				s->rep.followed++;
+				addr_format(&x->ipv4, buf, sizeof(buf));
+				log_info("subscriber %s: its decision (%s) "
+					 "follows it to %s",
+					 u->id, u->level, buf);
+			}
+		}
+	}
+	if (x->has_ipv6) {
+		r = decide_react(s->dec, &x->ipv6, x->ipv6_plen, u->level,
+				 u->until, why, by, 0, now, err, sizeof(err));
+		if (r) {
+			s->rep.errors++;
+			log_warn("%s", err);
+		} else {
+			if (!x->v6_decided)
+				s->rep.followed++;
+			x->v6_decided = true;
+			addr_prefix_format(&x->ipv6, x->ipv6_plen, buf,
+					   sizeof(buf));
+			log_info("subscriber %s: %s on its prefix %s", u->id,
+				 u->level, buf);
+		}
+	}
+	s->applying = false;
+}
+
+/* Takes off what follow() put on a session's addresses (its IPv4's
+ * reactions go with ms_leave). */
+static void unfollow_v6(struct subscribers *s, struct session *x)
+{
+	char err[256];
+	int r;
+
+	if (!x->v6_decided)
+		return;
+	s->applying = true;
+	r = decide_release(s->dec, &x->ipv6, x->ipv6_plen, "subscriber",
+			   loop_now(s->loop), err, sizeof(err));
+	if (r && r != -ENOENT)
+		log_warn("%s", err);
+	s->applying = false;
+	x->v6_decided = false;
+}
+
+/* A reaction changed on a: if a session holds a, the change is its
+ * subscriber's and goes to every address the subscriber holds. */
+static void terminal_changed(void *ctx, const struct xcrs_addr *a)
+{
+	struct subscribers *s = ctx;
+	struct session *x;
+	struct sub *u;
+	struct corr_view v;
+
+	if (s->applying || !(x = by_addr(s, a)))
+		return;
+	u = x->sub;
+	if (!corr_terminal(decide_engine(s->dec), a, &v)) {
+		u->decided = true;
+		snprintf(u->level, sizeof(u->level), "%s",
+			 s->p->levels[v.level].name);
+		u->until = v.until_ns;
+		snprintf(u->why, sizeof(u->why), "%s", v.why ? v.why : "");
+	} else {
+		/* released (the operator, a clean report, its end) */
+		u->decided = false;
+	}
+	for (struct session *y = u->sessions; y; y = y->sub_next) {
+		if (u->decided) {
+			follow(s, y, a);
+			continue;
+		}
+		unfollow_v6(s, y);
+		if (y->has_ipv4 && !addr_eq(&y->ipv4, a)) {
+			char err[256];
+
+			s->applying = true;
+			decide_release(s->dec, &y->ipv4, 128, "subscriber",
+				       loop_now(s->loop), err, sizeof(err));
+			s->applying = false;
+		}
+	}
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static void sub_id(const struct sess_event *ev, char *buf, size_t len)
+{
+	if (ev->imsi && *ev->imsi)
+		snprintf(buf, len, "imsi:%s", ev->imsi);
+	else if (ev->msisdn && *ev->msisdn)
+		snprintf(buf, len, "msisdn:%s", ev->msisdn);
+	else if (ev->user_name && *ev->user_name)
+		snprintf(buf, len, "user:%.40s", ev->user_name);
+	else
+		buf[0] = '\0';
+}
+
+static void sess_key(const char *nas, const char *session, char *buf,
+		     size_t len)
+{
+	snprintf(buf, len, "%s\x1f%s", nas, session);
+}
+
+static void end_session(struct subscribers *s, struct session *x,
+			const char *cause)
+{
+	struct sub *u = x->sub;
+	char ts[ADDR_STRLEN];
+
+	unfollow_v6(s, x);
+	if (x->has_ipv4) {
+		/* the next holder of the address starts clean */
+		s->applying = true;
+		ms_leave(s->ms, &x->ipv4, cause);
+		s->applying = false;
+		addr_format(&x->ipv4, ts, sizeof(ts));
+	}
+	index_del(s, x);
+	for (struct session **pp = &u->sessions; *pp; pp = &(*pp)->sub_next)
+		if (*pp == x) {
+			*pp = x->sub_next;
+			break;
+		}
+	for (struct session **pp = &s->sess[hstr(x->key)]; *pp;
+	     pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	log_info("subscriber %s: session %s of %s ended (%s)%s", u->id,
+		 x->session, x->nas, cause,
+		 live(s, u) ? "; its decision stays with it" : "");
+	free(x);
+	s->rep.sessions--;
+	if (!--u->nsessions && !live(s, u)) {
+		for (struct sub **pp = &s->subs[hstr(u->id)]; *pp;
+		     pp = &(*pp)->next)
+			if (*pp == u) {
+				*pp = u->next;
+				break;
+			}
+		free(u);
+		s->rep.subscribers--;
+	}
+}
+
+static bool same_binding(const struct session *x, const struct sess_event *ev)
+{
+	return x->has_ipv4 == ev->has_ipv4 && x->has_ipv6 == ev->has_ipv6 &&
+	       (!x->has_ipv4 || addr_eq(&x->ipv4, &ev->ipv4)) &&
+	       (!x->has_ipv6 || addr_eq(&x->ipv6, &ev->ipv6));
+}
+
+/* A session of someone else holds the address ev brings: it has ended
+ * without a Stop (lost, or the core reuses addresses first). */
+static void take_addresses(struct subscribers *s, const struct sess_event *ev,
+			   const struct session *self)
+{
+	struct session *o;
+
+	if (ev->has_ipv4 && (o = by_addr(s, &ev->ipv4)) && o != self)
+		end_session(s, o, "its address was given to another session");
+	if (ev->has_ipv6 && (o = by_addr(s, &ev->ipv6)) && o != self)
+		end_session(s, o, "its prefix was given to another session");
+}
+
+static int start(struct subscribers *s, const struct sess_event *ev,
+		 const char *id, const char *key, char *err, size_t errlen)
+{
+	struct session *x = sess_find(s, key);
+	struct sub *u;
+	uint32_t h;
+
+	if (x && same_binding(x, ev) && !strcmp(x->sub->id, id)) {
+		s->rep.duplicates++;
+		return 1;
+	}
+	if (x) /* the same session id, a new binding: the old one ends */
+		end_session(s, x, "a new Start for its session id");
+	take_addresses(s, ev, NULL);
+	u = sub_find(s, id);
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		if (!u) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		snprintf(u->id, sizeof(u->id), "%s", id);
+		h = hstr(id);
+		u->next = s->subs[h];
+		s->subs[h] = u;
+		s->rep.subscribers++;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf(x->key, sizeof(x->key), "%s", key);
+	snprintf(x->nas, sizeof(x->nas), "%s", ev->nas);
+	snprintf(x->session, sizeof(x->session), "%s", ev->session);
+	snprintf(x->apn, sizeof(x->apn), "%s", ev->apn ? ev->apn : "");
+	snprintf(x->location, sizeof(x->location), "%s",
+		 ev->location ? ev->location : "");
+	if (ev->imsi && *ev->imsi)
+		snprintf(u->imsi, sizeof(u->imsi), "%s", ev->imsi);
+	if (ev->msisdn && *ev->msisdn)
+		snprintf(u->msisdn, sizeof(u->msisdn), "%s", ev->msisdn);
+	if (ev->imeisv && *ev->imeisv)
+		snprintf(u->imeisv, sizeof(u->imeisv), "%s", ev->imeisv);
+	x->sub = u;
+	x->has_ipv4 = ev->has_ipv4;
+	x->ipv4 = ev->ipv4;
+	x->has_ipv6 = ev->has_ipv6;
+	x->ipv6 = ev->ipv6;
+	x->ipv6_plen = ev->ipv6_plen;
+	x->since_ms = now_real_ms();
+	h = hstr(key);
+	x->next = s->sess[h];
+	s->sess[h] = x;
+	index_add(s, x);
+	x->sub_next = u->sessions;
+	u->sessions = x;
+	u->nsessions++;
+	s->rep.sessions++;
+	s->rep.starts++;
+	log_info("subscriber %s: session %s of %s started%s%s", u->id,
+		 x->session, x->nas, live(s, u) ? " under its decision " : "",
+		 live(s, u) ? u->level : "");
+	/* its decision is in the dataplane before its first packet */
+	follow(s, x, NULL);
+	if (x->has_ipv4) {
+		s->applying = true;
+		ms_connect(s->ms, &x->ipv4, "radius");
+		s->applying = false;
+	}
+	return 0;
+}
+
+int subscribers_event(struct subscribers *s, const struct sess_event *ev,
+		      char *err, size_t errlen)
+{
+	char id[48], key[140];
+	struct session *x;
+
+	switch (ev->status) {
+	case RADIUS_ACCT_ON:
+	case RADIUS_ACCT_OFF: {
+		size_t n = 0;
+
+		/* the NAS restarted: every session it reported is gone */
+		for (size_t i = 0; i < NBUCKETS; i++)
+			for (struct session *y = s->sess[i], *nx; y; y = nx) {
+				nx = y->next;
+				if (!strcmp(y->nas, ev->nas)) {
+					end_session(s, y,
+						    ev->status == RADIUS_ACCT_ON ?
+							    "Accounting-On" :
+							    "Accounting-Off");
+					n++;
+				}
+			}
+		s->rep.nas_resets++;
+		log_info("NAS %s: %s: %zu session(s) ended", ev->nas,
+			 radius_status_name(ev->status), n);
+		return 0;
+	}
+	default:
+		break;
+	}
+	sess_key(ev->nas, ev->session, key, sizeof(key));
+	x = sess_find(s, key);
+	if (ev->status == RADIUS_STOP) {
+		if (!x) {
+			s->rep.duplicates++;
+			return 1;
+		}
+		s->rep.stops++;
+		end_session(s, x, "Stop");
+		return 0;
+	}
+	sub_id(ev, id, sizeof(id));
+	if (ev->status == RADIUS_INTERIM && x) {
+		s->rep.interims++;
+		if (ev->location && *ev->location &&
+		    strcmp(ev->location, x->location)) {
+			log_info("subscriber %s: moved to %s", x->sub->id,
+				 ev->location);
+			snprintf(x->location, sizeof(x->location), "%s",
+				 ev->location);
+		}
+		if (same_binding(x, ev) || (!ev->has_ipv4 && !ev->has_ipv6))
+			return 0;
+		/* an Interim with a new binding is taken as a new Start */
+	}
+	if (!id[0]) {
+		snprintf(err, errlen, "no subscriber identity (3GPP-IMSI, "
+				      "Calling-Station-Id or User-Name)");
+		return -EINVAL;
+	}
+	if (!ev->has_ipv4 && !ev->has_ipv6) {
+		snprintf(err, errlen, "no Framed-IP-Address or "
+				      "Framed-IPv6-Prefix");
+		return -EINVAL;
+	}
+	return start(s, ev, id, key, err, errlen);
+}
+
+/* ---- views ---------------------------------------------------------------- */
+
+json_object *subscribers_sessions_json(const struct subscribers *s)
+{
+	json_object *arr = json_object_new_array();
+	char buf[ADDR_STRLEN + 4], ts[40];
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct session *x = s->sess[i]; x; x = x->next) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "subscriber",
+					       json_object_new_string(x->sub->id));
+			if (x->sub->msisdn[0])
+				json_object_object_add(
+					o, "msisdn",
+					json_object_new_string(x->sub->msisdn));
+			json_object_object_add(o, "session",
+					       json_object_new_string(x->session));
+			json_object_object_add(o, "nas",
+					       json_object_new_string(x->nas));
+			if (x->has_ipv4) {
+				addr_format(&x->ipv4, buf, sizeof(buf));
+				json_object_object_add(
+					o, "ipv4", json_object_new_string(buf));
+			}
+			if (x->has_ipv6) {
+				addr_prefix_format(&x->ipv6, x->ipv6_plen, buf,
+						   sizeof(buf));
+				json_object_object_add(
+					o, "ipv6_prefix",
+					json_object_new_string(buf));
+			}
+			json_object_object_add(o, "apn",
+					       json_object_new_string(x->apn));
+			json_object_object_add(o, "location",
+					       json_object_new_string(x->location));
+			fmt_time_ms(x->since_ms, ts, sizeof(ts));
+			json_object_object_add(o, "since",
+					       json_object_new_string(ts));
+			if (live(s, x->sub))
+				json_object_object_add(
+					o, "level",
+					json_object_new_string(x->sub->level));
+			json_object_array_add(arr, o);
+		}
+	return arr;
+}
+
+const char *subscribers_holder(const struct subscribers *s,
+			       const struct xcrs_addr *a)
+{
+	const struct session *x = by_addr(s, a);
+
+	return x ? x->sub->id : NULL;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Subscribers and their sessions, as the packet core says (RADIUS
+ * accounting, TS 29.061 16): a subscriber is its IMSI (else its MSISDN,
+ * else the User-Name), a session binds it to an IPv4 address and/or an
+ * IPv6 /64, an APN, a location and the NAS that reported it.
+ *
+ * Decisions follow the subscriber. A reaction on any of its addresses
+ * (an IDS alert, a report, the operator) becomes the subscriber's: it is
+ * put on every address it holds, its IPv6 /64 as a prefix decision (any
+ * interface identifier of the prefix gets the level), and kept when it
+ * detaches; its next session gets it before its first packet. At Stop its
+ * addresses are released, so the next holder of an address inherits
+ * nothing. Addresses without a session keep the policy's behaviour.
+ */
+#ifndef XCRS_SUBSCRIBERS_H
+#define XCRS_SUBSCRIBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "addr.h"
+#include "decide.h"
+#include "ms.h"
+
+struct subscribers;
+struct loop;
+
+/* One accounting event, decoded (inputs/radius.c). */
+struct sess_event {
+	int status;		/* enum radius_status */
+	const char *nas;	/* NAS-Identifier, else its address */
+	const char *session;	/* Acct-Session-Id */
+	const char *imsi, *msisdn, *imeisv, *user_name, *apn, *location;
+	bool has_ipv4, has_ipv6;
+	struct xcrs_addr ipv4;	 /* 128-bit form */
+	struct xcrs_addr ipv6;	 /* the prefix, host bits zero */
+	unsigned ipv6_plen;	 /* 0..128 (as sent) */
+};
+
+struct subscribers_report {
+	uint64_t starts, stops, interims, nas_resets;
+	uint64_t duplicates;	/* a Start already recorded, a Stop of none */
+	uint64_t followed;	/* decisions put on a new address */
+	uint64_t errors;	/* decisions the dataplane refused */
+	size_t sessions, subscribers;
+};
+
+int subscribers_new(struct loop *l, const struct policy *p,
+		    struct decide *dec, struct ms *ms,
+		    struct subscribers **ret);
+void subscribers_free(struct subscribers *s);
+void subscribers_set_policy(struct subscribers *s, const struct policy *p);
+const struct subscribers_report *subscribers_report(
+	const struct subscribers *s);
+
+/* Records an event and applies what follows from it (dataplane entries
+ * included) before it returns: 0 done, 1 a duplicate (nothing changed),
+ * -errno with err (nothing recorded). */
+int subscribers_event(struct subscribers *s, const struct sess_event *ev,
+		      char *err, size_t errlen);
+
+/* Views (xcrsctl sessions / show). */
+json_object *subscribers_sessions_json(const struct subscribers *s);
+/* The subscriber holding a (IPv4 host or inside an IPv6 /64), or NULL. */
+const char *subscribers_holder(const struct subscribers *s,
+			       const struct xcrs_addr *a);
+
+#endif

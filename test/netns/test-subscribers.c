@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Subscribers, not addresses: the packet core's RADIUS accounting (sent by
+ * FreeRADIUS's radclient, as a P-GW would) binds IMSIs to addresses, and
+ * decisions follow the subscriber, with real frames:
+ *
+ *   gen (gen0) ──veth── edge (a1: xcrs, access) ─ xcrs-agent
+ *                              radclient → 127.0.0.1:1813 (edge)
+ *
+ * A frame's fate is read from the dataplane's own counters (passed as
+ * allowed, dropped for any reason) while live frames of one source run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+
+#include "agentenv.h"
+#include "dataplane.h"
+#include "livetraffic.h"
+#include "netns.h"
+#include "pktbuild.h"
+
+static struct tn_ns gen, edge;
+static struct agentenv env;
+static struct dp *ro;
+
+static const char POLICY[] =
+	"version: 1\n"
+	"agent:\n"
+	"  pin_dir: %s\n"
+	"  control_socket: %s/agent.sock\n"
+	"  state_file: %s/state.json\n"
+	"  audit_log: %s/audit.jsonl\n"
+	"interfaces:\n"
+	"  - {name: a1, role: access, mode: native}\n"
+	"services:\n"
+	"  - name: dns\n"
+	"    rules: [{prefixes: [198.51.100.53, 2001:db8:53::53], "
+	"protocol: udp, ports: 53}]\n"
+	"levels:\n"
+	"  - {name: normal, allow: all}\n"
+	"  - {name: quarantined, allow: [dns]}\n"
+	"scopes:\n"
+	"  - {name: apn-internet, id: 1, pools: [192.0.2.0/24, "
+	"2001:db8:1::/48], level: normal}\n"
+	"inputs:\n"
+	"  radius:\n"
+	"    listen: 127.0.0.1:1813\n"
+	"    clients:\n"
+	"      - {address: 127.0.0.1, secret: testing123}\n";
+
+static void setup(void)
+{
+	char text[4096], err[8192] = "";
+
+	tn_sweep();
+	cr_assert_eq(agenv_init(&env, "subs"), 0);
+	cr_assert_eq(lt_topology(&gen, &edge), 0);
+	cr_assert_eq(tn_sh(&edge, "ip link set lo up"), 0);
+	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
+		 env.dir);
+	cr_assert_eq(agenv_policy(&env, text), 0);
+	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
+		     "the agent did not start:\n%s", err);
+}
+
+static void teardown(void)
+{
+	dp_close(ro);
+	ro = NULL;
+	agenv_cleanup(&env);
+	tn_ns_destroy(&gen);
+	tn_ns_destroy(&edge);
+}
+
+TestSuite(subscribers, .init = setup, .fini = teardown, .timeout = 240);
+
+/* radclient in the edge namespace: its exit status (0: answered). The
+ * request goes through a file (-f): a pipe would run radclient outside
+ * the namespace. */
+static int radacct(const char *secret, const char *attrs)
+{
+	char out[4096], path[300];
+	FILE *f;
+	int r;
+
+	if (system("command -v radclient >/dev/null 2>&1"))
+		cr_skip_test("radclient is not installed (freeradius-utils)");
+	snprintf(path, sizeof(path), "%s/request.txt", env.dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "%s\n", attrs);
+	fclose(f);
+	r = tn_run(&edge, out, sizeof(out),
+		   "radclient -q -t 1 -r 1 -f %s 127.0.0.1:1813 acct %s 2>&1",
+		   path, secret);
+	if (r)
+		fprintf(stderr, "radclient (%d): %s\n", r, out);
+	return r;
+}
+
+#define IMSI_A "001010000000001"
+#define IMSI_B "001010000000002"
+
+static void start(const char *imsi, const char *sess, const char *v4,
+		  const char *v6)
+{
+	char a[1024];
+	int n = snprintf(a, sizeof(a),
+			 "Acct-Status-Type = Start, Acct-Session-Id = \"%s\", "
+			 "3GPP-IMSI = \"%s\", NAS-Identifier = \"pgw1\", "
+			 "Called-Station-Id = \"internet\"",
+			 sess, imsi);
+
+	if (v4)
+		n += snprintf(a + n, sizeof(a) - (size_t)n,
+			      ", Framed-IP-Address = %s", v4);
+	if (v6)
+		snprintf(a + n, sizeof(a) - (size_t)n,
+			 ", Framed-IPv6-Prefix = %s", v6);
+	cr_assert_eq(radacct("testing123", a), 0, "Start %s not answered", sess);
+}
+
+static void stop(const char *sess)
+{
+	char a[256];
+
+	snprintf(a, sizeof(a),
+		 "Acct-Status-Type = Stop, Acct-Session-Id = \"%s\", "
+		 "NAS-Identifier = \"pgw1\"",
+		 sess);
+	cr_assert_eq(radacct("testing123", a), 0, "Stop %s not answered", sess);
+}
+
+/* Frames from src to a web server for 150 ms: does any pass? */
+static bool passes(const char *src)
+{
+	struct dp_config cfg = { .pin_dir = env.pins };
+	bool v6 = strchr(src, ':') != NULL;
+	struct pb_frame f = { .ip = { .family = v6 ? 6 : 4, .src = src,
+				      .dst = v6 ? "2001:db8:80::80" :
+						  "203.0.113.10",
+				      .proto = IPPROTO_UDP, .sport = 40000,
+				      .dport = 80, .payload = 18 } };
+	uint8_t pkt[PB_MAX];
+	size_t n = pb_build(&f, pkt, sizeof(pkt), NULL);
+	struct livetraffic t;
+	struct dp_stats a, b;
+	uint64_t passed, dropped = 0;
+	char err[512];
+	int e;
+
+	if (!ro)
+		cr_assert_eq(dp_open(&cfg, &ro, err, sizeof(err)), 0, "%s",
+			     err);
+	cr_assert_eq(dp_stats_read(ro, &a), 0);
+	cr_assert_eq(lt_start(&t, &gen, "gen0", pkt, n), 0);
+	usleep(150000);
+	lt_stop(&t, &e);
+	cr_assert_eq(e, 0);
+	cr_assert_eq(dp_stats_read(ro, &b), 0);
+	passed = b.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets -
+		 a.c[XCRS_ACT_PASS][XCRS_R_ALLOWED].packets;
+	for (int r = 0; r < XCRS_REASON_MAX; r++)
+		dropped += b.c[XCRS_ACT_DROP][r].packets -
+			   a.c[XCRS_ACT_DROP][r].packets;
+	cr_assert(passed + dropped > 0, "no frame of %s was judged", src);
+	cr_assert(!passed || !dropped, "%s: %llu passed and %llu dropped", src,
+		  (unsigned long long)passed, (unsigned long long)dropped);
+	return passed > 0;
+}
+
+static int sessions(char *out, size_t len)
+{
+	return agenv_ctl(&env, out, len, "sessions");
+}
+
+Test(subscribers, a_decision_follows_the_subscriber_to_its_next_addresses)
+{
+	char out[8192];
+
+	start(IMSI_A, "s1", "192.0.2.10", "2001:db8:1:a::/64");
+	cr_expect(passes("192.0.2.10"));
+	cr_expect(passes("2001:db8:1:a::1"));
+	/* the operator quarantines its IPv4 address: the subscriber's
+	 * whole /64 follows */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react 192.0.2.10 --level quarantined"),
+		     0, "%s", out);
+	cr_expect_not(passes("192.0.2.10"));
+	cr_expect_not(passes("2001:db8:1:a::1"));
+	cr_expect_not(passes("2001:db8:1:a:1234:5678:9abc:def0"),
+		      "another interface identifier of the /64 escapes");
+	cr_expect(passes("2001:db8:1:b::1"), "a neighbour's /64 suffers");
+	cr_assert_eq(sessions(out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "imsi:" IMSI_A) && strstr(out, "quarantined"),
+		  "%s", out);
+
+	/* it detaches and attaches again: new IPv4, new /64 */
+	stop("s1");
+	start(IMSI_A, "s2", "192.0.2.20", "2001:db8:1:b0::/64");
+	cr_expect_not(passes("192.0.2.20"), "the new IPv4 escapes");
+	cr_expect_not(passes("2001:db8:1:b0::77"), "the new /64 escapes");
+	/* its old address goes to another subscriber, who starts clean */
+	start(IMSI_B, "s3", "192.0.2.10", "2001:db8:1:a::/64");
+	cr_expect(passes("192.0.2.10"),
+		  "the next holder inherited the quarantine");
+	cr_expect(passes("2001:db8:1:a::1"));
+
+	/* released by the operator: every address of the subscriber */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "release 192.0.2.20"),
+		     0, "%s", out);
+	cr_expect(passes("192.0.2.20"));
+	cr_expect(passes("2001:db8:1:b0::77"));
+}
+
+Test(subscribers, refusals_retransmissions_and_accounting_on)
+{
+	char out[8192];
+
+	/* a wrong secret: no answer, nothing recorded */
+	cr_expect_neq(radacct("wrongsecret",
+			   "Acct-Status-Type = Start, Acct-Session-Id = "
+			   "\"x1\", 3GPP-IMSI = \"" IMSI_A "\", "
+			   "Framed-IP-Address = 192.0.2.30"),
+		      0);
+	cr_assert_eq(sessions(out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "no session"), "%s", out);
+	/* a Start sent again (another Acct-Delay-Time, so another
+	 * Identifier and authenticator) is answered, recorded once */
+	start(IMSI_A, "s1", "192.0.2.30", NULL);
+	cr_expect_eq(radacct("testing123",
+			  "Acct-Status-Type = Start, Acct-Session-Id = \"s1\", "
+			  "3GPP-IMSI = \"" IMSI_A "\", NAS-Identifier = "
+			  "\"pgw1\", Framed-IP-Address = 192.0.2.30, "
+			  "Acct-Delay-Time = 5"),
+		     0);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "--json sessions"), 0,
+		     "%s", out);
+	{
+		int n = 0;
+
+		for (const char *p = out; (p = strstr(p, "\"session\""));
+		     p++)
+			n++;
+		cr_expect_eq(n, 1, "%s", out);
+	}
+	/* a Stop of a session nobody knows: answered (it is over) */
+	stop("never-started");
+	/* Accounting-On: the NAS restarted, its sessions are gone */
+	start(IMSI_B, "s2", "192.0.2.31", NULL);
+	cr_expect_eq(radacct("testing123", "Acct-Status-Type = Accounting-On, "
+					"NAS-Identifier = \"pgw1\""),
+		     0);
+	cr_assert_eq(sessions(out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "no session"), "%s", out);
+	/* a malformed request (no session id on a Start) gets no answer */
+	cr_expect_neq(radacct("testing123",
+			   "Acct-Status-Type = Start, 3GPP-IMSI = \"" IMSI_A
+			   "\", Framed-IP-Address = 192.0.2.32"),
+		      0);
+}
