@@ -67,6 +67,23 @@ void daemon_stats(const struct daemon *d, struct stats *out)
 	c[C_MS_LEAVES] = mr->leaves;
 	c[C_SESSIONS_LINES] = mr->session_lines;
 	c[C_METRICS_SCRAPES] = metrics_scrapes(d->met);
+	{
+		const struct radius_in_report *ra = radius_in_report(d->radius);
+		const struct subscribers_report *su =
+			subscribers_report(d->subs);
+
+		c[C_RADIUS_REQUESTS] = ra->requests;
+		c[C_RADIUS_ACCEPTED] = ra->accepted;
+		c[C_RADIUS_RETRANSMISSIONS] = ra->retransmissions;
+		for (int i = 0; i < RAD_REF_COUNT; i++) {
+			c[C_RADIUS_REFUSED] += ra->refused[i];
+			out->radius_refused_by[i] = ra->refused[i];
+		}
+		c[C_SESSION_STARTS] = su->starts;
+		c[C_SESSION_STOPS] = su->stops;
+		c[C_SESSION_DUPLICATES] = su->duplicates;
+		c[C_DECISIONS_FOLLOWED] = su->followed;
+	}
 }
 
 /* ---- reload ----------------------------------------------------------------- */
@@ -500,8 +517,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	    (r = lines_new(d->loop, &d->lines)) ||
 	    (r = reports_new(d->loop, p, d->dec, d->keys, d->ms, d->upd,
 			     d->peers, &d->reports, err, errlen)) ||
-	    (r = feeds_new(d->loop, p, d->dec, d->ms, d->lines, &d->feeds, err,
-			   errlen)) ||
+	    (r = feeds_new(d->loop, p, d->dec, d->ms, d->subs, d->lines,
+			   &d->feeds, err, errlen)) ||
 	    (r = radius_in_new(d->loop, p, d->subs, &d->radius, err,
 			       errlen)) ||
 	    (r = control_new(d, &d->ctl, err, errlen)) ||

@@ -15,5 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ctl_parse((const char *)data, size, &r, err, sizeof(err));
 	session_line_parse((const char *)data, size, &connect, &a);
+	{
+		struct session_fact f;
+
+		session_fact_parse((const char *)data, size, &f, err,
+				   sizeof(err));
+	}
 	return 0;
 }

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
 
@@ -52,7 +54,9 @@ static const char POLICY[] =
 	"  radius:\n"
 	"    listen: 127.0.0.1:1813\n"
 	"    clients:\n"
-	"      - {address: 127.0.0.1, secret: testing123}\n";
+	"      - {address: 127.0.0.1, secret: testing123}\n"
+	"  sessions:\n"
+	"    - socket: %s/sessions.sock\n";
 
 static void setup(void)
 {
@@ -63,7 +67,7 @@ static void setup(void)
 	cr_assert_eq(lt_topology(&gen, &edge), 0);
 	cr_assert_eq(tn_sh(&edge, "ip link set lo up"), 0);
 	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
-		 env.dir);
+		 env.dir, env.dir);
 	cr_assert_eq(agenv_policy(&env, text), 0);
 	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
 		     "the agent did not start:\n%s", err);
@@ -264,4 +268,56 @@ Test(subscribers, refusals_retransmissions_and_accounting_on)
 			   "Acct-Status-Type = Start, 3GPP-IMSI = \"" IMSI_A
 			   "\", Framed-IP-Address = 192.0.2.32"),
 		      0);
+}
+
+/* The session feed with the same facts, for cores that export sessions
+ * another way; the address-only form keeps working beside it. */
+static void feed(const char *lines)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/sessions.sock",
+		 env.dir);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "%s: %s", sa.sun_path, strerror(errno));
+	cr_assert_eq(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+	close(fd);
+}
+
+Test(subscribers, the_json_session_feed_carries_the_same_facts)
+{
+	char out[8192];
+
+	feed("{\"event\": \"start\", \"session\": \"j1\", \"nas\": "
+	     "\"smf1\", \"imsi\": \"" IMSI_A "\", \"msisdn\": "
+	     "\"491700000001\", \"ipv4\": \"192.0.2.40\", "
+	     "\"ipv6_prefix\": \"2001:db8:1:40::/64\", \"apn\": \"ims\", "
+	     "\"location\": \"tai:001-01-0001\"}\n"
+	     "{\"event\": \"start\", \"session\": \"j2\", \"imsi\": "
+	     "\"12x\", \"ipv4\": \"192.0.2.41\"}\n"
+	     "{\"event\": \"connect\", \"ms\": \"192.0.2.42\"}\n");
+	cr_assert(agenv_ctl_until(&env, agenv_stat_line("input_malformed", 1),
+				  "stats"),
+		  "the bad IMSI was not refused");
+	cr_assert_eq(sessions(out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "imsi:" IMSI_A) && strstr(out, "192.0.2.40") &&
+			  strstr(out, "2001:db8:1:40::/64") &&
+			  strstr(out, "ims") && strstr(out, "tai:001-01-0001"),
+		  "%s", out);
+	cr_expect(!strstr(out, "192.0.2.41"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "ms"), 0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.42") && strstr(out, "192.0.2.40"),
+		  "the address-only line or the start: %s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react 2001:db8:1:40::99 --level quarantined"),
+		     0, "%s", out);
+	cr_expect_not(passes("192.0.2.40"),
+		      "a reaction on one IPv6 address did not reach the "
+		      "subscriber's IPv4");
+	cr_expect_not(passes("2001:db8:1:40::1"));
+	feed("{\"event\": \"stop\", \"session\": \"j1\", \"nas\": "
+	     "\"smf1\"}\n");
+	cr_assert(agenv_ctl_until(&env, "no session", "sessions"));
+	cr_expect(passes("192.0.2.40"), "its address is held after Stop");
 }

@@ -15,9 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "clock.h"
 #include "events.h"
 #include "feeds.h"
+#include "lineproto.h"
 #include "log.h"
 #include "loop.h"
 
@@ -43,6 +45,7 @@ struct feeds {
 	const struct policy *p;
 	struct decide *dec;
 	struct ms *ms;
+	struct subscribers *subs;
 	struct lines *lines;
 	struct input *inputs;
 	struct feeds_report rep;
@@ -203,13 +206,56 @@ static void input_free(struct input *in)
 	free(in);
 }
 
+/* A session-feed line: the packet core's facts, or the address-only
+ * form. */
+static void session_line(struct feeds *f, const char *src, char *line,
+			 size_t len)
+{
+	struct session_fact sf;
+	struct sess_event ev = { 0 };
+	char err[256];
+	int r = session_fact_parse(line, len, &sf, err, sizeof(err));
+
+	if (r == -ENOENT || r == -ENODATA) {
+		ms_feed_line(f->ms, src, line, len);
+		return;
+	}
+	f->rep.session_facts++;
+	if (!r && !f->subs)
+		r = -ENOTSUP;
+	if (!r) {
+		ev.status = sf.status;
+		ev.nas = sf.nas[0] ? sf.nas : src;
+		ev.session = sf.session;
+		ev.imsi = sf.imsi;
+		ev.msisdn = sf.msisdn;
+		ev.apn = sf.apn;
+		ev.location = sf.location;
+		ev.has_ipv4 = sf.has_ipv4;
+		ev.ipv4 = sf.ipv4;
+		ev.has_ipv6 = sf.has_ipv6;
+		ev.ipv6 = sf.ipv6;
+		/* an IPv6 terminal is its /64 */
+		ev.ipv6_plen = sf.ipv6_plen < 64 ? sf.ipv6_plen : 64;
+		addr_mask(&ev.ipv6, ev.ipv6_plen);
+		ev.t0 = now_mono();
+		ev.source = "session feed";
+		r = subscribers_event(f->subs, &ev, err, sizeof(err));
+	}
+	if (r < 0) {
+		f->rep.malformed++;
+		if (rate_ok(f->rep.malformed))
+			log_warn("%s: session line refused: %s", src, err);
+	}
+}
+
 /* A line of a socket client of input in. */
 static void socket_line(void *ctx, struct lclient *c, char *line, size_t len)
 {
 	struct input *in = ctx;
 
 	if (in->kind == POLICY_IN_SESSION_SOCKET)
-		ms_feed_line(in->f->ms, lclient_name(c), line, len);
+		session_line(in->f, lclient_name(c), line, len);
 	else
 		event_line(in->f, in->kind == POLICY_IN_EVE_SOCKET, &in->st,
 			   lclient_name(c), line, len);
@@ -279,15 +325,15 @@ static int input_open(struct feeds *f, const struct policy_input *pi,
 }
 
 int feeds_new(struct loop *l, const struct policy *p, struct decide *dec,
-	      struct ms *m, struct lines *ls, struct feeds **ret_feeds,
-	      char *err, size_t errlen)
+	      struct ms *m, struct subscribers *subs, struct lines *ls,
+	      struct feeds **ret_feeds, char *err, size_t errlen)
 {
 	struct feeds *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -ENOMEM;
 	*f = (struct feeds){ .loop = l, .p = p, .dec = dec, .ms = m,
-			     .lines = ls };
+			     .subs = subs, .lines = ls };
 	for (size_t i = 0; i < p->ninputs; i++) {
 		int r = input_open(f, &p->inputs[i], err, errlen);
 

@@ -18,6 +18,7 @@
 #include "decide.h"
 #include "lines.h"
 #include "ms.h"
+#include "subscribers.h"
 
 struct feeds;
 struct loop;
@@ -26,11 +27,15 @@ struct feeds_report {
 	uint64_t eve_lines, event_lines, alerts;
 	uint64_t malformed, not_subscriber;
 	uint64_t overlong; /* in EVE files (sockets count in lines.h) */
+	uint64_t session_facts; /* session lines with the core's facts */
 };
 
+/* Session sockets take both line forms: the address-only one goes to
+ * the MS lifecycle, the one with the packet core's facts to the
+ * subscribers (subs may be NULL: such lines are refused). */
 int feeds_new(struct loop *l, const struct policy *p, struct decide *dec,
-	      struct ms *m, struct lines *ls, struct feeds **ret_feeds,
-	      char *err, size_t errlen);
+	      struct ms *m, struct subscribers *subs, struct lines *ls,
+	      struct feeds **ret_feeds, char *err, size_t errlen);
 /* Closes every input and removes its socket. f may be NULL. */
 void feeds_free(struct feeds *f);
 void feeds_set_policy(struct feeds *f, const struct policy *p);

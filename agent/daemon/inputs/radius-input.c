@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "log.h"
 #include "loop.h"
 #include "radius-input.h"
@@ -160,6 +161,7 @@ static void one(struct radius_in *r, const uint8_t *pkt, size_t n,
 	else
 		snprintf(nas, sizeof(nas), "%s", client);
 	ev.status = a.status;
+	ev.t0 = now_mono();
 	ev.nas = nas;
 	ev.session = a.session;
 	ev.imsi = a.imsi;

@@ -54,6 +54,7 @@ struct subscribers {
 	struct session *sess[NBUCKETS];
 	struct session *by4[NBUCKETS], *by6[NBUCKETS];
 	bool applying; /* our own decide calls: their callbacks are ours */
+	uint64_t t0;   /* the event being handled: when it was read */
 	struct subscribers_report rep;
 };
 
@@ -246,7 +247,7 @@ static void follow(struct subscribers *s, struct session *x,
 		if (corr_terminal(decide_engine(s->dec), &x->ipv4, &v) ||
 		    strcmp(s->p->levels[v.level].name, u->level)) {
 			r = decide_react(s->dec, &x->ipv4, 128, u->level,
-					 u->until, why, by, 0, now, err,
+					 u->until, why, by, s->t0, now, err,
 					 sizeof(err));
 			if (r) {
 				s->rep.errors++;
@@ -262,7 +263,7 @@ static void follow(struct subscribers *s, struct session *x,
 	}
 	if (x->has_ipv6) {
 		r = decide_react(s->dec, &x->ipv6, x->ipv6_plen, u->level,
-				 u->until, why, by, 0, now, err, sizeof(err));
+				 u->until, why, by, s->t0, now, err, sizeof(err));
 		if (r) {
 			s->rep.errors++;
 			log_warn("%s", err);
@@ -486,7 +487,7 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 	follow(s, x, NULL);
 	if (x->has_ipv4) {
 		s->applying = true;
-		ms_connect(s->ms, &x->ipv4, "radius");
+		ms_connect(s->ms, &x->ipv4, ev->source ? ev->source : "radius");
 		s->applying = false;
 	}
 	return 0;
@@ -498,6 +499,7 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 	char id[48], key[140];
 	struct session *x;
 
+	s->t0 = ev->t0;
 	switch (ev->status) {
 	case RADIUS_ACCT_ON:
 	case RADIUS_ACCT_OFF: {
@@ -608,6 +610,30 @@ json_object *subscribers_sessions_json(const struct subscribers *s)
 			json_object_array_add(arr, o);
 		}
 	return arr;
+}
+
+size_t subscribers_by_apn(const struct subscribers *s, struct sess_apn *out,
+			  size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct session *x = s->sess[i]; x; x = x->next) {
+			size_t k;
+
+			for (k = 0; k < n; k++)
+				if (!strcmp(out[k].apn, x->apn))
+					break;
+			if (k == n) {
+				if (n == max)
+					continue;
+				snprintf(out[n].apn, sizeof(out[n].apn), "%s",
+					 x->apn);
+				out[n++].n = 0;
+			}
+			out[k].n++;
+		}
+	return n;
 }
 
 const char *subscribers_holder(const struct subscribers *s,

@@ -39,6 +39,8 @@ struct sess_event {
 	struct xcrs_addr ipv4;	 /* 128-bit form */
 	struct xcrs_addr ipv6;	 /* the prefix, host bits zero */
 	unsigned ipv6_plen;	 /* 0..128 (as sent) */
+	uint64_t t0;		 /* when it was read (reaction latency) */
+	const char *source;	 /* "radius", "session feed" (logs) */
 };
 
 struct subscribers_report {
@@ -62,6 +64,14 @@ const struct subscribers_report *subscribers_report(
  * -errno with err (nothing recorded). */
 int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 		      char *err, size_t errlen);
+
+/* Sessions per APN (at most max APNs): how many APNs. */
+struct sess_apn {
+	char apn[101];
+	size_t n;
+};
+size_t subscribers_by_apn(const struct subscribers *s, struct sess_apn *out,
+			  size_t max);
 
 /* Views (xcrsctl sessions / show). */
 json_object *subscribers_sessions_json(const struct subscribers *s);

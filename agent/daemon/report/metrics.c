@@ -162,6 +162,13 @@ static void render(struct daemon *d, struct sbuf *sb)
 		  "control-socket requests" },
 		{ C_NEVER_REFUSED, "xcrs_never_react_refused_total",
 		  "decisions refused: the terminal is on the never_react list" },
+		{ C_SESSION_STARTS, "xcrs_session_starts_total",
+		  "sessions started (RADIUS Start, or an Interim with a new "
+		  "binding)" },
+		{ C_SESSION_STOPS, "xcrs_session_stops_total",
+		  "sessions stopped (RADIUS Stop)" },
+		{ C_DECISIONS_FOLLOWED, "xcrs_decisions_followed_total",
+		  "a subscriber's decision put on an address it holds" },
 	};
 	const struct policy *p = d->policy;
 	struct dp_map_fill fill[DP_MAPS_MAX];
@@ -306,6 +313,30 @@ static void render(struct daemon *d, struct sbuf *sb)
 	sb_printf(sb, "xcrs_input_refused_total{input=\"reports\",path=\"\","
 		      "reason=\"tls-handshake\"} %" PRIu64 "\n",
 		  cn[C_TLS_FAILED]);
+	head(sb, "xcrs_radius_requests_total", "counter",
+	     "RADIUS Accounting-Requests by result: accepted, retransmission "
+	     "(answered again, nothing changed) or the refusal's reason");
+	sb_printf(sb, "xcrs_radius_requests_total{result=\"accepted\"} %" PRIu64
+		      "\n",
+		  cn[C_RADIUS_ACCEPTED]);
+	sb_printf(sb, "xcrs_radius_requests_total{result=\"retransmission\"} "
+		      "%" PRIu64 "\n",
+		  cn[C_RADIUS_RETRANSMISSIONS]);
+	for (int i = 0; i < RAD_REF_COUNT; i++)
+		sb_printf(sb, "xcrs_radius_requests_total{result=\"%s\"} %" PRIu64
+			      "\n",
+			  radius_refusal_names[i], sn.radius_refused_by[i]);
+	{
+		struct sess_apn apn[64];
+		size_t na = subscribers_by_apn(d->subs, apn, 64);
+
+		head(sb, "xcrs_sessions", "gauge",
+		     "sessions the packet core reported, by APN (the first 64 "
+		     "APNs)");
+		for (size_t i = 0; i < na; i++)
+			sb_printf(sb, "xcrs_sessions{apn=\"%s\"} %zu\n",
+				  esc(apn[i].apn, e1, sizeof(e1)), apn[i].n);
+	}
 	json_object_put(ins);
 
 	n = dp_fill(d->dp, fill);

@@ -30,6 +30,14 @@ const char *stats_name(enum stat_counter c)
 		[C_UNCONTAINS] = "scope_releases",
 		[C_METRICS_SCRAPES] = "metrics_scrapes",
 		[C_NEVER_REFUSED] = "never_react_refused",
+		[C_RADIUS_REQUESTS] = "radius_requests",
+		[C_RADIUS_ACCEPTED] = "radius_accepted",
+		[C_RADIUS_RETRANSMISSIONS] = "radius_retransmissions",
+		[C_RADIUS_REFUSED] = "radius_refused",
+		[C_SESSION_STARTS] = "session_starts",
+		[C_SESSION_STOPS] = "session_stops",
+		[C_SESSION_DUPLICATES] = "session_duplicates",
+		[C_DECISIONS_FOLLOWED] = "decisions_followed",
 	};
 
 	return (unsigned)c < C_MAX ? names[c] : "?";

@@ -37,12 +37,21 @@ enum stat_counter {
 	C_UNCONTAINS,
 	C_METRICS_SCRAPES,
 	C_NEVER_REFUSED, /* decisions refused: terminal on never_react */
+	C_RADIUS_REQUESTS,
+	C_RADIUS_ACCEPTED,
+	C_RADIUS_RETRANSMISSIONS,
+	C_RADIUS_REFUSED, /* + per reason in radius_refused_by */
+	C_SESSION_STARTS,
+	C_SESSION_STOPS,
+	C_SESSION_DUPLICATES,
+	C_DECISIONS_FOLLOWED, /* a subscriber's decision put on an address */
 	C_MAX
 };
 
 struct stats {
 	uint64_t c[C_MAX];
 	uint64_t refused_by[CRSAP_VERDICT_MAX];
+	uint64_t radius_refused_by[8]; /* enum radius_refusal */
 };
 
 /* The name in xcrsctl stats ("reports_accepted", ...). */

@@ -262,3 +262,108 @@ int session_line_parse(const char *line, size_t len, bool *ret_connect,
 	json_object_put(o);
 	return r;
 }
+
+static int fact_str(json_object *o, const char *k, char *buf, size_t cap,
+		    bool digits, char *err, size_t errlen)
+{
+	json_object *v;
+	const char *x;
+	size_t n;
+
+	buf[0] = '\0';
+	if (!json_object_object_get_ex(o, k, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return fail(err, errlen, "\"%s\" is not a string", k);
+	x = json_object_get_string(v);
+	n = strlen(x);
+	if (!n || n >= cap)
+		return fail(err, errlen, "\"%s\": 1 to %zu characters", k,
+			    cap - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)x[i] < 0x20 || x[i] == 0x7f ||
+		    (digits && (x[i] < '0' || x[i] > '9') &&
+		     !(i == 0 && x[i] == '+' && !strcmp(k, "msisdn"))))
+			return fail(err, errlen, "\"%s\": %s", k,
+				    digits ? "digits only" :
+					     "no control characters");
+	memcpy(buf, x, n + 1);
+	return 0;
+}
+
+int session_fact_parse(const char *line, size_t len,
+		       struct session_fact *ret, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		int status;
+	} ev[] = { { "start", 1 }, { "stop", 2 }, { "interim", 3 },
+		   { "accounting-on", 7 } };
+	struct session_fact f;
+	json_object *o, *v;
+	const char *e, *x;
+	size_t n = len;
+	char ip[64];
+	int r = 0;
+
+	while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' ||
+		     line[n - 1] == '\n' || line[n - 1] == '\t'))
+		n--;
+	if (!n)
+		return -ENODATA;
+	o = parse_object(line, n);
+	if (!o)
+		return fail(err, errlen, "not one JSON object");
+	if (!json_object_object_get_ex(o, "session", &v) &&
+	    !(json_object_object_get_ex(o, "event", &v) &&
+	      json_object_is_type(v, json_type_string) &&
+	      !strcmp(json_object_get_string(v), "accounting-on"))) {
+		json_object_put(o);
+		return -ENOENT;
+	}
+	memset(&f, 0, sizeof(f));
+	e = get_str(o, "event");
+	for (size_t i = 0; e && i < sizeof(ev) / sizeof(ev[0]); i++)
+		if (!strcmp(e, ev[i].name))
+			f.status = ev[i].status;
+	if (!f.status)
+		r = fail(err, errlen, "\"event\": start, interim, stop or "
+				      "accounting-on");
+	if (!r)
+		r = fact_str(o, "session", f.session, sizeof(f.session), false,
+			     err, errlen) ?:
+		    fact_str(o, "nas", f.nas, sizeof(f.nas), false, err,
+			     errlen) ?:
+		    fact_str(o, "imsi", f.imsi, sizeof(f.imsi), true, err,
+			     errlen) ?:
+		    fact_str(o, "msisdn", f.msisdn, sizeof(f.msisdn), true, err,
+			     errlen) ?:
+		    fact_str(o, "apn", f.apn, sizeof(f.apn), false, err,
+			     errlen) ?:
+		    fact_str(o, "location", f.location, sizeof(f.location),
+			     false, err, errlen);
+	if (!r && f.imsi[0] && strlen(f.imsi) < 5)
+		r = fail(err, errlen, "\"imsi\": 5 to 15 digits");
+	if (!r && f.status != 7 && !f.session[0])
+		r = fail(err, errlen, "\"session\" is required");
+	if (!r && (x = get_str(o, "ipv4"))) {
+		if (addr_parse(x, &f.ipv4) || !addr_is_v4(&f.ipv4))
+			r = fail(err, errlen, "\"ipv4\": not an IPv4 address");
+		f.has_ipv4 = true;
+	}
+	if (!r && (x = get_str(o, "ipv6_prefix"))) {
+		unsigned plen;
+
+		snprintf(ip, sizeof(ip), "%s", x);
+		if (addr_prefix_parse(ip, &f.ipv6, &plen) ||
+		    addr_is_v4(&f.ipv6))
+			r = fail(err, errlen, "\"ipv6_prefix\": not an IPv6 "
+					      "prefix without host bits");
+		f.ipv6_plen = plen;
+		f.has_ipv6 = true;
+	}
+	json_object_put(o);
+	if (!r)
+		*ret = f;
+	return r;
+}

@@ -84,6 +84,25 @@ struct ctl_req {
 int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 	      size_t errlen);
 
+/* A session-feed line with the packet core's facts (the JSON twin of a
+ * RADIUS Accounting-Request): {"event": "start"|"interim"|"stop"|
+ * "accounting-on", "session": ID, "nas": NAME, "imsi": DIGITS,
+ * "msisdn": DIGITS, "ipv4": ADDRESS, "ipv6_prefix": PREFIX, "apn": APN,
+ * "location": TEXT}. Values as radius.h decodes them. */
+struct session_fact {
+	int status; /* enum radius_status's values: 1 start, 2 stop, 3
+		     * interim, 7 accounting-on */
+	char session[65], nas[65], imsi[16], msisdn[24], apn[101];
+	char location[64];
+	bool has_ipv4, has_ipv6;
+	struct xcrs_addr ipv4, ipv6;
+	unsigned ipv6_plen; /* 0..128, IPv6 numbering */
+};
+/* 0, -ENOENT for a line without "session" (the address-only form:
+ * session_line_parse), -ENODATA blank, -EINVAL with err. */
+int session_fact_parse(const char *line, size_t len,
+		       struct session_fact *ret, char *err, size_t errlen);
+
 /* One session-feed line: {"event": "connect"|"leave", "ms": ADDRESS}.
  * Returns 0, or -EINVAL. Blank lines are -ENODATA. */
 int session_line_parse(const char *line, size_t len, bool *ret_connect,
