@@ -232,9 +232,30 @@ static void cmd_show(struct control *ctl, struct lclient *c,
 	char buf[ADDR_STRLEN];
 	int scope, base;
 
+	if (req->subscriber[0]) {
+		json_object *u = subscribers_show_json(ctl->d->subs,
+						       req->subscriber);
+
+		if (!u) {
+			send_error(ctl, c, "no subscriber %s (no session, no "
+					   "decision)",
+				   req->subscriber);
+			return;
+		}
+		o = ok_reply();
+		json_object_object_add(o, "subscriber", u);
+		send_reply(ctl, c, o);
+		return;
+	}
 	o = ok_reply();
 	addr_format(&a, buf, sizeof(buf));
 	add_str(o, "terminal", buf);
+	{
+		const char *h = subscribers_holder(ctl->d->subs, &a);
+
+		if (h)
+			add_str(o, "holder", h);
+	}
 	scope = corr_scope_of(decide_engine(ctl->d->dec), &a);
 	add_str(o, "scope", scope >= 0 ? ctl->d->policy->scopes[scope].name : "");
 	json_object_object_add(o, "subscriber",
@@ -294,6 +315,20 @@ static void cmd_react(struct control *ctl, struct lclient *c,
 	char err[1024];
 	json_object *o;
 
+	if (req->subscriber[0]) {
+		if (subscribers_react(ctl->d->subs, req->subscriber, req->level,
+				      until, req->reason, ctl->t0, err,
+				      sizeof(err))) {
+			send_error(ctl, c, "%s", err);
+			return;
+		}
+		o = ok_reply();
+		json_object_object_add(o, "subscriber",
+				       subscribers_show_json(ctl->d->subs,
+							     req->subscriber));
+		send_reply(ctl, c, o);
+		return;
+	}
 	if (decide_react(ctl->d->dec, &a, req->plen, req->level, until,
 			 req->reason, "operator", ctl->t0, now, err,
 			 sizeof(err))) {
@@ -312,6 +347,14 @@ static void cmd_release(struct control *ctl, struct lclient *c,
 {
 	char err[1024];
 
+	if (req->subscriber[0]) {
+		if (subscribers_release(ctl->d->subs, req->subscriber, err,
+					sizeof(err)))
+			send_error(ctl, c, "%s", err);
+		else
+			send_reply(ctl, c, ok_reply());
+		return;
+	}
 	if (decide_release(ctl->d->dec, &req->terminal, req->plen, "operator",
 			   loop_now(ctl->d->loop), err, sizeof(err)))
 		send_error(ctl, c, "%s", err);

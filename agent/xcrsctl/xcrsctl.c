@@ -33,7 +33,15 @@ static void usage(FILE *f)
 "  terminals                       terminals with a reaction: level, reason,\n"
 "                                  expiry\n"
 "  show ADDR                       one terminal: scope, base level, reaction,\n"
-"                                  dataplane entry, packet counters\n"
+"                                  dataplane entry, packet counters, the\n"
+"                                  subscriber whose session holds it\n"
+"  show imsi:N|msisdn:N|user:NAME  one subscriber: its decision and sessions\n"
+"                                  (addresses, APN, location)\n"
+"  react imsi:N|msisdn:N|user:NAME --level LEVEL [--for D] [--reason T]\n"
+"                                  a subscriber's decision: on every address\n"
+"                                  it holds and every one it gets later\n"
+"  release imsi:N|msisdn:N|user:NAME\n"
+"                                  end the subscriber's decision everywhere\n"
 "  react ADDR|PREFIX --level LEVEL [--for DURATION] [--reason TEXT]\n"
 "                                  the operator's reaction (until released\n"
 "                                  when --for is not given); a prefix\n"
@@ -331,11 +339,48 @@ static void print_status(json_object *r)
 	}
 }
 
+static void print_subscriber(json_object *u)
+{
+	json_object *v, *a;
+
+	printf("subscriber:  %s\n", str(u, "subscriber"));
+	if (*str(u, "msisdn"))
+		printf("msisdn:      %s\n", str(u, "msisdn"));
+	if (*str(u, "imeisv"))
+		printf("imeisv:      %s\n", str(u, "imeisv"));
+	if (json_object_object_get_ex(u, "decision", &v) && v)
+		printf("decision:    %s until %s (%s)\n", str(v, "level"),
+		       *str(v, "until") ? str(v, "until") : "released",
+		       str(v, "reason"));
+	else
+		printf("decision:    none\n");
+	a = arr(u, "sessions");
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+
+		printf("session:     %s of %s since %s: %s %s, APN %s, at %s\n",
+		       str(x, "session"), str(x, "nas"), str(x, "since"),
+		       *str(x, "ipv4") ? str(x, "ipv4") : "-",
+		       *str(x, "ipv6_prefix") ? str(x, "ipv6_prefix") : "-",
+		       *str(x, "apn") ? str(x, "apn") : "-",
+		       *str(x, "location") ? str(x, "location") : "-");
+	}
+	if (!a || !json_object_array_length(a))
+		printf("session:     none (not attached)\n");
+}
+
 static void print_show(json_object *r)
 {
 	json_object *v;
 
+	if (json_object_object_get_ex(r, "subscriber", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		print_subscriber(v);
+		return;
+	}
 	printf("terminal:    %s\n", str(r, "terminal"));
+	if (*str(r, "holder"))
+		printf("held by:     %s (its session)\n", str(r, "holder"));
 	printf("subscriber:  %s\n",
 	       !strcmp(str(r, "subscriber"), "true") ? "yes" : "no (unknown)");
 	printf("scope:       %s\n", *str(r, "scope") ? str(r, "scope") : "-");
@@ -557,6 +602,9 @@ int main(int argc, char **argv)
 			if (json_object_object_get_ex(rep, "terminal", &t))
 				printf("%s: %s until %s\n", str(t, "terminal"),
 				       str(t, "level"), str(t, "until"));
+			else if (json_object_object_get_ex(rep, "subscriber",
+							   &t) && t)
+				print_subscriber(t);
 		} else
 			printf("ok\n");
 	}

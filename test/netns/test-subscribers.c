@@ -321,3 +321,48 @@ Test(subscribers, the_json_session_feed_carries_the_same_facts)
 	cr_assert(agenv_ctl_until(&env, "no session", "sessions"));
 	cr_expect(passes("192.0.2.40"), "its address is held after Stop");
 }
+
+/* The operator names the subscriber, attached or not. */
+Test(subscribers, the_operator_reacts_on_a_subscriber_by_its_imsi)
+{
+	char out[8192];
+
+	/* not attached yet: remembered, applied at its Start */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react imsi:" IMSI_B " --level quarantined "
+			       "--reason lost-device"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "not attached"), "%s", out);
+	start(IMSI_B, "o1", "192.0.2.50", "2001:db8:1:50::/64");
+	cr_expect_not(passes("192.0.2.50"));
+	cr_expect_not(passes("2001:db8:1:50:aaaa::1"));
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_B), 0,
+		     "%s", out);
+	cr_expect(strstr(out, "quarantined") && strstr(out, "lost-device") &&
+			  strstr(out, "192.0.2.50") &&
+			  strstr(out, "2001:db8:1:50::/64"),
+		  "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show 192.0.2.50"), 0,
+		     "%s", out);
+	cr_expect(strstr(out, "held by:     imsi:" IMSI_B), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "release imsi:" IMSI_B),
+		     0, "%s", out);
+	cr_expect(passes("192.0.2.50"));
+	cr_expect(passes("2001:db8:1:50:aaaa::1"));
+	/* what the operator gets wrong is refused with the reason */
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"release imsi:" IMSI_B),
+		      0);
+	cr_expect(strstr(out, "no decision"), "%s", out);
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"react imsi:12ab --level quarantined"),
+		      0);
+	cr_expect(strstr(out, "digits only"), "%s", out);
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
+				"react imsi:" IMSI_B " --level nosuch"),
+		      0);
+	cr_expect(strstr(out, "no level"), "%s", out);
+	cr_expect_neq(agenv_ctl(&env, out, sizeof(out), "show imsi:999999"),
+		      0);
+	cr_expect(strstr(out, "no subscriber"), "%s", out);
+}

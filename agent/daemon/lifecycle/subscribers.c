@@ -565,14 +565,14 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 
 /* ---- views ---------------------------------------------------------------- */
 
-json_object *subscribers_sessions_json(const struct subscribers *s)
+static json_object *session_json(const struct subscribers *s,
+				 const struct session *x)
 {
-	json_object *arr = json_object_new_array();
+	json_object *o = json_object_new_object();
 	char buf[ADDR_STRLEN + 4], ts[40];
 
-	for (size_t i = 0; i < NBUCKETS; i++)
-		for (struct session *x = s->sess[i]; x; x = x->next) {
-			json_object *o = json_object_new_object();
+	{
+		{
 
 			json_object_object_add(o, "subscriber",
 					       json_object_new_string(x->sub->id));
@@ -607,9 +607,138 @@ json_object *subscribers_sessions_json(const struct subscribers *s)
 				json_object_object_add(
 					o, "level",
 					json_object_new_string(x->sub->level));
-			json_object_array_add(arr, o);
 		}
+	}
+	return o;
+}
+
+json_object *subscribers_sessions_json(const struct subscribers *s)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct session *x = s->sess[i]; x; x = x->next)
+			json_object_array_add(arr, session_json(s, x));
 	return arr;
+}
+
+json_object *subscribers_show_json(const struct subscribers *s,
+				   const char *id)
+{
+	const struct sub *u = sub_find(s, id);
+	json_object *o, *arr;
+	char ts[40];
+
+	if (!u)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "subscriber", json_object_new_string(u->id));
+	if (u->imsi[0])
+		json_object_object_add(o, "imsi",
+				       json_object_new_string(u->imsi));
+	if (u->msisdn[0])
+		json_object_object_add(o, "msisdn",
+				       json_object_new_string(u->msisdn));
+	if (u->imeisv[0])
+		json_object_object_add(o, "imeisv",
+				       json_object_new_string(u->imeisv));
+	if (live(s, u)) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "level",
+				       json_object_new_string(u->level));
+		if (u->until) {
+			fmt_time_ms(mono_to_real_ms(u->until), ts, sizeof(ts));
+			json_object_object_add(d, "until",
+					       json_object_new_string(ts));
+		} else {
+			json_object_object_add(d, "until", NULL);
+		}
+		json_object_object_add(d, "reason",
+				       json_object_new_string(u->why));
+		json_object_object_add(o, "decision", d);
+	} else {
+		json_object_object_add(o, "decision", NULL);
+	}
+	arr = json_object_new_array();
+	for (const struct session *x = u->sessions; x; x = x->sub_next)
+		json_object_array_add(arr, session_json(s, x));
+	json_object_object_add(o, "sessions", arr);
+	return o;
+}
+
+static struct sub *sub_get(struct subscribers *s, const char *id)
+{
+	struct sub *u = sub_find(s, id);
+	uint32_t h;
+
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	snprintf(u->id, sizeof(u->id), "%s", id);
+	if (!strncmp(id, "imsi:", 5))
+		snprintf(u->imsi, sizeof(u->imsi), "%s", id + 5);
+	else if (!strncmp(id, "msisdn:", 7))
+		snprintf(u->msisdn, sizeof(u->msisdn), "%s", id + 7);
+	h = hstr(id);
+	u->next = s->subs[h];
+	s->subs[h] = u;
+	s->rep.subscribers++;
+	return u;
+}
+
+int subscribers_react(struct subscribers *s, const char *id,
+		      const char *level, uint64_t until, const char *why,
+		      uint64_t t0, char *err, size_t errlen)
+{
+	struct sub *u;
+
+	if (policy_level_index(s->p, level) < 0) {
+		snprintf(err, errlen, "no level \"%s\" in the policy", level);
+		return -ENOENT;
+	}
+	u = sub_get(s, id);
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	u->decided = true;
+	snprintf(u->level, sizeof(u->level), "%s", level);
+	u->until = until;
+	snprintf(u->why, sizeof(u->why), "%s", why && *why ? why : "operator");
+	s->t0 = t0;
+	log_info("subscriber %s -> %s (operator)%s", u->id, level,
+		 u->nsessions ? "" : "; not attached: it applies when it is");
+	for (struct session *x = u->sessions; x; x = x->sub_next)
+		follow(s, x, NULL);
+	return 0;
+}
+
+int subscribers_release(struct subscribers *s, const char *id, char *err,
+			size_t errlen)
+{
+	struct sub *u = sub_find(s, id);
+
+	if (!u || !live(s, u)) {
+		snprintf(err, errlen, "subscriber %s has no decision", id);
+		return -ENOENT;
+	}
+	u->decided = false;
+	log_info("subscriber %s released (operator)", u->id);
+	for (struct session *x = u->sessions; x; x = x->sub_next) {
+		unfollow_v6(s, x);
+		if (x->has_ipv4) {
+			char e[256];
+
+			s->applying = true;
+			decide_release(s->dec, &x->ipv4, 128, "operator",
+				       loop_now(s->loop), e, sizeof(e));
+			s->applying = false;
+		}
+	}
+	return 0;
 }
 
 size_t subscribers_by_apn(const struct subscribers *s, struct sess_apn *out,

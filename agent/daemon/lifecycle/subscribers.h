@@ -65,6 +65,19 @@ const struct subscribers_report *subscribers_report(
 int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 		      char *err, size_t errlen);
 
+/* The operator on a subscriber ("imsi:…", "msisdn:…", "user:…"): its
+ * decision, on every address it holds now and gets later (one not
+ * attached is remembered until it attaches). -ENOENT for an unknown level;
+ * for release, -ENOENT when it has no decision. */
+int subscribers_react(struct subscribers *s, const char *id,
+		      const char *level, uint64_t until, const char *why,
+		      uint64_t t0, char *err, size_t errlen);
+int subscribers_release(struct subscribers *s, const char *id, char *err,
+			size_t errlen);
+/* One subscriber: identities, decision, sessions; NULL if unknown. */
+json_object *subscribers_show_json(const struct subscribers *s,
+				   const char *id);
+
 /* Sessions per APN (at most max APNs): how many APNs. */
 struct sess_apn {
 	char apn[101];

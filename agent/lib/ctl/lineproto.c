@@ -69,15 +69,53 @@ static int get_name(json_object *o, const char *k, char *out, char *err,
 }
 
 /* An address, or (prefix_ok) a prefix: *plen 128 for one address. */
+/* "imsi:DIGITS", "msisdn:DIGITS", "user:NAME": a subscriber. 1 if s is
+ * one (copied into sub), 0 if it is not, -EINVAL if it is a bad one. */
+static int get_subscriber(const char *s, char *sub, char *err,
+			  size_t errlen)
+{
+	static const char *const kinds[] = { "imsi:", "msisdn:", "user:" };
+	size_t n = strlen(s);
+
+	for (size_t k = 0; k < 3; k++) {
+		size_t kl = strlen(kinds[k]);
+
+		if (strncmp(s, kinds[k], kl))
+			continue;
+		if (n == kl || n >= CTL_SUBSCRIBER_MAX)
+			return fail(err, errlen, "\"%.64s\": a subscriber "
+						 "needs its identity (at most "
+						 "%d characters)",
+				    s, CTL_SUBSCRIBER_MAX - 1);
+		for (size_t i = kl; i < n; i++)
+			if (k < 2 ? (s[i] < '0' || s[i] > '9') :
+				    ((unsigned char)s[i] <= 0x20 ||
+				     s[i] == 0x7f))
+				return fail(err, errlen,
+					    "\"%.64s\": %s", s,
+					    k < 2 ? "digits only after the "
+						    "colon" :
+						    "no spaces or control "
+						    "characters");
+		memcpy(sub, s, n + 1);
+		return 1;
+	}
+	return 0;
+}
+
 static int get_terminal(json_object *o, struct xcrs_addr *a, unsigned *plen,
-			bool prefix_ok, char *err, size_t errlen)
+			bool prefix_ok, char *sub, char *err, size_t errlen)
 {
 	const char *s = get_str(o, "terminal");
+	int r;
 
 	*plen = 128;
 	if (!s)
 		return fail(err, errlen,
 			    "\"terminal\" (an address) is required");
+	r = get_subscriber(s, sub, err, errlen);
+	if (r)
+		return r < 0 ? r : 0;
 	if (prefix_ok && strchr(s, '/')) {
 		if (addr_prefix_parse(s, a, plen))
 			return fail(err, errlen,
@@ -212,7 +250,8 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 	 * level, reason, mode */
 	if (d->args & CTL_A_TERMINAL)
 		e = get_terminal(o, &r.terminal, &r.plen,
-				 d->args & CTL_A_PREFIX, err, errlen);
+				 d->args & CTL_A_PREFIX, r.subscriber, err,
+				 errlen);
 	if (!e && (d->args & CTL_A_SCOPE))
 		e = get_name(o, "scope", r.scope, err, errlen);
 	if (!e && (d->args & CTL_A_FOR))

@@ -32,7 +32,8 @@ enum ctl_cmd {
 };
 
 /* The arguments a command takes, as bits. */
-#define CTL_A_TERMINAL 0x01 /* "terminal": an address */
+#define CTL_A_TERMINAL 0x01 /* "terminal": an address, or a subscriber
+			     * ("imsi:…", "msisdn:…", "user:…") */
 #define CTL_A_PREFIX   0x02 /* ... or a prefix (with CTL_A_TERMINAL) */
 #define CTL_A_SCOPE    0x04 /* "scope": a scope name */
 #define CTL_A_FOR      0x08 /* "for": a duration */
@@ -64,11 +65,14 @@ int ctl_build(const char *name, const struct ctl_args *a, char **ret_line,
 	      char *err, size_t errlen);
 
 #define CTL_NAME_MAX 64
+#define CTL_SUBSCRIBER_MAX 48
 #define CTL_REASON_MAX 256
 
 struct ctl_req {
 	enum ctl_cmd cmd;
 	struct xcrs_addr terminal;	/* show, react, release */
+	char subscriber[CTL_SUBSCRIBER_MAX]; /* ... or "imsi:…" ("" = an
+					 * address) */
 	unsigned plen;			/* react, release: 128 for one
 					 * address, less for a prefix */
 	char level[CTL_NAME_MAX];	/* react */
