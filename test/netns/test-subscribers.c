@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,4 +366,47 @@ Test(subscribers, the_operator_reacts_on_a_subscriber_by_its_imsi)
 	cr_expect_neq(agenv_ctl(&env, out, sizeof(out), "show imsi:999999"),
 		      0);
 	cr_expect(strstr(out, "no subscriber"), "%s", out);
+}
+
+/* kill -9 after a Start: the dataplane entry is there before the first
+ * packet, and a new agent knows the session and the subscriber from the
+ * state file (its Stop still releases the addresses). */
+Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
+{
+	char out[8192], err[8192] = "", path[300], buf[16384];
+	FILE *f;
+	size_t n = 0;
+
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "react imsi:" IMSI_A " --level quarantined"),
+		     0, "%s", out);
+	start(IMSI_A, "k1", "192.0.2.60", "2001:db8:1:60::/64");
+	snprintf(path, sizeof(path), "%s/state.json", env.dir);
+	for (int i = 0; i < 50; i++) {
+		f = fopen(path, "r");
+		n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[n] = '\0';
+		if (strstr(buf, "\"k1\""))
+			break;
+		usleep(100000);
+	}
+	cr_assert(strstr(buf, "\"k1\""), "the session never reached %s", path);
+	agenv_stop(&env, SIGKILL);
+	cr_expect_not(passes("192.0.2.60"), "no agent: enforcement lost");
+	cr_expect_not(passes("2001:db8:1:60::5"));
+	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
+		     "the agent did not start again:\n%s", err);
+	cr_assert_eq(sessions(out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "imsi:" IMSI_A) && strstr(out, "192.0.2.60") &&
+			  strstr(out, "quarantined"),
+		  "the session was forgotten:\n%s", out);
+	cr_expect_not(passes("192.0.2.60"));
+	stop("k1");
+	cr_expect(passes("192.0.2.60"), "its Stop after the restart");
+	cr_expect(passes("2001:db8:1:60::5"));
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_A),
+		     0, "%s", out);
+	cr_expect(strstr(out, "quarantined"), "the decision stays: %s", out);
 }

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 
 #include "addr.h"
@@ -642,4 +644,64 @@ Test(reload, schema_defaults)
 	cr_expect_eq(p->probe_attempts, 3);
 	cr_expect_str_eq(p->scs_id, "xcrs-scs");
 	policy_free(p);
+}
+
+/* ---- inputs.radius ---- */
+
+#define RADIUS_HEAD "version: 1\n" LEVELS "inputs:\n  radius:\n"
+
+Test(radius, clients_with_secrets_from_the_policy_and_from_files)
+{
+	char path[] = "/tmp/xcrs-radius-secret-XXXXXX", text[1024];
+	int fd = mkstemp(path);
+	struct policy *p;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "s3cret-from-file\nignored\n", 25), 25);
+	close(fd);
+	snprintf(text, sizeof(text),
+		 RADIUS_HEAD "    listen: 127.0.0.1:1813\n    clients:\n"
+			     "      - {address: 198.51.100.0/28, secret: abc}\n"
+			     "      - {address: 2001:db8:ff::1, secret_file: %s}\n",
+		 path);
+	p = load_ok(text);
+	cr_assert(p->radius.enabled);
+	cr_expect_str_eq(p->radius.listen, "127.0.0.1:1813");
+	cr_assert_eq(p->radius.nclients, 2);
+	cr_expect_str_eq(p->radius.clients[0].secret, "abc");
+	cr_expect_eq(p->radius.clients[0].secret_len, 3);
+	cr_expect_eq(p->radius.clients[0].prefix.plen, 96 + 28);
+	cr_expect_str_eq(p->radius.clients[1].secret, "s3cret-from-file");
+	cr_expect_eq(p->radius.clients[1].prefix.plen, 128);
+	policy_free(p);
+	unlink(path);
+}
+
+Test(radius, refusals_say_where)
+{
+	load_bad(RADIUS_HEAD "    listen: 127.0.0.1:1813\n    clients:\n"
+			     "      - {address: 198.51.100.1, secret: a, "
+			     "secret_file: /x}\n",
+		 "t.yaml:9:9: radius client: give either 'secret' or "
+		 "'secret_file'");
+	load_bad(RADIUS_HEAD "    listen: 127.0.0.1:1813\n    clients:\n"
+			     "      - {address: 198.51.100.1, secret_file: "
+			     "/nonexistent/xcrs-secret}\n",
+		 "t.yaml:9:46: secret_file /nonexistent/xcrs-secret: No such "
+		 "file or directory");
+	load_bad(RADIUS_HEAD "    listen: 127.0.0.1:1813\n    clients:\n"
+			     "      - {address: 198.51.100.300, secret: a}\n",
+		 "t.yaml:9:19: radius client address: expected an IPv4 or IPv6 "
+		 "address or prefix (192.0.2.0/24, 2001:db8::/32), found "
+		 "'198.51.100.300'");
+	load_bad(RADIUS_HEAD "    listen: 1813\n    clients:\n"
+			     "      - {address: 198.51.100.1, secret: a}\n",
+		 "t.yaml:7:5: radius.listen: expected address:port, found "
+		 "'1813'");
+	load_bad(RADIUS_HEAD "    listen: 127.0.0.1:1813\n",
+		 "t.yaml:7:5: radius: missing 'clients'");
+	load_bad(RADIUS_HEAD "    listen: 127.0.0.1:1813\n    clients:\n"
+			     "      - {address: 198.51.100.1, secret: a}\n"
+			     "      - {address: 198.51.100.1, secret: b}\n",
+		 "t.yaml:10:19: radius client address given twice");
 }

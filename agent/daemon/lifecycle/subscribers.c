@@ -163,16 +163,20 @@ static void index_del(struct subscribers *s, struct session *x)
 	}
 }
 
-int subscribers_new(struct loop *l, const struct policy *p,
-		    struct decide *dec, struct ms *ms,
-		    struct subscribers **ret);
 static void terminal_changed(void *ctx, const struct xcrs_addr *a);
+static struct sub *sub_get(struct subscribers *s, const char *id);
+static json_object *save(void *ctx);
+static int load(struct subscribers *s, json_object *arr, char *err,
+		size_t errlen);
 
 int subscribers_new(struct loop *l, const struct policy *p,
-		    struct decide *dec, struct ms *ms, struct subscribers **ret)
+		    struct decide *dec, struct ms *ms, struct subscribers **ret,
+		    char *err, size_t errlen)
 {
 	struct subscribers *s = calloc(1, sizeof(*s));
 	struct decide_port port = { .terminal_changed = terminal_changed };
+	struct decide_state_part part = { .name = "subscribers", .save = save };
+	json_object *saved;
 	int r;
 
 	if (!s)
@@ -182,9 +186,15 @@ int subscribers_new(struct loop *l, const struct policy *p,
 	s->dec = dec;
 	s->ms = ms;
 	port.ctx = s;
-	r = decide_add_port(dec, &port);
+	part.ctx = s;
+	saved = decide_loaded_part(dec, "subscribers");
+	r = saved ? load(s, saved, err, errlen) : 0;
+	if (!r)
+		r = decide_add_port(dec, &port);
+	if (!r)
+		r = decide_add_state_part(dec, &part);
 	if (r) {
-		free(s);
+		subscribers_free(s);
 		return r;
 	}
 	*ret = s;
@@ -310,6 +320,7 @@ static void terminal_changed(void *ctx, const struct xcrs_addr *a)
 	if (s->applying || !(x = by_addr(s, a)))
 		return;
 	u = x->sub;
+	decide_mark_dirty(s->dec);
 	if (!corr_terminal(decide_engine(s->dec), a, &v)) {
 		u->decided = true;
 		snprintf(u->level, sizeof(u->level), "%s",
@@ -500,6 +511,8 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 	struct session *x;
 
 	s->t0 = ev->t0;
+	/* sessions are in the state file: a restarted agent knows them */
+	decide_mark_dirty(s->dec);
 	switch (ev->status) {
 	case RADIUS_ACCT_ON:
 	case RADIUS_ACCT_OFF: {
@@ -561,6 +574,193 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 		return -EINVAL;
 	}
 	return start(s, ev, id, key, err, errlen);
+}
+
+/* ---- the state file -------------------------------------------------------- */
+
+/* {"subscribers": [{"id", "imsi", "msisdn", "imeisv", "decision": {"level",
+ * "until_ms" (Unix ms, 0 = until released), "why"} | null, "sessions":
+ * [{"nas", "session", "ipv4", "ipv6_prefix", "apn", "location",
+ * "since_ms"}]}]}: the address reactions and prefix decisions themselves
+ * are in the decisions' part of the file. */
+static void jstr(json_object *o, const char *k, const char *v)
+{
+	if (v && *v)
+		json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static json_object *save(void *ctx)
+{
+	struct subscribers *s = ctx;
+	json_object *arr = json_object_new_array();
+	char buf[ADDR_STRLEN + 4];
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct sub *u = s->subs[i]; u; u = u->next) {
+			json_object *o = json_object_new_object(), *ss;
+
+			if (!u->nsessions && !live(s, u))
+				continue;
+			jstr(o, "id", u->id);
+			jstr(o, "imsi", u->imsi);
+			jstr(o, "msisdn", u->msisdn);
+			jstr(o, "imeisv", u->imeisv);
+			if (live(s, u)) {
+				json_object *d = json_object_new_object();
+
+				jstr(d, "level", u->level);
+				json_object_object_add(
+					d, "until_ms",
+					json_object_new_int64(
+						u->until ? (int64_t)mono_to_real_ms(
+								   u->until) :
+							   0));
+				json_object_object_add(
+					d, "why", json_object_new_string(u->why));
+				json_object_object_add(o, "decision", d);
+			}
+			ss = json_object_new_array();
+			for (struct session *x = u->sessions; x;
+			     x = x->sub_next) {
+				json_object *e = json_object_new_object();
+
+				jstr(e, "nas", x->nas);
+				jstr(e, "session", x->session);
+				if (x->has_ipv4) {
+					addr_format(&x->ipv4, buf, sizeof(buf));
+					jstr(e, "ipv4", buf);
+				}
+				if (x->has_ipv6) {
+					addr_prefix_format(&x->ipv6,
+							   x->ipv6_plen, buf,
+							   sizeof(buf));
+					jstr(e, "ipv6_prefix", buf);
+				}
+				jstr(e, "apn", x->apn);
+				jstr(e, "location", x->location);
+				json_object_object_add(
+					e, "since_ms",
+					json_object_new_int64(
+						(int64_t)x->since_ms));
+				json_object_array_add(ss, e);
+			}
+			json_object_object_add(o, "sessions", ss);
+			json_object_array_add(arr, o);
+		}
+	return arr;
+}
+
+static const char *gstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return "";
+	return json_object_get_string(v);
+}
+
+static int load(struct subscribers *s, json_object *arr, char *err,
+		size_t errlen)
+{
+	size_t nsub = 0, nsess = 0;
+
+	if (!json_object_is_type(arr, json_type_array)) {
+		snprintf(err, errlen, "state file: \"subscribers\" is not a "
+				      "list");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *d, *ss;
+		const char *id = gstr(o, "id");
+		struct sub *u;
+
+		if (!*id || strlen(id) >= sizeof(u->id) ||
+		    !json_object_object_get_ex(o, "sessions", &ss) ||
+		    !json_object_is_type(ss, json_type_array)) {
+			snprintf(err, errlen, "state file: subscriber %zu is "
+					      "malformed", i);
+			return -EINVAL;
+		}
+		u = sub_get(s, id);
+		if (!u)
+			return -ENOMEM;
+		snprintf(u->imsi, sizeof(u->imsi), "%s", gstr(o, "imsi"));
+		snprintf(u->msisdn, sizeof(u->msisdn), "%s", gstr(o, "msisdn"));
+		snprintf(u->imeisv, sizeof(u->imeisv), "%s", gstr(o, "imeisv"));
+		if (json_object_object_get_ex(o, "decision", &d) && d) {
+			json_object *un;
+			int64_t until = 0;
+
+			if (json_object_object_get_ex(d, "until_ms", &un))
+				until = json_object_get_int64(un);
+			if (policy_level_index(s->p, gstr(d, "level")) < 0) {
+				log_warn("state file: subscriber %s: level "
+					 "\"%s\" is not in the policy: its "
+					 "decision is dropped",
+					 id, gstr(d, "level"));
+			} else if (!until ||
+				   (uint64_t)until > now_real_ms()) {
+				u->decided = true;
+				snprintf(u->level, sizeof(u->level), "%s",
+					 gstr(d, "level"));
+				u->until = until ?
+						   real_ms_to_mono((uint64_t)until) :
+						   0;
+				snprintf(u->why, sizeof(u->why), "%s",
+					 gstr(d, "why"));
+			}
+		}
+		for (size_t k = 0; k < json_object_array_length(ss); k++) {
+			json_object *e = json_object_array_get_idx(ss, k), *v;
+			struct session *x = calloc(1, sizeof(*x));
+			const char *v4 = gstr(e, "ipv4"), *v6 = gstr(e,
+							       "ipv6_prefix");
+			uint32_t h;
+
+			if (!x)
+				return -ENOMEM;
+			snprintf(x->nas, sizeof(x->nas), "%s", gstr(e, "nas"));
+			snprintf(x->session, sizeof(x->session), "%s",
+				 gstr(e, "session"));
+			snprintf(x->apn, sizeof(x->apn), "%s", gstr(e, "apn"));
+			snprintf(x->location, sizeof(x->location), "%s",
+				 gstr(e, "location"));
+			if (json_object_object_get_ex(e, "since_ms", &v))
+				x->since_ms = (uint64_t)json_object_get_int64(v);
+			x->has_ipv4 = *v4 && !addr_parse(v4, &x->ipv4) &&
+				      addr_is_v4(&x->ipv4);
+			x->has_ipv6 = *v6 &&
+				      !addr_prefix_parse(v6, &x->ipv6,
+							 &x->ipv6_plen) &&
+				      !addr_is_v4(&x->ipv6);
+			if (!x->session[0] || (!x->has_ipv4 && !x->has_ipv6) ||
+			    (*v4 && !x->has_ipv4) || (*v6 && !x->has_ipv6)) {
+				free(x);
+				snprintf(err, errlen, "state file: a session of "
+						      "subscriber %s is "
+						      "malformed", id);
+				return -EINVAL;
+			}
+			/* its prefix decision is restored with the others */
+			x->v6_decided = x->has_ipv6 && u->decided;
+			x->sub = u;
+			sess_key(x->nas, x->session, x->key, sizeof(x->key));
+			h = hstr(x->key);
+			x->next = s->sess[h];
+			s->sess[h] = x;
+			index_add(s, x);
+			x->sub_next = u->sessions;
+			u->sessions = x;
+			u->nsessions++;
+			s->rep.sessions++;
+			nsess++;
+		}
+		nsub++;
+	}
+	log_info("state file: %zu subscriber(s), %zu session(s) restored",
+		 nsub, nsess);
+	return 0;
 }
 
 /* ---- views ---------------------------------------------------------------- */
@@ -704,6 +904,7 @@ int subscribers_react(struct subscribers *s, const char *id,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	decide_mark_dirty(s->dec);
 	u->decided = true;
 	snprintf(u->level, sizeof(u->level), "%s", level);
 	u->until = until;
@@ -726,6 +927,7 @@ int subscribers_release(struct subscribers *s, const char *id, char *err,
 		return -ENOENT;
 	}
 	u->decided = false;
+	decide_mark_dirty(s->dec);
 	log_info("subscriber %s released (operator)", u->id);
 	for (struct session *x = u->sessions; x; x = x->sub_next) {
 		unfollow_v6(s, x);

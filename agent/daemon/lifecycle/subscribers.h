@@ -51,9 +51,10 @@ struct subscribers_report {
 	size_t sessions, subscribers;
 };
 
+/* Restores the subscribers the state file holds (decide_load read it). */
 int subscribers_new(struct loop *l, const struct policy *p,
-		    struct decide *dec, struct ms *ms,
-		    struct subscribers **ret);
+		    struct decide *dec, struct ms *ms, struct subscribers **ret,
+		    char *err, size_t errlen);
 void subscribers_free(struct subscribers *s);
 void subscribers_set_policy(struct subscribers *s, const struct policy *p);
 const struct subscribers_report *subscribers_report(
