@@ -344,13 +344,14 @@ static void print_subscriber(json_object *u)
 	json_object *v, *a;
 
 	printf("subscriber:  %s\n", str(u, "subscriber"));
-	if (*str(u, "msisdn"))
+	if (json_object_object_get_ex(u, "msisdn", &v))
 		printf("msisdn:      %s\n", str(u, "msisdn"));
-	if (*str(u, "imeisv"))
+	if (json_object_object_get_ex(u, "imeisv", &v))
 		printf("imeisv:      %s\n", str(u, "imeisv"));
 	if (json_object_object_get_ex(u, "decision", &v) && v)
 		printf("decision:    %s until %s (%s)\n", str(v, "level"),
-		       *str(v, "until") ? str(v, "until") : "released",
+		       strcmp(str(v, "until"), "-") ? str(v, "until") :
+						      "released",
 		       str(v, "reason"));
 	else
 		printf("decision:    none\n");
@@ -379,7 +380,7 @@ static void print_show(json_object *r)
 		return;
 	}
 	printf("terminal:    %s\n", str(r, "terminal"));
-	if (*str(r, "holder"))
+	if (json_object_object_get_ex(r, "holder", &v))
 		printf("held by:     %s (its session)\n", str(r, "holder"));
 	printf("subscriber:  %s\n",
 	       !strcmp(str(r, "subscriber"), "true") ? "yes" : "no (unknown)");

@@ -27,6 +27,8 @@
 #include "livetraffic.h"
 #include "netns.h"
 #include "pktbuild.h"
+#include "radgen.h"
+#include "radius.h"
 
 static struct tn_ns gen, edge;
 static struct agentenv env;
@@ -381,7 +383,7 @@ Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
 			       "react imsi:" IMSI_A " --level quarantined"),
 		     0, "%s", out);
 	start(IMSI_A, "k1", "192.0.2.60", "2001:db8:1:60::/64");
-	snprintf(path, sizeof(path), "%s/state.json", env.dir);
+	snprintf(path, sizeof(path), "%s/state.json.sessions", env.dir);
 	for (int i = 0; i < 50; i++) {
 		f = fopen(path, "r");
 		n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
@@ -409,4 +411,43 @@ Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
 	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_A),
 		     0, "%s", out);
 	cr_expect(strstr(out, "quarantined"), "the decision stays: %s", out);
+}
+
+/* 100 000 sessions from one NAS, 64 requests outstanding: every Start
+ * answered (its response authenticator right), every session recorded;
+ * a Stop of all of them leaves none. */
+Test(subscribers, a_hundred_thousand_sessions, .timeout = 600)
+{
+	struct radgen_result res = { 0 };
+	char out[8192];
+	int r;
+
+	r = radgen_run(&edge, 1813, "testing123", RADIUS_START, 0, 100000, 64,
+		       &res);
+	cr_assert_eq(r, 0, "%s: %llu of %llu answered", strerror(-r),
+		     (unsigned long long)res.answered,
+		     (unsigned long long)res.sent);
+	printf("subscribers: 100000 Starts in %.2f s (%.0f/s), %llu sent "
+	       "again\n",
+	       res.secs, 100000 / res.secs, (unsigned long long)res.resent);
+	cr_assert_eq(res.answered, 100000);
+	cr_assert(agenv_ctl_until(&env, agenv_stat_line("session_starts",
+							 100000),
+				  "stats"),
+		  "not every Start was recorded");
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:00101%010u",
+			       77777u),
+		     0, "%s", out);
+	cr_expect(strstr(out, "g77777") && strstr(out, "198.19.47.209") &&
+			  strstr(out, "2001:db8:1:2fd1::/64"),
+		  "%s", out);
+	memset(&res, 0, sizeof(res));
+	r = radgen_run(&edge, 1813, "testing123", RADIUS_STOP, 0, 100000, 64,
+		       &res);
+	cr_assert_eq(r, 0, "%s", strerror(-r));
+	cr_assert(agenv_ctl_until(&env, agenv_stat_line("session_stops",
+							 100000),
+				  "stats"));
+	cr_assert_eq(sessions(out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "no session"), "%.300s", out);
 }

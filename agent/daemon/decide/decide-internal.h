@@ -31,11 +31,6 @@ struct decide {
 	struct pdec *pdecs;
 	size_t npdecs;
 	bool dirty;
-	/* the modules' own sections of the state file, and the file as it
-	 * was loaded (for them to read at their start) */
-	struct decide_state_part parts[DECIDE_PARTS_MAX];
-	size_t nparts;
-	json_object *loaded;
 	/* while an input is being handled: when it was read (latency), and
 	 * the first dataplane refusal of its decisions */
 	uint64_t t0;

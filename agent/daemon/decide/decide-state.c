@@ -105,9 +105,6 @@ int decide_save(struct decide *d)
 	}
 	json_object_object_add(root, "scopes", scopes);
 	json_object_object_add(root, "prefixes", decide_prefixes_json(d, true));
-	for (size_t i = 0; i < d->nparts; i++)
-		json_object_object_add(root, d->parts[i].name,
-				       d->parts[i].save(d->parts[i].ctx));
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							     JSON_C_TO_STRING_NOSLASHESCAPE);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -271,8 +268,7 @@ int decide_load(struct decide *d, char *err, size_t errlen)
 		}
 		restored += (int)d->npdecs;
 	}
-	json_object_put(d->loaded);
-	d->loaded = root; /* the modules' sections, for their start */
+	json_object_put(root);
 	log_info("state file %s: %d decisions restored%s", path, restored,
 		 dropped ? " (some dropped, see above)" : "");
 	return 0;

@@ -197,27 +197,9 @@ void decide_free(struct decide *d)
 	if (!d)
 		return;
 	corr_free(d->corr);
-	json_object_put(d->loaded);
 	free(d->scope_mode);
 	free(d->pdecs);
 	free(d);
-}
-
-int decide_add_state_part(struct decide *d, const struct decide_state_part *p)
-{
-	if (d->nparts >= DECIDE_PARTS_MAX)
-		return -ENOSPC;
-	d->parts[d->nparts++] = *p;
-	return 0;
-}
-
-json_object *decide_loaded_part(const struct decide *d, const char *name)
-{
-	json_object *v;
-
-	if (!d->loaded || !json_object_object_get_ex(d->loaded, name, &v))
-		return NULL;
-	return v;
 }
 
 int decide_add_port(struct decide *d, const struct decide_port *port)

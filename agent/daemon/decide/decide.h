@@ -143,19 +143,6 @@ int decide_save(struct decide *d);
  * cannot be read stops the start: starting without it would fail open. */
 int decide_load(struct decide *d, char *err, size_t errlen);
 
-/* A module's own section of the state file, saved with the decisions
- * (its changes call decide_mark_dirty). */
-struct decide_state_part {
-	const char *name;
-	json_object *(*save)(void *ctx);
-	void *ctx;
-};
-#define DECIDE_PARTS_MAX 4
-int decide_add_state_part(struct decide *d, const struct decide_state_part *p);
-/* Section name of the state file decide_load read (NULL: none); d owns
- * it until decide_free. */
-json_object *decide_loaded_part(const struct decide *d, const char *name);
-
 /* ---- views --------------------------------------------------------------- */
 
 /* The decisions on prefixes: for xcrsctl (until as RFC 3339) or the state

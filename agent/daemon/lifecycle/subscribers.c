@@ -3,9 +3,11 @@
  * Subscribers and sessions (see subscribers.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -54,9 +56,20 @@ struct subscribers {
 	struct session *sess[NBUCKETS];
 	struct session *by4[NBUCKETS], *by6[NBUCKETS];
 	bool applying; /* our own decide calls: their callbacks are ours */
+	/* the journal (<state_file>.sessions) */
+	char jpath[300];
+	int jfd;
+	uint64_t jrecords;
+	struct watch jtimer;
+	bool jsync_armed;
 	uint64_t t0;   /* the event being handled: when it was read */
 	struct subscribers_report rep;
 };
+
+static void sess_drop(struct subscribers *s, struct session *x);
+static void journal_start(struct subscribers *s, const struct session *x);
+static void journal_stop(struct subscribers *s, const struct session *x);
+static void journal_decide(struct subscribers *s, const struct sub *u);
 
 static uint32_t hash(const void *p, size_t n)
 {
@@ -165,9 +178,8 @@ static void index_del(struct subscribers *s, struct session *x)
 
 static void terminal_changed(void *ctx, const struct xcrs_addr *a);
 static struct sub *sub_get(struct subscribers *s, const char *id);
-static json_object *save(void *ctx);
-static int load(struct subscribers *s, json_object *arr, char *err,
-		size_t errlen);
+static int journal_open(struct subscribers *s, char *err, size_t errlen);
+static void on_jtimer(struct watch *w, uint32_t events);
 
 int subscribers_new(struct loop *l, const struct policy *p,
 		    struct decide *dec, struct ms *ms, struct subscribers **ret,
@@ -175,8 +187,6 @@ int subscribers_new(struct loop *l, const struct policy *p,
 {
 	struct subscribers *s = calloc(1, sizeof(*s));
 	struct decide_port port = { .terminal_changed = terminal_changed };
-	struct decide_state_part part = { .name = "subscribers", .save = save };
-	json_object *saved;
 	int r;
 
 	if (!s)
@@ -185,14 +195,14 @@ int subscribers_new(struct loop *l, const struct policy *p,
 	s->p = p;
 	s->dec = dec;
 	s->ms = ms;
+	s->jfd = -1;
+	s->jtimer.fd = -1;
 	port.ctx = s;
-	part.ctx = s;
-	saved = decide_loaded_part(dec, "subscribers");
-	r = saved ? load(s, saved, err, errlen) : 0;
+	r = loop_timer(l, &s->jtimer, on_jtimer);
+	if (!r)
+		r = journal_open(s, err, errlen);
 	if (!r)
 		r = decide_add_port(dec, &port);
-	if (!r)
-		r = decide_add_state_part(dec, &part);
 	if (r) {
 		subscribers_free(s);
 		return r;
@@ -205,6 +215,11 @@ void subscribers_free(struct subscribers *s)
 {
 	if (!s)
 		return;
+	if (s->jfd >= 0) {
+		fdatasync(s->jfd);
+		close(s->jfd);
+	}
+	loop_close(s->loop, &s->jtimer);
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		for (struct session *x = s->sess[i], *n; x; x = n) {
 			n = x->next;
@@ -320,7 +335,6 @@ static void terminal_changed(void *ctx, const struct xcrs_addr *a)
 	if (s->applying || !(x = by_addr(s, a)))
 		return;
 	u = x->sub;
-	decide_mark_dirty(s->dec);
 	if (!corr_terminal(decide_engine(s->dec), a, &v)) {
 		u->decided = true;
 		snprintf(u->level, sizeof(u->level), "%s",
@@ -331,6 +345,7 @@ static void terminal_changed(void *ctx, const struct xcrs_addr *a)
 		/* released (the operator, a clean report, its end) */
 		u->decided = false;
 	}
+	journal_decide(s, u);
 	for (struct session *y = u->sessions; y; y = y->sub_next) {
 		if (u->decided) {
 			follow(s, y, a);
@@ -372,7 +387,6 @@ static void end_session(struct subscribers *s, struct session *x,
 			const char *cause)
 {
 	struct sub *u = x->sub;
-	char ts[ADDR_STRLEN];
 
 	unfollow_v6(s, x);
 	if (x->has_ipv4) {
@@ -380,26 +394,13 @@ static void end_session(struct subscribers *s, struct session *x,
 		s->applying = true;
 		ms_leave(s->ms, &x->ipv4, cause);
 		s->applying = false;
-		addr_format(&x->ipv4, ts, sizeof(ts));
 	}
-	index_del(s, x);
-	for (struct session **pp = &u->sessions; *pp; pp = &(*pp)->sub_next)
-		if (*pp == x) {
-			*pp = x->sub_next;
-			break;
-		}
-	for (struct session **pp = &s->sess[hstr(x->key)]; *pp;
-	     pp = &(*pp)->next)
-		if (*pp == x) {
-			*pp = x->next;
-			break;
-		}
+	journal_stop(s, x);
 	log_info("subscriber %s: session %s of %s ended (%s)%s", u->id,
 		 x->session, x->nas, cause,
 		 live(s, u) ? "; its decision stays with it" : "");
-	free(x);
-	s->rep.sessions--;
-	if (!--u->nsessions && !live(s, u)) {
+	sess_drop(s, x);
+	if (!u->nsessions && !live(s, u)) {
 		for (struct sub **pp = &s->subs[hstr(u->id)]; *pp;
 		     pp = &(*pp)->next)
 			if (*pp == u) {
@@ -494,6 +495,7 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 	log_info("subscriber %s: session %s of %s started%s%s", u->id,
 		 x->session, x->nas, live(s, u) ? " under its decision " : "",
 		 live(s, u) ? u->level : "");
+	journal_start(s, x);
 	/* its decision is in the dataplane before its first packet */
 	follow(s, x, NULL);
 	if (x->has_ipv4) {
@@ -511,8 +513,6 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 	struct session *x;
 
 	s->t0 = ev->t0;
-	/* sessions are in the state file: a restarted agent knows them */
-	decide_mark_dirty(s->dec);
 	switch (ev->status) {
 	case RADIUS_ACCT_ON:
 	case RADIUS_ACCT_OFF: {
@@ -558,6 +558,7 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 				 ev->location);
 			snprintf(x->location, sizeof(x->location), "%s",
 				 ev->location);
+			journal_start(s, x); /* replaces it on replay */
 		}
 		if (same_binding(x, ev) || (!ev->has_ipv4 && !ev->has_ipv6))
 			return 0;
@@ -576,78 +577,209 @@ int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 	return start(s, ev, id, key, err, errlen);
 }
 
-/* ---- the state file -------------------------------------------------------- */
+/* ---- the journal ---------------------------------------------------------- */
 
-/* {"subscribers": [{"id", "imsi", "msisdn", "imeisv", "decision": {"level",
- * "until_ms" (Unix ms, 0 = until released), "why"} | null, "sessions":
- * [{"nas", "session", "ipv4", "ipv6_prefix", "apn", "location",
- * "since_ms"}]}]}: the address reactions and prefix decisions themselves
- * are in the decisions' part of the file. */
+/* <agent.state_file>.sessions: one JSON object a line. A snapshot line per
+ * subscriber ({"op": "sub", "id", "imsi", "msisdn", "imeisv", "decision":
+ * {"level", "until_ms" (Unix ms, 0 = until released), "why"} | absent,
+ * "sessions": [{"nas", "session", "ipv4", "ipv6_prefix", "apn",
+ * "location", "since_ms"}]}), then a line per change: "start" (the same
+ * fields, one session, no decision), "stop" {"nas", "session"}, "decide"
+ * {"id", "decision" | absent}. Each change is written before the
+ * response leaves (a kill -9 loses nothing; the file is fsync'd within
+ * 20 ms), and the file is rewritten as a snapshot when it has grown to
+ * four times what it describes. The address reactions and prefix
+ * decisions themselves are in the decisions' state file. */
+#define JOURNAL_SYNC_NS (20ULL * 1000000ULL)
+
 static void jstr(json_object *o, const char *k, const char *v)
 {
 	if (v && *v)
 		json_object_object_add(o, k, json_object_new_string(v));
 }
 
-static json_object *save(void *ctx)
+static json_object *sub_ident(const struct sub *u, const char *op)
 {
-	struct subscribers *s = ctx;
-	json_object *arr = json_object_new_array();
+	json_object *o = json_object_new_object();
+
+	jstr(o, "op", op);
+	jstr(o, "id", u->id);
+	jstr(o, "imsi", u->imsi);
+	jstr(o, "msisdn", u->msisdn);
+	jstr(o, "imeisv", u->imeisv);
+	return o;
+}
+
+static void add_decision(const struct subscribers *s, json_object *o,
+			 const struct sub *u)
+{
+	json_object *d;
+
+	if (!live(s, u))
+		return;
+	d = json_object_new_object();
+	jstr(d, "level", u->level);
+	json_object_object_add(
+		d, "until_ms",
+		json_object_new_int64(
+			u->until ? (int64_t)mono_to_real_ms(u->until) : 0));
+	json_object_object_add(d, "why", json_object_new_string(u->why));
+	json_object_object_add(o, "decision", d);
+}
+
+static json_object *sess_obj(const struct session *x)
+{
+	json_object *e = json_object_new_object();
 	char buf[ADDR_STRLEN + 4];
 
-	for (size_t i = 0; i < NBUCKETS; i++)
-		for (struct sub *u = s->subs[i]; u; u = u->next) {
-			json_object *o = json_object_new_object(), *ss;
+	jstr(e, "nas", x->nas);
+	jstr(e, "session", x->session);
+	if (x->has_ipv4) {
+		addr_format(&x->ipv4, buf, sizeof(buf));
+		jstr(e, "ipv4", buf);
+	}
+	if (x->has_ipv6) {
+		addr_prefix_format(&x->ipv6, x->ipv6_plen, buf, sizeof(buf));
+		jstr(e, "ipv6_prefix", buf);
+	}
+	jstr(e, "apn", x->apn);
+	jstr(e, "location", x->location);
+	json_object_object_add(e, "since_ms",
+			       json_object_new_int64((int64_t)x->since_ms));
+	return e;
+}
+
+static int write_line(int fd, json_object *o)
+{
+	const char *t = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = strlen(t);
+	char *line = malloc(n + 1);
+	ssize_t w;
+
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, t, n);
+	line[n] = '\n';
+	w = write(fd, line, n + 1);
+	free(line);
+	return w == (ssize_t)(n + 1) ? 0 : (w < 0 ? -errno : -EIO);
+}
+
+static int compact(struct subscribers *s);
+
+static void journal(struct subscribers *s, json_object *o)
+{
+	int r;
+
+	if (s->jfd < 0) {
+		json_object_put(o);
+		return;
+	}
+	r = write_line(s->jfd, o);
+	json_object_put(o);
+	if (r) {
+		s->rep.errors++;
+		log_error("%s: %s (sessions change in memory only until the "
+			  "next rewrite)",
+			  s->jpath, strerror(-r));
+	}
+	s->jrecords++;
+	if (!s->jsync_armed && !loop_timer_in(&s->jtimer, JOURNAL_SYNC_NS, 0))
+		s->jsync_armed = true;
+	if (s->jrecords > 4 * (s->rep.sessions + s->rep.subscribers) + 10000)
+		compact(s);
+}
+
+static void on_jtimer(struct watch *w, uint32_t events)
+{
+	struct subscribers *s = container_of(w, struct subscribers, jtimer);
+
+	(void)events;
+	loop_timer_ack(w);
+	s->jsync_armed = false;
+	if (s->jfd >= 0 && fdatasync(s->jfd))
+		log_error("%s: fdatasync: %s", s->jpath, strerror(errno));
+}
+
+static void journal_start(struct subscribers *s, const struct session *x)
+{
+	json_object *o = sub_ident(x->sub, "start"), *arr;
+
+	arr = json_object_new_array();
+	json_object_array_add(arr, sess_obj(x));
+	json_object_object_add(o, "sessions", arr);
+	journal(s, o);
+}
+
+static void journal_stop(struct subscribers *s, const struct session *x)
+{
+	json_object *o = json_object_new_object();
+
+	jstr(o, "op", "stop");
+	jstr(o, "nas", x->nas);
+	jstr(o, "session", x->session);
+	journal(s, o);
+}
+
+static void journal_decide(struct subscribers *s, const struct sub *u)
+{
+	json_object *o = sub_ident(u, "decide");
+
+	add_decision(s, o, u);
+	journal(s, o);
+}
+
+/* The snapshot: a temporary file, fsync'd, renamed over the journal. */
+static int compact(struct subscribers *s)
+{
+	char tmp[sizeof(s->jpath) + 8];
+	int fd, r = 0;
+	size_t n = 0;
+
+	if (!s->jpath[0])
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->jpath);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	for (size_t i = 0; !r && i < NBUCKETS; i++)
+		for (struct sub *u = s->subs[i]; !r && u; u = u->next) {
+			json_object *o, *arr;
 
 			if (!u->nsessions && !live(s, u))
 				continue;
-			jstr(o, "id", u->id);
-			jstr(o, "imsi", u->imsi);
-			jstr(o, "msisdn", u->msisdn);
-			jstr(o, "imeisv", u->imeisv);
-			if (live(s, u)) {
-				json_object *d = json_object_new_object();
-
-				jstr(d, "level", u->level);
-				json_object_object_add(
-					d, "until_ms",
-					json_object_new_int64(
-						u->until ? (int64_t)mono_to_real_ms(
-								   u->until) :
-							   0));
-				json_object_object_add(
-					d, "why", json_object_new_string(u->why));
-				json_object_object_add(o, "decision", d);
-			}
-			ss = json_object_new_array();
+			o = sub_ident(u, "sub");
+			add_decision(s, o, u);
+			arr = json_object_new_array();
 			for (struct session *x = u->sessions; x;
-			     x = x->sub_next) {
-				json_object *e = json_object_new_object();
-
-				jstr(e, "nas", x->nas);
-				jstr(e, "session", x->session);
-				if (x->has_ipv4) {
-					addr_format(&x->ipv4, buf, sizeof(buf));
-					jstr(e, "ipv4", buf);
-				}
-				if (x->has_ipv6) {
-					addr_prefix_format(&x->ipv6,
-							   x->ipv6_plen, buf,
-							   sizeof(buf));
-					jstr(e, "ipv6_prefix", buf);
-				}
-				jstr(e, "apn", x->apn);
-				jstr(e, "location", x->location);
-				json_object_object_add(
-					e, "since_ms",
-					json_object_new_int64(
-						(int64_t)x->since_ms));
-				json_object_array_add(ss, e);
-			}
-			json_object_object_add(o, "sessions", ss);
-			json_object_array_add(arr, o);
+			     x = x->sub_next)
+				json_object_array_add(arr, sess_obj(x));
+			json_object_object_add(o, "sessions", arr);
+			r = write_line(fd, o);
+			json_object_put(o);
+			n++;
 		}
-	return arr;
+	if (!r && fsync(fd))
+		r = -errno;
+	close(fd);
+	if (!r && rename(tmp, s->jpath))
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		log_error("%s: rewriting: %s", s->jpath, strerror(-r));
+		return r;
+	}
+	if (s->jfd >= 0)
+		close(s->jfd);
+	s->jfd = open(s->jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (s->jfd < 0) {
+		r = -errno;
+		log_error("%s: %s", s->jpath, strerror(-r));
+		return r;
+	}
+	s->jrecords = n;
+	return 0;
 }
 
 static const char *gstr(json_object *o, const char *k)
@@ -660,107 +792,199 @@ static const char *gstr(json_object *o, const char *k)
 	return json_object_get_string(v);
 }
 
-static int load(struct subscribers *s, json_object *arr, char *err,
-		size_t errlen)
+/* Unlinks and frees a session, nothing else (replay, the end). */
+static void sess_drop(struct subscribers *s, struct session *x)
 {
-	size_t nsub = 0, nsess = 0;
+	struct sub *u = x->sub;
 
-	if (!json_object_is_type(arr, json_type_array)) {
-		snprintf(err, errlen, "state file: \"subscribers\" is not a "
-				      "list");
-		return -EINVAL;
+	index_del(s, x);
+	for (struct session **pp = &u->sessions; *pp; pp = &(*pp)->sub_next)
+		if (*pp == x) {
+			*pp = x->sub_next;
+			break;
+		}
+	for (struct session **pp = &s->sess[hstr(x->key)]; *pp;
+	     pp = &(*pp)->next)
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	u->nsessions--;
+	s->rep.sessions--;
+	free(x);
+}
+
+static int replay_decision(struct subscribers *s, struct sub *u,
+			   json_object *o)
+{
+	json_object *d, *un;
+	int64_t until = 0;
+
+	u->decided = false;
+	if (!json_object_object_get_ex(o, "decision", &d) || !d)
+		return 0;
+	if (json_object_object_get_ex(d, "until_ms", &un))
+		until = json_object_get_int64(un);
+	if (policy_level_index(s->p, gstr(d, "level")) < 0) {
+		log_warn("%s: subscriber %s: level \"%s\" is not in the "
+			 "policy: its decision is dropped",
+			 s->jpath, u->id, gstr(d, "level"));
+		return 0;
 	}
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *o = json_object_array_get_idx(arr, i), *d, *ss;
-		const char *id = gstr(o, "id");
-		struct sub *u;
+	if (until && (uint64_t)until <= now_real_ms())
+		return 0;
+	u->decided = true;
+	snprintf(u->level, sizeof(u->level), "%s", gstr(d, "level"));
+	u->until = until ? real_ms_to_mono((uint64_t)until) : 0;
+	snprintf(u->why, sizeof(u->why), "%s", gstr(d, "why"));
+	return 0;
+}
 
-		if (!*id || strlen(id) >= sizeof(u->id) ||
-		    !json_object_object_get_ex(o, "sessions", &ss) ||
-		    !json_object_is_type(ss, json_type_array)) {
-			snprintf(err, errlen, "state file: subscriber %zu is "
-					      "malformed", i);
+/* One journal line. */
+static int replay(struct subscribers *s, json_object *o)
+{
+	const char *op = gstr(o, "op"), *id = gstr(o, "id");
+	json_object *ss;
+	struct sub *u;
+	char key[140];
+
+	if (!strcmp(op, "stop")) {
+		struct session *x;
+
+		sess_key(gstr(o, "nas"), gstr(o, "session"), key, sizeof(key));
+		if ((x = sess_find(s, key)))
+			sess_drop(s, x);
+		return 0;
+	}
+	if (!*id || strlen(id) >= sizeof(u->id))
+		return -EINVAL;
+	u = sub_get(s, id);
+	if (!u)
+		return -ENOMEM;
+	if (*gstr(o, "imsi"))
+		snprintf(u->imsi, sizeof(u->imsi), "%s", gstr(o, "imsi"));
+	if (*gstr(o, "msisdn"))
+		snprintf(u->msisdn, sizeof(u->msisdn), "%s", gstr(o, "msisdn"));
+	if (*gstr(o, "imeisv"))
+		snprintf(u->imeisv, sizeof(u->imeisv), "%s", gstr(o, "imeisv"));
+	if (!strcmp(op, "decide") || !strcmp(op, "sub"))
+		replay_decision(s, u, o);
+	if (!strcmp(op, "decide"))
+		return 0;
+	if (strcmp(op, "sub") && strcmp(op, "start"))
+		return -EINVAL;
+	if (!json_object_object_get_ex(o, "sessions", &ss) ||
+	    !json_object_is_type(ss, json_type_array))
+		return -EINVAL;
+	for (size_t k = 0; k < json_object_array_length(ss); k++) {
+		json_object *e = json_object_array_get_idx(ss, k), *v;
+		struct session *x = calloc(1, sizeof(*x)), *old;
+		const char *v4 = gstr(e, "ipv4"), *v6 = gstr(e, "ipv6_prefix");
+		uint32_t h;
+
+		if (!x)
+			return -ENOMEM;
+		snprintf(x->nas, sizeof(x->nas), "%s", gstr(e, "nas"));
+		snprintf(x->session, sizeof(x->session), "%s",
+			 gstr(e, "session"));
+		snprintf(x->apn, sizeof(x->apn), "%s", gstr(e, "apn"));
+		snprintf(x->location, sizeof(x->location), "%s",
+			 gstr(e, "location"));
+		if (json_object_object_get_ex(e, "since_ms", &v))
+			x->since_ms = (uint64_t)json_object_get_int64(v);
+		x->has_ipv4 = *v4 && !addr_parse(v4, &x->ipv4) &&
+			      addr_is_v4(&x->ipv4);
+		x->has_ipv6 = *v6 &&
+			      !addr_prefix_parse(v6, &x->ipv6, &x->ipv6_plen) &&
+			      !addr_is_v4(&x->ipv6);
+		if (!x->session[0] || (!x->has_ipv4 && !x->has_ipv6) ||
+		    (*v4 && !x->has_ipv4) || (*v6 && !x->has_ipv6)) {
+			free(x);
 			return -EINVAL;
 		}
-		u = sub_get(s, id);
-		if (!u)
-			return -ENOMEM;
-		snprintf(u->imsi, sizeof(u->imsi), "%s", gstr(o, "imsi"));
-		snprintf(u->msisdn, sizeof(u->msisdn), "%s", gstr(o, "msisdn"));
-		snprintf(u->imeisv, sizeof(u->imeisv), "%s", gstr(o, "imeisv"));
-		if (json_object_object_get_ex(o, "decision", &d) && d) {
-			json_object *un;
-			int64_t until = 0;
-
-			if (json_object_object_get_ex(d, "until_ms", &un))
-				until = json_object_get_int64(un);
-			if (policy_level_index(s->p, gstr(d, "level")) < 0) {
-				log_warn("state file: subscriber %s: level "
-					 "\"%s\" is not in the policy: its "
-					 "decision is dropped",
-					 id, gstr(d, "level"));
-			} else if (!until ||
-				   (uint64_t)until > now_real_ms()) {
-				u->decided = true;
-				snprintf(u->level, sizeof(u->level), "%s",
-					 gstr(d, "level"));
-				u->until = until ?
-						   real_ms_to_mono((uint64_t)until) :
-						   0;
-				snprintf(u->why, sizeof(u->why), "%s",
-					 gstr(d, "why"));
-			}
-		}
-		for (size_t k = 0; k < json_object_array_length(ss); k++) {
-			json_object *e = json_object_array_get_idx(ss, k), *v;
-			struct session *x = calloc(1, sizeof(*x));
-			const char *v4 = gstr(e, "ipv4"), *v6 = gstr(e,
-							       "ipv6_prefix");
-			uint32_t h;
-
-			if (!x)
-				return -ENOMEM;
-			snprintf(x->nas, sizeof(x->nas), "%s", gstr(e, "nas"));
-			snprintf(x->session, sizeof(x->session), "%s",
-				 gstr(e, "session"));
-			snprintf(x->apn, sizeof(x->apn), "%s", gstr(e, "apn"));
-			snprintf(x->location, sizeof(x->location), "%s",
-				 gstr(e, "location"));
-			if (json_object_object_get_ex(e, "since_ms", &v))
-				x->since_ms = (uint64_t)json_object_get_int64(v);
-			x->has_ipv4 = *v4 && !addr_parse(v4, &x->ipv4) &&
-				      addr_is_v4(&x->ipv4);
-			x->has_ipv6 = *v6 &&
-				      !addr_prefix_parse(v6, &x->ipv6,
-							 &x->ipv6_plen) &&
-				      !addr_is_v4(&x->ipv6);
-			if (!x->session[0] || (!x->has_ipv4 && !x->has_ipv6) ||
-			    (*v4 && !x->has_ipv4) || (*v6 && !x->has_ipv6)) {
-				free(x);
-				snprintf(err, errlen, "state file: a session of "
-						      "subscriber %s is "
-						      "malformed", id);
-				return -EINVAL;
-			}
-			/* its prefix decision is restored with the others */
-			x->v6_decided = x->has_ipv6 && u->decided;
-			x->sub = u;
-			sess_key(x->nas, x->session, x->key, sizeof(x->key));
-			h = hstr(x->key);
-			x->next = s->sess[h];
-			s->sess[h] = x;
-			index_add(s, x);
-			x->sub_next = u->sessions;
-			u->sessions = x;
-			u->nsessions++;
-			s->rep.sessions++;
-			nsess++;
-		}
-		nsub++;
+		sess_key(x->nas, x->session, x->key, sizeof(x->key));
+		if ((old = sess_find(s, x->key)))
+			sess_drop(s, old);
+		/* its prefix decision is restored with the decisions */
+		x->v6_decided = x->has_ipv6 && u->decided;
+		x->sub = u;
+		h = hstr(x->key);
+		x->next = s->sess[h];
+		s->sess[h] = x;
+		index_add(s, x);
+		x->sub_next = u->sessions;
+		u->sessions = x;
+		u->nsessions++;
+		s->rep.sessions++;
 	}
-	log_info("state file: %zu subscriber(s), %zu session(s) restored",
-		 nsub, nsess);
 	return 0;
+}
+
+/* Reads the journal (a last line without its newline — a write cut by a
+ * crash — is dropped with a warning; any other bad line stops the start:
+ * going on would forget sessions), then rewrites it as a snapshot. */
+static int journal_open(struct subscribers *s, char *err, size_t errlen)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int r = 0;
+
+	if (!s->p->agent.state_file[0])
+		return 0;
+	snprintf(s->jpath, sizeof(s->jpath), "%s.sessions",
+		 s->p->agent.state_file);
+	f = fopen(s->jpath, "r");
+	if (!f && errno != ENOENT) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", s->jpath, strerror(-r));
+		return r;
+	}
+	while (f && (n = getline(&line, &cap, f)) > 0) {
+		json_object *o;
+
+		lineno++;
+		if (line[n - 1] != '\n') {
+			log_warn("%s:%zu: a line cut short (a crash while "
+				 "writing): dropped",
+				 s->jpath, lineno);
+			break;
+		}
+		o = json_tokener_parse(line);
+		r = o && json_object_is_type(o, json_type_object) ?
+			    replay(s, o) :
+			    -EINVAL;
+		json_object_put(o);
+		if (r) {
+			snprintf(err, errlen,
+				 "%s:%zu: not a sessions journal line (%s); "
+				 "move the file away to start without the "
+				 "sessions",
+				 s->jpath, lineno, strerror(-r));
+			break;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (r)
+		return r;
+	if (lineno)
+		log_info("%s: %zu subscriber(s), %zu session(s) restored",
+			 s->jpath, s->rep.subscribers, s->rep.sessions);
+	/* the subscribers' decisions on their addresses again: the
+	 * decisions' own state file may be older than this journal (a
+	 * kill -9 within its save interval) */
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct sub *u = s->subs[i]; u; u = u->next)
+			for (struct session *x = live(s, u) ? u->sessions : NULL;
+			     x; x = x->sub_next)
+				follow(s, x, NULL);
+	r = compact(s);
+	if (r)
+		snprintf(err, errlen, "%s: %s", s->jpath, strerror(-r));
+	return r;
 }
 
 /* ---- views ---------------------------------------------------------------- */
@@ -904,12 +1128,12 @@ int subscribers_react(struct subscribers *s, const char *id,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	decide_mark_dirty(s->dec);
 	u->decided = true;
 	snprintf(u->level, sizeof(u->level), "%s", level);
 	u->until = until;
 	snprintf(u->why, sizeof(u->why), "%s", why && *why ? why : "operator");
 	s->t0 = t0;
+	journal_decide(s, u);
 	log_info("subscriber %s -> %s (operator)%s", u->id, level,
 		 u->nsessions ? "" : "; not attached: it applies when it is");
 	for (struct session *x = u->sessions; x; x = x->sub_next)
@@ -927,7 +1151,7 @@ int subscribers_release(struct subscribers *s, const char *id, char *err,
 		return -ENOENT;
 	}
 	u->decided = false;
-	decide_mark_dirty(s->dec);
+	journal_decide(s, u);
 	log_info("subscriber %s released (operator)", u->id);
 	for (struct session *x = u->sessions; x; x = x->sub_next) {
 		unfollow_v6(s, x);
