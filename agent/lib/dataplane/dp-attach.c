@@ -389,12 +389,50 @@ static int attach_dispatcher(struct dp *dp, const char *ifname, int idx,
 			     const struct dp_attach_opts *o)
 {
 	enum dp_xdp_mode mode = o->mode;
+	struct xdp_multiprog *mp;
 	struct xdp_program *xp;
 	int r, old;
 
-	r = disp_attach(dp, ifname, idx, s, &mode, o->allow_fallback, &xp);
-	if (r) {
+	/* a dispatcher already there has its mode: xcrs joins it in that
+	 * one (native asked, generic there: only with the fallback) */
+	r = disp_find(dp, ifname, idx, &mp);
+	if (r == 1) {
+		enum dp_xdp_mode there =
+			xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ?
+				DP_MODE_SKB :
+				DP_MODE_NATIVE;
+
+		xdp_multiprog__close(mp);
+		if (there != mode && !(there == DP_MODE_SKB && o->allow_fallback)) {
+			xcrs_bpf__destroy(s);
+			return dp_fail(dp, -EBUSY,
+				       "%s: libxdp's dispatcher there runs in "
+				       "%s mode; xcrs is asked for %s mode",
+				       ifname, mode_name(there),
+				       mode_name(mode));
+		}
+		mode = there;
+	} else if (r < 0) {
 		xcrs_bpf__destroy(s);
+		return r;
+	}
+	r = disp_attach(dp, ifname, idx, s, mode, &xp);
+	if (r && mode == DP_MODE_NATIVE && o->allow_fallback && r != -EBUSY) {
+		log_warn("%s: native XDP through the dispatcher failed (%s), "
+			 "falling back to generic mode",
+			 ifname, dp->err);
+		xcrs_bpf__destroy(s);
+		s = NULL;
+		mode = DP_MODE_SKB;
+		r = open_instance(dp, o->role, !o->no_gtpu, &s);
+		if (!r)
+			r = spread_config(dp, s, o, ifname);
+		if (!r)
+			r = disp_attach(dp, ifname, idx, s, mode, &xp);
+	}
+	if (r) {
+		if (s)
+			xcrs_bpf__destroy(s);
 		return r;
 	}
 	/* until the cpumap is filled, G-PDUs are judged where they

@@ -200,7 +200,7 @@ int disp_count_xcrs(struct xdp_multiprog *mp)
 }
 
 int disp_attach(struct dp *dp, const char *ifname, int ifindex,
-		struct xcrs_bpf *s, enum dp_xdp_mode *mode, bool fallback,
+		struct xcrs_bpf *s, enum dp_xdp_mode mode,
 		struct xdp_program **ret_xp)
 {
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, xo, .obj = s->obj,
@@ -219,23 +219,18 @@ int disp_attach(struct dp *dp, const char *ifname, int ifindex,
 	xdp_program__set_chain_call_enabled(xp, XDP_PASS, true);
 	/* libxdp loads the object (as BPF_PROG_TYPE_EXT) and attaches it */
 	prev = log_lib_silence();
-	r = xdp_program__attach(xp, ifindex, xmode(*mode), 0);
-	if (r && *mode == DP_MODE_NATIVE && fallback && r != -EBUSY) {
-		log_warn("%s: native XDP through the dispatcher failed (%s), "
-			 "falling back to generic mode",
-			 ifname, strerror(-r));
-		*mode = DP_MODE_SKB;
-		r = xdp_program__attach(xp, ifindex, XDP_MODE_SKB, 0);
-	}
+	r = xdp_program__attach(xp, ifindex, xmode(mode), 0);
 	log_lib_restore(prev);
 	if (r) {
 		xdp_program__close(xp);
 		libxdp_strerror(r, msg, sizeof(msg));
 		return dp_fail(dp, r < 0 ? r : -EINVAL,
 			       "attaching xcrs to %s through libxdp's "
-			       "dispatcher (%s; run with -vv for libxdp's and "
-			       "the verifier's messages)",
-			       ifname, msg);
+			       "dispatcher in %s mode (%s; run with -vv for "
+			       "libxdp's and the verifier's messages)",
+			       ifname,
+			       mode == DP_MODE_NATIVE ? "native" : "generic",
+			       msg);
 	}
 	/* libxdp falls back to attaching the program alone where its own
 	 * check of the kernel fails: that is not a dispatcher */
@@ -243,7 +238,7 @@ int disp_attach(struct dp *dp, const char *ifname, int ifindex,
 	if (libxdp_get_error(mp) || !mp || xdp_multiprog__is_legacy(mp)) {
 		if (!libxdp_get_error(mp))
 			xdp_multiprog__close(mp);
-		xdp_program__detach(xp, ifindex, xmode(*mode), 0);
+		xdp_program__detach(xp, ifindex, xmode(mode), 0);
 		xdp_program__close(xp);
 		return dp_fail(dp, -EOPNOTSUPP,
 			       "%s: libxdp attached xcrs without its "

@@ -133,10 +133,11 @@ const char *disp_why(const struct dp *dp);
 int disp_find(struct dp *dp, const char *ifname, int ifindex,
 	      struct xdp_multiprog **ret_mp);
 int disp_count_xcrs(struct xdp_multiprog *mp);
-/* Adds instance s (opened, not loaded) to the interface's dispatcher
- * (made when there is none). *mode may fall back to generic. */
+/* Adds instance s (opened, not loaded: libxdp loads it) to the
+ * interface's dispatcher (made when there is none). After a failure s
+ * is spent (loaded against a dispatcher that is gone): open another. */
 int disp_attach(struct dp *dp, const char *ifname, int ifindex,
-		struct xcrs_bpf *s, enum dp_xdp_mode *mode, bool fallback,
+		struct xcrs_bpf *s, enum dp_xdp_mode mode,
 		struct xdp_program **ret_xp);
 /* Removes every xcrs program but keep_id (0: all) from the interface's
  * dispatcher: how many, or -errno. */
