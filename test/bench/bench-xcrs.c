@@ -46,6 +46,8 @@
 #include "livetraffic.h"
 #include "netns.h"
 #include "pktbuild.h"
+#include "radgen.h"
+#include "radius.h"
 #include "xdptest.h"
 
 static bool quick;
@@ -1201,6 +1203,257 @@ static void section_rate(void)
 	close(gen_prog);
 }
 
+/* ---- radius: the packet core's accounting into the agent ---- */
+
+#define RB_SECRET "bench-secret"
+
+struct codec_server {
+	int fd;
+	pthread_t th;
+	volatile int stop;
+};
+
+/* The baseline: the codec alone on a socket (parse, verify, respond), no
+ * agent, no recording. */
+static void *codec_serve(void *arg)
+{
+	struct codec_server *cs = arg;
+	uint8_t buf[RADIUS_MAX + 1], resp[RADIUS_HDR];
+
+	while (!cs->stop) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		struct radius_acct a;
+		ssize_t n = recvfrom(cs->fd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n <= 0)
+			continue;
+		if (radius_parse(buf, (size_t)n, &a, NULL, 0) ||
+		    radius_verify(buf, &a, (const uint8_t *)RB_SECRET,
+				  strlen(RB_SECRET)))
+			continue;
+		radius_response(&a, (const uint8_t *)RB_SECRET,
+				strlen(RB_SECRET), resp, sizeof(resp));
+		sendto(cs->fd, resp, sizeof(resp), 0, (struct sockaddr *)&from,
+		       fl);
+	}
+	return NULL;
+}
+
+static int codec_start(struct codec_server *cs, unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_usec = 200000 };
+
+	memset(cs, 0, sizeof(*cs));
+	cs->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (cs->fd < 0 || bind(cs->fd, (void *)&a, sizeof(a)))
+		return -errno;
+	setsockopt(cs->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return pthread_create(&cs->th, NULL, codec_serve, cs) ? -EAGAIN : 0;
+}
+
+static void codec_stop(struct codec_server *cs)
+{
+	cs->stop = 1;
+	pthread_join(cs->th, NULL);
+	close(cs->fd);
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50 and p99 of the n answered latencies in lat (ns), in µs. */
+static void lat_pct(uint64_t *lat, uint32_t n, double *p50, double *p99)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (lat[i])
+			lat[k++] = lat[i];
+	qsort(lat, k, sizeof(*lat), cmp_u64);
+	*p50 = k ? (double)lat[k / 2] / 1e3 : 0;
+	*p99 = k ? (double)lat[(uint32_t)((k - 1) * 0.99)] / 1e3 : 0;
+}
+
+/* One JSON request line to the agent's control socket (a connection a
+ * request); 0 if it said ok. */
+static int ctl_line(const char *path, const char *line)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[8192];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		if (fd >= 0)
+			close(fd);
+		return -EIO;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	return strstr(buf, "\"ok\":true") || strstr(buf, "\"ok\": true") ? 0 :
+									      -EINVAL;
+}
+
+static void section_radius(const char *builddir)
+{
+	const uint32_t N = quick ? 20000 : 100000, L = 1000;
+	const unsigned port = 18813, bport = 18814;
+	char dir[64], pins[256], policy[300], ctl[100], agent_bin[512];
+	json_object *sec = json_object_new_object();
+	struct radgen_result base = { 0 }, st = { 0 }, sp = { 0 },
+			     lb = { 0 }, la = { 0 };
+	struct codec_server cs;
+	uint64_t *lat = calloc(L, sizeof(uint64_t)),
+		 *latb = calloc(L, sizeof(uint64_t));
+	double b50, b99, a50, a99;
+	long rss0, rss1;
+	pid_t pid;
+	FILE *f;
+
+	printf("\n== radius: Accounting-Requests into the real xcrs-agent "
+	       "(loopback, 64 outstanding; %u sessions)\n", N);
+	snprintf(dir, sizeof(dir), "/tmp/xcrs-bench-r%d", getpid());
+	mkdir(dir, 0700);
+	tn_pin_dir(pins, sizeof(pins), "bench-r");
+	tn_rm_pins(pins);
+	snprintf(policy, sizeof(policy), "%s/policy.yaml", dir);
+	snprintf(ctl, sizeof(ctl), "%s/ctl.sock", dir);
+	f = fopen(policy, "w");
+	fprintf(f,
+		"version: 1\n"
+		"agent: {pin_dir: %s, control_socket: %s, "
+		"state_file: %s/state.json, audit_log: %s/audit.jsonl, "
+		"metrics: off}\n"
+		"levels:\n  - {name: normal, allow: all}\n"
+		"  - {name: blocked, allow: []}\n"
+		"scopes:\n  - {name: apn, pools: [198.18.0.0/15, "
+		"\"2001:db8::/32\"]}\n"
+		"inputs:\n  radius:\n    listen: 127.0.0.1:%u\n"
+		"    clients: [{address: 127.0.0.1, secret: %s}]\n",
+		pins, ctl, dir, dir, port, RB_SECRET);
+	fclose(f);
+	snprintf(agent_bin, sizeof(agent_bin), "%s/agent/xcrs-agent", builddir);
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execl(agent_bin, agent_bin, "-q", "-c", policy, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && access(ctl, F_OK); i++)
+		usleep(50000);
+	if (access(ctl, F_OK)) {
+		printf("   the agent did not start (%s)\n", agent_bin);
+		goto out;
+	}
+	if (codec_start(&cs, bport)) {
+		printf("   cannot start the codec baseline\n");
+		goto out;
+	}
+	radgen_run(NULL, bport, RB_SECRET, RADIUS_START, 0, N, 64, &base);
+	lb.lat = latb;
+	radgen_run(NULL, bport, RB_SECRET, RADIUS_START, 0, L, 1, &lb);
+	codec_stop(&cs);
+	rss0 = rss_kib(pid);
+	if (radgen_run(NULL, port, RB_SECRET, RADIUS_START, 0, N, 64, &st) ||
+	    st.answered != N) {
+		printf("   Starts: %llu of %u answered\n",
+		       (unsigned long long)st.answered, N);
+		goto out;
+	}
+	rss1 = rss_kib(pid);
+	radgen_run(NULL, port, RB_SECRET, RADIUS_STOP, 0, N, 64, &sp);
+	/* Start -> response for subscribers with a decision: the entries
+	 * (the host and the /64) are written before the response */
+	for (uint32_t i = 0; i < L; i++) {
+		char line[160];
+
+		snprintf(line, sizeof(line),
+			 "{\"cmd\":\"react\",\"terminal\":\"imsi:00101%010u\","
+			 "\"level\":\"blocked\"}\n",
+			 N + i);
+		if (ctl_line(ctl, line)) {
+			printf("   react imsi:00101%010u failed\n", N + i);
+			goto out;
+		}
+	}
+	la.lat = lat;
+	radgen_run(NULL, port, RB_SECRET, RADIUS_START, N, L, 1, &la);
+	lat_pct(latb, L, &b50, &b99);
+	lat_pct(lat, L, &a50, &a99);
+	printf("   codec alone (parse, verify, respond) %9.0f requests/s\n",
+	       base.answered / base.secs);
+	printf("   xcrs-agent, Start (recorded, journaled) %7.0f requests/s  "
+	       "/ codec alone %.2f\n",
+	       N / st.secs, (N / st.secs) / (base.answered / base.secs));
+	printf("   xcrs-agent, Stop (addresses released)  %7.0f requests/s\n",
+	       sp.answered / sp.secs);
+	printf("   memory per session (agent RSS)          %7.0f bytes\n",
+	       rss0 > 0 && rss1 > rss0 ? (double)(rss1 - rss0) * 1024 / N : 0);
+	printf("   Start -> response, subscriber with a decision (host and "
+	       "/64 entries written first): p50 %.0f µs, p99 %.0f µs; codec "
+	       "alone p50 %.0f µs, p99 %.0f µs\n",
+	       a50, a99, b50, b99);
+	put(sec, "codec_rps", base.answered / base.secs);
+	put(sec, "start_rps", N / st.secs);
+	put(sec, "stop_rps", sp.answered / sp.secs);
+	put(sec, "bytes_per_session",
+	    rss0 > 0 && rss1 > rss0 ? (double)(rss1 - rss0) * 1024 / N : 0);
+	put(sec, "decided_start_p50_us", a50);
+	put(sec, "decided_start_p99_us", a99);
+	put(sec, "codec_p50_us", b50);
+	put(sec, "codec_p99_us", b99);
+out:
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	free(lat);
+	free(latb);
+	tn_rm_pins(pins);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			printf("   cannot remove %s\n", dir);
+	}
+	json_object_object_add(out, "radius", sec);
+}
+
 static void header(void)
 {
 	struct utsname u;
@@ -1255,7 +1508,7 @@ int main(int argc, char **argv)
 		case 'h':
 			printf("usage: xcrs-bench [--json] [--quick] [--build DIR] "
 			       "[--frames N] [cost] [scale] [ingest] [latency] "
-			       "[rate]\n"
+			       "[rate] [radius]\n"
 			       "Figures of xcrs beside baselines measured in the "
 			       "same run (root: BPF, the agent).\n"
 			       "--quick stops the fills at 1M subscribers and "
@@ -1267,6 +1520,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	signal(SIGPIPE, SIG_IGN);
 	/* each figure as soon as it is measured (a console, a pipe) */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	out = json_object_new_object();
@@ -1288,6 +1542,8 @@ int main(int argc, char **argv)
 			section_latency(builddir);
 		if (all || !strcmp(s, "rate"))
 			section_rate();
+		if (all || !strcmp(s, "radius"))
+			section_radius(builddir);
 		if (all)
 			break;
 	}
