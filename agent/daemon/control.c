@@ -497,7 +497,9 @@ static void control_request(void *ctx, struct lclient *c, char *line,
 		json_object *o = ok_reply();
 
 		json_object_object_add(o, "sessions",
-				       subscribers_sessions_json(ctl->d->subs));
+				       subscribers_sessions_json(ctl->d->subs,
+								 req.apn,
+								 req.location));
 		send_reply(ctl, c, o);
 		break;
 	}

@@ -59,7 +59,10 @@ static void usage(FILE *f)
 "  stats                           agent counters and dataplane statistics\n"
 "  ms                              MSs between connect and leave: since when,\n"
 "                                  how seen, SCA present, probes unanswered\n"
-"  sessions                        the packet core's sessions (inputs.radius):\n"
+"  sessions [--apn APN] [--location LOC]\n"
+"                                  the packet core's sessions (inputs.radius,\n"
+"                                  the session feed), of one APN / at a location\n"
+"                                  starting with LOC (tai:001-01-0001, ecgi:…):\n"
 "                                  subscriber, IPv4, IPv6 /64, APN, location,\n"
 "                                  the subscriber's level\n"
 "  updates                         update campaigns (outbreaks): instructed,\n"
@@ -448,12 +451,14 @@ int main(int argc, char **argv)
 		{"for", required_argument, NULL, 'f'},
 		{"reason", required_argument, NULL, 'r'},
 		{"mode", required_argument, NULL, 'm'},
+		{"apn", required_argument, NULL, 'a'},
+		{"location", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	const char *sock = getenv("XCRS_SOCKET"), *level = NULL, *dur = NULL,
-		   *reason = NULL, *mode = NULL, *cmd;
+		   *reason = NULL, *mode = NULL, *apn = NULL, *loc = NULL, *cmd;
 	json_object *req, *rep = NULL, *ok;
 	bool json = false;
 	int c, rc;
@@ -480,6 +485,12 @@ int main(int argc, char **argv)
 		case 'm':
 			mode = optarg;
 			break;
+		case 'a':
+			apn = optarg;
+			break;
+		case 'L':
+			loc = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -505,9 +516,12 @@ int main(int argc, char **argv)
 			{ CTL_A_FOR, "--for DURATION" },
 			{ CTL_A_REASON, "--reason TEXT" },
 			{ CTL_A_MODE, "--mode MODE" },
+			{ CTL_A_APN, "--apn APN" },
+			{ CTL_A_LOCATION, "--location LOCATION" },
 		};
 		struct ctl_args ca = { .level = level, .duration = dur,
-				       .reason = reason, .mode = mode };
+				       .reason = reason, .mode = mode,
+				       .apn = apn, .location = loc };
 		const struct ctl_cmd_def *d;
 		const char *wire = cmd;
 		size_t nargs = 0;

@@ -309,6 +309,21 @@ Test(subscribers, the_json_session_feed_carries_the_same_facts)
 			  strstr(out, "ims") && strstr(out, "tai:001-01-0001"),
 		  "%s", out);
 	cr_expect(!strstr(out, "192.0.2.41"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "sessions --apn ims"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.40"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "sessions --apn internet"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "no session"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "sessions --location tai:001-01"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.40"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "sessions --location ecgi:"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "no session"), "%s", out);
 	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "ms"), 0, "%s", out);
 	cr_expect(strstr(out, "192.0.2.42") && strstr(out, "192.0.2.40"),
 		  "the address-only line or the start: %s", out);

@@ -1036,13 +1036,25 @@ static json_object *session_json(const struct subscribers *s,
 	return o;
 }
 
-json_object *subscribers_sessions_json(const struct subscribers *s)
+json_object *subscribers_sessions_json(const struct subscribers *s,
+				       const char *apn, const char *location)
 {
 	json_object *arr = json_object_new_array();
+	size_t ll = location ? strlen(location) : 0;
 
 	for (size_t i = 0; i < NBUCKETS; i++)
-		for (struct session *x = s->sess[i]; x; x = x->next)
+		for (struct session *x = s->sess[i]; x; x = x->next) {
+			if (apn && *apn && strcmp(x->apn, apn))
+				continue;
+			/* a location matches any of its parts: "tai:…" is
+			 * also in "tai:…/ecgi:…" */
+			if (ll && strncmp(x->location, location, ll) &&
+			    !(strchr(x->location, '/') &&
+			      !strncmp(strchr(x->location, '/') + 1, location,
+				       ll)))
+				continue;
 			json_object_array_add(arr, session_json(s, x));
+		}
 	return arr;
 }
 

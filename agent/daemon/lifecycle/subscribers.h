@@ -88,7 +88,9 @@ size_t subscribers_by_apn(const struct subscribers *s, struct sess_apn *out,
 			  size_t max);
 
 /* Views (xcrsctl sessions / show). */
-json_object *subscribers_sessions_json(const struct subscribers *s);
+/* The sessions (apn NULL/"" = any; location a prefix, NULL/"" = any). */
+json_object *subscribers_sessions_json(const struct subscribers *s,
+				       const char *apn, const char *location);
 /* The subscriber holding a (IPv4 host or inside an IPv6 /64), or NULL. */
 const char *subscribers_holder(const struct subscribers *s,
 			       const struct xcrs_addr *a);

@@ -160,7 +160,7 @@ const struct ctl_cmd_def ctl_cmds[] = {
 	{ "stats", CTL_STATS, 0, 0 },
 	{ "updates", CTL_UPDATES, 0, 0 },
 	{ "ms", CTL_MS, 0, 0 },
-	{ "sessions", CTL_SESSIONS, 0, 0 },
+	{ "sessions", CTL_SESSIONS, CTL_A_APN | CTL_A_LOCATION, 0 },
 	{ "reload", CTL_RELOAD, 0, 0 },
 };
 const size_t ctl_ncmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
@@ -185,6 +185,8 @@ static const struct {
 	{ CTL_A_LEVEL, "level", offsetof(struct ctl_args, level) },
 	{ CTL_A_REASON, "reason", offsetof(struct ctl_args, reason) },
 	{ CTL_A_MODE, "mode", offsetof(struct ctl_args, mode) },
+	{ CTL_A_APN, "apn", offsetof(struct ctl_args, apn) },
+	{ CTL_A_LOCATION, "location", offsetof(struct ctl_args, location) },
 };
 
 int ctl_build(const char *name, const struct ctl_args *a, char **ret_line,
@@ -260,6 +262,20 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 		e = get_name(o, "level", r.level, err, errlen);
 	if (!e && (d->args & CTL_A_REASON) && (s = get_str(o, "reason")))
 		snprintf(r.reason, sizeof(r.reason), "%s", s);
+	if (!e && (d->args & CTL_A_APN) && (s = get_str(o, "apn"))) {
+		if (!*s || strlen(s) >= sizeof(r.apn))
+			e = fail(err, errlen, "apn: 1 to %zu characters",
+				 sizeof(r.apn) - 1);
+		else
+			snprintf(r.apn, sizeof(r.apn), "%s", s);
+	}
+	if (!e && (d->args & CTL_A_LOCATION) && (s = get_str(o, "location"))) {
+		if (!*s || strlen(s) >= sizeof(r.location))
+			e = fail(err, errlen, "location: 1 to %zu characters",
+				 sizeof(r.location) - 1);
+		else
+			snprintf(r.location, sizeof(r.location), "%s", s);
+	}
 	if (!e && (d->args & CTL_A_MODE) && (s = get_str(o, "mode"))) {
 		if (!strcmp(s, "isolate"))
 			r.mode = XCRS_CONTAIN_ISOLATE;

@@ -40,6 +40,8 @@ enum ctl_cmd {
 #define CTL_A_LEVEL    0x10 /* "level": a level name */
 #define CTL_A_REASON   0x20 /* "reason": text */
 #define CTL_A_MODE     0x40 /* "mode": isolate | no-lateral */
+#define CTL_A_APN      0x80 /* "apn": an APN (a filter) */
+#define CTL_A_LOCATION 0x100 /* "location": a location prefix (a filter) */
 
 /* The command table: every command of the control socket. */
 struct ctl_cmd_def {
@@ -56,6 +58,7 @@ const struct ctl_cmd_def *ctl_cmd_find(const char *name);
 /* A request as a client writes it; NULL: not given. */
 struct ctl_args {
 	const char *terminal, *scope, *duration, *level, *reason, *mode;
+	const char *apn, *location;
 };
 /* The request line (malloc'd, without '\n') of command name with args.
  * Refuses (-EINVAL, err says why) an unknown command, an argument the
@@ -81,6 +84,8 @@ struct ctl_req {
 	uint64_t for_ns;		/* react, scope-contain: 0 = until
 					 * released */
 	enum xcrs_contain_mode mode;	/* scope-contain: NONE = the policy's */
+	char apn[101];			/* sessions: "" = any */
+	char location[64];		/* sessions: a prefix, "" = any */
 };
 
 /* Parses one request line (len bytes, need not be NUL-terminated).
