@@ -516,7 +516,7 @@ static int start(struct daemon *d, char *err, size_t errlen)
 				 errlen)) ||
 	    (r = updates_new(p, d->ms, d->keys, d->audit, &d->upd)) ||
 	    (r = lines_new(d->loop, &d->lines)) ||
-	    (r = reports_new(d->loop, p, d->dec, d->keys, d->ms, d->upd,
+	    (r = reports_new(d->loop, p, d->dec, d->keys, d->ms, d->subs, d->upd,
 			     d->peers, &d->reports, err, errlen)) ||
 	    (r = feeds_new(d->loop, p, d->dec, d->ms, d->subs, d->lines,
 			   &d->feeds, err, errlen)) ||

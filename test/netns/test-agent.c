@@ -1055,3 +1055,52 @@ Test(agent, outbreak_staggered_updates_and_compliance)
 			  delays[0] != delays[2],
 		  "delays %d %d %d", delays[0], delays[1], delays[2]);
 }
+
+/* X.1124 meets the packet core: a report whose key names a subscriber
+ * (the key file's fourth column here; authsrv's released identity for a
+ * B-TID) is about the address it covers only while that subscriber's
+ * session holds it; under another subscriber's session it is refused
+ * and counted. */
+Test(agent, a_report_must_come_from_the_subscriber_holding_the_address)
+{
+	char out[8192];
+
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sed -i 's/^t1 .*/& imsi:001010000000011/' %s/keys",
+			    dir),
+		     0, "%s", out);
+	stop_agent(SIGTERM);
+	snprintf(reports_extra, sizeof(reports_extra),
+		 "  sessions:\n    - socket: %s/sessions.sock\n", dir);
+	write_policy(NULL);
+	start_agent();
+	/* no session: the key alone decides, as before */
+	cr_assert_eq(terminal(0, out, sizeof(out), "status"), 0, "%s", out);
+	/* the packet core gives 192.0.2.10 to another subscriber */
+	send_line("sessions.sock",
+		  "{\"event\": \"start\", \"session\": \"x1\", \"imsi\": "
+		  "\"001010000000099\", \"ipv4\": \"192.0.2.10\"}\n");
+	cr_assert(ctl_until("sessions", "001010000000099", out, sizeof(out)),
+		  "%s", out);
+	cr_expect_neq(terminal(0, out, sizeof(out), "status"), 0,
+		      "a report under another subscriber's session: %s", out);
+	cr_assert(ctl_until("--json stats", "\"subscriber-mismatch\":1", out,
+			    sizeof(out)),
+		  "%s", out);
+	/* its own session: accepted again */
+	send_line("sessions.sock",
+		  "{\"event\": \"stop\", \"session\": \"x1\"}\n"
+		  "{\"event\": \"start\", \"session\": \"x2\", \"imsi\": "
+		  "\"001010000000011\", \"ipv4\": \"192.0.2.10\"}\n");
+	cr_assert(ctl_until("sessions", "001010000000011", out, sizeof(out)),
+		  "%s", out);
+	cr_expect_eq(terminal(0, out, sizeof(out), "status"), 0, "%s", out);
+	/* a key file line naming no IMSI stays as it was; a bad one is
+	 * refused with its line */
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sed -i 's/^t2 .*/& imsi:12x/' %s/keys", dir),
+		     0, "%s", out);
+	cr_expect_neq(ctl(out, sizeof(out), "reload"), 0);
+	cr_expect(strstr(out, "keys:2:") && strstr(out, "imsi:12x"), "%s",
+		  out);
+}

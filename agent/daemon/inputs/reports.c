@@ -35,6 +35,7 @@ struct reports {
 	struct decide *dec;
 	struct keys *keys;
 	struct ms *ms;
+	struct subscribers *subs;
 	struct updates *up;
 	struct peers *peers;
 	struct crsap_replay *replay;
@@ -227,6 +228,28 @@ static void handle_report(struct tconn *t, const uint8_t *buf, size_t len,
 			 crsap_verdict_to_string(v), err);
 		tconn_kill(t);
 		return;
+	}
+	/* X.1124 and the packet core must name the same subscriber: the
+	 * key's (authsrv's released identity, or the key file's) and the
+	 * one whose session holds the address the report is about */
+	{
+		struct xcrs_addr about = k->peer ? t->peer : k->addr;
+		const char *holder = rs->subs ?
+					     subscribers_holder(rs->subs, &about) :
+					     NULL;
+
+		if (holder && k->subscriber[0] && strcmp(holder, k->subscriber)) {
+			rs->rep.refused++;
+			rs->rep.refused_by[CRSAP_MISMATCH]++;
+			addr_format(&about, tbuf, sizeof(tbuf));
+			log_warn("report from %s refused (%s): its key is "
+				 "%s's, the session holding %s is %s's",
+				 t->peer_s,
+				 crsap_verdict_to_string(CRSAP_MISMATCH),
+				 k->subscriber, tbuf, holder);
+			tconn_kill(t);
+			return;
+		}
 	}
 	rs->rep.accepted++;
 	t->authed = true;
@@ -547,9 +570,9 @@ static int listen_on(struct reports *rs, char *err, size_t errlen)
 }
 
 int reports_new(struct loop *l, const struct policy *p, struct decide *dec,
-		struct keys *keys, struct ms *m, struct updates *up,
-		struct peers *peers, struct reports **ret_reports, char *err,
-		size_t errlen)
+		struct keys *keys, struct ms *m, struct subscribers *subs,
+		struct updates *up, struct peers *peers,
+		struct reports **ret_reports, char *err, size_t errlen)
 {
 	struct reports *rs = calloc(1, sizeof(*rs));
 	int r;
@@ -557,7 +580,8 @@ int reports_new(struct loop *l, const struct policy *p, struct decide *dec,
 	if (!rs)
 		return -ENOMEM;
 	*rs = (struct reports){ .loop = l, .p = p, .dec = dec, .keys = keys,
-				.ms = m, .up = up, .peers = peers,
+				.ms = m, .subs = subs, .up = up,
+				.peers = peers,
 				.listen.fd = -1 };
 	r = crsap_replay_new(1u << 18, &rs->replay);
 	if (!r && p->reports.enabled)

@@ -19,6 +19,7 @@
 #include "decide.h"
 #include "keys.h"
 #include "ms.h"
+#include "subscribers.h"
 #include "peers.h"
 #include "update.h"
 
@@ -33,10 +34,13 @@ struct reports_report {
 
 /* Listens when the policy's reports are on (else a listener that holds
  * nothing). */
+/* subs (may be NULL): a report whose key names a subscriber other than
+ * the one whose session holds the terminal's address is refused
+ * (subscriber-mismatch). */
 int reports_new(struct loop *l, const struct policy *p, struct decide *dec,
-		struct keys *keys, struct ms *m, struct updates *up,
-		struct peers *peers, struct reports **ret_reports, char *err,
-		size_t errlen);
+		struct keys *keys, struct ms *m, struct subscribers *subs,
+		struct updates *up, struct peers *peers,
+		struct reports **ret_reports, char *err, size_t errlen);
 void reports_free(struct reports *r);
 void reports_set_policy(struct reports *r, const struct policy *p);
 const struct reports_report *reports_report(const struct reports *r);

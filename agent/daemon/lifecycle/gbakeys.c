@@ -106,6 +106,16 @@ static void cache_put(struct gbakeys *g, const struct job *j)
 	memset(k, 0, sizeof(*k));
 	snprintf(k->id, sizeof(k->id), "%s", j->id);
 	k->peer = true; /* reports are about the address they come from */
+	/* the identity authsrv released: an IMSI, or an IMPI whose user
+	 * part is one (TS 23.003 13.3); a pseudonym names no subscriber */
+	{
+		const char *sj = j->key.subject;
+		size_t n = strspn(sj, "0123456789");
+
+		if (n >= 5 && n <= 15 && (sj[n] == '\0' || sj[n] == '@'))
+			snprintf(k->subscriber, sizeof(k->subscriber),
+				 "imsi:%.*s", (int)n, sj);
+	}
 	memcpy(k->key, j->key.ks_as, GBA_KEY);
 	k->keylen = GBA_KEY;
 	/* Until the session ends, but asked again at least every KEY_TTL_S so

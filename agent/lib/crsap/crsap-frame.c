@@ -168,6 +168,7 @@ const char *crsap_verdict_to_string(enum crsap_verdict v)
 		[CRSAP_STALE] = "stale",
 		[CRSAP_REPLAYED] = "replayed",
 		[CRSAP_BUSY] = "busy",
+		[CRSAP_MISMATCH] = "subscriber-mismatch",
 	};
 
 	return v < CRSAP_VERDICT_MAX ? names[v] : "?";

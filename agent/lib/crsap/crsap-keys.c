@@ -61,12 +61,30 @@ int crsap_keyring_load(const char *path, struct crsap_keyring **ret,
 			tok[ntok++] = p;
 		if (!ntok)
 			continue;
-		if (ntok != 3) {
+		if (ntok != 3 && ntok != 4) {
 			cx_seterr(err, errlen,
-			       "%s:%u: expected \"ID ADDRESS KEY\"", path,
-			       lineno);
+			       "%s:%u: expected \"ID ADDRESS KEY [imsi:DIGITS]\"",
+			       path, lineno);
 			ret_err = -EINVAL;
 			break;
+		}
+		if (ntok == 4) {
+			size_t n = strlen(tok[3]);
+			bool ok = !strncmp(tok[3], "imsi:", 5) && n >= 10 &&
+				  n <= 20;
+
+			for (size_t i = 5; ok && i < n; i++)
+				ok = tok[3][i] >= '0' && tok[3][i] <= '9';
+			if (!ok) {
+				cx_seterr(err, errlen,
+				       "%s:%u: \"%s\": the subscriber is "
+				       "imsi: and 5 to 15 digits", path,
+				       lineno, tok[3]);
+				ret_err = -EINVAL;
+				break;
+			}
+			snprintf(k.subscriber, sizeof(k.subscriber), "%s",
+				 tok[3]);
 		}
 		if (!crsap_id_valid(tok[0])) {
 			cx_seterr(err, errlen,

@@ -228,6 +228,9 @@ int crsap_response_build(const struct crsap_response *r, char **out,
  * keyring (keys come from xcrs-authsrv only). */
 struct crsap_key {
 	char id[CRSAP_ID_MAX + 1];
+	/* the subscriber behind the key ("imsi:DIGITS"; "" = not known):
+	 * a key file's fourth column, or the identity authsrv released */
+	char subscriber[24];
 	bool peer;
 	struct xcrs_addr addr;
 	uint8_t key[CRSAP_KEY_MAX];
@@ -262,6 +265,8 @@ enum crsap_verdict {
 	CRSAP_STALE,		/* timestamp outside the skew */
 	CRSAP_REPLAYED,		/* nonce seen before */
 	CRSAP_BUSY,		/* replay cache full: refused, not trusted */
+	CRSAP_MISMATCH,		/* the key's subscriber is not the one whose
+				 * session holds the address */
 	CRSAP_VERDICT_MAX
 };
 const char *crsap_verdict_to_string(enum crsap_verdict v);
