@@ -1104,3 +1104,75 @@ Test(agent, a_report_must_come_from_the_subscriber_holding_the_address)
 	cr_expect(strstr(out, "keys:2:") && strstr(out, "imsi:12x"), "%s",
 		  out);
 }
+
+/* The same through authsrv: a terminal bootstrapped as an IMSI-based IMPI
+ * reports with its B-TID; authsrv releases that identity with the key.
+ * Under another subscriber's session the report is refused. */
+Test(agent, a_btid_report_must_come_from_the_subscriber_holding_the_address)
+{
+	char out[4096], usim[300], sess[300];
+	FILE *f;
+
+	cr_assert_eq(ae_setup(&aenv, "192.0.2.1", 1, NULL), 0);
+	cr_assert_eq(ae_admin(&aenv, out, sizeof(out), NULL,
+			      "add 001010000000011@ims.mnc001.mcc001."
+			      "3gppnetwork.org --k "
+			      "465b5ce8b199b49faa5f0a2ee238a6bc --opc "
+			      "cd63cb71954a9f4e48a5994e37a02baf"),
+		     0, "%s", out);
+	cr_assert_eq(ae_start(&aenv, 0, &edge), 0);
+	snprintf(reports_extra, sizeof(reports_extra),
+		 "    authsrv:\n"
+		 "      server: %s\n"
+		 "      ca: %s\n"
+		 "      cert: %s/crs.crt\n"
+		 "      key: %s/crs.key\n"
+		 "      as_id: crs.home.example\n"
+		 "  sessions:\n    - socket: %s/sessions.sock\n",
+		 aenv.addr[0], aenv.ca, aenv.dir, aenv.dir, dir);
+	stop_agent(SIGTERM);
+	write_policy(NULL);
+	start_agent();
+	snprintf(usim, sizeof(usim), "%s/usim.json", dir);
+	snprintf(sess, sizeof(sess), "%s/session.json", dir);
+	f = fopen(usim, "w");
+	cr_assert(f);
+	fputs("{\"id\": \"001010000000011@ims.mnc001.mcc001.3gppnetwork.org\", "
+	      "\"k\": \"465b5ce8b199b49faa5f0a2ee238a6bc\", "
+	      "\"opc\": \"cd63cb71954a9f4e48a5994e37a02baf\", \"sqn\": 0}\n",
+	      f);
+	fclose(f);
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
+			    "%s bootstrap --server %s --ca %s --usim %s "
+			    "--session %s",
+			    ae_bin("xcrs-auth-client"), aenv.addr[0], aenv.ca,
+			    usim, sess),
+		     0, "%s", out);
+	send_line("sessions.sock",
+		  "{\"event\": \"start\", \"session\": \"y1\", \"imsi\": "
+		  "\"001010000000099\", \"ipv4\": \"192.0.2.10\"}\n");
+	cr_assert(ctl_until("sessions", "001010000000099", out, sizeof(out)),
+		  "%s", out);
+	cr_expect_neq(tn_run(&t[0], out, sizeof(out),
+			     TERMINAL " --server 192.0.2.1:7443 --ca "
+			     "%s/server.crt --session %s --as-id "
+			     "crs.home.example status",
+			     dir, sess),
+		      0, "accepted under another subscriber's session: %s",
+		      out);
+	cr_assert(ctl_until("--json stats", "\"subscriber-mismatch\":1", out,
+			    sizeof(out)),
+		  "%s", out);
+	send_line("sessions.sock",
+		  "{\"event\": \"stop\", \"session\": \"y1\"}\n"
+		  "{\"event\": \"start\", \"session\": \"y2\", \"imsi\": "
+		  "\"001010000000011\", \"ipv4\": \"192.0.2.10\"}\n");
+	cr_assert(ctl_until("sessions", "001010000000011", out, sizeof(out)),
+		  "%s", out);
+	cr_expect_eq(tn_run(&t[0], out, sizeof(out),
+			    TERMINAL " --server 192.0.2.1:7443 --ca "
+			    "%s/server.crt --session %s --as-id "
+			    "crs.home.example status",
+			    dir, sess),
+		     0, "refused under its own session: %s", out);
+}
