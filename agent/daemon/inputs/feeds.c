@@ -241,6 +241,7 @@ static void session_line(struct feeds *f, const char *src, char *line,
 		ev.t0 = now_mono();
 		ev.source = "session feed";
 		r = subscribers_event(f->subs, &ev, err, sizeof(err));
+		subscribers_flush(f->subs);
 	}
 	if (r < 0) {
 		f->rep.malformed++;

@@ -38,8 +38,19 @@ struct dup {
 	uint8_t resp[RADIUS_HDR];
 };
 
+/* The responses of one wake-up: sent together once the batch's changes
+ * are written (subscribers_flush), never before. */
+#define BATCH 64
+struct resp {
+	struct sockaddr_storage to;
+	socklen_t tl;
+	uint8_t b[RADIUS_HDR];
+};
+
 struct radius_in {
 	struct watch w;
+	struct resp out[BATCH];
+	unsigned nout;
 	struct loop *loop;
 	const struct policy *p;
 	struct subscribers *subs;
@@ -111,6 +122,53 @@ static void to_addr4(const uint8_t b[4], struct xcrs_addr *a)
 	addr_parse(txt, a);
 }
 
+/* Writes the batch's changes, then sends its responses. */
+static void answer(struct radius_in *r)
+{
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	unsigned done = 0;
+
+	if (!r->nout)
+		return;
+	subscribers_flush(r->subs);
+	for (unsigned i = 0; i < r->nout; i++) {
+		iov[i] = (struct iovec){ .iov_base = r->out[i].b,
+					 .iov_len = RADIUS_HDR };
+		m[i] = (struct mmsghdr){
+			.msg_hdr = { .msg_name = &r->out[i].to,
+				     .msg_namelen = r->out[i].tl,
+				     .msg_iov = &iov[i], .msg_iovlen = 1 }
+		};
+	}
+	while (done < r->nout) {
+		int k = sendmmsg(r->w.fd, m + done, r->nout - done, 0);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			log_warn("radius: answering: %s (the NAS sends again)",
+				 k < 0 ? strerror(errno) : "nothing sent");
+			break;
+		}
+		done += (unsigned)k;
+	}
+	r->nout = 0;
+}
+
+static void queue(struct radius_in *r, const uint8_t *resp,
+		  const struct sockaddr_storage *to, socklen_t tl)
+{
+	struct resp *o;
+
+	if (r->nout == BATCH)
+		answer(r);
+	o = &r->out[r->nout++];
+	o->to = *to;
+	o->tl = tl;
+	memcpy(o->b, resp, RADIUS_HDR);
+}
+
 static void one(struct radius_in *r, const uint8_t *pkt, size_t n,
 		const struct sockaddr_storage *from, socklen_t fl)
 {
@@ -150,8 +208,7 @@ static void one(struct radius_in *r, const uint8_t *pkt, size_t n,
 	    !memcmp(d->auth, a.auth, RADIUS_AUTH_LEN) &&
 	    !memcmp(&d->from, from, sizeof(*from))) {
 		r->rep.retransmissions++;
-		sendto(r->w.fd, d->resp, sizeof(d->resp), 0,
-		       (const struct sockaddr *)from, fl);
+		queue(r, d->resp, from, fl);
 		return;
 	}
 	if (a.nas_id[0])
@@ -195,9 +252,7 @@ static void one(struct radius_in *r, const uint8_t *pkt, size_t n,
 	memcpy(d->auth, a.auth, RADIUS_AUTH_LEN);
 	d->at = now ? now : 1;
 	memcpy(d->resp, resp, sizeof(resp));
-	if (sendto(r->w.fd, resp, sizeof(resp), 0,
-		   (const struct sockaddr *)from, fl) < 0)
-		log_warn("radius: answering %s: %s", client, strerror(errno));
+	queue(r, resp, from, fl);
 }
 
 static void on_readable(struct watch *w, uint32_t events)
@@ -216,9 +271,10 @@ static void on_readable(struct watch *w, uint32_t events)
 		n = recvfrom(w->fd, buf, sizeof(buf), 0,
 			     (struct sockaddr *)&from, &fl);
 		if (n < 0)
-			return;
+			break;
 		one(r, buf, (size_t)n, &from, fl);
 	}
+	answer(r);
 }
 
 int radius_in_new(struct loop *l, const struct policy *p,

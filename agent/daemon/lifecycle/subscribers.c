@@ -59,6 +59,8 @@ struct subscribers {
 	/* the journal (<state_file>.sessions) */
 	char jpath[300];
 	int jfd;
+	char *jbuf; /* lines not written yet */
+	size_t jlen, jcap;
 	uint64_t jrecords;
 	struct watch jtimer;
 	bool jsync_armed;
@@ -215,10 +217,12 @@ void subscribers_free(struct subscribers *s)
 {
 	if (!s)
 		return;
+	subscribers_flush(s);
 	if (s->jfd >= 0) {
 		fdatasync(s->jfd);
 		close(s->jfd);
 	}
+	free(s->jbuf);
 	loop_close(s->loop, &s->jtimer);
 	for (size_t i = 0; i < NBUCKETS; i++) {
 		for (struct session *x = s->sess[i], *n; x; x = n) {
@@ -361,6 +365,7 @@ static void terminal_changed(void *ctx, const struct xcrs_addr *a)
 			s->applying = false;
 		}
 	}
+	subscribers_flush(s);
 }
 
 /* ---- events --------------------------------------------------------------- */
@@ -668,25 +673,70 @@ static int write_line(int fd, json_object *o)
 
 static int compact(struct subscribers *s);
 
+/* Writes what is buffered (the lines of the changes so far). */
+void subscribers_flush(struct subscribers *s)
+{
+	size_t off = 0;
+
+	while (s->jfd >= 0 && off < s->jlen) {
+		ssize_t w = write(s->jfd, s->jbuf + off, s->jlen - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			s->rep.errors++;
+			log_error("%s: %s (sessions change in memory only "
+				  "until the next rewrite)",
+				  s->jpath,
+				  w < 0 ? strerror(errno) : "short write");
+			break;
+		}
+		off += (size_t)w;
+	}
+	s->jlen = 0;
+	if (off && !s->jsync_armed &&
+	    !loop_timer_in(&s->jtimer, JOURNAL_SYNC_NS, 0))
+		s->jsync_armed = true;
+}
+
+/* A change's line, buffered until subscribers_flush() (the callers flush
+ * before they answer, so nothing is answered that is not written). */
 static void journal(struct subscribers *s, json_object *o)
 {
-	int r;
+	const char *t;
+	size_t n;
 
 	if (s->jfd < 0) {
 		json_object_put(o);
 		return;
 	}
-	r = write_line(s->jfd, o);
-	json_object_put(o);
-	if (r) {
-		s->rep.errors++;
-		log_error("%s: %s (sessions change in memory only until the "
-			  "next rewrite)",
-			  s->jpath, strerror(-r));
+	t = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	n = strlen(t);
+	if (s->jlen + n + 1 > s->jcap) {
+		size_t nc = s->jcap ? s->jcap * 2 : 65536;
+		char *nb;
+
+		while (nc < s->jlen + n + 1)
+			nc *= 2;
+		nb = realloc(s->jbuf, nc);
+		if (!nb) {
+			json_object_put(o);
+			s->rep.errors++;
+			log_error("%s: out of memory for a journal line",
+				  s->jpath);
+			return;
+		}
+		s->jbuf = nb;
+		s->jcap = nc;
 	}
+	memcpy(s->jbuf + s->jlen, t, n);
+	s->jbuf[s->jlen + n] = '\n';
+	s->jlen += n + 1;
+	json_object_put(o);
 	s->jrecords++;
-	if (!s->jsync_armed && !loop_timer_in(&s->jtimer, JOURNAL_SYNC_NS, 0))
-		s->jsync_armed = true;
+	if (s->jlen >= 256 * 1024)
+		subscribers_flush(s);
 	if (s->jrecords > 4 * (s->rep.sessions + s->rep.subscribers) + 10000)
 		compact(s);
 }
@@ -770,6 +820,7 @@ static int compact(struct subscribers *s)
 		log_error("%s: rewriting: %s", s->jpath, strerror(-r));
 		return r;
 	}
+	s->jlen = 0; /* the snapshot holds what they said */
 	if (s->jfd >= 0)
 		close(s->jfd);
 	s->jfd = open(s->jpath, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -1150,6 +1201,7 @@ int subscribers_react(struct subscribers *s, const char *id,
 		 u->nsessions ? "" : "; not attached: it applies when it is");
 	for (struct session *x = u->sessions; x; x = x->sub_next)
 		follow(s, x, NULL);
+	subscribers_flush(s);
 	return 0;
 }
 
@@ -1176,6 +1228,7 @@ int subscribers_release(struct subscribers *s, const char *id, char *err,
 			s->applying = false;
 		}
 	}
+	subscribers_flush(s);
 	return 0;
 }
 

@@ -65,6 +65,9 @@ const struct subscribers_report *subscribers_report(
  * -errno with err (nothing recorded). */
 int subscribers_event(struct subscribers *s, const struct sess_event *ev,
 		      char *err, size_t errlen);
+/* The journal lines of the changes so far are buffered: written by this
+ * (one write for a batch); call it before answering. */
+void subscribers_flush(struct subscribers *s);
 
 /* The operator on a subscriber ("imsi:…", "msisdn:…", "user:…"): its
  * decision, on every address it holds now and gets later (one not
