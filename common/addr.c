@@ -18,14 +18,34 @@ bool addr_is_v4(const struct xcrs_addr *a)
 	return !memcmp(a->a, pfx, sizeof(pfx));
 }
 
+void addr_from_v4(const void *v4, struct xcrs_addr *ret_addr)
+{
+	memset(ret_addr, 0, sizeof(*ret_addr));
+	ret_addr->a[10] = ret_addr->a[11] = 0xff;
+	memcpy(&ret_addr->a[12], v4, 4);
+}
+
+int addr_from_sockaddr(const struct sockaddr_storage *ss,
+		       struct xcrs_addr *ret_addr)
+{
+	if (ss->ss_family == AF_INET)
+		addr_from_v4(&((const struct sockaddr_in *)ss)->sin_addr,
+			     ret_addr);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(ret_addr->a,
+		       &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	else
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
 int addr_parse(const char *s, struct xcrs_addr *ret_addr)
 {
 	struct xcrs_addr a = { 0 };
 	struct in_addr v4;
 
 	if (inet_pton(AF_INET, s, &v4) == 1) {
-		a.a[10] = a.a[11] = 0xff;
-		memcpy(&a.a[12], &v4, 4);
+		addr_from_v4(&v4, &a);
 	} else if (inet_pton(AF_INET6, s, a.a) != 1) {
 		return -EINVAL;
 	}

@@ -20,6 +20,11 @@
 #define ADDR_STRLEN 52
 
 int addr_parse(const char *s, struct xcrs_addr *ret_addr);
+/* An IPv4 address (4 bytes, network order) in the 128-bit form. */
+void addr_from_v4(const void *v4, struct xcrs_addr *ret_addr);
+/* The address of an AF_INET or AF_INET6 socket address. */
+int addr_from_sockaddr(const struct sockaddr_storage *ss,
+		       struct xcrs_addr *ret_addr);
 /* "a/len"; a bare address is a host prefix. */
 int addr_prefix_parse(const char *s, struct xcrs_addr *ret_addr,
 		      unsigned *ret_plen);

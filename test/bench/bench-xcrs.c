@@ -523,11 +523,42 @@ static void pct(const char *what, double *v, size_t n, json_object *o)
 	put(o, "max_us", v[n - 1] * 1e6);
 }
 
+/* The real agent on the policy at path, quiet, killed with this
+ * process; waits (5 s) until wait_for exists. Its pid, or -1 if it did
+ * not come up. */
+static pid_t start_agent(const char *builddir, const char *path,
+			 const char *wait_for)
+{
+	char bin[512];
+	pid_t pid;
+
+	snprintf(bin, sizeof(bin), "%s/agent/xcrs-agent", builddir);
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execl(bin, bin, "-q", "-c", path, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 100 && access(wait_for, F_OK); i++)
+		usleep(50000);
+	if (pid > 0 && access(wait_for, F_OK)) {
+		printf("   the agent did not start (%s)\n", bin);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
 static void section_latency(const char *builddir)
 {
 	enum { N = 1000 };
 	static double to_map[N], to_drop[N];
-	char dir[64], pins[256], policy[300], sock[100], agent_bin[512];
+	char dir[64], pins[256], policy[300], sock[100];
 	json_object *sec = json_object_new_object(), *a = json_object_new_object(),
 		    *b = json_object_new_object();
 	struct dp_config cfg = { 0 };
@@ -559,22 +590,12 @@ static void section_latency(const char *builddir)
 		"react: {level: blocked, for: 1h}}\n",
 		pins, dir, dir, dir, sock);
 	fclose(f);
-	snprintf(agent_bin, sizeof(agent_bin), "%s/agent/xcrs-agent", builddir);
-	pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execl(agent_bin, agent_bin, "-q", "-c", policy, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && access(sock, F_OK); i++)
-		usleep(50000);
+	pid = start_agent(builddir, policy, sock);
 	cfg.pin_dir = pins;
-	if (access(sock, F_OK) || dp_open(&cfg, &dp, err, sizeof(err))) {
-		printf("   the agent did not start (%s)\n", agent_bin);
+	if (pid < 0)
+		goto out;
+	if (dp_open(&cfg, &dp, err, sizeof(err))) {
+		printf("   the dataplane: %s\n", err);
 		goto out;
 	}
 	{
@@ -645,8 +666,10 @@ static void section_latency(const char *builddir)
 	json_object_object_add(sec, "to_first_drop", b);
 	json_object_object_add(out, "latency", sec);
 out:
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
 	if (dp) {
 		dp_unpin(dp);
 		dp_close(dp);
@@ -1328,7 +1351,7 @@ static void section_radius(const char *builddir)
 {
 	const uint32_t N = quick ? 20000 : 100000, L = 1000;
 	const unsigned port = 18813, bport = 18814;
-	char dir[64], pins[256], policy[300], ctl[100], agent_bin[512];
+	char dir[64], pins[256], policy[300], ctl[100];
 	json_object *sec = json_object_new_object();
 	struct radgen_result base = { 0 }, st = { 0 }, sp = { 0 },
 			     lb = { 0 }, la = { 0 };
@@ -1362,23 +1385,9 @@ static void section_radius(const char *builddir)
 		"    clients: [{address: 127.0.0.1, secret: %s}]\n",
 		pins, ctl, dir, dir, port, RB_SECRET);
 	fclose(f);
-	snprintf(agent_bin, sizeof(agent_bin), "%s/agent/xcrs-agent", builddir);
-	pid = fork();
-	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(nul, 1);
-		dup2(nul, 2);
-		execl(agent_bin, agent_bin, "-q", "-c", policy, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 100 && access(ctl, F_OK); i++)
-		usleep(50000);
-	if (access(ctl, F_OK)) {
-		printf("   the agent did not start (%s)\n", agent_bin);
+	pid = start_agent(builddir, policy, ctl);
+	if (pid < 0)
 		goto out;
-	}
 	if (codec_start(&cs, bport)) {
 		printf("   cannot start the codec baseline\n");
 		goto out;

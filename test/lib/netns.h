@@ -36,6 +36,9 @@ int tn_sh(const struct tn_ns *ns, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Runs a command line inside ns (here if NULL) with its stdout and stderr
  * in out (may be NULL); returns its exit status (128: did not exit). */
+/* Connects to the unix stream socket at path, writes text, closes: 0 or
+ * -errno. */
+int tn_unix_write(const char *path, const char *text);
 int tn_run(const struct tn_ns *ns, char *out, size_t len, const char *fmt,
 	   ...) __attribute__((format(printf, 4, 5)));
 /* A socket created inside ns (it stays there). */

@@ -595,14 +595,12 @@ Test(agent, kill9_keeps_enforcement_and_restart_resumes)
 /* One line to a unix stream socket of the agent. */
 static void send_line(const char *name, const char *line)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char path[300];
+	int r;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/%.20s", dir, name);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
-		     "%s: %s", sa.sun_path, strerror(errno));
-	cr_assert_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-	close(fd);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	r = tn_unix_write(path, line);
+	cr_assert_eq(r, 0, "%s: %s", path, strerror(-r));
 }
 
 Test(agent, socket_inputs_feed_the_rules)
@@ -727,22 +725,23 @@ static void copy_altered(const char *src, const char *dst, const char *key)
 	fclose(f);
 }
 
-/* X.1124: the terminal bootstraps with xcrs-authsrv (AKA), reports with
- * its B-TID and a key derived for the agent; the agent, as an application
- * server, fetches that key from authsrv over mutual TLS and believes the
- * report. A report with a key authsrv did not give is refused, and so is
- * one with a B-TID authsrv does not know. */
-Test(agent, reports_authenticated_through_authsrv)
+/* authsrv with one AKA subscriber (its USIM's K and OPc below), the
+ * agent restarted as its application server (with more inputs after
+ * the authsrv section: extra), and terminal t1 bootstrapped: its session
+ * file in sess. */
+static void with_authsrv(const char *impi, const char *extra, char *sess,
+			 size_t slen)
 {
-	char out[4096], usim[300], sess[300], forged[300], ghost[300];
+	char out[4096], usim[300], cmd[300];
 	FILE *f;
 
 	cr_assert_eq(ae_setup(&aenv, "192.0.2.1", 1, NULL), 0);
-	cr_assert_eq(ae_admin(&aenv, out, sizeof(out), NULL,
-			      "add u1@home.example --k "
-			      "465b5ce8b199b49faa5f0a2ee238a6bc --opc "
-			      "cd63cb71954a9f4e48a5994e37a02baf"),
-		     0, "%s", out);
+	snprintf(cmd, sizeof(cmd),
+		 "add %s --k 465b5ce8b199b49faa5f0a2ee238a6bc --opc "
+		 "cd63cb71954a9f4e48a5994e37a02baf",
+		 impi);
+	cr_assert_eq(ae_admin(&aenv, out, sizeof(out), NULL, cmd), 0, "%s",
+		     out);
 	cr_assert_eq(ae_start(&aenv, 0, &edge), 0);
 	snprintf(reports_extra, sizeof(reports_extra),
 		 "    authsrv:\n"
@@ -750,22 +749,21 @@ Test(agent, reports_authenticated_through_authsrv)
 		 "      ca: %s\n"
 		 "      cert: %s/crs.crt\n"
 		 "      key: %s/crs.key\n"
-		 "      as_id: crs.home.example\n",
-		 aenv.addr[0], aenv.ca, aenv.dir, aenv.dir);
+		 "      as_id: crs.home.example\n%s",
+		 aenv.addr[0], aenv.ca, aenv.dir, aenv.dir, extra);
 	stop_agent(SIGTERM);
 	write_policy(NULL);
 	start_agent();
-
-	/* The terminal's side: its USIM, and a bootstrap from its own
-	 * namespace. */
+	/* the terminal's side: its USIM, and a bootstrap from its own
+	 * namespace */
 	snprintf(usim, sizeof(usim), "%s/usim.json", dir);
-	snprintf(sess, sizeof(sess), "%s/session.json", dir);
+	snprintf(sess, slen, "%s/session.json", dir);
 	f = fopen(usim, "w");
 	cr_assert(f);
-	fputs("{\"id\": \"u1@home.example\", "
-	      "\"k\": \"465b5ce8b199b49faa5f0a2ee238a6bc\", "
-	      "\"opc\": \"cd63cb71954a9f4e48a5994e37a02baf\", \"sqn\": 0}\n",
-	      f);
+	fprintf(f,
+		"{\"id\": \"%s\", \"k\": \"465b5ce8b199b49faa5f0a2ee238a6bc\", "
+		"\"opc\": \"cd63cb71954a9f4e48a5994e37a02baf\", \"sqn\": 0}\n",
+		impi);
 	fclose(f);
 	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
 			    "%s bootstrap --server %s --ca %s --usim %s "
@@ -773,6 +771,18 @@ Test(agent, reports_authenticated_through_authsrv)
 			    ae_bin("xcrs-auth-client"), aenv.addr[0], aenv.ca,
 			    usim, sess),
 		     0, "%s", out);
+}
+
+/* X.1124: the terminal bootstraps with xcrs-authsrv (AKA), reports with
+ * its B-TID and a key derived for the agent; the agent, as an application
+ * server, fetches that key from authsrv over mutual TLS and believes the
+ * report. A report with a key authsrv did not give is refused, and so is
+ * one with a B-TID authsrv does not know. */
+Test(agent, reports_authenticated_through_authsrv)
+{
+	char out[4096], sess[300], forged[300], ghost[300];
+
+	with_authsrv("u1@home.example", "", sess, sizeof(sess));
 	cr_assert(reach(0, WEB));
 
 	/* An infection reported under the B-TID quarantines t1 (the peer
@@ -1110,44 +1120,12 @@ Test(agent, a_report_must_come_from_the_subscriber_holding_the_address)
  * Under another subscriber's session the report is refused. */
 Test(agent, a_btid_report_must_come_from_the_subscriber_holding_the_address)
 {
-	char out[4096], usim[300], sess[300];
-	FILE *f;
+	char out[4096], sess[300], extra[300];
 
-	cr_assert_eq(ae_setup(&aenv, "192.0.2.1", 1, NULL), 0);
-	cr_assert_eq(ae_admin(&aenv, out, sizeof(out), NULL,
-			      "add 001010000000011@ims.mnc001.mcc001."
-			      "3gppnetwork.org --k "
-			      "465b5ce8b199b49faa5f0a2ee238a6bc --opc "
-			      "cd63cb71954a9f4e48a5994e37a02baf"),
-		     0, "%s", out);
-	cr_assert_eq(ae_start(&aenv, 0, &edge), 0);
-	snprintf(reports_extra, sizeof(reports_extra),
-		 "    authsrv:\n"
-		 "      server: %s\n"
-		 "      ca: %s\n"
-		 "      cert: %s/crs.crt\n"
-		 "      key: %s/crs.key\n"
-		 "      as_id: crs.home.example\n"
-		 "  sessions:\n    - socket: %s/sessions.sock\n",
-		 aenv.addr[0], aenv.ca, aenv.dir, aenv.dir, dir);
-	stop_agent(SIGTERM);
-	write_policy(NULL);
-	start_agent();
-	snprintf(usim, sizeof(usim), "%s/usim.json", dir);
-	snprintf(sess, sizeof(sess), "%s/session.json", dir);
-	f = fopen(usim, "w");
-	cr_assert(f);
-	fputs("{\"id\": \"001010000000011@ims.mnc001.mcc001.3gppnetwork.org\", "
-	      "\"k\": \"465b5ce8b199b49faa5f0a2ee238a6bc\", "
-	      "\"opc\": \"cd63cb71954a9f4e48a5994e37a02baf\", \"sqn\": 0}\n",
-	      f);
-	fclose(f);
-	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
-			    "%s bootstrap --server %s --ca %s --usim %s "
-			    "--session %s",
-			    ae_bin("xcrs-auth-client"), aenv.addr[0], aenv.ca,
-			    usim, sess),
-		     0, "%s", out);
+	snprintf(extra, sizeof(extra),
+		 "  sessions:\n    - socket: %s/sessions.sock\n", dir);
+	with_authsrv("001010000000011@ims.mnc001.mcc001.3gppnetwork.org",
+		     extra, sess, sizeof(sess));
 	send_line("sessions.sock",
 		  "{\"event\": \"start\", \"session\": \"y1\", \"imsi\": "
 		  "\"001010000000099\", \"ipv4\": \"192.0.2.10\"}\n");

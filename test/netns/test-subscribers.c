@@ -277,15 +277,12 @@ Test(subscribers, refusals_retransmissions_and_accounting_on)
  * another way; the address-only form keeps working beside it. */
 static void feed(const char *lines)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char path[300];
+	int r;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/sessions.sock",
-		 env.dir);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
-		     "%s: %s", sa.sun_path, strerror(errno));
-	cr_assert_eq(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
-	close(fd);
+	snprintf(path, sizeof(path), "%s/sessions.sock", env.dir);
+	r = tn_unix_write(path, lines);
+	cr_assert_eq(r, 0, "%s: %s", path, strerror(-r));
 }
 
 Test(subscribers, the_json_session_feed_carries_the_same_facts)

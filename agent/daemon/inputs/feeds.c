@@ -235,9 +235,7 @@ static void session_line(struct feeds *f, const char *src, char *line,
 		ev.ipv4 = sf.ipv4;
 		ev.has_ipv6 = sf.has_ipv6;
 		ev.ipv6 = sf.ipv6;
-		/* an IPv6 terminal is its /64 */
-		ev.ipv6_plen = sf.ipv6_plen < 64 ? sf.ipv6_plen : 64;
-		addr_mask(&ev.ipv6, ev.ipv6_plen);
+		ev.ipv6_plen = sf.ipv6_plen;
 		ev.t0 = now_mono();
 		ev.source = "session feed";
 		r = subscribers_event(f->subs, &ev, err, sizeof(err));

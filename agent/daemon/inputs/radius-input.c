@@ -80,18 +80,10 @@ static const struct policy_radius_client *client_of(
 {
 	const struct policy_radius_client *best = NULL;
 	struct xcrs_addr a;
-	char txt[INET6_ADDRSTRLEN];
 
-	if (from->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)from)->sin_addr,
-			  txt, sizeof(txt));
-	else
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)from)->sin6_addr, txt,
-			  sizeof(txt));
-	snprintf(name, len, "%s", txt);
-	if (addr_parse(txt, &a))
+	if (addr_from_sockaddr(from, &a))
 		return NULL;
+	addr_format(&a, name, len);
 	for (size_t i = 0; i < p->radius.nclients; i++) {
 		const struct policy_radius_client *c = &p->radius.clients[i];
 
@@ -112,14 +104,6 @@ static void refuse(struct radius_in *r, enum radius_refusal why,
 		log_warn("radius: request from %s refused (%s): %s%s", client,
 			 radius_refusal_names[why], what,
 			 n > 20 ? " (every 1000th is logged)" : "");
-}
-
-static void to_addr4(const uint8_t b[4], struct xcrs_addr *a)
-{
-	char txt[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, b, txt, sizeof(txt));
-	addr_parse(txt, a);
 }
 
 /* Writes the batch's changes, then sends its responses. */
@@ -229,14 +213,12 @@ static void one(struct radius_in *r, const uint8_t *pkt, size_t n,
 	ev.location = a.location;
 	if (a.has_ipv4) {
 		ev.has_ipv4 = true;
-		to_addr4(a.ipv4, &ev.ipv4);
+		addr_from_v4(a.ipv4, &ev.ipv4);
 	}
 	if (a.has_ipv6) {
 		ev.has_ipv6 = true;
 		memcpy(ev.ipv6.a, a.ipv6_prefix, 16);
-		/* an IPv6 terminal is its /64 (TS 23.401 5.3.1.2.2) */
-		ev.ipv6_plen = a.ipv6_plen < 64 ? a.ipv6_plen : 64;
-		addr_mask(&ev.ipv6, ev.ipv6_plen);
+		ev.ipv6_plen = a.ipv6_plen;
 	}
 	k = subscribers_event(r->subs, &ev, err, sizeof(err));
 	if (k < 0) {

@@ -327,6 +327,22 @@ static void unfollow_v6(struct subscribers *s, struct session *x)
 	x->v6_decided = false;
 }
 
+/* Takes the subscriber's decision off a session's addresses (but
+ * except, where it was released already). */
+static void unfollow(struct subscribers *s, struct session *x,
+		     const struct xcrs_addr *except, const char *by)
+{
+	char err[256];
+
+	unfollow_v6(s, x);
+	if (x->has_ipv4 && !(except && addr_eq(&x->ipv4, except))) {
+		s->applying = true;
+		decide_release(s->dec, &x->ipv4, 128, by, loop_now(s->loop),
+			       err, sizeof(err));
+		s->applying = false;
+	}
+}
+
 /* A reaction changed on a: if a session holds a, the change is its
  * subscriber's and goes to every address the subscriber holds. */
 static void terminal_changed(void *ctx, const struct xcrs_addr *a)
@@ -355,15 +371,7 @@ static void terminal_changed(void *ctx, const struct xcrs_addr *a)
 			follow(s, y, a);
 			continue;
 		}
-		unfollow_v6(s, y);
-		if (y->has_ipv4 && !addr_eq(&y->ipv4, a)) {
-			char err[256];
-
-			s->applying = true;
-			decide_release(s->dec, &y->ipv4, 128, "subscriber",
-				       loop_now(s->loop), err, sizeof(err));
-			s->applying = false;
-		}
+		unfollow(s, y, a, "subscriber");
 	}
 	subscribers_flush(s);
 }
@@ -511,11 +519,20 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 	return 0;
 }
 
-int subscribers_event(struct subscribers *s, const struct sess_event *ev,
+int subscribers_event(struct subscribers *s, const struct sess_event *in,
 		      char *err, size_t errlen)
 {
 	char id[48], key[140];
+	struct sess_event e = *in, *ev = &e;
 	struct session *x;
+
+	/* an IPv6 terminal is its /64 (TS 23.401 5.3.1.2.2): it picks any
+	 * interface identifier in it */
+	if (e.has_ipv6) {
+		if (e.ipv6_plen > 64)
+			e.ipv6_plen = 64;
+		addr_mask(&e.ipv6, e.ipv6_plen);
+	}
 
 	s->t0 = ev->t0;
 	switch (ev->status) {
@@ -1217,17 +1234,8 @@ int subscribers_release(struct subscribers *s, const char *id, char *err,
 	u->decided = false;
 	journal_decide(s, u);
 	log_info("subscriber %s released (operator)", u->id);
-	for (struct session *x = u->sessions; x; x = x->sub_next) {
-		unfollow_v6(s, x);
-		if (x->has_ipv4) {
-			char e[256];
-
-			s->applying = true;
-			decide_release(s->dec, &x->ipv4, 128, "operator",
-				       loop_now(s->loop), e, sizeof(e));
-			s->applying = false;
-		}
-	}
+	for (struct session *x = u->sessions; x; x = x->sub_next)
+		unfollow(s, x, NULL, "operator");
 	subscribers_flush(s);
 	return 0;
 }

@@ -37,8 +37,9 @@ struct sess_event {
 	const char *imsi, *msisdn, *imeisv, *user_name, *apn, *location;
 	bool has_ipv4, has_ipv6;
 	struct xcrs_addr ipv4;	 /* 128-bit form */
-	struct xcrs_addr ipv6;	 /* the prefix, host bits zero */
-	unsigned ipv6_plen;	 /* 0..128 (as sent) */
+	struct xcrs_addr ipv6;	 /* the prefix */
+	unsigned ipv6_plen;	 /* 0..128 as sent: a longer one is taken as
+				  * its /64 (an IPv6 terminal is its /64) */
 	uint64_t t0;		 /* when it was read (reaction latency) */
 	const char *source;	 /* "radius", "session feed" (logs) */
 };

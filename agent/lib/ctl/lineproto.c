@@ -129,6 +129,20 @@ static int get_terminal(json_object *o, struct xcrs_addr *a, unsigned *plen,
 	return 0;
 }
 
+/* An optional text argument that must fit buf; absent leaves it "". */
+static int get_text(json_object *o, const char *k, char *buf, size_t len,
+		    char *err, size_t errlen)
+{
+	const char *s = get_str(o, k);
+
+	if (!s)
+		return 0;
+	if (!*s || strlen(s) >= len)
+		return fail(err, errlen, "%s: 1 to %zu characters", k, len - 1);
+	memcpy(buf, s, strlen(s) + 1);
+	return 0;
+}
+
 /* "for": a duration; absent = until released. */
 static int get_for(json_object *o, uint64_t *ns, char *err, size_t errlen)
 {
@@ -262,20 +276,11 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 		e = get_name(o, "level", r.level, err, errlen);
 	if (!e && (d->args & CTL_A_REASON) && (s = get_str(o, "reason")))
 		snprintf(r.reason, sizeof(r.reason), "%s", s);
-	if (!e && (d->args & CTL_A_APN) && (s = get_str(o, "apn"))) {
-		if (!*s || strlen(s) >= sizeof(r.apn))
-			e = fail(err, errlen, "apn: 1 to %zu characters",
-				 sizeof(r.apn) - 1);
-		else
-			snprintf(r.apn, sizeof(r.apn), "%s", s);
-	}
-	if (!e && (d->args & CTL_A_LOCATION) && (s = get_str(o, "location"))) {
-		if (!*s || strlen(s) >= sizeof(r.location))
-			e = fail(err, errlen, "location: 1 to %zu characters",
-				 sizeof(r.location) - 1);
-		else
-			snprintf(r.location, sizeof(r.location), "%s", s);
-	}
+	if (!e && (d->args & CTL_A_APN))
+		e = get_text(o, "apn", r.apn, sizeof(r.apn), err, errlen);
+	if (!e && (d->args & CTL_A_LOCATION))
+		e = get_text(o, "location", r.location, sizeof(r.location), err,
+			     errlen);
 	if (!e && (d->args & CTL_A_MODE) && (s = get_str(o, "mode"))) {
 		if (!strcmp(s, "isolate"))
 			r.mode = XCRS_CONTAIN_ISOLATE;
