@@ -177,13 +177,18 @@ struct xcrs_lpm_key {
 	__u8 addr[16];	/* big-endian */
 };
 
-/* Value of xcrs_subs: one subscriber host. */
+/* xcrs_sub.flags: the entry is an IPv6 subscriber's /64 (its key is the
+ * prefix, interface identifier 0): every address of the prefix that has no
+ * host entry of its own gets it. */
+#define XCRS_SUB_F_PREFIX64 0x1
+
+/* Value of xcrs_subs: one subscriber host, or an IPv6 subscriber's /64. */
 struct xcrs_sub {
 	__u32 scope;	  /* scope id, 0 = none */
 	__u8 level;	  /* level index while not expired */
 	__u8 base_level;  /* level index after expires_ns, or
 			   * XCRS_SUB_BASE_NONE */
-	__u8 flags;	  /* reserved, 0 */
+	__u8 flags;	  /* XCRS_SUB_F_* */
 	__u8 pad;
 	__u64 expires_ns; /* CLOCK_MONOTONIC; 0 = never. The dataplane
 			   * compares it with the coarse clock

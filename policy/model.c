@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "policy.h"
@@ -16,8 +17,11 @@ void policy_free(struct policy *p)
 		return;
 	for (size_t i = 0; i < p->nservices; i++)
 		free(p->services[i].rules);
-	for (size_t i = 0; i < p->nscopes; i++)
+	for (size_t i = 0; i < p->nscopes; i++) {
 		free(p->scopes[i].pools);
+		free(p->scopes[i].apns);
+		free(p->scopes[i].locations);
+	}
 	for (size_t i = 0; i < p->nrules; i++) {
 		free(p->rules[i].signatures);
 		free(p->rules[i].scopes);
@@ -122,6 +126,39 @@ int policy_scope_of(const struct policy *p, const struct xcrs_addr *a)
 			}
 		}
 	return best;
+}
+
+/* Whether the location part [part, part + n) is what pat names. */
+static bool location_match(const char *pat, const char *part, size_t n)
+{
+	size_t pl = strlen(pat);
+
+	if (pl && pat[pl - 1] == '*')
+		return n >= pl - 1 && !memcmp(pat, part, pl - 1);
+	return n == pl && !memcmp(pat, part, n);
+}
+
+int policy_session_scope(const struct policy *p, const char *apn,
+			 const char *location)
+{
+	for (size_t i = 0; i < p->nscopes; i++) {
+		const struct policy_scope *sc = &p->scopes[i];
+
+		for (size_t j = 0; apn && *apn && j < sc->napns; j++)
+			if (!strcasecmp(sc->apns[j], apn))
+				return (int)i;
+		for (size_t j = 0; location && *location && j < sc->nlocations;
+		     j++)
+			for (const char *q = location; *q;) {
+				size_t n = strcspn(q, "/");
+
+				if (location_match(sc->locations[j], q, n))
+					return (int)i;
+				q += n;
+				q += *q == '/';
+			}
+	}
+	return -1;
 }
 
 int policy_level_index(const struct policy *p, const char *name)

@@ -2,10 +2,12 @@
 /*
  * The policy's scopes, static subscribers and never_react lists.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "bytes.h"
@@ -15,7 +17,8 @@
 
 struct scope_build {
 	struct policy_scope *s;
-	node_t *id, *pools, *level, *containment, *isolate_allow;
+	node_t *id, *pools, *level, *containment, *isolate_allow, *apns,
+		*locations;
 };
 
 static int sc_name(struct pctx *c, node_t *v, void *o)
@@ -28,6 +31,109 @@ KEEP(sc_pools, struct scope_build, pools)
 KEEP(sc_level, struct scope_build, level)
 KEEP(sc_cont, struct scope_build, containment)
 KEEP(sc_iso, struct scope_build, isolate_allow)
+KEEP(sc_apns, struct scope_build, apns)
+KEEP(sc_locs, struct scope_build, locations)
+
+/* An APN Network Identifier (TS 23.003 9.1): labels of letters, digits
+ * and '-', joined by '.', at most 100 octets; kept in lower case. */
+static int apn_one(struct pctx *c, node_t *v, char *out)
+{
+	const char *t;
+	size_t n, label = 0;
+	int r = ystr(c, v, "apns", &t);
+
+	if (r)
+		return r;
+	n = strlen(t);
+	if (!n || n > POLICY_APN_MAX)
+		return yerr(c, v, "apns: '%s' is not an APN (1 to %d "
+				  "characters)", t, POLICY_APN_MAX);
+	for (size_t i = 0; i <= n; i++) {
+		char ch = t[i];
+
+		if (ch == '.' || !ch) {
+			if (!label || t[i - 1] == '-')
+				return yerr(c, v, "apns: '%s' is not an APN "
+						  "(labels of letters, digits "
+						  "and '-', joined by '.')",
+					    t);
+			out[i] = ch;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)ch) && !(ch == '-' && label))
+			return yerr(c, v, "apns: '%s' is not an APN (labels "
+					  "of letters, digits and '-', joined "
+					  "by '.')",
+				    t);
+		out[i] = (char)tolower((unsigned char)ch);
+		label++;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* A location as the sessions give it: TYPE:MCC-MNC-ID[-ID] with TYPE one
+ * of cgi, sai, rai, tai, ecgi, ncgi and hexadecimal IDs (any case, kept
+ * in lower case), or a prefix of one ending in '*'. */
+static int location_one(struct pctx *c, node_t *v, char *out)
+{
+	static const char *const types[] = { "cgi:", "sai:", "rai:", "tai:",
+					     "ecgi:", "ncgi:", NULL };
+	const char *t, *q;
+	size_t n, k = 0;
+	int r = ystr(c, v, "locations", &t);
+	bool star;
+
+	if (r)
+		return r;
+	n = strlen(t);
+	star = n && t[n - 1] == '*';
+	for (int i = 0; types[i] && !k; i++)
+		if (!strncasecmp(t, types[i], strlen(types[i])))
+			k = strlen(types[i]);
+	if (!k || n > POLICY_LOCATION_MAX)
+		goto bad;
+	/* MCC "-" MNC (2 or 3 digits), then one or two hexadecimal IDs */
+	q = t + k;
+	for (int i = 0; i < 3; i++, q++)
+		if (!isdigit((unsigned char)*q))
+			goto short_ok;
+	if (*q++ != '-')
+		goto short_ok;
+	{
+		size_t d = strspn(q, "0123456789");
+
+		if (d < 2 || d > 3)
+			goto short_ok;
+		q += d;
+	}
+	for (int id = 0; *q && *q != '*'; id++) {
+		size_t h;
+
+		if (*q++ != '-' || id == 2)
+			goto short_ok;
+		h = strspn(q, "0123456789abcdefABCDEF");
+		if (!h && !(star && q == t + n - 1))
+			goto short_ok;
+		q += h;
+	}
+	goto ok;
+short_ok:
+	/* a prefix may end anywhere, but only where its '*' is */
+	if (!(star && q == t + n - 1))
+		goto bad;
+ok:
+	for (size_t i = 0; i <= n; i++)
+		out[i] = (char)tolower((unsigned char)t[i]);
+	return 0;
+bad:
+	return yerr(c, v, "locations: '%s' is not a location (e.g. "
+			  "tai:001-01-0001, ecgi:001-01-0000101, "
+			  "ncgi:001-01-000000101; a trailing '*' makes a "
+			  "prefix: ecgi:001-01-00001*)",
+		    t);
+}
 
 static uint64_t remediation_set(const struct policy *p)
 {
@@ -48,11 +154,13 @@ static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
 		{ "level", sc_level },
 		{ "containment", sc_cont },
 		{ "isolate_allow", sc_iso },
+		{ "apns", sc_apns },
+		{ "locations", sc_locs },
 	};
 	static const char *const modes[] = { "none", "isolate", "no-lateral",
 					     NULL };
 	struct policy_scope *s = b->s;
-	int r = ywalk(c, it, "scope", f, 6, b), x;
+	int r = ywalk(c, it, "scope", f, Y_N(f), b), x;
 
 	if (!r && b->id) {
 		unsigned long long v;
@@ -75,6 +183,35 @@ static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
 				break;
 			}
 			r = yprefix(c, v[i], "pools", pf);
+		}
+		yitems_free(v);
+	}
+	if (!r && b->apns) {
+		node_t **v;
+		size_t n;
+		int how = yitems(c, b->apns, &v, &n);
+
+		if (how < 0)
+			return how;
+		for (size_t i = 0; !r && i < n; i++) {
+			char(*a)[POLICY_APN_MAX + 1] = GROW(s->apns, s->napns);
+
+			r = a ? apn_one(c, v[i], *a) : -ENOMEM;
+		}
+		yitems_free(v);
+	}
+	if (!r && b->locations) {
+		node_t **v;
+		size_t n;
+		int how = yitems(c, b->locations, &v, &n);
+
+		if (how < 0)
+			return how;
+		for (size_t i = 0; !r && i < n; i++) {
+			char(*l)[POLICY_LOCATION_MAX + 1] =
+				GROW(s->locations, s->nlocations);
+
+			r = l ? location_one(c, v[i], *l) : -ENOMEM;
 		}
 		yitems_free(v);
 	}
@@ -112,6 +249,26 @@ static int scope_item(struct pctx *c, node_t *it, void *ctx)
 		if (p->scopes[j].id == b.s->id)
 			r = yerr(c, b.id, "id: %u is also scope %s", b.s->id,
 				 p->scopes[j].name);
+	/* a session is in the first scope that lists it: the same APN or
+	 * location twice would be a scope nobody is in */
+	for (size_t j = 0; !r && j + 1 < p->nscopes; j++) {
+		const struct policy_scope *o = &p->scopes[j];
+
+		for (size_t k = 0; !r && k < b.s->napns; k++)
+			for (size_t l = 0; !r && l < o->napns; l++)
+				if (!strcmp(b.s->apns[k], o->apns[l]))
+					r = yerr(c, b.apns, "apns: %s is also "
+						 "in scope %s",
+						 o->apns[l], o->name);
+		for (size_t k = 0; !r && k < b.s->nlocations; k++)
+			for (size_t l = 0; !r && l < o->nlocations; l++)
+				if (!strcmp(b.s->locations[k],
+					    o->locations[l]))
+					r = yerr(c, b.locations,
+						 "locations: %s is also in "
+						 "scope %s",
+						 o->locations[l], o->name);
+	}
 	return r;
 }
 

@@ -82,11 +82,23 @@ struct policy_level {
 	bool fail_closed;   /* XCRS_LEVEL_F_REACTED */
 };
 
+/* An APN (TS 23.003 9.1: labels of letters, digits and '-'), lower
+ * case; a location as the sessions give it ("tai:001-01-0001",
+ * "ecgi:001-01-0000101", …), or a prefix of one ending in '*'. */
+#define POLICY_APN_MAX	    100
+#define POLICY_LOCATION_MAX 63
+
 struct policy_scope {
 	char name[POLICY_NAME_MAX];
 	uint32_t id;			/* > 0 */
 	struct policy_prefix *pools;
 	size_t npools;
+	/* the sessions of these APNs / in these locations (cells, tracking
+	 * areas) are members, wherever their addresses are */
+	char (*apns)[POLICY_APN_MAX + 1];
+	size_t napns;
+	char (*locations)[POLICY_LOCATION_MAX + 1];
+	size_t nlocations;
 	unsigned pool_level;		/* level of pool members */
 	enum xcrs_contain_mode containment; /* mode used when contained */
 	uint64_t isolate_allowed;	/* classes reachable when isolated */
@@ -336,6 +348,14 @@ const struct policy_subscriber *policy_static_sub(const struct policy *p,
 int policy_pool_level(const struct policy *p, const struct xcrs_addr *a);
 int policy_base_level(const struct policy *p, const struct xcrs_addr *a);
 int policy_scope_of(const struct policy *p, const struct xcrs_addr *a);
+/* The scope of a session by its APN and location (text as the session
+ * gives it; a location may have parts joined by '/', "tai:…/ecgi:…"):
+ * the first scope, in the policy's order, that lists the APN (any case)
+ * or one of the location's parts (exactly, or a listed prefix ending in
+ * '*'); -1 if none does (the session's addresses then decide, as
+ * policy_scope_of). */
+int policy_session_scope(const struct policy *p, const char *apn,
+			 const char *location);
 
 /* Lookups by name: index or -1. */
 int policy_level_index(const struct policy *p, const char *name);

@@ -13,7 +13,8 @@ static __always_inline __u32 active_gen(void)
 	return g ? (*g & 1) : 0;
 }
 
-/* Finds a subscriber: exact host first, then a decision on a prefix (2),
+/* Finds a subscriber: exact host first, then (IPv6) the /64 of a session,
+ * then a decision on a prefix (2),
  * then the address pools (1); 0 if none. The
  * clock is read only for an entry that expires, and it is the coarse one
  * (a tick at most behind; the precise clock costs ~20 ns per read on
@@ -42,6 +43,20 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 
 	if (s && sub_entry(s, scope, level, slot))
 		return 2;
+	/* an IPv6 terminal is its /64: the entry keyed by the prefix */
+	{
+		__u32 w[4];
+
+		__builtin_memcpy(w, a->a, 16);
+		if (w[0] || w[1] || w[2] != bpf_htonl(0xffff)) {
+			w[2] = 0;
+			w[3] = 0;
+			s = bpf_map_lookup_elem(&xcrs_subs, w);
+			if (s && (s->flags & XCRS_SUB_F_PREFIX64) &&
+			    sub_entry(s, scope, level, slot))
+				return 2;
+		}
+	}
 	/* then a decision on a prefix holding it (only when there is one) */
 	if (rt & XCRS_RT_PREFIXES) {
 		struct xcrs_prefix_key pk = { .prefixlen = 128 };

@@ -1534,6 +1534,61 @@ Test(prefix, enforced_as_a_prefix_longest_first_host_entries_win,
 	check("released", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
 }
 
+/* An IPv6 subscriber's /64 (a session's prefix): every interface
+ * identifier gets its level and scope, a host entry inside wins, the
+ * neighbouring /64 is not covered, and the key must be a /64. */
+Test(prefix64, every_address_of_the_prefix_and_only_those,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct xcrs_sub q = { .scope = 9, .level = L_QUARANTINED,
+			      .base_level = L_QUARANTINED,
+			      .flags = XCRS_SUB_F_PREFIX64 },
+			n = { .level = L_NORMAL, .base_level = L_NORMAL };
+	struct xcrs_addr p64, host, bad;
+	struct pb_frame f = tcp(6, "2001:db8:64:1::1", XT_OTHER6, 40000, 445);
+
+	check("before", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+	cr_assert_eq(dp_addr_parse("2001:db8:64:1::", &p64), 0);
+	cr_assert_eq(dp_sub_set(dp, &p64, &q), 0, "%s", dp_errmsg(dp));
+	check("::1 of the /64", A, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.src = "2001:db8:64:1:a1b2:c3d4:e5f6:789";
+	check("a privacy address of the /64", A, false, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.ip.src = XT_OTHER6;
+	f.ip.dst = "2001:db8:64:1:ffff:ffff:ffff:ffff";
+	check("downlink to the /64", C, false, &f, DROP, XCRS_R_LEVEL);
+	f.ip.src = "2001:db8:64:2::1";
+	f.ip.dst = XT_OTHER6;
+	check("the next /64", A, false, &f, PASS, XCRS_R_UNKNOWN_PASS);
+	/* its scope comes with it */
+	contain(9, XCRS_CONTAIN_ISOLATE, XCRS_SVC_BIT(SVC_REMEDIATION));
+	q.level = q.base_level = L_NORMAL;
+	cr_assert_eq(dp_sub_set(dp, &p64, &q), 0, "%s", dp_errmsg(dp));
+	f.ip.src = "2001:db8:64:1::77";
+	check("normal, but its scope is isolated", A, false, &f, DROP,
+	      XCRS_R_ISOLATE);
+	/* a host entry inside the prefix wins */
+	cr_assert_eq(dp_addr_parse("2001:db8:64:1::77", &host), 0);
+	cr_assert_eq(dp_sub_set(dp, &host, &n), 0);
+	check("host entry inside", A, false, &f, PASS, XCRS_R_ALLOWED);
+	/* only a /64 key, never IPv4, no unknown flags */
+	cr_assert_eq(dp_addr_parse("2001:db8:64:1::1", &bad), 0);
+	cr_expect_eq(dp_sub_set(dp, &bad, &q), -EINVAL);
+	cr_expect(strstr(dp_errmsg(dp), "/64"), "%s", dp_errmsg(dp));
+	cr_assert_eq(dp_addr_parse("192.0.2.0", &bad), 0);
+	cr_expect_eq(dp_sub_set(dp, &bad, &q), -EINVAL);
+	q.flags = 0x80;
+	cr_expect_eq(dp_sub_set(dp, &p64, &q), -EINVAL);
+	/* a host entry keyed like a prefix does not cover the /64 */
+	cr_assert_eq(dp_sub_del(dp, &host), 0);
+	q.flags = 0;
+	q.level = q.base_level = L_BLOCKED;
+	cr_assert_eq(dp_sub_set(dp, &p64, &q), 0);
+	check("not a /64 entry any more", A, false, &f, PASS,
+	      XCRS_R_UNKNOWN_PASS);
+	cr_assert_eq(dp_sub_del(dp, &p64), 0);
+}
+
 Test(prefix, expires_by_itself_and_never_covers_a_never_pool,
      .init = open_default_pass, .fini = close_dp)
 {

@@ -705,3 +705,67 @@ Test(radius, refusals_say_where)
 			     "      - {address: 198.51.100.1, secret: b}\n",
 		 "t.yaml:10:19: radius client address given twice");
 }
+
+/* ---- scopes by APN and by location ---- */
+
+#define SCOPES_HEAD "version: 1\n" LEVELS "  - name: held\n    allow: []\n"
+
+Test(scopes, sessions_by_apn_and_location_first_listed_wins)
+{
+	struct policy *p = load_ok(
+		SCOPES_HEAD
+		"scopes:\n"
+		"  - name: cell-7\n"
+		"    locations: [ECGI:001-01-000000A, \"tai:001-01-00*\"]\n"
+		"  - name: iot\n"
+		"    apns: [IoT.Example, m2m]\n"
+		"    level: held\n"
+		"    pools: [192.0.2.0/24]\n");
+
+	cr_assert_eq(p->nscopes, 2);
+	cr_assert_eq(p->scopes[0].nlocations, 2);
+	cr_expect_str_eq(p->scopes[0].locations[0], "ecgi:001-01-000000a");
+	cr_expect_str_eq(p->scopes[1].apns[0], "iot.example");
+	cr_expect_eq(policy_session_scope(p, "iot.example", NULL), 1);
+	cr_expect_eq(policy_session_scope(p, "IOT.EXAMPLE", ""), 1,
+		     "APNs compare in any case");
+	cr_expect_eq(policy_session_scope(p, "internet", NULL), -1);
+	/* a cell in a location of two parts, a tracking area by prefix */
+	cr_expect_eq(policy_session_scope(p, "m2m",
+					  "tai:002-02-0001/ecgi:001-01-000000a"),
+		     0, "the first scope that lists one of its parts");
+	cr_expect_eq(policy_session_scope(p, NULL, "tai:001-01-0042"), 0);
+	cr_expect_eq(policy_session_scope(p, NULL, "tai:001-01-0142"), -1);
+	cr_expect_eq(policy_session_scope(p, "m2m", "ecgi:001-01-000000ab"), 1,
+		     "a cell id is matched whole, not as a prefix");
+	policy_free(p);
+}
+
+Test(scopes, bad_apns_and_locations_are_refused_where_they_are)
+{
+	load_bad(SCOPES_HEAD "scopes:\n  - name: a\n    apns: [\"-bad.apn\"]\n",
+		 "t.yaml:9:12: apns: '-bad.apn' is not an APN (labels of "
+		 "letters, digits and '-', joined by '.')");
+	load_bad(SCOPES_HEAD "scopes:\n  - name: a\n    apns: [\"a..b\"]\n",
+		 "t.yaml:9:12: apns: 'a..b' is not an APN (labels of "
+		 "letters, digits and '-', joined by '.')");
+	load_bad(SCOPES_HEAD
+		 "scopes:\n  - name: a\n    locations: [cell-7]\n",
+		 "t.yaml:9:17: locations: 'cell-7' is not a location (e.g. "
+		 "tai:001-01-0001, ecgi:001-01-0000101, "
+		 "ncgi:001-01-000000101; a trailing '*' makes a prefix: "
+		 "ecgi:001-01-00001*)");
+	load_bad(SCOPES_HEAD
+		 "scopes:\n  - name: a\n    locations: [\"tai:001-01-00g1\"]\n",
+		 "t.yaml:9:17: locations: 'tai:001-01-00g1' is not a location "
+		 "(e.g. tai:001-01-0001, ecgi:001-01-0000101, "
+		 "ncgi:001-01-000000101; a trailing '*' makes a prefix: "
+		 "ecgi:001-01-00001*)");
+	load_bad(SCOPES_HEAD "scopes:\n  - name: a\n    apns: [m2m]\n"
+			     "  - name: b\n    apns: [x, M2M]\n",
+		 "t.yaml:11:11: apns: m2m is also in scope a");
+	load_bad(SCOPES_HEAD
+		 "scopes:\n  - name: a\n    locations: [\"tai:001-01-0001\"]\n"
+		 "  - name: b\n    locations: [\"tai:001-01-0001\"]\n",
+		 "t.yaml:11:16: locations: tai:001-01-0001 is also in scope a");
+}

@@ -158,6 +158,7 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	char t[INET6_ADDRSTRLEN];
 	struct xcrs_sub v, old;
 	bool fresh = false, exists;
+	unsigned plen = 128;
 
 	dp_addr_format(a, t, sizeof(t));
 	if (s->level >= XCRS_LEVELS_MAX ||
@@ -165,9 +166,23 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
 		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
 			       "range", t, s->level, s->base_level);
+	if (s->flags & ~XCRS_SUB_F_PREFIX64)
+		return dp_fail(dp, -EINVAL, "subscriber %s: unknown flags %#x",
+			       t, s->flags);
+	if (s->flags & XCRS_SUB_F_PREFIX64) {
+		static const uint8_t zero[8];
+
+		plen = 64;
+		if (addr_is_v4(a) || memcmp(a->a + 8, zero, 8))
+			return dp_fail(dp, -EINVAL, "subscriber %s: a /64 entry "
+				       "needs an IPv6 prefix with interface "
+				       "identifier 0", t);
+	}
 	for (size_t i = 0; i < dp->nnever; i++)
 		if (addr_prefix_contains(&dp->never[i].addr, dp->never[i].plen,
-					 a, 128)) {
+					 a, plen) ||
+		    addr_prefix_contains(a, plen, &dp->never[i].addr,
+					 dp->never[i].plen)) {
 			char pf[64];
 
 			addr_prefix_format(&dp->never[i].addr,
