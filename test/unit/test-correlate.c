@@ -436,3 +436,119 @@ Test(escalate, policy_errors)
 		cr_expect(strstr(e.msg, bad[i][1]), "%s", e.msg);
 	}
 }
+
+/* ---- the subscriber behind an address (corr_holder) ---- */
+
+/* 192.0.2.1 and 192.0.2.40 (two pools, two scopes) are one subscriber's
+ * addresses, one after the other; its session is in cell-b whatever the
+ * pools say. 192.0.2.2 and .3 are other subscribers in no session. */
+static bool fake_holder(void *ctx, const struct policy *p,
+			const struct xcrs_addr *a, struct corr_holder *h)
+{
+	struct xcrs_addr x, y;
+
+	(void)ctx;
+	addr_parse("192.0.2.1", &x);
+	addr_parse("192.0.2.40", &y);
+	if (memcmp(a, &x, 16) && memcmp(a, &y, 16))
+		return false;
+	memset(h, 0, sizeof(*h));
+	h->who.a[0] = 0xff;
+	h->who.a[15] = 1;
+	h->scope = policy_scope_index(p, "cell-b");
+	return true;
+}
+
+Test(corr, evidence_and_outbreaks_count_the_subscriber_not_its_addresses)
+{
+	struct corr_event e;
+
+	corr_set_holder(corr, fake_holder, NULL);
+	/* its scope is its session's */
+	{
+		struct xcrs_addr a;
+
+		cr_assert_eq(addr_parse("192.0.2.1", &a), 0);
+		cr_expect_eq(corr_scope_of(corr, &a), 1);
+	}
+	/* three alerts from two of its addresses are three of one terminal */
+	e = alert("192.0.2.1", 2, 5);
+	cr_expect_eq(corr_ingest(corr, &e, S(10)), 0);
+	cr_expect_eq(corr_ingest(corr, &e, S(20)), 0);
+	e = alert("192.0.2.40", 2, 5);
+	cr_assert_eq(corr_ingest(corr, &e, S(30)), 1);
+	cr_expect_eq(log_[0].change, CORR_TERMINAL_SET);
+	cr_expect_eq(log_[0].level, 1);
+	cr_expect_str_eq(log_[0].rule, "ids-repeated");
+	/* outbreak (3 terminals): its two addresses are one terminal */
+	nlog = 0;
+	e = alert("192.0.2.1", 1, 99);
+	corr_ingest(corr, &e, S(100));
+	e = alert("192.0.2.40", 1, 99);
+	corr_ingest(corr, &e, S(110));
+	e = alert("192.0.2.34", 1, 99);
+	corr_ingest(corr, &e, S(120));
+	for (int i = 0; i < nlog; i++)
+		cr_expect_neq(log_[i].change, CORR_SCOPE_CONTAINED,
+			      "two terminals counted as three");
+	/* a third subscriber of cell-b: contained (its session's scope) */
+	nlog = 0;
+	e = alert("192.0.2.35", 1, 99);
+	corr_ingest(corr, &e, S(130));
+	{
+		bool contained = false;
+
+		for (int i = 0; i < nlog; i++)
+			if (log_[i].change == CORR_SCOPE_CONTAINED) {
+				contained = true;
+				cr_expect_eq(log_[i].scope, 1);
+			}
+		cr_expect(contained, "three subscribers of cell-b");
+	}
+}
+
+Test(escalate, the_history_is_the_subscribers_and_can_be_restored)
+{
+	struct policy *p;
+	struct policy_error e;
+	struct corr_event ev = { .kind = CORR_EV_IDS, .severity = 1,
+				 .signature = 7 };
+	struct corr *cc;
+	struct corr_holder h;
+	struct xcrs_addr who;
+	uint64_t t0 = S(1000), got[40];
+
+	cr_assert_eq(policy_load_string(esc_text, sizeof(esc_text) - 1,
+					"e.yaml", &p, &e),
+		     0, "%s", e.msg);
+	cr_assert_eq(corr_new(p, on_decision, NULL, &cc), 0);
+	corr_set_holder(cc, fake_holder, NULL);
+	nlog = 0;
+	/* 1st offence at 192.0.2.1: 1 h */
+	cr_assert_eq(addr_parse("192.0.2.1", &ev.terminal), 0);
+	cr_assert_eq(corr_ingest(cc, &ev, t0), 1);
+	cr_expect_eq(log_[0].until_ns, t0 + S(3600));
+	corr_tick(cc, t0 + S(3601));
+	/* it re-attached at 192.0.2.40: its 2nd offence, 4 h */
+	nlog = 0;
+	cr_assert_eq(addr_parse("192.0.2.40", &ev.terminal), 0);
+	cr_assert_eq(corr_ingest(cc, &ev, t0 + S(7200)), 1);
+	cr_expect_eq(log_[0].until_ns, t0 + S(7200) + S(4 * 3600),
+		     "the offence at its earlier address was forgotten");
+	/* its history, oldest first, and a restart restoring it */
+	fake_holder(NULL, p, &ev.terminal, &h);
+	who = h.who;
+	cr_assert_eq(corr_offences(cc, &who, got, 40), 2);
+	cr_expect_eq(got[0], t0);
+	cr_expect_eq(got[1], t0 + S(7200));
+	corr_free(cc);
+	cr_assert_eq(corr_new(p, on_decision, NULL, &cc), 0);
+	corr_set_holder(cc, fake_holder, NULL);
+	cr_assert_eq(corr_set_offences(cc, &who, got, 2), 0);
+	nlog = 0;
+	cr_assert_eq(corr_ingest(cc, &ev, t0 + S(30000)), 1);
+	cr_expect_eq(log_[0].level, 2, "3rd offence after the restart: "
+				       "blocked");
+	corr_free(cc);
+	policy_free(p);
+}

@@ -23,6 +23,9 @@ struct reaction {
 	char why[400];
 };
 
+/* A term is keyed by an address (its reactions) or by an identity key
+ * (corr_holder.who: evidence only, never reactions). An address without
+ * a holder keeps its evidence on its own term. */
 struct term {
 	struct term *next;
 	struct xcrs_addr a;
@@ -41,7 +44,7 @@ struct term {
 
 struct sighit {
 	uint64_t signature;
-	struct xcrs_addr terminal;
+	struct xcrs_addr terminal; /* its identity (corr_holder.who) */
 	uint64_t ts;
 };
 
@@ -63,12 +66,17 @@ struct corr {
 	size_t nterms;
 	struct scope_state *scopes;
 	uint64_t esc_keep_ns; /* the longest escalate.within of the policy */
+	corr_holder_fn holder;
+	void *holder_ctx;
 };
 
 uint64_t ci_esc_keep(const struct policy *p);
 void ci_term_free_evidence(struct term *t, size_t nrules);
 struct term *ci_find(const struct corr *c, const struct xcrs_addr *a);
 struct term *ci_find_or_add(struct corr *c, const struct xcrs_addr *a);
+/* The holder of a (fills h and returns true), else false. */
+bool ci_holder(const struct corr *c, const struct xcrs_addr *a,
+	       struct corr_holder *h);
 void ci_scopes_free(struct corr *c);
 void ci_effective(const struct term *t, size_t *ret_top, int *ret_then);
 int ci_emit_terminal(struct corr *c, struct term *t, const char *rule,

@@ -26,9 +26,9 @@ uint64_t ci_esc_keep(const struct policy *p)
 /* A new reaction of rule ru on t at now (not a renewal): remembers the
  * offence and, for an escalating rule, lengthens the duration and raises
  * the level per the earlier offences within escalate.within. */
-static void escalate(struct term *t, const struct policy_rule *ru,
-		     uint64_t now, unsigned *level, uint64_t *until,
-		     char *why, size_t wlen)
+static void escalate(const struct term *t, struct term *et,
+		     const struct policy_rule *ru, uint64_t now,
+		     unsigned *level, uint64_t *until, char *why, size_t wlen)
 {
 	unsigned earlier = 0;
 
@@ -37,10 +37,10 @@ static void escalate(struct term *t, const struct policy_rule *ru,
 		    (!t->r[i].until || t->r[i].until > now))
 			return; /* a renewal, not a new offence */
 	for (int i = 0; i < CORR_OFFENCES; i++)
-		if (t->offence[i] && ru->escalate &&
-		    now - t->offence[i] <= ru->esc_within_ns)
+		if (et->offence[i] && ru->escalate &&
+		    now - et->offence[i] <= ru->esc_within_ns)
 			earlier++;
-	t->offence[t->noffence++ % CORR_OFFENCES] = now;
+	et->offence[et->noffence++ % CORR_OFFENCES] = now;
 	if (!ru->escalate || !earlier)
 		return;
 	if (ru->duration_ns) {
@@ -164,9 +164,61 @@ void corr_free(struct corr *c)
 	free(c);
 }
 
+void corr_set_holder(struct corr *c, corr_holder_fn fn, void *ctx)
+{
+	c->holder = fn;
+	c->holder_ctx = ctx;
+}
+
+bool ci_holder(const struct corr *c, const struct xcrs_addr *a,
+	       struct corr_holder *h)
+{
+	return c->holder && c->holder(c->holder_ctx, c->p, a, h);
+}
+
 int corr_scope_of(const struct corr *c, const struct xcrs_addr *t)
 {
+	struct corr_holder h;
+
+	if (ci_holder(c, t, &h) && h.scope >= 0)
+		return h.scope;
 	return policy_scope_of(c->p, t);
+}
+
+size_t corr_offences(const struct corr *c, const struct xcrs_addr *who,
+		     uint64_t *out, size_t max)
+{
+	const struct term *t = ci_find(c, who);
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	/* the ring from its oldest slot on */
+	for (unsigned i = 0; i < CORR_OFFENCES && n < max; i++) {
+		uint64_t v = t->offence[(t->noffence + i) % CORR_OFFENCES];
+
+		if (v)
+			out[n++] = v;
+	}
+	return n;
+}
+
+int corr_set_offences(struct corr *c, const struct xcrs_addr *who,
+		      const uint64_t *in, size_t n)
+{
+	struct term *t = ci_find_or_add(c, who);
+
+	if (!t)
+		return -ENOMEM;
+	memset(t->offence, 0, sizeof(t->offence));
+	t->noffence = 0;
+	if (n > CORR_OFFENCES) {
+		in += n - CORR_OFFENCES;
+		n = CORR_OFFENCES;
+	}
+	for (size_t i = 0; i < n; i++)
+		t->offence[t->noffence++ % CORR_OFFENCES] = in[i];
+	return 0;
 }
 
 /* ---- terminal decisions ---- */
@@ -345,11 +397,12 @@ static int count_hit(struct corr *c, struct term *t, size_t ri, uint64_t now,
 	return 0;
 }
 
-/* Outbreak rules: distinct terminals of the scope with the same signature
- * within the window. */
+/* Outbreak rules: distinct terminals (identities: a subscriber that
+ * changed address is one) of the scope with the same signature within the
+ * window. */
 static int count_outbreak(struct corr *c, int scope, size_t ri,
-			  const struct corr_event *ev, uint64_t now,
-			  unsigned *ret_distinct)
+			  uint64_t signature, const struct xcrs_addr *who,
+			  uint64_t now, unsigned *ret_distinct)
 {
 	const struct policy_rule *ru = &c->p->rules[ri];
 	struct scope_state *s = &c->scopes[scope];
@@ -375,8 +428,8 @@ static int count_outbreak(struct corr *c, int scope, size_t ri,
 	for (size_t i = 0; i < n; i++) {
 		if (now - v[i].ts > ru->window_ns)
 			continue;
-		if (v[i].signature == ev->signature &&
-		    !memcmp(&v[i].terminal, &ev->terminal, 16)) {
+		if (v[i].signature == signature &&
+		    !memcmp(&v[i].terminal, who, 16)) {
 			v[i].ts = now;
 			found = true;
 		}
@@ -389,13 +442,13 @@ static int count_outbreak(struct corr *c, int scope, size_t ri,
 		if (!nv)
 			return -ENOMEM;
 		v = nv;
-		v[n].signature = ev->signature;
-		v[n].terminal = ev->terminal;
+		v[n].signature = signature;
+		v[n].terminal = *who;
 		v[n].ts = now;
 		n++;
 	}
 	for (size_t i = 0; i < n; i++)
-		distinct += v[i].signature == ev->signature;
+		distinct += v[i].signature == signature;
 	s->sig[ri] = v;
 	s->nsig[ri] = n;
 	*ret_distinct = distinct;
@@ -457,7 +510,9 @@ static void describe(const struct corr_event *ev, char *buf, size_t len)
 int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 {
 	const struct policy *p = c->p;
-	struct term *t;
+	struct corr_holder h;
+	struct xcrs_addr who = ev->terminal;
+	struct term *t, *et = NULL;
 	char why[400];
 	int made = 0, r;
 	bool changed = false;
@@ -466,6 +521,16 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	if (!t)
 		return -ENOMEM;
 	t->last_seen = now;
+	/* the evidence is the subscriber's when a session holds the address */
+	if (ci_holder(c, &ev->terminal, &h)) {
+		et = ci_find_or_add(c, &h.who);
+		if (!et)
+			return -ENOMEM;
+		who = h.who;
+		et->last_seen = now;
+	} else {
+		et = t;
+	}
 	describe(ev, why, sizeof(why));
 
 	/* A clean report ends the reactions that allow it. */
@@ -504,7 +569,8 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 
 			if (scope < 0)
 				continue; /* no scope to contain */
-			r = count_outbreak(c, scope, ri, ev, now, &distinct);
+			r = count_outbreak(c, scope, ri, ev->signature, &who, now,
+					   &distinct);
 			if (r)
 				return r;
 			if (distinct < ru->terminals)
@@ -523,7 +589,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 			else {
 				unsigned lv = ru->level;
 
-				escalate(t, ru, now, &lv, &until, w2,
+				escalate(t, et, ru, now, &lv, &until, w2,
 					 sizeof(w2));
 				ci_add_reaction(t, ru->name, lv, until,
 					     ru->release_on_clean, w2);
@@ -531,7 +597,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 			}
 			continue;
 		}
-		r = count_hit(c, t, ri, now, &fired);
+		r = count_hit(c, et, ri, now, &fired);
 		if (r)
 			return r;
 		if (!fired)
@@ -548,7 +614,8 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 			char w3[480];
 
 			snprintf(w3, sizeof(w3), "%s", why);
-			escalate(t, ru, now, &lv, &until, w3, sizeof(w3));
+			escalate(t, et, ru, now, &lv, &until, w3,
+				 sizeof(w3));
 			ci_add_reaction(t, ru->name, lv, until,
 				     ru->release_on_clean, w3);
 		}

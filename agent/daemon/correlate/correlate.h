@@ -96,9 +96,35 @@ int corr_contain(struct corr *c, int scope, uint64_t until,
 		 const char *reason, uint64_t now);
 int corr_uncontain(struct corr *c, int scope, uint64_t now);
 
-/* The scope a terminal belongs to (static entry, else longest pool), or
- * -1. */
+/* Who holds an address, as the packet core says (a session): the
+ * subscriber's identity key and the session's scope. Evidence (rule hit
+ * counts, escalation offences, outbreak counts) belongs to the identity,
+ * so one terminal that changes address is one terminal; reactions stay on
+ * the address they were made on. */
+struct corr_holder {
+	struct xcrs_addr who; /* opaque identity key (never a unicast
+			       * terminal address: ff00::/8) */
+	int scope;	      /* the session's scope (index), -1: its
+			       * address's */
+};
+/* true and ret filled when a session holds a; p is the engine's policy
+ * (during a reload the new one). */
+typedef bool (*corr_holder_fn)(void *ctx, const struct policy *p,
+			       const struct xcrs_addr *a,
+			       struct corr_holder *ret);
+void corr_set_holder(struct corr *c, corr_holder_fn fn, void *ctx);
+
+/* The scope a terminal belongs to (its session's, else its static entry's,
+ * else the longest pool's), or -1. */
 int corr_scope_of(const struct corr *c, const struct xcrs_addr *t);
+
+/* The escalation history (times of rule reactions, CLOCK_MONOTONIC ns,
+ * oldest first) of an identity key (a holder's who, or an address): how
+ * many, at most max. corr_set_offences replaces it (a restart). */
+size_t corr_offences(const struct corr *c, const struct xcrs_addr *who,
+		     uint64_t *out, size_t max);
+int corr_set_offences(struct corr *c, const struct xcrs_addr *who,
+		      const uint64_t *in, size_t n);
 
 /* A reacted terminal as the state file and xcrsctl see it. */
 struct corr_view {
