@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
 
@@ -47,13 +48,25 @@ static const char POLICY[] =
 	"  - name: dns\n"
 	"    rules: [{prefixes: [198.51.100.53, 2001:db8:53::53], "
 	"protocol: udp, ports: 53}]\n"
+	"  - name: remediation\n"
+	"    remediation: true\n"
+	"    rules: [{prefixes: [198.51.100.80], protocol: tcp, ports: 443}]\n"
 	"levels:\n"
 	"  - {name: normal, allow: all}\n"
 	"  - {name: quarantined, allow: [dns]}\n"
 	"scopes:\n"
+	"  - {name: cell-7, id: 7, locations: [\"ecgi:001-01-0000007\"]}\n"
+	"  - {name: iot, id: 8, apns: [iot.example], level: quarantined}\n"
 	"  - {name: apn-internet, id: 1, pools: [192.0.2.0/24, "
 	"2001:db8:1::/48], level: normal}\n"
+	"rules:\n"
+	"  - name: worm\n"
+	"    on: ids\n"
+	"    react: {level: quarantined, for: 1h}\n"
+	"    escalate: {within: 1d, factor: 4}\n"
 	"inputs:\n"
+	"  events:\n"
+	"    - socket: %s/events.sock\n"
 	"  radius:\n"
 	"    listen: 127.0.0.1:1813\n"
 	"    clients:\n"
@@ -70,7 +83,7 @@ static void setup(void)
 	cr_assert_eq(lt_topology(&gen, &edge), 0);
 	cr_assert_eq(tn_sh(&edge, "ip link set lo up"), 0);
 	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
-		 env.dir, env.dir);
+		 env.dir, env.dir, env.dir);
 	cr_assert_eq(agenv_policy(&env, text), 0);
 	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
 		     "the agent did not start:\n%s", err);
@@ -423,6 +436,164 @@ Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
 	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_A),
 		     0, "%s", out);
 	cr_expect(strstr(out, "quarantined"), "the decision stays: %s", out);
+}
+
+/* An accounting request with the facts a P-GW sends: status ("Start",
+ * "Interim-Update"), APN, addresses (NULL: none) and the cell as
+ * 3GPP-User-Location-Info (ECGI of PLMN 001-01, NULL: none). */
+static void acct_req(const char *status, const char *sess, const char *imsi,
+		 const char *apn, const char *v4, const char *v6,
+		 unsigned ecgi)
+{
+	char a[1024];
+	int n = snprintf(a, sizeof(a),
+			 "Acct-Status-Type = %s, Acct-Session-Id = \"%s\", "
+			 "3GPP-IMSI = \"%s\", NAS-Identifier = \"pgw1\", "
+			 "Called-Station-Id = \"%s\"",
+			 status, sess, imsi, apn);
+
+	if (v4)
+		n += snprintf(a + n, sizeof(a) - (size_t)n,
+			      ", Framed-IP-Address = %s", v4);
+	if (v6)
+		n += snprintf(a + n, sizeof(a) - (size_t)n,
+			      ", Framed-IPv6-Prefix = %s", v6);
+	if (ecgi)
+		/* type 129 (ECGI), MCC 001 MNC 01 in BCD, 28-bit ECI */
+		snprintf(a + n, sizeof(a) - (size_t)n,
+			 ", 3GPP-User-Location-Info = 0x8100f110%08x", ecgi);
+	cr_assert_eq(radacct("testing123", a), 0, "%s %s not answered", status,
+		     sess);
+}
+
+/* A cell is a scope: contained, it holds whoever is in it now, and a
+ * subscriber moving into it (Interim-Update) is held from then on, one
+ * moving out is free again; the scope of a session, not of its address
+ * pool (192.0.2.0/24 is apn-internet). */
+Test(subscribers, a_cell_containment_follows_a_subscriber_moving_into_the_cell)
+{
+	char out[8192];
+
+	acct_req("Start", "c1", IMSI_A, "internet", "192.0.2.70",
+	     "2001:db8:1:70::/64", 8);
+	acct_req("Start", "c2", IMSI_B, "internet", "192.0.2.71", NULL, 7);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "scope cell-7 contain"),
+		     0, "%s", out);
+	cr_expect_not(passes("192.0.2.71"), "the subscriber in the cell");
+	cr_expect(passes("192.0.2.70"), "a subscriber of another cell");
+	cr_expect(passes("2001:db8:1:70::9"));
+	/* A moves into cell 7 */
+	acct_req("Interim-Update", "c1", IMSI_A, "internet", "192.0.2.70",
+	     "2001:db8:1:70::/64", 7);
+	cr_expect_not(passes("192.0.2.70"), "it moved into the contained cell");
+	cr_expect_not(passes("2001:db8:1:70::9"),
+		      "its /64 moved into the contained cell");
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_A),
+		     0, "%s", out);
+	cr_expect(strstr(out, "ecgi:001-01-0000007"), "%s", out);
+	/* and out again */
+	acct_req("Interim-Update", "c1", IMSI_A, "internet", "192.0.2.70",
+	     "2001:db8:1:70::/64", 9);
+	cr_expect(passes("192.0.2.70"), "it left the cell");
+	cr_expect(passes("2001:db8:1:70::9"));
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "scope cell-7 release"),
+		     0, "%s", out);
+	cr_expect(passes("192.0.2.71"));
+}
+
+/* A session's entry is written at Start with its scope's level, before
+ * its first packet (the iot APN is held at quarantined); at Stop it goes,
+ * and the next holder of the address has its own. */
+Test(subscribers, an_undecided_session_gets_its_scope_s_level_at_start_and_loses_it_at_stop)
+{
+	acct_req("Start", "i1", IMSI_A, "iot.example", "192.0.2.80",
+	     "2001:db8:1:80::/64", 0);
+	cr_expect_not(passes("192.0.2.80"), "the iot APN's level");
+	cr_expect_not(passes("2001:db8:1:80::abcd"));
+	stop("i1");
+	cr_expect(passes("192.0.2.80"), "its entry outlived its session");
+	cr_expect(passes("2001:db8:1:80::abcd"));
+	acct_req("Start", "i2", IMSI_B, "IOT.EXAMPLE", "192.0.2.80", NULL, 0);
+	cr_expect_not(passes("192.0.2.80"), "APNs compare in any case");
+	stop("i2");
+	acct_req("Start", "i3", IMSI_B, "internet", "192.0.2.80", NULL, 0);
+	cr_expect(passes("192.0.2.80"));
+}
+
+static void alert(const char *terminal)
+{
+	char path[300], line[256];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/events.sock", env.dir);
+	snprintf(line, sizeof(line),
+		 "{\"terminal\":\"%s\",\"severity\":1,\"signature_id\":"
+		 "9000002,\"signature\":\"worm\"}\n",
+		 terminal);
+	r = tn_unix_write(path, line);
+	cr_assert_eq(r, 0, "%s: %s", path, strerror(-r));
+}
+
+/* The until of the subscriber's decision, seconds from now (show --json),
+ * waiting for it to appear. */
+static long decision_in(const char *imsi)
+{
+	char out[8192], cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "--json show imsi:%s", imsi);
+	for (int i = 0; i < 50; i++) {
+		const char *u;
+		struct tm tm = { 0 };
+
+		cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "%s", cmd), 0,
+			     "%s", out);
+		u = strstr(out, "\"until\": \"");
+		if (!u)
+			u = strstr(out, "\"until\":\"");
+		if (u && strptime(strchr(u + 8, '"') + 1, "%Y-%m-%dT%H:%M:%S",
+				  &tm))
+			return (long)(timegm(&tm) - time(NULL));
+		usleep(100000);
+	}
+	cr_assert_fail("no decision with an end for imsi:%s: %s", imsi, out);
+	return 0;
+}
+
+/* Escalation is the subscriber's: a second offence from its next address
+ * (after a detach) is a second offence (4 h, not 1 h), and the history
+ * survives a restart of the agent. */
+Test(subscribers, repeat_offences_escalate_across_addresses_and_restarts)
+{
+	char out[8192], err[8192] = "";
+	long in;
+
+	acct_req("Start", "e1", IMSI_A, "internet", "192.0.2.90", NULL, 0);
+	alert("192.0.2.90");
+	in = decision_in(IMSI_A);
+	cr_expect(in > 3500 && in <= 3600, "1st offence: %ld s", in);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "release imsi:" IMSI_A), 0, "%s", out);
+	stop("e1");
+	acct_req("Start", "e2", IMSI_A, "internet", "192.0.2.91", NULL, 0);
+	cr_expect(passes("192.0.2.91"));
+	alert("192.0.2.91");
+	in = decision_in(IMSI_A);
+	cr_expect(in > 4 * 3600 - 100 && in <= 4 * 3600,
+		  "2nd offence from its next address: %ld s", in);
+	cr_expect_not(passes("192.0.2.91"));
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_A),
+		     0, "%s", out);
+	cr_expect(strstr(out, "offence"), "the history is not shown: %s", out);
+	/* a restart keeps the history: the 3rd offence is 16 h */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "release imsi:" IMSI_A), 0, "%s", out);
+	agenv_stop(&env, SIGTERM);
+	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
+		     "the agent did not start again:\n%s", err);
+	alert("192.0.2.91");
+	in = decision_in(IMSI_A);
+	cr_expect(in > 16 * 3600 - 100 && in <= 16 * 3600,
+		  "3rd offence after a restart: %ld s", in);
 }
 
 /* 100 000 sessions from one NAS, 64 requests outstanding: every Start

@@ -37,6 +37,8 @@ struct decide {
 	int enf_r;
 	char enf_err[512];
 	struct decide_report rep;
+	decide_holder_fn holder;
+	void *holder_ctx;
 };
 
 /* decide.c */

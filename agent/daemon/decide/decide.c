@@ -103,8 +103,14 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 			 p->scopes[dc->scope].name, dc->rule, dc->why);
 		break;
 	}
-	if (terminal)
+	if (terminal) {
+		struct decide_hold h;
+
 		audit_add_str(rec, "terminal", buf);
+		if (d->holder &&
+		    d->holder(d->holder_ctx, p, &dc->terminal, &h))
+			audit_add_str(rec, "subscriber", h.id);
+	}
 	if (dc->scope >= 0 && (size_t)dc->scope < p->nscopes)
 		audit_add_str(rec, "scope", p->scopes[dc->scope].name);
 	audit_add_str(rec, "rule", dc->rule);
@@ -588,4 +594,108 @@ int decide_release_all(struct decide *d, const struct xcrs_addr *a,
 	r = corr_release(d->corr, a, now);
 	end(d, "", NULL, 0);
 	return r;
+}
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+static bool corr_hold(void *ctx, const struct policy *p,
+		      const struct xcrs_addr *a, struct corr_holder *ret)
+{
+	struct decide *d = ctx;
+	struct decide_hold h;
+
+	if (!d->holder(d->holder_ctx, p, a, &h))
+		return false;
+	*ret = h.corr;
+	return true;
+}
+
+static bool enf_hold(void *ctx, const struct xcrs_addr *a,
+		     struct enf_hold *ret)
+{
+	struct decide *d = ctx;
+	struct decide_hold h;
+	int sc;
+
+	if (!d->holder(d->holder_ctx, d->p, a, &h))
+		return false;
+	sc = h.corr.scope >= 0 ? h.corr.scope : policy_scope_of(d->p, a);
+	ret->scope_id = sc >= 0 ? d->p->scopes[sc].id : 0;
+	ret->base_level = h.base_level;
+	ret->by_prefix = h.by_prefix;
+	return true;
+}
+
+void decide_set_holder(struct decide *d, decide_holder_fn fn, void *ctx)
+{
+	d->holder = fn;
+	d->holder_ctx = ctx;
+	corr_set_holder(d->corr, fn ? corr_hold : NULL, d);
+	enf_set_holder(d->enf, fn ? enf_hold : NULL, d);
+}
+
+int decide_rebind(struct decide *d, const struct xcrs_addr *a)
+{
+	struct corr_view v;
+
+	if (!corr_terminal(d->corr, a, &v))
+		return enf_terminal(d->enf, a, v.level, v.until_ns,
+				    v.then_level);
+	return enf_base(d->enf, a);
+}
+
+int decide_prefix64(struct decide *d, const struct xcrs_addr *prefix,
+		    int scope, int level, uint64_t until, int base,
+		    const char *by, const char *why, bool audit)
+{
+	int sc = scope >= 0 ? scope : policy_scope_of(d->p, prefix);
+	uint32_t id = sc >= 0 ? d->p->scopes[sc].id : 0;
+	char pf[64];
+	int r;
+
+	if (level < 0 && base < 0)
+		return decide_prefix64_end(d, prefix);
+	if (policy_never_overlaps(d->p, prefix, 64) >= 0) {
+		if (level >= 0)
+			decide_refused_never(d, prefix, 64, by);
+		return -EPERM;
+	}
+	if (level < 0)
+		r = enf_prefix64(d->enf, prefix, id, (unsigned)base, 0, base);
+	else
+		r = enf_prefix64(d->enf, prefix, id, (unsigned)level, until,
+				 base);
+	if (!r && level >= 0 && audit) {
+		json_object *rec = json_object_new_object();
+
+		addr_prefix_format(prefix, 64, pf, sizeof(pf));
+		audit_add_str(rec, "event", "react");
+		audit_add_str(rec, "level", d->p->levels[level].name);
+		audit_add_until(rec, until);
+		audit_add_str(rec, "prefix", pf);
+		if (sc >= 0)
+			audit_add_str(rec, "scope", d->p->scopes[sc].name);
+		audit_add_str(rec, "subscriber", by);
+		audit_add_str(rec, "rule", "subscriber");
+		audit_add_str(rec, "evidence", why);
+		audit_write(d->au, rec);
+	}
+	return r;
+}
+
+int decide_prefix64_end(struct decide *d, const struct xcrs_addr *prefix)
+{
+	return enf_prefix64_del(d->enf, prefix);
+}
+
+size_t decide_offences(const struct decide *d, const struct xcrs_addr *who,
+		       uint64_t *out, size_t max)
+{
+	return corr_offences(d->corr, who, out, max);
+}
+
+int decide_set_offences(struct decide *d, const struct xcrs_addr *who,
+			const uint64_t *in, size_t n)
+{
+	return corr_set_offences(d->corr, who, in, n);
 }

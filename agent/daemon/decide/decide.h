@@ -57,6 +57,20 @@ struct decide_report {
 	size_t prefixes;	 /* decisions on prefixes in force */
 };
 
+/* Who holds an address: the subscribers' sessions (lifecycle), registered
+ * once. Through it the engine counts evidence per subscriber and finds a
+ * session's scope, enforcement writes a held address's entry with its
+ * session's scope and level, and audit records name the subscriber. */
+struct decide_hold {
+	struct corr_holder corr; /* identity key, session scope (index) */
+	int base_level;		 /* its level without a decision, -1: none */
+	bool by_prefix;		 /* held through its session's /64 */
+	char id[48];		 /* "imsi:…" */
+};
+typedef bool (*decide_holder_fn)(void *ctx, const struct policy *p,
+				 const struct xcrs_addr *a,
+				 struct decide_hold *ret);
+
 int decide_new(const struct policy *p, struct enforce *enf,
 	       struct audit *au, struct decide **ret_decide);
 void decide_free(struct decide *d);
@@ -131,6 +145,28 @@ int decide_release_rule(struct decide *d, const struct xcrs_addr *a,
 /* The MS left: every reaction ends. -ENOENT if it had none. */
 int decide_release_all(struct decide *d, const struct xcrs_addr *a,
 		       uint64_t now);
+
+/* ---- sessions (the subscribers) ------------------------------------------ */
+
+void decide_set_holder(struct decide *d, decide_holder_fn fn, void *ctx);
+/* a's holder changed (its session started, moved or ended): its entry
+ * again, from its reaction, else its base (enforce.h). */
+int decide_rebind(struct decide *d, const struct xcrs_addr *a);
+/* An IPv6 session's /64 (interface identifier 0) and scope (index, -1:
+ * the pools'): level until `until` (0: for good; -1: no decision), then
+ * base (-1: none); no decision and no base: no entry. -EPERM when the
+ * prefix overlaps never_react (refused, audited). by (the subscriber) and
+ * why go to the audit log when the decision is new. */
+int decide_prefix64(struct decide *d, const struct xcrs_addr *prefix,
+		    int scope, int level, uint64_t until, int base,
+		    const char *by, const char *why, bool audit);
+int decide_prefix64_end(struct decide *d, const struct xcrs_addr *prefix);
+/* The escalation history of an identity key (CLOCK_MONOTONIC ns, oldest
+ * first), and restoring it. */
+size_t decide_offences(const struct decide *d, const struct xcrs_addr *who,
+		       uint64_t *out, size_t max);
+int decide_set_offences(struct decide *d, const struct xcrs_addr *who,
+			const uint64_t *in, size_t n);
 
 /* ---- the state file (decide-state.c) ------------------------------------- */
 

@@ -17,6 +17,8 @@ struct enforce {
 	const struct enf_dp_ops *ops;
 	void *dp;
 	const struct policy *p;
+	enf_holder_fn holder;
+	void *holder_ctx;
 	struct enf_report rep;
 	bool resyncing;	/* quiet about writes that failed before */
 	bool failed;	/* a terminal write failed during this resync */
@@ -35,6 +37,18 @@ int enf_new(const struct enf_dp_ops *ops, void *dp, const struct policy *p,
 	e->p = p;
 	*ret_enf = e;
 	return 0;
+}
+
+void enf_set_holder(struct enforce *e, enf_holder_fn fn, void *ctx)
+{
+	e->holder = fn;
+	e->holder_ctx = ctx;
+}
+
+static bool held(const struct enforce *e, const struct xcrs_addr *a,
+		 struct enf_hold *h)
+{
+	return e->holder && e->holder(e->holder_ctx, a, h);
 }
 
 void enf_free(struct enforce *e)
@@ -274,15 +288,21 @@ int enf_terminal(struct enforce *e, const struct xcrs_addr *a,
 		.level = (__u8)level,
 		.expires_ns = until,
 	};
+	struct enf_hold h;
+	bool is_held = !st && held(e, a, &h);
 	char buf[ADDR_STRLEN];
 	int r;
 
+	if (is_held)
+		v.scope = h.scope_id;
 	if (!until)
 		v.base_level = (__u8)level; /* never expires */
 	else if (then_level >= 0)
 		v.base_level = (__u8)then_level;
 	else if (st)
 		v.base_level = (__u8)st->level;
+	else if (is_held && !h.by_prefix && h.base_level >= 0)
+		v.base_level = (__u8)h.base_level;
 	else
 		v.base_level = XCRS_SUB_BASE_NONE;
 	r = e->ops->sub_set(e->dp, a, &v);
@@ -300,10 +320,16 @@ int enf_terminal(struct enforce *e, const struct xcrs_addr *a,
 int enf_base(struct enforce *e, const struct xcrs_addr *a)
 {
 	struct xcrs_sub v;
+	struct enf_hold h;
 	char buf[ADDR_STRLEN];
 	int r;
 
 	if (enf_static_entry(e->p, a, &v)) {
+		r = e->ops->sub_set(e->dp, a, &v);
+	} else if (held(e, a, &h) && !h.by_prefix && h.base_level >= 0) {
+		v = (struct xcrs_sub){ .scope = h.scope_id,
+				       .level = (__u8)h.base_level,
+				       .base_level = (__u8)h.base_level };
 		r = e->ops->sub_set(e->dp, a, &v);
 	} else {
 		r = e->ops->sub_del(e->dp, a);
@@ -314,6 +340,38 @@ int enf_base(struct enforce *e, const struct xcrs_addr *a)
 		return 0;
 	addr_format(a, buf, sizeof(buf));
 	return refused(e, r, buf);
+}
+
+int enf_prefix64(struct enforce *e, const struct xcrs_addr *prefix,
+		 uint32_t scope_id, unsigned level, uint64_t until, int base)
+{
+	struct xcrs_sub v = {
+		.scope = scope_id,
+		.level = (__u8)level,
+		.flags = XCRS_SUB_F_PREFIX64,
+		.expires_ns = until,
+		.base_level = !until	  ? (__u8)level :
+			      base >= 0 ? (__u8)base :
+					  XCRS_SUB_BASE_NONE,
+	};
+	char pf[64];
+	int r = e->ops->sub_set(e->dp, prefix, &v);
+
+	if (!r)
+		return 0;
+	addr_prefix_format(prefix, 64, pf, sizeof(pf));
+	return refused(e, r, pf);
+}
+
+int enf_prefix64_del(struct enforce *e, const struct xcrs_addr *prefix)
+{
+	char pf[64];
+	int r = e->ops->sub_del(e->dp, prefix);
+
+	if (!r || r == -ENOENT)
+		return 0;
+	addr_prefix_format(prefix, 64, pf, sizeof(pf));
+	return refused(e, r, pf);
 }
 
 int enf_scope(struct enforce *e, int scope, enum xcrs_contain_mode mode)

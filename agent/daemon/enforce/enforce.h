@@ -70,8 +70,22 @@ struct enf_report {
 	bool subs_warned, slots_warned; /* past agent.maps.warn_at */
 };
 
+/* An address a session holds (the subscribers' sessions, through the
+ * decision layer): the scope and the level its entry has without a
+ * reaction. */
+struct enf_hold {
+	uint32_t scope_id;  /* 0 = none */
+	int base_level;	    /* -1: none (no entry of its own) */
+	bool by_prefix;	    /* held through its session's /64 entry: a host
+			     * entry of its own only while it has a reaction */
+};
+typedef bool (*enf_holder_fn)(void *ctx, const struct xcrs_addr *a,
+			      struct enf_hold *ret);
+
 int enf_new(const struct enf_dp_ops *ops, void *dp, const struct policy *p,
 	    struct enforce **ret_enf);
+/* Who holds addresses (NULL: nobody, every address is the policy's). */
+void enf_set_holder(struct enforce *e, enf_holder_fn fn, void *ctx);
 void enf_free(struct enforce *e);
 /* The dataplane, once it is open (enf_new may be given NULL: the decision
  * layer is set up and the state file read before the dataplane is
@@ -117,8 +131,14 @@ int enf_policy(struct enforce *e, const struct policy *old,
  * closed); the reaction is retried by enf_housekeeping(). */
 int enf_terminal(struct enforce *e, const struct xcrs_addr *a,
 		 unsigned level, uint64_t until, int then_level);
-/* A terminal without reactions: its static entry, or no entry at all. */
+/* A terminal without reactions: its static entry, else its session's
+ * (held, not by a prefix, with a base level), else no entry at all. */
 int enf_base(struct enforce *e, const struct xcrs_addr *a);
+/* An IPv6 session's /64 entry (prefix: interface identifier 0): level
+ * until `until` (0: for good), then base (-1: no entry); and its end. */
+int enf_prefix64(struct enforce *e, const struct xcrs_addr *prefix,
+		 uint32_t scope_id, unsigned level, uint64_t until, int base);
+int enf_prefix64_del(struct enforce *e, const struct xcrs_addr *prefix);
 /* A scope's containment (mode XCRS_CONTAIN_NONE: none). */
 int enf_scope(struct enforce *e, int scope, enum xcrs_contain_mode mode);
 /* A scope id that left the policy: no containment. */

@@ -40,7 +40,9 @@ struct session {
 	bool has_ipv4, has_ipv6;
 	struct xcrs_addr ipv4, ipv6; /* ipv6: the prefix */
 	unsigned ipv6_plen;	     /* 128-bit form */
-	bool v6_decided;	     /* a prefix decision of ours is on it */
+	bool v6_decided;	     /* a prefix decision of ours is on it
+				      * (a prefix shorter than /64) */
+	int scope;		     /* its scope (index), as last written */
 	uint64_t since_ms;
 	struct session *next, *addr_next4, *addr_next6, *sub_next;
 };
@@ -65,6 +67,7 @@ struct subscribers {
 	struct watch jtimer;
 	bool jsync_armed;
 	uint64_t t0;   /* the event being handled: when it was read */
+	uint64_t esc_keep_ns; /* escalation windows: offences kept so long */
 	struct subscribers_report rep;
 };
 
@@ -179,6 +182,14 @@ static void index_del(struct subscribers *s, struct session *x)
 }
 
 static void terminal_changed(void *ctx, const struct xcrs_addr *a);
+static bool hold(void *ctx, const struct policy *p, const struct xcrs_addr *a,
+		 struct decide_hold *h);
+static uint64_t esc_keep(const struct policy *p);
+static int sess_scope(const struct policy *p, const struct session *x);
+static void write_v4(struct subscribers *s, struct session *x);
+static void write_v6(struct subscribers *s, struct session *x, bool audit);
+static size_t offences(const struct subscribers *s, const struct sub *u,
+		       uint64_t *out, size_t max);
 static struct sub *sub_get(struct subscribers *s, const char *id);
 static int journal_open(struct subscribers *s, char *err, size_t errlen);
 static void on_jtimer(struct watch *w, uint32_t events);
@@ -200,6 +211,8 @@ int subscribers_new(struct loop *l, const struct policy *p,
 	s->jfd = -1;
 	s->jtimer.fd = -1;
 	port.ctx = s;
+	s->esc_keep_ns = esc_keep(p);
+	decide_set_holder(dec, hold, s);
 	r = loop_timer(l, &s->jtimer, on_jtimer);
 	if (!r)
 		r = journal_open(s, err, errlen);
@@ -217,6 +230,7 @@ void subscribers_free(struct subscribers *s)
 {
 	if (!s)
 		return;
+	decide_set_holder(s->dec, NULL, NULL);
 	subscribers_flush(s);
 	if (s->jfd >= 0) {
 		fdatasync(s->jfd);
@@ -237,15 +251,189 @@ void subscribers_free(struct subscribers *s)
 	free(s);
 }
 
+static uint64_t esc_keep(const struct policy *p)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].escalate && p->rules[i].esc_within_ns > k)
+			k = p->rules[i].esc_within_ns;
+	return k;
+}
+
+/* Every session's entries again (their scopes and levels under p). */
+static void rewrite_all(struct subscribers *s)
+{
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct session *x = s->sess[i]; x; x = x->next) {
+			x->scope = sess_scope(s->p, x);
+			write_v4(s, x);
+			write_v6(s, x, false);
+		}
+}
+
 void subscribers_set_policy(struct subscribers *s, const struct policy *p)
 {
 	s->p = p;
+	s->esc_keep_ns = esc_keep(p);
+	rewrite_all(s);
 }
 
 const struct subscribers_report *subscribers_report(
 	const struct subscribers *s)
 {
 	return &s->rep;
+}
+
+/* ---- who holds an address ---------------------------------------------------- */
+
+/* The subscriber's identity key for the engine's evidence: ff00::/8 (never
+ * a terminal's unicast address), the kind in octet 1, the IMSI or MSISDN
+ * as a number in the last eight octets; a User-Name by two hashes. */
+static void who_key(const char *id, struct xcrs_addr *k)
+{
+	const char *v = strchr(id, ':');
+	uint64_t n = 0, h1 = 1469598103934665603ULL, h2 = 7;
+
+	memset(k, 0, sizeof(*k));
+	k->a[0] = 0xff;
+	v = v ? v + 1 : id;
+	if (!strncmp(id, "imsi:", 5) || !strncmp(id, "msisdn:", 7)) {
+		k->a[1] = id[0] == 'i' ? 1 : 2;
+		for (; *v >= '0' && *v <= '9'; v++)
+			n = n * 10 + (uint64_t)(*v - '0');
+		k->a[2] = (uint8_t)strlen(id); /* leading zeros count */
+	} else {
+		k->a[1] = 3;
+		for (; *v; v++) {
+			h1 = (h1 ^ (uint8_t)*v) * 1099511628211ULL;
+			h2 = h2 * 31 + (uint8_t)*v;
+		}
+		n = h1;
+		memcpy(k->a + 3, &h2, 5);
+	}
+	for (int i = 15; i >= 8; i--, n >>= 8)
+		k->a[i] = (uint8_t)n;
+}
+
+/* The scope of a session: its APN's or location's, else -1 (its
+ * addresses' pools). */
+static int sess_scope(const struct policy *p, const struct session *x)
+{
+	return policy_session_scope(p, x->apn, x->location);
+}
+
+/* The level of a session's address without a decision: its session
+ * scope's, else its pool's (or static entry's), else -1 (no entry). */
+static int sess_base(const struct policy *p, const struct session *x,
+		     const struct xcrs_addr *a)
+{
+	int sc = sess_scope(p, x);
+
+	return sc >= 0 ? (int)p->scopes[sc].pool_level :
+			 policy_base_level(p, a);
+}
+
+static bool hold(void *ctx, const struct policy *p, const struct xcrs_addr *a,
+		 struct decide_hold *h)
+{
+	struct subscribers *s = ctx;
+	const struct session *x = by_addr(s, a);
+
+	if (!x)
+		return false;
+	memset(h, 0, sizeof(*h));
+	who_key(x->sub->id, &h->corr.who);
+	h->corr.scope = sess_scope(p, x);
+	h->by_prefix = !addr_is_v4(a);
+	h->base_level = sess_base(p, x, h->by_prefix ? &x->ipv6 : a);
+	snprintf(h->id, sizeof(h->id), "%s", x->sub->id);
+	return true;
+}
+
+static bool live(const struct subscribers *s, const struct sub *u);
+
+#define OFFENCES_MAX 32
+
+/* The subscriber's escalation history that can still count (within the
+ * policy's longest escalate.within), oldest first: how many (out may be
+ * NULL). */
+static size_t offences(const struct subscribers *s, const struct sub *u,
+		       uint64_t *out, size_t max)
+{
+	uint64_t t[OFFENCES_MAX], now = loop_now(s->loop);
+	struct xcrs_addr k;
+	size_t n, m = 0;
+
+	if (!s->esc_keep_ns)
+		return 0;
+	who_key(u->id, &k);
+	n = decide_offences(s->dec, &k, t, OFFENCES_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (now - t[i] <= s->esc_keep_ns) {
+			if (out && m < max)
+				out[m] = t[i];
+			m++;
+		}
+	return m;
+}
+
+/* The session's /64 entry: the subscriber's decision, else its base
+ * (prefixes shorter than a /64 get a prefix decision: follow()). */
+static void write_v6(struct subscribers *s, struct session *x, bool audit)
+{
+	struct sub *u = x->sub;
+	int lv = live(s, u) ? policy_level_index(s->p, u->level) : -1, r;
+	char why[220];
+
+	if (!x->has_ipv6 || x->ipv6_plen != 64)
+		return;
+	snprintf(why, sizeof(why), "subscriber %s: %s", u->id, u->why);
+	r = decide_prefix64(s->dec, &x->ipv6, sess_scope(s->p, x), lv,
+			    lv >= 0 ? u->until : 0,
+			    sess_base(s->p, x, &x->ipv6), u->id, why, audit);
+	if (r && r != -EPERM) {
+		s->rep.errors++;
+		log_warn("subscriber %s: its prefix's entry: %s", u->id,
+			 strerror(-r));
+	} else if (!r && audit && lv >= 0) {
+		char buf[ADDR_STRLEN + 4];
+
+		addr_prefix_format(&x->ipv6, 64, buf, sizeof(buf));
+		log_info("subscriber %s: %s on its prefix %s", u->id,
+			 u->level, buf);
+	}
+}
+
+/* The session's IPv4 entry again (its reaction, else its base). */
+static void write_v4(struct subscribers *s, struct session *x)
+{
+	int r;
+
+	if (!x->has_ipv4)
+		return;
+	r = decide_rebind(s->dec, &x->ipv4);
+	if (r) {
+		s->rep.errors++;
+		log_warn("subscriber %s: its address's entry: %s", x->sub->id,
+			 strerror(-r));
+	}
+}
+
+/* Start (or a restart) of a session: read -> entries written. */
+static void observe(struct subscribers *s)
+{
+	uint64_t ns;
+	size_t b = 0;
+
+	if (!s->t0)
+		return;
+	ns = now_mono() - s->t0;
+	while (b < DECIDE_LAT_BUCKETS && ns > decide_lat_bounds_ns[b])
+		b++;
+	s->rep.lat_hist[b]++;
+	s->rep.lat_sum_ns += ns;
+	s->rep.lat_count++;
 }
 
 /* ---- decisions ------------------------------------------------------------ */
@@ -274,7 +462,8 @@ static void follow(struct subscribers *s, struct session *x,
 		struct corr_view v;
 
 		if (corr_terminal(decide_engine(s->dec), &x->ipv4, &v) ||
-		    strcmp(s->p->levels[v.level].name, u->level)) {
+		    strcmp(s->p->levels[v.level].name, u->level) ||
+		    v.until_ns != u->until) {
 			r = decide_react(s->dec, &x->ipv4, 128, u->level,
 					 u->until, why, by, s->t0, now, err,
 					 sizeof(err));
@@ -290,7 +479,9 @@ static void follow(struct subscribers *s, struct session *x,
 			}
 		}
 	}
-	if (x->has_ipv6) {
+	if (x->has_ipv6 && x->ipv6_plen == 64)
+		write_v6(s, x, true);
+	if (x->has_ipv6 && x->ipv6_plen < 64) {
 		r = decide_react(s->dec, &x->ipv6, x->ipv6_plen, u->level,
 				 u->until, why, by, s->t0, now, err, sizeof(err));
 		if (r) {
@@ -335,6 +526,7 @@ static void unfollow(struct subscribers *s, struct session *x,
 	char err[256];
 
 	unfollow_v6(s, x);
+	write_v6(s, x, false);
 	if (x->has_ipv4 && !(except && addr_eq(&x->ipv4, except))) {
 		s->applying = true;
 		decide_release(s->dec, &x->ipv4, 128, by, loop_now(s->loop),
@@ -401,19 +593,24 @@ static void end_session(struct subscribers *s, struct session *x,
 {
 	struct sub *u = x->sub;
 
+	/* not held from here on: what is written now is the policy's */
+	index_del(s, x);
 	unfollow_v6(s, x);
+	if (x->has_ipv6 && x->ipv6_plen == 64)
+		decide_prefix64_end(s->dec, &x->ipv6);
 	if (x->has_ipv4) {
 		/* the next holder of the address starts clean */
 		s->applying = true;
 		ms_leave(s->ms, &x->ipv4, cause);
 		s->applying = false;
+		write_v4(s, x);
 	}
 	journal_stop(s, x);
 	log_info("subscriber %s: session %s of %s ended (%s)%s", u->id,
 		 x->session, x->nas, cause,
 		 live(s, u) ? "; its decision stays with it" : "");
 	sess_drop(s, x);
-	if (!u->nsessions && !live(s, u)) {
+	if (!u->nsessions && !live(s, u) && !offences(s, u, NULL, 0)) {
 		for (struct sub **pp = &s->subs[hstr(u->id)]; *pp;
 		     pp = &(*pp)->next)
 			if (*pp == u) {
@@ -509,8 +706,14 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 		 x->session, x->nas, live(s, u) ? " under its decision " : "",
 		 live(s, u) ? u->level : "");
 	journal_start(s, x);
-	/* its decision is in the dataplane before its first packet */
+	/* its entries (its decision, else its scope's level) are in the
+	 * dataplane before its first packet */
+	x->scope = sess_scope(s->p, x);
 	follow(s, x, NULL);
+	write_v4(s, x);
+	if (!live(s, u))
+		write_v6(s, x, false);
+	observe(s);
 	if (x->has_ipv4) {
 		s->applying = true;
 		ms_connect(s->ms, &x->ipv4, ev->source ? ev->source : "radius");
@@ -576,11 +779,29 @@ int subscribers_event(struct subscribers *s, const struct sess_event *in,
 		s->rep.interims++;
 		if (ev->location && *ev->location &&
 		    strcmp(ev->location, x->location)) {
-			log_info("subscriber %s: moved to %s", x->sub->id,
-				 ev->location);
+			int was = x->scope;
+
 			snprintf(x->location, sizeof(x->location), "%s",
 				 ev->location);
+			x->scope = sess_scope(s->p, x);
 			journal_start(s, x); /* replaces it on replay */
+			if (x->scope != was) {
+				/* its entries carry its new scope (a
+				 * contained cell's containment, or none) */
+				write_v4(s, x);
+				write_v6(s, x, false);
+				log_info("subscriber %s: moved to %s (scope "
+					 "%s -> %s)",
+					 x->sub->id, ev->location,
+					 was >= 0 ? s->p->scopes[was].name :
+						    "of its addresses",
+					 x->scope >= 0 ?
+						 s->p->scopes[x->scope].name :
+						 "of its addresses");
+			} else {
+				log_info("subscriber %s: moved to %s",
+					 x->sub->id, ev->location);
+			}
 		}
 		if (same_binding(x, ev) || (!ev->has_ipv4 && !ev->has_ipv6))
 			return 0;
@@ -632,11 +853,28 @@ static json_object *sub_ident(const struct sub *u, const char *op)
 	return o;
 }
 
+static void add_offences(const struct subscribers *s, json_object *o,
+			 const struct sub *u)
+{
+	uint64_t t[OFFENCES_MAX];
+	size_t n = offences(s, u, t, OFFENCES_MAX);
+	json_object *arr;
+
+	if (!n)
+		return;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_int64((int64_t)
+			mono_to_real_ms(t[i])));
+	json_object_object_add(o, "offences_ms", arr);
+}
+
 static void add_decision(const struct subscribers *s, json_object *o,
 			 const struct sub *u)
 {
 	json_object *d;
 
+	add_offences(s, o, u);
 	if (!live(s, u))
 		return;
 	d = json_object_new_object();
@@ -811,11 +1049,18 @@ static int compact(struct subscribers *s)
 	if (fd < 0)
 		return -errno;
 	for (size_t i = 0; !r && i < NBUCKETS; i++)
-		for (struct sub *u = s->subs[i]; !r && u; u = u->next) {
+		for (struct sub **pp = &s->subs[i], *u; !r && (u = *pp);) {
 			json_object *o, *arr;
 
-			if (!u->nsessions && !live(s, u))
+			if (!u->nsessions && !live(s, u) &&
+			    !offences(s, u, NULL, 0)) {
+				/* nothing of it is left to remember */
+				*pp = u->next;
+				free(u);
+				s->rep.subscribers--;
 				continue;
+			}
+			pp = &u->next;
 			o = sub_ident(u, "sub");
 			add_decision(s, o, u);
 			arr = json_object_new_array();
@@ -935,8 +1180,27 @@ static int replay(struct subscribers *s, json_object *o)
 		snprintf(u->msisdn, sizeof(u->msisdn), "%s", gstr(o, "msisdn"));
 	if (*gstr(o, "imeisv"))
 		snprintf(u->imeisv, sizeof(u->imeisv), "%s", gstr(o, "imeisv"));
-	if (!strcmp(op, "decide") || !strcmp(op, "sub"))
+	if (!strcmp(op, "decide") || !strcmp(op, "sub")) {
+		json_object *of;
+		uint64_t t[OFFENCES_MAX];
+		size_t n = 0;
+		struct xcrs_addr k;
+
 		replay_decision(s, u, o);
+		if (json_object_object_get_ex(o, "offences_ms", &of) &&
+		    json_object_is_type(of, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(of) &&
+					   n < OFFENCES_MAX;
+			     i++) {
+				int64_t ms = json_object_get_int64(
+					json_object_array_get_idx(of, i));
+
+				if (ms > 0 && (uint64_t)ms <= now_real_ms())
+					t[n++] = real_ms_to_mono((uint64_t)ms);
+			}
+		who_key(u->id, &k);
+		decide_set_offences(s->dec, &k, t, n);
+	}
 	if (!strcmp(op, "decide"))
 		return 0;
 	if (strcmp(op, "sub") && strcmp(op, "start"))
@@ -1049,6 +1313,9 @@ static int journal_open(struct subscribers *s, char *err, size_t errlen)
 			for (struct session *x = live(s, u) ? u->sessions : NULL;
 			     x; x = x->sub_next)
 				follow(s, x, NULL);
+	/* and every session's entry (its scope, its level), which the
+	 * dataplane may have lost or the policy changed */
+	rewrite_all(s);
 	r = compact(s);
 	if (r)
 		snprintf(err, errlen, "%s: %s", s->jpath, strerror(-r));
@@ -1168,6 +1435,17 @@ json_object *subscribers_show_json(const struct subscribers *s,
 	for (const struct session *x = u->sessions; x; x = x->sub_next)
 		json_object_array_add(arr, session_json(s, x));
 	json_object_object_add(o, "sessions", arr);
+	{
+		uint64_t t[OFFENCES_MAX];
+		size_t n = offences(s, u, t, OFFENCES_MAX);
+
+		arr = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			fmt_time_ms(mono_to_real_ms(t[i]), ts, sizeof(ts));
+			json_object_array_add(arr, json_object_new_string(ts));
+		}
+		json_object_object_add(o, "offences", arr);
+	}
 	return o;
 }
 

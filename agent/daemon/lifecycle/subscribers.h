@@ -50,6 +50,8 @@ struct subscribers_report {
 	uint64_t followed;	/* decisions put on a new address */
 	uint64_t errors;	/* decisions the dataplane refused */
 	size_t sessions, subscribers;
+	/* Start read -> its entries written (DECIDE_LAT_BUCKETS + +Inf) */
+	uint64_t lat_hist[DECIDE_LAT_BUCKETS + 1], lat_sum_ns, lat_count;
 };
 
 /* Restores the subscribers the state file holds (decide_load read it). */

@@ -99,6 +99,25 @@ static void head(struct sbuf *sb, const char *name, const char *type,
 	sb_printf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A latency histogram over decide_lat_bounds_ns (hist: the buckets, then
+ * +Inf). */
+static void histogram(struct sbuf *sb, const char *name, const char *help,
+		      const uint64_t *hist, uint64_t sum_ns, uint64_t count)
+{
+	uint64_t cum = 0;
+
+	head(sb, name, "histogram", help);
+	for (int i = 0; i < DECIDE_LAT_BUCKETS; i++) {
+		cum += hist[i];
+		sb_printf(sb, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name,
+			  (double)decide_lat_bounds_ns[i] / 1e9, cum);
+	}
+	cum += hist[DECIDE_LAT_BUCKETS];
+	sb_printf(sb, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+	sb_printf(sb, "%s_sum %.9f\n", name, (double)sum_ns / 1e9);
+	sb_printf(sb, "%s_count %" PRIu64 "\n", name, count);
+}
+
 /* A label value with \, " and newline escaped. */
 static const char *esc(const char *s, char *buf, size_t len)
 {
@@ -174,7 +193,7 @@ static void render(struct daemon *d, struct sbuf *sb)
 	struct dp_map_fill fill[DP_MAPS_MAX];
 	struct dp_stats st;
 	json_object *ins = json_object_new_array();
-	uint64_t per_level[XCRS_LEVELS_MAX] = { 0 }, cum = 0;
+	uint64_t per_level[XCRS_LEVELS_MAX] = { 0 };
 	struct level_count lc = { p, per_level };
 	const struct decide_report *dr = decide_report(d->dec);
 	struct stats sn;
@@ -355,25 +374,19 @@ static void render(struct daemon *d, struct sbuf *sb)
 				  (unsigned long long)fill[i].capacity);
 	}
 
-	head(sb, "xcrs_reaction_latency_seconds", "histogram",
-	     "from an event, report or operator request read to the "
-	     "dataplane entry written");
-	for (int i = 0; i < DECIDE_LAT_BUCKETS; i++) {
-		cum += dr->lat_hist[i];
-		sb_printf(sb,
-			  "xcrs_reaction_latency_seconds_bucket{le=\"%g\"} %" PRIu64
-			  "\n",
-			  (double)decide_lat_bounds_ns[i] / 1e9, cum);
+	histogram(sb, "xcrs_reaction_latency_seconds",
+		  "from an event, report or operator request read to the "
+		  "dataplane entry written",
+		  dr->lat_hist, dr->lat_sum_ns, dr->lat_count);
+	{
+		const struct subscribers_report *sr =
+			subscribers_report(d->subs);
+
+		histogram(sb, "xcrs_session_entry_seconds",
+			  "from a session's start read (RADIUS, session feed) "
+			  "to its dataplane entries written",
+			  sr->lat_hist, sr->lat_sum_ns, sr->lat_count);
 	}
-	cum += dr->lat_hist[DECIDE_LAT_BUCKETS];
-	sb_printf(sb,
-		  "xcrs_reaction_latency_seconds_bucket{le=\"+Inf\"} %" PRIu64
-		  "\n",
-		  cum);
-	sb_printf(sb, "xcrs_reaction_latency_seconds_sum %.9f\n",
-		  (double)dr->lat_sum_ns / 1e9);
-	sb_printf(sb, "xcrs_reaction_latency_seconds_count %" PRIu64 "\n",
-		  dr->lat_count);
 }
 
 /* ---- the server ---- */
