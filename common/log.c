@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -33,16 +34,32 @@ void log_set_ident(const char *ident)
 	cur_ident = ident;
 }
 
+/* One line, one write: lines of several processes on one stderr do not
+ * interleave, and a busy agent makes one system call per line. */
 static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
+	char line[2048];
+	int n, m;
+
 	if (lvl > cur_level)
 		return;
 	if (lvl != LOG_LVL_INFO)
-		fprintf(stderr, "%s: %s: ", cur_ident, level_names[lvl]);
+		n = snprintf(line, sizeof(line), "%s: %s: ", cur_ident,
+			     level_names[lvl]);
 	else
-		fprintf(stderr, "%s: ", cur_ident);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		n = snprintf(line, sizeof(line), "%s: ", cur_ident);
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
+		n = 0;
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2; /* cut: the rest is lost */
+	line[n++] = '\n';
+	fflush(stderr);
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		return; /* nowhere to say it */
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

@@ -514,7 +514,8 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			d->audit, &d->ms, err, errlen)) ||
 	    (r = subscribers_new(d->loop, p, d->dec, d->ms, &d->subs, err,
 				 errlen)) ||
-	    (r = updates_new(p, d->ms, d->keys, d->audit, &d->upd)) ||
+	    (r = updates_new(p, d->dec, d->ms, d->keys, d->audit,
+				    &d->upd)) ||
 	    (r = lines_new(d->loop, &d->lines)) ||
 	    (r = reports_new(d->loop, p, d->dec, d->keys, d->ms, d->subs, d->upd,
 			     d->peers, &d->reports, err, errlen)) ||

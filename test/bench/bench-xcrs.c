@@ -1376,7 +1376,7 @@ static void section_radius(const char *builddir)
 		"version: 1\n"
 		"agent: {pin_dir: %s, control_socket: %s, "
 		"state_file: %s/state.json, audit_log: %s/audit.jsonl, "
-		"metrics: off}\n"
+		"metrics: off, maps: {subscribers: 262144}}\n"
 		"levels:\n  - {name: normal, allow: all}\n"
 		"  - {name: blocked, allow: []}\n"
 		"scopes:\n  - {name: apn, pools: [198.18.0.0/15, "

@@ -50,15 +50,24 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 {
 	struct decide *d = ctx;
 	json_object *rec = json_object_new_object();
-	char buf[ADDR_STRLEN];
+	char buf[ADDR_STRLEN + 56];
 	const struct policy *p = d->p;
 	bool terminal = dc->change == CORR_TERMINAL_SET ||
 			dc->change == CORR_TERMINAL_RELEASED;
 
+	struct decide_hold h;
+	bool held;
+
 	d->rep.decisions++;
 	d->dirty = true;
+	held = terminal && d->holder &&
+	       d->holder(d->holder_ctx, p, &dc->terminal, &h);
 	if (terminal)
 		addr_format(&dc->terminal, buf, sizeof(buf));
+	if (held) /* the log names the subscriber with its address */
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			 " (%.*s)", (int)(sizeof(buf) - strlen(buf) - 4),
+			 h.id);
 	switch (dc->change) {
 	case CORR_TERMINAL_SET:
 		d->rep.reactions++;
@@ -104,11 +113,9 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 		break;
 	}
 	if (terminal) {
-		struct decide_hold h;
-
+		addr_format(&dc->terminal, buf, sizeof(buf));
 		audit_add_str(rec, "terminal", buf);
-		if (d->holder &&
-		    d->holder(d->holder_ctx, p, &dc->terminal, &h))
+		if (held)
 			audit_add_str(rec, "subscriber", h.id);
 	}
 	if (dc->scope >= 0 && (size_t)dc->scope < p->nscopes)

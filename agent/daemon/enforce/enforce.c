@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "enforce.h"
 #include "log.h"
 
@@ -22,6 +23,7 @@ struct enforce {
 	struct enf_report rep;
 	bool resyncing;	/* quiet about writes that failed before */
 	bool failed;	/* a terminal write failed during this resync */
+	uint64_t last_log, unlogged; /* refusals: rate of the log */
 	char err[512];
 };
 
@@ -77,12 +79,29 @@ const char *enf_errmsg(const struct enforce *e)
 }
 
 /* A refused write: counted, kept for the caller, logged once. */
+/* A refused write: counted, kept for the caller, logged — at most one
+ * line a second (a full map refuses every session's entry: the log says
+ * how many it did not repeat). */
 static int refused(struct enforce *e, int r, const char *what)
 {
+	uint64_t now = now_mono();
+
 	e->rep.errors++;
 	snprintf(e->err, sizeof(e->err), "%s", e->ops->errmsg(e->dp));
-	if (!e->resyncing)
+	if (e->resyncing)
+		return r;
+	if (e->last_log && now - e->last_log < 1000000000ULL) {
+		e->unlogged++;
+		return r;
+	}
+	if (e->unlogged)
+		log_error("dataplane: %s: %s (and %llu more refused writes "
+			  "in the second before, not logged one by one)",
+			  what, e->err, (unsigned long long)e->unlogged);
+	else
 		log_error("dataplane: %s: %s", what, e->err);
+	e->last_log = now;
+	e->unlogged = 0;
 	return r;
 }
 

@@ -52,8 +52,8 @@ static void audit_ms(struct ms *m, const char *event,
 	audit_write(m->au, rec);
 }
 
-void ms_connect(struct ms *m, const struct xcrs_addr *a,
-		const char *source)
+static void connect_at(struct ms *m, const struct xcrs_addr *a,
+		       const char *source, enum log_level lvl)
 {
 	struct ms_entry *e;
 	char buf[ADDR_STRLEN];
@@ -82,11 +82,23 @@ void ms_connect(struct ms *m, const struct xcrs_addr *a,
 		peers_ask(m->peers, a);
 	m->rep.connects++;
 	m->rep.connected = m->tab.n;
-	log_info("MS %s connected (%s)", buf, source);
+	log_msg(lvl, "MS %s connected (%s)", buf, source);
 	audit_ms(m, "ms-connect", a, source);
 }
 
-void ms_leave(struct ms *m, const struct xcrs_addr *a, const char *cause)
+void ms_connect(struct ms *m, const struct xcrs_addr *a, const char *source)
+{
+	connect_at(m, a, source, LOG_LVL_INFO);
+}
+
+void ms_session_connect(struct ms *m, const struct xcrs_addr *a,
+			const char *source)
+{
+	connect_at(m, a, source, LOG_LVL_DEBUG);
+}
+
+static void leave_at(struct ms *m, const struct xcrs_addr *a,
+		     const char *cause, enum log_level lvl)
 {
 	char buf[ADDR_STRLEN];
 	int r;
@@ -98,12 +110,23 @@ void ms_leave(struct ms *m, const struct xcrs_addr *a, const char *cause)
 	enf_seen_forget(m->enf, a);
 	m->rep.leaves++;
 	m->rep.connected = m->tab.n;
-	log_info("MS %s left (%s): its state and control are released", buf,
-		 cause);
+	log_msg(lvl, "MS %s left (%s): its state and control are released",
+		buf, cause);
 	audit_ms(m, "ms-leave", a, cause);
 	r = decide_release_all(m->dec, a, loop_now(m->loop));
 	if (r < 0 && r != -ENOENT)
 		log_warn("MS %s: releasing its control: %s", buf, strerror(-r));
+}
+
+void ms_leave(struct ms *m, const struct xcrs_addr *a, const char *cause)
+{
+	leave_at(m, a, cause, LOG_LVL_INFO);
+}
+
+void ms_session_leave(struct ms *m, const struct xcrs_addr *a,
+		      const char *cause)
+{
+	leave_at(m, a, cause, LOG_LVL_DEBUG);
 }
 
 struct expired {

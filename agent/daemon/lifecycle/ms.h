@@ -46,6 +46,12 @@ const struct ms_report *ms_report(const struct ms *m);
 void ms_connect(struct ms *m, const struct xcrs_addr *a, const char *source);
 /* An MS has gone (idle, feed, moved): its state and control are released. */
 void ms_leave(struct ms *m, const struct xcrs_addr *a, const char *cause);
+/* The same for a session of the packet core (the subscribers log the
+ * session; these lines are debug: a core may start 50 000 a second). */
+void ms_session_connect(struct ms *m, const struct xcrs_addr *a,
+			const char *source);
+void ms_session_leave(struct ms *m, const struct xcrs_addr *a,
+		      const char *cause);
 /* Every few seconds: MSs idle past the policy's timeout leave. */
 void ms_housekeeping(struct ms *m);
 /* One line of the operator's session feed. */

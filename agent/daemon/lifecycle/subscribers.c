@@ -393,9 +393,7 @@ static void write_v6(struct subscribers *s, struct session *x, bool audit)
 			    lv >= 0 ? u->until : 0,
 			    sess_base(s->p, x, &x->ipv6), u->id, why, audit);
 	if (r && r != -EPERM) {
-		s->rep.errors++;
-		log_warn("subscriber %s: its prefix's entry: %s", u->id,
-			 strerror(-r));
+		s->rep.errors++; /* the dataplane's refusal is logged there */
 	} else if (!r && audit && lv >= 0) {
 		char buf[ADDR_STRLEN + 4];
 
@@ -413,11 +411,8 @@ static void write_v4(struct subscribers *s, struct session *x)
 	if (!x->has_ipv4)
 		return;
 	r = decide_rebind(s->dec, &x->ipv4);
-	if (r) {
-		s->rep.errors++;
-		log_warn("subscriber %s: its address's entry: %s", x->sub->id,
-			 strerror(-r));
-	}
+	if (r)
+		s->rep.errors++; /* the dataplane's refusal is logged there */
 }
 
 /* Start (or a restart) of a session: read -> entries written. */
@@ -601,12 +596,13 @@ static void end_session(struct subscribers *s, struct session *x,
 	if (x->has_ipv4) {
 		/* the next holder of the address starts clean */
 		s->applying = true;
-		ms_leave(s->ms, &x->ipv4, cause);
+		ms_session_leave(s->ms, &x->ipv4, cause);
 		s->applying = false;
 		write_v4(s, x);
 	}
 	journal_stop(s, x);
-	log_info("subscriber %s: session %s of %s ended (%s)%s", u->id,
+	log_msg(live(s, u) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		"subscriber %s: session %s of %s ended (%s)%s", u->id,
 		 x->session, x->nas, cause,
 		 live(s, u) ? "; its decision stays with it" : "");
 	sess_drop(s, x);
@@ -702,7 +698,8 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 	u->nsessions++;
 	s->rep.sessions++;
 	s->rep.starts++;
-	log_info("subscriber %s: session %s of %s started%s%s", u->id,
+	log_msg(live(s, u) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		"subscriber %s: session %s of %s started%s%s", u->id,
 		 x->session, x->nas, live(s, u) ? " under its decision " : "",
 		 live(s, u) ? u->level : "");
 	journal_start(s, x);
@@ -716,7 +713,8 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 	observe(s);
 	if (x->has_ipv4) {
 		s->applying = true;
-		ms_connect(s->ms, &x->ipv4, ev->source ? ev->source : "radius");
+		ms_session_connect(s->ms, &x->ipv4,
+				   ev->source ? ev->source : "radius");
 		s->applying = false;
 	}
 	return 0;

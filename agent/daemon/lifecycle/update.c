@@ -44,6 +44,7 @@ struct campaign {
 
 struct updates {
 	const struct policy *p;
+	const struct decide *dec;
 	struct ms *ms;
 	struct keys *keys;
 	struct audit *au;
@@ -53,6 +54,7 @@ struct updates {
 
 struct collect {
 	const struct policy *p;
+	const struct decide *dec;
 	int scope;
 	struct campaign *c;
 	size_t cap;
@@ -63,7 +65,8 @@ static void collect_one(struct ms_entry *e, void *ctx)
 	struct collect *k = ctx;
 	struct upd_ms *m;
 
-	if (policy_scope_of(k->p, &e->addr) != k->scope || !e->sca_id[0])
+	if (corr_scope_of(decide_engine(k->dec), &e->addr) != k->scope ||
+	    !e->sca_id[0])
 		return;
 	if (k->c->n == k->cap) {
 		size_t nc = k->cap ? 2 * k->cap : 64;
@@ -118,7 +121,7 @@ void update_start(struct updates *up, const char *rule, int scope)
 {
 	const struct policy *p = up->p;
 	const struct policy_rule *ru = NULL;
-	struct collect k = { .p = p, .scope = scope };
+	struct collect k = { .p = p, .dec = up->dec, .scope = scope };
 	struct campaign *c, **pp;
 	size_t live = 0;
 
@@ -272,14 +275,17 @@ json_object *updates_json(const struct updates *up)
 	return arr;
 }
 
-int updates_new(const struct policy *p, struct ms *m, struct keys *keys,
-		struct audit *au, struct updates **ret_updates)
+int updates_new(const struct policy *p, const struct decide *dec,
+		struct ms *m, struct keys *keys, struct audit *au,
+		struct updates **ret_updates)
 {
 	struct updates *up = calloc(1, sizeof(*up));
 
 	if (!up)
 		return -ENOMEM;
-	*up = (struct updates){ .p = p, .ms = m, .keys = keys, .au = au };
+	*up = (struct updates){
+		.p = p, .dec = dec, .ms = m, .keys = keys, .au = au
+	};
 	*ret_updates = up;
 	return 0;
 }

@@ -12,13 +12,17 @@
 
 #include "audit.h"
 #include "crsap.h"
+#include "decide.h"
 #include "keys.h"
 #include "ms.h"
 
 struct updates;
 
-int updates_new(const struct policy *p, struct ms *m, struct keys *keys,
-		struct audit *au, struct updates **ret_updates);
+/* dec: whose engine says which scope an MS is in (its session's, else its
+ * pool's). */
+int updates_new(const struct policy *p, const struct decide *dec,
+		struct ms *m, struct keys *keys, struct audit *au,
+		struct updates **ret_updates);
 void updates_free(struct updates *u);
 void updates_set_policy(struct updates *u, const struct policy *p);
 /* A scope was contained by rule: if the rule asks for updates, instruct

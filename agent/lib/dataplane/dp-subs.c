@@ -157,26 +157,32 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 {
 	char t[INET6_ADDRSTRLEN];
 	struct xcrs_sub v, old;
-	bool fresh = false, exists;
+	bool fresh = false;
 	unsigned plen = 128;
+	int r;
 
-	dp_addr_format(a, t, sizeof(t));
 	if (s->level >= XCRS_LEVELS_MAX ||
 	    (s->base_level >= XCRS_LEVELS_MAX &&
-	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns)))
+	     !(s->base_level == XCRS_SUB_BASE_NONE && s->expires_ns))) {
+		dp_addr_format(a, t, sizeof(t));
 		return dp_fail(dp, -EINVAL, "subscriber %s: level %u/%u out of "
 			       "range", t, s->level, s->base_level);
-	if (s->flags & ~XCRS_SUB_F_PREFIX64)
+	}
+	if (s->flags & ~XCRS_SUB_F_PREFIX64) {
+		dp_addr_format(a, t, sizeof(t));
 		return dp_fail(dp, -EINVAL, "subscriber %s: unknown flags %#x",
 			       t, s->flags);
+	}
 	if (s->flags & XCRS_SUB_F_PREFIX64) {
 		static const uint8_t zero[8];
 
 		plen = 64;
-		if (addr_is_v4(a) || memcmp(a->a + 8, zero, 8))
+		if (addr_is_v4(a) || memcmp(a->a + 8, zero, 8)) {
+			dp_addr_format(a, t, sizeof(t));
 			return dp_fail(dp, -EINVAL, "subscriber %s: a /64 entry "
 				       "needs an IPv6 prefix with interface "
 				       "identifier 0", t);
+		}
 	}
 	for (size_t i = 0; i < dp->nnever; i++)
 		if (addr_prefix_contains(&dp->never[i].addr, dp->never[i].plen,
@@ -185,6 +191,7 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 					 dp->never[i].plen)) {
 			char pf[64];
 
+			dp_addr_format(a, t, sizeof(t));
 			addr_prefix_format(&dp->never[i].addr,
 					   dp->never[i].plen, pf, sizeof(pf));
 			return dp_fail(dp, -EPERM,
@@ -195,15 +202,14 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	v = *s;
 	v.stats_slot = 0;
 	v.pad2 = 0;
-	/* A host keeps its counter slot for as long as it has an entry; a
-	 * host at a reacted level (now or after expiry) gets one. */
-	exists = !bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old);
-	if (exists && old.stats_slot < dp->nslots)
-		v.stats_slot = old.stats_slot;
-	if (!v.stats_slot && level_reacted(dp, s->level, s->base_level)) {
+	/* A host at a reacted level (now or after expiry) gets a counter
+	 * slot, and keeps the one it has for as long as it has an entry. A
+	 * new entry is one system call; an existing one is read first. */
+	if (level_reacted(dp, s->level, s->base_level)) {
 		v.stats_slot = slot_alloc(dp);
 		fresh = v.stats_slot != 0;
 		if (!fresh && !dp->slots_warned) {
+			dp_addr_format(a, t, sizeof(t));
 			log_warn("all %u per-subscriber counter slots are in use: "
 				 "%s and later reacted subscribers are enforced "
 				 "but not counted one by one (raise max_tracked)",
@@ -211,18 +217,28 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 			dp->slots_warned = true;
 		}
 	}
-	if (bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_ANY)) {
-		int r = -errno;
-
-		if (fresh)
-			slot_free(dp, v.stats_slot);
-		return map_write_fail(dp, M_SUBS, r, t);
-	}
-	if (!exists) {
+	if (!bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_NOEXIST)) {
 		dp->nsubs++;
 		subset_bump(dp);
+		return dp_ok(dp);
 	}
-	return dp_ok(dp);
+	r = -errno;
+	if (r == -EEXIST) {
+		if (!bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old) &&
+		    old.stats_slot && old.stats_slot < dp->nslots) {
+			if (fresh)
+				slot_free(dp, v.stats_slot);
+			fresh = false;
+			v.stats_slot = old.stats_slot;
+		}
+		if (!bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_ANY))
+			return dp_ok(dp);
+		r = -errno;
+	}
+	if (fresh)
+		slot_free(dp, v.stats_slot);
+	dp_addr_format(a, t, sizeof(t));
+	return map_write_fail(dp, M_SUBS, r, t);
 }
 
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
