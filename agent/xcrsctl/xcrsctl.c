@@ -362,15 +362,21 @@ static void print_subscriber(json_object *u)
 	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
 		json_object *x = json_object_array_get_idx(a, i);
 
-		printf("session:     %s of %s since %s: %s %s, APN %s, at %s\n",
+		printf("session:     %s of %s since %s: %s %s, APN %s, at %s, "
+		       "scope %s\n",
 		       str(x, "session"), str(x, "nas"), str(x, "since"),
 		       *str(x, "ipv4") ? str(x, "ipv4") : "-",
 		       *str(x, "ipv6_prefix") ? str(x, "ipv6_prefix") : "-",
 		       *str(x, "apn") ? str(x, "apn") : "-",
-		       *str(x, "location") ? str(x, "location") : "-");
+		       *str(x, "location") ? str(x, "location") : "-",
+		       *str(x, "scope") ? str(x, "scope") : "-");
 	}
 	if (!a || !json_object_array_length(a))
 		printf("session:     none (not attached)\n");
+	a = arr(u, "offences");
+	for (size_t i = 0; a && i < json_object_array_length(a); i++)
+		printf("offence:     %s\n",
+		       json_object_get_string(json_object_array_get_idx(a, i)));
 }
 
 static void print_show(json_object *r)

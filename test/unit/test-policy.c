@@ -79,8 +79,12 @@ Test(policy, example_small_operator)
 	cr_expect_eq(p->levels[4].allowed, 0);
 	cr_expect_eq(p->default_level, -1);
 
-	cr_assert_eq(p->nscopes, 2);
+	cr_assert_eq(p->nscopes, 3);
 	cr_expect_eq(p->scopes[0].containment, XCRS_CONTAIN_NO_LATERAL);
+	cr_expect_str_eq(p->scopes[1].apns[0], "iot.example");
+	cr_expect_eq(policy_session_scope(p, "internet",
+					  "tai:001-01-0001/ecgi:001-01-0000101"),
+		     2);
 	cr_expect_eq(p->scopes[1].containment, XCRS_CONTAIN_ISOLATE);
 	cr_expect_eq(p->scopes[1].isolate_allowed, 0x3);
 	cr_expect_eq(p->scopes[0].isolate_allowed, 0x2,

@@ -1357,6 +1357,19 @@ static json_object *session_json(const struct subscribers *s,
 					       json_object_new_string(x->apn));
 			json_object_object_add(o, "location",
 					       json_object_new_string(x->location));
+			{
+				int sc = x->scope;
+
+				if (sc < 0)
+					sc = policy_scope_of(
+						s->p, x->has_ipv4 ? &x->ipv4 :
+								    &x->ipv6);
+				if (sc >= 0)
+					json_object_object_add(
+						o, "scope",
+						json_object_new_string(
+							s->p->scopes[sc].name));
+			}
 			fmt_time_ms(x->since_ms, ts, sizeof(ts));
 			json_object_object_add(o, "since",
 					       json_object_new_string(ts));
