@@ -641,6 +641,11 @@ void decide_set_holder(struct decide *d, decide_holder_fn fn, void *ctx)
 	enf_set_holder(d->enf, fn ? enf_hold : NULL, d);
 }
 
+void decide_batch(struct decide *d, bool on)
+{
+	enf_batch(d->enf, on);
+}
+
 int decide_rebind(struct decide *d, const struct xcrs_addr *a)
 {
 	struct corr_view v;
@@ -668,10 +673,11 @@ int decide_prefix64(struct decide *d, const struct xcrs_addr *prefix,
 		return -EPERM;
 	}
 	if (level < 0)
-		r = enf_prefix64(d->enf, prefix, id, (unsigned)base, 0, base);
+		r = enf_prefix64(d->enf, prefix, id, (unsigned)base, 0, base,
+				 false);
 	else
 		r = enf_prefix64(d->enf, prefix, id, (unsigned)level, until,
-				 base);
+				 base, true);
 	if (!r && level >= 0 && audit) {
 		json_object *rec = json_object_new_object();
 

@@ -149,6 +149,8 @@ int decide_release_all(struct decide *d, const struct xcrs_addr *a,
 /* ---- sessions (the subscribers) ------------------------------------------ */
 
 void decide_set_holder(struct decide *d, decide_holder_fn fn, void *ctx);
+/* A batch of session changes: enforce.h, enf_batch. */
+void decide_batch(struct decide *d, bool on);
 /* a's holder changed (its session started, moved or ended): its entry
  * again, from its reaction, else its base (enforce.h). */
 int decide_rebind(struct decide *d, const struct xcrs_addr *a);

@@ -18,6 +18,11 @@ static int sub_set(void *dp, const struct xcrs_addr *a,
 	return dp_sub_set(dp, a, v);
 }
 
+static void batch(void *dp, bool on)
+{
+	dp_batch(dp, on);
+}
+
 static int sub_del(void *dp, const struct xcrs_addr *a)
 {
 	return dp_sub_del(dp, a);
@@ -112,6 +117,7 @@ const struct enf_dp_ops enf_dp_library = {
 	.policy_apply = policy_apply,
 	.sub_set = sub_set,
 	.sub_del = sub_del,
+	.batch = batch,
 	.scope_set = scope_set,
 	.prefix_set = prefix_set,
 	.prefix_del = prefix_del,

@@ -79,10 +79,12 @@ const char *enf_errmsg(const struct enforce *e)
 }
 
 /* A refused write: counted, kept for the caller, logged once. */
-/* A refused write: counted, kept for the caller, logged — at most one
- * line a second (a full map refuses every session's entry: the log says
- * how many it did not repeat). */
-static int refused(struct enforce *e, int r, const char *what)
+/* A refused write: counted, kept for the caller, logged. A decision's is
+ * logged every time; a session's own entry (no decision on it) at most
+ * once a second, with how many were not logged one by one: a full map
+ * refuses every session's entry. */
+static int refused_as(struct enforce *e, int r, const char *what,
+		      bool session)
 {
 	uint64_t now = now_mono();
 
@@ -90,6 +92,10 @@ static int refused(struct enforce *e, int r, const char *what)
 	snprintf(e->err, sizeof(e->err), "%s", e->ops->errmsg(e->dp));
 	if (e->resyncing)
 		return r;
+	if (!session) {
+		log_error("dataplane: %s: %s", what, e->err);
+		return r;
+	}
 	if (e->last_log && now - e->last_log < 1000000000ULL) {
 		e->unlogged++;
 		return r;
@@ -103,6 +109,11 @@ static int refused(struct enforce *e, int r, const char *what)
 	e->last_log = now;
 	e->unlogged = 0;
 	return r;
+}
+
+static int refused(struct enforce *e, int r, const char *what)
+{
+	return refused_as(e, r, what, false);
 }
 
 void enf_adopt_runtime(struct enforce *e)
@@ -341,11 +352,13 @@ int enf_base(struct enforce *e, const struct xcrs_addr *a)
 	struct xcrs_sub v;
 	struct enf_hold h;
 	char buf[ADDR_STRLEN];
+	bool session = false;
 	int r;
 
 	if (enf_static_entry(e->p, a, &v)) {
 		r = e->ops->sub_set(e->dp, a, &v);
 	} else if (held(e, a, &h) && !h.by_prefix && h.base_level >= 0) {
+		session = true;
 		v = (struct xcrs_sub){ .scope = h.scope_id,
 				       .level = (__u8)h.base_level,
 				       .base_level = (__u8)h.base_level };
@@ -358,11 +371,12 @@ int enf_base(struct enforce *e, const struct xcrs_addr *a)
 	if (!r)
 		return 0;
 	addr_format(a, buf, sizeof(buf));
-	return refused(e, r, buf);
+	return refused_as(e, r, buf, session);
 }
 
 int enf_prefix64(struct enforce *e, const struct xcrs_addr *prefix,
-		 uint32_t scope_id, unsigned level, uint64_t until, int base)
+		 uint32_t scope_id, unsigned level, uint64_t until, int base,
+		 bool decision)
 {
 	struct xcrs_sub v = {
 		.scope = scope_id,
@@ -379,7 +393,13 @@ int enf_prefix64(struct enforce *e, const struct xcrs_addr *prefix,
 	if (!r)
 		return 0;
 	addr_prefix_format(prefix, 64, pf, sizeof(pf));
-	return refused(e, r, pf);
+	return refused_as(e, r, pf, !decision);
+}
+
+void enf_batch(struct enforce *e, bool on)
+{
+	if (e->ops->batch && e->dp)
+		e->ops->batch(e->dp, on);
 }
 
 int enf_prefix64_del(struct enforce *e, const struct xcrs_addr *prefix)

@@ -41,6 +41,8 @@ struct enf_dp_ops {
 				      unsigned plen, const struct xcrs_sub *s),
 			   void *ctx);
 	int (*fail_closed)(void *dp, bool on);
+	/* dp_batch (NULL in a fake without it) */
+	void (*batch)(void *dp, bool on);
 	int (*runtime_get)(void *dp, uint32_t *ret_flags);
 	uint64_t (*subs_count)(void *dp, uint64_t *ret_capacity);
 	uint64_t (*slots_used)(void *dp, uint64_t *ret_capacity);
@@ -135,9 +137,12 @@ int enf_terminal(struct enforce *e, const struct xcrs_addr *a,
  * (held, not by a prefix, with a base level), else no entry at all. */
 int enf_base(struct enforce *e, const struct xcrs_addr *a);
 /* An IPv6 session's /64 entry (prefix: interface identifier 0): level
- * until `until` (0: for good), then base (-1: no entry); and its end. */
+ * until `until` (0: for good), then base (-1: no entry); decision: the
+ * subscriber's (a refusal is logged every time; the session's own base
+ * at most once a second). And its end. */
 int enf_prefix64(struct enforce *e, const struct xcrs_addr *prefix,
-		 uint32_t scope_id, unsigned level, uint64_t until, int base);
+		 uint32_t scope_id, unsigned level, uint64_t until, int base,
+		 bool decision);
 int enf_prefix64_del(struct enforce *e, const struct xcrs_addr *prefix);
 /* A scope's containment (mode XCRS_CONTAIN_NONE: none). */
 int enf_scope(struct enforce *e, int scope, enum xcrs_contain_mode mode);
@@ -165,6 +170,10 @@ int enf_seen_expire(struct enforce *e, uint64_t idle_ns,
  * NULL at start): see attach_interfaces in enforce.c. */
 int enf_interfaces(struct enforce *e, const struct policy *old, char *err,
 		   size_t errlen);
+
+/* A batch of entry writes (a wake-up's sessions): what they change is
+ * announced to the programs once, at its end (dataplane.h, dp_batch). */
+void enf_batch(struct enforce *e, bool on);
 
 /* Every few seconds: fill warnings; while some reaction has no entry (or
  * the dataplane fails closed), resync() is asked to write every reaction

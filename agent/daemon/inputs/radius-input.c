@@ -113,9 +113,9 @@ static void answer(struct radius_in *r)
 	struct iovec iov[BATCH];
 	unsigned done = 0;
 
+	subscribers_flush(r->subs);
 	if (!r->nout)
 		return;
-	subscribers_flush(r->subs);
 	for (unsigned i = 0; i < r->nout; i++) {
 		iov[i] = (struct iovec){ .iov_base = r->out[i].b,
 					 .iov_len = RADIUS_HDR };

@@ -83,7 +83,10 @@ static void connect_at(struct ms *m, const struct xcrs_addr *a,
 	m->rep.connects++;
 	m->rep.connected = m->tab.n;
 	log_msg(lvl, "MS %s connected (%s)", buf, source);
-	audit_ms(m, "ms-connect", a, source);
+	/* a session's start is in the sessions journal, not the audit log
+	 * (which is for decisions and what the MS lifecycle did itself) */
+	if (lvl == LOG_LVL_INFO)
+		audit_ms(m, "ms-connect", a, source);
 }
 
 void ms_connect(struct ms *m, const struct xcrs_addr *a, const char *source)
@@ -112,7 +115,8 @@ static void leave_at(struct ms *m, const struct xcrs_addr *a,
 	m->rep.connected = m->tab.n;
 	log_msg(lvl, "MS %s left (%s): its state and control are released",
 		buf, cause);
-	audit_ms(m, "ms-leave", a, cause);
+	if (lvl == LOG_LVL_INFO)
+		audit_ms(m, "ms-leave", a, cause);
 	r = decide_release_all(m->dec, a, loop_now(m->loop));
 	if (r < 0 && r != -ENOENT)
 		log_warn("MS %s: releasing its control: %s", buf, strerror(-r));

@@ -47,7 +47,8 @@ void ms_connect(struct ms *m, const struct xcrs_addr *a, const char *source);
 /* An MS has gone (idle, feed, moved): its state and control are released. */
 void ms_leave(struct ms *m, const struct xcrs_addr *a, const char *cause);
 /* The same for a session of the packet core (the subscribers log the
- * session; these lines are debug: a core may start 50 000 a second). */
+ * session and journal it: these log lines are debug — a core may start
+ * 50 000 a second — and no audit record is written). */
 void ms_session_connect(struct ms *m, const struct xcrs_addr *a,
 			const char *source);
 void ms_session_leave(struct ms *m, const struct xcrs_addr *a,

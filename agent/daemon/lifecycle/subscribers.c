@@ -58,6 +58,7 @@ struct subscribers {
 	struct session *sess[NBUCKETS];
 	struct session *by4[NBUCKETS], *by6[NBUCKETS];
 	bool applying; /* our own decide calls: their callbacks are ours */
+	bool batching; /* entry writes since the last flush (decide_batch) */
 	/* the journal (<state_file>.sessions) */
 	char jpath[300];
 	int jfd;
@@ -736,6 +737,12 @@ int subscribers_event(struct subscribers *s, const struct sess_event *in,
 	}
 
 	s->t0 = ev->t0;
+	if (!s->batching) {
+		/* the programs learn of the new entries once, at the flush
+		 * before the responses */
+		decide_batch(s->dec, true);
+		s->batching = true;
+	}
 	switch (ev->status) {
 	case RADIUS_ACCT_ON:
 	case RADIUS_ACCT_OFF: {
@@ -931,6 +938,11 @@ void subscribers_flush(struct subscribers *s)
 {
 	size_t off = 0;
 
+	if (s->batching) {
+		decide_batch(s->dec, false);
+		s->batching = false;
+	}
+
 	while (s->jfd >= 0 && off < s->jlen) {
 		ssize_t w = write(s->jfd, s->jbuf + off, s->jlen - off);
 
@@ -954,18 +966,9 @@ void subscribers_flush(struct subscribers *s)
 
 /* A change's line, buffered until subscribers_flush() (the callers flush
  * before they answer, so nothing is answered that is not written). */
-static void journal(struct subscribers *s, json_object *o)
+/* Appends one line (n bytes, without its newline) to the buffer. */
+static void journal_line(struct subscribers *s, const char *t, size_t n)
 {
-	const char *t;
-	size_t n;
-
-	if (s->jfd < 0) {
-		json_object_put(o);
-		return;
-	}
-	t = json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	n = strlen(t);
 	if (s->jlen + n + 1 > s->jcap) {
 		size_t nc = s->jcap ? s->jcap * 2 : 65536;
 		char *nb;
@@ -974,7 +977,6 @@ static void journal(struct subscribers *s, json_object *o)
 			nc *= 2;
 		nb = realloc(s->jbuf, nc);
 		if (!nb) {
-			json_object_put(o);
 			s->rep.errors++;
 			log_error("%s: out of memory for a journal line",
 				  s->jpath);
@@ -986,12 +988,71 @@ static void journal(struct subscribers *s, json_object *o)
 	memcpy(s->jbuf + s->jlen, t, n);
 	s->jbuf[s->jlen + n] = '\n';
 	s->jlen += n + 1;
-	json_object_put(o);
 	s->jrecords++;
 	if (s->jlen >= 256 * 1024)
 		subscribers_flush(s);
 	if (s->jrecords > 4 * (s->rep.sessions + s->rep.subscribers) + 10000)
 		compact(s);
+}
+
+static void journal(struct subscribers *s, json_object *o)
+{
+	const char *t;
+
+	if (s->jfd >= 0) {
+		t = json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN |
+				   JSON_C_TO_STRING_NOSLASHESCAPE);
+		journal_line(s, t, strlen(t));
+	}
+	json_object_put(o);
+}
+
+/* The hot lines (a Start, a Stop) are formatted here, without building
+ * JSON objects: "k":"v" for a non-empty v (after a comma unless first),
+ * escaped as JSON wants. false when the line is full (the caller then
+ * builds it with json-c). */
+struct lbuf {
+	char b[1536];
+	size_t n;
+};
+
+static bool lb_raw(struct lbuf *l, const char *t)
+{
+	size_t k = strlen(t);
+
+	if (l->n + k >= sizeof(l->b))
+		return false;
+	memcpy(l->b + l->n, t, k);
+	l->n += k;
+	return true;
+}
+
+static bool lb_str(struct lbuf *l, const char *k, const char *v, bool first)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!v || !*v)
+		return true;
+	if ((!first && !lb_raw(l, ",")) || !lb_raw(l, "\"") || !lb_raw(l, k) ||
+	    !lb_raw(l, "\":\""))
+		return false;
+	for (const unsigned char *c = (const unsigned char *)v; *c; c++) {
+		if (l->n + 7 >= sizeof(l->b))
+			return false;
+		if (*c == '"' || *c == '\\') {
+			l->b[l->n++] = '\\';
+			l->b[l->n++] = (char)*c;
+		} else if (*c < 0x20) {
+			memcpy(l->b + l->n, "\\u00", 4);
+			l->b[l->n + 4] = hex[*c >> 4];
+			l->b[l->n + 5] = hex[*c & 15];
+			l->n += 6;
+		} else {
+			l->b[l->n++] = (char)*c;
+		}
+	}
+	return lb_raw(l, "\"");
 }
 
 static void on_jtimer(struct watch *w, uint32_t events)
@@ -1007,8 +1068,36 @@ static void on_jtimer(struct watch *w, uint32_t events)
 
 static void journal_start(struct subscribers *s, const struct session *x)
 {
-	json_object *o = sub_ident(x->sub, "start"), *arr;
+	const struct sub *u = x->sub;
+	char a4[ADDR_STRLEN], a6[ADDR_STRLEN + 4], ms[32];
+	struct lbuf l = { .n = 0 };
+	json_object *o, *arr;
 
+	if (s->jfd < 0)
+		return;
+	a4[0] = a6[0] = '\0';
+	if (x->has_ipv4)
+		addr_format(&x->ipv4, a4, sizeof(a4));
+	if (x->has_ipv6)
+		addr_prefix_format(&x->ipv6, x->ipv6_plen, a6, sizeof(a6));
+	snprintf(ms, sizeof(ms), "%llu}]}", (unsigned long long)x->since_ms);
+	if (lb_raw(&l, "{") && lb_str(&l, "op", "start", true) &&
+	    lb_str(&l, "id", u->id, false) &&
+	    lb_str(&l, "imsi", u->imsi, false) &&
+	    lb_str(&l, "msisdn", u->msisdn, false) &&
+	    lb_str(&l, "imeisv", u->imeisv, false) &&
+	    lb_raw(&l, ",\"sessions\":[{\"since_ms\":") && lb_raw(&l, ms) &&
+	    (l.n -= 3, true) && /* the fields after since_ms, then "}]}" */
+	    lb_str(&l, "nas", x->nas, false) &&
+	    lb_str(&l, "session", x->session, false) &&
+	    lb_str(&l, "ipv4", a4, false) &&
+	    lb_str(&l, "ipv6_prefix", a6, false) &&
+	    lb_str(&l, "apn", x->apn, false) &&
+	    lb_str(&l, "location", x->location, false) && lb_raw(&l, "}]}")) {
+		journal_line(s, l.b, l.n);
+		return;
+	}
+	o = sub_ident(u, "start");
 	arr = json_object_new_array();
 	json_object_array_add(arr, sess_obj(x));
 	json_object_object_add(o, "sessions", arr);
@@ -1017,8 +1106,18 @@ static void journal_start(struct subscribers *s, const struct session *x)
 
 static void journal_stop(struct subscribers *s, const struct session *x)
 {
-	json_object *o = json_object_new_object();
+	struct lbuf l = { .n = 0 };
+	json_object *o;
 
+	if (s->jfd < 0)
+		return;
+	if (lb_raw(&l, "{") && lb_str(&l, "op", "stop", true) &&
+	    lb_str(&l, "nas", x->nas, false) &&
+	    lb_str(&l, "session", x->session, false) && lb_raw(&l, "}")) {
+		journal_line(s, l.b, l.n);
+		return;
+	}
+	o = json_object_new_object();
 	jstr(o, "op", "stop");
 	jstr(o, "nas", x->nas);
 	jstr(o, "session", x->session);

@@ -176,6 +176,11 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 	       struct xcrs_sub *ret_sub);
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);
+/* Between dp_batch(dp, true) and dp_batch(dp, false), the programs' note
+ * that the set of subscriber addresses changed (their GTP-U outer-address
+ * caches start over) is written once, at the end, instead of after every
+ * new or removed entry. End a batch before the changes must be seen. */
+void dp_batch(struct dp *dp, bool on);
 
 /* MSs the access side has seen (settings flag XCRS_CFG_F_MS_DETECT): the
  * first packet of one not in the map is a XCRS_EV_CONNECT event. */

@@ -93,6 +93,7 @@ struct dp {
 	bool rt_full;
 	__u64 nprefixes;
 	__u32 subset; /* xcrs_gen[XCRS_GEN_SLOT_SUBSET], this process writes */
+	bool batch, subset_pending; /* dp_batch */
 	/* Levels flagged XCRS_LEVEL_F_REACTED in the active policy: only
 	 * host entries at such a level (or base level) get a slot. */
 	__u32 reacted_levels;

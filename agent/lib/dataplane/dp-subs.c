@@ -138,7 +138,13 @@ __u64 dp_now_ns(void)
  * caches start over. */
 void subset_bump(struct dp *dp)
 {
-	__u32 k = XCRS_GEN_SLOT_SUBSET, v = ++dp->subset;
+	__u32 k = XCRS_GEN_SLOT_SUBSET, v;
+
+	if (dp->batch) {
+		dp->subset_pending = true;
+		return;
+	}
+	v = ++dp->subset;
 
 	if (bpf_map_update_elem(dp->fds[M_GEN], &k, &v, 0))
 		log_warn("dataplane: bumping the subscriber-set version: %s",
@@ -239,6 +245,15 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 		slot_free(dp, v.stats_slot);
 	dp_addr_format(a, t, sizeof(t));
 	return map_write_fail(dp, M_SUBS, r, t);
+}
+
+void dp_batch(struct dp *dp, bool on)
+{
+	dp->batch = on;
+	if (!on && dp->subset_pending) {
+		dp->subset_pending = false;
+		subset_bump(dp);
+	}
 }
 
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
