@@ -408,6 +408,10 @@ Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
 			       "react imsi:" IMSI_A " --level quarantined"),
 		     0, "%s", out);
 	start(IMSI_A, "k1", "192.0.2.60", "2001:db8:1:60::/64");
+	/* a session id and APN that JSON must escape, through the feed */
+	feed("{\"event\": \"start\", \"session\": \"q\\\"1\\\\x\", "
+	     "\"nas\": \"smf-2\", \"imsi\": \"" IMSI_B "\", \"ipv4\": "
+	     "\"192.0.2.61\", \"apn\": \"odd\\\"apn\"}\n");
 	snprintf(path, sizeof(path), "%s/state.json.sessions", env.dir);
 	for (int i = 0; i < 50; i++) {
 		f = fopen(path, "r");
@@ -415,7 +419,7 @@ Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
 		if (f)
 			fclose(f);
 		buf[n] = '\0';
-		if (strstr(buf, "\"k1\""))
+		if (strstr(buf, "\"k1\"") && strstr(buf, "smf-2"))
 			break;
 		usleep(100000);
 	}
@@ -429,6 +433,12 @@ Test(subscribers, kill9_after_a_start_keeps_enforcement_and_the_session)
 	cr_expect(strstr(out, "imsi:" IMSI_A) && strstr(out, "192.0.2.60") &&
 			  strstr(out, "quarantined"),
 		  "the session was forgotten:\n%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "--json sessions"), 0,
+		     "%s", out);
+	cr_expect(strstr(out, "\"q\\\"1\\\\x\"") &&
+			  strstr(out, "\"odd\\\"apn\""),
+		  "a session with characters to escape came back otherwise:"
+		  "\n%s", out);
 	cr_expect_not(passes("192.0.2.60"));
 	stop("k1");
 	cr_expect(passes("192.0.2.60"), "its Stop after the restart");
