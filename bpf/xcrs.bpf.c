@@ -204,7 +204,11 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 		 * anything not fully classified is dropped. */
 		if (!(pi.flags & PI_COMPLETE)) /* later fragments never are */
 			VERDICT(XCRS_ACT_DROP, XCRS_R_UNCLASSIFIED);
-		svc = classify(peer, cfg, gen, pi.proto, peer_port);
+		svc = (pi.flags & (xcrs_role == XCRS_ROLE_ACCESS ?
+					   PI_DST_MAPPED :
+					   PI_SRC_MAPPED)) ?
+			      XCRS_SVC_OTHER :
+			      classify(peer, cfg, gen, pi.proto, peer_port);
 		if (sc) {
 			if (sc->mode == XCRS_CONTAIN_ISOLATE &&
 			    !(sc->allowed & XCRS_SVC_BIT(svc)))

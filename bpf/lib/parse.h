@@ -51,6 +51,20 @@ static __always_inline __u32 bound_off(__u32 off)
 #define PI_FRAG_LATER 0x2 /* a non-first fragment: no L4 header */
 #define PI_NEW_FLOW  0x4 /* TCP SYN, UDP, ICMP echo request */
 #define PI_ND	     0x8 /* IPv6 neighbour discovery on the link */
+/* IPv6 with an IPv4-mapped address (::ffff:0:0/96) as source or
+ * destination: such an address on the wire is never an IPv4 service, so
+ * it is classified as "other" (the subscriber found for it stays the IPv4
+ * one: the lookup is the conservative side). */
+#define PI_SRC_MAPPED 0x10
+#define PI_DST_MAPPED 0x20
+
+static __always_inline int mapped6(const __u8 *a)
+{
+	__u32 w[3];
+
+	__builtin_memcpy(w, a, 12);
+	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
+}
 
 struct vlan_hdr_ {
 	__be16 tci;
@@ -221,12 +235,16 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 	if ((p[0] >> 4) == 6) {
 		struct ipv6_hdr_ *ip6 = (void *)p;
 		__u32 cur;
-		__u8 nh;
+		__u8 nh, routed = 0;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
 		__builtin_memcpy(pi->src.a, ip6->saddr, 16);
 		__builtin_memcpy(pi->dst.a, ip6->daddr, 16);
+		if (mapped6(pi->src.a))
+			pi->flags |= PI_SRC_MAPPED;
+		if (mapped6(pi->dst.a))
+			pi->flags |= PI_DST_MAPPED;
 		pi->hop_limit = ip6->hop_limit;
 		end = off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		cur = off + sizeof(*ip6);
@@ -241,6 +259,7 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 				break;
 			if ((void *)(e + 8) > data_end || cur + 8 > end)
 				return 0;
+			routed |= nh == IPV6_ROUTING_;
 			if (nh == IPV6_FRAGMENT_) {
 				__u16 fo = ((__u16)e[2] << 8 | e[3]) & 0xfff8;
 
@@ -265,6 +284,10 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 		if (cur > XCRS_OFF_MAX)
 			return 0;
 		pi->l4_end = parse_l4(data, data_end, cur, end, pi);
+		/* ND with a routing header can leave the link (RFC 4861: a
+		 * node discards it): it is judged like any other packet */
+		if (routed)
+			pi->flags &= ~PI_ND;
 		return 0;
 	}
 	return -1;

@@ -7,7 +7,9 @@
  * header lengths, IPv6 extension chains at and past the bound, VLAN
  * stacking, GTP-U extension headers, nested and subscriber-made GTP-U,
  * bogus lengths, ICMP errors quoting allowed flows, IPv4-mapped IPv6
- * addresses, neighbour discovery sent off the link. Every frame must be
+ * addresses (as source, and as a destination that must not be an IPv4
+ * service), neighbour discovery sent off the link or behind a routing
+ * header. Every frame must be
  * dropped, on the instance with GTP-U decapsulation and on the one
  * without; the test prints which rule (statistics reason) caught each.
  */
@@ -439,6 +441,41 @@ static size_t nd_advert_to_global(uint8_t *b)
 	return build(&f, b);
 }
 
+/* IPv6 to the DNS server's IPv4 address in mapped form: on the wire it
+ * is an IPv6 address no IPv4 service has. */
+static size_t v6_to_mapped_dns(uint8_t *b)
+{
+	struct pb_frame f = udp6("::ffff:" XT_DNS4, 53);
+
+	return build(&f, b);
+}
+
+/* The same from a quarantined subscriber's IPv6 to the remediation
+ * server's mapped address, TCP 80. */
+static size_t v6_to_mapped_remediation(uint8_t *b)
+{
+	struct pb_frame f = udp6("::ffff:" XT_REMED4, 80);
+
+	f.ip.proto = IPPROTO_TCP;
+	return build(&f, b);
+}
+
+/* A neighbour solicitation (hop limit 255, to a solicited-node multicast
+ * address) behind a routing header: a router with segment routing sends
+ * it on, off the link. */
+static size_t nd_behind_routing_header(uint8_t *b)
+{
+	struct pb_frame f = udp6("ff02::1:ff00:1", 0);
+
+	f.ip.proto = IPPROTO_ICMPV6;
+	f.ip.icmp_type = 135;
+	f.ip.ttl = 255;
+	f.ip.payload = 24;
+	f.ip.ext[0] = 43;
+	f.ip.next = 1;
+	return build(&f, b);
+}
+
 static size_t ethertype_v4_carrying_v6(uint8_t *b)
 {
 	struct pb_frame f = udp6(XT_DNS6, 53);
@@ -545,6 +582,12 @@ static const struct ecase cases[] = {
 	  nd_solicitation_off_link, A, false },
 	{ "neighbour advertisement to a global address", nd_advert_to_global,
 	  A, false },
+	{ "IPv6 UDP to the DNS server's IPv4-mapped address",
+	  v6_to_mapped_dns, A, false },
+	{ "IPv6 TCP to the remediation server's IPv4-mapped address",
+	  v6_to_mapped_remediation, A, false },
+	{ "neighbour solicitation behind a routing header",
+	  nd_behind_routing_header, A, false },
 	{ "ethertype IPv4 carrying an IPv6 header", ethertype_v4_carrying_v6,
 	  A, false },
 	{ "ethertype IPv6 carrying an IPv4 header", ethertype_v6_carrying_v4,
@@ -614,9 +657,10 @@ Test(evasion, the_same_frames_of_a_normal_subscriber_pass)
 	static size_t (*const ok[])(uint8_t *) = {
 		v4_options_to_other, v6_six_ext_to_other, qinq_to_other,
 		gtpu_four_ext_to_other, v4_mapped_source,
-		established_tcp_to_other, downlink_from_other,
+		established_tcp_to_other, v6_to_mapped_dns,
+		nd_behind_routing_header, downlink_from_other,
 	};
-	static const int roles[] = { A, A, A, A, A, A, C };
+	static const int roles[] = { A, A, A, A, A, A, A, A, C };
 
 	level = L_NORMAL;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
