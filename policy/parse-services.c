@@ -317,6 +317,16 @@ int sec_unknown(struct pctx *c, node_t *n)
 	return r;
 }
 
+int sec_unassigned(struct pctx *c, node_t *n)
+{
+	unsigned l;
+	int r = level_ref(c, n, "unassigned_source (a level)", &l);
+
+	if (!r)
+		P(c)->unassigned_level = (int)l;
+	return r;
+}
+
 int sec_nonip(struct pctx *c, node_t *n)
 {
 	static const char *const v[] = { "pass", "drop", NULL };

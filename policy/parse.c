@@ -21,6 +21,7 @@ enum top {
 	T_LEVELS,
 	T_UNKNOWN,
 	T_NONIP,
+	T_UNASSIGNED,
 	T_SCOPES,
 	T_SUBSCRIBERS,
 	T_NEVER,
@@ -35,7 +36,8 @@ enum top {
 
 static const char *const top_keys[T_COUNT] = {
 	"version", "agent", "interfaces", "services", "levels",
-	"unknown_subscribers", "non_ip", "scopes", "subscribers",
+	"unknown_subscribers", "non_ip", "unassigned_source", "scopes",
+	"subscribers",
 	"never_react", "inputs",
 	"fanout", "scs", "ms", "evaluation", "rules",
 };
@@ -47,6 +49,7 @@ static void defaults(struct policy *p)
 	p->agent.maps.warn_at = 80;
 	p->agent.maps.when_full = -1;
 	p->default_level = -1;
+	p->unassigned_level = -1;
 	ydefaults(policy_ms_fields, policy_ms_nfields, p);
 	ydefaults(policy_probe_fields, policy_probe_nfields, p);
 	ydefaults(policy_scs_fields, policy_scs_nfields, p);
@@ -57,6 +60,19 @@ static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 {
 	struct policy *p = P(c);
 
+	if (p->unassigned_level >= 0) {
+		bool sessions = p->radius.enabled;
+
+		for (size_t i = 0; i < p->ninputs; i++)
+			sessions |= p->inputs[i].kind ==
+				    POLICY_IN_SESSION_SOCKET;
+		if (!sessions)
+			return yerr(c, top[T_UNASSIGNED],
+				    "unassigned_source: needs the packet core's "
+				    "sessions (inputs.radius or "
+				    "inputs.sessions) to know which pool "
+				    "addresses are held");
+	}
 	if (c->aux) {
 		unsigned l;
 		int r = level_ref(c, c->aux, "agent.maps.when_full", &l);
@@ -103,6 +119,7 @@ static int load_doc(struct pctx *c)
 		[T_LEVELS] = sec_levels,
 		[T_UNKNOWN] = sec_unknown,
 		[T_NONIP] = sec_nonip,
+		[T_UNASSIGNED] = sec_unassigned,
 		[T_SCOPES] = sec_scopes,
 		[T_SUBSCRIBERS] = sec_subscribers,
 		[T_NEVER] = sec_never,
@@ -139,6 +156,7 @@ static int load_doc(struct pctx *c)
 					  "version, agent, interfaces, "
 					  "services, levels, "
 					  "unknown_subscribers, non_ip, "
+					  "unassigned_source, "
 					  "scopes, subscribers, never_react, "
 					  "inputs, "
 					  "fanout, scs, ms, evaluation, "

@@ -22,6 +22,7 @@ int sec_services(struct pctx *c, node_t *n);
 int sec_levels(struct pctx *c, node_t *n);
 int sec_unknown(struct pctx *c, node_t *n);
 int sec_nonip(struct pctx *c, node_t *n);
+int sec_unassigned(struct pctx *c, node_t *n);
 int sec_scopes(struct pctx *c, node_t *n);
 int sec_subscribers(struct pctx *c, node_t *n);
 int sec_never(struct pctx *c, node_t *n);

@@ -274,6 +274,9 @@ struct policy {
 	struct policy_level *levels;
 	size_t nlevels;
 	int default_level; /* index, or -1: unknown subscribers pass */
+	/* index, or -1: a pool address that no session holds (the packet
+	 * core says who holds which) gets this level, not the pool's */
+	int unassigned_level;
 	bool nonip_drop;
 	struct policy_scope *scopes;
 	size_t nscopes;

@@ -606,6 +606,41 @@ Test(subscribers, repeat_offences_escalate_across_addresses_and_restarts)
 		  "3rd offence after a restart: %ld s", in);
 }
 
+/* unassigned_source: with the packet core saying who holds which
+ * address, a pool address no session holds is not the pool's terminal:
+ * it gets the level the policy names (a terminal spoofing a free
+ * address); a session's address has the pool's level, and at Stop the
+ * address is unassigned again. A reload turns it on and off. */
+Test(subscribers, a_pool_address_no_session_holds_gets_the_unassigned_level)
+{
+	char text[4096], out[8192];
+
+	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
+		 env.dir, env.dir, env.dir);
+	strncat(text, "unassigned_source: quarantined\n",
+		sizeof(text) - strlen(text) - 1);
+	cr_assert_eq(agenv_policy(&env, text), 0);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "reload"), 0, "%s",
+		     out);
+	cr_expect_not(passes("192.0.2.101"), "a free pool address");
+	cr_expect_not(passes("2001:db8:1:101::1"));
+	acct_req("Start", "u1", IMSI_A, "internet", "192.0.2.101",
+		 "2001:db8:1:101::/64", 0);
+	cr_expect(passes("192.0.2.101"), "its session's address");
+	cr_expect(passes("2001:db8:1:101::1"));
+	cr_expect_not(passes("192.0.2.102"), "a neighbour without a session");
+	stop("u1");
+	cr_expect_not(passes("192.0.2.101"), "unassigned again after Stop");
+	cr_expect_not(passes("2001:db8:1:101::1"));
+	/* off again: the pool's level for every pool address */
+	snprintf(text, sizeof(text), POLICY, env.pins, env.dir, env.dir,
+		 env.dir, env.dir, env.dir);
+	cr_assert_eq(agenv_policy(&env, text), 0);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "reload"), 0, "%s",
+		     out);
+	cr_expect(passes("192.0.2.101"));
+}
+
 /* 100 000 sessions from one NAS, 64 requests outstanding: every Start
  * answered (its response authenticator right), every session recorded;
  * a Stop of all of them leaves none. */

@@ -227,8 +227,8 @@ Test(errors, unknown_section)
 	load_bad("version: 1\n" LEVELS "level:\n  - x\n",
 		 "t.yaml:5:1: unknown section 'level' (expected version, "
 		 "agent, interfaces, services, levels, unknown_subscribers, "
-		 "non_ip, scopes, subscribers, never_react, inputs, fanout, scs, "
-		 "ms, evaluation, rules)");
+		 "non_ip, unassigned_source, scopes, subscribers, "
+		 "never_react, inputs, fanout, scs, ms, evaluation, rules)");
 }
 
 Test(errors, duplicate_section)
@@ -772,4 +772,25 @@ Test(scopes, bad_apns_and_locations_are_refused_where_they_are)
 		 "scopes:\n  - name: a\n    locations: [\"tai:001-01-0001\"]\n"
 		 "  - name: b\n    locations: [\"tai:001-01-0001\"]\n",
 		 "t.yaml:11:16: locations: tai:001-01-0001 is also in scope a");
+}
+
+Test(scopes, unassigned_source_needs_the_sessions_and_a_level)
+{
+	struct policy *p = load_ok(
+		SCOPES_HEAD "unassigned_source: held\n"
+		"inputs:\n  sessions:\n    - socket: /run/xcrs/s.sock\n");
+
+	cr_expect_eq(p->unassigned_level, 1);
+	policy_free(p);
+	p = load_ok(SCOPES_HEAD);
+	cr_expect_eq(p->unassigned_level, -1);
+	policy_free(p);
+	load_bad(SCOPES_HEAD "unassigned_source: held\n",
+		 "t.yaml:7:20: unassigned_source: needs the packet core's "
+		 "sessions (inputs.radius or inputs.sessions) to know which "
+		 "pool addresses are held");
+	load_bad(SCOPES_HEAD "unassigned_source: nosuch\n"
+			     "inputs:\n  sessions:\n    - socket: /s\n",
+		 "t.yaml:7:20: unassigned_source (a level): no level named "
+		 "'nosuch'");
 }

@@ -189,7 +189,13 @@ int enf_tables_build(const struct policy *p, struct dp_policy *out)
 				.addr = p->scopes[i].pools[j].addr,
 				.plen = p->scopes[i].pools[j].plen,
 				.scope = p->scopes[i].id,
-				.level = (__u8)p->scopes[i].pool_level,
+				/* with sessions authoritative, a pool
+				 * address no session holds (its own entry)
+				 * is unassigned_source */
+				.level = (__u8)(p->unassigned_level >= 0 ?
+							p->unassigned_level :
+							(int)p->scopes[i]
+								.pool_level),
 			};
 	/* after the scopes' pools: an equal prefix is the never one */
 	for (size_t i = 0; i < p->nnever; i++)
