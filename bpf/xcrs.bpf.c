@@ -89,15 +89,17 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	 * reassembled without the first, which is classified. */
 	if (xcrs_gtpu && !(pi.flags & (PI_COMPLETE | PI_FRAG_LATER)))
 		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
-	/* A UDP/2152 packet whose own subscriber-side address is a
-	 * subscriber is that subscriber's packet, not the access network's
-	 * tunnel: decapsulating it would let the sender choose the inner
-	 * source that is judged (and pass "signalling" untouched). */
+	/* Only the RAN's tunnel is decapsulated: a UDP/2152 packet from an
+	 * address of the policy's RAN prefixes (without any in the policy:
+	 * from an address that is no subscriber). Anything else — a
+	 * subscriber's own UDP/2152, a terminal spoofing the RAN — is judged
+	 * as a plain packet of its outer source: decapsulating it would let
+	 * the sender choose the inner source that is judged (and pass
+	 * "signalling" untouched). */
 	if (xcrs_gtpu && pi.proto == IPPROTO_UDP && (pi.flags & PI_COMPLETE) &&
 	    pi.dport == XCRS_GTPU_PORT && pi.l4_end &&
-	    !outer_is_subscriber(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src :
-								 &pi.dst,
-				 cfg, gen, rt)) {
+	    outer_is_tunnel(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src : &pi.dst,
+			    cfg, gen, rt)) {
 		__u32 udp_end;
 		int r;
 

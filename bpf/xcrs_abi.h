@@ -199,11 +199,17 @@ struct xcrs_sub {
 	__u32 pad2;
 };
 
-/* Value of xcrs_pools: a subscriber address pool. */
+/* xcrs_pool.flags: the prefix is the RAN's (gNB/eNB addresses that send
+ * GTP-U), not subscribers: its addresses are not found as subscribers,
+ * and with XCRS_CFG_F_RAN only they are decapsulated. */
+#define XCRS_POOL_F_RAN 0x1
+
+/* Value of xcrs_pools: a subscriber address pool, or a RAN prefix. */
 struct xcrs_pool {
 	__u32 scope;
 	__u8 level;
-	__u8 pad[3];
+	__u8 flags; /* XCRS_POOL_F_* */
+	__u8 pad[2];
 };
 
 struct xcrs_svc_rule {
@@ -233,6 +239,10 @@ struct xcrs_level {
 
 /* Value of xcrs_cfg[gen]: policy-wide settings. */
 #define XCRS_CFG_F_MS_DETECT 0x1 /* report MS connects, keep xcrs_seen */
+/* the policy names the RAN (XCRS_POOL_F_RAN prefixes): a UDP/2152 packet
+ * is decapsulated only when its RAN-side address is one of them; else
+ * when that address is no subscriber */
+#define XCRS_CFG_F_RAN 0x2
 
 struct xcrs_cfg {
 	__u8 default_level;	/* for unknown subscribers, or LEVEL_PASS */

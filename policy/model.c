@@ -38,6 +38,7 @@ void policy_free(struct policy *p)
 	free(p->services);
 	free(p->levels);
 	free(p->scopes);
+	free(p->ran);
 	free(p->subscribers);
 	for (size_t i = 0; i < p->nnever; i++)
 		free(p->never[i].prefixes);

@@ -295,6 +295,30 @@ int sec_scopes(struct pctx *c, node_t *n)
 	return r;
 }
 
+/* ---- the RAN ---- */
+
+int sec_ran(struct pctx *c, node_t *n)
+{
+	struct policy *p = P(c);
+	node_t **v;
+	size_t cnt;
+	int r = 0, how = yitems(c, n, &v, &cnt);
+
+	if (how < 0)
+		return how;
+	for (size_t i = 0; !r && i < cnt; i++) {
+		struct policy_prefix *pf = GROW(p->ran, p->nran);
+
+		r = pf ? yprefix(c, v[i], "ran", pf) : -ENOMEM;
+		for (size_t j = 0; !r && j + 1 < p->nran; j++)
+			if (p->ran[j].plen == pf->plen &&
+			    !memcmp(&p->ran[j].addr, &pf->addr, 16))
+				r = yerr(c, v[i], "ran: listed twice");
+	}
+	yitems_free(v);
+	return r;
+}
+
 /* ---- subscribers ---- */
 
 struct sub_build {

@@ -22,6 +22,7 @@ enum top {
 	T_UNKNOWN,
 	T_NONIP,
 	T_UNASSIGNED,
+	T_RAN,
 	T_SCOPES,
 	T_SUBSCRIBERS,
 	T_NEVER,
@@ -36,7 +37,7 @@ enum top {
 
 static const char *const top_keys[T_COUNT] = {
 	"version", "agent", "interfaces", "services", "levels",
-	"unknown_subscribers", "non_ip", "unassigned_source", "scopes",
+	"unknown_subscribers", "non_ip", "unassigned_source", "ran", "scopes",
 	"subscribers",
 	"never_react", "inputs",
 	"fanout", "scs", "ms", "evaluation", "rules",
@@ -82,6 +83,44 @@ static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 		p->agent.maps.when_full = (int)l;
 	}
 
+	for (size_t i = 0; i < p->nran; i++)
+		for (size_t k = 0; k < p->nnever; k++)
+			for (size_t l = 0; l < p->never[k].nprefixes; l++) {
+				const struct policy_prefix *a = &p->ran[i],
+							   *b = &p->never[k]
+									 .prefixes[l];
+				char t[ADDR_STRLEN];
+
+				if (a->plen != b->plen ||
+				    memcmp(&a->addr, &b->addr, 16))
+					continue;
+				addr_prefix_format(&a->addr, a->plen, t,
+						   sizeof(t));
+				return yerr(c, top[T_RAN],
+					    "ran: %s is also in never_react %s "
+					    "(list it once: the RAN's "
+					    "addresses are no subscribers)",
+					    t, p->never[k].name);
+			}
+	for (size_t i = 0; i < p->nran; i++)
+		for (size_t k = 0; k < p->nscopes; k++)
+			for (size_t l = 0; l < p->scopes[k].npools; l++) {
+				const struct policy_prefix *a = &p->ran[i],
+							   *b = &p->scopes[k]
+									 .pools[l];
+				char t[ADDR_STRLEN];
+
+				if (a->plen != b->plen ||
+				    memcmp(&a->addr, &b->addr, 16))
+					continue;
+				addr_prefix_format(&a->addr, a->plen, t,
+						   sizeof(t));
+				return yerr(c, top[T_RAN],
+					    "ran: %s is also a pool of scope %s "
+					    "(the RAN's addresses are no "
+					    "subscribers)",
+					    t, p->scopes[k].name);
+			}
 	for (size_t i = 0; i < p->nscopes; i++)
 		for (size_t j = 0; j < p->scopes[i].npools; j++)
 			for (size_t k = 0; k < p->nscopes; k++)
@@ -120,6 +159,7 @@ static int load_doc(struct pctx *c)
 		[T_UNKNOWN] = sec_unknown,
 		[T_NONIP] = sec_nonip,
 		[T_UNASSIGNED] = sec_unassigned,
+		[T_RAN] = sec_ran,
 		[T_SCOPES] = sec_scopes,
 		[T_SUBSCRIBERS] = sec_subscribers,
 		[T_NEVER] = sec_never,
@@ -156,7 +196,7 @@ static int load_doc(struct pctx *c)
 					  "version, agent, interfaces, "
 					  "services, levels, "
 					  "unknown_subscribers, non_ip, "
-					  "unassigned_source, "
+					  "unassigned_source, ran, "
 					  "scopes, subscribers, never_react, "
 					  "inputs, "
 					  "fanout, scs, ms, evaluation, "

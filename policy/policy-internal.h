@@ -23,6 +23,7 @@ int sec_levels(struct pctx *c, node_t *n);
 int sec_unknown(struct pctx *c, node_t *n);
 int sec_nonip(struct pctx *c, node_t *n);
 int sec_unassigned(struct pctx *c, node_t *n);
+int sec_ran(struct pctx *c, node_t *n);
 int sec_scopes(struct pctx *c, node_t *n);
 int sec_subscribers(struct pctx *c, node_t *n);
 int sec_never(struct pctx *c, node_t *n);

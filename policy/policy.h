@@ -277,6 +277,10 @@ struct policy {
 	/* index, or -1: a pool address that no session holds (the packet
 	 * core says who holds which) gets this level, not the pool's */
 	int unassigned_level;
+	/* the RAN's GTP-U addresses (gNB, eNB): with any, only UDP/2152 from
+	 * them is decapsulated */
+	struct policy_prefix *ran;
+	size_t nran;
 	bool nonip_drop;
 	struct policy_scope *scopes;
 	size_t nscopes;

@@ -70,7 +70,7 @@ static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
 	k.gen = gen;
 	__builtin_memcpy(k.addr, a->a, 16);
 	p = bpf_map_lookup_elem(&xcrs_pools, &k);
-	if (p) {
+	if (p && !(p->flags & XCRS_POOL_F_RAN)) {
 		*scope = p->scope;
 		*level = p->level;
 		*slot = 0;
@@ -87,32 +87,54 @@ static __always_inline int is_subscriber(const struct xcrs_addr *a, __u32 gen,
 	return find_sub(a, gen, rt, &scope, &level, &slot);
 }
 
-/* is_subscriber() for a GTP-U packet's outer address, through this CPU's
- * cache: valid for one policy epoch and one subscriber-set version. */
-static __always_inline int outer_is_subscriber(const struct xcrs_addr *a,
-					       const struct xcrs_cfg *cfg,
-					       __u32 gen, __u32 rt)
+/* What a GTP-U packet's RAN-side address is: 1 a subscriber, 2 the
+ * RAN's (a RAN prefix, no subscriber entry), 0 neither. */
+static __always_inline __u32 outer_class(const struct xcrs_addr *a, __u32 gen,
+					 __u32 rt)
+{
+	struct xcrs_lpm_key k;
+	struct xcrs_pool *p;
+
+	if (is_subscriber(a, gen, rt))
+		return 1;
+	k.prefixlen = 32 + 128;
+	k.gen = gen;
+	__builtin_memcpy(k.addr, a->a, 16);
+	p = bpf_map_lookup_elem(&xcrs_pools, &k);
+	return p && (p->flags & XCRS_POOL_F_RAN) ? 2 : 0;
+}
+
+/* Whether a UDP/2152 packet whose RAN-side address is a is the RAN's
+ * tunnel (to be decapsulated): with RAN prefixes in the policy, a is one
+ * of them; without, a is no subscriber. Through this CPU's cache: valid
+ * for one policy epoch and one subscriber-set version. */
+static __always_inline int outer_is_tunnel(const struct xcrs_addr *a,
+					   const struct xcrs_cfg *cfg,
+					   __u32 gen, __u32 rt)
 {
 	__u32 k = XCRS_GEN_SLOT_SUBSET, *sv = bpf_map_lookup_elem(&xcrs_gen, &k),
-	      subset = sv ? *sv : 0, w[4], slot;
+	      subset = sv ? *sv : 0, w[4], slot, cls;
 	struct xcrs_outer_cache_ent *c;
 	__u64 *ca, *pa;
 
 	__builtin_memcpy(w, a->a, 16);
 	slot = ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b1u) >> 24;
 	c = bpf_map_lookup_elem(&xcrs_outer_cache, &slot);
-	if (!c || !cfg->epoch)
-		return is_subscriber(a, gen, rt);
-	ca = (__u64 *)c->addr;
+	ca = c ? (__u64 *)c->addr : 0;
 	pa = (__u64 *)a->a;
-	if (c->epoch == cfg->epoch && c->subset == subset &&
-	    ca[0] == pa[0] && ca[1] == pa[1])
-		return c->is_sub;
-	c->is_sub = is_subscriber(a, gen, rt) != 0;
-	__builtin_memcpy(c->addr, a->a, 16);
-	c->epoch = cfg->epoch;
-	c->subset = subset;
-	return c->is_sub;
+	if (c && cfg->epoch && c->epoch == cfg->epoch &&
+	    c->subset == subset && ca[0] == pa[0] && ca[1] == pa[1]) {
+		cls = c->is_sub;
+	} else {
+		cls = outer_class(a, gen, rt);
+		if (c && cfg->epoch) {
+			c->is_sub = cls;
+			__builtin_memcpy(c->addr, a->a, 16);
+			c->epoch = cfg->epoch;
+			c->subset = subset;
+		}
+	}
+	return (cfg->flags & XCRS_CFG_F_RAN) ? cls == 2 : cls != 1;
 }
 
 static __always_inline __u32 runtime_flags(void)

@@ -119,7 +119,8 @@ Test(apply, small_operator_policy, .fini = teardown)
 	cr_expect_eq(dpp.levels[2].rate_Bps, 250000);
 	cr_expect_eq(dpp.levels[2].flags, XCRS_LEVEL_F_REACTED);
 	cr_expect_eq(dpp.levels[0].flags, 0);
-	cr_expect_eq(dpp.npools, 3);
+	cr_expect_eq(dpp.npools, 5, "3 pools and 2 RAN prefixes");
+	cr_expect(dpp.cfg.flags & XCRS_CFG_F_RAN);
 	cr_expect_eq(dpp.cfg.default_level, XCRS_LEVEL_PASS);
 	cr_expect_eq(dpp.cfg.fanout_threshold, 64);
 	enf_tables_free(&dpp);
@@ -136,4 +137,31 @@ Test(apply, small_operator_policy, .fini = teardown)
 	/* 192.0.2.130 is in apn-iot; web is any address on tcp/80. */
 	verdict("192.0.2.130", "203.0.113.99", IPPROTO_TCP, 80,
 		XCRS_ACT_PASS, XCRS_R_ALLOWED);
+	/* GTP-U: a quarantined terminal's G-PDU from the RAN is
+	 * decapsulated and held; the same from an address outside ran is a
+	 * plain packet of that address (unknown: pass, never decapsulated) */
+	set_level("192.0.2.131", "quarantined");
+	{
+		struct pb_frame f = {
+			.gtpu = true,
+			.outer = { .family = 4, .src = "198.51.100.241",
+				   .dst = "198.51.100.1" },
+			.ip = { .family = 4, .src = "192.0.2.131",
+				.dst = "203.0.113.99", .proto = IPPROTO_TCP,
+				.dport = 80 },
+		};
+		uint8_t b[PB_MAX];
+		size_t n = pb_build(&f, b, sizeof(b), NULL);
+		struct xt_result r;
+
+		cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, true, b, n, &r), 0);
+		cr_expect(r.action == XCRS_ACT_DROP && r.reason == XCRS_R_LEVEL,
+			  "from the RAN: %s", abi_reason_name(r.reason));
+		f.outer.src = "198.51.100.99";
+		n = pb_build(&f, b, sizeof(b), NULL);
+		cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, true, b, n, &r), 0);
+		cr_expect(r.action == XCRS_ACT_PASS &&
+				  r.reason == XCRS_R_UNKNOWN_PASS,
+			  "from elsewhere: %s", abi_reason_name(r.reason));
+	}
 }

@@ -875,6 +875,58 @@ Test(gtpu, instance_without_decapsulation_sees_the_outer_packet,
 	      XCRS_R_UNKNOWN_PASS);
 }
 
+/* With the RAN named (a prefix with XCRS_POOL_F_RAN, XCRS_CFG_F_RAN), only
+ * GTP-U from it is decapsulated; a UDP/2152 packet from anywhere else is a
+ * plain packet of its outer source (the default level here: blocked), so
+ * a terminal cannot spoof the RAN's tunnel or its signalling. The RAN's
+ * addresses are no subscribers. */
+Test(gtpu, only_the_ran_s_tunnel_is_decapsulated, .fini = close_dp)
+{
+	struct dp_policy p;
+	struct dp_pool pools[4];
+	struct pb_frame f;
+
+	cr_assert_eq(xt_open(&dp, L_BLOCKED), 0);
+	xt_policy(&p, L_BLOCKED);
+	memcpy(pools, p.pools, 3 * sizeof(pools[0]));
+	memset(&pools[3], 0, sizeof(pools[3]));
+	cr_assert_eq(dp_prefix_parse(XT_GNB4 "/32", &pools[3].addr,
+				     &pools[3].plen), 0);
+	pools[3].ran = true;
+	p.pools = pools;
+	p.npools = 4;
+	p.cfg.flags |= XCRS_CFG_F_RAN;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+
+	f = gtp_frame(L_NORMAL);
+	check("from the RAN, normal inner", A, true, &f, PASS, XCRS_R_ALLOWED);
+	f = gtp_frame(L_QUARANTINED);
+	f.ip.dport = 80;
+	f.ip.dst = XT_WEB4;
+	check("from the RAN, quarantined inner", A, true, &f, DROP,
+	      XCRS_R_LEVEL);
+	f = gtp_frame(L_NORMAL);
+	f.outer.src = XT_OTHER4;
+	check("from elsewhere: its outer source's level", A, true, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.gtp_type = 1; /* echo request */
+	check("signalling from elsewhere", A, true, &f, DROP, XCRS_R_LEVEL);
+	f.outer.src = XT_GNB4;
+	check("signalling from the RAN", A, true, &f, PASS,
+	      XCRS_R_GTPU_SIGNALLING);
+	/* the RAN node's own traffic: not a subscriber (the default) */
+	f = (struct pb_frame){ .ip = { .family = 4, .src = XT_GNB4,
+				       .dst = XT_WEB4, .proto = IPPROTO_TCP,
+				       .dport = 80 } };
+	check("the RAN's own packet", A, false, &f, DROP, XCRS_R_LEVEL);
+	/* without RAN prefixes: any outer source but a subscriber */
+	xt_policy(&p, L_BLOCKED);
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	f = gtp_frame(L_NORMAL);
+	f.outer.src = XT_OTHER4;
+	check("no RAN named: decapsulated", A, true, &f, PASS, XCRS_R_ALLOWED);
+}
+
 /* ---- fail closed: truncation at every header boundary ---- */
 
 static void truncations(const char *what, int role, bool gtpu,

@@ -227,7 +227,7 @@ Test(errors, unknown_section)
 	load_bad("version: 1\n" LEVELS "level:\n  - x\n",
 		 "t.yaml:5:1: unknown section 'level' (expected version, "
 		 "agent, interfaces, services, levels, unknown_subscribers, "
-		 "non_ip, unassigned_source, scopes, subscribers, "
+		 "non_ip, unassigned_source, ran, scopes, subscribers, "
 		 "never_react, inputs, fanout, scs, ms, evaluation, rules)");
 }
 
@@ -793,4 +793,26 @@ Test(scopes, unassigned_source_needs_the_sessions_and_a_level)
 			     "inputs:\n  sessions:\n    - socket: /s\n",
 		 "t.yaml:7:20: unassigned_source (a level): no level named "
 		 "'nosuch'");
+}
+
+Test(scopes, the_ran_s_gtpu_addresses)
+{
+	struct policy *p = load_ok(SCOPES_HEAD
+				   "ran: [198.51.100.240/28, \"2001:db8:ff::/48\"]\n"
+				   "scopes:\n  - {name: a, pools: [192.0.2.0/24]}\n");
+	char t[ADDR_STRLEN];
+
+	cr_assert_eq(p->nran, 2);
+	addr_prefix_format(&p->ran[0].addr, p->ran[0].plen, t, sizeof(t));
+	cr_expect_str_eq(t, "198.51.100.240/28");
+	policy_free(p);
+	load_bad(SCOPES_HEAD "ran: [198.51.100.240/28, 198.51.100.240/28]\n",
+		 "t.yaml:7:26: ran: listed twice");
+	load_bad(SCOPES_HEAD "ran: [192.0.2.0/24]\n"
+			     "scopes:\n  - {name: a, pools: [192.0.2.0/24]}\n",
+		 "t.yaml:7:6: ran: 192.0.2.0/24 is also a pool of scope a (the "
+		 "RAN's addresses are no subscribers)");
+	load_bad(SCOPES_HEAD "ran: [10.0.0.0/8x]\n",
+		 "t.yaml:7:7: ran: expected an IPv4 or IPv6 address or prefix "
+		 "(192.0.2.0/24, 2001:db8::/32), found '10.0.0.0/8x'");
 }

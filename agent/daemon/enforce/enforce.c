@@ -160,6 +160,7 @@ int enf_tables_build(const struct policy *p, struct dp_policy *out)
 		np += p->scopes[i].npools;
 	for (size_t i = 0; i < p->nnever; i++)
 		np += p->never[i].nprefixes;
+	np += p->nran;
 	rules = calloc(nr ? nr : 1, sizeof(*rules));
 	pools = calloc(np ? np : 1, sizeof(*pools));
 	if (!rules || !pools) {
@@ -206,6 +207,10 @@ int enf_tables_build(const struct policy *p, struct dp_policy *out)
 				.level = (__u8)p->never[i].level,
 				.never = true,
 			};
+	for (size_t i = 0; i < p->nran; i++)
+		pools[np++] = (struct dp_pool){ .addr = p->ran[i].addr,
+						.plen = p->ran[i].plen,
+						.ran = true };
 	out->nlevels = (unsigned)p->nlevels;
 	for (size_t i = 0; i < p->nlevels; i++)
 		out->levels[i] = (struct xcrs_level){
@@ -226,7 +231,8 @@ int enf_tables_build(const struct policy *p, struct dp_policy *out)
 	out->cfg.nonip_action = p->nonip_drop ? XCRS_NONIP_DROP :
 						XCRS_NONIP_PASS;
 	out->cfg.fanout_threshold = p->fanout_threshold;
-	out->cfg.flags = p->ms_detect ? XCRS_CFG_F_MS_DETECT : 0;
+	out->cfg.flags = (p->ms_detect ? XCRS_CFG_F_MS_DETECT : 0) |
+			 (p->nran ? XCRS_CFG_F_RAN : 0);
 	out->cfg.fanout_window_ns = p->fanout_window_ns;
 	out->cfg.full_level = p->agent.maps.when_full >= 0 ?
 				      (__u8)p->agent.maps.when_full :
@@ -278,6 +284,16 @@ int enf_policy(struct enforce *e, const struct policy *old,
 		snprintf(err, errlen, "%s: %s", p->file, e->ops->errmsg(e->dp));
 		return r;
 	}
+	for (size_t i = 0; !p->nran && i < p->ninterfaces; i++)
+		if (p->interfaces[i].gtpu &&
+		    p->interfaces[i].role == XCRS_ROLE_ACCESS) {
+			log_warn("%s: GTP-U on %s is decapsulated from any "
+				 "address that is no subscriber: list the RAN's "
+				 "addresses (gNB/eNB) in 'ran' so that a "
+				 "terminal cannot send as the RAN",
+				 p->file, p->interfaces[i].name);
+			break;
+		}
 	for (size_t i = 0; old && i < old->nsubscribers; i++) {
 		const struct xcrs_addr *a = &old->subscribers[i].addr;
 

@@ -135,6 +135,8 @@ struct dp_pool {
 	/* never to be reacted to: written with scope 0 (never contained),
 	 * and the library refuses host entries inside it (-EPERM) */
 	bool never;
+	/* the RAN's prefix (XCRS_POOL_F_RAN): scope 0, level unused */
+	bool ran;
 };
 
 /* Everything that must change together. Levels 0..nlevels-1 are defined;

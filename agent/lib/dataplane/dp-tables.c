@@ -218,8 +218,11 @@ static int write_pools(struct dp *dp, const struct dp_policy *p, __u32 gen)
 	for (size_t i = 0; i < p->npools; i++) {
 		const struct dp_pool *pl = &p->pools[i];
 		struct xcrs_lpm_key k = lpm_key(gen, &pl->addr, pl->plen);
-		struct xcrs_pool v = { .scope = pl->never ? 0 : pl->scope,
-				       .level = pl->level };
+		struct xcrs_pool v = {
+			.scope = pl->never || pl->ran ? 0 : pl->scope,
+			.level = pl->level,
+			.flags = pl->ran ? XCRS_POOL_F_RAN : 0,
+		};
 
 		if (bpf_map_update_elem(dp->fds[M_POOLS], &k, &v, BPF_ANY)) {
 			addr_prefix_format(&pl->addr, pl->plen, t, sizeof(t));
