@@ -883,7 +883,7 @@ Test(gtpu, instance_without_decapsulation_sees_the_outer_packet,
 Test(gtpu, only_the_ran_s_tunnel_is_decapsulated, .fini = close_dp)
 {
 	struct dp_policy p;
-	struct dp_pool pools[4];
+	struct dp_pool pools[8];
 	struct pb_frame f;
 
 	cr_assert_eq(xt_open(&dp, L_BLOCKED), 0);
@@ -921,6 +921,8 @@ Test(gtpu, only_the_ran_s_tunnel_is_decapsulated, .fini = close_dp)
 	check("the RAN's own packet", A, false, &f, DROP, XCRS_R_LEVEL);
 	/* without RAN prefixes: any outer source but a subscriber */
 	xt_policy(&p, L_BLOCKED);
+	p.npools = 3; /* the subscribers' pools only */
+	p.cfg.flags &= ~XCRS_CFG_F_RAN;
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	f = gtp_frame(L_NORMAL);
 	f.outer.src = XT_OTHER4;
@@ -1474,7 +1476,7 @@ Test(never, refused_host_entries_and_never_contained,
      .init = open_default_pass, .fini = close_dp)
 {
 	struct dp_policy p;
-	struct dp_pool pools[4] = { 0 };
+	struct dp_pool pools[8] = { 0 };
 	struct xcrs_sub q = { .level = L_QUARANTINED,
 			      .base_level = L_QUARANTINED };
 	struct xcrs_scope iso = { .mode = XCRS_CONTAIN_ISOLATE };
@@ -1645,7 +1647,7 @@ Test(prefix, expires_by_itself_and_never_covers_a_never_pool,
      .init = open_default_pass, .fini = close_dp)
 {
 	struct dp_policy p;
-	struct dp_pool pools[4] = { 0 };
+	struct dp_pool pools[8] = { 0 };
 	struct xcrs_sub q = { .level = L_QUARANTINED,
 			      .base_level = XCRS_SUB_BASE_NONE };
 	struct xcrs_addr a;

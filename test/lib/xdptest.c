@@ -12,7 +12,7 @@
 #include "xdptest.h"
 
 static struct dp_service_rule rules[16];
-static struct dp_pool pools[3];
+static struct dp_pool pools[7];
 
 static void rule(size_t *n, const char *pfx, uint8_t proto, uint16_t lo,
 		 uint16_t hi, uint8_t svc)
@@ -69,8 +69,21 @@ void xt_policy(struct dp_policy *p, uint8_t default_level)
 	pools[1].scope = XT_SCOPE_A;
 	dp_prefix_parse(XT_POOL4B, &pools[2].addr, &pools[2].plen);
 	pools[2].scope = XT_SCOPE_B;
+	/* the RAN: only its GTP-U is decapsulated */
+	dp_prefix_parse(XT_GNB4 "/32", &pools[3].addr, &pools[3].plen);
+	pools[3].ran = true;
+	dp_prefix_parse("2001:db8:ff::250/128", &pools[4].addr,
+			&pools[4].plen);
+	pools[4].ran = true;
+	/* frames on core instances carry the tunnel the other way round in
+	 * some cases: their RAN-side (destination) address is the UPF's */
+	dp_prefix_parse(XT_UPF4 "/32", &pools[5].addr, &pools[5].plen);
+	pools[5].ran = true;
+	dp_prefix_parse("2001:db8:ff::1/128", &pools[6].addr, &pools[6].plen);
+	pools[6].ran = true;
 	p->pools = pools;
-	p->npools = 3;
+	p->npools = 7;
+	p->cfg.flags |= XCRS_CFG_F_RAN;
 	p->cfg.default_level = default_level;
 	p->cfg.nonip_action = XCRS_NONIP_PASS;
 }
