@@ -120,6 +120,14 @@ struct {
 	__uint(max_entries, XCRS_SVC_CACHE_SLOTS);
 } xcrs_svc_cache SEC(".maps");
 
+/* Instance-local (not pinned): fragments are judged where they arrive. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xcrs_frag_key);
+	__type(value, struct xcrs_frag);
+	__uint(max_entries, XCRS_FRAG_SLOTS);
+} xcrs_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct xcrs_addr);

@@ -32,6 +32,10 @@ struct pinfo {
 	__u8 hop_limit; /* IPv6 */
 	__u8 pad[3];
 	__u32 l4_end;  /* offset past the L4 header, 0 if not parsed */
+	/* fragments: identification; a later one's offset, or the bytes of
+	 * the fragmentable part a first one holds (bytes) */
+	__u32 frag_id;
+	__u32 frag_at;
 };
 
 /* Header offsets are kept below this bound so that the verifier can track
@@ -57,6 +61,7 @@ static __always_inline __u32 bound_off(__u32 off)
  * one: the lookup is the conservative side). */
 #define PI_SRC_MAPPED 0x10
 #define PI_DST_MAPPED 0x20
+#define PI_FRAG_FIRST 0x40 /* a first fragment (more follow) */
 
 static __always_inline int mapped6(const __u8 *a)
 {
@@ -225,9 +230,15 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 			return 0;
 		end = off + tot;
 		frag = bpf_ntohs(ip->frag_off);
+		pi->frag_id = bpf_ntohs(ip->id);
 		if (frag & 0x1fff) {
 			pi->flags |= PI_FRAG_LATER;
+			pi->frag_at = (__u32)(frag & 0x1fff) * 8;
 			return 0;
+		}
+		if (frag & 0x2000) {
+			pi->flags |= PI_FRAG_FIRST;
+			pi->frag_at = tot - ihl;
 		}
 		pi->l4_end = parse_l4(data, data_end, off + ihl, end, pi);
 		return 0;
@@ -263,12 +274,20 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 			if (nh == IPV6_FRAGMENT_) {
 				__u16 fo = ((__u16)e[2] << 8 | e[3]) & 0xfff8;
 
+				pi->frag_id = (__u32)e[4] << 24 |
+					      (__u32)e[5] << 16 |
+					      (__u32)e[6] << 8 | e[7];
 				if (fo) {
 					pi->proto = e[0];
 					pi->flags |= PI_FRAG_LATER;
+					pi->frag_at = fo;
 					return 0;
 				}
 				cur += 8;
+				if (e[3] & 1) {
+					pi->flags |= PI_FRAG_FIRST;
+					pi->frag_at = end > cur ? end - cur : 0;
+				}
 			} else if (nh == IPV6_AH_) {
 				cur += ((__u32)e[1] + 2) * 4;
 			} else {

@@ -715,21 +715,50 @@ Test(ip, ipv4_options_are_skipped, .init = open_default_pass,
 	check("40 option bytes to tcp/22", A, false, &f, DROP, XCRS_R_LEVEL);
 }
 
-Test(ip, fragments_fail_closed_for_reacted_only, .init = open_default_pass,
-     .fini = close_dp)
+/* A reacted terminal's later fragments get the verdict of their first
+ * fragment (same source, destination, protocol and identification):
+ * those of an allowed first pass, so its fragmented DNS reassembles; one
+ * without a first, one of a first that was dropped, one overlapping what
+ * the first held (it could rewrite its headers) stay closed. A normal
+ * terminal's pass as before. */
+Test(ip, later_fragments_follow_their_first_fragment,
+     .init = open_default_pass, .fini = close_dp)
 {
 	struct pb_frame f = {
 		.ip = { .family = 4, .src = xt_sub_addr(4, L_QUARANTINED),
 			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53,
-			.more_frags = true, .payload = 64 }
+			.more_frags = true, .payload = 64, .ident = 101 }
 	};
 
+	f.ip.frag_off = 9;
+	check("v4 later fragment before any first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.ip.frag_off = 0;
 	check("v4 first fragment, allowed service", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
 	f.ip.frag_off = 9;
-	check("v4 later fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	check("v4 later fragment of it", A, false, &f, PASS, XCRS_R_ALLOWED);
 	f.ip.more_frags = false;
-	check("v4 last fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	check("v4 last fragment of it", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.frag_off = 1;
+	check("v4 fragment overlapping the first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.ip.frag_off = 9;
+	f.ip.ident = 102;
+	check("v4 later fragment, another packet", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	/* a first fragment to a service the level does not allow */
+	f.ip.ident = 103;
+	f.ip.frag_off = 0;
+	f.ip.more_frags = true;
+	f.ip.dst = XT_OTHER4;
+	f.ip.proto = IPPROTO_TCP;
+	f.ip.dport = 445;
+	check("v4 first fragment, not allowed", A, false, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.ip.frag_off = 9;
+	check("v4 later fragment of a dropped first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
 	f.ip.src = xt_sub_addr(4, L_NORMAL);
 	check("v4 later fragment, normal", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
@@ -738,10 +767,18 @@ Test(ip, fragments_fail_closed_for_reacted_only, .init = open_default_pass,
 			       .src = xt_sub_addr(6, L_QUARANTINED),
 			       .dst = XT_DNS6, .proto = IPPROTO_UDP,
 			       .dport = 53, .ext = { 44 }, .next = 1,
-			       .more_frags = true, .payload = 64 };
+			       .more_frags = true, .payload = 64,
+			       .ident = 0x10000201 };
+	f.ip.frag_off = 9;
+	check("v6 later fragment before any first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.ip.frag_off = 0;
 	check("v6 first fragment", A, false, &f, PASS, XCRS_R_ALLOWED);
 	f.ip.frag_off = 9;
-	check("v6 later fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	check("v6 later fragment of it", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.ident = 0x10000202;
+	check("v6 later fragment, another packet", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
 	f.ip.src = xt_sub_addr(6, L_NORMAL);
 	check("v6 later fragment, normal", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
@@ -927,6 +964,42 @@ Test(gtpu, only_the_ran_s_tunnel_is_decapsulated, .fini = close_dp)
 	f = gtp_frame(L_NORMAL);
 	f.outer.src = XT_OTHER4;
 	check("no RAN named: decapsulated", A, true, &f, PASS, XCRS_R_ALLOWED);
+}
+
+/* A G-PDU fragmented on the way from the RAN: the first outer fragment
+ * shows the inner packet and is judged by it; the later ones follow that
+ * verdict (they are not the RAN's own packets), or are dropped without
+ * a first that passed. */
+Test(gtpu, later_outer_fragments_from_the_ran_follow_the_g_pdu,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_QUARANTINED); /* DNS: allowed */
+
+	f.outer.more_frags = true;
+	f.outer.ident = 301;
+	f.ip.payload = 64;
+	f.outer.frag_off = 12;
+	check("later outer fragment before its first", A, true, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.outer.frag_off = 0;
+	check("first outer fragment, allowed inner", A, true, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f.outer.frag_off = 12; /* 96 bytes: inside what the first held */
+	check("an outer fragment overlapping the first", A, true, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.outer.frag_off = 14;
+	f.outer.more_frags = false;
+	check("its later outer fragment", A, true, &f, PASS, XCRS_R_ALLOWED);
+	/* a blocked terminal's G-PDU, fragmented */
+	f = gtp_frame(L_BLOCKED);
+	f.outer.more_frags = true;
+	f.outer.ident = 302;
+	f.ip.payload = 64;
+	check("first outer fragment, blocked inner", A, true, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.outer.frag_off = 14;
+	check("its later outer fragment", A, true, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
 }
 
 /* ---- fail closed: truncation at every header boundary ---- */
