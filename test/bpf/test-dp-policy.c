@@ -146,6 +146,7 @@ Test(policy, too_many_prefixes_are_refused_before_any_write, .fini = close_dp)
 
 	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
 	xt_policy(&p, XCRS_LEVEL_PASS);
+	p.npools = 3; /* its subscribers' pools, no RAN: 3 of the 4 */
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	cr_assert_eq(xt_add_subs(dp), 0);
 
@@ -170,6 +171,7 @@ Test(policy, too_many_prefixes_are_refused_before_any_write, .fini = close_dp)
 		     XDP_PASS);
 
 	xt_policy(&p, XCRS_LEVEL_PASS);
+	p.npools = 3;
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	for (int i = 0; i < 5; i++) {
 		char pfx[32];

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -12,7 +13,7 @@
 #include "xdptest.h"
 
 static struct dp_service_rule rules[16];
-static struct dp_pool pools[7];
+static struct dp_pool pools[12];
 
 static void rule(size_t *n, const char *pfx, uint8_t proto, uint16_t lo,
 		 uint16_t hi, uint8_t svc)
@@ -86,6 +87,20 @@ void xt_policy(struct dp_policy *p, uint8_t default_level)
 	p->cfg.flags |= XCRS_CFG_F_RAN;
 	p->cfg.default_level = default_level;
 	p->cfg.nonip_action = XCRS_NONIP_PASS;
+}
+
+void xt_policy_add_ran(struct dp_policy *p, const char *prefix)
+{
+	struct dp_pool *r = &pools[p->npools];
+
+	if (p->pools != pools || p->npools >= sizeof(pools) / sizeof(pools[0]))
+		abort();
+	memset(r, 0, sizeof(*r));
+	if (dp_prefix_parse(prefix, &r->addr, &r->plen))
+		abort();
+	r->ran = true;
+	p->npools++;
+	p->cfg.flags |= XCRS_CFG_F_RAN;
 }
 
 const char *xt_sub_addr(int family, int level)

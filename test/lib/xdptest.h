@@ -49,6 +49,9 @@ enum { SVC_DNS = 0, SVC_REMEDIATION = 1, SVC_WEB = 2 };
 /* Fills p with the reference policy (caller frees nothing: static data).
  * default_level is the level of unknown subscribers (or XCRS_LEVEL_PASS). */
 void xt_policy(struct dp_policy *p, uint8_t default_level);
+/* One more RAN prefix (the tunnel endpoints GTP-U is taken from) in a
+ * policy xt_policy() made. */
+void xt_policy_add_ran(struct dp_policy *p, const char *prefix);
 /* Text address of the reference host subscriber with level l. */
 const char *xt_sub_addr(int family, int level);
 /* Adds the reference host subscribers (one per level, both families). */

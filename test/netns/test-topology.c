@@ -106,6 +106,7 @@ static void open_reference(void)
 
 	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
 	xt_policy(&p, XCRS_LEVEL_PASS);
+	xt_policy_add_ran(&p, T_GNB4 "/32");
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	cr_assert_eq(xt_add_subs(dp), 0, "%s", dp_errmsg(dp));
 }
@@ -509,6 +510,7 @@ Test(persistence, enforcement_outlives_the_loader_and_is_reused,
 		if (dp_open(&cfg, &d, err, sizeof(err)))
 			_exit(10);
 		xt_policy(&p, XCRS_LEVEL_PASS);
+		xt_policy_add_ran(&p, T_GNB4 "/32");
 		if (dp_policy_apply(d, &p) || xt_add_subs(d))
 			_exit(11);
 		if (tn_enter(&edge) || dp_attach(d, "e0", &ao))
