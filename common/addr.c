@@ -118,10 +118,39 @@ bool addr_prefix_contains(const struct xcrs_addr *outer, unsigned oplen,
 	return !memcmp(&m, outer, sizeof(m));
 }
 
+/* Dotted quad without printf (addresses are formatted on every session's
+ * journal line and log); cut to len like inet_ntop would not, but never
+ * past it. */
+static void v4_format(const uint8_t *q, char *buf, size_t len)
+{
+	char t[16], *o = t;
+	size_t n;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = q[i];
+
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		*o++ = '.';
+	}
+	o[-1] = '\0';
+	n = (size_t)(o - t);
+	if (!len)
+		return;
+	if (n > len) {
+		n = len;
+		t[n - 1] = '\0';
+	}
+	memcpy(buf, t, n);
+}
+
 void addr_format(const struct xcrs_addr *a, char *buf, size_t len)
 {
 	if (addr_is_v4(a))
-		inet_ntop(AF_INET, &a->a[12], buf, len);
+		v4_format(&a->a[12], buf, len);
 	else
 		inet_ntop(AF_INET6, a->a, buf, len);
 }

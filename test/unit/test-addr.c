@@ -6,6 +6,7 @@
  * refused rather than silently masked.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <criterion/criterion.h>
 
@@ -133,4 +134,24 @@ Test(names, every_enum_value_has_a_name)
 	cr_expect_str_eq(abi_contain_name(XCRS_CONTAIN_NO_LATERAL),
 			 "no-lateral");
 	cr_expect_str_eq(abi_role_name(XCRS_ROLE_CORE), "core");
+}
+
+/* IPv4 is formatted without printf: every value of an octet, and a
+ * buffer too short is cut, never overrun. */
+Test(addr, ipv4_text_for_every_octet_value)
+{
+	char buf[64], want[32];
+	struct xcrs_addr a;
+
+	for (unsigned v = 0; v < 256; v++) {
+		snprintf(want, sizeof(want), "%u.%u.0.%u", v, 255 - v, v / 3);
+		cr_assert_eq(dp_addr_parse(want, &a), 0);
+		dp_addr_format(&a, buf, sizeof(buf));
+		cr_expect_str_eq(buf, want);
+	}
+	cr_assert_eq(dp_addr_parse("255.255.255.255", &a), 0);
+	memset(buf, 'x', sizeof(buf));
+	dp_addr_format(&a, buf, 8);
+	cr_expect_str_eq(buf, "255.255");
+	cr_expect_eq(buf[8], 'x', "written past the buffer");
 }

@@ -227,8 +227,11 @@ static void one(struct radius_in *r, const uint8_t *pkt, size_t n,
 		return;
 	}
 	r->rep.accepted++;
-	radius_response(&a, (const uint8_t *)cl->secret, cl->secret_len, resp,
-			sizeof(resp));
+	if (radius_response(&a, (const uint8_t *)cl->secret, cl->secret_len,
+			    resp, sizeof(resp)) < 0) {
+		refuse(r, RAD_REF_NOT_RECORDED, client, "no MD5 to answer with");
+		return;
+	}
 	d->from = *from;
 	d->id = a.id;
 	memcpy(d->auth, a.auth, RADIUS_AUTH_LEN);

@@ -59,12 +59,13 @@ static void connect_at(struct ms *m, const struct xcrs_addr *a,
 	char buf[ADDR_STRLEN];
 	bool created;
 
-	addr_format(a, buf, sizeof(buf));
 	if (!policy_static_sub(m->p, a) && policy_pool_level(m->p, a) < 0) {
+		addr_format(a, buf, sizeof(buf));
 		log_debug("connect of %s (%s) ignored: not a subscriber of the "
 			  "policy", buf, source);
 		return;
 	}
+	addr_format(a, buf, sizeof(buf));
 	e = mstab_add(&m->tab, a, &created);
 	if (!e) {
 		log_error("MS %s: out of memory", buf);

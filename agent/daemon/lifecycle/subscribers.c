@@ -87,6 +87,19 @@ static uint32_t hash(const void *p, size_t n)
 	return h & (NBUCKETS - 1);
 }
 
+/* An address's bucket: its four words mixed (the table is walked on every
+ * entry write; a byte-wise hash cost more than the walk). */
+static uint32_t haddr(const struct xcrs_addr *a)
+{
+	uint32_t w[4];
+	uint64_t h;
+
+	memcpy(w, a->a, 16);
+	h = ((uint64_t)(w[0] ^ w[2]) << 32 | (w[1] ^ w[3])) *
+	    0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h >> 40) & (NBUCKETS - 1);
+}
+
 static uint32_t hstr(const char *s)
 {
 	return hash(s, strlen(s));
@@ -122,14 +135,14 @@ static struct session *by_addr(const struct subscribers *s,
 			       const struct xcrs_addr *a)
 {
 	if (addr_is_v4(a)) {
-		for (struct session *x = s->by4[hash(a, sizeof(*a))]; x;
+		for (struct session *x = s->by4[haddr(a)]; x;
 		     x = x->addr_next4)
 			if (x->has_ipv4 && addr_eq(&x->ipv4, a))
 				return x;
 	} else {
 		struct xcrs_addr k = slash64(a);
 
-		for (struct session *x = s->by6[hash(&k, sizeof(k))]; x;
+		for (struct session *x = s->by6[haddr(&k)]; x;
 		     x = x->addr_next6)
 			if (x->has_ipv6) {
 				struct xcrs_addr m = slash64(&x->ipv6);
@@ -155,14 +168,14 @@ static void unlink_from(struct session **head, struct session *x,
 static void index_add(struct subscribers *s, struct session *x)
 {
 	if (x->has_ipv4) {
-		uint32_t h = hash(&x->ipv4, sizeof(x->ipv4));
+		uint32_t h = haddr(&x->ipv4);
 
 		x->addr_next4 = s->by4[h];
 		s->by4[h] = x;
 	}
 	if (x->has_ipv6) {
 		struct xcrs_addr k = slash64(&x->ipv6);
-		uint32_t h = hash(&k, sizeof(k));
+		uint32_t h = haddr(&k);
 
 		x->addr_next6 = s->by6[h];
 		s->by6[h] = x;
@@ -172,12 +185,12 @@ static void index_add(struct subscribers *s, struct session *x)
 static void index_del(struct subscribers *s, struct session *x)
 {
 	if (x->has_ipv4)
-		unlink_from(&s->by4[hash(&x->ipv4, sizeof(x->ipv4))], x,
+		unlink_from(&s->by4[haddr(&x->ipv4)], x,
 			    offsetof(struct session, addr_next4));
 	if (x->has_ipv6) {
 		struct xcrs_addr k = slash64(&x->ipv6);
 
-		unlink_from(&s->by6[hash(&k, sizeof(k))], x,
+		unlink_from(&s->by6[haddr(&k)], x,
 			    offsetof(struct session, addr_next6));
 	}
 }

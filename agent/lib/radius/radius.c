@@ -436,20 +436,40 @@ int radius_parse(const uint8_t *pkt, size_t len, struct radius_acct *ret,
 	return 0;
 }
 
-static void md5_request_auth(const uint8_t *pkt, size_t len,
-			     const uint8_t *auth_field, const uint8_t *secret,
-			     size_t slen, uint8_t out[16])
+/* MD5, fetched once per thread with its context (OpenSSL 3's implicit
+ * fetch and a context per digest cost as much as the digest itself at
+ * these sizes). Kept for the thread's life. */
+static _Thread_local EVP_MD *md5_md;
+static _Thread_local EVP_MD_CTX *md5_ctx;
+
+static EVP_MD_CTX *md5_begin(void)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (!md5_md)
+		md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
+	if (!md5_ctx)
+		md5_ctx = EVP_MD_CTX_new();
+	if (!md5_md || !md5_ctx ||
+	    !EVP_DigestInit_ex2(md5_ctx, md5_md, NULL))
+		return NULL;
+	return md5_ctx;
+}
+
+/* 0, or -1 when MD5 is not to be had (a FIPS provider): nothing can be
+ * verified or answered then. */
+static int md5_request_auth(const uint8_t *pkt, size_t len,
+			    const uint8_t *auth_field, const uint8_t *secret,
+			    size_t slen, uint8_t out[16])
+{
+	EVP_MD_CTX *c = md5_begin();
 	unsigned n = 16;
 
-	EVP_DigestInit_ex(c, EVP_md5(), NULL);
-	EVP_DigestUpdate(c, pkt, 4);
-	EVP_DigestUpdate(c, auth_field, 16);
-	EVP_DigestUpdate(c, pkt + RADIUS_HDR, len - RADIUS_HDR);
-	EVP_DigestUpdate(c, secret, slen);
-	EVP_DigestFinal_ex(c, out, &n);
-	EVP_MD_CTX_free(c);
+	if (!c || !EVP_DigestUpdate(c, pkt, 4) ||
+	    !EVP_DigestUpdate(c, auth_field, 16) ||
+	    !EVP_DigestUpdate(c, pkt + RADIUS_HDR, len - RADIUS_HDR) ||
+	    !EVP_DigestUpdate(c, secret, slen) ||
+	    !EVP_DigestFinal_ex(c, out, &n))
+		return -1;
+	return 0;
 }
 
 static const uint8_t zero16[16];
@@ -474,8 +494,8 @@ int radius_verify(const uint8_t *pkt, const struct radius_acct *a,
 {
 	uint8_t want[16];
 
-	md5_request_auth(pkt, a->len, zero16, secret, slen, want);
-	if (CRYPTO_memcmp(want, a->auth, 16))
+	if (md5_request_auth(pkt, a->len, zero16, secret, slen, want) ||
+	    CRYPTO_memcmp(want, a->auth, 16))
 		return -EACCES;
 	if (a->has_msg_auth) {
 		msg_auth(pkt, a->len, a->msg_auth_off, zero16, secret, slen,
@@ -495,7 +515,8 @@ int radius_response(const struct radius_acct *req, const uint8_t *secret,
 	out[1] = req->id;
 	out[2] = 0;
 	out[3] = RADIUS_HDR;
-	md5_request_auth(out, RADIUS_HDR, req->auth, secret, slen, out + 4);
+	if (md5_request_auth(out, RADIUS_HDR, req->auth, secret, slen, out + 4))
+		return -ENOTSUP;
 	return RADIUS_HDR;
 }
 
@@ -523,7 +544,8 @@ int radius_build_request(uint8_t id, const uint8_t *attrs, size_t alen,
 		msg_auth(out, len, RADIUS_HDR + 2, zero16, secret, slen, auth);
 		memcpy(out + RADIUS_HDR + 2, auth, 16);
 	}
-	md5_request_auth(out, len, zero16, secret, slen, auth);
+	if (md5_request_auth(out, len, zero16, secret, slen, auth))
+		return -ENOTSUP;
 	memcpy(out + 4, auth, 16);
 	return (int)len;
 }

@@ -111,14 +111,15 @@ int radius_verify(const uint8_t *pkt, const struct radius_acct *a,
 		  const uint8_t *secret, size_t slen);
 
 /* The Accounting-Response to a (verified) request, without attributes:
- * its length (20), or -ENOSPC. */
+ * its length (20), -ENOSPC, or -ENOTSUP where MD5 is not available (a
+ * FIPS-only OpenSSL; radius_verify then refuses every request). */
 int radius_response(const struct radius_acct *req, const uint8_t *secret,
 		    size_t slen, uint8_t *out, size_t outlen);
 
 /* What a client sends: an Accounting-Request of the given attributes
  * (already encoded, raw), its authenticators computed; with msg_auth a
  * Message-Authenticator is added first. For tests and benchmarks: its
- * length, or -ENOSPC. */
+ * length, -ENOSPC or -ENOTSUP (no MD5). */
 int radius_build_request(uint8_t id, const uint8_t *attrs, size_t alen,
 			 bool msg_auth, const uint8_t *secret, size_t slen,
 			 uint8_t *out, size_t outlen);
