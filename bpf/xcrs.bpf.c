@@ -47,8 +47,8 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	struct xcrs_level *lv;
 	struct xcrs_cfg *cfg;
 	struct pinfo pi = {};
-	struct xcrs_frag_key outer_frag; /* a G-PDU's first outer fragment */
-	__u32 outer_frag_end = 0;
+	__u32 outer_frag_end = 0; /* a G-PDU's first outer fragment: its key
+				   * in xcrs_frag_scratch[0] */
 	struct ethhdr *eth = data;
 	int known, reacted = 0, parsed = 0;
 	__u16 proto, peer_port;
@@ -147,8 +147,14 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 			}
 		}
 		if (pi.flags & PI_FRAG_FIRST) {
-			frag_key(&pi, &outer_frag);
-			outer_frag_end = pi.frag_at ? pi.frag_at : 1;
+			__u32 z = 0;
+			struct xcrs_frag_key *ok =
+				bpf_map_lookup_elem(&xcrs_frag_scratch, &z);
+
+			if (ok) {
+				frag_key(&pi, ok);
+				outer_frag_end = pi.frag_at ? pi.frag_at : 1;
+			}
 		}
 		__builtin_memset(&pi, 0, sizeof(pi));
 		if (parse_ip(ctx, r, 0, &pi) < 0)
@@ -231,11 +237,16 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 				VERDICT(XCRS_ACT_DROP, XCRS_R_RATE);
 			VERDICT(XCRS_ACT_PASS, XCRS_R_ALLOWED);
 		}
-		svc = (pi.flags & (xcrs_role == XCRS_ROLE_ACCESS ?
-					   PI_DST_MAPPED :
-					   PI_SRC_MAPPED)) ?
-			      XCRS_SVC_OTHER :
-			      classify(peer, cfg, gen, pi.proto, peer_port);
+		if (pi.flags & PI_ICMP_QUOTE)
+			/* an error about an allowed flow is that flow's */
+			svc = classify(&pi.qpeer, cfg, gen, pi.qproto,
+				       pi.qport);
+		else if (pi.flags & (xcrs_role == XCRS_ROLE_ACCESS ?
+					     PI_DST_MAPPED :
+					     PI_SRC_MAPPED))
+			svc = XCRS_SVC_OTHER;
+		else
+			svc = classify(peer, cfg, gen, pi.proto, peer_port);
 		if (sc) {
 			if (sc->mode == XCRS_CONTAIN_ISOLATE &&
 			    !(sc->allowed & XCRS_SVC_BIT(svc)))
@@ -256,15 +267,20 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 
 out:
 	/* A first fragment that passes: its later fragments follow it. */
-	if (action == XCRS_ACT_PASS && parsed) {
-		if (pi.flags & PI_FRAG_FIRST) {
-			struct xcrs_frag_key k;
+	if (action == XCRS_ACT_PASS && parsed &&
+	    ((pi.flags & PI_FRAG_FIRST) || outer_frag_end)) {
+		__u32 z = 0, one = 1;
+		struct xcrs_frag_key *ok =
+			bpf_map_lookup_elem(&xcrs_frag_scratch, &z),
+				     *k = bpf_map_lookup_elem(&xcrs_frag_scratch,
+							      &one);
 
-			frag_key(&pi, &k);
-			frag_remember(&k, pi.frag_at);
+		if (k && (pi.flags & PI_FRAG_FIRST)) {
+			frag_key(&pi, k);
+			frag_remember(k, pi.frag_at);
 		}
-		if (outer_frag_end)
-			frag_remember(&outer_frag, outer_frag_end);
+		if (ok && outer_frag_end)
+			frag_remember(ok, outer_frag_end);
 	}
 	/* Scans are evidence whether or not this packet passes. Both
 	 * detectors work in windows of a second or more: the coarse clock. */

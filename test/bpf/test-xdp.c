@@ -784,6 +784,47 @@ Test(ip, later_fragments_follow_their_first_fragment,
 	      XCRS_R_ALLOWED);
 }
 
+/* Path-MTU discovery of a reacted terminal: a router's "fragmentation
+ * needed" / "packet too big" about a packet the terminal sent on a flow
+ * its level allows reaches it (core role); one about a flow it may not
+ * have does not. */
+static void icmp_to_sub(int fam, const char *qdst, uint8_t qproto,
+			uint16_t qdport, int act, int why, const char *what)
+{
+	struct pb_frame f = {
+		.ip = { .family = fam, .src = fam == 4 ? XT_OTHER4 : XT_OTHER6,
+			.dst = xt_sub_addr(fam, L_QUARANTINED),
+			.proto = fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6,
+			.icmp_type = fam == 4 ? 3 : 2 }
+	};
+	struct pb_ip q = { .family = fam, .src = xt_sub_addr(fam, L_QUARANTINED),
+			   .dst = qdst, .proto = qproto, .sport = 40000,
+			   .dport = qdport };
+	uint8_t b[PB_MAX], quoted[PB_MAX];
+	size_t ql = pb_build_ip(&q, NULL, 0, quoted, sizeof(quoted), NULL),
+	       hdr, n;
+
+	f.ip.payload = ql;
+	n = pb_build(&f, b, sizeof(b), &hdr);
+	memcpy(b + hdr, quoted, ql);
+	check_frame(what, C, false, b, n, act, why);
+}
+
+Test(ip, icmp_errors_about_an_allowed_flow_reach_a_reacted_terminal,
+     .init = open_default_pass, .fini = close_dp)
+{
+	icmp_to_sub(4, XT_DNS4, IPPROTO_UDP, 53, PASS, XCRS_R_ALLOWED,
+		    "v4 frag needed about its DNS");
+	icmp_to_sub(4, XT_REMED4, IPPROTO_TCP, 443, PASS, XCRS_R_ALLOWED,
+		    "v4 frag needed about its remediation flow");
+	icmp_to_sub(4, XT_WEB4, IPPROTO_TCP, 80, DROP, XCRS_R_LEVEL,
+		    "v4 frag needed about web (not allowed)");
+	icmp_to_sub(6, XT_DNS6, IPPROTO_UDP, 53, PASS, XCRS_R_ALLOWED,
+		    "v6 packet too big about its DNS");
+	icmp_to_sub(6, XT_WEB6, IPPROTO_TCP, 443, DROP, XCRS_R_LEVEL,
+		    "v6 packet too big about web (not allowed)");
+}
+
 /* A level that allows nothing drops before classification: also what
  * could never be classified. */
 Test(ip, blocked_level_drops_what_cannot_be_classified,
