@@ -26,7 +26,6 @@ char LICENSE[] SEC("license") = "GPL";
 #include "lib/rate.h"
 #include "lib/fanout.h"
 #include "lib/seen.h"
-#include "lib/frags.h"
 
 #define VERDICT(act, why)                                                      \
 	do {                                                                   \
@@ -47,8 +46,6 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	struct xcrs_level *lv;
 	struct xcrs_cfg *cfg;
 	struct pinfo pi = {};
-	__u32 outer_frag_end = 0; /* a G-PDU's first outer fragment: its key
-				   * in xcrs_frag_scratch[0] */
 	struct ethhdr *eth = data;
 	int known, reacted = 0, parsed = 0;
 	__u16 proto, peer_port;
@@ -92,17 +89,6 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	 * reassembled without the first, which is classified. */
 	if (xcrs_gtpu && !(pi.flags & (PI_COMPLETE | PI_FRAG_LATER)))
 		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
-	/* A later fragment from the RAN carries the rest of a G-PDU whose
-	 * inner packet only its first fragment shows: it follows that
-	 * one's verdict, or is dropped (it cannot be judged). */
-	if (xcrs_gtpu && (pi.flags & PI_FRAG_LATER) &&
-	    (cfg->flags & XCRS_CFG_F_RAN) &&
-	    outer_is_tunnel(xcrs_role == XCRS_ROLE_ACCESS ? &pi.src : &pi.dst,
-			    cfg, gen, rt)) {
-		if (frag_follows(&pi))
-			VERDICT(XCRS_ACT_PASS, XCRS_R_ALLOWED);
-		VERDICT(XCRS_ACT_DROP, XCRS_R_UNCLASSIFIED);
-	}
 	/* Only the RAN's tunnel is decapsulated: a UDP/2152 packet from an
 	 * address of the policy's RAN prefixes (without any in the policy:
 	 * from an address that is no subscriber). Anything else — a
@@ -144,16 +130,6 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 							       1)],
 						     0) == XDP_REDIRECT)
 					return XDP_REDIRECT;
-			}
-		}
-		if (pi.flags & PI_FRAG_FIRST) {
-			__u32 z = 0;
-			struct xcrs_frag_key *ok =
-				bpf_map_lookup_elem(&xcrs_frag_scratch, &z);
-
-			if (ok) {
-				frag_key(&pi, ok);
-				outer_frag_end = pi.frag_at ? pi.frag_at : 1;
 			}
 		}
 		__builtin_memset(&pi, 0, sizeof(pi));
@@ -227,26 +203,14 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 		    lv->allowed == XCRS_SVC_ALL && !lv->rate_Bps)
 			VERDICT(XCRS_ACT_PASS, XCRS_R_ALLOWED);
 		/* From here on the decision depends on what the packet is:
-		 * anything not fully classified is dropped — but a later
-		 * fragment of a packet whose first fragment passed gets its
-		 * verdict (its rate still counts). */
-		if (!(pi.flags & PI_COMPLETE)) {
-			if (!(pi.flags & PI_FRAG_LATER) || !frag_follows(&pi))
-				VERDICT(XCRS_ACT_DROP, XCRS_R_UNCLASSIFIED);
-			if (lv->rate_Bps && !rate_ok(sub, lv, bytes))
-				VERDICT(XCRS_ACT_DROP, XCRS_R_RATE);
-			VERDICT(XCRS_ACT_PASS, XCRS_R_ALLOWED);
-		}
-		if (pi.flags & PI_ICMP_QUOTE)
-			/* an error about an allowed flow is that flow's */
-			svc = classify(&pi.qpeer, cfg, gen, pi.qproto,
-				       pi.qport);
-		else if (pi.flags & (xcrs_role == XCRS_ROLE_ACCESS ?
-					     PI_DST_MAPPED :
-					     PI_SRC_MAPPED))
-			svc = XCRS_SVC_OTHER;
-		else
-			svc = classify(peer, cfg, gen, pi.proto, peer_port);
+		 * anything not fully classified is dropped. */
+		if (!(pi.flags & PI_COMPLETE)) /* later fragments never are */
+			VERDICT(XCRS_ACT_DROP, XCRS_R_UNCLASSIFIED);
+		svc = (pi.flags & (xcrs_role == XCRS_ROLE_ACCESS ?
+					   PI_DST_MAPPED :
+					   PI_SRC_MAPPED)) ?
+			      XCRS_SVC_OTHER :
+			      classify(peer, cfg, gen, pi.proto, peer_port);
 		if (sc) {
 			if (sc->mode == XCRS_CONTAIN_ISOLATE &&
 			    !(sc->allowed & XCRS_SVC_BIT(svc)))
@@ -266,22 +230,6 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	}
 
 out:
-	/* A first fragment that passes: its later fragments follow it. */
-	if (action == XCRS_ACT_PASS && parsed &&
-	    ((pi.flags & PI_FRAG_FIRST) || outer_frag_end)) {
-		__u32 z = 0, one = 1;
-		struct xcrs_frag_key *ok =
-			bpf_map_lookup_elem(&xcrs_frag_scratch, &z),
-				     *k = bpf_map_lookup_elem(&xcrs_frag_scratch,
-							      &one);
-
-		if (k && (pi.flags & PI_FRAG_FIRST)) {
-			frag_key(&pi, k);
-			frag_remember(k, pi.frag_at);
-		}
-		if (ok && outer_frag_end)
-			frag_remember(ok, outer_frag_end);
-	}
 	/* Scans are evidence whether or not this packet passes. Both
 	 * detectors work in windows of a second or more: the coarse clock. */
 	if (parsed && xcrs_role == XCRS_ROLE_ACCESS && cfg &&

@@ -265,30 +265,6 @@ struct xcrs_cfg {
  * decision added or removed); keys the outer-address cache. */
 #define XCRS_GEN_SLOT_SUBSET 2
 
-/* Fragments (xcrs_frags, one LRU per program instance): a first fragment
- * that passed is remembered by (source, destination, protocol,
- * identification); a later fragment of it that starts at or after the end
- * of what the first one held gets its verdict for XCRS_FRAG_NS. Any other
- * later fragment (no first seen, out of order, overlapping the first,
- * too late) of a terminal that cannot be judged without its headers is
- * dropped. */
-#define XCRS_FRAG_NS	 (30ULL * 1000000000ULL)
-#define XCRS_FRAG_SLOTS 8192
-
-struct xcrs_frag_key {
-	__u8 src[16];
-	__u8 dst[16];
-	__u32 id;
-	__u8 proto;
-	__u8 pad[3];
-};
-
-struct xcrs_frag {
-	__u64 at_ns; /* coarse clock: when the first fragment passed */
-	__u32 end;   /* bytes of the fragmentable part the first one held */
-	__u32 pad;
-};
-
 /* Outer-address cache (xcrs_outer_cache, per CPU, direct-mapped):
  * whether a GTP-U packet's own (outer) address is a subscriber, as found
  * under one policy epoch and one subscriber-set version. A tunnel

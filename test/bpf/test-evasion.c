@@ -409,64 +409,6 @@ static size_t icmp6_error_quoting_dns(uint8_t *b)
 	return n;
 }
 
-/* An ICMP error from the subscriber to `to` quoting (qs -> qd, proto,
- * ports), the quote cut to qcut bytes (0: whole). */
-static size_t icmp_err(uint8_t *b, int fam, const char *to, const char *qs,
-		       const char *qd, uint8_t proto, uint16_t qsport,
-		       uint16_t qdport, size_t qcut)
-{
-	struct pb_frame f = fam == 4 ? tcp4(to, 0) : udp6(to, 0);
-	struct pb_ip q = { .family = fam, .src = qs, .dst = qd,
-			   .proto = proto, .sport = qsport, .dport = qdport };
-	size_t hdr, n;
-	uint8_t quoted[PB_MAX];
-	size_t ql = pb_build_ip(&q, NULL, 0, quoted, sizeof(quoted), NULL);
-
-	if (qcut && qcut < ql)
-		ql = qcut;
-	f.ip.proto = fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	f.ip.icmp_type = fam == 4 ? 3 : 1; /* unreachable */
-	f.ip.payload = ql;
-	n = pb_build(&f, b, PB_MAX, &hdr);
-	memcpy(b + hdr, quoted, ql);
-	return n;
-}
-
-/* The quote is a DNS answer to the subscriber, the error goes to another
- * address than the DNS server: a channel to anywhere. */
-static size_t icmp_error_elsewhere(uint8_t *b)
-{
-	return icmp_err(b, 4, XT_OTHER4, XT_DNS4, S4(), IPPROTO_UDP, 53,
-			40000, 0);
-}
-
-/* The quote is another terminal's flow. */
-static size_t icmp_error_other_terminal(uint8_t *b)
-{
-	return icmp_err(b, 4, XT_DNS4, XT_DNS4, "192.0.2.77", IPPROTO_UDP, 53,
-			40000, 0);
-}
-
-/* The quote is a flow of a service the level does not allow. */
-static size_t icmp_error_quoting_other_service(uint8_t *b)
-{
-	return icmp_err(b, 4, XT_OTHER4, XT_OTHER4, S4(), IPPROTO_TCP, 445,
-			40000, 0);
-}
-
-/* The quote is cut before its ports. */
-static size_t icmp_error_quote_cut(uint8_t *b)
-{
-	return icmp_err(b, 4, XT_DNS4, XT_DNS4, S4(), IPPROTO_UDP, 53, 40000,
-			22);
-}
-
-static size_t icmp6_error_elsewhere(uint8_t *b)
-{
-	return icmp_err(b, 6, XT_OTHER6, XT_DNS6, S6(), IPPROTO_UDP, 53,
-			40000, 0);
-}
-
 static size_t v4_mapped_source(uint8_t *b)
 {
 	char src[64];
@@ -630,16 +572,10 @@ static const struct ecase cases[] = {
 	  v6_payload_length_zero, A, false },
 	{ "IPv4 frame cut inside the TCP header", v4_cut_inside_tcp, A,
 	  false },
-	{ "ICMP error quoting a DNS answer, sent to another address",
-	  icmp_error_elsewhere, A, false },
-	{ "ICMP error quoting another terminal's DNS answer",
-	  icmp_error_other_terminal, A, false },
-	{ "ICMP error quoting a flow of a service not allowed",
-	  icmp_error_quoting_other_service, A, false },
-	{ "ICMP error whose quote is cut before the ports",
-	  icmp_error_quote_cut, A, false },
-	{ "ICMPv6 error quoting a DNS answer, sent to another address",
-	  icmp6_error_elsewhere, A, false },
+	{ "ICMP unreachable to the DNS server quoting a DNS answer",
+	  icmp_error_quoting_dns, A, false },
+	{ "ICMPv6 packet-too-big to the DNS server quoting DNS",
+	  icmp6_error_quoting_dns, A, false },
 	{ "IPv6 from the subscriber's IPv4-mapped address",
 	  v4_mapped_source, A, false },
 	{ "neighbour solicitation (hop limit 255) to an Internet address",
@@ -736,37 +672,5 @@ Test(evasion, the_same_frames_of_a_normal_subscriber_pass)
 		cr_expect_eq(r.xdp, XDP_PASS, "case %zu: %s", i,
 			     r.reason < 0 ? "?" :
 					    abi_reason_name(r.reason));
-	}
-}
-
-/* An ICMP error about a flow the subscriber may have is that flow's: a
- * quarantined terminal's "port unreachable" or "packet too big" back to
- * the DNS server it may use passes (its path-MTU discovery and error
- * handling work); a blocked one's does not. */
-Test(evasion, icmp_errors_of_an_allowed_flow_are_that_flow_s)
-{
-	static size_t (*const ok[])(uint8_t *) = { icmp_error_quoting_dns,
-						    icmp6_error_quoting_dns };
-	static const int levels[] = { L_QUARANTINED, L_BLOCKED };
-
-	for (size_t l = 0; l < 2; l++) {
-		level = levels[l];
-		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-			uint8_t b[PB_MAX];
-			size_t n = ok[i](b);
-			struct xt_result r;
-
-			for (int g = 1; g >= 0; g--) {
-				cr_assert_eq(xt_run(dp, A, g, b, n, &r), 0);
-				cr_expect_eq(r.xdp,
-					     level == L_BLOCKED ? XDP_DROP :
-								  XDP_PASS,
-					     "case %zu, level %d, %s: %s", i,
-					     level, g ? "GTP-U" : "plain",
-					     r.reason < 0 ? "?" :
-							    abi_reason_name(
-								    r.reason));
-			}
-		}
 	}
 }
