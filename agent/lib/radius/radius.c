@@ -7,6 +7,7 @@
 #include "radius.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -436,22 +437,15 @@ int radius_parse(const uint8_t *pkt, size_t len, struct radius_acct *ret,
 	return 0;
 }
 
-/* MD5, fetched once per thread with its context (OpenSSL 3's implicit
- * fetch and a context per digest cost as much as the digest itself at
- * these sizes). Kept for the thread's life. */
-static _Thread_local EVP_MD *md5_md;
-static _Thread_local EVP_MD_CTX *md5_ctx;
+/* MD5, fetched once for the process (OpenSSL 3's implicit fetch on every
+ * digest cost as much as the digest itself at these sizes); a context
+ * per digest. */
+static EVP_MD *md5_md;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
 
-static EVP_MD_CTX *md5_begin(void)
+static void md5_fetch(void)
 {
-	if (!md5_md)
-		md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
-	if (!md5_ctx)
-		md5_ctx = EVP_MD_CTX_new();
-	if (!md5_md || !md5_ctx ||
-	    !EVP_DigestInit_ex2(md5_ctx, md5_md, NULL))
-		return NULL;
-	return md5_ctx;
+	md5_md = EVP_MD_fetch(NULL, "MD5", NULL);
 }
 
 /* 0, or -1 when MD5 is not to be had (a FIPS provider): nothing can be
@@ -460,16 +454,21 @@ static int md5_request_auth(const uint8_t *pkt, size_t len,
 			    const uint8_t *auth_field, const uint8_t *secret,
 			    size_t slen, uint8_t out[16])
 {
-	EVP_MD_CTX *c = md5_begin();
+	EVP_MD_CTX *c;
 	unsigned n = 16;
+	int ok;
 
-	if (!c || !EVP_DigestUpdate(c, pkt, 4) ||
-	    !EVP_DigestUpdate(c, auth_field, 16) ||
-	    !EVP_DigestUpdate(c, pkt + RADIUS_HDR, len - RADIUS_HDR) ||
-	    !EVP_DigestUpdate(c, secret, slen) ||
-	    !EVP_DigestFinal_ex(c, out, &n))
+	pthread_once(&md5_once, md5_fetch);
+	if (!md5_md || !(c = EVP_MD_CTX_new()))
 		return -1;
-	return 0;
+	ok = EVP_DigestInit_ex2(c, md5_md, NULL) &&
+	     EVP_DigestUpdate(c, pkt, 4) &&
+	     EVP_DigestUpdate(c, auth_field, 16) &&
+	     EVP_DigestUpdate(c, pkt + RADIUS_HDR, len - RADIUS_HDR) &&
+	     EVP_DigestUpdate(c, secret, slen) &&
+	     EVP_DigestFinal_ex(c, out, &n);
+	EVP_MD_CTX_free(c);
+	return ok ? 0 : -1;
 }
 
 static const uint8_t zero16[16];
