@@ -126,7 +126,8 @@ enum xcrs_reason {
 	XCRS_R_ISOLATE = 10,	      /* scope contained: isolate */
 	XCRS_R_NO_LATERAL = 11,	      /* scope contained: no-lateral */
 	XCRS_R_BAD_LEVEL = 12,	      /* level index with no definition */
-	XCRS_R_VLAN_DEPTH = 13,	      /* more VLAN tags than parsed */
+	XCRS_R_VLAN_DEPTH = 13,	      /* more VLAN tags, PPPoE and MPLS
+				       * headers than parsed (6) */
 	XCRS_R_ND = 14,		      /* IPv6 neighbour discovery (hop limit
 				       * 255): link-local like ARP, always
 				       * passes */
@@ -264,6 +265,30 @@ struct xcrs_cfg {
  * addresses changes outside a policy change (a host entry or a prefix
  * decision added or removed); keys the outer-address cache. */
 #define XCRS_GEN_SLOT_SUBSET 2
+
+/* Fragments (xcrs_frags, one LRU per program instance): a first fragment
+ * that passed is remembered by (source, destination, protocol,
+ * identification); a later fragment of it that starts at or after the end
+ * of what the first one held gets its verdict for XCRS_FRAG_NS. Any other
+ * later fragment (no first seen, out of order, overlapping the first,
+ * too late) of a terminal that cannot be judged without its headers is
+ * dropped. */
+#define XCRS_FRAG_NS	 (30ULL * 1000000000ULL)
+#define XCRS_FRAG_SLOTS 8192
+
+struct xcrs_frag_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u32 id;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct xcrs_frag {
+	__u64 at_ns; /* coarse clock: when the first fragment passed */
+	__u32 end;   /* bytes of the fragmentable part the first one held */
+	__u32 pad;
+};
 
 /* Outer-address cache (xcrs_outer_cache, per CPU, direct-mapped):
  * whether a GTP-U packet's own (outer) address is a subscriber, as found

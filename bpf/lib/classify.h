@@ -16,7 +16,7 @@ static __always_inline __u32 classify_lpm(const struct xcrs_addr *peer,
 
 	k.prefixlen = 32 + 128;
 	k.gen = gen;
-	__builtin_memcpy(k.addr, peer->a, 16);
+	addr_copy(k.addr, peer->a);
 	e = bpf_map_lookup_elem(&xcrs_svcs, &k);
 	if (!e)
 		return XCRS_SVC_OTHER;
@@ -37,15 +37,20 @@ static __always_inline __u32 classify_lpm(const struct xcrs_addr *peer,
 
 /* classify_lpm() through this CPU's direct-mapped cache, keyed by the
  * policy epoch so that a new policy never sees an old class. A miss (or
- * an attacker's colliding peers) costs the LPM lookup and a store. */
-static __always_inline __u32 classify(const struct xcrs_addr *peer,
-				      const struct xcrs_cfg *cfg, __u32 gen,
-				      __u8 proto, __u16 port)
+ * an attacker's colliding peers) costs the LPM lookup and a store. A
+ * global function (the verifier checks it once). */
+HOT_FN int classify(const struct xcrs_addr *peer,
+					__u32 gen, __u8 proto, __u16 port)
 {
-	__u32 slot = xcrs_svc_cache_slot(peer->a, proto, port);
 	struct xcrs_svc_cache_ent *c;
+	struct xcrs_cfg *cfg;
 	__u64 *ca, *pa;
+	__u32 slot;
 
+	cfg = bpf_map_lookup_elem(&xcrs_cfg, &gen);
+	if (!peer || !cfg)
+		return XCRS_SVC_OTHER;
+	slot = xcrs_svc_cache_slot(peer->a, proto, port);
 	c = bpf_map_lookup_elem(&xcrs_svc_cache, &slot);
 	if (!c)
 		return classify_lpm(peer, gen, proto, port);
@@ -55,7 +60,7 @@ static __always_inline __u32 classify(const struct xcrs_addr *peer,
 	    c->proto == proto && ca[0] == pa[0] && ca[1] == pa[1])
 		return c->svc;
 	c->svc = (__u8)classify_lpm(peer, gen, proto, port);
-	__builtin_memcpy(c->addr, peer->a, 16);
+	addr_copy(c->addr, peer->a);
 	c->port = port;
 	c->proto = proto;
 	c->epoch = cfg->epoch;

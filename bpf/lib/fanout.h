@@ -8,9 +8,8 @@
 
 static __always_inline __u32 addr_hash(const struct xcrs_addr *a)
 {
-	__u32 w[4], h = 0x9e3779b9;
-
-	__builtin_memcpy(w, a->a, 16);
+	const xw32 *w = (const xw32 *)a->a;
+	__u32 h = 0x9e3779b9;
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
 		h ^= w[i];
@@ -35,9 +34,15 @@ static __always_inline void fanout(const struct xcrs_addr *sub,
 	__u64 old, start;
 
 	if (!f) {
-		struct xcrs_fanout nf = { .window_start_ns = now };
+		/* a new entry starts from zeros (off the stack, which is
+		 * full): its window starts over below */
+		__u32 z = 0;
+		struct xcrs_fanout *nf = bpf_map_lookup_elem(&xcrs_fanout_zero,
+							     &z);
 
-		bpf_map_update_elem(&xcrs_fanout, sub, &nf, BPF_NOEXIST);
+		if (!nf)
+			return;
+		bpf_map_update_elem(&xcrs_fanout, sub, nf, BPF_NOEXIST);
 		f = bpf_map_lookup_elem(&xcrs_fanout, sub);
 		if (!f)
 			return;

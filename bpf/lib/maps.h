@@ -120,6 +120,23 @@ struct {
 	__uint(max_entries, XCRS_SVC_CACHE_SLOTS);
 } xcrs_svc_cache SEC(".maps");
 
+/* Per-CPU scratch for fragment keys (slot 0: a G-PDU's outer first
+ * fragment, slot 1: the packet's own): off the program's stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xcrs_frag_key);
+	__uint(max_entries, 2);
+} xcrs_frag_scratch SEC(".maps");
+
+/* Instance-local (not pinned): fragments are judged where they arrive. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct xcrs_frag_key);
+	__type(value, struct xcrs_frag);
+	__uint(max_entries, XCRS_FRAG_SLOTS);
+} xcrs_frags SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct xcrs_addr);
@@ -133,6 +150,15 @@ struct {
 	__type(value, struct xcrs_fanout);
 	__uint(max_entries, 65536);
 } xcrs_fanout SEC(".maps");
+
+/* Never written: the zeros a new fan-out entry starts from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xcrs_fanout);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+} xcrs_fanout_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

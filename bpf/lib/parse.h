@@ -12,6 +12,12 @@
 #define ETH_P_IP_     0x0800
 #define ETH_P_IPV6_   0x86DD
 #define ETH_P_ARP_    0x0806
+#define ETH_P_QINQ_9100_ 0x9100
+#define ETH_P_PPPOE_SESS_ 0x8864
+#define ETH_P_MPLS_UC_ 0x8847
+#define ETH_P_MPLS_MC_ 0x8848
+/* Headers between Ethernet and IP walked (tags, PPPoE, MPLS labels). */
+#define XCRS_L2_HDRS_MAX 6
 
 #define IPPROTO_ICMPV6_ 58
 #define IPV6_HOPOPTS_	0
@@ -19,6 +25,24 @@
 #define IPV6_FRAGMENT_	44
 #define IPV6_AH_	51
 #define IPV6_DSTOPTS_	60
+
+/* Addresses move as words. struct xcrs_addr is a byte array, and through
+ * one the compiler moves and compares a byte at a time (32 one-byte
+ * stores to build two IPv4-mapped keys). Stack copies must be 4-byte
+ * aligned (the verifier insists); packet and map memory need not be. */
+typedef __u32 __attribute__((may_alias)) xw32;
+typedef __u64 __attribute__((may_alias)) xw64;
+
+static __always_inline void addr_copy(void *dst, const void *src)
+{
+	xw32 *d = dst;
+	const xw32 *s = src;
+
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+	d[3] = s[3];
+}
 
 /* What parsing learned of a packet. Addresses as in struct xcrs_addr. */
 struct pinfo {
@@ -32,6 +56,16 @@ struct pinfo {
 	__u8 hop_limit; /* IPv6 */
 	__u8 pad[3];
 	__u32 l4_end;  /* offset past the L4 header, 0 if not parsed */
+	/* fragments: identification; a later one's offset, or the bytes of
+	 * the fragmentable part a first one holds (bytes) */
+	__u32 frag_id;
+	__u32 frag_at;
+	/* PI_ICMP_QUOTE: the flow an ICMP error quotes, seen from the
+	 * subscriber: its peer, protocol and the peer's port */
+	struct xcrs_addr qpeer;
+	__u16 qport;
+	__u8 qproto;
+	__u8 pad2;
 };
 
 /* Header offsets are kept below this bound so that the verifier can track
@@ -57,12 +91,17 @@ static __always_inline __u32 bound_off(__u32 off)
  * one: the lookup is the conservative side). */
 #define PI_SRC_MAPPED 0x10
 #define PI_DST_MAPPED 0x20
+#define PI_FRAG_FIRST 0x40 /* a first fragment (more follow) */
+/* An ICMP error (unreachable, packet too big, time exceeded, parameter
+ * problem) that quotes a flow of this packet's subscriber: it is
+ * classified as that flow (path-MTU discovery of an allowed flow keeps
+ * working). On access the error must go back to the quoted peer. */
+#define PI_ICMP_QUOTE 0x80
 
 static __always_inline int mapped6(const __u8 *a)
 {
-	__u32 w[3];
+	const xw32 *w = (const xw32 *)a;
 
-	__builtin_memcpy(w, a, 12);
 	return !w[0] && !w[1] && w[2] == bpf_htonl(0xffff);
 }
 
@@ -117,10 +156,94 @@ struct gtpu_hdr_ {
 
 static __always_inline void map_v4(struct xcrs_addr *a, __be32 v4)
 {
-	__builtin_memset(a->a, 0, 10);
-	a->a[10] = 0xff;
-	a->a[11] = 0xff;
-	__builtin_memcpy(&a->a[12], &v4, 4);
+	xw32 *w = (xw32 *)a->a;
+
+	w[0] = 0;
+	w[1] = 0;
+	w[2] = bpf_htonl(0xffff);
+	w[3] = v4;
+}
+
+static __always_inline int addr_eq16(const __u8 *a, const __u8 *b)
+{
+	const xw32 *x = (const xw32 *)a, *y = (const xw32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* The IP header (and ports) an ICMP error at off quotes (the error's own
+ * L4 header ends at off): when it is a flow of the subscriber (on access,
+ * a packet the peer sent it, the error going back to that peer; on core,
+ * a packet the subscriber sent), PI_ICMP_QUOTE with the flow's peer. A
+ * quote with IPv6 extension headers, of a later fragment, of a mapped
+ * address or cut short is not followed. */
+static __always_inline void icmp_quote(void *data, void *data_end, __u32 off,
+				       __u32 end, struct pinfo *pi)
+{
+	const struct xcrs_addr *sub = xcrs_role == XCRS_ROLE_ACCESS ? &pi->src :
+								      &pi->dst;
+	struct xcrs_addr qs __attribute__((aligned(8))),
+		qd __attribute__((aligned(8)));
+	__u32 l4;
+	__u8 proto, *q, *pt;
+	__u16 sport = 0, dport = 0;
+
+	if (off > XCRS_OFF_MAX)
+		return;
+	off = bound_off(off);
+	q = data + off;
+	if (pi->proto == IPPROTO_ICMP) {
+		struct ipv4_hdr_ *ip = (void *)q;
+		__u32 ihl;
+
+		if ((void *)(ip + 1) > data_end || (ip->ver_ihl >> 4) != 4)
+			return;
+		ihl = (ip->ver_ihl & 0x0f) * 4;
+		if (ihl < 20 || (bpf_ntohs(ip->frag_off) & 0x1fff))
+			return;
+		map_v4(&qs, ip->saddr);
+		map_v4(&qd, ip->daddr);
+		proto = ip->protocol;
+		l4 = off + ihl;
+	} else {
+		struct ipv6_hdr_ *ip6 = (void *)q;
+
+		if ((void *)(ip6 + 1) > data_end || (q[0] >> 4) != 6)
+			return;
+		addr_copy(qs.a, ip6->saddr);
+		addr_copy(qd.a, ip6->daddr);
+		if (mapped6(qs.a) || mapped6(qd.a))
+			return;
+		proto = ip6->nexthdr;
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
+		    proto != IPPROTO_ICMPV6_)
+			return; /* extension headers: not followed */
+		l4 = off + 40;
+	}
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+		if (l4 > XCRS_OFF_MAX)
+			return;
+		pt = data + bound_off(l4);
+		if ((void *)(pt + 4) > data_end || l4 + 4 > end)
+			return;
+		sport = (__u16)pt[0] << 8 | pt[1];
+		dport = (__u16)pt[2] << 8 | pt[3];
+	}
+	if (xcrs_role == XCRS_ROLE_ACCESS) {
+		/* the peer's packet to the subscriber, the error back */
+		if (!addr_eq16(qd.a, sub->a) || !addr_eq16(qs.a, pi->dst.a))
+			return;
+		pi->qpeer = qs;
+		pi->qport = sport;
+	} else {
+		/* the subscriber's packet, an error about it to it */
+		if (!addr_eq16(qs.a, sub->a))
+			return;
+		pi->qpeer = qd;
+		pi->qport = dport;
+	}
+	pi->qproto = proto;
+	pi->flags |= PI_ICMP_QUOTE;
 }
 
 /* Parses the L4 header at off (absolute from data); the caller has checked
@@ -166,6 +289,10 @@ static __always_inline __u32 parse_l4(void *data, void *data_end, __u32 off,
 		if ((pi->proto == IPPROTO_ICMP && ic[0] == 8) ||
 		    (pi->proto == IPPROTO_ICMPV6_ && ic[0] == 128))
 			pi->flags |= PI_NEW_FLOW;
+		if ((pi->proto == IPPROTO_ICMP &&
+		     (ic[0] == 3 || ic[0] == 11 || ic[0] == 12)) ||
+		    (pi->proto == IPPROTO_ICMPV6_ && ic[0] >= 1 && ic[0] <= 4))
+			icmp_quote(data, data_end, off + 8, l4_end, pi);
 		/* Router/neighbour solicitation and advertisement, redirect:
 		 * with hop limit 255 they never left the link (RFC 4861).
 		 * Only to a link-local or link-scope multicast destination:
@@ -225,9 +352,15 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 			return 0;
 		end = off + tot;
 		frag = bpf_ntohs(ip->frag_off);
+		pi->frag_id = bpf_ntohs(ip->id);
 		if (frag & 0x1fff) {
 			pi->flags |= PI_FRAG_LATER;
+			pi->frag_at = (__u32)(frag & 0x1fff) * 8;
 			return 0;
+		}
+		if (frag & 0x2000) {
+			pi->flags |= PI_FRAG_FIRST;
+			pi->frag_at = tot - ihl;
 		}
 		pi->l4_end = parse_l4(data, data_end, off + ihl, end, pi);
 		return 0;
@@ -239,8 +372,8 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		__builtin_memcpy(pi->src.a, ip6->saddr, 16);
-		__builtin_memcpy(pi->dst.a, ip6->daddr, 16);
+		addr_copy(pi->src.a, ip6->saddr);
+		addr_copy(pi->dst.a, ip6->daddr);
 		if (mapped6(pi->src.a))
 			pi->flags |= PI_SRC_MAPPED;
 		if (mapped6(pi->dst.a))
@@ -263,12 +396,20 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 			if (nh == IPV6_FRAGMENT_) {
 				__u16 fo = ((__u16)e[2] << 8 | e[3]) & 0xfff8;
 
+				pi->frag_id = (__u32)e[4] << 24 |
+					      (__u32)e[5] << 16 |
+					      (__u32)e[6] << 8 | e[7];
 				if (fo) {
 					pi->proto = e[0];
 					pi->flags |= PI_FRAG_LATER;
+					pi->frag_at = fo;
 					return 0;
 				}
 				cur += 8;
+				if (e[3] & 1) {
+					pi->flags |= PI_FRAG_FIRST;
+					pi->frag_at = end > cur ? end - cur : 0;
+				}
 			} else if (nh == IPV6_AH_) {
 				cur += ((__u32)e[1] + 2) * 4;
 			} else {

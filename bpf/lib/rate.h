@@ -7,16 +7,19 @@
 
 /* Token bucket shared by all CPUs without a lock: refill is claimed by the
  * CPU that moves last_ns forward, the spend is an atomic add. Returns 1 if
- * the packet fits. */
-static __always_inline int rate_ok(const struct xcrs_addr *a,
-				   const struct xcrs_level *lv, __u64 len)
+ * the packet fits. A global function (the verifier checks it once). */
+HOT_FN int rate_ok(const struct xcrs_addr *a,
+				       __u64 rate_Bps, __u64 burst_B, __u64 len)
 {
-	struct xcrs_bucket *b = bpf_map_lookup_elem(&xcrs_rate, a);
+	struct xcrs_bucket *b;
 	/* The precise clock: at a tick's resolution the bucket could not
 	 * refill in steps smaller than rate x tick. */
 	__u64 now = bpf_ktime_get_ns(), last, el;
-	__s64 burst = lv->burst_B, old;
+	__s64 burst = burst_B, old;
 
+	if (!a)
+		return 0;
+	b = bpf_map_lookup_elem(&xcrs_rate, a);
 	if (!b) {
 		struct xcrs_bucket nb = { .last_ns = now, .tokens = burst };
 
@@ -32,7 +35,7 @@ static __always_inline int rate_ok(const struct xcrs_addr *a,
 			el = 10000000000ULL;
 		if (__sync_val_compare_and_swap(&b->last_ns, last, now) ==
 		    last) {
-			__s64 add = (__s64)(el * lv->rate_Bps / 1000000000ULL);
+			__s64 add = (__s64)(el * rate_Bps / 1000000000ULL);
 
 			if (add)
 				__sync_fetch_and_add(&b->tokens, add);

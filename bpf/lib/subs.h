@@ -13,111 +13,104 @@ static __always_inline __u32 active_gen(void)
 	return g ? (*g & 1) : 0;
 }
 
-/* Finds a subscriber: exact host first, then (IPv6) the /64 of a session,
- * then a decision on a prefix (2),
- * then the address pools (1); 0 if none. The
- * clock is read only for an entry that expires, and it is the coarse one
- * (a tick at most behind; the precise clock costs ~20 ns per read on
- * virtual machines, more than the lookup). */
-static __always_inline int sub_entry(const struct xcrs_sub *s, __u32 *scope,
-				     __u32 *level, __u32 *slot)
+/* What find_sub() found. */
+struct sub_res {
+	__u32 scope;
+	__u32 level;
+	__u32 slot;
+};
+
+static __always_inline int sub_entry(const struct xcrs_sub *s,
+				     struct sub_res *r)
 {
 	int expired = s->expires_ns &&
 		      bpf_ktime_get_coarse_ns() >= s->expires_ns;
 
 	if (expired && s->base_level == XCRS_SUB_BASE_NONE)
 		return 0;
-	*scope = s->scope;
-	*level = expired ? s->base_level : s->level;
-	*slot = s->stats_slot;
+	r->scope = s->scope;
+	r->level = expired ? s->base_level : s->level;
+	r->slot = s->stats_slot;
 	return 2;
 }
 
-static __always_inline int find_sub(const struct xcrs_addr *a, __u32 gen,
-				    __u32 rt, __u32 *scope, __u32 *level,
-				    __u32 *slot)
+/* Finds a subscriber: exact host first, then (IPv6) the /64 of a
+ * session, then a decision on a prefix (2), then the address pools (1);
+ * 3 for an address of a RAN prefix (no subscriber), 0 if none. The clock
+ * is read only for an entry that expires, and it is the coarse one (a
+ * tick at most behind; the precise clock costs ~20 ns per read on virtual
+ * machines, more than the lookup). A global function: the verifier checks
+ * it once, not at each of its callers (the subscriber, a no-lateral peer,
+ * a tunnel's outer address). */
+HOT_FN int find_sub(const struct xcrs_addr *a, __u32 gen,
+					__u32 rt, struct sub_res *r)
 {
-	struct xcrs_sub *s = bpf_map_lookup_elem(&xcrs_subs, a);
+	struct xcrs_sub *s;
 	struct xcrs_lpm_key k;
 	struct xcrs_pool *p;
+	__u32 w[4];
 
-	if (s && sub_entry(s, scope, level, slot))
+	if (!a || !r)
+		return 0;
+	s = bpf_map_lookup_elem(&xcrs_subs, a);
+	if (s && sub_entry(s, r))
 		return 2;
 	/* an IPv6 terminal is its /64: the entry keyed by the prefix */
-	{
-		__u32 w[4];
-
-		__builtin_memcpy(w, a->a, 16);
-		if (w[0] || w[1] || w[2] != bpf_htonl(0xffff)) {
-			w[2] = 0;
-			w[3] = 0;
-			s = bpf_map_lookup_elem(&xcrs_subs, w);
-			if (s && (s->flags & XCRS_SUB_F_PREFIX64) &&
-			    sub_entry(s, scope, level, slot))
-				return 2;
-		}
+	addr_copy(w, a->a);
+	if (w[0] || w[1] || w[2] != bpf_htonl(0xffff)) {
+		w[2] = 0;
+		w[3] = 0;
+		s = bpf_map_lookup_elem(&xcrs_subs, w);
+		if (s && (s->flags & XCRS_SUB_F_PREFIX64) && sub_entry(s, r))
+			return 2;
 	}
 	/* then a decision on a prefix holding it (only when there is one) */
 	if (rt & XCRS_RT_PREFIXES) {
 		struct xcrs_prefix_key pk = { .prefixlen = 128 };
 
-		__builtin_memcpy(pk.addr, a->a, 16);
+		addr_copy(pk.addr, a->a);
 		s = bpf_map_lookup_elem(&xcrs_react_prefixes, &pk);
-		if (s && sub_entry(s, scope, level, slot))
+		if (s && sub_entry(s, r))
 			return 2;
 	}
 	k.prefixlen = 32 + 128;
-	k.gen = gen;
-	__builtin_memcpy(k.addr, a->a, 16);
+	k.gen = gen & 1;
+	addr_copy(k.addr, a->a);
 	p = bpf_map_lookup_elem(&xcrs_pools, &k);
-	if (p && !(p->flags & XCRS_POOL_F_RAN)) {
-		*scope = p->scope;
-		*level = p->level;
-		*slot = 0;
-		return 1;
-	}
-	return 0;
-}
-
-static __always_inline int is_subscriber(const struct xcrs_addr *a, __u32 gen,
-					 __u32 rt)
-{
-	__u32 scope, level, slot;
-
-	return find_sub(a, gen, rt, &scope, &level, &slot);
-}
-
-/* What a GTP-U packet's RAN-side address is: 1 a subscriber, 2 the
- * RAN's (a RAN prefix, no subscriber entry), 0 neither. */
-static __always_inline __u32 outer_class(const struct xcrs_addr *a, __u32 gen,
-					 __u32 rt)
-{
-	struct xcrs_lpm_key k;
-	struct xcrs_pool *p;
-
-	if (is_subscriber(a, gen, rt))
-		return 1;
-	k.prefixlen = 32 + 128;
-	k.gen = gen;
-	__builtin_memcpy(k.addr, a->a, 16);
-	p = bpf_map_lookup_elem(&xcrs_pools, &k);
-	return p && (p->flags & XCRS_POOL_F_RAN) ? 2 : 0;
+	if (!p)
+		return 0;
+	if (p->flags & XCRS_POOL_F_RAN)
+		return 3; /* the RAN's, no subscriber */
+	r->scope = p->scope;
+	r->level = p->level;
+	r->slot = 0;
+	return 1;
 }
 
 /* Whether a UDP/2152 packet whose RAN-side address is a is the RAN's
  * tunnel (to be decapsulated): with RAN prefixes in the policy, a is one
  * of them; without, a is no subscriber. Through this CPU's cache: valid
  * for one policy epoch and one subscriber-set version. */
-static __always_inline int outer_is_tunnel(const struct xcrs_addr *a,
-					   const struct xcrs_cfg *cfg,
-					   __u32 gen, __u32 rt)
+COLD_FN int outer_is_tunnel(const struct xcrs_addr *a_arg, __u32 gen,
+			    __u32 rt)
 {
+	const struct xcrs_addr *a;
 	__u32 k = XCRS_GEN_SLOT_SUBSET, *sv = bpf_map_lookup_elem(&xcrs_gen, &k),
 	      subset = sv ? *sv : 0, w[4], slot, cls;
 	struct xcrs_outer_cache_ent *c;
+	struct xcrs_cfg *cfg;
+	struct sub_res r = {};
+	/* map keys on the stack (Linux 6.1 takes no argument memory as a
+	 * key) */
+	struct xcrs_addr ka __attribute__((aligned(8)));
 	__u64 *ca, *pa;
 
-	__builtin_memcpy(w, a->a, 16);
+	cfg = bpf_map_lookup_elem(&xcrs_cfg, &gen);
+	if (!a_arg || !cfg)
+		return 0;
+	addr_copy(ka.a, a_arg->a);
+	a = &ka;
+	addr_copy(w, a->a);
 	slot = ((w[0] ^ w[1] ^ w[2] ^ w[3]) * 0x9e3779b1u) >> 24;
 	c = bpf_map_lookup_elem(&xcrs_outer_cache, &slot);
 	ca = c ? (__u64 *)c->addr : 0;
@@ -126,10 +119,12 @@ static __always_inline int outer_is_tunnel(const struct xcrs_addr *a,
 	    c->subset == subset && ca[0] == pa[0] && ca[1] == pa[1]) {
 		cls = c->is_sub;
 	} else {
-		cls = outer_class(a, gen, rt);
+		/* 1 a subscriber, 2 the RAN's, 0 neither */
+		cls = find_sub(a, gen, rt, &r);
+		cls = cls == 3 ? 2 : cls ? 1 : 0;
 		if (c && cfg->epoch) {
 			c->is_sub = cls;
-			__builtin_memcpy(c->addr, a->a, 16);
+			addr_copy(c->addr, a->a);
 			c->epoch = cfg->epoch;
 			c->subset = subset;
 		}

@@ -200,15 +200,6 @@ static size_t qinq_to_other(uint8_t *b)
 	return build(&f, b);
 }
 
-static size_t three_tags_to_dns(uint8_t *b)
-{
-	struct pb_frame f = tcp4(XT_DNS4, 53);
-
-	f.ip.proto = IPPROTO_UDP;
-	f.vlans = 3;
-	return build(&f, b);
-}
-
 static struct pb_frame tunnel(struct pb_frame f)
 {
 	f.gtpu = true;
@@ -409,6 +400,64 @@ static size_t icmp6_error_quoting_dns(uint8_t *b)
 	return n;
 }
 
+/* An ICMP error from the subscriber to `to` quoting (qs -> qd, proto,
+ * ports), the quote cut to qcut bytes (0: whole). */
+static size_t icmp_err(uint8_t *b, int fam, const char *to, const char *qs,
+		       const char *qd, uint8_t proto, uint16_t qsport,
+		       uint16_t qdport, size_t qcut)
+{
+	struct pb_frame f = fam == 4 ? tcp4(to, 0) : udp6(to, 0);
+	struct pb_ip q = { .family = fam, .src = qs, .dst = qd,
+			   .proto = proto, .sport = qsport, .dport = qdport };
+	size_t hdr, n;
+	uint8_t quoted[PB_MAX];
+	size_t ql = pb_build_ip(&q, NULL, 0, quoted, sizeof(quoted), NULL);
+
+	if (qcut && qcut < ql)
+		ql = qcut;
+	f.ip.proto = fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	f.ip.icmp_type = fam == 4 ? 3 : 1; /* unreachable */
+	f.ip.payload = ql;
+	n = pb_build(&f, b, PB_MAX, &hdr);
+	memcpy(b + hdr, quoted, ql);
+	return n;
+}
+
+/* The quote is a DNS answer to the subscriber, the error goes to another
+ * address than the DNS server: a channel to anywhere. */
+static size_t icmp_error_elsewhere(uint8_t *b)
+{
+	return icmp_err(b, 4, XT_OTHER4, XT_DNS4, S4(), IPPROTO_UDP, 53,
+			40000, 0);
+}
+
+/* The quote is another terminal's flow. */
+static size_t icmp_error_other_terminal(uint8_t *b)
+{
+	return icmp_err(b, 4, XT_DNS4, XT_DNS4, "192.0.2.77", IPPROTO_UDP, 53,
+			40000, 0);
+}
+
+/* The quote is a flow of a service the level does not allow. */
+static size_t icmp_error_quoting_other_service(uint8_t *b)
+{
+	return icmp_err(b, 4, XT_OTHER4, XT_OTHER4, S4(), IPPROTO_TCP, 445,
+			40000, 0);
+}
+
+/* The quote is cut before its ports. */
+static size_t icmp_error_quote_cut(uint8_t *b)
+{
+	return icmp_err(b, 4, XT_DNS4, XT_DNS4, S4(), IPPROTO_UDP, 53, 40000,
+			22);
+}
+
+static size_t icmp6_error_elsewhere(uint8_t *b)
+{
+	return icmp_err(b, 6, XT_OTHER6, XT_DNS6, S6(), IPPROTO_UDP, 53,
+			40000, 0);
+}
+
 static size_t v4_mapped_source(uint8_t *b)
 {
 	char src[64];
@@ -519,6 +568,227 @@ static size_t downlink_from_other(uint8_t *b)
 	return build(&f, b);
 }
 
+/* ---- encapsulations between Ethernet and IP, and IP in IP ---- */
+
+/* Puts hdr (hlen bytes) between the MAC addresses and the frame's
+ * ethertype field, which becomes etype; hdr ends where the packet's
+ * own ethertype (or, for MPLS, the packet) follows. */
+static size_t l2_wrap(uint8_t *b, size_t n, uint16_t etype, const uint8_t *hdr,
+		      size_t hlen)
+{
+	memmove(b + 12 + hlen, b + 12, n - 12);
+	memcpy(b + 12, hdr, hlen);
+	put16(b + 12, etype);
+	return n + hlen;
+}
+
+/* An MPLS label stack of n labels (the last with bottom-of-stack). */
+static size_t mpls(uint8_t *b, size_t len, int n)
+{
+	uint8_t h[2 + 4 * 8];
+
+	for (int i = 0; i < n; i++) {
+		uint8_t *l = h + 2 + 4 * i;
+
+		l[0] = 0x01; /* label 16 + i */
+		l[1] = (uint8_t)(i << 4);
+		l[2] = i == n - 1 ? 0x01 : 0x00;
+		l[3] = 64;
+	}
+	/* the ethertype field is dropped: MPLS carries none */
+	memmove(b + 12, b + 14, len - 14);
+	len -= 2;
+	return l2_wrap(b, len, 0x8847, h, 2 + 4 * (size_t)n);
+}
+
+static size_t mpls_to_other(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_OTHER4, 445);
+
+	return mpls(b, build(&f, b), 1);
+}
+
+static size_t mpls3_v6_to_other(uint8_t *b)
+{
+	struct pb_frame f = udp6(XT_OTHER6, 53);
+
+	return mpls(b, build(&f, b), 3);
+}
+
+static size_t mpls_too_deep(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_DNS4, 53);
+
+	f.ip.proto = IPPROTO_UDP;
+	return mpls(b, build(&f, b), 7);
+}
+
+static size_t pppoe(uint8_t *b, size_t n, uint16_t ppp)
+{
+	/* version 1 type 1, code 0 (session), session 0x0042, length */
+	uint8_t h[10] = { 0, 0, 0x11, 0x00, 0x00, 0x42 };
+
+	put16(h + 6, (uint16_t)(n - 14 + 2));
+	put16(h + 8, ppp);
+	/* the packet's ethertype field becomes PPP's protocol */
+	memmove(b + 12, b + 14, n - 14);
+	n -= 2;
+	return l2_wrap(b, n, 0x8864, h, 10);
+}
+
+static size_t pppoe_to_other(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_OTHER4, 445);
+
+	return pppoe(b, build(&f, b), 0x0021);
+}
+
+static size_t pppoe_v6_to_other(uint8_t *b)
+{
+	struct pb_frame f = udp6(XT_OTHER6, 53);
+
+	return pppoe(b, build(&f, b), 0x0057);
+}
+
+static size_t tag_9100_to_other(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_OTHER4, 445);
+	uint8_t h[4] = { 0, 0, 0x00, 0x07 };
+	size_t n = build(&f, b);
+
+	/* tag: TPID 0x9100, TCI 7, then the packet's ethertype */
+	return l2_wrap(b, n, 0x9100, h, 4);
+}
+
+static size_t three_tags_to_other(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_OTHER4, 445);
+
+	f.vlans = 3;
+	return build(&f, b);
+}
+
+static size_t seven_tags_to_dns(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_DNS4, 53);
+	uint8_t h[4] = { 0, 0, 0x00, 0x07 };
+	size_t n;
+
+	f.ip.proto = IPPROTO_UDP;
+	f.vlans = 3;
+	n = build(&f, b);
+	for (int i = 0; i < 4; i++)
+		n = l2_wrap(b, n, 0x8100, h, 4);
+	return n;
+}
+
+static size_t pppoe_tagged_to_other(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_OTHER4, 445);
+	uint8_t h[4] = { 0, 0, 0x00, 0x07 };
+	size_t n = pppoe(b, build(&f, b), 0x0021);
+
+	/* a VLAN tag in front of the PPPoE session */
+	return l2_wrap(b, n, 0x8100, h, 4);
+}
+
+/* IP carrying IP (or GRE, ESP, AH): judged by the outer packet, whose
+ * protocol is no service's. */
+static size_t ip_proto(uint8_t *b, int fam, const char *dst, uint8_t proto)
+{
+	struct pb_frame f = fam == 4 ? tcp4(dst, 0) : udp6(dst, 0);
+
+	f.ip.proto = proto;
+	f.ip.payload = 48;
+	return build(&f, b);
+}
+
+static size_t ipip_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 4, XT_DNS4, 4);
+}
+
+static size_t gre_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 4, XT_DNS4, 47);
+}
+
+static size_t sixin4_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 4, XT_DNS4, 41);
+}
+
+static size_t fourin6_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 6, XT_DNS6, 4);
+}
+
+static size_t sixin6_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 6, XT_DNS6, 41);
+}
+
+static size_t esp_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 4, XT_DNS4, 50);
+}
+
+static size_t ah4_to_dns(uint8_t *b)
+{
+	return ip_proto(b, 4, XT_DNS4, 51);
+}
+
+static size_t ah6_then_tcp_to_other(uint8_t *b)
+{
+	struct pb_frame f = udp6(XT_OTHER6, 0);
+
+	f.ip.proto = IPPROTO_TCP;
+	f.ip.dport = 445;
+	f.ip.ext[0] = 51;
+	f.ip.next = 1;
+	return build(&f, b);
+}
+
+/* IPv6 jumbogram: payload length 0 and a hop-by-hop jumbo option; no
+ * XDP frame is that long, so the headers cannot be trusted. */
+static size_t jumbo_to_dns(uint8_t *b)
+{
+	struct pb_frame f = udp6(XT_DNS6, 53);
+	size_t n;
+
+	f.ip.ext[0] = 0;
+	f.ip.next = 1;
+	n = build(&f, b);
+	put16(b + IP_OFF + 4, 0);
+	/* option 0xC2, length 4, jumbo payload length */
+	b[IP_OFF + 40 + 2] = 0xc2;
+	b[IP_OFF + 40 + 3] = 4;
+	b[IP_OFF + 40 + 6] = 0x01;
+	b[IP_OFF + 40 + 7] = 0x00;
+	return n;
+}
+
+/* An atomic fragment (offset 0, no more fragments): a whole packet. */
+static size_t atomic_fragment_to_other(uint8_t *b)
+{
+	struct pb_frame f = udp6(XT_OTHER6, 53);
+
+	f.ip.ext[0] = 44;
+	f.ip.next = 1;
+	return build(&f, b);
+}
+
+static size_t zero_length_udp_to_other(uint8_t *b)
+{
+	struct pb_frame f = tcp4(XT_OTHER4, 137);
+	size_t n;
+
+	f.ip.proto = IPPROTO_UDP;
+	n = build(&f, b);
+	put16(b + IP_OFF + 20 + 4, 0); /* UDP length 0 */
+	return n;
+}
+
 struct ecase {
 	const char *name;
 	size_t (*make)(uint8_t *b);
@@ -547,8 +817,6 @@ static const struct ecase cases[] = {
 	{ "IPv6, 10 extension headers, UDP to the DNS server",
 	  v6_ten_ext_to_dns, A, false },
 	{ "QinQ (two tags), other service", qinq_to_other, A, false },
-	{ "three VLAN tags, UDP to the DNS server", three_tags_to_dns, A,
-	  false },
 	{ "GTP-U, 4 extension headers (the bound), other service",
 	  gtpu_four_ext_to_other, A, true },
 	{ "GTP-U, 5 extension headers", gtpu_five_ext, A, true },
@@ -572,10 +840,16 @@ static const struct ecase cases[] = {
 	  v6_payload_length_zero, A, false },
 	{ "IPv4 frame cut inside the TCP header", v4_cut_inside_tcp, A,
 	  false },
-	{ "ICMP unreachable to the DNS server quoting a DNS answer",
-	  icmp_error_quoting_dns, A, false },
-	{ "ICMPv6 packet-too-big to the DNS server quoting DNS",
-	  icmp6_error_quoting_dns, A, false },
+	{ "ICMP error quoting a DNS answer, sent to another address",
+	  icmp_error_elsewhere, A, false },
+	{ "ICMP error quoting another terminal's DNS answer",
+	  icmp_error_other_terminal, A, false },
+	{ "ICMP error quoting a flow of a service not allowed",
+	  icmp_error_quoting_other_service, A, false },
+	{ "ICMP error whose quote is cut before the ports",
+	  icmp_error_quote_cut, A, false },
+	{ "ICMPv6 error quoting a DNS answer, sent to another address",
+	  icmp6_error_elsewhere, A, false },
 	{ "IPv6 from the subscriber's IPv4-mapped address",
 	  v4_mapped_source, A, false },
 	{ "neighbour solicitation (hop limit 255) to an Internet address",
@@ -597,6 +871,34 @@ static const struct ecase cases[] = {
 	{ "established TCP (ACK) to another service",
 	  established_tcp_to_other, A, false },
 	{ "downlink from another service (core side)", downlink_from_other, C,
+	  false },
+	{ "MPLS, one label, other service", mpls_to_other, A, false },
+	{ "MPLS, three labels, IPv6 other service", mpls3_v6_to_other, A,
+	  false },
+	{ "MPLS, seven labels, UDP to the DNS server", mpls_too_deep, A,
+	  false },
+	{ "PPPoE session, IPv4 other service", pppoe_to_other, A, false },
+	{ "PPPoE session, IPv6 other service", pppoe_v6_to_other, A, false },
+	{ "VLAN tag then PPPoE session, other service", pppoe_tagged_to_other,
+	  A, false },
+	{ "TPID 0x9100 tag, other service", tag_9100_to_other, A, false },
+	{ "three VLAN tags, other service", three_tags_to_other, A, false },
+	{ "seven VLAN tags, UDP to the DNS server", seven_tags_to_dns, A,
+	  false },
+	{ "IPIP to the DNS server's address", ipip_to_dns, A, false },
+	{ "GRE to the DNS server's address", gre_to_dns, A, false },
+	{ "6in4 to the DNS server's address", sixin4_to_dns, A, false },
+	{ "4in6 to the DNS server's address", fourin6_to_dns, A, false },
+	{ "6in6 to the DNS server's address", sixin6_to_dns, A, false },
+	{ "ESP to the DNS server's address", esp_to_dns, A, false },
+	{ "IPv4 AH to the DNS server's address", ah4_to_dns, A, false },
+	{ "IPv6 AH header, then TCP to another service",
+	  ah6_then_tcp_to_other, A, false },
+	{ "IPv6 jumbogram (payload length 0) to the DNS server",
+	  jumbo_to_dns, A, false },
+	{ "IPv6 atomic fragment, UDP to another service",
+	  atomic_fragment_to_other, A, false },
+	{ "UDP length 0 to another service", zero_length_udp_to_other, A,
 	  false },
 };
 
@@ -659,9 +961,19 @@ Test(evasion, the_same_frames_of_a_normal_subscriber_pass)
 		gtpu_four_ext_to_other, v4_mapped_source,
 		established_tcp_to_other, v6_to_mapped_dns,
 		nd_behind_routing_header, downlink_from_other,
+		mpls_to_other, mpls3_v6_to_other, pppoe_to_other,
+		pppoe_v6_to_other, pppoe_tagged_to_other, tag_9100_to_other,
+		three_tags_to_other, ipip_to_dns, gre_to_dns, sixin4_to_dns,
+		fourin6_to_dns, sixin6_to_dns, esp_to_dns, ah4_to_dns,
+		ah6_then_tcp_to_other, atomic_fragment_to_other,
+		zero_length_udp_to_other,
 	};
-	static const int roles[] = { A, A, A, A, A, A, A, A, C };
+	static const int roles[] = { A, A, A, A, A, A, A, A, C, A, A, A, A, A,
+				     A, A, A, A, A, A, A, A, A, A, A, A };
 
+	_Static_assert(sizeof(ok) / sizeof(ok[0]) ==
+			       sizeof(roles) / sizeof(roles[0]),
+		       "a role for every case");
 	level = L_NORMAL;
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		uint8_t b[PB_MAX];
@@ -672,5 +984,37 @@ Test(evasion, the_same_frames_of_a_normal_subscriber_pass)
 		cr_expect_eq(r.xdp, XDP_PASS, "case %zu: %s", i,
 			     r.reason < 0 ? "?" :
 					    abi_reason_name(r.reason));
+	}
+}
+
+/* An ICMP error about a flow the subscriber may have is that flow's: a
+ * quarantined terminal's "port unreachable" or "packet too big" back to
+ * the DNS server it may use passes (its path-MTU discovery and error
+ * handling work); a blocked one's does not. */
+Test(evasion, icmp_errors_of_an_allowed_flow_are_that_flow_s)
+{
+	static size_t (*const ok[])(uint8_t *) = { icmp_error_quoting_dns,
+						    icmp6_error_quoting_dns };
+	static const int levels[] = { L_QUARANTINED, L_BLOCKED };
+
+	for (size_t l = 0; l < 2; l++) {
+		level = levels[l];
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			uint8_t b[PB_MAX];
+			size_t n = ok[i](b);
+			struct xt_result r;
+
+			for (int g = 1; g >= 0; g--) {
+				cr_assert_eq(xt_run(dp, A, g, b, n, &r), 0);
+				cr_expect_eq(r.xdp,
+					     level == L_BLOCKED ? XDP_DROP :
+								  XDP_PASS,
+					     "case %zu, level %d, %s: %s", i,
+					     level, g ? "GTP-U" : "plain",
+					     r.reason < 0 ? "?" :
+							    abi_reason_name(
+								    r.reason));
+			}
+		}
 	}
 }

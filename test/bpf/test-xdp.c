@@ -656,7 +656,9 @@ Test(l2, arp_passes_and_other_non_ip_follows_the_policy,
 	check("arp is never dropped", A, false, &f, PASS, XCRS_R_NON_IP);
 }
 
-Test(l2, vlan_and_qinq_are_parsed_three_tags_are_not,
+/* Up to three tags are parsed here (the builder's limit); seven tags,
+ * MPLS label stacks and PPPoE are in the evasion corpus. */
+Test(l2, vlan_qinq_and_three_tags_are_parsed,
      .init = open_default_pass, .fini = close_dp)
 {
 	struct pb_frame f = {
@@ -664,7 +666,7 @@ Test(l2, vlan_and_qinq_are_parsed_three_tags_are_not,
 			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53 }
 	};
 
-	for (int v = 0; v <= 2; v++) {
+	for (int v = 0; v <= 3; v++) {
 		f.vlans = v;
 		f.ip.dst = XT_DNS4;
 		check("allowed behind tags", A, false, &f, PASS,
@@ -672,9 +674,6 @@ Test(l2, vlan_and_qinq_are_parsed_three_tags_are_not,
 		f.ip.dst = XT_OTHER4;
 		check("denied behind tags", A, false, &f, DROP, XCRS_R_LEVEL);
 	}
-	f.vlans = 3;
-	f.ip.dst = XT_DNS4;
-	check("three tags", A, false, &f, DROP, XCRS_R_VLAN_DEPTH);
 }
 
 Test(l2, ipv6_neighbour_discovery_passes_like_arp, .init = open_default_pass,
@@ -715,21 +714,50 @@ Test(ip, ipv4_options_are_skipped, .init = open_default_pass,
 	check("40 option bytes to tcp/22", A, false, &f, DROP, XCRS_R_LEVEL);
 }
 
-Test(ip, fragments_fail_closed_for_reacted_only, .init = open_default_pass,
-     .fini = close_dp)
+/* A reacted terminal's later fragments get the verdict of their first
+ * fragment (same source, destination, protocol and identification):
+ * those of an allowed first pass, so its fragmented DNS reassembles; one
+ * without a first, one of a first that was dropped, one overlapping what
+ * the first held (it could rewrite its headers) stay closed. A normal
+ * terminal's pass as before. */
+Test(ip, later_fragments_follow_their_first_fragment,
+     .init = open_default_pass, .fini = close_dp)
 {
 	struct pb_frame f = {
 		.ip = { .family = 4, .src = xt_sub_addr(4, L_QUARANTINED),
 			.dst = XT_DNS4, .proto = IPPROTO_UDP, .dport = 53,
-			.more_frags = true, .payload = 64 }
+			.more_frags = true, .payload = 64, .ident = 101 }
 	};
 
+	f.ip.frag_off = 9;
+	check("v4 later fragment before any first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.ip.frag_off = 0;
 	check("v4 first fragment, allowed service", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
 	f.ip.frag_off = 9;
-	check("v4 later fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	check("v4 later fragment of it", A, false, &f, PASS, XCRS_R_ALLOWED);
 	f.ip.more_frags = false;
-	check("v4 last fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	check("v4 last fragment of it", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.frag_off = 1;
+	check("v4 fragment overlapping the first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.ip.frag_off = 9;
+	f.ip.ident = 102;
+	check("v4 later fragment, another packet", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	/* a first fragment to a service the level does not allow */
+	f.ip.ident = 103;
+	f.ip.frag_off = 0;
+	f.ip.more_frags = true;
+	f.ip.dst = XT_OTHER4;
+	f.ip.proto = IPPROTO_TCP;
+	f.ip.dport = 445;
+	check("v4 first fragment, not allowed", A, false, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.ip.frag_off = 9;
+	check("v4 later fragment of a dropped first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
 	f.ip.src = xt_sub_addr(4, L_NORMAL);
 	check("v4 later fragment, normal", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
@@ -738,13 +766,62 @@ Test(ip, fragments_fail_closed_for_reacted_only, .init = open_default_pass,
 			       .src = xt_sub_addr(6, L_QUARANTINED),
 			       .dst = XT_DNS6, .proto = IPPROTO_UDP,
 			       .dport = 53, .ext = { 44 }, .next = 1,
-			       .more_frags = true, .payload = 64 };
+			       .more_frags = true, .payload = 64,
+			       .ident = 0x10000201 };
+	f.ip.frag_off = 9;
+	check("v6 later fragment before any first", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.ip.frag_off = 0;
 	check("v6 first fragment", A, false, &f, PASS, XCRS_R_ALLOWED);
 	f.ip.frag_off = 9;
-	check("v6 later fragment", A, false, &f, DROP, XCRS_R_UNCLASSIFIED);
+	check("v6 later fragment of it", A, false, &f, PASS, XCRS_R_ALLOWED);
+	f.ip.ident = 0x10000202;
+	check("v6 later fragment, another packet", A, false, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
 	f.ip.src = xt_sub_addr(6, L_NORMAL);
 	check("v6 later fragment, normal", A, false, &f, PASS,
 	      XCRS_R_ALLOWED);
+}
+
+/* Path-MTU discovery of a reacted terminal: a router's "fragmentation
+ * needed" / "packet too big" about a packet the terminal sent on a flow
+ * its level allows reaches it (core role); one about a flow it may not
+ * have does not. */
+static void icmp_to_sub(int fam, const char *qdst, uint8_t qproto,
+			uint16_t qdport, int act, int why, const char *what)
+{
+	struct pb_frame f = {
+		.ip = { .family = fam, .src = fam == 4 ? XT_OTHER4 : XT_OTHER6,
+			.dst = xt_sub_addr(fam, L_QUARANTINED),
+			.proto = fam == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6,
+			.icmp_type = fam == 4 ? 3 : 2 }
+	};
+	struct pb_ip q = { .family = fam, .src = xt_sub_addr(fam, L_QUARANTINED),
+			   .dst = qdst, .proto = qproto, .sport = 40000,
+			   .dport = qdport };
+	uint8_t b[PB_MAX], quoted[PB_MAX];
+	size_t ql = pb_build_ip(&q, NULL, 0, quoted, sizeof(quoted), NULL),
+	       hdr, n;
+
+	f.ip.payload = ql;
+	n = pb_build(&f, b, sizeof(b), &hdr);
+	memcpy(b + hdr, quoted, ql);
+	check_frame(what, C, false, b, n, act, why);
+}
+
+Test(ip, icmp_errors_about_an_allowed_flow_reach_a_reacted_terminal,
+     .init = open_default_pass, .fini = close_dp)
+{
+	icmp_to_sub(4, XT_DNS4, IPPROTO_UDP, 53, PASS, XCRS_R_ALLOWED,
+		    "v4 frag needed about its DNS");
+	icmp_to_sub(4, XT_REMED4, IPPROTO_TCP, 443, PASS, XCRS_R_ALLOWED,
+		    "v4 frag needed about its remediation flow");
+	icmp_to_sub(4, XT_WEB4, IPPROTO_TCP, 80, DROP, XCRS_R_LEVEL,
+		    "v4 frag needed about web (not allowed)");
+	icmp_to_sub(6, XT_DNS6, IPPROTO_UDP, 53, PASS, XCRS_R_ALLOWED,
+		    "v6 packet too big about its DNS");
+	icmp_to_sub(6, XT_WEB6, IPPROTO_TCP, 443, DROP, XCRS_R_LEVEL,
+		    "v6 packet too big about web (not allowed)");
 }
 
 /* A level that allows nothing drops before classification: also what
@@ -927,6 +1004,42 @@ Test(gtpu, only_the_ran_s_tunnel_is_decapsulated, .fini = close_dp)
 	f = gtp_frame(L_NORMAL);
 	f.outer.src = XT_OTHER4;
 	check("no RAN named: decapsulated", A, true, &f, PASS, XCRS_R_ALLOWED);
+}
+
+/* A G-PDU fragmented on the way from the RAN: the first outer fragment
+ * shows the inner packet and is judged by it; the later ones follow that
+ * verdict (they are not the RAN's own packets), or are dropped without
+ * a first that passed. */
+Test(gtpu, later_outer_fragments_from_the_ran_follow_the_g_pdu,
+     .init = open_default_pass, .fini = close_dp)
+{
+	struct pb_frame f = gtp_frame(L_QUARANTINED); /* DNS: allowed */
+
+	f.outer.more_frags = true;
+	f.outer.ident = 301;
+	f.ip.payload = 64;
+	f.outer.frag_off = 12;
+	check("later outer fragment before its first", A, true, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.outer.frag_off = 0;
+	check("first outer fragment, allowed inner", A, true, &f, PASS,
+	      XCRS_R_ALLOWED);
+	f.outer.frag_off = 12; /* 96 bytes: inside what the first held */
+	check("an outer fragment overlapping the first", A, true, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
+	f.outer.frag_off = 14;
+	f.outer.more_frags = false;
+	check("its later outer fragment", A, true, &f, PASS, XCRS_R_ALLOWED);
+	/* a blocked terminal's G-PDU, fragmented */
+	f = gtp_frame(L_BLOCKED);
+	f.outer.more_frags = true;
+	f.outer.ident = 302;
+	f.ip.payload = 64;
+	check("first outer fragment, blocked inner", A, true, &f, DROP,
+	      XCRS_R_LEVEL);
+	f.outer.frag_off = 14;
+	check("its later outer fragment", A, true, &f, DROP,
+	      XCRS_R_UNCLASSIFIED);
 }
 
 /* ---- fail closed: truncation at every header boundary ---- */

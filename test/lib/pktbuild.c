@@ -98,7 +98,7 @@ size_t pb_build_ip(const struct pb_ip *ip, const uint8_t *l4_payload,
 	if (ip->family == 4) {
 		buf[0] = 0x40 | (uint8_t)(iph / 4);
 		put16(buf + 2, (uint16_t)total);
-		put16(buf + 4, 0x1234);
+		put16(buf + 4, ip->ident ? (uint16_t)ip->ident : 0x1234);
 		put16(buf + 6, (uint16_t)((ip->more_frags ? 0x2000 : 0) |
 					  (ip->frag_off & 0x1fff)));
 		buf[8] = ip->ttl ? ip->ttl : 64;
@@ -126,6 +126,11 @@ size_t pb_build_ip(const struct pb_ip *ip, const uint8_t *l4_payload,
 			if (ip->ext[i] == 44) {
 				put16(e + 2, (uint16_t)((ip->frag_off << 3) |
 							(ip->more_frags ? 1 : 0)));
+				put16(e + 4, (uint16_t)((ip->ident ? ip->ident :
+								     0x1234) >>
+							16));
+				put16(e + 6, (uint16_t)(ip->ident ? ip->ident :
+								    0x1234));
 			} else if (ip->ext[i] == 51) {
 				e[1] = 0; /* AH: (0 + 2) * 4 = 8 bytes */
 			} else {

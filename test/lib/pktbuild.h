@@ -28,6 +28,7 @@ struct pb_ip {
 	uint16_t frag_off;    /* IPv4 offset / IPv6 fragment header offset,
 			       * in 8-byte units */
 	bool more_frags;
+	uint32_t ident;	      /* fragments' identification: 0 = 0x1234 */
 	/* IPv6: extension headers in order (0, 43, 44, 51, 60) */
 	uint8_t ext[10];
 	int next;
