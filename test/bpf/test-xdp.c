@@ -307,6 +307,100 @@ Test(subscriber, pool_member_gets_the_pool_level_and_host_entry_wins,
 	check("host entry removed", A, false, &f, DROP, XCRS_R_LEVEL);
 }
 
+/* Loading many hosts at once: the same entries as one by one, existing
+ * ones overwritten with their counter slot kept, a refused one stops the
+ * load with everything before it written and nothing after. */
+Test(subscriber, many_hosts_load_in_batches_like_one_by_one,
+     .fini = close_dp)
+{
+	enum { N = 20000 };
+	struct dp_config cfg = { .max_subs = N + 16, .max_tracked = 64 };
+	static struct xcrs_addr a[N];
+	static struct xcrs_sub s[N];
+	struct dp_pool never[1] = { 0 };
+	struct xcrs_sub got, q = { .level = L_QUARANTINED,
+				   .base_level = L_QUARANTINED };
+	struct dp_policy p;
+	size_t done = 99;
+	__u32 slot;
+	char err[256];
+
+	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_prefix_parse("2001:db8:ee::/48", &never[0].addr,
+				     &never[0].plen), 0);
+	never[0].never = true;
+	p.pools = never;
+	p.npools = 1;
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	for (int i = 0; i < N; i++) {
+		char t[64];
+
+		snprintf(t, sizeof(t), "2001:db8:5:%x::%x", i / 4096, i % 4096);
+		cr_assert_eq(dp_addr_parse(t, &a[i]), 0);
+		s[i] = (struct xcrs_sub){ .level = i % 4096 == 1 ? L_BLOCKED :
+							       L_NORMAL,
+					  .base_level = L_NORMAL,
+					  .scope = (__u32)i % 7 };
+	}
+	/* into the empty map (batches): refused at index 5 (inside the
+	 * never prefix), 0-4 written, nothing after */
+	{
+		struct xcrs_addr b[10];
+
+		for (int i = 0; i < 10; i++) {
+			char t[64];
+
+			snprintf(t, sizeof(t), "2001:db8:6::%x", i);
+			cr_assert_eq(dp_addr_parse(t, &b[i]), 0);
+		}
+		cr_assert_eq(dp_addr_parse("2001:db8:ee::5", &b[5]), 0);
+		cr_expect_eq(dp_sub_set_many(dp, b, s, 10, &done), -EPERM);
+		cr_expect_eq(done, 5);
+		cr_expect_eq(dp_sub_get(dp, &b[4], &got), 0);
+		cr_expect_neq(dp_sub_get(dp, &b[6], &got), 0,
+			      "nothing after it");
+		for (int i = 0; i < 5; i++)
+			cr_assert_eq(dp_sub_del(dp, &b[i]), 0);
+	}
+	/* into the empty map again: every host, a reacted one among them
+	 * listed twice (the second entry wins, one counter slot) */
+	s[777] = q;
+	a[778] = a[777];
+	s[778] = (struct xcrs_sub){ .level = L_BLOCKED,
+				    .base_level = L_BLOCKED, .scope = 2 };
+	cr_assert_eq(dp_sub_set_many(dp, a, s, N, &done), 0, "%s",
+		     dp_errmsg(dp));
+	cr_expect_eq(done, N);
+	for (int i = 0; i < N; i += 97) {
+		cr_assert_eq(dp_sub_get(dp, &a[i], &got), 0, "host %d: %s", i,
+			     dp_errmsg(dp));
+		cr_expect_eq(got.level, s[i].level, "host %d", i);
+		cr_expect_eq(got.scope, s[i].scope, "host %d", i);
+	}
+	cr_assert_eq(dp_sub_get(dp, &a[777], &got), 0);
+	cr_expect_eq(got.level, L_BLOCKED, "the later entry of a host wins");
+	slot = got.stats_slot;
+	cr_expect_neq(slot, 0, "a reacted host has a counter slot");
+	{
+		struct pb_frame f = tcp(6, "2001:db8:5:1::1", XT_OTHER6, 40000,
+					 80);
+
+		/* host 4097: blocked */
+		check("a host loaded in a batch", A, false, &f, DROP,
+		      XCRS_R_LEVEL);
+	}
+	/* over the entries now there (one by one): an existing reacted
+	 * host keeps its slot */
+	s[778] = q;
+	cr_assert_eq(dp_sub_set_many(dp, a + 700, s + 700, 200, &done), 0,
+		     "%s", dp_errmsg(dp));
+	cr_expect_eq(done, 200);
+	cr_assert_eq(dp_sub_get(dp, &a[777], &got), 0);
+	cr_expect_eq(got.level, L_QUARANTINED);
+	cr_expect_eq(got.stats_slot, slot, "an existing host keeps its slot");
+}
+
 Test(subscriber, undefined_level_fails_closed, .init = open_default_pass,
      .fini = close_dp)
 {

@@ -175,6 +175,14 @@ int dp_policy_generation(struct dp *dp, __u32 *ret_gen);
 int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s);
 /* -EPERM from dp_sub_set: a is inside a pool marked never. */
+/* dp_sub_set() for n hosts a[i] with entries s[i]. Into an empty map
+ * (a fresh start, a load) the entries without a counter slot are written
+ * in batches (bpf_map_update_batch: one system call per 8192 instead of
+ * one each); otherwise one by one. Stops at the first entry refused;
+ * *ret_done (may be NULL) is how many, from the start, are written, and
+ * nothing after them is. */
+int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
+		    const struct xcrs_sub *s, size_t n, size_t *ret_done);
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 	       struct xcrs_sub *ret_sub);
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);

@@ -158,14 +158,16 @@ static bool level_reacted(const struct dp *dp, __u8 level, __u8 base)
 	       (base < XCRS_LEVELS_MAX && (dp->reacted_levels & (1u << base)));
 }
 
-int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
-	       const struct xcrs_sub *s)
+/* Checks entry s for a and makes the value to write (*v, with a fresh
+ * counter slot when it needs one: *fresh). */
+static int sub_prepare(struct dp *dp, const struct xcrs_addr *a,
+		       const struct xcrs_sub *s, struct xcrs_sub *ret_v,
+		       bool *ret_fresh)
 {
 	char t[INET6_ADDRSTRLEN];
-	struct xcrs_sub v, old;
+	struct xcrs_sub v;
 	bool fresh = false;
 	unsigned plen = 128;
-	int r;
 
 	if (s->level >= XCRS_LEVELS_MAX ||
 	    (s->base_level >= XCRS_LEVELS_MAX &&
@@ -223,12 +225,18 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 			dp->slots_warned = true;
 		}
 	}
-	if (!bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_NOEXIST)) {
-		dp->nsubs++;
-		subset_bump(dp);
-		return dp_ok(dp);
-	}
-	r = -errno;
+	*ret_v = v;
+	*ret_fresh = fresh;
+	return 0;
+}
+
+/* An entry for a that exists (or failed with r): keep its counter slot. */
+static int sub_overwrite(struct dp *dp, const struct xcrs_addr *a,
+			 struct xcrs_sub v, bool fresh, int r)
+{
+	char t[INET6_ADDRSTRLEN];
+	struct xcrs_sub old;
+
 	if (r == -EEXIST) {
 		if (!bpf_map_lookup_elem(dp->fds[M_SUBS], a, &old) &&
 		    old.stats_slot && old.stats_slot < dp->nslots) {
@@ -245,6 +253,148 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 		slot_free(dp, v.stats_slot);
 	dp_addr_format(a, t, sizeof(t));
 	return map_write_fail(dp, M_SUBS, r, t);
+}
+
+int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
+	       const struct xcrs_sub *s)
+{
+	struct xcrs_sub v;
+	bool fresh;
+	int r = sub_prepare(dp, a, s, &v, &fresh);
+
+	if (r)
+		return r;
+	if (!bpf_map_update_elem(dp->fds[M_SUBS], a, &v, BPF_NOEXIST)) {
+		dp->nsubs++;
+		subset_bump(dp);
+		return dp_ok(dp);
+	}
+	return sub_overwrite(dp, a, v, fresh, -errno);
+}
+
+int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
+		    const struct xcrs_sub *s, size_t n, size_t *ret_done)
+{
+	enum { CHUNK = 8192 };
+	struct xcrs_addr *bk = NULL;
+	struct xcrs_sub *v = NULL, *bv = NULL;
+	size_t *bi = NULL, done = 0;
+	bool *fresh = NULL;
+	int r = 0;
+
+	/* Batches (bpf_map_update_batch) only overwrite: the kernel takes no
+	 * BPF_NOEXIST there. Into an empty map every entry is new, and those
+	 * without a counter slot go in batches; the rest, and every entry
+	 * once the map holds any, go one by one (an existing entry keeps
+	 * its counter slot). */
+	if (dp->nsubs == 0 && n > 1) {
+		v = calloc(n < CHUNK ? n : CHUNK, sizeof(*v));
+		bv = calloc(n < CHUNK ? n : CHUNK, sizeof(*bv));
+		bk = calloc(n < CHUNK ? n : CHUNK, sizeof(*bk));
+		bi = calloc(n < CHUNK ? n : CHUNK, sizeof(*bi));
+		fresh = calloc(n < CHUNK ? n : CHUNK, sizeof(*fresh));
+		if (!v || !bv || !bk || !bi || !fresh) {
+			r = dp_fail(dp, -ENOMEM, "loading %zu subscribers", n);
+			goto out;
+		}
+	}
+	while (done < n && v) {
+		size_t m = n - done < CHUNK ? n - done : CHUNK, nb = 0, upto;
+		__u32 cnt;
+		int e = 0;
+
+		for (size_t i = 0; i < m; i++) {
+			r = sub_prepare(dp, &a[done + i], &s[done + i], &v[i],
+					&fresh[i]);
+			if (r) {
+				m = i; /* those before it are written */
+				break;
+			}
+			if (!v[i].stats_slot) {
+				bk[nb] = a[done + i];
+				bv[nb] = v[i];
+				bi[nb++] = i;
+			}
+		}
+		cnt = (__u32)nb;
+		if (nb && bpf_map_update_batch(dp->fds[M_SUBS], bk, bv, &cnt,
+					       NULL)) {
+			e = -errno;
+			if (cnt > nb)
+				cnt = 0; /* refused before it began */
+		}
+		/* written: the batch's first cnt; the entries with a slot go
+		 * one by one up to the first the batch did not write */
+		upto = cnt < nb ? bi[cnt] : m;
+		dp->nsubs += cnt;
+		for (size_t i = 0; i < upto; i++) {
+			if (!v[i].stats_slot)
+				continue;
+			if (bpf_map_update_elem(dp->fds[M_SUBS], &a[done + i],
+						&v[i], BPF_NOEXIST)) {
+				/* a host listed twice: overwritten as
+				 * dp_sub_set() does, else refused */
+				r = sub_overwrite(dp, &a[done + i], v[i],
+						  fresh[i], -errno);
+				if (!r)
+					continue;
+				/* undo what the batch wrote after it (all
+				 * new: the map was empty) */
+				for (size_t j = 0; j < cnt; j++)
+					if (bi[j] > i &&
+					    !bpf_map_delete_elem(dp->fds[M_SUBS],
+								 &bk[j]))
+						dp->nsubs--;
+				for (size_t j = i + 1; j < m; j++)
+					if (fresh[j])
+						slot_free(dp, v[j].stats_slot);
+				done += i;
+				goto bump;
+			}
+			dp->nsubs++;
+		}
+		for (size_t i = upto; i < m; i++)
+			if (fresh[i])
+				slot_free(dp, v[i].stats_slot);
+		if (upto < m) {
+			char t[INET6_ADDRSTRLEN];
+
+			done += upto;
+			dp_addr_format(&a[done], t, sizeof(t));
+			r = map_write_fail(dp, M_SUBS, e, t);
+			goto bump;
+		}
+		done += m;
+		if (r)
+			goto bump;
+	}
+	/* one by one: the map held entries */
+	for (; done < n; done++) {
+		bool was = dp->batch;
+
+		dp->batch = true; /* one bump at the end */
+		r = dp_sub_set(dp, &a[done], &s[done]);
+		dp->batch = was;
+		if (r)
+			break;
+	}
+bump:
+	if (done) {
+		if (!dp->batch)
+			dp->subset_pending = false;
+		subset_bump(dp);
+	}
+	if (!r)
+		r = dp_ok(dp);
+out:
+	free(v);
+	free(bv);
+	free(bk);
+	free(bi);
+	free(fresh);
+	if (ret_done)
+		*ret_done = done;
+	return r;
 }
 
 void dp_batch(struct dp *dp, bool on)
