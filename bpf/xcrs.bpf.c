@@ -300,7 +300,10 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 		VERDICT(XCRS_ACT_DROP, XCRS_R_NON_IP);
 	}
 
-	if (parse_ip(ctx, off, proto == ETH_P_IP_ ? 4 : 6, pi) < 0)
+	/* the common packet parsed inline, the rest by parse_ip() */
+	if (!(proto == ETH_P_IP_ ? parse_v4_fast(data, data_end, off, pi) :
+				   parse_v6_fast(data, data_end, off, pi)) &&
+	    parse_ip(ctx, off, proto == ETH_P_IP_ ? 4 : 6, pi) < 0)
 		VERDICT(XCRS_ACT_DROP, XCRS_R_MALFORMED);
 
 	/* On a GTP-U interface, headers cut short (or too many IPv6

@@ -102,7 +102,7 @@ struct probe {
  * the kernel's own work only ever add time, and they come in spells: the
  * minimum over interleaved rounds is the programs' cost, where one long
  * run per program moved by a third between runs. */
-#define ROUNDS 9
+#define ROUNDS 25
 static void measure(struct probe *p, size_t n, unsigned repeat)
 {
 	for (size_t i = 0; i < n; i++)
