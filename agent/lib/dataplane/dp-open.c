@@ -227,8 +227,14 @@ void dp_log_hook(void)
 
 int load_instance(struct dp *dp, struct xcrs_bpf *s)
 {
-	int prev = log_lib_silence();
-	int r = xcrs_bpf__load(s);
+	int prev, r;
+
+	/* The second stage of spread G-PDUs is loaded only where spreading
+	 * is on: the verifier's work (and a start's time) halves without. */
+	if (!s->rodata->xcrs_spread_n)
+		bpf_program__set_autoload(s->progs.xcrs_xdp_cpumap, false);
+	prev = log_lib_silence();
+	r = xcrs_bpf__load(s);
 
 	log_lib_restore(prev);
 	if (r)
