@@ -57,6 +57,26 @@ static void defaults(struct policy *p)
 }
 
 /* Checks that need every section. */
+/* RAN prefix a listed again among b[0..n) (what, name: where they are). */
+static int ran_listed_again(struct pctx *c, const node_t *at,
+			    const struct policy_prefix *a,
+			    const struct policy_prefix *b, size_t n,
+			    const char *what, const char *name)
+{
+	char t[ADDR_STRLEN];
+
+	for (size_t l = 0; l < n; l++) {
+		if (a->plen != b[l].plen || memcmp(&a->addr, &b[l].addr, 16))
+			continue;
+		addr_prefix_format(&a->addr, a->plen, t, sizeof(t));
+		return yerr(c, at,
+			    "ran: %s is also %s %s (list it once: the RAN's "
+			    "addresses are no subscribers)",
+			    t, what, name);
+	}
+	return 0;
+}
+
 static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 {
 	struct policy *p = P(c);
@@ -83,44 +103,24 @@ static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 		p->agent.maps.when_full = (int)l;
 	}
 
-	for (size_t i = 0; i < p->nran; i++)
-		for (size_t k = 0; k < p->nnever; k++)
-			for (size_t l = 0; l < p->never[k].nprefixes; l++) {
-				const struct policy_prefix *a = &p->ran[i],
-							   *b = &p->never[k]
-									 .prefixes[l];
-				char t[ADDR_STRLEN];
+	/* The RAN's addresses are no subscribers: a RAN prefix that is also
+	 * a never_react entry or a pool is refused. */
+	for (size_t i = 0; i < p->nran; i++) {
+		int r = 0;
 
-				if (a->plen != b->plen ||
-				    memcmp(&a->addr, &b->addr, 16))
-					continue;
-				addr_prefix_format(&a->addr, a->plen, t,
-						   sizeof(t));
-				return yerr(c, top[T_RAN],
-					    "ran: %s is also in never_react %s "
-					    "(list it once: the RAN's "
-					    "addresses are no subscribers)",
-					    t, p->never[k].name);
-			}
-	for (size_t i = 0; i < p->nran; i++)
-		for (size_t k = 0; k < p->nscopes; k++)
-			for (size_t l = 0; l < p->scopes[k].npools; l++) {
-				const struct policy_prefix *a = &p->ran[i],
-							   *b = &p->scopes[k]
-									 .pools[l];
-				char t[ADDR_STRLEN];
-
-				if (a->plen != b->plen ||
-				    memcmp(&a->addr, &b->addr, 16))
-					continue;
-				addr_prefix_format(&a->addr, a->plen, t,
-						   sizeof(t));
-				return yerr(c, top[T_RAN],
-					    "ran: %s is also a pool of scope %s "
-					    "(the RAN's addresses are no "
-					    "subscribers)",
-					    t, p->scopes[k].name);
-			}
+		for (size_t k = 0; k < p->nnever && !r; k++)
+			r = ran_listed_again(c, top[T_RAN], &p->ran[i],
+					     p->never[k].prefixes,
+					     p->never[k].nprefixes,
+					     "in never_react", p->never[k].name);
+		for (size_t k = 0; k < p->nscopes && !r; k++)
+			r = ran_listed_again(c, top[T_RAN], &p->ran[i],
+					     p->scopes[k].pools,
+					     p->scopes[k].npools,
+					     "a pool of scope", p->scopes[k].name);
+		if (r)
+			return r;
+	}
 	for (size_t i = 0; i < p->nscopes; i++)
 		for (size_t j = 0; j < p->scopes[i].npools; j++)
 			for (size_t k = 0; k < p->nscopes; k++)

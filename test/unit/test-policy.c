@@ -810,8 +810,13 @@ Test(scopes, the_ran_s_gtpu_addresses)
 		 "t.yaml:7:26: ran: listed twice");
 	load_bad(SCOPES_HEAD "ran: [192.0.2.0/24]\n"
 			     "scopes:\n  - {name: a, pools: [192.0.2.0/24]}\n",
-		 "t.yaml:7:6: ran: 192.0.2.0/24 is also a pool of scope a (the "
-		 "RAN's addresses are no subscribers)");
+		 "t.yaml:7:6: ran: 192.0.2.0/24 is also a pool of scope a (list "
+		 "it once: the RAN's addresses are no subscribers)");
+	load_bad(SCOPES_HEAD "ran: [198.51.100.240/28]\n"
+			     "never_react:\n"
+			     "  - {name: noc, prefixes: [198.51.100.240/28]}\n",
+		 "t.yaml:7:6: ran: 198.51.100.240/28 is also in never_react noc "
+		 "(list it once: the RAN's addresses are no subscribers)");
 	load_bad(SCOPES_HEAD "ran: [10.0.0.0/8x]\n",
 		 "t.yaml:7:7: ran: expected an IPv4 or IPv6 address or prefix "
 		 "(192.0.2.0/24, 2001:db8::/32), found '10.0.0.0/8x'");
