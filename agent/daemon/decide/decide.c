@@ -22,19 +22,26 @@ const uint64_t decide_lat_bounds_ns[DECIDE_LAT_BUCKETS] = {
 
 /* ---- decisions ----------------------------------------------------------- */
 
-void decide_observe(struct decide *d)
+void decide_lat_observe(uint64_t t0, uint64_t hist[DECIDE_LAT_BUCKETS + 1],
+			uint64_t *sum_ns, uint64_t *count)
 {
 	uint64_t ns;
 	size_t b = 0;
 
-	if (!d->t0)
+	if (!t0)
 		return;
-	ns = now_mono() - d->t0;
+	ns = now_mono() - t0;
 	while (b < DECIDE_LAT_BUCKETS && ns > decide_lat_bounds_ns[b])
 		b++;
-	d->rep.lat_hist[b]++;
-	d->rep.lat_sum_ns += ns;
-	d->rep.lat_count++;
+	hist[b]++;
+	*sum_ns += ns;
+	(*count)++;
+}
+
+void decide_observe(struct decide *d)
+{
+	decide_lat_observe(d->t0, d->rep.lat_hist, &d->rep.lat_sum_ns,
+			   &d->rep.lat_count);
 }
 
 /* Remembers the first refusal of this call's decisions for its caller. */

@@ -44,6 +44,10 @@ struct decide_port {
  * +Inf. */
 #define DECIDE_LAT_BUCKETS 12
 extern const uint64_t decide_lat_bounds_ns[DECIDE_LAT_BUCKETS];
+/* Adds now - t0 to a latency histogram over decide_lat_bounds_ns (its
+ * last bucket is +Inf); t0 0: nothing to add. */
+void decide_lat_observe(uint64_t t0, uint64_t hist[DECIDE_LAT_BUCKETS + 1],
+			uint64_t *sum_ns, uint64_t *count);
 
 /* What metrics and xcrsctl stats read. */
 struct decide_report {

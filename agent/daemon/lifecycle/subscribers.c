@@ -432,17 +432,8 @@ static void write_v4(struct subscribers *s, struct session *x)
 /* Start (or a restart) of a session: read -> entries written. */
 static void observe(struct subscribers *s)
 {
-	uint64_t ns;
-	size_t b = 0;
-
-	if (!s->t0)
-		return;
-	ns = now_mono() - s->t0;
-	while (b < DECIDE_LAT_BUCKETS && ns > decide_lat_bounds_ns[b])
-		b++;
-	s->rep.lat_hist[b]++;
-	s->rep.lat_sum_ns += ns;
-	s->rep.lat_count++;
+	decide_lat_observe(s->t0, s->rep.lat_hist, &s->rep.lat_sum_ns,
+			   &s->rep.lat_count);
 }
 
 /* ---- decisions ------------------------------------------------------------ */
