@@ -310,15 +310,20 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 				m = i; /* those before it are written */
 				break;
 			}
-			if (!v[i].stats_slot) {
-				bk[nb] = a[done + i];
-				bv[nb] = v[i];
+			if (!v[i].stats_slot)
 				bi[nb++] = i;
-			}
+		}
+		/* the batch's own copy only when some have a slot */
+		for (size_t j = 0; nb != m && j < nb; j++) {
+			bk[j] = a[done + bi[j]];
+			bv[j] = v[bi[j]];
 		}
 		cnt = (__u32)nb;
-		if (nb && bpf_map_update_batch(dp->fds[M_SUBS], bk, bv, &cnt,
-					       NULL)) {
+		/* all of them without a slot (the common load): written
+		 * from the caller's keys, no copy */
+		if (nb && bpf_map_update_batch(dp->fds[M_SUBS],
+					       nb == m ? &a[done] : bk,
+					       nb == m ? v : bv, &cnt, NULL)) {
 			e = -errno;
 			if (cnt > nb)
 				cnt = 0; /* refused before it began */
@@ -343,7 +348,8 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 				for (size_t j = 0; j < cnt; j++)
 					if (bi[j] > i &&
 					    !bpf_map_delete_elem(dp->fds[M_SUBS],
-								 &bk[j]))
+								 &a[done +
+								    bi[j]]))
 						dp->nsubs--;
 				for (size_t j = i + 1; j < m; j++)
 					if (fresh[j])
