@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The event loop (see loop.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "log.h"
 #include "loop.h"
 
 #define BATCH 64
@@ -15,6 +18,9 @@
 struct loop {
 	int epfd;
 	uint64_t now;
+	int reserve;	   /* a descriptor held back for EMFILE (loop_accept) */
+	uint64_t shed;	   /* connections refused for want of descriptors */
+	uint64_t shed_log; /* when that was last logged */
 };
 
 int loop_new(struct loop **ret_loop)
@@ -31,8 +37,43 @@ int loop_new(struct loop **ret_loop)
 		return r;
 	}
 	l->now = now_mono();
+	l->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	*ret_loop = l;
 	return 0;
+}
+
+int loop_accept(struct loop *l, int lfd, struct sockaddr *sa,
+		unsigned int *sl, const char *what)
+{
+	int fd = accept4(lfd, sa, (socklen_t *)sl, SOCK_NONBLOCK | SOCK_CLOEXEC),
+	    e;
+
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
+		return fd;
+	e = errno;
+	if (l->reserve >= 0) {
+		close(l->reserve);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			l->shed++;
+		}
+		l->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (!l->shed_log || l->now - l->shed_log >= 10000000000ull) {
+		l->shed_log = l->now ? l->now : 1;
+		log_warn("%s: out of file descriptors (%s): connections "
+			 "refused (%llu so far); raise the limit (LimitNOFILE)",
+			 what, e == EMFILE ? "EMFILE" : "ENFILE",
+			 (unsigned long long)l->shed);
+	}
+	errno = e;
+	return -1;
+}
+
+uint64_t loop_shed(const struct loop *l)
+{
+	return l->shed;
 }
 
 void loop_free(struct loop *l)
@@ -40,6 +81,8 @@ void loop_free(struct loop *l)
 	if (!l)
 		return;
 	close(l->epfd);
+	if (l->reserve >= 0)
+		close(l->reserve);
 	free(l);
 }
 

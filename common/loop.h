@@ -56,6 +56,19 @@ int loop_timer_in(struct watch *w, uint64_t first_ns, uint64_t interval_ns);
 /* Fires at the CLOCK_MONOTONIC time at (0 disarms). */
 int loop_timer_at(struct watch *w, uint64_t at);
 
+/* accept4(lfd, sa, sl, SOCK_NONBLOCK | SOCK_CLOEXEC) for a listener's
+ * watch. Out of descriptors (EMFILE, ENFILE), the pending connection is
+ * taken with a descriptor the loop keeps in reserve and closed at once:
+ * left in the backlog, it would keep the listener ready and the loop would
+ * wake at once again, and again (a flood at the descriptor limit spun a
+ * core). Such refusals are counted (loop_shed) and logged at most once in
+ * 10 s, naming what. Returns the descriptor, or -1 with errno. */
+struct sockaddr;
+int loop_accept(struct loop *l, int lfd, struct sockaddr *sa,
+		unsigned int *sl, const char *what);
+/* Connections refused so far for want of descriptors. */
+uint64_t loop_shed(const struct loop *l);
+
 /* Waits (timeout_ms, -1: forever) for one wake-up, takes its "now" and
  * calls each ready watch (one closed by an earlier handler of the same
  * wake-up is skipped: owners free a watch's memory only after the batch).

@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -597,6 +598,32 @@ static void reap(struct daemon *d)
 	metrics_reap(d->met);
 }
 
+/* Descriptors: the soft limit raised to the hard one (systemd and login
+ * shells give 1024 soft beside a far higher hard limit), so that the
+ * connection budgets of the listeners (reports 1024, unix sockets 256,
+ * metrics 16) and the agent's own files fit under it. A listener that
+ * still meets the limit sheds connections (loop_accept) instead of
+ * spinning; the log says so here when the budgets do not fit. */
+static void raise_nofile(void)
+{
+	enum { BUDGET = 1024 + 256 + 16 + 128 };
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit up = { rl.rlim_max, rl.rlim_max };
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			rl = up;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < BUDGET)
+		log_warn("file descriptor limit %llu is below the connection "
+			 "budgets (%d): under a flood of connections some are "
+			 "refused (raise LimitNOFILE / ulimit -n)",
+			 (unsigned long long)rl.rlim_cur, BUDGET);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -670,6 +697,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	d.started_mono = now_mono();
+	raise_nofile();
 	if (start(&d, err, sizeof(err))) {
 		log_error("%s", err);
 		stop(&d);

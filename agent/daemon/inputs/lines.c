@@ -222,7 +222,7 @@ const struct lines_report *lines_report(const struct lines *ls)
 void lines_accept(struct lines *ls, int lfd, const char *name, size_t max,
 		  lclient_fn fn, void *ctx)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = loop_accept(ls->loop, lfd, NULL, NULL, name);
 	struct lclient *c;
 
 	if (fd < 0)

@@ -486,8 +486,8 @@ static void on_reports_listen(struct watch *w, uint32_t events)
 	struct tconn *t;
 	int fd;
 
-	while ((fd = accept4(w->fd, (struct sockaddr *)&ss, &sl,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((fd = loop_accept(rs->loop, w->fd, (struct sockaddr *)&ss, &sl,
+				 "reports")) >= 0) {
 		if (rs->rep.connections >= TCONNS_MAX) {
 			log_warn("reports: more than %d connections, refused",
 				 TCONNS_MAX);

@@ -207,6 +207,10 @@ static void render(struct daemon *d, struct sbuf *sb)
 	head(sb, "xcrs_uptime_seconds", "gauge", "seconds since the agent started");
 	sb_printf(sb, "xcrs_uptime_seconds %" PRIu64 "\n",
 		  (uint64_t)((now_mono() - d->started_mono) / 1000000000ULL));
+	head(sb, "xcrs_connections_shed_total", "counter",
+	     "connections refused for want of file descriptors (EMFILE)");
+	sb_printf(sb, "xcrs_connections_shed_total %" PRIu64 "\n",
+		  loop_shed(d->loop));
 
 	/* the dataplane's own per-CPU counters */
 	if (dp_stats_read(d->dp, &st) == 0) {
@@ -516,7 +520,7 @@ static void on_conn(struct watch *w, uint32_t events)
 static void on_accept(struct watch *w, uint32_t events)
 {
 	struct metrics *m = container_of(w, struct metrics, listen);
-	int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = loop_accept(m->d->loop, w->fd, NULL, NULL, "metrics");
 	struct mconn *c;
 
 	if (fd < 0)
