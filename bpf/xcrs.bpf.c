@@ -43,11 +43,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define V_ACTION(v) ((v) >> 8)
 #define V_REASON(v) ((v) & 0xff)
 
-/* One judgement's state across its stages, on the entry point's stack.
- * The stages are global functions: the verifier checks each once, not
- * once per path through the one before it (inlined, the program's paths
- * multiply and Debian 12's kernel takes minutes to load it under
- * emulation). */
+/* One judgement's state across its stages (parse, decide, account), on
+ * the entry point's stack; the cold global functions get it by pointer. */
 struct judgement {
 	struct pinfo pi;
 	__u64 bytes;
@@ -63,24 +60,17 @@ struct judgement {
 
 /* The subscriber's level, scope containment, service class and rate:
  * the verdict of a parsed packet that is no neighbour discovery. */
-HOT_FN int xcrs_decide(struct judgement *j)
+HOT_FN int xcrs_decide(struct judgement *j, const struct xcrs_cfg *cfg)
 {
 	const struct xcrs_addr *sub, *peer;
 	struct xcrs_scope *sc = NULL;
 	struct xcrs_level *lv;
-	struct xcrs_cfg *cfg;
 	struct sub_res r = {};
-	struct pinfo *pi;
+	struct pinfo *pi = &j->pi;
 	__u32 key, level, svc;
 	__u16 peer_port;
 	int known;
 
-	if (!j)
-		return V(XCRS_ACT_DROP, XCRS_R_MALFORMED);
-	pi = &j->pi;
-	cfg = bpf_map_lookup_elem(&xcrs_cfg, &j->gen);
-	if (!cfg)
-		return V(XCRS_ACT_DROP, XCRS_R_MALFORMED);
 	if (xcrs_role == XCRS_ROLE_ACCESS) {
 		sub = &pi->src;
 		peer = &pi->dst;
@@ -138,12 +128,12 @@ HOT_FN int xcrs_decide(struct judgement *j)
 	}
 	if (pi->flags & PI_ICMP_QUOTE)
 		/* an error about an allowed flow is that flow's */
-		svc = classify(&pi->qpeer, j->gen, pi->qproto, pi->qport);
+		svc = classify(&pi->qpeer, cfg, j->gen, pi->qproto, pi->qport);
 	else if (pi->flags & (xcrs_role == XCRS_ROLE_ACCESS ? PI_DST_MAPPED :
 							      PI_SRC_MAPPED))
 		svc = XCRS_SVC_OTHER;
 	else
-		svc = classify(peer, j->gen, pi->proto, peer_port);
+		svc = classify(peer, cfg, j->gen, pi->proto, peer_port);
 	svc &= 63;
 	if (sc) {
 		if (sc->mode == XCRS_CONTAIN_ISOLATE &&
@@ -170,21 +160,16 @@ rate:
 
 /* What follows a verdict: fragments remembered, scan and presence
  * evidence, counters. */
-HOT_FN int xcrs_account(struct judgement *j, __u32 v,
-					    int parsed)
+HOT_FN void xcrs_account(struct judgement *j, const struct xcrs_cfg *cfg,
+			 __u32 v, int parsed)
 {
-	struct xcrs_cfg *cfg;
-	struct pinfo *pi;
+	struct pinfo *pi = &j->pi;
 	__u32 action, reason;
 
-	if (!j)
-		return 0;
-	pi = &j->pi;
 	action = V_ACTION(v) & 1;
 	reason = V_REASON(v);
 	if (reason >= XCRS_REASON_MAX)
 		reason = XCRS_R_MALFORMED;
-	cfg = bpf_map_lookup_elem(&xcrs_cfg, &j->gen);
 	/* A first fragment that passes: its later fragments follow it. */
 	if (action == XCRS_ACT_PASS && parsed &&
 	    ((pi->flags & PI_FRAG_FIRST) || j->outer_frag_end)) {
@@ -212,7 +197,6 @@ HOT_FN int xcrs_account(struct judgement *j, __u32 v,
 	count(action, reason, j->bytes);
 	if (j->reacted && j->slot)
 		count_sub(j->slot, action == XCRS_ACT_DROP, j->bytes);
-	return 0;
 }
 
 #define VERDICT(act, why)                                                      \
@@ -402,9 +386,9 @@ static __always_inline int xcrs_run(struct xdp_md *ctx, const int stage2)
 	if (pi->flags & PI_ND)
 		VERDICT(XCRS_ACT_PASS, XCRS_R_ND);
 	parsed = 1;
-	v = xcrs_decide(&j);
+	v = xcrs_decide(&j, cfg);
 out:
-	xcrs_account(&j, v, parsed);
+	xcrs_account(&j, cfg, v, parsed);
 	return V_ACTION(v) == XCRS_ACT_PASS ? XDP_PASS : XDP_DROP;
 }
 

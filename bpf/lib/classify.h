@@ -37,19 +37,15 @@ static __always_inline __u32 classify_lpm(const struct xcrs_addr *peer,
 
 /* classify_lpm() through this CPU's direct-mapped cache, keyed by the
  * policy epoch so that a new policy never sees an old class. A miss (or
- * an attacker's colliding peers) costs the LPM lookup and a store. A
- * global function (the verifier checks it once). */
-HOT_FN int classify(const struct xcrs_addr *peer,
-					__u32 gen, __u8 proto, __u16 port)
+ * an attacker's colliding peers) costs the LPM lookup and a store; the
+ * caller's settings give the epoch. */
+HOT_FN int classify(const struct xcrs_addr *peer, const struct xcrs_cfg *cfg,
+		    __u32 gen, __u8 proto, __u16 port)
 {
 	struct xcrs_svc_cache_ent *c;
-	struct xcrs_cfg *cfg;
 	__u64 *ca, *pa;
 	__u32 slot;
 
-	cfg = bpf_map_lookup_elem(&xcrs_cfg, &gen);
-	if (!peer || !cfg)
-		return XCRS_SVC_OTHER;
 	slot = xcrs_svc_cache_slot(peer->a, proto, port);
 	c = bpf_map_lookup_elem(&xcrs_svc_cache, &slot);
 	if (!c)

@@ -154,6 +154,19 @@ struct gtpu_hdr_ {
 #define GTPU_TYPE_GPDU	   255
 
 
+/* An IPv6 header's addresses (mapped ones flagged) and hop limit. */
+static __always_inline void ip6_take(struct pinfo *pi,
+				     const struct ipv6_hdr_ *ip6)
+{
+	addr_copy(pi->src.a, ip6->saddr);
+	addr_copy(pi->dst.a, ip6->daddr);
+	if (mapped6(pi->src.a))
+		pi->flags |= PI_SRC_MAPPED;
+	if (mapped6(pi->dst.a))
+		pi->flags |= PI_DST_MAPPED;
+	pi->hop_limit = ip6->hop_limit;
+}
+
 static __always_inline void map_v4(struct xcrs_addr *a, __be32 v4)
 {
 	xw32 *w = (xw32 *)a->a;
@@ -382,13 +395,7 @@ __attribute__((noinline)) int parse_ip(struct xdp_md *ctx, __u32 off,
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		addr_copy(pi->src.a, ip6->saddr);
-		addr_copy(pi->dst.a, ip6->daddr);
-		if (mapped6(pi->src.a))
-			pi->flags |= PI_SRC_MAPPED;
-		if (mapped6(pi->dst.a))
-			pi->flags |= PI_DST_MAPPED;
-		pi->hop_limit = ip6->hop_limit;
+		ip6_take(pi, ip6);
 		end = off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		cur = off + sizeof(*ip6);
 		nh = ip6->nexthdr;
@@ -501,13 +508,7 @@ static __always_inline int parse_v6_fast(void *data, void *data_end, __u32 off,
 		if ((void *)(p + 8) > data_end || l4 + 8 > end)
 			return 0;
 	}
-	addr_copy(pi->src.a, ip6->saddr);
-	addr_copy(pi->dst.a, ip6->daddr);
-	if (mapped6(pi->src.a))
-		pi->flags |= PI_SRC_MAPPED;
-	if (mapped6(pi->dst.a))
-		pi->flags |= PI_DST_MAPPED;
-	pi->hop_limit = ip6->hop_limit;
+	ip6_take(pi, ip6);
 	pi->proto = ip6->nexthdr;
 	pi->l4_end = ip6->nexthdr == IPPROTO_TCP ?
 			     parse_tcp(data, data_end, l4, end, pi) :

@@ -7,7 +7,7 @@
 
 /* Token bucket shared by all CPUs without a lock: refill is claimed by the
  * CPU that moves last_ns forward, the spend is an atomic add. Returns 1 if
- * the packet fits. A global function (the verifier checks it once). */
+ * the packet fits. */
 HOT_FN int rate_ok(const struct xcrs_addr *a,
 				       __u64 rate_Bps, __u64 burst_B, __u64 len)
 {
