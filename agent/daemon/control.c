@@ -31,10 +31,16 @@
 #include "log.h"
 
 #define CONTROL_LINE_MAX 65536
+/* The control socket's own budget (no other socket's flood counts in it),
+ * and the time a client has to send its request, and later to take its
+ * reply. */
+#define CONTROL_CLIENTS_MAX 32
+#define CONTROL_REQUEST_NS (5 * 1000000000ull)
 
 struct control {
 	struct daemon *d;
 	struct watch listen;
+	struct lines_pool pool;
 	uint64_t requests;
 	/* while a request is handled: when it was read */
 	uint64_t t0;
@@ -517,7 +523,7 @@ static void on_control(struct watch *w, uint32_t events)
 {
 	struct control *ctl = container_of(w, struct control, listen);
 
-	lines_accept(ctl->d->lines, w->fd, "control", CONTROL_LINE_MAX,
+	lines_accept(ctl->d->lines, &ctl->pool, w->fd, CONTROL_LINE_MAX,
 		     control_request, ctl);
 }
 
@@ -531,6 +537,10 @@ int control_new(struct daemon *d, struct control **ret_ctl, char *err,
 		return -ENOMEM;
 	ctl->d = d;
 	ctl->listen.fd = -1;
+	ctl->pool = (struct lines_pool){ .name = "control",
+					 .max = CONTROL_CLIENTS_MAX,
+					 .request = true,
+					 .request_ns = CONTROL_REQUEST_NS };
 	fd = unix_listen(d->policy->agent.control_socket, 0600, err, errlen);
 	if (fd < 0) {
 		free(ctl);

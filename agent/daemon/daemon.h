@@ -57,7 +57,8 @@ struct daemon {
 	struct reports *reports;
 	struct control *ctl;
 	struct metrics *met;
-	struct watch sig, timer, housekeeping, state_timer, dp_events;
+	struct watch sig, timer, housekeeping, state_timer, dp_events,
+		deadlines;
 	bool running, state_save_armed;
 	struct daemon_report rep;
 };

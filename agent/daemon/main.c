@@ -27,6 +27,7 @@
 #include "log.h"
 
 #define HOUSEKEEPING_NS (5ULL * 1000000000ULL)
+#define DEADLINES_NS (500ULL * 1000000ULL)
 /* The state file is written at most this often. */
 #define STATE_SAVE_NS (20ULL * 1000000ULL)
 
@@ -215,8 +216,17 @@ static void on_housekeeping(struct watch *w, uint32_t events)
 	loop_timer_ack(w);
 	reports_housekeeping(d->reports);
 	ms_housekeeping(d->ms);
-	metrics_housekeeping(d->met);
 	decide_housekeeping(d->dec, loop_now(d->loop));
+}
+
+/* The connections' deadlines (control and feed sockets, metrics). */
+static void on_deadlines(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, deadlines);
+
+	loop_timer_ack(w);
+	lines_housekeeping(d->lines);
+	metrics_housekeeping(d->met);
 }
 
 static void on_signal(struct watch *w, uint32_t events)
@@ -322,6 +332,8 @@ static int setup_loop(struct daemon *d, char *err, size_t errlen)
 	    (r = loop_timer(d->loop, &d->housekeeping, on_housekeeping)) ||
 	    (r = loop_timer_in(&d->housekeeping, HOUSEKEEPING_NS,
 			       HOUSEKEEPING_NS)) ||
+	    (r = loop_timer(d->loop, &d->deadlines, on_deadlines)) ||
+	    (r = loop_timer_in(&d->deadlines, DEADLINES_NS, DEADLINES_NS)) ||
 	    (r = loop_timer(d->loop, &d->state_timer, on_state_timer)))
 		goto fail;
 	return 0;
@@ -583,6 +595,7 @@ static void stop(struct daemon *d)
 		loop_close(d->loop, &d->timer);
 		loop_close(d->loop, &d->housekeeping);
 		loop_close(d->loop, &d->state_timer);
+		loop_close(d->loop, &d->deadlines);
 	}
 	dp_close(d->dp);
 	audit_close(d->audit);
@@ -641,6 +654,7 @@ int main(int argc, char **argv)
 		.timer.fd = -1,
 		.housekeeping.fd = -1,
 		.state_timer.fd = -1,
+		.deadlines.fd = -1,
 		.dp_events.fd = -1,
 	};
 	struct policy_error perr;

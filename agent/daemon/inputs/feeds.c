@@ -27,12 +27,17 @@ struct input_stats {
 	uint64_t lines, malformed, alerts;
 };
 
+/* Clients of one event or session socket at most (Suricata holds one; a
+ * packet core a few). */
+#define FEED_CLIENTS_MAX 64
+
 struct input {
 	struct watch w; /* inotify fd, or the listening socket */
 	struct feeds *f;
 	enum policy_input_kind kind;
 	char path[256];
 	char dir[256], name[256];
+	struct lines_pool pool; /* a socket's clients */
 	int fd;	  /* file being read, -1 none */
 	off_t off;
 	struct linebuf lb;
@@ -264,8 +269,8 @@ static void on_event_listen(struct watch *w, uint32_t events)
 {
 	struct input *in = container_of(w, struct input, w);
 
-	lines_accept(in->f->lines, w->fd, in->path, EV_LINE_MAX, socket_line,
-		     in);
+	lines_accept(in->f->lines, &in->pool, w->fd, EV_LINE_MAX,
+		     socket_line, in);
 }
 
 static int input_open(struct feeds *f, const struct policy_input *pi,
@@ -282,6 +287,8 @@ static int input_open(struct feeds *f, const struct policy_input *pi,
 	in->fd = -1;
 	in->w.fd = -1;
 	snprintf(in->path, sizeof(in->path), "%s", pi->path);
+	in->pool = (struct lines_pool){ .name = in->path,
+					.max = FEED_CLIENTS_MAX };
 	if (pi->kind == POLICY_IN_EVE_FILE) {
 		snprintf(tmp, sizeof(tmp), "%s", pi->path);
 		snprintf(in->dir, sizeof(in->dir), "%s", dirname(tmp));

@@ -11,11 +11,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "lines.h"
 #include "log.h"
 #include "loop.h"
-
-#define CLIENTS_MAX 256
 
 void linebuf_feed(struct linebuf *lb, size_t max, const char *data, size_t n,
 		  void (*fn)(void *ctx, char *line, size_t len), void *ctx,
@@ -115,7 +114,8 @@ struct lines {
 struct lclient {
 	struct watch w;
 	struct lines *ls;
-	char name[256];
+	struct lines_pool *pool;
+	uint64_t since, last; /* connected, last read from */
 	size_t max;
 	lclient_fn fn;
 	void *ctx;
@@ -132,6 +132,7 @@ static void lclient_kill(struct lclient *c)
 		return;
 	loop_close(c->ls->loop, &c->w);
 	c->dead = true;
+	c->pool->clients--;
 }
 
 static void client_line(void *ctx, char *line, size_t len)
@@ -175,10 +176,23 @@ static void on_client(struct watch *w, uint32_t events)
 	for (;;) {
 		n = recv(w->fd, buf, sizeof(buf), 0);
 		if (n > 0) {
+			uint64_t over = c->ls->rep.overlong;
+
+			c->last = loop_now(c->ls->loop);
 			linebuf_feed(&c->lb, c->max, buf, (size_t)n,
 				     client_line, c, &c->ls->rep.overlong);
 			if (c->dead || c->replied)
 				return;
+			if (c->pool->request && over != c->ls->rep.overlong) {
+				char e[96];
+				int l = snprintf(e, sizeof(e),
+						 "{\"ok\":false,\"error\":"
+						 "\"request longer than %zu "
+						 "bytes\"}", c->max);
+
+				lines_reply(c->ls, c, e, (size_t)l);
+				return;
+			}
 			continue;
 		}
 		if (n < 0 && errno == EAGAIN)
@@ -208,8 +222,12 @@ void lines_free(struct lines *ls)
 {
 	if (!ls)
 		return;
+	/* the pools may be gone already (their owners stop first) */
 	for (struct lclient *c = ls->clients; c; c = c->next)
-		lclient_kill(c);
+		if (!c->dead) {
+			loop_close(ls->loop, &c->w);
+			c->dead = true;
+		}
 	lines_reap(ls);
 	free(ls);
 }
@@ -219,19 +237,39 @@ const struct lines_report *lines_report(const struct lines *ls)
 	return &ls->rep;
 }
 
-void lines_accept(struct lines *ls, int lfd, const char *name, size_t max,
-		  lclient_fn fn, void *ctx)
+/* The client of pool idle longest (not one whose reply is on its way). */
+static struct lclient *idlest(struct lines *ls, const struct lines_pool *pool)
 {
-	int fd = loop_accept(ls->loop, lfd, NULL, NULL, name);
+	struct lclient *best = NULL;
+
+	for (struct lclient *c = ls->clients; c; c = c->next)
+		if (!c->dead && c->pool == pool && !c->replied &&
+		    (!best || c->last < best->last))
+			best = c;
+	return best;
+}
+
+void lines_accept(struct lines *ls, struct lines_pool *pool, int lfd,
+		  size_t max, lclient_fn fn, void *ctx)
+{
+	int fd = loop_accept(ls->loop, lfd, NULL, NULL, pool->name);
+	uint64_t now = loop_now(ls->loop);
 	struct lclient *c;
 
 	if (fd < 0)
 		return;
-	if (ls->rep.clients >= CLIENTS_MAX) {
-		log_warn("%s: more than %d clients, connection refused", name,
-			 CLIENTS_MAX);
-		close(fd);
-		return;
+	if (pool->clients >= pool->max) {
+		c = idlest(ls, pool);
+		if (!c) {
+			close(fd);
+			return;
+		}
+		ls->rep.evicted++;
+		log_warn("%s: %zu clients (its budget): the one idle for "
+			 "%llu ms closed for a new one", pool->name,
+			 pool->clients,
+			 (unsigned long long)((now - c->last) / 1000000));
+		lclient_kill(c);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c || loop_add(ls->loop, &c->w, fd, EPOLLIN, on_client)) {
@@ -240,13 +278,32 @@ void lines_accept(struct lines *ls, int lfd, const char *name, size_t max,
 		return;
 	}
 	c->ls = ls;
+	c->pool = pool;
+	c->since = c->last = now;
 	c->max = max;
 	c->fn = fn;
 	c->ctx = ctx;
-	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->next = ls->clients;
 	ls->clients = c;
 	ls->rep.clients++;
+	pool->clients++;
+}
+
+void lines_housekeeping(struct lines *ls)
+{
+	uint64_t now = loop_now(ls->loop);
+
+	for (struct lclient *c = ls->clients; c; c = c->next) {
+		if (c->dead || !c->pool->request ||
+		    now - c->since < c->pool->request_ns)
+			continue;
+		ls->rep.timed_out++;
+		log_info("%s: no complete request within %llu ms, closed",
+			 c->pool->name,
+			 (unsigned long long)(c->pool->request_ns / 1000000));
+		lclient_kill(c);
+	}
+	lines_reap(ls);
 }
 
 void lines_reply(struct lines *ls, struct lclient *c, const char *s,
@@ -261,12 +318,13 @@ void lines_reply(struct lines *ls, struct lclient *c, const char *s,
 	c->out[len] = '\n';
 	c->outlen = len + 1;
 	c->replied = true;
+	c->since = now_mono(); /* the deadline now is for writing it */
 	client_flush(c);
 }
 
 const char *lclient_name(const struct lclient *c)
 {
-	return c->name;
+	return c->pool->name;
 }
 
 void lines_reap(struct lines *ls)

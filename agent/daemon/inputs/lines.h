@@ -40,6 +40,8 @@ int unix_listen(const char *path, mode_t mode, char *err, size_t errlen);
 
 struct lines_report {
 	uint64_t overlong; /* lines over their limit, dropped */
+	uint64_t evicted;  /* clients closed to make room for a new one */
+	uint64_t timed_out; /* request clients closed at their deadline */
 	size_t clients;	   /* open now */
 };
 
@@ -47,14 +49,35 @@ struct lines_report {
 typedef void (*lclient_fn)(void *ctx, struct lclient *c, char *line,
 			   size_t len);
 
+/*
+ * The budget of one listening socket: its clients count against it alone,
+ * so a flood of one socket (300 idle connections on events.sock) leaves
+ * every other socket, the control socket above all, reachable. When it is
+ * full, a new connection takes the place of the client that has been idle
+ * longest (an idle flood cannot keep Suricata or the operator out; the
+ * evicted are counted). A request socket (the control socket) gets one
+ * line and answers it: its client has request_ns from its connection to
+ * send the line and is closed after that; a request over its limit is
+ * answered with an error, not dropped in silence.
+ */
+struct lines_pool {
+	const char *name; /* its path, for the logs */
+	size_t max;	  /* clients at most */
+	size_t clients;	  /* open now */
+	bool request;	  /* one request line, one reply */
+	uint64_t request_ns;
+};
+
 int lines_new(struct loop *l, struct lines **ret_lines);
 /* Closes and frees every client. ls may be NULL. */
 void lines_free(struct lines *ls);
 const struct lines_report *lines_report(const struct lines *ls);
-/* Accepts one connection on the listening socket lfd; its lines (at most
- * max bytes each) go to fn. */
-void lines_accept(struct lines *ls, int lfd, const char *name, size_t max,
-		  lclient_fn fn, void *ctx);
+/* Accepts one connection on the listening socket lfd into pool; its lines
+ * (at most max bytes each) go to fn. */
+void lines_accept(struct lines *ls, struct lines_pool *pool, int lfd,
+		  size_t max, lclient_fn fn, void *ctx);
+/* Closes the request clients past their deadline (from housekeeping). */
+void lines_housekeeping(struct lines *ls);
 /* The reply to c (a '\n' is added); c is closed once it is written. */
 void lines_reply(struct lines *ls, struct lclient *c, const char *s,
 		 size_t len);

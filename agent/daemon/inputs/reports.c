@@ -25,9 +25,29 @@
 #include "reports.h"
 #include "sci.h"
 
+/*
+ * The budgets of the report listener, which every terminal reaches at every
+ * level (a quarantined one too), so one source must not lock the others
+ * out:
+ * - connections at most, and from one source (an IPv4 address, an IPv6
+ *   /64: one terminal) at most; when every slot is taken, a new connection
+ *   takes the place of the oldest one that has not authenticated a frame;
+ * - deadlines, each connection's own, checked every TICK_NS while any
+ *   connection is open: the TLS handshake, the first valid report, and any
+ *   frame once its first byte is here (a frame that announces 64 KiB and
+ *   sends 10 bytes is closed);
+ * - buffers that grow with what has arrived, not with what a frame
+ *   announces, under one budget of bytes for all connections; OpenSSL's
+ *   own buffers are released while a connection is idle.
+ */
 #define TCONNS_MAX 1024
-#define HANDSHAKE_TIMEOUT_S 10
-#define UNAUTH_TIMEOUT_S 30
+#define PER_SOURCE_MAX 8
+#define HANDSHAKE_NS (3 * 1000000000ull)
+#define UNAUTH_NS (10 * 1000000000ull)
+#define FRAME_NS (5 * 1000000000ull)
+#define TICK_NS (250 * 1000000ull)
+#define INBUF_STEP 16384
+#define INBUF_BUDGET (16u << 20)
 
 struct reports {
 	struct loop *loop;
@@ -40,7 +60,10 @@ struct reports {
 	struct peers *peers;
 	struct crsap_replay *replay;
 	SSL_CTX *tls;
-	struct watch listen;
+	struct watch listen, tick;
+	bool ticking;
+	size_t inbytes;	    /* of every connection's input buffer */
+	uint64_t warned;    /* when a refusal was last logged */
 	struct tconn *tconns;
 	/* while a report of this terminal is being answered, its notices go
 	 * into the answer instead */
@@ -54,7 +77,8 @@ struct tconn {
 	SSL *ssl;
 	bool up, dead;
 	uint8_t *in;
-	size_t inlen;
+	size_t inlen, incap;
+	uint64_t frame_since; /* when the first byte of a frame came */
 	uint8_t *out;
 	size_t outlen;
 	struct xcrs_addr peer;
@@ -93,7 +117,8 @@ SSL_CTX *reports_tls_ctx(const struct policy_reports *rp, char *err,
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, rp->cert) != 1) {
 		snprintf(err, errlen, "TLS certificate %s", rp->cert);
 		goto fail;
@@ -318,6 +343,7 @@ static void handle_report(struct tconn *t, const uint8_t *buf, size_t len,
 }
 
 static void tconn_flush(struct tconn *t);
+static void on_tick(struct watch *w, uint32_t events);
 
 /* After an SSL_read/SSL_write that returned r <= 0: true if it only has to
  * wait for the socket; otherwise the connection is closed (by the
@@ -347,10 +373,61 @@ static void tconn_resume(struct tconn *t)
 	tconn_run(t, true);
 }
 
+/* Room for the next read: up to what the frame being read still needs
+ * (its header first), in steps, under the listener's budget. False (and
+ * the connection closed) when the budget has no room. */
+static bool tconn_room(struct tconn *t)
+{
+	struct reports *rs = t->r;
+	long need = crsap_frame_size(t->in, t->inlen);
+	size_t want, cap;
+	uint8_t *b;
+
+	want = need > 0 ? (size_t)need : 4;
+	if (want < t->inlen + 1)
+		want = t->inlen + 1;
+	if (t->incap > t->inlen)
+		return true;
+	cap = t->incap + INBUF_STEP;
+	if (cap > want)
+		cap = want;
+	if (cap < 4)
+		cap = 4;
+	if (rs->inbytes - t->incap + cap > INBUF_BUDGET ||
+	    !(b = realloc(t->in, cap))) {
+		rs->rep.refused++;
+		rs->rep.refused_by[CRSAP_BUSY]++;
+		rs->rep.over_budget++;
+		log_warn("report from %s refused (busy): the listener's %u "
+			 "bytes of buffers are in use", t->peer_s,
+			 INBUF_BUDGET);
+		tconn_kill(t);
+		return false;
+	}
+	rs->inbytes += cap - t->incap;
+	t->in = b;
+	t->incap = cap;
+	return true;
+}
+
+/* A frame was taken from the buffer: what is left moves up; an empty
+ * buffer is given back. */
+static void tconn_consumed(struct tconn *t, size_t n)
+{
+	memmove(t->in, t->in + n, t->inlen - n);
+	t->inlen -= n;
+	t->frame_since = t->inlen ? loop_now(t->r->loop) : 0;
+	if (!t->inlen && t->incap > 4096) {
+		t->r->inbytes -= t->incap;
+		free(t->in);
+		t->in = NULL;
+		t->incap = 0;
+	}
+}
+
 static void tconn_run(struct tconn *t, bool resume)
 {
 	struct reports *rs = t->r;
-	const size_t cap = CRSAP_FRAME_MAX + 4;
 	int r, e;
 
 	if (!t->up) {
@@ -379,13 +456,17 @@ static void tconn_run(struct tconn *t, bool resume)
 		long need;
 
 		if (!resume) {
+			if (!tconn_room(t))
+				return;
 			r = SSL_read(t->ssl, t->in + t->inlen,
-				     (int)(cap - t->inlen));
+				     (int)(t->incap - t->inlen));
 			if (r <= 0) {
 				if (tls_blocked(t, r))
 					break;
 				return;
 			}
+			if (!t->inlen)
+				t->frame_since = loop_now(rs->loop);
 			t->inlen += (size_t)r;
 		}
 		while ((need = crsap_frame_size(t->in, t->inlen)) != 0) {
@@ -410,8 +491,7 @@ static void tconn_run(struct tconn *t, bool resume)
 				loop_mod(rs->loop, &t->w, t->outlen ? EPOLLOUT : 0);
 				return;
 			}
-			memmove(t->in, t->in + need, t->inlen - (size_t)need);
-			t->inlen -= (size_t)need;
+			tconn_consumed(t, (size_t)need);
 		}
 		if (resume) {
 			/* buffered frames done: read the socket again */
@@ -477,57 +557,115 @@ static void on_tconn(struct watch *w, uint32_t events)
 	tconn_io(t);
 }
 
+/* One source: an IPv4 address, an IPv6 /64 (a terminal's prefix). */
+static bool same_source(const struct xcrs_addr *a, const struct xcrs_addr *b)
+{
+	return !memcmp(a, b, addr_is_v4(a) ? sizeof(*a) : 8);
+}
+
+/* Logs a refusal at most once a second (a flood is one line, counted). */
+static bool warn_now(struct reports *rs)
+{
+	uint64_t now = loop_now(rs->loop);
+
+	if (rs->warned && now - rs->warned < 1000000000ull)
+		return false;
+	rs->warned = now ? now : 1;
+	return true;
+}
+
+/* Room for a connection from peer: false if its source has its share;
+ * when every slot is taken, the oldest connection that has not
+ * authenticated a frame goes (false if there is none). */
+static bool admit(struct reports *rs, const struct xcrs_addr *peer,
+		  const char *peer_s)
+{
+	struct tconn *oldest = NULL;
+	size_t mine = 0, open = 0;
+
+	for (struct tconn *t = rs->tconns; t; t = t->next) {
+		if (t->dead)
+			continue;
+		open++;
+		if (same_source(&t->peer, peer))
+			mine++;
+		if (!t->authed && (!oldest || t->since < oldest->since))
+			oldest = t;
+	}
+	if (mine >= PER_SOURCE_MAX) {
+		rs->rep.limited++;
+		if (warn_now(rs))
+			log_warn("reports: %s has %zu connections open (the "
+				 "most one source may), more refused (%" PRIu64
+				 " so far)",
+				 peer_s, mine, rs->rep.limited);
+		return false;
+	}
+	if (open < TCONNS_MAX)
+		return true;
+	if (!oldest) {
+		rs->rep.limited++;
+		if (warn_now(rs))
+			log_warn("reports: %d authenticated connections open, "
+				 "%s refused", TCONNS_MAX, peer_s);
+		return false;
+	}
+	rs->rep.evicted++;
+	if (warn_now(rs))
+		log_warn("reports: %d connections open; the oldest "
+			 "unauthenticated one (%s) closed for %s (%" PRIu64
+			 " so far)",
+			 TCONNS_MAX, oldest->peer_s, peer_s, rs->rep.evicted);
+	tconn_kill(oldest);
+	return true;
+}
+
 static void on_reports_listen(struct watch *w, uint32_t events)
 {
 	struct reports *rs = container_of(w, struct reports, listen);
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
+	struct xcrs_addr peer;
+	char peer_s[ADDR_STRLEN + 8];
 	struct tconn *t;
 	int fd;
 
 	while ((fd = loop_accept(rs->loop, w->fd, (struct sockaddr *)&ss, &sl,
 				 "reports")) >= 0) {
-		if (rs->rep.connections >= TCONNS_MAX) {
-			log_warn("reports: more than %d connections, refused",
-				 TCONNS_MAX);
+		sl = sizeof(ss);
+		/* an IPv4 peer on a dual-stack socket shows as
+		 * ::ffff:a.b.c.d, the same 128-bit form the dataplane uses */
+		if (addr_from_sockaddr(&ss, &peer)) {
+			close(fd);
+			continue;
+		}
+		addr_format(&peer, peer_s, sizeof(peer_s));
+		if (!admit(rs, &peer, peer_s)) {
 			close(fd);
 			continue;
 		}
 		t = calloc(1, sizeof(*t));
 		if (t)
-			t->in = malloc(CRSAP_FRAME_MAX + 4);
-		if (t)
 			t->r = rs;
-		if (!t || !t->in || !(t->ssl = SSL_new(rs->tls)) ||
+		if (!t || !(t->ssl = SSL_new(rs->tls)) ||
 		    !SSL_set_fd(t->ssl, fd) ||
 		    loop_add(rs->loop, &t->w, fd, EPOLLIN, on_tconn)) {
-			if (t) {
+			if (t)
 				SSL_free(t->ssl);
-				free(t->in);
-			}
 			free(t);
 			close(fd);
 			continue;
 		}
 		SSL_set_accept_state(t->ssl);
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-				  host, sizeof(host));
-		else
-			inet_ntop(AF_INET6,
-				  &((struct sockaddr_in6 *)&ss)->sin6_addr, host,
-				  sizeof(host));
-		addr_parse(host, &t->peer);
-		/* an IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d,
-		 * which is the same 128-bit form the dataplane uses */
-		addr_format(&t->peer, t->peer_s, sizeof(t->peer_s));
+		t->peer = peer;
+		memcpy(t->peer_s, peer_s, sizeof(t->peer_s));
 		t->since = loop_now(rs->loop);
 		t->next = rs->tconns;
 		rs->tconns = t;
 		rs->rep.connections++;
+		if (!rs->ticking && !loop_timer_in(&rs->tick, TICK_NS, TICK_NS))
+			rs->ticking = true;
 		tconn_io(t);
-		sl = sizeof(ss);
 	}
 }
 
@@ -582,8 +720,10 @@ int reports_new(struct loop *l, const struct policy *p, struct decide *dec,
 	*rs = (struct reports){ .loop = l, .p = p, .dec = dec, .keys = keys,
 				.ms = m, .subs = subs, .up = up,
 				.peers = peers,
-				.listen.fd = -1 };
+				.listen.fd = -1, .tick.fd = -1 };
 	r = crsap_replay_new(1u << 18, &rs->replay);
+	if (!r)
+		r = loop_timer(l, &rs->tick, on_tick);
 	if (!r && p->reports.enabled)
 		r = listen_on(rs, err, errlen);
 	if (r) {
@@ -606,6 +746,7 @@ void reports_free(struct reports *rs)
 		tconn_kill(t);
 	reports_reap(rs);
 	loop_close(rs->loop, &rs->listen);
+	loop_close(rs->loop, &rs->tick);
 	SSL_CTX_free(rs->tls);
 	crsap_replay_free(rs->replay);
 	free(rs);
@@ -647,24 +788,35 @@ void reports_terminal_changed(void *ctx, const struct xcrs_addr *a)
 	}
 }
 
+/* Closes the connections past one of their deadlines. */
+static void on_tick(struct watch *w, uint32_t events)
+{
+	struct reports *rs = container_of(w, struct reports, tick);
+	uint64_t now = loop_now(rs->loop);
+	const char *what;
+
+	loop_timer_ack(w);
+	for (struct tconn *t = rs->tconns; t; t = t->next) {
+		if (t->dead || t->waiting)
+			continue;
+		if (!t->up && now - t->since >= HANDSHAKE_NS)
+			what = "no TLS handshake within 3 s";
+		else if (!t->authed && now - t->since >= UNAUTH_NS)
+			what = "no valid report within 10 s";
+		else if (t->frame_since && now - t->frame_since >= FRAME_NS)
+			what = "a frame not complete within 5 s";
+		else
+			continue;
+		rs->rep.timed_out++;
+		log_info("report connection from %s: %s, closed", t->peer_s,
+			 what);
+		tconn_kill(t);
+	}
+	reports_reap(rs);
+}
+
 void reports_housekeeping(struct reports *rs)
 {
-	uint64_t now = loop_now(rs->loop);
-
-	for (struct tconn *t = rs->tconns; t; t = t->next) {
-		uint64_t age = (now - t->since) / 1000000000ull;
-
-		if (t->dead)
-			continue;
-		if ((!t->up && age >= HANDSHAKE_TIMEOUT_S) ||
-		    (!t->authed && age >= UNAUTH_TIMEOUT_S)) {
-			log_info("report connection from %s: no %s within "
-				 "%" PRIu64 " s, closed", t->peer_s,
-				 t->up ? "valid report" : "TLS handshake",
-				 age);
-			tconn_kill(t);
-		}
-	}
 	reports_reap(rs);
 }
 
@@ -679,9 +831,14 @@ void reports_reap(struct reports *rs)
 		}
 		*pt = t->next;
 		SSL_free(t->ssl);
+		rs->inbytes -= t->incap;
 		free(t->in);
 		free(t->out);
 		free(t);
 		rs->rep.connections--;
+	}
+	if (!rs->rep.connections && rs->ticking) {
+		loop_timer_in(&rs->tick, 0, 0);
+		rs->ticking = false;
 	}
 }

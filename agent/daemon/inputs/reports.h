@@ -29,6 +29,10 @@ struct loop;
 struct reports_report {
 	uint64_t accepted, refused, tls_failed, notices;
 	uint64_t refused_by[CRSAP_VERDICT_MAX];
+	/* connections refused (their source's share taken, or every slot
+	 * authenticated), closed to make room, closed at a deadline, closed
+	 * for want of buffer budget */
+	uint64_t limited, evicted, timed_out, over_budget;
 	size_t connections;
 };
 
@@ -48,7 +52,7 @@ const struct reports_report *reports_report(const struct reports *r);
  * to each of its open connections (not while its own report is being
  * answered: the answer says it). */
 void reports_terminal_changed(void *ctx, const struct xcrs_addr *a);
-/* Closes connections idle or stuck in the handshake too long. */
+/* Frees what closed (the deadlines have their own timer). */
 void reports_housekeeping(struct reports *r);
 /* Frees the connections closed since the last call. */
 void reports_reap(struct reports *r);

@@ -3,7 +3,11 @@
  * Prometheus metrics: a small HTTP/1.x server in the agent's event loop
  * that answers GET /metrics with the text exposition format (version
  * 0.0.4). Bounded: at most METRICS_CONNS connections, 4 KiB of request,
- * 5 s to send it; every answer closes the connection.
+ * 5 s to send it; every answer closes the connection. When every slot is
+ * taken, a new connection takes the place of the oldest one (slow or idle
+ * clients that reconnect cannot starve Prometheus, whose request follows
+ * its connection at once); a request that cannot be HTTP (a NUL byte) is
+ * answered at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +25,7 @@
 #include "daemon.h"
 #include "log.h"
 
-#define METRICS_CONNS 16
+#define METRICS_CONNS 32
 #define METRICS_REQ_MAX 4096
 #define METRICS_DEADLINE_NS (5ULL * 1000000000ULL)
 
@@ -43,6 +47,7 @@ struct metrics {
 	struct watch listen;
 	struct mconn *conns;
 	size_t nconns;
+	uint64_t evicted; /* connections closed to make room */
 };
 
 /* ---- rendering ---- */
@@ -211,6 +216,30 @@ static void render(struct daemon *d, struct sbuf *sb)
 	     "connections refused for want of file descriptors (EMFILE)");
 	sb_printf(sb, "xcrs_connections_shed_total %" PRIu64 "\n",
 		  loop_shed(d->loop));
+	{
+		const struct reports_report *rr = reports_report(d->reports);
+		const struct lines_report *lr = lines_report(d->lines);
+		const struct {
+			const char *l, *why;
+			uint64_t n;
+		} cl[] = {
+			{ "reports", "source-limit", rr->limited },
+			{ "reports", "evicted", rr->evicted },
+			{ "reports", "deadline", rr->timed_out },
+			{ "reports", "buffers", rr->over_budget },
+			{ "unix", "evicted", lr->evicted },
+			{ "unix", "deadline", lr->timed_out },
+			{ "metrics", "evicted", d->met ? d->met->evicted : 0 },
+		};
+
+		head(sb, "xcrs_connections_closed_total", "counter",
+		     "connections refused or closed by their listener's "
+		     "budgets (per source, slots, deadlines, buffers)");
+		for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++)
+			sb_printf(sb, "xcrs_connections_closed_total{listener="
+				      "\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+				  cl[i].l, cl[i].why, cl[i].n);
+	}
 
 	/* the dataplane's own per-CPU counters */
 	if (dp_stats_read(d->dp, &st) == 0) {
@@ -477,6 +506,12 @@ static void on_conn(struct watch *w, uint32_t events)
 		conn_close(c);
 		return;
 	}
+	if (memchr(c->req + c->len, '\0', (size_t)n)) {
+		static const char m[] = "NUL byte in the request\n";
+
+		respond(c, "400 Bad Request", "text/plain", m, sizeof(m) - 1);
+		return;
+	}
 	c->len += (size_t)n;
 	c->req[c->len] = '\0';
 	if (!strstr(c->req, "\r\n\r\n") && !strstr(c->req, "\n\n")) {
@@ -526,8 +561,21 @@ static void on_accept(struct watch *w, uint32_t events)
 	if (fd < 0)
 		return;
 	if (m->nconns >= METRICS_CONNS) {
-		close(fd); /* scrapers retry; the loop stays bounded */
-		return;
+		struct mconn *old = NULL;
+
+		for (c = m->conns; c; c = c->next)
+			if (!c->dead && (!old || c->deadline < old->deadline))
+				old = c;
+		if (!old) {
+			close(fd);
+			return;
+		}
+		if (m->evicted++ % 1000 == 0)
+			log_warn("metrics: %d connections open; the oldest "
+				 "closed for a new one (%llu so far)",
+				 METRICS_CONNS,
+				 (unsigned long long)m->evicted);
+		conn_close(old);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c || loop_add(m->d->loop, &c->w, fd, EPOLLIN, on_conn)) {
@@ -569,7 +617,7 @@ int metrics_new(struct daemon *d, struct metrics **ret_met, char *err,
 		    0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 16) ||
+	    bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, 64) ||
 	    loop_add(d->loop, &m->listen, fd, EPOLLIN, on_accept)) {
 		int r = -errno;
 
