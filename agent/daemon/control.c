@@ -56,7 +56,27 @@ static json_object *ok_reply(void)
 
 static void send_reply(struct control *ctl, struct lclient *c, json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(
+	json_object *ok;
+	int se = decide_save_error(ctl->d->dec), ae = audit_error(ctl->d->audit);
+	const char *s;
+
+	/* an action that is in force but not on disk is not simply "ok" */
+	if ((se || ae) && json_object_object_get_ex(o, "ok", &ok) &&
+	    json_object_get_boolean(ok)) {
+		char w[256];
+
+		snprintf(w, sizeof(w), "%s%s%s%s%s",
+			 se ? "decisions are in force but not saved (" : "",
+			 se ? strerror(se) : "",
+			 se ? "): retried; a restart now loses the newest" : "",
+			 se && ae ? "; " : "",
+			 ae ? "the audit log cannot be written" : "");
+		if (ae)
+			snprintf(w + strlen(w), sizeof(w) - strlen(w), " (%s)",
+				 strerror(ae));
+		json_object_object_add(o, "warning", json_object_new_string(w));
+	}
+	s = json_object_to_json_string_ext(
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	lines_reply(ctl->d->lines, c, s, strlen(s));

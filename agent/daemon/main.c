@@ -173,10 +173,11 @@ refused:
 
 /* ---- loop handlers ---------------------------------------------------------- */
 
-/* After each wake-up: the engine's next deadline, and the state file
- * rewritten (and fsync'd) at most every STATE_SAVE_NS, so a burst of
- * decisions costs one write and the loop never waits for the disk between
- * them. Enforcement is already in the (pinned) maps when this runs. */
+/* After each wake-up: the engine's next deadline, and what was decided
+ * made durable at most every STATE_SAVE_NS (decide_flush: the journal's
+ * fdatasync, now and then a new state file), so a burst of decisions costs
+ * one sync and the loop never waits for the disk between them. Each
+ * decision is in the journal (a write) before its dataplane entry. */
 static void after_wakeup(struct daemon *d)
 {
 	int r = loop_timer_at(&d->timer, decide_next_deadline(d->dec));
@@ -185,7 +186,7 @@ static void after_wakeup(struct daemon *d)
 		log_error("timerfd: %s", strerror(-r));
 	if (decide_dirty(d->dec) && !d->state_save_armed) {
 		if (loop_timer_in(&d->state_timer, STATE_SAVE_NS, 0))
-			decide_save(d->dec);
+			decide_flush(d->dec);
 		else
 			d->state_save_armed = true;
 	}
@@ -197,8 +198,12 @@ static void on_state_timer(struct watch *w, uint32_t events)
 
 	loop_timer_ack(w);
 	d->state_save_armed = false;
-	if (decide_dirty(d->dec))
-		decide_save(d->dec);
+	/* a failed write (disk full) is tried again with backoff; the
+	 * decisions stay in force meanwhile (the log, xcrsctl's answers and
+	 * xcrs_state_saved say so) */
+	if (decide_dirty(d->dec) && decide_flush(d->dec) &&
+	    !loop_timer_in(&d->state_timer, decide_retry_ns(d->dec), 0))
+		d->state_save_armed = true;
 }
 
 static void on_timer(struct watch *w, uint32_t events)

@@ -603,6 +603,9 @@ int main(int argc, char **argv)
 		json_object_put(rep);
 		return EXIT_AGENT;
 	}
+	if (!json && json_object_object_get_ex(rep, "warning", &ok))
+		fprintf(stderr, "xcrsctl: warning: %s\n",
+			json_object_get_string(ok));
 	if (!json) {
 		if (!strcmp(cmd, "status"))
 			print_status(rep);

@@ -34,6 +34,7 @@
 #include <linux/if_link.h>
 #include <criterion/criterion.h>
 
+#include "addr.h"
 #include "agentenv.h"
 #include "dataplane.h"
 #include "livetraffic.h"
@@ -441,4 +442,43 @@ Test(faults, flood_of_events_keeps_memory_bounded_and_reactions_right)
 		cr_expect(strstr(out, addr), "%s not reacted:\n%s", addr, out);
 	}
 	cr_expect_null(strstr(out, "198.51."), "a non-subscriber reacted");
+}
+
+/* (e) kill -9 inside a burst of decisions: the dataplane holds each one as
+ * soon as it is made; the state file is written in batches. Whatever the
+ * dataplane holds, the restarted agent knows (shows and can release). */
+Test(faults, kill9_inside_a_burst_of_decisions_leaves_none_unknown)
+{
+	enum { N = 40 };
+	char out[16384], ip[32];
+	int fd = eve_connect(), known = 0, got = -1;
+	struct xcrs_addr last;
+	struct xcrs_sub v;
+
+	addr_parse("192.0.2.139", &last);
+	for (int i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 100 + i);
+		eve_send(fd, ip, "198.51.100.9");
+	}
+	/* killed the moment the last entry is in the dataplane: the batch
+	 * save (20 ms) has not run */
+	for (int i = 0; i < 20000 && got; i++) {
+		got = dp_sub_get(ro, &last, &v);
+		if (got)
+			usleep(100);
+	}
+	stop_agent(SIGKILL);
+	close(fd);
+	cr_assert_eq(got, 0, "the burst did not reach the dataplane");
+	start_agent();
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0, "%s", out);
+	for (int i = 0; i < N; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d ", 100 + i);
+		known += strstr(out, ip) != NULL;
+	}
+	cr_expect_eq(known, N, "%d of %d decisions in the dataplane are "
+		     "known to the restarted agent", known, N);
+	/* and each can be released */
+	cr_expect_eq(ctl(out, sizeof(out), "release 192.0.2.139"), 0, "%s",
+		     out);
 }

@@ -6,12 +6,16 @@
  * that consumers registered as ports hear of every change.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <criterion/criterion.h>
 
 #include "addr.h"
 #include "clock.h"
+#include "correlate.h"
 #include "decide.h"
 #include "enforce.h"
 
@@ -451,4 +455,216 @@ Test(decide, an_unknown_level_is_refused)
 	cr_expect_eq(react("192.0.2.5", "jailed", err, sizeof(err)), -ENOENT);
 	cr_expect(strstr(err, "jailed"), "%s", err);
 	cr_expect_eq(fk.nsubs, 1);
+}
+
+/* ---- the state file and the decision journal ----------------------------- */
+
+static char sdir[64], spath[128], jpath[160];
+static struct policy *spol;
+
+static void state_setup(void)
+{
+	struct policy_error e;
+	char text[sizeof(policy_text) + 256];
+	const char *agent = "agent:\n";
+	const char *at = strstr(policy_text, agent) + strlen(agent);
+
+	setup();
+	snprintf(sdir, sizeof(sdir), "/tmp/xcrs-decide-XXXXXX");
+	cr_assert(mkdtemp(sdir));
+	snprintf(spath, sizeof(spath), "%s/state.json", sdir);
+	snprintf(jpath, sizeof(jpath), "%s.journal", spath);
+	snprintf(text, sizeof(text), "%.*s  state_file: %s\n%s",
+		 (int)(at - policy_text), policy_text, spath, at);
+	cr_assert_eq(policy_load_string(text, strlen(text), "p.yaml", &spol,
+					&e),
+		     0, "%s", e.msg);
+	/* the layers again, on the policy with a state file */
+	decide_free(dec);
+	cr_assert_eq(decide_new(spol, enf, NULL, &dec), 0);
+}
+
+static void state_teardown(void)
+{
+	char cmd[128];
+	struct rlimit rl;
+
+	getrlimit(RLIMIT_FSIZE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_FSIZE, &rl);
+	teardown();
+	policy_free(spol);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", sdir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+/* The agent after a restart: a new decision layer loads what is on disk. */
+static struct decide *restart(char *err, size_t len)
+{
+	struct decide *d;
+
+	cr_assert_eq(decide_new(spol, enf, NULL, &d), 0);
+	if (decide_load(d, err, len)) {
+		decide_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static bool known(struct decide *d, const char *s)
+{
+	struct xcrs_addr a = A(s);
+	struct corr_view v;
+
+	return corr_terminal(decide_engine(d), &a, &v) == 0;
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+TestSuite(state, .init = state_setup, .fini = state_teardown);
+
+Test(state, decisions_never_saved_come_back_from_the_journal)
+{
+	char err[512];
+	struct decide *d2;
+	struct xcrs_addr pfx = A("203.0.113.0");
+	uint64_t now = now_mono(), until;
+	const char *rule;
+
+	cr_assert_eq(decide_load(dec, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(react("192.0.2.5", "quarantined", err, sizeof(err)), 0);
+	cr_assert_eq(react("192.0.2.6", "quarantined", err, sizeof(err)), 0);
+	cr_assert_eq(decide_save(dec), 0);
+	/* after the last snapshot: two more, one release, a containment and
+	 * a prefix; then the agent dies (no flush, no save) */
+	cr_assert_eq(react("192.0.2.7", "quarantined", err, sizeof(err)), 0);
+	cr_assert_eq(react("192.0.2.8", "quarantined", err, sizeof(err)), 0);
+	{
+		struct xcrs_addr a = A("192.0.2.5");
+
+		cr_assert_eq(decide_release(dec, &a, 128, "t", now, err,
+					    sizeof(err)),
+			     0, "%s", err);
+	}
+	cr_assert_eq(decide_contain(dec, 0, XCRS_CONTAIN_NONE, 0, "worm", "t",
+				    now, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(decide_react(dec, &pfx, 96 + 28, "quarantined", 0, "t",
+				  "t", 0, now, err, sizeof(err)),
+		     0, "%s", err);
+	d2 = restart(err, sizeof(err));
+	cr_assert(d2, "%s", err);
+	cr_expect(!known(d2, "192.0.2.5"), "a release was forgotten");
+	cr_expect(known(d2, "192.0.2.6"), "the snapshot's decision is gone");
+	cr_expect(known(d2, "192.0.2.7") && known(d2, "192.0.2.8"),
+		  "decisions after the snapshot were lost");
+	cr_expect_eq(corr_scope_state(decide_engine(d2), 0, &until, &rule), 1,
+		     "the containment was lost");
+	{
+		json_object *p = decide_prefixes_json(d2, false);
+
+		cr_expect_eq(json_object_array_length(p), 1,
+			     "the prefix decision was lost");
+		json_object_put(p);
+	}
+	/* restarted twice: replaying again changes nothing */
+	decide_free(d2);
+	d2 = restart(err, sizeof(err));
+	cr_assert(d2, "%s", err);
+	cr_expect(!known(d2, "192.0.2.5") && known(d2, "192.0.2.7"));
+	decide_free(d2);
+}
+
+Test(state, a_journal_older_than_the_state_file_is_not_replayed)
+{
+	char err[512], text[512];
+	struct decide *d2;
+
+	cr_assert_eq(decide_load(dec, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(react("192.0.2.6", "quarantined", err, sizeof(err)), 0);
+	cr_assert_eq(decide_save(dec), 0);
+	/* a crash between the rename and the journal's new start: the old
+	 * journal (generation 0) says 192.0.2.9 is quarantined, which the
+	 * state file (generation 1) has already taken into account */
+	snprintf(text, sizeof(text),
+		 "{\"journal\":0}\n{\"terminal\":\"192.0.2.9\",\"reactions\":"
+		 "[{\"rule\":\"x\",\"level\":\"quarantined\",\"until_ms\":0,"
+		 "\"release_on_clean\":false,\"why\":\"old\"}]}\n");
+	put(jpath, text);
+	d2 = restart(err, sizeof(err));
+	cr_assert(d2, "%s", err);
+	cr_expect(known(d2, "192.0.2.6"));
+	cr_expect(!known(d2, "192.0.2.9"), "a stale journal was replayed");
+	decide_free(d2);
+}
+
+Test(state, a_torn_last_record_is_ignored_a_damaged_one_stops_the_start)
+{
+	char err[512];
+	struct decide *d2;
+	FILE *f;
+
+	cr_assert_eq(decide_load(dec, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(react("192.0.2.6", "quarantined", err, sizeof(err)), 0);
+	/* a crash inside a write: half a record at the end */
+	f = fopen(jpath, "a");
+	fputs("{\"terminal\":\"192.0.2.9\",\"reac", f);
+	fclose(f);
+	d2 = restart(err, sizeof(err));
+	cr_assert(d2, "a torn last record stopped the start: %s", err);
+	cr_expect(known(d2, "192.0.2.6") && !known(d2, "192.0.2.9"));
+	decide_free(d2);
+	/* garbage before the end is damage: the start stops and says so */
+	f = fopen(jpath, "a");
+	fputs("\nnot json\n{\"terminal\":\"192.0.2.10\",\"reactions\":[]}\n", f);
+	fclose(f);
+	err[0] = '\0';
+	cr_expect_null(restart(err, sizeof(err)));
+	cr_expect(strstr(err, "damaged") && strstr(err, jpath), "%s", err);
+}
+
+Test(state, a_full_disk_keeps_decisions_and_saves_them_when_space_returns)
+{
+	char err[512];
+	struct decide *d2;
+	struct rlimit rl;
+	char ip[32];
+
+	signal(SIGXFSZ, SIG_IGN); /* writes past the limit fail with EFBIG */
+	cr_assert_eq(decide_load(dec, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(decide_save(dec), 0);
+	/* the disk fills: no file may grow past 600 bytes */
+	getrlimit(RLIMIT_FSIZE, &rl);
+	rl.rlim_cur = 600;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 1 + i);
+		cr_assert_eq(react(ip, "quarantined", err, sizeof(err)), 0,
+			     "a full disk refused a decision: %s", err);
+	}
+	cr_expect_neq(decide_save_error(dec), 0, "a failed write unseen");
+	cr_expect_neq(decide_flush(dec), 0);
+	cr_expect_geq(decide_save_failures(dec), 2);
+	cr_expect_geq(decide_retry_ns(dec), 100000000ull);
+	cr_expect(decide_dirty(dec), "a failed save is not retried");
+	/* space returns: the next try saves everything */
+	rl.rlim_cur = rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	cr_expect_eq(decide_flush(dec), 0);
+	cr_expect_eq(decide_save_error(dec), 0);
+	cr_expect(!decide_dirty(dec));
+	d2 = restart(err, sizeof(err));
+	cr_assert(d2, "%s", err);
+	for (int i = 0; i < 8; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 1 + i);
+		cr_expect(known(d2, ip), "%s was lost", ip);
+	}
+	decide_free(d2);
 }

@@ -107,6 +107,28 @@ int corr_restore_scope(struct corr *c, int scope, const char *rule,
 	return 0;
 }
 
+size_t corr_each_reaction_of(const struct corr *c, const struct xcrs_addr *a,
+			     corr_save_fn fn, void *ctx)
+{
+	const struct term *t = ci_find(c, a);
+
+	if (!t)
+		return 0;
+	for (size_t i = 0; i < t->nr; i++) {
+		struct corr_saved s = {
+			.terminal = t->a,
+			.rule = t->r[i].rule,
+			.level = t->r[i].level,
+			.until_ns = t->r[i].until,
+			.release_on_clean = t->r[i].release_on_clean,
+			.why = t->r[i].why,
+		};
+
+		fn(ctx, &s);
+	}
+	return t->nr;
+}
+
 void corr_each_reaction(const struct corr *c, corr_save_fn fn, void *ctx)
 {
 	for (int b = 0; b < CORR_BUCKETS; b++)

@@ -166,5 +166,8 @@ struct corr_saved {
 };
 typedef void (*corr_save_fn)(void *ctx, const struct corr_saved *s);
 void corr_each_reaction(const struct corr *c, corr_save_fn fn, void *ctx);
+/* The reactions of one terminal (for the decision journal); how many. */
+size_t corr_each_reaction_of(const struct corr *c, const struct xcrs_addr *a,
+			     corr_save_fn fn, void *ctx);
 
 #endif

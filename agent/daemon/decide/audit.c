@@ -12,6 +12,8 @@
 
 struct audit {
 	int fd;
+	int err;	   /* errno of the last write, 0 if it succeeded */
+	uint64_t failures;
 };
 
 int audit_open(const char *path, struct audit **ret_audit)
@@ -55,12 +57,35 @@ void audit_write(struct audit *au, json_object *rec)
 	if (line) {
 		memcpy(line, s, n);
 		line[n] = '\n';
-		if (au && write(au->fd, line, n + 1) != (ssize_t)(n + 1))
-			log_error("audit log: write failed: %s",
-				  strerror(errno));
+		ssize_t w = au ? write(au->fd, line, n + 1) : (ssize_t)n + 1;
+
+		if (w != (ssize_t)(n + 1)) {
+			int e = w < 0 ? errno : ENOSPC;
+
+			au->failures++;
+			if (au->err != e)
+				log_error("audit log: write failed: %s (records "
+					  "are lost until it works again)",
+					  strerror(e));
+			au->err = e;
+		} else if (au && au->err) {
+			log_info("audit log: written again (%llu records "
+				 "lost)", (unsigned long long)au->failures);
+			au->err = 0;
+		}
 		free(line);
 	}
 	json_object_put(rec);
+}
+
+int audit_error(const struct audit *au)
+{
+	return au ? au->err : 0;
+}
+
+uint64_t audit_failures(const struct audit *au)
+{
+	return au ? au->failures : 0;
 }
 
 void audit_add_str(json_object *rec, const char *k, const char *v)

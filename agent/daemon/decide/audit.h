@@ -20,6 +20,10 @@ void audit_close(struct audit *au);
 /* Adds "time" and appends rec; takes rec. au may be NULL (nothing is
  * written: tools and tests). */
 void audit_write(struct audit *au, json_object *rec);
+/* The errno of the last write if it failed (disk full), else 0; and how
+ * many records could not be written so far. */
+int audit_error(const struct audit *au);
+uint64_t audit_failures(const struct audit *au);
 /* rec[k] = v unless v is NULL or "". */
 void audit_add_str(json_object *rec, const char *k, const char *v);
 /* rec["until"] = RFC 3339 of a CLOCK_MONOTONIC time, unless it is 0. */

@@ -30,7 +30,17 @@ struct decide {
 	enum xcrs_contain_mode *scope_mode;
 	struct pdec *pdecs;
 	size_t npdecs;
-	bool dirty;
+	bool dirty; /* a snapshot is due (what the journal does not hold) */
+	/* The decision journal (decide-state.c): every decision appended as
+	 * it is made, before its dataplane entry; fdatasync'd in batches;
+	 * folded into the state file (a snapshot) now and then. */
+	int jfd;	  /* -1: none (before decide_load, or not writable) */
+	uint64_t jgen;	  /* the snapshot the journal follows */
+	size_t jrecords;  /* appended since that snapshot */
+	bool jsync;	  /* appended since the last fdatasync */
+	bool jbroken;	  /* a record was lost: the next snapshot must succeed */
+	int save_err;	  /* errno of the failing write, 0: all saved */
+	uint64_t save_failures, save_failing_since, save_retry_ns;
 	/* while an input is being handled: when it was read (latency), and
 	 * the first dataplane refusal of its decisions */
 	uint64_t t0;
@@ -45,6 +55,11 @@ struct decide {
 void decide_refused_never(struct decide *d, const struct xcrs_addr *a,
 			  unsigned plen, const char *what);
 void decide_observe(struct decide *d);
+/* decide-state.c: journal records of a terminal's reactions, a scope's
+ * containment, the prefix decisions */
+void journal_terminal(struct decide *d, const struct xcrs_addr *a);
+void journal_scope(struct decide *d, int scope);
+void journal_prefixes(struct decide *d);
 /* decide-prefixes.c */
 int pdec_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
 	       const char *level, uint64_t until, const char *why, char *err,

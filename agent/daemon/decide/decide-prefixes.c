@@ -90,7 +90,7 @@ int pdec_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
 	d->rep.prefixes = d->npdecs;
 	audit(d, "react-prefix", &pd);
 	log_info("%s -> %s (prefix; operator: %s)", pf, level, why);
-	d->dirty = true;
+	journal_prefixes(d);
 	return 0;
 }
 
@@ -106,7 +106,7 @@ static void remove_at(struct decide *d, size_t i, const char *event)
 	audit(d, event, &pd);
 	addr_prefix_format(&pd.a, pd.plen, pf, sizeof(pf));
 	log_info("%s released (prefix; %s)", pf, event);
-	d->dirty = true;
+	journal_prefixes(d);
 }
 
 int pdec_release(struct decide *d, const struct xcrs_addr *a, unsigned plen)

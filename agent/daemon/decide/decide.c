@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "abinames.h"
@@ -66,7 +67,11 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 	bool held;
 
 	d->rep.decisions++;
-	d->dirty = true;
+	/* in the journal before the dataplane entry is written */
+	if (terminal)
+		journal_terminal(d, &dc->terminal);
+	else
+		journal_scope(d, dc->scope);
 	held = terminal && d->holder &&
 	       d->holder(d->holder_ctx, p, &dc->terminal, &h);
 	if (terminal)
@@ -197,6 +202,7 @@ int decide_new(const struct policy *p, struct enforce *enf,
 	d->p = p;
 	d->enf = enf;
 	d->au = au;
+	d->jfd = -1;
 	d->scope_mode = calloc(p->nscopes + 1, sizeof(*d->scope_mode));
 	if (!d->scope_mode) {
 		free(d);
@@ -217,6 +223,8 @@ void decide_free(struct decide *d)
 	if (!d)
 		return;
 	corr_free(d->corr);
+	if (d->jfd >= 0)
+		close(d->jfd);
 	free(d->scope_mode);
 	free(d->pdecs);
 	free(d);
@@ -255,7 +263,7 @@ bool decide_reacted(const struct decide *d, const struct xcrs_addr *a)
 
 bool decide_dirty(const struct decide *d)
 {
-	return d->dirty;
+	return d->dirty || d->jsync;
 }
 
 void decide_mark_dirty(struct decide *d)
@@ -543,7 +551,7 @@ int decide_contain(struct decide *d, int scope, enum xcrs_contain_mode mode,
 		snprintf(err, errlen, "contain %s: %s", name, strerror(-r));
 		return r;
 	}
-	d->dirty = true;
+	journal_scope(d, scope); /* the mode, also when already contained */
 	return end(d, name, err, errlen);
 }
 

@@ -176,13 +176,32 @@ int decide_set_offences(struct decide *d, const struct xcrs_addr *who,
 
 /* ---- the state file (decide-state.c) ------------------------------------- */
 
-/* Whether something changed since the last save. */
+/*
+ * Decisions are appended to a journal (<state_file>.journal) as they are
+ * made, before their dataplane entries, so a restarted agent (also after
+ * kill -9) knows every decision it made; decide_flush() makes them durable
+ * in batches (fdatasync) and folds them into the state file now and then
+ * (temporary file, fsync, rename; the journal starts again after it).
+ */
+/* Whether something is not durable yet (decide_flush is due). */
 bool decide_dirty(const struct decide *d);
 void decide_mark_dirty(struct decide *d);
-/* Writes the state file (temporary file, fsync, rename). */
+/* Writes the state file and starts a new journal. */
 int decide_save(struct decide *d);
-/* Restores what the state file holds (before decide_apply). A file that
- * cannot be read stops the start: starting without it would fail open. */
+/* Makes what was decided durable: fdatasync of the journal, or a new state
+ * file when one is due (the journal is long, a record was lost, the policy
+ * changed). 0, or -errno: nothing is lost from memory, decisions stay in
+ * force; call again after decide_retry_ns(). */
+int decide_flush(struct decide *d);
+/* After a failed flush: when to try again (backoff 100 ms .. 10 s). */
+uint64_t decide_retry_ns(const struct decide *d);
+/* 0 if every decision is saved, else the errno of the failing write. */
+int decide_save_error(const struct decide *d);
+/* Failed writes of the state file or journal so far. */
+uint64_t decide_save_failures(const struct decide *d);
+/* Restores the state file, then what the journal holds after it (before
+ * decide_apply), and opens the journal. A file that cannot be read stops
+ * the start: starting without it would fail open. */
 int decide_load(struct decide *d, char *err, size_t errlen);
 
 /* ---- views --------------------------------------------------------------- */

@@ -212,6 +212,19 @@ static void render(struct daemon *d, struct sbuf *sb)
 	head(sb, "xcrs_uptime_seconds", "gauge", "seconds since the agent started");
 	sb_printf(sb, "xcrs_uptime_seconds %" PRIu64 "\n",
 		  (uint64_t)((now_mono() - d->started_mono) / 1000000000ULL));
+	head(sb, "xcrs_state_saved", "gauge",
+	     "1 when every decision is on disk (state file and journal), 0 "
+	     "while writing fails (disk full): decisions stay in force");
+	sb_printf(sb, "xcrs_state_saved %d\n",
+		  decide_save_error(d->dec) ? 0 : 1);
+	head(sb, "xcrs_state_save_failures_total", "counter",
+	     "failed writes of the state file or the decision journal");
+	sb_printf(sb, "xcrs_state_save_failures_total %" PRIu64 "\n",
+		  decide_save_failures(d->dec));
+	head(sb, "xcrs_audit_write_failures_total", "counter",
+	     "audit records that could not be written");
+	sb_printf(sb, "xcrs_audit_write_failures_total %" PRIu64 "\n",
+		  audit_failures(d->audit));
 	head(sb, "xcrs_connections_shed_total", "counter",
 	     "connections refused for want of file descriptors (EMFILE)");
 	sb_printf(sb, "xcrs_connections_shed_total %" PRIu64 "\n",
