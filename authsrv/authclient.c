@@ -221,6 +221,7 @@ static json_object *reply_json(struct ac_conn *c, struct reply *r, int want,
 			msg = json_object_get_string(e);
 		*rc = cerr(c, r->code == 403 || r->code == 401 ? -EACCES
 			   : r->code == 404			 ? -ENOENT
+			   : r->code == 503			 ? -EAGAIN
 			   : r->code < 500			 ? -EINVAL
 								 : -EREMOTEIO,
 			   "server: %d %s", r->code, msg);

@@ -155,6 +155,7 @@ void on_keys(struct evhttp_request *req, void *arg)
 	char sub[AS_STR], k64[64];
 	struct sess_rec sess;
 	bool realm_ok = false;
+	int rc;
 
 	if (!ssl || !tls_peer_verified_by(ssl, s->as_store)) {
 		reply_err(req, 403, "Forbidden",
@@ -212,7 +213,11 @@ void on_keys(struct evhttp_request *req, void *arg)
 				   in, JSON_C_TO_STRING_PLAIN));
 		goto out;
 	}
-	if (store_sess_get(s->st, btid, now_s(), &sess)) {
+	if ((rc = store_sess_get(s->st, btid, now_s(), &sess)) == -EBUSY) {
+		reply_busy(req);
+		goto out;
+	}
+	if (rc) {
 		reply_err(req, 404, "Not Found",
 			  "%s: no such session (expired, revoked or unknown)",
 			  btid);
@@ -253,6 +258,7 @@ void on_assertion(struct evhttp_request *req, void *arg)
 	json_object *in = body_json(req), *o;
 	const char *btid, *aud, *mac_hex;
 	struct sess_rec sess;
+	int rc;
 	struct as_claims c = { 0 };
 	const struct authsrv_as *as;
 	uint8_t key[GBA_KEY], mac[32], want[32], j[16];
@@ -279,7 +285,11 @@ void on_assertion(struct evhttp_request *req, void *arg)
 			  CLOCK_SKEW_S);
 		goto out;
 	}
-	if (store_sess_get(s->st, btid, now, &sess)) {
+	if ((rc = store_sess_get(s->st, btid, now, &sess)) == -EBUSY) {
+		reply_busy(req);
+		goto out;
+	}
+	if (rc) {
 		reply_err(req, 403, "Forbidden",
 			  "%s: no such session (expired, revoked or unknown)",
 			  btid);

@@ -42,6 +42,14 @@ void reply_err(struct evhttp_request *req, int code, const char *why,
 	reply_json(req, code, why, o);
 }
 
+void reply_busy(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Retry-After", "1");
+	reply_err(req, 503, "Service Unavailable",
+		  "the database is locked by another process; try again");
+}
+
 /* The request's body as a JSON object, or NULL (a reply has been sent). */
 json_object *body_json(struct evhttp_request *req)
 {

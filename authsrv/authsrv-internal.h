@@ -68,6 +68,9 @@ void reply_json(struct evhttp_request *req, int code, const char *why,
 void reply_err(struct evhttp_request *req, int code, const char *why,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 json_object *body_json(struct evhttp_request *req);
+/* 503 with Retry-After: the database is locked by another process (the
+ * event loop does not wait for it). */
+void reply_busy(struct evhttp_request *req);
 const char *member(json_object *o, const char *key, size_t max);
 SSL *req_ssl(struct evhttp_request *req);
 const char *peer_host(struct evhttp_request *req);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sqlite3.h>
 #include <openssl/crypto.h>
 
@@ -14,7 +15,72 @@
 struct store {
 	sqlite3 *db;
 	char err[256];
+	unsigned busy_ms;	/* 0: SQLite's own 10 s wait */
+	int64_t fast_until_ms;	/* after a wait in vain: no waiting until then */
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A lock held by another process: wait busy_ms at most; when that was in
+ * vain, do not wait at all for the next second (a lock held for long costs
+ * the event loop busy_ms a second, not busy_ms a request). */
+static int on_busy(void *ctx, int n)
+{
+	struct store *st = ctx;
+	int64_t now = mono_ms();
+
+	if (now < st->fast_until_ms)
+		return 0;
+	if ((unsigned)n >= st->busy_ms) {
+		st->fast_until_ms = now + 1000;
+		return 0;
+	}
+	sqlite3_sleep(1);
+	return 1;
+}
+
+void store_set_busy_ms(struct store *st, unsigned ms)
+{
+	st->busy_ms = ms;
+	if (ms)
+		sqlite3_busy_handler(st->db, on_busy, st);
+	else
+		sqlite3_busy_timeout(st->db, 10000);
+}
+
+int store_begin(struct store *st)
+{
+	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+		snprintf(st->err, sizeof(st->err),
+			 "the database is locked by another process");
+		return -EBUSY;
+	}
+	snprintf(st->err, sizeof(st->err), "begin: %s",
+		 sqlite3_errmsg(st->db));
+	return -EIO;
+}
+
+int store_commit(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0; /* nothing open */
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	snprintf(st->err, sizeof(st->err), "commit: %s",
+		 sqlite3_errmsg(st->db));
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return -EIO;
+}
 
 static const char SCHEMA[] =
 	"PRAGMA journal_mode=WAL;"
@@ -40,9 +106,11 @@ static const char SCHEMA[] =
 
 static int fail(struct store *st, const char *what)
 {
+	int rc = sqlite3_errcode(st->db);
+
 	snprintf(st->err, sizeof(st->err), "%s: %s", what,
 		 sqlite3_errmsg(st->db));
-	return -EIO;
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY : -EIO;
 }
 
 const char *store_errmsg(struct store *st)

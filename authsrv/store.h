@@ -70,6 +70,15 @@ struct store;
 int store_open(const char *path, struct store **ret, char *err,
 	       size_t errlen);
 void store_close(struct store *st);
+/* For a server's event loop: wait at most ms for a lock another process
+ * holds (then -EBUSY), and not at all for a second after such a wait was
+ * in vain. 0: wait up to 10 s (the tools). */
+void store_set_busy_ms(struct store *st, unsigned ms);
+/* One transaction around a request (BEGIN IMMEDIATE: the write lock is
+ * taken first, so a locked database is -EBUSY before anything is done);
+ * commit ends it (a failed commit rolls back: -EIO). */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
 const char *store_errmsg(struct store *st);
 
 int store_sub_add(struct store *st, const struct sub_rec *s);

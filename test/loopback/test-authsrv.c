@@ -16,6 +16,7 @@
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "assertion.h"
 #include "authclient.h"
@@ -568,4 +569,60 @@ Test(authsrv, roaming_key_through_the_peer)
 	ac_close(&t);
 	ac_close(&pshop);
 	ac_close(&crs);
+}
+
+static long long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000LL +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Another process holds the database's write lock (authsrv's README
+ * invites several processes on one database): what needs no database is
+ * served at once, a bootstrap is told to come back (503, Retry-After), and
+ * once the lock is gone it succeeds. */
+Test(authsrv, a_locked_database_never_stalls_the_server)
+{
+	struct ac_conn c, t;
+	struct ac_usim u;
+	struct ac_session s;
+	struct timespec t0;
+	sqlite3 *db;
+	char *j = NULL;
+	long long jwks_ms, boot_ms;
+	int rc;
+
+	cr_assert_eq(sqlite3_open(ae_path(&env, "authsrv.db"), &db),
+		     SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+		     SQLITE_OK, "%s", sqlite3_errmsg(db));
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = ac_bootstrap_aka(&t, &u, &s);
+	boot_ms = ms_since(&t0);
+	cr_expect_eq(rc, -EAGAIN, "a bootstrap on a locked database: %d %s",
+		     rc, t.err);
+	cr_expect(strstr(t.err, "503") && strstr(t.err, "locked"), "%s",
+		  t.err);
+	conn(&c, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_expect_eq(ac_jwks(&c, &j), 0, "%s", c.err);
+	jwks_ms = ms_since(&t0);
+	free(j);
+	ac_close(&c);
+	cr_log_info("locked database: bootstrap refused in %lld ms, JWKS in "
+		    "%lld ms", boot_ms, jwks_ms);
+	/* behaviour, not speed: SQLite's own wait would be 10 s */
+	cr_expect_lt(boot_ms, 5000, "the bootstrap waited for the lock");
+	cr_expect_lt(jwks_ms, 5000, "JWKS waited for the database");
+	cr_assert_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* the fast-fail second is over after a second */
+	usleep(1100000);
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	ac_close(&t);
 }
