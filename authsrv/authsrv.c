@@ -217,9 +217,9 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	/* serving: a lock another process holds costs the loop 20 ms at
+	/* serving: a lock another process holds costs the loop 100 ms at
 	 * most (then 503), not SQLite's 10 s */
-	store_set_busy_ms(s.st, 20);
+	store_set_busy_ms(s.st, 100);
 	snprintf(host, sizeof(host), "%s", s.cfg->listen);
 	colon = strrchr(host, ':');
 	*colon = '\0';
