@@ -618,13 +618,14 @@ static void reap(struct daemon *d)
 
 /* Descriptors: the soft limit raised to the hard one (systemd and login
  * shells give 1024 soft beside a far higher hard limit), so that the
- * connection budgets of the listeners (reports 1024, unix sockets 256,
- * metrics 16) and the agent's own files fit under it. A listener that
+ * connection budgets of the listeners (reports 1024, control 32, each
+ * event or session socket 64, metrics 32) and the agent's own files fit
+ * under it. A listener that
  * still meets the limit sheds connections (loop_accept) instead of
  * spinning; the log says so here when the budgets do not fit. */
 static void raise_nofile(void)
 {
-	enum { BUDGET = 1024 + 256 + 16 + 128 };
+	enum { BUDGET = 1024 + 32 + 4 * 64 + 32 + 128 };
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
