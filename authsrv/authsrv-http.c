@@ -55,9 +55,9 @@ json_object *body_json(struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	struct json_tokener *tok;
 	json_object *o = NULL;
 	char *buf;
+	int r;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
 		reply_err(req, 405, "Method Not Allowed", "use POST");
@@ -75,18 +75,13 @@ json_object *body_json(struct evhttp_request *req)
 		return NULL;
 	}
 	evbuffer_copyout(in, buf, len);
-	tok = json_tokener_new_ex(8);
-	if (tok) {
-		o = json_tokener_parse_ex(tok, buf, (int)len);
-		if (json_tokener_get_error(tok) != json_tokener_success) {
-			json_object_put(o);
-			o = NULL;
-		}
-		json_tokener_free(tok);
-	}
+	r = reqbody_parse(buf, len, &o);
 	free(buf);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
+	if (r == -ENOMEM) {
+		reply_err(req, 500, "Internal Server Error", "out of memory");
+		return NULL;
+	}
+	if (r) {
 		reply_err(req, 400, "Bad Request", "the body is not a JSON object");
 		return NULL;
 	}
@@ -96,14 +91,7 @@ json_object *body_json(struct evhttp_request *req)
 /* A string member of at most max characters, or NULL. */
 const char *member(json_object *o, const char *key, size_t max)
 {
-	json_object *v;
-	const char *s;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	s = json_object_get_string(v);
-	return strlen(s) <= max ? s : NULL;
+	return reqbody_str(o, key, max);
 }
 
 SSL *req_ssl(struct evhttp_request *req)

@@ -38,6 +38,7 @@
 #include "bytes.h"
 #include "config.h"
 #include "gba.h"
+#include "reqbody.h"
 #include "log.h"
 #include "milenage.h"
 #include "scram.h"
@@ -45,7 +46,7 @@
 #include "store.h"
 #include "tlsutil.h"
 
-#define BODY_MAX 8192
+#define BODY_MAX REQBODY_MAX
 #define CLOCK_SKEW_S 300	/* assertion requests: allowed clock difference */
 
 struct srv {

@@ -2,6 +2,7 @@
 /* One worker thread and an eventfd back to the loop (see async.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -76,6 +77,7 @@ static void *worker(void *arg)
 int async_open(size_t max_queued, struct async **ret_async)
 {
 	struct async *a = calloc(1, sizeof(*a));
+	sigset_t all, old;
 	int r;
 
 	if (!a)
@@ -89,7 +91,12 @@ int async_open(size_t max_queued, struct async **ret_async)
 	}
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
+	/* the worker takes no signal: the loop's signalfd does (a thread
+	 * made before the loop blocks them would die of SIGHUP) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = -pthread_create(&a->th, NULL, worker, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
 		close(a->efd);
 		pthread_mutex_destroy(&a->mu);

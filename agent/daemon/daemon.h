@@ -58,7 +58,7 @@ struct daemon {
 	struct control *ctl;
 	struct metrics *met;
 	struct watch sig, timer, housekeeping, state_timer, dp_events,
-		deadlines;
+		deadlines, sync;
 	bool running, state_save_armed;
 	struct daemon_report rep;
 };

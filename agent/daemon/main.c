@@ -224,6 +224,14 @@ static void on_housekeeping(struct watch *w, uint32_t events)
 	decide_housekeeping(d->dec, loop_now(d->loop));
 }
 
+/* The journal's fdatasync finished on its worker. */
+static void on_sync(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, sync);
+
+	decide_sync_done(d->dec);
+}
+
 /* The connections' deadlines (control and feed sockets, metrics). */
 static void on_deadlines(struct watch *w, uint32_t events)
 {
@@ -505,6 +513,12 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	if ((r = decide_load(d->dec, err, errlen)) ||
 	    (r = dp_open(&cfg, &d->dp, err, errlen)))
 		return r;
+	if (decide_sync_fd(d->dec) >= 0 &&
+	    (r = loop_add(d->loop, &d->sync, decide_sync_fd(d->dec), EPOLLIN,
+			  on_sync))) {
+		snprintf(err, errlen, "event loop: %s", strerror(-r));
+		return r;
+	}
 	enf_set_dp(d->enf, d->dp);
 	log_info("dataplane maps under %s (%s)", pa->pin_dir,
 		 dp_reused_pins(d->dp) ? "reused" : "created");
@@ -590,6 +604,8 @@ static void stop(struct daemon *d)
 	ms_free(d->ms);
 	peers_free(d->peers);
 	keys_free(d->keys);
+	if (d->loop)
+		loop_forget(d->loop, &d->sync); /* decide_free closes it */
 	if (d->dec && decide_dirty(d->dec))
 		decide_save(d->dec);
 	decide_free(d->dec);
@@ -661,6 +677,7 @@ int main(int argc, char **argv)
 		.housekeeping.fd = -1,
 		.state_timer.fd = -1,
 		.deadlines.fd = -1,
+		.sync.fd = -1,
 		.dp_events.fd = -1,
 	};
 	struct policy_error perr;

@@ -4,7 +4,8 @@
  * text an attacker controls: a Digest Authorization header and an
  * Authentication-Info list, a B-TID, the SCRAM client-first and
  * client-final messages (server side) and server-final (client side), an
- * assertion token, a JWK set. Not fuzzed: the SCRAM server-first message
+ * assertion token, a JWK set, and the JSON body of a request as the server
+ * reads it (then each member its handlers take). Not fuzzed: the SCRAM server-first message
  * on the client side (its iteration count is the server's to choose, up
  * to SCRAM_ITER_MAX, which makes each run slow rather than wrong).
  */
@@ -15,6 +16,7 @@
 
 #include "assertion.h"
 #include "gba.h"
+#include "reqbody.h"
 #include "scram.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,6 +70,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	as_verify(s, &ks, "as.example", realms, 1, 1700000000, &replay, &cl);
 	if (as_keyset_from_jwks(s, &other) == 0)
 		as_keyset_free(&other);
+	{
+		static const char *const members[] = {
+			"id", "username", "btid", "as_id", "naf_id", "ua",
+			"nonce", "response", "auts", "client_first",
+			"client_final", "aud", "mac", "ts", "password" };
+		json_object *o;
+
+		/* the raw bytes, not the NUL-terminated copy */
+		if (reqbody_parse((const char *)data, size, &o) == 0) {
+			for (size_t i = 0;
+			     i < sizeof(members) / sizeof(members[0]); i++)
+				reqbody_str(o, members[i], 255);
+			json_object_put(o);
+		}
+	}
 	free(s);
 	return 0;
 }

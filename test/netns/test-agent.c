@@ -529,7 +529,7 @@ Test(agent, reload_with_a_bad_file_keeps_enforcement)
 	/* SIGHUP with the bad file: refused the same way, agent alive */
 	kill(agent, SIGHUP);
 	usleep(200000);
-	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0, "%s", out);
 	cr_expect(strstr(out, "quarantined"), "%s", out);
 	cr_expect_not(reach(0, WEB));
 	/* a good file that drops the web from "restricted" applies */

@@ -38,9 +38,12 @@ struct decide {
 	uint64_t jgen;	  /* the snapshot the journal follows */
 	size_t jrecords;  /* appended since that snapshot */
 	bool jsync;	  /* appended since the last fdatasync */
+	uint64_t jwritten; /* records appended, ever */
+	struct async *syncer; /* fdatasync off the loop (one job at a time) */
+	bool syncing;	  /* a job is out */
 	bool jbroken;	  /* a record was lost: the next snapshot must succeed */
 	int save_err;	  /* errno of the failing write, 0: all saved */
-	uint64_t save_failures, save_failing_since, save_retry_ns;
+	uint64_t save_failures, save_failing_since, save_retry_ns, retry_at;
 	/* while an input is being handled: when it was read (latency), and
 	 * the first dataplane refusal of its decisions */
 	uint64_t t0;

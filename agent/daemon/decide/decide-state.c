@@ -36,6 +36,7 @@
 
 #include "abinames.h"
 #include "addr.h"
+#include "async.h"
 #include "clock.h"
 #include "decide-internal.h"
 #include "log.h"
@@ -117,6 +118,7 @@ static void save_failed(struct decide *d, const char *what, int e)
 					    RETRY_MAX_NS :
 					    d->save_retry_ns * 2) :
 				   RETRY_MIN_NS;
+	d->retry_at = now_mono() + d->save_retry_ns;
 	if (d->save_err == e)
 		return;
 	if (!d->save_err)
@@ -181,6 +183,7 @@ static void journal_append(struct decide *d, json_object *rec)
 		return;
 	}
 	d->jrecords++;
+	d->jwritten++;
 	d->jsync = true;
 }
 
@@ -324,19 +327,89 @@ int decide_save(struct decide *d)
 	return d->jbroken ? -EIO : 0;
 }
 
+/* The journal's fdatasync, on the worker (a disk that takes milliseconds
+ * to sync must not hold the loop: an alert waits for nothing but its
+ * decision). */
+struct sync_job {
+	struct async_job aj;
+	int fd;
+	uint64_t upto; /* records written when it was asked for */
+	int err;
+};
+
+static void sync_work(struct async_job *aj)
+{
+	struct sync_job *j = (struct sync_job *)aj;
+
+	j->err = fdatasync(j->fd) ? errno : 0;
+}
+
+static void sync_done(struct async_job *aj, void *ctx, bool ran)
+{
+	struct sync_job *j = (struct sync_job *)aj;
+	struct decide *d = ctx;
+
+	if (d) {
+		d->syncing = false;
+		if (!ran) {
+			/* closed first: nothing to say */
+		} else if (j->err) {
+			save_failed(d, "decision journal", j->err);
+		} else {
+			if (d->jwritten == j->upto)
+				d->jsync = false;
+			save_ok(d);
+		}
+	}
+	free(j);
+}
+
+int decide_sync_fd(const struct decide *d)
+{
+	return d->syncer ? async_fd(d->syncer) : -1;
+}
+
+void decide_sync_done(struct decide *d)
+{
+	if (d->syncer)
+		async_process(d->syncer, d);
+}
+
 int decide_flush(struct decide *d)
 {
+	struct sync_job *j;
+
+	/* failing: not before the backoff says */
+	if (d->save_err && now_mono() < d->retry_at)
+		return -d->save_err;
 	if (d->dirty || d->jbroken || d->jrecords >= JOURNAL_COMPACT)
 		return decide_save(d);
-	if (d->jsync && d->jfd >= 0) {
-		if (fdatasync(d->jfd)) {
-			int e = errno;
-
-			save_failed(d, "decision journal", e);
-			return -e;
-		}
-		d->jsync = false;
+	if (!d->jsync || d->jfd < 0) {
+		save_ok(d);
+		return 0;
 	}
+	if (d->syncing)
+		return 0; /* the job out covers what it can; asked again after */
+	j = d->syncer ? calloc(1, sizeof(*j)) : NULL;
+	if (j) {
+		j->aj.work = sync_work;
+		j->aj.done = sync_done;
+		j->fd = d->jfd;
+		j->upto = d->jwritten;
+		if (!async_submit(d->syncer, &j->aj)) {
+			d->syncing = true;
+			return 0;
+		}
+		free(j);
+	}
+	/* no worker: here */
+	if (fdatasync(d->jfd)) {
+		int e = errno;
+
+		save_failed(d, "decision journal", e);
+		return -e;
+	}
+	d->jsync = false;
 	save_ok(d);
 	return 0;
 }
@@ -657,6 +730,8 @@ int decide_load(struct decide *d, char *err, size_t errlen)
 	 * (decide_mark_dirty) begins a new one */
 	journal_path(d, jpath, sizeof(jpath));
 	d->jfd = open(jpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (d->jfd >= 0 && !d->syncer && async_open(1, &d->syncer))
+		d->syncer = NULL; /* then decide_flush syncs on the loop */
 	if (d->jfd < 0)
 		log_warn("decision journal %s: %s: every decision waits for "
 			 "the next state file instead", jpath, strerror(errno));

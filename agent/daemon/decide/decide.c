@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "async.h"
+
 #include "addr.h"
 #include "abinames.h"
 #include "clock.h"
@@ -223,6 +225,7 @@ void decide_free(struct decide *d)
 	if (!d)
 		return;
 	corr_free(d->corr);
+	async_close(d->syncer, d); /* waits for a sync in progress */
 	if (d->jfd >= 0)
 		close(d->jfd);
 	free(d->scope_mode);

@@ -193,6 +193,10 @@ int decide_save(struct decide *d);
  * changed). 0, or -errno: nothing is lost from memory, decisions stay in
  * force; call again after decide_retry_ns(). */
 int decide_flush(struct decide *d);
+/* The journal's fdatasync runs on a worker thread: the loop watches this
+ * descriptor (-1: none) and calls decide_sync_done() when it is readable. */
+int decide_sync_fd(const struct decide *d);
+void decide_sync_done(struct decide *d);
 /* After a failed flush: when to try again (backoff 100 ms .. 10 s). */
 uint64_t decide_retry_ns(const struct decide *d);
 /* 0 if every decision is saved, else the errno of the failing write. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -628,7 +629,7 @@ static void on_reports_listen(struct watch *w, uint32_t events)
 	struct xcrs_addr peer;
 	char peer_s[ADDR_STRLEN + 8];
 	struct tconn *t;
-	int fd;
+	int fd, one = 1;
 
 	while ((fd = loop_accept(rs->loop, w->fd, (struct sockaddr *)&ss, &sl,
 				 "reports")) >= 0) {
@@ -657,6 +658,10 @@ static void on_reports_listen(struct watch *w, uint32_t events)
 			continue;
 		}
 		SSL_set_accept_state(t->ssl);
+		/* the handshake's session tickets and the answer are small
+		 * writes: without this, the answer waits for the terminal's
+		 * delayed ACK (40 ms) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		t->peer = peer;
 		memcpy(t->peer_s, peer_s, sizeof(t->peer_s));
 		t->since = loop_now(rs->loop);
