@@ -188,6 +188,15 @@ void on_keys(struct evhttp_request *req, void *arg)
 				  dom);
 			goto out;
 		}
+	} else if (as) {
+		/* one of our own ASs: its key goes to that AS alone, never to
+		 * a peer relaying "for" it (a partner would get the key the
+		 * CRS agent checks our users' reports with) */
+		reply_err(req, 403, "Forbidden",
+			  "%s is an application server of ours: its keys go to "
+			  "the server its certificate names, no one else",
+			  as_id);
+		goto out;
 	} else {
 		for (size_t i = 0; i < s->cfg->n_peers && !via_peer; i++)
 			if (tls_peer_has_name(ssl, s->cfg->peers[i].realm))

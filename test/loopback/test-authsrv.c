@@ -626,3 +626,46 @@ Test(authsrv, a_locked_database_never_stalls_the_server)
 	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
 	ac_close(&t);
 }
+
+/* X.1124 8.5: a key is released to the AS it is derived for and to no one
+ * else. A roaming partner's authsrv (its certificate chains to as_ca and
+ * names its realm) relays for its own ASs; asking for one of ours, it gets
+ * nothing. */
+Test(authsrv, a_peer_never_gets_a_home_servers_key)
+{
+	struct ac_conn t, peer, crs;
+	struct ac_usim u;
+	struct ac_session s;
+	struct ac_as_key k;
+	FILE *f;
+
+	kill(env.pid[0], SIGTERM);
+	waitpid(env.pid[0], NULL, 0);
+	f = fopen(env.conf[0], "a");
+	cr_assert(f);
+	fprintf(f, "peers:\n  - {realm: partner.example, address: "
+		   "\"127.0.0.1:9\", ca: %s/ca.crt}\n", env.dir);
+	fclose(f);
+	cr_assert_eq(ae_start(&env, 0, NULL), 0);
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	/* the partner (server.crt names partner.example) asks for the CRS
+	 * agent's key of our user */
+	conn(&peer, 0, "server");
+	cr_expect_eq(ac_fetch_key(&peer, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "a peer got a home AS's key: %s", peer.err);
+	/* for an AS of its own it still gets one (roaming) */
+	cr_expect_eq(ac_fetch_key(&peer, s.btid, "shop.partner.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", peer.err);
+	/* and the CRS agent itself, of course */
+	conn(&crs, 0, "crs");
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", crs.err);
+	ac_close(&t);
+	ac_close(&peer);
+	ac_close(&crs);
+}
