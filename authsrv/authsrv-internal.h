@@ -9,6 +9,7 @@
 #define XCRS_AUTHSRV_INTERNAL_H
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>

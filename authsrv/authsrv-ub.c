@@ -62,6 +62,29 @@ out:
 	OPENSSL_cleanse(&c, sizeof(c));
 }
 
+/* RFC 2617 3.2.2: nc is 8 hex digits. */
+static bool nc_valid(const char *nc)
+{
+	if (strlen(nc) != 8)
+		return false;
+	for (int i = 0; i < 8; i++)
+		if (!isxdigit((unsigned char)nc[i]))
+			return false;
+	return true;
+}
+
+/* The cnonce is echoed in Authentication-Info: visible ASCII without a
+ * quote or backslash, so that it stays one quoted string there. */
+static bool cnonce_valid(const char *cn)
+{
+	if (!*cn)
+		return false;
+	for (; *cn; cn++)
+		if (*cn < 0x21 || *cn > 0x7e || *cn == '"' || *cn == '\\')
+			return false;
+	return true;
+}
+
 void on_bootstrap(struct evhttp_request *req, void *arg)
 {
 	struct srv *s = arg;
@@ -72,7 +95,7 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	struct digest_resp d;
 	struct chal_rec c;
 	struct sess_rec sess;
-	uint8_t ks[GBA_KS];
+	uint8_t ks[GBA_KS], nb[33];
 	int rc;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -85,8 +108,25 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 			  "expected Authorization: Digest username=\"IDENTITY\"");
 		return;
 	}
-	if (digest_param(auth, "nonce", nonce, sizeof(nonce)) || !nonce[0]) {
+	/* the whole header well formed (a key never matched walks it all) */
+	if (digest_param(auth, "", want, 1) != -ENOENT) {
+		reply_err(req, 400, "Bad Request",
+			  "the Authorization header is not a Digest parameter "
+			  "list (an unterminated quote, a bad parameter)");
+		return;
+	}
+	/* only an absent or empty nonce is a first request: a bad one is
+	 * an error, not a new challenge (and an SQN step) */
+	rc = digest_param(auth, "nonce", nonce, sizeof(nonce));
+	if (rc == -ENOENT || (!rc && !nonce[0])) {
 		challenge(s, req, user); /* the first request */
+		return;
+	}
+	if (rc || strlen(nonce) != 44 ||
+	    b64_decode(nonce, 44, nb, sizeof(nb), 0) != 32) {
+		reply_err(req, 400, "Bad Request",
+			  "%s: the nonce is not one of ours (44 base64 "
+			  "characters)", user);
 		return;
 	}
 	rc = store_chal_take(s->st, nonce, now_s(), &c);
@@ -129,10 +169,13 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	    digest_param(auth, "cnonce", cnonce, sizeof(cnonce)) ||
 	    digest_param(auth, "realm", realm, sizeof(realm)) ||
 	    strcmp(qop, "auth") || strcmp(uri, "/v1/bootstrap") ||
-	    strcmp(realm, s->cfg->domain)) {
+	    strcmp(realm, s->cfg->domain) || !nc_valid(nc) ||
+	    !cnonce_valid(cnonce)) {
+		OPENSSL_cleanse(&c, sizeof(c));
 		reply_err(req, 400, "Bad Request",
 			  "Digest response needs realm, uri=/v1/bootstrap, "
-			  "qop=auth, nc, cnonce, response");
+			  "qop=auth, nc (8 hex digits), cnonce (printable, no "
+			  "quote or backslash), response");
 		return;
 	}
 	d = (struct digest_resp){ .username = user, .realm = realm,
@@ -333,9 +376,20 @@ void on_certificate(struct evhttp_request *req, void *arg)
 	}
 	/* The key arrived inside the TLS session the certificate
 	 * authenticated: an X25519 exchange in it gives both ends Ks. */
-	if (getrandom(rand, 16, 0) != 16 || cert_ks_keypair(&eph, pub) ||
-	    cert_ks_derive(eph, peer, rand, cn, ks) ||
-	    new_session(s, cn, rand, ks, "certificate", &sess)) {
+	if (getrandom(rand, 16, 0) != 16 || cert_ks_keypair(&eph, pub)) {
+		reply_err(req, 500, "Internal Server Error",
+			  "cannot make a key pair");
+		goto out;
+	}
+	/* a low-order point (all zero, …) gives no shared secret: the
+	 * client's error, not ours */
+	if (cert_ks_derive(eph, peer, rand, cn, ks)) {
+		OPENSSL_cleanse(ks, sizeof(ks));
+		reply_err(req, 400, "Bad Request",
+			  "x25519: not a usable public key");
+		goto out;
+	}
+	if (new_session(s, cn, rand, ks, "certificate", &sess)) {
 		OPENSSL_cleanse(ks, sizeof(ks));
 		reply_err(req, 500, "Internal Server Error",
 			  "cannot make the session");

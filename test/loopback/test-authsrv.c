@@ -17,6 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
 
 #include "assertion.h"
 #include "authclient.h"
@@ -668,4 +672,99 @@ Test(authsrv, a_peer_never_gets_a_home_servers_key)
 	ac_close(&t);
 	ac_close(&peer);
 	ac_close(&crs);
+}
+
+/* One raw HTTPS request to server 0 (the test's own client, so that
+ * malformed headers reach the server as written): the status code, the
+ * whole answer in out. */
+static int raw_post(const char *path, const char *auth, char *out,
+		    size_t len)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	char req[4096], host[64], *colon;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n, code = -1;
+	size_t got = 0;
+	SSL *ssl;
+
+	snprintf(host, sizeof(host), "%s", env.addr[0]);
+	colon = strchr(host, ':');
+	*colon = '\0';
+	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	cr_assert_eq(SSL_connect(ssl), 1);
+	n = snprintf(req, sizeof(req),
+		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+		     "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		     path, auth);
+	cr_assert_eq(SSL_write(ssl, req, n), n);
+	while (got + 1 < len && (n = SSL_read(ssl, out + got,
+					      (int)(len - 1 - got))) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	sscanf(out, "HTTP/1.%*d %d", &code);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	return code;
+}
+
+static long long sqn_of(const char *user)
+{
+	char out[1024], cmd[128];
+	const char *p;
+
+	snprintf(cmd, sizeof(cmd), "show %s", user);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, cmd), 0, "%s", out);
+	p = strstr(out, "sqn=");
+	cr_assert(p, "%s", out);
+	return atoll(p + 4);
+}
+
+/* A request that is not a well-formed first request or answer is 400: it
+ * neither gets a challenge nor moves the SQN; an answer's nc must be 8 hex
+ * digits and its cnonce cannot carry a quote into Authentication-Info. */
+Test(authsrv, malformed_digest_requests_are_refused_without_an_sqn_step)
+{
+	static const char *const bad[] = {
+		"Digest username=\"user1@home.example\", nonce=\"abc",
+		"Digest username=\"user1@home.example\", nonce=\"zzzz\"",
+		"Digest username=\"user1@home.example\", nonce=\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"",
+		"Digest username=\"user1@home.example\", bad param",
+		"Digest username=\"user1@home.example\", realm=\"x",
+	};
+	char out[4096], auth[1024], nonce[128];
+	long long sqn = sqn_of("user1@home.example");
+	const char *p;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(raw_post("/v1/bootstrap", bad[i], out,
+				      sizeof(out)),
+			     400, "%s: %.200s", bad[i], out);
+	}
+	cr_expect_eq(sqn_of("user1@home.example"), sqn,
+		     "malformed requests moved the SQN");
+	/* a first request: a challenge, one step */
+	cr_assert_eq(raw_post("/v1/bootstrap",
+			      "Digest username=\"user1@home.example\"", out,
+			      sizeof(out)),
+		     401, "%.300s", out);
+	cr_expect_eq(sqn_of("user1@home.example"), sqn + 1);
+	p = strstr(out, "nonce=\"");
+	cr_assert(p, "%.300s", out);
+	cr_assert_eq(sscanf(p + 7, "%127[^\"]", nonce), 1);
+	/* an answer with nc that is not 8 hex digits and a cnonce carrying an
+	 * (escaped) quote */
+	snprintf(auth, sizeof(auth),
+		 "Digest username=\"user1@home.example\", realm=\"home.example\", "
+		 "nonce=\"%s\", uri=\"/v1/bootstrap\", qop=auth, nc=1, "
+		 "cnonce=\"a\\\"b\", response=\"00000000000000000000000000000000\"",
+		 nonce);
+	cr_expect_eq(raw_post("/v1/bootstrap", auth, out, sizeof(out)), 400,
+		     "%.300s", out);
+	cr_expect_null(strstr(out, "Authentication-Info"), "%.300s", out);
+	cr_expect_eq(sqn_of("user1@home.example"), sqn + 1);
 }
