@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	const char *cfgfile = NULL, *db = NULL, *k = NULL, *opc = NULL,
 		   *op = NULL, *amf = "8000", *methods = NULL, *cmd, *id;
 	unsigned long long sqn = 0;
-	unsigned long iter = 100000;
+	unsigned long iter = SCRAM_ITER_DEFAULT;
 	bool pwstdin = false;
 	struct authsrv_config *cfg = NULL;
 	struct policy_error perr;

@@ -61,6 +61,7 @@ struct srv {
 	struct signing keys;
 	uint8_t pseudo_key[32];	/* pseudonyms of users towards ASs */
 	uint8_t decoy_key[32];	/* SCRAM salts of unknown users */
+	uint32_t decoy_iter;	/* and their iterations: the usual count */
 	struct event *sig_term, *sig_int, *sig_hup, *tick;
 };
 

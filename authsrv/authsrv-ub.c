@@ -250,7 +250,7 @@ void on_password(struct evhttp_request *req, void *arg)
 			memset(&v, 0, sizeof(v));
 			gba_hmac(s->decoy_key, 32, user, strlen(user), v.salt);
 			v.salt_len = 16;
-			v.iter = SCRAM_ITER_MIN;
+			v.iter = s->decoy_iter;
 			strcpy(c.kind, "scram-decoy");
 		} else {
 			v = sub.pw;

@@ -104,6 +104,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		char err[256];
 
+		/* decoys follow the verifiers xcrs-authsrv-admin wrote */
+		s->decoy_iter = store_pw_iter_common(s->st, SCRAM_ITER_DEFAULT);
 		if (signing_load(&s->keys, s->st, false, err, sizeof(err)))
 			log_error("reload signing keys: %s", err);
 		else
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
 	/* serving: a lock another process holds costs the loop 100 ms at
 	 * most (then 503), not SQLite's 10 s */
 	store_set_busy_ms(s.st, 100);
+	s.decoy_iter = store_pw_iter_common(s.st, SCRAM_ITER_DEFAULT);
 	snprintf(host, sizeof(host), "%s", s.cfg->listen);
 	colon = strrchr(host, ':');
 	*colon = '\0';

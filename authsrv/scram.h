@@ -16,6 +16,8 @@
 #define SCRAM_SALT_MAX 64
 #define SCRAM_MSG_MAX 512
 #define SCRAM_ITER_MIN 4096
+/* xcrs-authsrv-admin's default for a new verifier. */
+#define SCRAM_ITER_DEFAULT 100000
 #define SCRAM_ITER_MAX 10000000
 
 struct scram_verifier {

@@ -154,6 +154,23 @@ int store_open(const char *path, struct store **ret, char *err,
 	return 0;
 }
 
+uint32_t store_pw_iter_common(struct store *st, uint32_t dflt)
+{
+	sqlite3_stmt *s = NULL;
+	uint32_t it = dflt;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT pw_iter FROM subscribers WHERE pw_iter "
+			       "IS NOT NULL GROUP BY pw_iter ORDER BY COUNT(*) "
+			       "DESC, pw_iter DESC LIMIT 1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return dflt;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > 0)
+		it = (uint32_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return it;
+}
+
 void store_close(struct store *st)
 {
 	if (!st)

@@ -70,6 +70,10 @@ struct store;
 int store_open(const char *path, struct store **ret, char *err,
 	       size_t errlen);
 void store_close(struct store *st);
+/* The PBKDF2 iteration count most password verifiers have (ties: the
+ * larger), or dflt when there is none: what an unknown user's decoy
+ * challenge shows, so that it looks like a real one. */
+uint32_t store_pw_iter_common(struct store *st, uint32_t dflt);
 /* For a server's event loop: wait at most ms for a lock another process
  * holds (then -EBUSY), and not at all for a second after such a wait was
  * in vain. 0: wait up to 10 s (the tools). */

@@ -677,8 +677,8 @@ Test(authsrv, a_peer_never_gets_a_home_servers_key)
 /* One raw HTTPS request to server 0 (the test's own client, so that
  * malformed headers reach the server as written): the status code, the
  * whole answer in out. */
-static int raw_post(const char *path, const char *auth, char *out,
-		    size_t len)
+static int raw_post_body(const char *path, const char *auth,
+			 const char *body, char *out, size_t len)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -698,8 +698,8 @@ static int raw_post(const char *path, const char *auth, char *out,
 	cr_assert_eq(SSL_connect(ssl), 1);
 	n = snprintf(req, sizeof(req),
 		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
-		     "Content-Length: 0\r\nConnection: close\r\n\r\n",
-		     path, auth);
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		     path, auth, strlen(body), body);
 	cr_assert_eq(SSL_write(ssl, req, n), n);
 	while (got + 1 < len && (n = SSL_read(ssl, out + got,
 					      (int)(len - 1 - got))) > 0)
@@ -710,6 +710,12 @@ static int raw_post(const char *path, const char *auth, char *out,
 	SSL_CTX_free(ctx);
 	close(fd);
 	return code;
+}
+
+static int raw_post(const char *path, const char *auth, char *out,
+		    size_t len)
+{
+	return raw_post_body(path, auth, "", out, len);
 }
 
 static long long sqn_of(const char *user)
@@ -767,4 +773,64 @@ Test(authsrv, malformed_digest_requests_are_refused_without_an_sqn_step)
 		     "%.300s", out);
 	cr_expect_null(strstr(out, "Authentication-Info"), "%.300s", out);
 	cr_expect_eq(sqn_of("user1@home.example"), sqn + 1);
+}
+
+/* SCRAM's first answer (salt, iterations) for a user who does not exist
+ * looks like a real user's: the same iteration count (the one the
+ * verifiers have) and a salt of the same length. */
+static void server_first(const char *user, char *out, size_t len)
+{
+	char body[256], ans[4096];
+	const char *p;
+
+	snprintf(body, sizeof(body),
+		 "{\"message\":\"n,,n=%s,r=abcdefghijklmnop\"}", user);
+	cr_assert_eq(raw_post_body("/v1/bootstrap/password", "none", body, ans,
+				   sizeof(ans)),
+		     200, "%.300s", ans);
+	p = strstr(ans, "r=abcdefghijklmnop");
+	cr_assert(p, "%.300s", ans);
+	snprintf(out, len, "%s", p);
+}
+
+Test(authsrv, scram_decoys_look_like_real_users)
+{
+	char real[512], ghost[512], out[512];
+	const char *ri, *gi, *rs, *gs;
+
+	/* a user with the admin's default iterations (100 000; the other
+	 * password user has 4096): the larger of the usual counts wins a
+	 * tie; the server learns of it at SIGHUP */
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), "pencil",
+			      "add pw2@home.example --methods password "
+			      "--password-stdin"),
+		     0, "%s", out);
+	kill(env.pid[0], SIGHUP);
+	server_first("pw2@home.example", real, sizeof(real));
+	ri = strstr(real, ",i=");
+	cr_assert(ri, "%s", real);
+	/* the signal is handled between requests: give it 5 s */
+	for (int i = 0; i < 50; i++) {
+		server_first("ghost@home.example", ghost, sizeof(ghost));
+		gi = strstr(ghost, ",i=");
+		if (gi && atoi(gi + 3) == atoi(ri + 3))
+			break;
+		usleep(100000);
+	}
+	rs = strstr(real, ",s=");
+	gs = strstr(ghost, ",s=");
+	cr_assert(ri && gi && rs && gs, "%s / %s", real, ghost);
+	cr_expect_eq(atoi(ri + 3), atoi(gi + 3),
+		     "iterations tell who exists: %s / %s", real, ghost);
+	/* (JSON escapes "/" as "\/": count the base64 characters) */
+	{
+		int rn = 0, gn = 0;
+
+		for (const char *p = rs + 3; p < ri; p++)
+			rn += *p != '\\';
+		for (const char *p = gs + 3; p < gi; p++)
+			gn += *p != '\\';
+		cr_expect_eq(rn, gn, "salt lengths differ: %s / %s", real,
+			     ghost);
+	}
 }
