@@ -27,6 +27,9 @@ static void usage(FILE *f)
 "  add ID (--k HEX32 (--opc HEX32 | --op HEX32)) [--amf HEX4] [--sqn N]\n"
 "         [--methods aka,password,certificate] [--password-stdin]\n"
 "  list | show ID | disable ID | enable ID\n"
+"  sessions list [ID] | sessions revoke B-TID\n"
+"                         disable revokes every session of ID (enable does\n"
+"                         not bring them back); revoke ends one\n"
 "  methods ID LIST        set the methods allowed (aka,password,certificate)\n"
 "  password ID            set the password verifier (password on stdin)\n"
 "  keys list | keys rotate | keys retire KID\n"
@@ -74,6 +77,13 @@ static int make_verifier(const char *pw, uint32_t iter,
 			SCRAM_ITER_MIN, SCRAM_ITER_MAX);
 		return -1;
 	}
+	return 0;
+}
+
+static int print_sess(const struct sess_rec *s, void *ctx)
+{
+	printf("%s %s method=%s created=%lld expires=%lld\n", s->btid, s->id,
+	       s->method, (long long)s->created, (long long)s->expires);
 	return 0;
 }
 
@@ -248,14 +258,45 @@ int main(int argc, char **argv)
 		OPENSSL_cleanse(&s, sizeof(s));
 	} else if ((!strcmp(cmd, "disable") || !strcmp(cmd, "enable")) && id &&
 		   optind + 2 == argc) {
+		int revoked = 0;
+
 		rc = store_sub_set_disabled(st, id, cmd[0] == 'd');
+		/* disabling revokes: an enable later does not bring old
+		 * sessions back */
+		if (!rc && cmd[0] == 'd' &&
+		    (revoked = store_sess_revoke_all(st, id)) < 0)
+			rc = revoked;
 		if (rc) {
 			rc = fail(st, "subscriber", id, rc);
 			goto out;
 		}
-		printf("%sd %s%s\n", cmd, id,
-		       cmd[0] == 'd' ? " (its sessions are refused from now on)"
-				     : "");
+		if (cmd[0] == 'd')
+			printf("disabled %s (%d session(s) revoked)\n", id,
+			       revoked);
+		else
+			printf("enabled %s\n", id);
+	} else if (!strcmp(cmd, "sessions") && id &&
+		   ((!strcmp(id, "list") && optind + 3 >= argc) ||
+		    (!strcmp(id, "revoke") && optind + 3 == argc))) {
+		const char *arg = optind + 2 < argc ? argv[optind + 2] : NULL;
+
+		if (id[0] == 'l') {
+			rc = store_sess_list(st, arg, (int64_t)time(NULL),
+					     print_sess, NULL);
+			if (rc < 0) {
+				fprintf(stderr, "xcrs-authsrv-admin: %s\n",
+					store_errmsg(st));
+				rc = 1;
+				goto out;
+			}
+		} else {
+			rc = store_sess_revoke(st, arg);
+			if (rc) {
+				rc = fail(st, "session", arg, rc);
+				goto out;
+			}
+			printf("revoked %s\n", arg);
+		}
 	} else if (!strcmp(cmd, "methods") && id && optind + 3 == argc) {
 		unsigned m;
 

@@ -484,6 +484,63 @@ int store_sess_get(struct store *st, const char *btid, int64_t now,
 	return fail(st, "get session");
 }
 
+int store_sess_revoke(struct store *st, const char *btid)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE btid = ?");
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, btid, -1, SQLITE_STATIC);
+	return run(st, s, "revoke session");
+}
+
+int store_sess_revoke_all(struct store *st, const char *id)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE id = ?");
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = run(st, s, "revoke sessions");
+	if (rc == -ENOENT)
+		return 0;
+	return rc ? rc : sqlite3_changes(st->db);
+}
+
+int store_sess_list(struct store *st, const char *id, int64_t now,
+		    int (*fn)(const struct sess_rec *s, void *ctx), void *ctx)
+{
+	sqlite3_stmt *s = prep(
+		st, id ? "SELECT btid, id, method, created, expires FROM "
+			 "sessions WHERE expires > ? AND id = ? ORDER BY created" :
+			 "SELECT btid, id, method, created, expires FROM "
+			 "sessions WHERE expires > ? ORDER BY created");
+	struct sess_rec r;
+	int rc, n = 0;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, now);
+	if (id)
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r)); /* no key leaves the store here */
+		text(s, 0, r.btid, sizeof(r.btid));
+		text(s, 1, r.id, sizeof(r.id));
+		text(s, 2, r.method, sizeof(r.method));
+		r.created = sqlite3_column_int64(s, 3);
+		r.expires = sqlite3_column_int64(s, 4);
+		n++;
+		if (fn(&r, ctx))
+			break;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(st, "list sessions");
+	return n;
+}
+
 int store_sess_purge(struct store *st, int64_t now)
 {
 	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE expires <= ?");

@@ -106,6 +106,14 @@ int store_sess_put(struct store *st, const struct sess_rec *s);
 int store_sess_get(struct store *st, const char *btid, int64_t now,
 		   struct sess_rec *s);
 int store_sess_purge(struct store *st, int64_t now);
+/* Revokes one session (-ENOENT: none), or every session of a subscriber
+ * (how many, or -errno). */
+int store_sess_revoke(struct store *st, const char *btid);
+int store_sess_revoke_all(struct store *st, const char *id);
+/* Calls fn for each live session of id (every subscriber's if id is NULL);
+ * how many, or -errno. */
+int store_sess_list(struct store *st, const char *id, int64_t now,
+		    int (*fn)(const struct sess_rec *s, void *ctx), void *ctx);
 
 int store_chal_put(struct store *st, const struct chal_rec *c);
 /* Takes (reads and deletes: single use) a live challenge. -ENOENT. */

@@ -300,14 +300,15 @@ Test(authsrv, disabling_revokes)
 {
 	struct ac_conn t, crs;
 	struct ac_usim u;
-	struct ac_session s;
+	struct ac_session s, s2, old;
 	struct ac_as_key k;
-	char out[512], *tok = NULL;
+	char out[2048], cmd[256], *tok = NULL;
 
 	conn(&t, 0, NULL);
 	conn(&crs, 0, "crs");
 	usim1(&u, 0);
 	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	old = s;
 	cr_assert_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
 				  GBA_UA_XCRS_REPORT, &k),
 		     0);
@@ -322,7 +323,28 @@ Test(authsrv, disabling_revokes)
 	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
 			      "enable user1@home.example"),
 		     0, "%s", out);
+	/* disabling revoked: the old session does not come back */
+	cr_expect_eq(ac_fetch_key(&crs, old.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -ENOENT, "enable brought a revoked session back");
 	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	/* one session revoked by its B-TID, the next one untouched */
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s2), 0, "%s", t.err);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "sessions list user1@home.example"),
+		     0, "%s", out);
+	cr_expect(strstr(out, s.btid) && strstr(out, s2.btid), "%s", out);
+	snprintf(cmd, sizeof(cmd), "sessions revoke %s", s.btid);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, cmd), 0, "%s",
+		     out);
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -ENOENT, "a revoked session still releases keys");
+	cr_expect_eq(ac_fetch_key(&crs, s2.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", crs.err);
+	cr_expect_neq(ae_admin(&env, out, sizeof(out), NULL, cmd), 0,
+		      "revoking twice: %s", out);
 	ac_close(&t);
 	ac_close(&crs);
 }
