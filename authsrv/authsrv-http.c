@@ -56,7 +56,7 @@ json_object *body_json(struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	json_object *o = NULL;
-	char *buf;
+	char *buf, why[96] = "";
 	int r;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -75,14 +75,15 @@ json_object *body_json(struct evhttp_request *req)
 		return NULL;
 	}
 	evbuffer_copyout(in, buf, len);
-	r = reqbody_parse(buf, len, &o);
+	r = reqbody_parse_err(buf, len, &o, why, sizeof(why));
 	free(buf);
 	if (r == -ENOMEM) {
 		reply_err(req, 500, "Internal Server Error", "out of memory");
 		return NULL;
 	}
 	if (r) {
-		reply_err(req, 400, "Bad Request", "the body is not a JSON object");
+		reply_err(req, 400, "Bad Request",
+			  "the body is not a JSON object (%s)", why);
 		return NULL;
 	}
 	return o;

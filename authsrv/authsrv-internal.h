@@ -50,6 +50,15 @@
 #define BODY_MAX REQBODY_MAX
 #define CLOCK_SKEW_S 300	/* assertion requests: allowed clock difference */
 
+/* First AKA requests: per source address a bucket of SRC_BURST refilled
+ * at SRC_RATE a second; per identity at most CHAL_PENDING_MAX challenges
+ * unanswered (so an attacker who knows an IMPI moves its SQN by that
+ * many per challenge lifetime, not by one a request). */
+#define SRC_BUCKETS 1024
+#define SRC_RATE 100.0
+#define SRC_BURST 200.0
+#define CHAL_PENDING_MAX 8
+
 struct srv {
 	struct authsrv_config *cfg;
 	struct store *st;
@@ -62,7 +71,16 @@ struct srv {
 	uint8_t pseudo_key[32];	/* pseudonyms of users towards ASs */
 	uint8_t decoy_key[32];	/* SCRAM salts of unknown users */
 	uint32_t decoy_iter;	/* and their iterations: the usual count */
+	/* first requests (each a vector and an SQN step) per source */
+	struct src_bucket {
+		char addr[48];
+		double tokens;
+		int64_t last_ms;
+	} src[SRC_BUCKETS];
 	struct event *sig_term, *sig_int, *sig_hup, *tick;
+	/* requests waiting for the database lock, in order */
+	struct parked *parked, *parked_tail;
+	struct event *retry;
 };
 
 int64_t now_s(void);

@@ -4,30 +4,99 @@
 
 /* ---- 1. bootstrap with AKA: HTTP Digest AKAv1-MD5 (RFC 3310) ---- */
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A token from the source's bucket (a table of SRC_BUCKETS by hash; a
+ * source that lands on another's slot starts full). */
+static bool src_allow(struct srv *s, const char *addr)
+{
+	uint32_t h = 2166136261u;
+	struct src_bucket *b;
+	int64_t now = mono_ms();
+
+	for (const char *p = addr; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	b = &s->src[h % SRC_BUCKETS];
+	if (strcmp(b->addr, addr)) {
+		snprintf(b->addr, sizeof(b->addr), "%s", addr);
+		b->tokens = SRC_BURST;
+		b->last_ms = now;
+	}
+	b->tokens += (double)(now - b->last_ms) * SRC_RATE / 1000.0;
+	if (b->tokens > SRC_BURST)
+		b->tokens = SRC_BURST;
+	b->last_ms = now;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+static void too_many(struct evhttp_request *req, const char *fmt,
+		     const char *arg)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+			  "Retry-After", "1");
+	reply_err(req, 429, "Too Many Requests", fmt, arg);
+}
+
+/* A first request: a challenge. An identity that does not exist (or may
+ * not use AKA) gets a decoy of the same form, stored and counted like a
+ * real one, so that nothing in the answer, nor in the answer to the next
+ * request, tells which identities exist. */
 static void challenge(struct srv *s, struct evhttp_request *req,
 		      const char *id)
 {
 	struct sub_rec sub;
-	struct mil_vector v;
+	struct mil_vector v = { 0 };
 	struct chal_rec c = { 0 };
 	uint8_t rand[16], nb[32];
 	char hdr[1024];
+	bool decoy = false;
 	int rc;
 
-	rc = store_sqn_next(s->st, id, &sub);
-	if (rc == -ENOENT || rc == -EPERM || (!rc && !(sub.methods & METHOD_AKA))) {
-		reply_err(req, 403, "Forbidden",
-			  "%s: no such subscriber, disabled, or AKA not allowed",
-			  id);
+	if (!src_allow(s, peer_host(req))) {
+		too_many(req, "too many first requests from %s; try again",
+			 peer_host(req));
 		goto out;
 	}
-	if (rc) {
+	rc = store_chal_pending(s->st, id, "aka", now_s());
+	if (rc == -EBUSY) {
+		reply_busy(req);
+		goto out;
+	}
+	if (rc >= CHAL_PENDING_MAX) {
+		too_many(req, "%s: too many challenges unanswered; answer one "
+			 "or wait for them to expire", id);
+		goto out;
+	}
+	rc = store_sqn_next(s->st, id, &sub);
+	if (rc == -EBUSY) {
+		reply_busy(req);
+		goto out;
+	}
+	if (rc == -ENOENT || rc == -EPERM ||
+	    (!rc && !(sub.methods & METHOD_AKA))) {
+		decoy = true;
+	} else if (rc) {
 		reply_err(req, 500, "Internal Server Error", "store: %s",
 			  store_errmsg(s->st));
 		goto out;
 	}
-	if (getrandom(rand, 16, 0) != 16 ||
-	    mil_vector(sub.k, sub.opc, sub.sqn, sub.amf, rand, &v)) {
+	if (decoy) {
+		/* RAND, AUTN, XRES, CK, IK: random; no SQN moves */
+		if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v)) {
+			reply_err(req, 500, "Internal Server Error", "random");
+			goto out;
+		}
+	} else if (getrandom(rand, 16, 0) != 16 ||
+		   mil_vector(sub.k, sub.opc, sub.sqn, sub.amf, rand, &v)) {
 		reply_err(req, 500, "Internal Server Error", "no vector");
 		goto out;
 	}
@@ -35,16 +104,19 @@ static void challenge(struct srv *s, struct evhttp_request *req,
 	memcpy(nb + 16, v.autn, 16);
 	b64_encode(nb, 32, c.nonce, 0);
 	snprintf(c.id, sizeof(c.id), "%s", id);
-	strcpy(c.kind, "aka");
+	strcpy(c.kind, decoy ? "aka-decoy" : "aka");
 	memcpy(c.rand, v.rand, 16);
 	memcpy(c.xres, v.xres, 8);
 	memcpy(c.ck, v.ck, 16);
 	memcpy(c.ik, v.ik, 16);
 	c.expires = now_s() +
 		    (int64_t)(s->cfg->challenge_lifetime_ns / 1000000000ull);
-	if (store_chal_put(s->st, &c)) {
-		reply_err(req, 500, "Internal Server Error", "store: %s",
-			  store_errmsg(s->st));
+	if ((rc = store_chal_put(s->st, &c))) {
+		if (rc == -EBUSY)
+			reply_busy(req);
+		else
+			reply_err(req, 500, "Internal Server Error",
+				  "store: %s", store_errmsg(s->st));
 		goto out;
 	}
 	snprintf(hdr, sizeof(hdr),
@@ -53,8 +125,9 @@ static void challenge(struct srv *s, struct evhttp_request *req,
 		 s->cfg->domain, c.nonce);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "WWW-Authenticate", hdr);
-	log_debug("bootstrap %s: challenge with SQN %llu", id,
-		  (unsigned long long)sub.sqn);
+	if (!decoy)
+		log_debug("bootstrap %s: challenge with SQN %llu", id,
+			  (unsigned long long)sub.sqn);
 	reply_json(req, 401, "Unauthorized", json_object_new_object());
 out:
 	OPENSSL_cleanse(&sub, sizeof(sub));
@@ -130,7 +203,12 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 		return;
 	}
 	rc = store_chal_take(s->st, nonce, now_s(), &c);
-	if (rc || strcmp(c.kind, "aka") || strcmp(c.id, user)) {
+	if (rc == -EBUSY) {
+		reply_busy(req);
+		return;
+	}
+	if (rc || (strcmp(c.kind, "aka") && strcmp(c.kind, "aka-decoy")) ||
+	    strcmp(c.id, user)) {
 		reply_err(req, 403, "Forbidden",
 			  "%s: unknown, used or expired nonce", user);
 		return;
@@ -181,8 +259,10 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	d = (struct digest_resp){ .username = user, .realm = realm,
 				  .nonce = nonce, .uri = uri, .qop = qop,
 				  .nc = nc, .cnonce = cnonce, .method = "POST" };
+	/* a decoy's answer fails like a wrong RES, with the same words */
 	if (digest_response(&d, c.xres, MIL_RES, false, want) ||
-	    strlen(resp) != 32 || CRYPTO_memcmp(want, resp, 32) != 0) {
+	    strlen(resp) != 32 || CRYPTO_memcmp(want, resp, 32) != 0 ||
+	    strcmp(c.kind, "aka")) {
 		OPENSSL_cleanse(&c, sizeof(c));
 		reply_err(req, 403, "Forbidden",
 			  "%s: authentication failed (wrong RES)", user);

@@ -60,26 +60,132 @@ static int setup_tls(struct srv *s, char *err, size_t errlen)
 /* ---- events ---- */
 
 /* A bootstrap writes (SQN, challenges, sessions): it runs in one
- * transaction whose write lock is taken first. A database another process
- * holds locked is a 503 at once; the event loop (JWKS, other requests)
- * never waits for it. */
-static void in_tx(struct evhttp_request *req, struct srv *s,
+ * transaction whose write lock is taken first. When another process holds
+ * the lock, the request is parked and the lock tried again every few
+ * milliseconds, up to TX_WAIT_MS, while the event loop serves everything
+ * else (JWKS, other requests); then 503 with Retry-After. Nothing has been
+ * done before the lock is taken, so trying again is safe. */
+#define TX_WAIT_MS 3000
+#define TX_RETRY_MS 2
+
+struct parked {
+	struct evhttp_request *req;
+	struct evhttp_connection *evcon;
+	void (*fn)(struct evhttp_request *req, void *arg);
+	int64_t deadline_ms;
+	struct parked *next;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs fn in a transaction; 1: the lock is held elsewhere (not run). */
+static int run_tx(struct evhttp_request *req, struct srv *s,
 		  void (*fn)(struct evhttp_request *req, void *arg))
 {
 	int r = store_begin(s->st);
 
-	if (r == -EBUSY) {
-		reply_busy(req);
-		return;
-	}
+	if (r == -EBUSY)
+		return 1;
 	if (r) {
 		reply_err(req, 500, "Internal Server Error", "store: %s",
 			  store_errmsg(s->st));
-		return;
+		return 0;
 	}
 	fn(req, s);
 	if (store_commit(s->st))
 		log_error("store: %s", store_errmsg(s->st));
+	return 0;
+}
+
+static void pop(struct srv *s)
+{
+	struct parked *p = s->parked;
+
+	s->parked = p->next;
+	if (!s->parked)
+		s->parked_tail = NULL;
+	free(p);
+}
+
+/* The parked requests in their order: as many as the lock lets through
+ * now; those past their time get 503. */
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct srv *s = arg;
+	struct timeval tv = { 0, TX_RETRY_MS * 1000 };
+	int64_t now = mono_ms();
+
+	while (s->parked) {
+		struct parked *p = s->parked;
+
+		if (!run_tx(p->req, s, p->fn)) {
+			pop(s);
+			continue;
+		}
+		/* still locked: the late ones are told to come back */
+		while (s->parked && s->parked->deadline_ms <= now) {
+			reply_busy(s->parked->req);
+			pop(s);
+		}
+		break;
+	}
+	if (s->parked)
+		evtimer_add(s->retry, &tv);
+}
+
+/* The client went away while its request waited: forget it (libevent
+ * frees the request with the connection). */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct srv *s = arg;
+
+	for (struct parked **pp = &s->parked; *pp;) {
+		struct parked *p = *pp;
+
+		if (p->evcon != evcon) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		free(p);
+	}
+	s->parked_tail = NULL;
+	for (struct parked *p = s->parked; p; p = p->next)
+		s->parked_tail = p;
+}
+
+static void in_tx(struct evhttp_request *req, struct srv *s,
+		  void (*fn)(struct evhttp_request *req, void *arg))
+{
+	struct timeval tv = { 0, TX_RETRY_MS * 1000 };
+	struct parked *p;
+
+	/* behind those already waiting, not before them */
+	if (!s->parked && !run_tx(req, s, fn))
+		return;
+	p = s->retry ? calloc(1, sizeof(*p)) : NULL;
+	if (!p || !(p->evcon = evhttp_request_get_connection(req))) {
+		free(p);
+		reply_busy(req);
+		return;
+	}
+	p->req = req;
+	p->fn = fn;
+	p->deadline_ms = mono_ms() + TX_WAIT_MS;
+	if (s->parked_tail)
+		s->parked_tail->next = p;
+	else
+		s->parked = p;
+	s->parked_tail = p;
+	evhttp_connection_set_closecb(p->evcon, on_conn_close, s);
+	if (!evtimer_pending(s->retry, NULL))
+		evtimer_add(s->retry, &tv);
 }
 
 static void tx_bootstrap(struct evhttp_request *req, void *arg)
@@ -219,9 +325,9 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
-	/* serving: a lock another process holds costs the loop 100 ms at
-	 * most (then 503), not SQLite's 10 s */
-	store_set_busy_ms(s.st, 100);
+	/* serving: a lock another process holds costs the loop 10 ms at a
+	 * time (a bootstrap then waits parked, in_tx), not SQLite's 10 s */
+	store_set_busy_ms(s.st, 10);
 	s.decoy_iter = store_pw_iter_common(s.st, SCRAM_ITER_DEFAULT);
 	snprintf(host, sizeof(host), "%s", s.cfg->listen);
 	colon = strrchr(host, ':');
@@ -258,6 +364,7 @@ int main(int argc, char **argv)
 	s.sig_int = evsignal_new(s.base, SIGINT, on_signal, &s);
 	s.sig_hup = evsignal_new(s.base, SIGHUP, on_signal, &s);
 	s.tick = event_new(s.base, -1, EV_PERSIST, on_tick, &s);
+	s.retry = evtimer_new(s.base, on_retry, &s);
 	evsignal_add(s.sig_term, NULL);
 	evsignal_add(s.sig_int, NULL);
 	evsignal_add(s.sig_hup, NULL);
@@ -276,6 +383,10 @@ out:
 		event_free(s.sig_int);
 	if (s.sig_hup)
 		event_free(s.sig_hup);
+	while (s.parked) /* their connections go with evhttp_free */
+		pop(&s);
+	if (s.retry)
+		event_free(s.retry);
 	if (s.http)
 		evhttp_free(s.http);
 	if (s.base)

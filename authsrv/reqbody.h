@@ -20,6 +20,9 @@
  * other than an object: refused). 0 with *ret (the caller puts it), or
  * -EINVAL. */
 int reqbody_parse(const char *buf, size_t len, json_object **ret);
+/* The same, saying why in err when it is refused. */
+int reqbody_parse_err(const char *buf, size_t len, json_object **ret,
+		      char *err, size_t errlen);
 /* A string member of at most max characters (and no NUL), or NULL. */
 const char *reqbody_str(json_object *o, const char *key, size_t max);
 

@@ -28,8 +28,8 @@ static int64_t mono_ms(void)
 }
 
 /* A lock held by another process: wait busy_ms at most; when that was in
- * vain, do not wait at all for the next second (a lock held for long costs
- * the event loop busy_ms a second, not busy_ms a request). */
+ * vain, do not wait at all for the next 50 ms (a lock held for long costs
+ * the event loop busy_ms in every 50 ms, not busy_ms a request). */
 static int on_busy(void *ctx, int n)
 {
 	struct store *st = ctx;
@@ -38,7 +38,7 @@ static int on_busy(void *ctx, int n)
 	if (now < st->fast_until_ms)
 		return 0;
 	if ((unsigned)n >= st->busy_ms) {
-		st->fast_until_ms = now + 1000;
+		st->fast_until_ms = now + 50;
 		return 0;
 	}
 	sqlite3_sleep(1);
@@ -581,6 +581,27 @@ int store_chal_put(struct store *st, const struct chal_rec *c)
 	sqlite3_bind_text(s, 9, c->server_first, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 10, c->expires);
 	return run(st, s, "store challenge");
+}
+
+int store_chal_pending(struct store *st, const char *id, const char *kind,
+		       int64_t now)
+{
+	sqlite3_stmt *s = prep(st, "SELECT COUNT(*) FROM challenges WHERE "
+				   "id = ? AND (kind = ? OR kind = ? || "
+				   "'-decoy') AND expires > ?");
+	int rc, n = 0;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, now);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? n : fail(st, "count challenges");
 }
 
 int store_chal_take(struct store *st, const char *nonce, int64_t now,

@@ -75,7 +75,7 @@ void store_close(struct store *st);
  * challenge shows, so that it looks like a real one. */
 uint32_t store_pw_iter_common(struct store *st, uint32_t dflt);
 /* For a server's event loop: wait at most ms for a lock another process
- * holds (then -EBUSY), and not at all for a second after such a wait was
+ * holds (then -EBUSY), and not at all for 50 ms after such a wait was
  * in vain. 0: wait up to 10 s (the tools). */
 void store_set_busy_ms(struct store *st, unsigned ms);
 /* One transaction around a request (BEGIN IMMEDIATE: the write lock is
@@ -116,6 +116,10 @@ int store_sess_list(struct store *st, const char *id, int64_t now,
 		    int (*fn)(const struct sess_rec *s, void *ctx), void *ctx);
 
 int store_chal_put(struct store *st, const struct chal_rec *c);
+/* Challenges of id of a kind ("aka" counts "aka-decoy" too) still
+ * unanswered and not expired: how many, or -errno. */
+int store_chal_pending(struct store *st, const char *id, const char *kind,
+		       int64_t now);
 /* Takes (reads and deletes: single use) a live challenge. -ENOENT. */
 int store_chal_take(struct store *st, const char *nonce, int64_t now,
 		    struct chal_rec *c);

@@ -33,6 +33,8 @@
 #define OPC1 "cd63cb71954a9f4e48a5994e37a02baf"
 
 static struct authenv env;
+static int raw_post(const char *path, const char *auth, char *out,
+		    size_t len);
 
 static void setup(void)
 {
@@ -169,12 +171,31 @@ Test(authsrv, aka_unknown_subscriber_refused)
 	struct ac_usim u;
 	struct ac_session s;
 
+	char out[4096], out2[4096], *a, *b;
+
 	conn(&t, 0, NULL);
 	usim1(&u, 0);
 	strcpy(u.id, "nobody@home.example");
-	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), -EACCES);
-	cr_expect(strstr(t.err, "403") != NULL, "%s", t.err);
+	/* the server's challenge is a decoy: the terminal's USIM finds the
+	 * network unauthentic (no one learns from the server that the
+	 * identity does not exist) */
+	cr_expect_neq(ac_bootstrap_aka(&t, &u, &s), 0);
+	cr_expect(strstr(t.err, "MAC"), "%s", t.err);
 	ac_close(&t);
+	/* a known and an unknown identity: the same status, the same form */
+	cr_assert_eq(raw_post("/v1/bootstrap",
+			      "Digest username=\"user1@home.example\"", out,
+			      sizeof(out)),
+		     401);
+	cr_assert_eq(raw_post("/v1/bootstrap",
+			      "Digest username=\"ghost@home.example\"", out2,
+			      sizeof(out2)),
+		     401, "%.300s", out2);
+	a = strstr(out, "WWW-Authenticate:");
+	b = strstr(out2, "WWW-Authenticate:");
+	cr_assert(a && b, "%.300s / %.300s", out, out2);
+	cr_expect_eq(strcspn(a, "\r\n"), strcspn(b, "\r\n"),
+		     "challenges of different length: %.200s / %.200s", a, b);
 }
 
 Test(authsrv, password_method)
@@ -435,9 +456,13 @@ Test(authsrv, assertions_verify_offline_and_survive_rotation)
 /* ---- concurrency: no SQN is ever used twice ---- */
 
 #define PARALLEL 240
+/* identities: each gets PARALLEL / IDS at once, the most challenges an
+ * identity may have unanswered (CHAL_PENDING_MAX) */
+#define IDS 30
 
 struct worker {
 	int server;
+	int who;
 	int rc;
 	uint64_t sqn;
 	char err[512];
@@ -458,6 +483,7 @@ static void *bootstrap_one(void *arg)
 	/* Each terminal copy starts at 0: any fresh SQN is accepted, so the
 	 * SQN each one accepted is the one the network chose for it. */
 	usim1(&u, 0);
+	snprintf(u.id, sizeof(u.id), "par%d@home.example", w->who);
 	w->rc = ac_bootstrap_aka(&c, &u, &s);
 	w->sqn = u.sqn_ms;
 	snprintf(w->err, sizeof(w->err), "%s", c.err);
@@ -476,34 +502,45 @@ Test(authsrv, parallel_bootstraps_never_reuse_sqn, .timeout = 300)
 {
 	static struct worker w[PARALLEL];
 	static pthread_t th[PARALLEL];
-	static uint64_t sqns[PARALLEL];
-	char out[512], want[64];
-	int ok = 0;
+	static uint64_t sqns[IDS][PARALLEL / IDS];
+	char out[512], want[64], cmd[128];
+	int ok = 0, n[IDS] = { 0 };
 
+	for (int i = 0; i < IDS; i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "add par%d@home.example --k " K1 " --opc " OPC1, i);
+		cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, cmd), 0,
+			     "%s", out);
+	}
 	/* A second server on the same database. */
 	cr_assert_eq(ae_start(&env, 1, NULL), 0);
 	for (int i = 0; i < PARALLEL; i++) {
 		w[i].server = i % 2;
+		w[i].who = i % IDS;
 		cr_assert_eq(pthread_create(&th[i], NULL, bootstrap_one, &w[i]),
 			     0);
 	}
 	for (int i = 0; i < PARALLEL; i++) {
 		pthread_join(th[i], NULL);
-		if (w[i].rc == 0)
-			sqns[ok++] = w[i].sqn;
-		else
+		if (w[i].rc == 0) {
+			sqns[w[i].who][n[w[i].who]++] = w[i].sqn;
+			ok++;
+		} else {
 			cr_log_warn("bootstrap %d failed: %s", i, w[i].err);
+		}
 	}
 	cr_expect_eq(ok, PARALLEL, "every bootstrap succeeded");
-	qsort(sqns, (size_t)ok, sizeof(sqns[0]), cmp_u64);
-	for (int i = 1; i < ok; i++)
-		cr_expect_neq(sqns[i], sqns[i - 1], "SQN %llu used twice",
-			      (unsigned long long)sqns[i]);
-	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
-			      "show user1@home.example"),
-		     0);
-	snprintf(want, sizeof(want), "sqn=%d ", PARALLEL);
-	cr_expect(strstr(out, want) != NULL, "%s", out);
+	for (int id = 0; id < IDS; id++) {
+		qsort(sqns[id], (size_t)n[id], sizeof(sqns[id][0]), cmp_u64);
+		for (int i = 1; i < n[id]; i++)
+			cr_expect_neq(sqns[id][i], sqns[id][i - 1],
+				      "par%d: SQN %llu used twice", id,
+				      (unsigned long long)sqns[id][i]);
+		snprintf(cmd, sizeof(cmd), "show par%d@home.example", id);
+		cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, cmd), 0);
+		snprintf(want, sizeof(want), "sqn=%d ", PARALLEL / IDS);
+		cr_expect(strstr(out, want) != NULL, "%s", out);
+	}
 }
 
 /* Roaming: a user of partner.example bootstraps at its home network's
@@ -855,4 +892,38 @@ Test(authsrv, scram_decoys_look_like_real_users)
 		cr_expect_eq(rn, gn, "salt lengths differ: %s / %s", real,
 			     ghost);
 	}
+}
+
+/* Knowing an IMPI is not enough to move its SQN at will: first requests
+ * that are never answered stop making vectors after CHAL_PENDING_MAX (8)
+ * per identity (429 with Retry-After), and an unknown identity is answered
+ * exactly alike. */
+Test(authsrv, unanswered_first_requests_move_the_sqn_a_bounded_amount)
+{
+	const char *const who[2] = { "user1@home.example",
+				     "ghost@home.example" };
+	char out[4096], auth[128];
+	long long sqn = sqn_of("user1@home.example");
+	int codes[2][3] = { { 0 } };
+
+	for (int k = 0; k < 2; k++) {
+		snprintf(auth, sizeof(auth), "Digest username=\"%s\"", who[k]);
+		for (int i = 0; i < 30; i++) {
+			int c = raw_post("/v1/bootstrap", auth, out,
+					 sizeof(out));
+
+			codes[k][c == 401 ? 0 : c == 429 ? 1 : 2]++;
+			if (c == 429)
+				cr_expect(strstr(out, "Retry-After:"), "%.300s",
+					  out);
+		}
+	}
+	cr_expect_eq(codes[0][0], 8, "challenges for a known IMPI");
+	cr_expect_eq(codes[0][1], 22);
+	cr_expect_eq(sqn_of("user1@home.example"), sqn + 8,
+		     "30 unanswered requests moved the SQN by %lld",
+		     sqn_of("user1@home.example") - sqn);
+	cr_expect_eq(codes[1][0], codes[0][0], "an unknown IMPI is told apart");
+	cr_expect_eq(codes[1][1], codes[0][1]);
+	cr_expect_eq(codes[0][2] + codes[1][2], 0);
 }

@@ -548,6 +548,15 @@ Test(state, decisions_never_saved_come_back_from_the_journal)
 	cr_assert_eq(react("192.0.2.7", "quarantined", err, sizeof(err)), 0);
 	cr_assert_eq(react("192.0.2.8", "quarantined", err, sizeof(err)), 0);
 	{
+		/* a record with what JSON must escape */
+		struct xcrs_addr a = A("192.0.2.9");
+
+		cr_assert_eq(decide_react(dec, &a, 128, "quarantined", 0,
+					  "say \"why\"\\\n\ttab", "t", 0, now,
+					  err, sizeof(err)),
+			     0, "%s", err);
+	}
+	{
 		struct xcrs_addr a = A("192.0.2.5");
 
 		cr_assert_eq(decide_release(dec, &a, 128, "t", now, err,
@@ -566,6 +575,13 @@ Test(state, decisions_never_saved_come_back_from_the_journal)
 	cr_expect(known(d2, "192.0.2.6"), "the snapshot's decision is gone");
 	cr_expect(known(d2, "192.0.2.7") && known(d2, "192.0.2.8"),
 		  "decisions after the snapshot were lost");
+	{
+		struct xcrs_addr a = A("192.0.2.9");
+		struct corr_view v;
+
+		cr_assert_eq(corr_terminal(decide_engine(d2), &a, &v), 0);
+		cr_expect_str_eq(v.why, "say \"why\"\\\n\ttab");
+	}
 	cr_expect_eq(corr_scope_state(decide_engine(d2), 0, &until, &rule), 1,
 		     "the containment was lost");
 	{

@@ -149,12 +149,28 @@ static void journal_path(const struct decide *d, char *buf, size_t len)
 
 /* Appends rec (taken) to the journal; a record that cannot be written
  * makes a snapshot due (it holds everything). */
+/* Appends line[0..n) (its '\n' included) to the journal. */
+static void journal_write(struct decide *d, const char *line, size_t n)
+{
+	ssize_t w = write(d->jfd, line, n);
+
+	if (w != (ssize_t)n) {
+		/* a short write leaves a torn line: the next snapshot starts a
+		 * new journal; until then nothing is appended after it */
+		d->jbroken = d->dirty = true;
+		save_failed(d, "decision journal", w < 0 ? errno : ENOSPC);
+		return;
+	}
+	d->jrecords++;
+	d->jwritten++;
+	d->jsync = true;
+}
+
 static void journal_append(struct decide *d, json_object *rec)
 {
 	const char *s;
 	size_t n;
 	char *line;
-	ssize_t w;
 
 	if (d->jfd < 0 || d->jbroken) {
 		d->dirty = true;
@@ -172,28 +188,109 @@ static void journal_append(struct decide *d, json_object *rec)
 	}
 	memcpy(line, s, n);
 	line[n] = '\n';
-	w = write(d->jfd, line, n + 1);
+	journal_write(d, line, n + 1);
 	free(line);
 	json_object_put(rec);
-	if (w != (ssize_t)(n + 1)) {
-		/* a short write leaves a torn line: the next snapshot starts a
-		 * new journal; until then nothing is appended after it */
-		d->jbroken = d->dirty = true;
-		save_failed(d, "decision journal", w < 0 ? errno : ENOSPC);
+}
+
+/* ---- a terminal's record, formatted in place (it is the one written at
+ * every decision: no allocation) ---- */
+
+struct jbuf {
+	char b[4096];
+	size_t n;
+	bool over;
+};
+
+static void jb_raw(struct jbuf *j, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (j->n + l >= sizeof(j->b)) {
+		j->over = true;
 		return;
 	}
-	d->jrecords++;
-	d->jwritten++;
-	d->jsync = true;
+	memcpy(j->b + j->n, s, l);
+	j->n += l;
+}
+
+/* s as a JSON string. */
+static void jb_str(struct jbuf *j, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	jb_raw(j, "\"");
+	for (; *s && !j->over; s++) {
+		unsigned char c = (unsigned char)*s;
+		char e[7] = { 0 };
+
+		if (c == '"' || c == '\\') {
+			e[0] = '\\';
+			e[1] = (char)c;
+		} else if (c < 0x20) {
+			memcpy(e, "\\u00", 4);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+		} else {
+			e[0] = (char)c;
+		}
+		jb_raw(j, e);
+	}
+	jb_raw(j, "\"");
+}
+
+struct jterm {
+	const struct decide *d;
+	struct jbuf *j;
+	int n;
+};
+
+static void jterm_reaction(void *ctx, const struct corr_saved *s)
+{
+	struct jterm *t = ctx;
+	char num[32];
+
+	jb_raw(t->j, t->n++ ? ",{\"rule\":" : "{\"rule\":");
+	jb_str(t->j, s->rule);
+	jb_raw(t->j, ",\"level\":");
+	jb_str(t->j, t->d->p->levels[s->level].name);
+	snprintf(num, sizeof(num), ",\"until_ms\":%lld",
+		 s->until_ns ? (long long)mono_to_real_ms(s->until_ns) : 0LL);
+	jb_raw(t->j, num);
+	jb_raw(t->j, s->release_on_clean ? ",\"release_on_clean\":true" :
+					   ",\"release_on_clean\":false");
+	jb_raw(t->j, ",\"why\":");
+	jb_str(t->j, s->why);
+	jb_raw(t->j, "}");
 }
 
 void journal_terminal(struct decide *d, const struct xcrs_addr *a)
 {
-	json_object *rec = json_object_new_object();
-	struct save_ctx sc = { d, json_object_new_array() };
+	static struct jbuf j;
+	struct jterm t = { d, &j, 0 };
+	json_object *rec;
+	struct save_ctx sc;
 	char buf[ADDR_STRLEN];
 
+	if (d->jfd < 0 || d->jbroken) {
+		d->dirty = true;
+		return;
+	}
 	addr_format(a, buf, sizeof(buf));
+	j.n = 0;
+	j.over = false;
+	jb_raw(&j, "{\"terminal\":");
+	jb_str(&j, buf);
+	jb_raw(&j, ",\"reactions\":[");
+	corr_each_reaction_of(d->corr, a, jterm_reaction, &t);
+	jb_raw(&j, "]}\n");
+	if (!j.over) {
+		journal_write(d, j.b, j.n);
+		return;
+	}
+	/* a terminal with more reactions than 4 KiB: the general way */
+	rec = json_object_new_object();
+	sc = (struct save_ctx){ d, json_object_new_array() };
 	json_object_object_add(rec, "terminal", json_object_new_string(buf));
 	corr_each_reaction_of(d->corr, a, save_reaction, &sc);
 	/* the terminal is in each reaction once more: drop it there */
