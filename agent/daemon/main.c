@@ -578,6 +578,18 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			return r;
 		}
 	}
+	/* every module has restored its state: what the pinned maps hold
+	 * beyond it (a decision never saved, then a crash) is adopted */
+	if (dp_reused_pins(d->dp)) {
+		int n = decide_reconcile(d->dec, now_mono());
+
+		if (n < 0)
+			log_warn("comparing the pinned subscriber map with the "
+				 "decisions: %s", strerror(-n));
+		else if (n)
+			log_warn("%d dataplane entr%s without a saved decision "
+				 "adopted (see above)", n, n == 1 ? "y" : "ies");
+	}
 	decide_mark_dirty(d->dec);
 	rec = json_object_new_object();
 	audit_add_str(rec, "event", "start");

@@ -482,3 +482,29 @@ Test(faults, kill9_inside_a_burst_of_decisions_leaves_none_unknown)
 	cr_expect_eq(ctl(out, sizeof(out), "release 192.0.2.139"), 0, "%s",
 		     out);
 }
+
+/* (f) An entry in the pinned map that no saved decision explains (a
+ * decision never written, then a crash: the journal makes that rare, a
+ * full disk makes it possible): the restarted agent adopts it, so it is
+ * shown and can be released, instead of staying enforced unseen. */
+Test(faults, an_entry_without_a_decision_is_adopted_at_start)
+{
+	char out[16384];
+	struct xcrs_addr a;
+	struct xcrs_sub q = { .scope = 1, .level = 1, .base_level = 1 }, got;
+
+	stop_agent(SIGKILL);
+	addr_parse("192.0.2.77", &a);
+	cr_assert_eq(dp_sub_set(ro, &a, &q), 0, "%s", dp_errmsg(ro));
+	start_agent();
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.77 ") && strstr(out, "recovered"),
+		  "the orphan entry is not shown: %s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.77"), 0, "%s",
+		     out);
+	cr_expect(dp_sub_get(ro, &a, &got) != 0 || got.level == 0,
+		  "released, the entry still holds level %u", got.level);
+	/* released, it is gone from the list too */
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0, "%s", out);
+	cr_expect_null(strstr(out, "192.0.2.77 "), "%s", out);
+}

@@ -430,6 +430,86 @@ void decide_housekeeping(struct decide *d, uint64_t now)
 	end(d, "", NULL, 0);
 }
 
+/* ---- after a crash ------------------------------------------------------------ */
+
+struct orphans {
+	struct decide *d;
+	uint64_t now;
+	struct xcrs_addr *a;
+	struct xcrs_sub *s;
+	size_t n, cap;
+};
+
+static void orphan(void *ctx, const struct xcrs_addr *a,
+		   const struct xcrs_sub *s)
+{
+	struct orphans *o = ctx;
+	struct decide *d = o->d;
+	struct decide_hold h;
+	int base;
+
+	if (s->flags & XCRS_SUB_F_PREFIX64 || s->level >= d->p->nlevels ||
+	    decide_reacted(d, a) || policy_static_sub(d->p, a) ||
+	    (d->holder && d->holder(d->holder_ctx, d->p, a, &h)))
+		return;
+	/* at the level the policy gives the address anyway: nothing held */
+	base = policy_base_level(d->p, a);
+	if ((base >= 0 && (unsigned)base == s->level && !s->expires_ns) ||
+	    (s->expires_ns && s->expires_ns <= o->now))
+		return;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 64;
+		struct xcrs_addr *na = realloc(o->a, cap * sizeof(*na));
+		struct xcrs_sub *ns;
+
+		if (!na)
+			return;
+		o->a = na;
+		ns = realloc(o->s, cap * sizeof(*ns));
+		if (!ns)
+			return;
+		o->s = ns;
+		o->cap = cap;
+	}
+	o->a[o->n] = *a;
+	o->s[o->n++] = *s;
+}
+
+int decide_reconcile(struct decide *d, uint64_t now)
+{
+	struct orphans o = { .d = d, .now = now };
+	int r = enf_sub_each(d->enf, orphan, &o);
+	char buf[ADDR_STRLEN];
+
+	if (r == -EOPNOTSUPP)
+		return 0;
+	for (size_t i = 0; r >= 0 && i < o.n; i++) {
+		json_object *rec;
+
+		if (corr_restore(d->corr, &o.a[i], "recovered", o.s[i].level,
+				 o.s[i].expires_ns, false,
+				 "found in the dataplane at start with no "
+				 "decision saved (a crash before it was "
+				 "written)"))
+			continue;
+		journal_terminal(d, &o.a[i]);
+		addr_format(&o.a[i], buf, sizeof(buf));
+		log_warn("%s: held at %s in the dataplane with no decision "
+			 "saved: adopted as rule \"recovered\" (xcrsctl "
+			 "release %s ends it)",
+			 buf, d->p->levels[o.s[i].level].name, buf);
+		rec = json_object_new_object();
+		audit_add_str(rec, "event", "recover");
+		audit_add_str(rec, "terminal", buf);
+		audit_add_str(rec, "level", d->p->levels[o.s[i].level].name);
+		audit_add_until(rec, o.s[i].expires_ns);
+		audit_write(d->au, rec);
+	}
+	free(o.a);
+	free(o.s);
+	return r < 0 ? r : (int)o.n;
+}
+
 /* ---- the operator ------------------------------------------------------------ */
 
 static void audit_operator(struct decide *d, const char *event,

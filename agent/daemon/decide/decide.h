@@ -203,6 +203,14 @@ uint64_t decide_retry_ns(const struct decide *d);
 int decide_save_error(const struct decide *d);
 /* Failed writes of the state file or journal so far. */
 uint64_t decide_save_failures(const struct decide *d);
+/* After a start on reused pins (once every module has restored its
+ * state): a host entry in the dataplane that holds a terminal above the
+ * level the policy gives it, with no decision behind it, no session and no
+ * static subscriber (a decision that was never saved, then a crash), is
+ * adopted as a decision of the rule "recovered" with the entry's level and
+ * end: known, shown and releasable, not left enforced unseen. Returns how
+ * many were adopted, or -errno. */
+int decide_reconcile(struct decide *d, uint64_t now);
 /* Restores the state file, then what the journal holds after it (before
  * decide_apply), and opens the journal. A file that cannot be read stops
  * the start: starting without it would fail open. */

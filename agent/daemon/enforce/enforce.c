@@ -494,6 +494,15 @@ int enf_prefix_each(struct enforce *e,
 	return e->ops->prefix_each(e->dp, fn, ctx);
 }
 
+int enf_sub_each(struct enforce *e,
+		 void (*fn)(void *ctx, const struct xcrs_addr *a,
+			    const struct xcrs_sub *s),
+		 void *ctx)
+{
+	return e->ops->sub_each ? e->ops->sub_each(e->dp, fn, ctx) :
+				  -EOPNOTSUPP;
+}
+
 int enf_seen_forget(struct enforce *e, const struct xcrs_addr *a)
 {
 	return e->ops->seen_del(e->dp, a);

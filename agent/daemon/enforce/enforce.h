@@ -40,6 +40,11 @@ struct enf_dp_ops {
 			   void (*fn)(void *ctx, const struct xcrs_addr *a,
 				      unsigned plen, const struct xcrs_sub *s),
 			   void *ctx);
+	/* every host entry (NULL in a fake without it) */
+	int (*sub_each)(void *dp,
+			void (*fn)(void *ctx, const struct xcrs_addr *a,
+				   const struct xcrs_sub *s),
+			void *ctx);
 	int (*fail_closed)(void *dp, bool on);
 	/* dp_batch (NULL in a fake without it) */
 	void (*batch)(void *dp, bool on);
@@ -158,6 +163,13 @@ int enf_prefix_each(struct enforce *e,
 		    void (*fn)(void *ctx, const struct xcrs_addr *a,
 			       unsigned plen, const struct xcrs_sub *s),
 		    void *ctx);
+
+/* Calls fn for every host entry the dataplane holds; how many, or -errno
+ * (-EOPNOTSUPP without the operation). */
+int enf_sub_each(struct enforce *e,
+		 void (*fn)(void *ctx, const struct xcrs_addr *a,
+			    const struct xcrs_sub *s),
+		 void *ctx);
 
 /* MS presence: forget one; expire those idle past idle_ns. */
 int enf_seen_forget(struct enforce *e, const struct xcrs_addr *a);

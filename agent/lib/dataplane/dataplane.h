@@ -186,6 +186,12 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 	       struct xcrs_sub *ret_sub);
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);
+/* Calls fn for every host entry of the subscriber map (read in batches);
+ * how many, or -errno. */
+int dp_sub_each(struct dp *dp,
+		void (*fn)(void *ctx, const struct xcrs_addr *a,
+			   const struct xcrs_sub *s),
+		void *ctx);
 /* Between dp_batch(dp, true) and dp_batch(dp, false), the programs' note
  * that the set of subscriber addresses changed (their GTP-U outer-address
  * caches start over) is written once, at the end, instead of after every

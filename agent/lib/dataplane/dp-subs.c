@@ -49,25 +49,18 @@ static void slot_free(struct dp *dp, __u32 slot)
 		slot_mark(dp, slot, false);
 }
 
-/* Learns which slots the host entries of reused maps hold. */
-int slots_init(struct dp *dp, bool reused_subs)
+int dp_sub_each(struct dp *dp,
+		void (*fn)(void *ctx, const struct xcrs_addr *a,
+			   const struct xcrs_sub *s),
+		void *ctx)
 {
 	enum { CHUNK = 4096 };
-	struct xcrs_addr *keys = NULL;
-	struct xcrs_sub *vals = NULL;
+	struct xcrs_addr *keys = calloc(CHUNK, sizeof(*keys));
+	struct xcrs_sub *vals = calloc(CHUNK, sizeof(*vals));
 	__u8 in[sizeof(struct xcrs_addr)], outb[sizeof(struct xcrs_addr)];
 	bool first = true;
 	int r = 0;
 
-	dp->nslots = dp->max[M_SUB_STATS];
-	dp->slot_used = calloc((dp->nslots + 63) / 64, sizeof(__u64));
-	if (!dp->slot_used)
-		return dp_fail(dp, -ENOMEM, "per-subscriber counter slots");
-	slot_mark(dp, 0, true);
-	if (!reused_subs)
-		return 0;
-	keys = calloc(CHUNK, sizeof(*keys));
-	vals = calloc(CHUNK, sizeof(*vals));
 	if (!keys || !vals) {
 		r = dp_fail(dp, -ENOMEM, "reading the subscriber map");
 		goto out;
@@ -84,13 +77,9 @@ int slots_init(struct dp *dp, bool reused_subs)
 			r = dp_fail(dp, e, "reading the %s", map_roles[M_SUBS]);
 			goto out;
 		}
-		dp->nsubs += n;
-		for (__u32 i = 0; i < n; i++) {
-			__u32 slot = vals[i].stats_slot;
-
-			if (slot && slot < dp->nslots)
-				slot_mark(dp, slot, true);
-		}
+		for (__u32 i = 0; i < n; i++)
+			fn(ctx, &keys[i], &vals[i]);
+		r += (int)n;
 		if (e == -ENOENT)
 			break;
 		memcpy(in, outb, sizeof(in));
@@ -100,6 +89,32 @@ out:
 	free(keys);
 	free(vals);
 	return r;
+}
+
+static void slot_of(void *ctx, const struct xcrs_addr *a,
+		    const struct xcrs_sub *s)
+{
+	struct dp *dp = ctx;
+
+	dp->nsubs++;
+	if (s->stats_slot && s->stats_slot < dp->nslots)
+		slot_mark(dp, s->stats_slot, true);
+}
+
+/* Learns which slots the host entries of reused maps hold. */
+int slots_init(struct dp *dp, bool reused_subs)
+{
+	int r;
+
+	dp->nslots = dp->max[M_SUB_STATS];
+	dp->slot_used = calloc((dp->nslots + 63) / 64, sizeof(__u64));
+	if (!dp->slot_used)
+		return dp_fail(dp, -ENOMEM, "per-subscriber counter slots");
+	slot_mark(dp, 0, true);
+	if (!reused_subs)
+		return 0;
+	r = dp_sub_each(dp, slot_of, dp);
+	return r < 0 ? r : 0;
 }
 
 /* dp->reacted_levels from the active generation's level table. */
