@@ -28,6 +28,8 @@ static void usage(FILE *f)
 "         [--methods aka,password,certificate] [--password-stdin]\n"
 "  list | show ID | disable ID | enable ID\n"
 "  sessions list [ID] | sessions revoke B-TID\n"
+"  seal                   seal every K and OPc still in clear under the\n"
+"                         configuration's key_encryption_key (-c)\n"
 "                         disable revokes every session of ID (enable does\n"
 "                         not bring them back); revoke ends one\n"
 "  methods ID LIST        set the methods allowed (aka,password,certificate)\n"
@@ -190,6 +192,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xcrs-authsrv-admin: %s\n", err);
 		goto out;
 	}
+	if (cfg && cfg->key_encryption_key[0]) {
+		uint8_t kek[32];
+
+		if (store_kek_load(cfg->key_encryption_key, kek, err,
+				   sizeof(err))) {
+			fprintf(stderr, "xcrs-authsrv-admin: %s\n", err);
+			goto out;
+		}
+		store_set_kek(st, kek);
+		OPENSSL_cleanse(kek, sizeof(kek));
+	}
 	if (!strcmp(cmd, "add") && id && optind + 2 == argc) {
 		struct sub_rec s = { 0 };
 		uint8_t opb[16];
@@ -275,6 +288,15 @@ int main(int argc, char **argv)
 			       revoked);
 		else
 			printf("enabled %s\n", id);
+	} else if (!strcmp(cmd, "seal") && !id) {
+		int n = store_seal_all(st);
+
+		if (n < 0) {
+			fprintf(stderr, "xcrs-authsrv-admin: %s\n",
+				store_errmsg(st));
+			goto out;
+		}
+		printf("sealed the K and OPc of %d subscriber(s)\n", n);
 	} else if (!strcmp(cmd, "sessions") && id &&
 		   ((!strcmp(id, "list") && optind + 3 >= argc) ||
 		    (!strcmp(id, "revoke") && optind + 3 == argc))) {

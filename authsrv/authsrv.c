@@ -313,6 +313,17 @@ int main(int argc, char **argv)
 		log_error("database %s", err);
 		goto out;
 	}
+	if (s.cfg->key_encryption_key[0]) {
+		uint8_t kek[32];
+
+		if (store_kek_load(s.cfg->key_encryption_key, kek, err,
+				   sizeof(err))) {
+			log_error("%s", err);
+			goto out;
+		}
+		store_set_kek(s.st, kek);
+		OPENSSL_cleanse(kek, sizeof(kek));
+	}
 	if (store_secret(s.st, "pseudonym", s.pseudo_key) ||
 	    store_secret(s.st, "decoy-salt", s.decoy_key) ||
 	    signing_load(&s.keys, s.st, !check, err, sizeof(err))) {

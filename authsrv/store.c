@@ -9,12 +9,17 @@
 #include <time.h>
 #include <sqlite3.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
+#include "bytes.h"
 #include "store.h"
 
 struct store {
 	sqlite3 *db;
 	char err[256];
+	bool has_kek;		/* K and OPc sealed under it */
+	uint8_t kek[32];
 	unsigned busy_ms;	/* 0: SQLite's own 10 s wait */
 	int64_t fast_until_ms;	/* after a wait in vain: no waiting until then */
 };
@@ -84,6 +89,8 @@ int store_commit(struct store *st)
 
 static const char SCHEMA[] =
 	"PRAGMA journal_mode=WAL;"
+	/* freed pages (consumed challenges: CK, IK, XRES) are overwritten */
+	"PRAGMA secure_delete=ON;"
 	"CREATE TABLE IF NOT EXISTS subscribers ("
 	" id TEXT PRIMARY KEY, k BLOB NOT NULL, opc BLOB NOT NULL,"
 	" amf BLOB NOT NULL, sqn INTEGER NOT NULL, methods INTEGER NOT NULL,"
@@ -265,12 +272,83 @@ static int run(struct store *st, sqlite3_stmt *s, const char *what)
 	"id, k, opc, amf, sqn, methods, disabled, pw_salt, pw_iter, "          \
 	"pw_stored, pw_server, created"
 
-static void sub_row(sqlite3_stmt *s, struct sub_rec *r)
+/* A sealed secret: nonce (12) || AES-256-GCM ciphertext (16) || tag (16),
+ * bound to its subscriber and column by the additional data. */
+#define SEALED 44
+
+static int seal_aad(const char *id, const char *col, char *aad, size_t n)
 {
+	return snprintf(aad, n, "xcrs-authsrv|%s|%s", col, id);
+}
+
+static int gcm(const struct store *st, bool enc, const char *id,
+	       const char *col, const uint8_t *in, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	char aad[GBA_ID_MAX + 40];
+	int alen = seal_aad(id, col, aad, sizeof(aad)), l, ok;
+	uint8_t *nonce = enc ? out : (uint8_t *)in;
+
+	if (!c)
+		return -ENOMEM;
+	if (enc && RAND_bytes(out, 12) != 1) {
+		EVP_CIPHER_CTX_free(c);
+		return -EIO;
+	}
+	ok = EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, st->kek, nonce,
+			       enc) == 1 &&
+	     EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad, alen) == 1;
+	if (ok && enc)
+		ok = EVP_CipherUpdate(c, out + 12, &l, in, 16) == 1 &&
+		     EVP_CipherFinal_ex(c, out + 28, &l) == 1 &&
+		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16,
+					 out + 28) == 1;
+	else if (ok)
+		ok = EVP_CipherUpdate(c, out, &l, in + 12, 16) == 1 &&
+		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16,
+					 (void *)(in + 28)) == 1 &&
+		     EVP_CipherFinal_ex(c, out + 16, &l) == 1;
+	EVP_CIPHER_CTX_free(c);
+	if (!ok && !enc)
+		OPENSSL_cleanse(out, 16);
+	return ok ? 0 : -EBADMSG;
+}
+
+void store_set_kek(struct store *st, const uint8_t kek[32])
+{
+	memcpy(st->kek, kek, 32);
+	st->has_kek = true;
+}
+
+/* A column of K or OPc into out[16]: plain (16 bytes, a database from
+ * before sealing) or sealed. -EKEYREJECTED: sealed and no key, or not
+ * sealed under this key. */
+static int secret(const struct store *st, sqlite3_stmt *s, int col,
+		  const char *id, const char *name, uint8_t out[16])
+{
+	const void *b = sqlite3_column_blob(s, col);
+	int n = sqlite3_column_bytes(s, col);
+
+	if (b && n == 16) {
+		memcpy(out, b, 16);
+		return 0;
+	}
+	if (!b || n != SEALED || !st->has_kek ||
+	    gcm(st, false, id, name, b, out)) {
+		memset(out, 0, 16);
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+static int sub_row(struct store *st, sqlite3_stmt *s, struct sub_rec *r)
+{
+	int bad;
+
 	memset(r, 0, sizeof(*r));
 	text(s, 0, r->id, sizeof(r->id));
-	blob(s, 1, r->k, 16);
-	blob(s, 2, r->opc, 16);
+	bad = secret(st, s, 1, r->id, "k", r->k) |
+	      secret(st, s, 2, r->id, "opc", r->opc);
 	blob(s, 3, r->amf, 2);
 	r->sqn = (uint64_t)sqlite3_column_int64(s, 4);
 	r->methods = (unsigned)sqlite3_column_int(s, 5);
@@ -289,18 +367,131 @@ static void sub_row(sqlite3_stmt *s, struct sub_rec *r)
 		}
 	}
 	r->created = sqlite3_column_int64(s, 11);
+	if (bad) {
+		snprintf(st->err, sizeof(st->err),
+			 "%s: K/OPc %s", r->id,
+			 st->has_kek ? "not sealed under this key_encryption_key" :
+				       "sealed: key_encryption_key needed");
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+int store_kek_load(const char *path, uint8_t kek[32], char *err,
+		   size_t errlen)
+{
+	struct stat sb;
+	char hex[80] = "";
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "key_encryption_key %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	if (fstat(fileno(f), &sb) || (sb.st_mode & 077)) {
+		fclose(f);
+		snprintf(err, errlen, "key_encryption_key %s: readable by "
+			 "others (mode %04o); chmod 600 it", path,
+			 (unsigned)(sb.st_mode & 07777));
+		return -EPERM;
+	}
+	n = fread(hex, 1, sizeof(hex) - 1, f);
+	fclose(f);
+	hex[n] = '\0';
+	n = strcspn(hex, "\r\n");
+	if (n != 64 || hex_decode(hex, 64, kek, 32)) {
+		OPENSSL_cleanse(hex, sizeof(hex));
+		snprintf(err, errlen, "key_encryption_key %s: expected 64 hex "
+			 "digits (openssl rand -hex 32)", path);
+		return -EINVAL;
+	}
+	OPENSSL_cleanse(hex, sizeof(hex));
+	return 0;
+}
+
+int store_seal_all(struct store *st)
+{
+	sqlite3_stmt *q, *u;
+	int rc, n = 0;
+
+	if (!st->has_kek) {
+		snprintf(st->err, sizeof(st->err), "no key_encryption_key");
+		return -EINVAL;
+	}
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return fail(st, "begin");
+	q = prep(st, "SELECT id, k, opc FROM subscribers WHERE length(k) = 16 "
+		     "AND length(opc) = 16");
+	u = prep(st, "UPDATE subscribers SET k = ?, opc = ? WHERE id = ?");
+	if (!q || !u) {
+		sqlite3_finalize(q);
+		sqlite3_finalize(u);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		uint8_t k[SEALED], opc[SEALED];
+
+		if (!id || gcm(st, true, id, "k", sqlite3_column_blob(q, 1), k) ||
+		    gcm(st, true, id, "opc", sqlite3_column_blob(q, 2), opc)) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		sqlite3_reset(u);
+		sqlite3_bind_blob(u, 1, k, SEALED, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(u, 2, opc, SEALED, SQLITE_TRANSIENT);
+		sqlite3_bind_text(u, 3, id, -1, SQLITE_TRANSIENT);
+		OPENSSL_cleanse(k, sizeof(k));
+		OPENSSL_cleanse(opc, sizeof(opc));
+		if (sqlite3_step(u) != SQLITE_DONE) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(u);
+	if (rc != SQLITE_DONE) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		snprintf(st->err, sizeof(st->err), "sealing: %s",
+			 sqlite3_errmsg(st->db));
+		return -EIO;
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(st, "commit");
+	return n;
 }
 
 int store_sub_add(struct store *st, const struct sub_rec *r)
 {
 	sqlite3_stmt *s = prep(st, "INSERT INTO subscribers (" SUB_COLS
 				   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+	uint8_t k[SEALED], opc[SEALED];
+	int kl = 16;
 
 	if (!s)
 		return -EIO;
+	if (st->has_kek) {
+		if (gcm(st, true, r->id, "k", r->k, k) ||
+		    gcm(st, true, r->id, "opc", r->opc, opc)) {
+			sqlite3_finalize(s);
+			snprintf(st->err, sizeof(st->err), "sealing K/OPc");
+			return -EIO;
+		}
+		kl = SEALED;
+	} else {
+		memcpy(k, r->k, 16);
+		memcpy(opc, r->opc, 16);
+	}
 	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 2, r->k, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, r->opc, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, k, kl, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(s, 3, opc, kl, SQLITE_TRANSIENT);
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(opc, sizeof(opc));
 	sqlite3_bind_blob(s, 4, r->amf, 2, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)r->sqn);
 	sqlite3_bind_int(s, 6, (int)r->methods);
@@ -325,8 +516,13 @@ static int sub_query(struct store *st, sqlite3_stmt *s, struct sub_rec *r,
 	if (!s)
 		return -EIO;
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		sub_row(s, r);
+	if (rc == SQLITE_ROW && sub_row(st, s, r)) {
+		/* unusable K/OPc: no vector (an SQN step may have been
+		 * taken; the subscriber is served once the key is right) */
+		sqlite3_finalize(s);
+		OPENSSL_cleanse(r, sizeof(*r));
+		return -EKEYREJECTED;
+	}
 	sqlite3_finalize(s);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -397,7 +593,7 @@ int store_sub_list(struct store *st,
 	if (!s)
 		return -EIO;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		sub_row(s, &r);
+		sub_row(st, s, &r); /* listed even when its K cannot be read */
 		n++;
 		if (fn(&r, ctx))
 			break;

@@ -70,6 +70,17 @@ struct store;
 int store_open(const char *path, struct store **ret, char *err,
 	       size_t errlen);
 void store_close(struct store *st);
+/* From now on K and OPc are written sealed under kek (AES-256-GCM, bound
+ * to the subscriber and the column) and read back with it; rows written
+ * before (plain) stay readable until store_seal_all(). Without a kek a
+ * sealed row is refused (-EKEYREJECTED), never read as a wrong key. */
+void store_set_kek(struct store *st, const uint8_t kek[32]);
+/* The key-encryption key from path: 64 hex digits in a file no one but
+ * its owner may read. 0, or -errno with err. */
+int store_kek_load(const char *path, uint8_t kek[32], char *err,
+		   size_t errlen);
+/* Seals every subscriber's K and OPc still in clear: how many, or -errno. */
+int store_seal_all(struct store *st);
 /* The PBKDF2 iteration count most password verifiers have (ties: the
  * larger), or dflt when there is none: what an unknown user's decoy
  * challenge shows, so that it looks like a real one. */

@@ -927,3 +927,73 @@ Test(authsrv, unanswered_first_requests_move_the_sqn_a_bounded_amount)
 	cr_expect_eq(codes[1][1], codes[0][1]);
 	cr_expect_eq(codes[0][2] + codes[1][2], 0);
 }
+
+static int db_len_k(const char *id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int n = -1;
+
+	cr_assert_eq(sqlite3_open(ae_path(&env, "authsrv.db"), &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT length(k), length(opc) "
+					    "FROM subscribers WHERE id = ?",
+					-1, &s, NULL),
+		     SQLITE_OK);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    sqlite3_column_int(s, 0) == sqlite3_column_int(s, 1))
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* K and OPc at rest: sealed under a key-encryption key from a file only
+ * its owner reads; rows from before stay usable and `seal` seals them; a
+ * sealed row is refused, never misread, without the key. */
+Test(authsrv, subscriber_keys_sealed_at_rest)
+{
+	char out[2048], cmd[1024];
+	struct ac_conn t;
+	struct ac_usim u;
+	struct ac_session s;
+
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sh -c 'umask 077; openssl rand -hex 32 > %s/kek && "
+			    "sed -i \"s|^  database: |  key_encryption_key: "
+			    "%s/kek\\n  database: |\" %s'",
+			    env.dir, env.dir, env.conf[0]),
+		     0, "%s", out);
+	kill(env.pid[0], SIGTERM);
+	waitpid(env.pid[0], NULL, 0);
+	cr_assert_eq(ae_start(&env, 0, NULL), 0);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "add sealed@home.example --k " K1 " --opc " OPC1),
+		     0, "%s", out);
+	cr_expect_eq(db_len_k("sealed@home.example"), 44, "K stored in clear");
+	cr_expect_eq(db_len_k("user1@home.example"), 16);
+	/* both serve: the sealed one and the one from before */
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	strcpy(u.id, "sealed@home.example");
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	usim1(&u, 0);
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL, "seal"), 0, "%s",
+		     out);
+	cr_expect_eq(db_len_k("user1@home.example"), 44, "seal left K in clear");
+	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	ac_close(&t);
+	/* without the key: refused and said so */
+	snprintf(cmd, sizeof(cmd), "%s -d %s show user1@home.example",
+		 ae_bin("xcrs-authsrv-admin"), ae_path(&env, "authsrv.db"));
+	cr_expect_neq(tn_run(NULL, out, sizeof(out), "%s", cmd), 0, "%s", out);
+	cr_expect(strstr(out, "key_encryption_key"), "%s", out);
+	/* a key file others may read stops the start */
+	snprintf(cmd, sizeof(cmd), "chmod 644 %s/kek", env.dir);
+	cr_assert_eq(tn_run(NULL, NULL, 0, "%s", cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s -c %s --check", ae_bin("xcrs-authsrv"),
+		 env.conf[0]);
+	cr_expect_neq(tn_run(NULL, out, sizeof(out), "%s", cmd), 0, "%s", out);
+	cr_expect(strstr(out, "chmod 600"), "%s", out);
+}
