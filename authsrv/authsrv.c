@@ -33,6 +33,9 @@ static int setup_tls(struct srv *s, char *err, size_t errlen)
 	s->as_store = tls_store_load(s->cfg->as_ca, err, errlen);
 	if (!s->as_store)
 		return -EINVAL;
+	if (s->cfg->as_crl[0] &&
+	    tls_store_add_crl(s->as_store, s->cfg->as_crl, err, errlen))
+		return -EINVAL;
 	if (s->cfg->user_ca[0]) {
 		s->user_store = tls_store_load(s->cfg->user_ca, err, errlen);
 		if (!s->user_store)
@@ -210,6 +213,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		char err[256];
 
+		/* a new CRL (operators refresh them): the AS store again */
+		if (s->cfg->as_crl[0]) {
+			X509_STORE *n = tls_store_load(s->cfg->as_ca, err,
+						       sizeof(err));
+
+			if (n && !tls_store_add_crl(n, s->cfg->as_crl, err,
+						    sizeof(err))) {
+				X509_STORE_free(s->as_store);
+				s->as_store = n;
+				log_info("CRL %s reloaded", s->cfg->as_crl);
+			} else {
+				X509_STORE_free(n);
+				log_error("reload CRL (the old one stays): %s",
+					  err);
+			}
+		}
 		/* decoys follow the verifiers xcrs-authsrv-admin wrote */
 		s->decoy_iter = store_pw_iter_common(s->st, SCRAM_ITER_DEFAULT);
 		if (signing_load(&s->keys, s->st, false, err, sizeof(err)))

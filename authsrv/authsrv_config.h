@@ -44,6 +44,8 @@ struct authsrv_config {
 	char database[AUTHSRV_PATH_MAX];
 	char as_ca[AUTHSRV_PATH_MAX];		/* CA of AS/peer client certs */
 	char user_ca[AUTHSRV_PATH_MAX];		/* certificate method; "" = off */
+	/* revoked AS (and peer) certificates: PEM CRLs of as_ca; "" = none */
+	char as_crl[AUTHSRV_PATH_MAX];
 	/* subscribers' K and OPc sealed under it; "" = stored in clear */
 	char key_encryption_key[AUTHSRV_PATH_MAX];
 	uint64_t session_lifetime_ns;

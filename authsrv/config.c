@@ -83,6 +83,7 @@ static const struct field authsrv_fields[] = {
 	S_("database", database, true),
 	S_("as_ca", as_ca, true),
 	S_("user_ca", user_ca, false),
+	S_("as_crl", as_crl, false),
 	S_("key_encryption_key", key_encryption_key, false),
 	D_("session_lifetime", session_lifetime_ns, "12h"),
 	D_("challenge_lifetime", challenge_lifetime_ns, "1m"),

@@ -69,6 +69,17 @@ X509_STORE *tls_store_load(const char *file, char *err, size_t errlen)
 	return st;
 }
 
+int tls_store_add_crl(X509_STORE *st, const char *file, char *err,
+		      size_t errlen)
+{
+	if (X509_STORE_load_file(st, file) != 1) {
+		snprintf(err, errlen, "%s: %s", file, tls_errstr());
+		return -EINVAL;
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
 bool tls_peer_verified_by(SSL *ssl, X509_STORE *store)
 {
 	X509 *peer = SSL_get0_peer_certificate(ssl);

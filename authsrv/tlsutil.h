@@ -21,6 +21,10 @@ int tls_ctx_new(bool server, const char *cert, const char *key,
 
 /* A store of the certificates in file (PEM), or NULL with err. */
 X509_STORE *tls_store_load(const char *file, char *err, size_t errlen);
+/* Adds the CRLs in file (PEM) to st and checks every chain against them
+ * (a certificate of a CA without a CRL there is refused too). */
+int tls_store_add_crl(X509_STORE *st, const char *file, char *err,
+		      size_t errlen);
 
 /* Whether ssl's peer presented a certificate that chains to store. */
 bool tls_peer_verified_by(SSL *ssl, X509_STORE *store);

@@ -997,3 +997,47 @@ Test(authsrv, subscriber_keys_sealed_at_rest)
 	cr_expect_neq(tn_run(NULL, out, sizeof(out), "%s", cmd), 0, "%s", out);
 	cr_expect(strstr(out, "chmod 600"), "%s", out);
 }
+
+/* A revoked application server (as_crl) gets no key; the others do. */
+Test(authsrv, a_revoked_application_server_gets_no_key)
+{
+	char out[4096];
+	struct ac_conn t, shop, crs;
+	struct ac_usim u;
+	struct ac_session s;
+	struct ac_as_key k;
+
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sh -c 'cd %s && touch index.txt && echo 01 > "
+			    "crlnumber && printf \"[ca]\\ndefault_ca=d\\n[d]\\n"
+			    "database=index.txt\\ncrlnumber=crlnumber\\n"
+			    "default_md=sha256\\ndefault_crl_days=1\\n"
+			    "certificate=ca.crt\\nprivate_key=ca.key\\n\" > "
+			    "ca.cnf && openssl ca -config ca.cnf -revoke "
+			    "shop.crt && openssl ca -config ca.cnf -gencrl "
+			    "-out as.crl'",
+			    env.dir),
+		     0, "%s", out);
+	kill(env.pid[0], SIGTERM);
+	waitpid(env.pid[0], NULL, 0);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sed -i \"s|^  database: |  as_crl: %s/as.crl\\n  "
+			    "database: |\" %s",
+			    env.dir, env.conf[0]),
+		     0, "%s", out);
+	cr_assert_eq(ae_start(&env, 0, NULL), 0);
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	conn(&shop, 0, "shop");
+	cr_expect_eq(ac_fetch_key(&shop, s.btid, "shop.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -EACCES, "a revoked AS got a key: %s", shop.err);
+	conn(&crs, 0, "crs");
+	cr_expect_eq(ac_fetch_key(&crs, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", crs.err);
+	ac_close(&t);
+	ac_close(&shop);
+	ac_close(&crs);
+}

@@ -90,8 +90,8 @@ Test(authsrv_config, errors_name_the_place)
 	load_bad(BASE "  colour: red\n",
 		 "a.yaml:9:3: authsrv: unknown key 'colour' (expected domain, "
 		 "listen, certificate, private_key, database, as_ca, user_ca, "
-		 "key_encryption_key, session_lifetime, challenge_lifetime, "
-		 "assertion_lifetime)");
+		 "as_crl, key_encryption_key, session_lifetime, "
+		 "challenge_lifetime, assertion_lifetime)");
 	load_bad("version: 1\nauthsrv:\n  domain: home.example\n",
 		 "a.yaml:3:3: authsrv: missing 'listen'");
 	load_bad(BASE "  session_lifetime: soon\n",
