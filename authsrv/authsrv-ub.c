@@ -229,6 +229,19 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 				  user);
 			return;
 		}
+		/* TS 33.102 6.3.5: SQN_HE is reset only when the next one
+		 * would not be accepted by the USIM (SQN_MS < SQN <= SQN_MS +
+		 * delta); otherwise the new challenge carries SQN_HE + 1 */
+		if (sub.sqn + 1 > sqn_ms &&
+		    sub.sqn + 1 - sqn_ms <= MIL_SQN_DELTA) {
+			log_info("bootstrap %s: resynchronisation: SQN_HE %llu "
+				 "is in range of SQN_MS %llu, kept", user,
+				 (unsigned long long)sub.sqn,
+				 (unsigned long long)sqn_ms);
+			OPENSSL_cleanse(&sub, sizeof(sub));
+			challenge(s, req, user);
+			return;
+		}
 		OPENSSL_cleanse(&sub, sizeof(sub));
 		if (store_sqn_set(s->st, user, sqn_ms)) {
 			reply_err(req, 500, "Internal Server Error", "store: %s",

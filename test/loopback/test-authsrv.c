@@ -26,6 +26,7 @@
 #include "authclient.h"
 #include "authenv.h"
 #include "bytes.h"
+#include "milenage.h"
 #include "netns.h"
 
 /* TS 35.208 set 1's K and OPc. */
@@ -1040,4 +1041,47 @@ Test(authsrv, a_revoked_application_server_gets_no_key)
 	ac_close(&t);
 	ac_close(&shop);
 	ac_close(&crs);
+}
+
+/* TS 33.102 6.3.5: a resynchronisation resets SQN_HE only when the next
+ * SQN would not be accepted by the USIM. Here the network has issued two
+ * more challenges since the one the USIM refuses: SQN_HE + 1 is fresh for
+ * the USIM, so SQN_HE stays (a reset would hand out SQNs again that went
+ * out in those challenges). */
+Test(authsrv, resynchronisation_keeps_an_sqn_that_is_in_range)
+{
+	char out[4096], auth[1024], nonce[128], a64[64];
+	long long sqn0 = sqn_of("user1@home.example");
+	uint8_t nb[33], k[16], opc[16], res[8], ck[16], ik[16], auts[14];
+	uint64_t sqn_ms;
+	const char *p;
+
+	cr_assert_eq(raw_post("/v1/bootstrap",
+			      "Digest username=\"user1@home.example\"", out,
+			      sizeof(out)),
+		     401);
+	p = strstr(out, "nonce=\"");
+	cr_assert(p && sscanf(p + 7, "%127[^\"]", nonce) == 1, "%.300s", out);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(raw_post("/v1/bootstrap",
+				      "Digest username=\"user1@home.example\"",
+				      out, sizeof(out)),
+			     401);
+	cr_assert_eq(sqn_of("user1@home.example"), sqn0 + 3);
+	/* the USIM has seen the first challenge's SQN already: sync failure */
+	hex_decode(K1, 32, k, 16);
+	hex_decode(OPC1, 32, opc, 16);
+	cr_assert_eq(b64_decode(nonce, strlen(nonce), nb, sizeof(nb), 0), 32);
+	sqn_ms = (uint64_t)sqn0 + 1;
+	cr_assert_eq(mil_check_autn(k, opc, nb, nb + 16, &sqn_ms, res, ck, ik,
+				    auts),
+		     MIL_SYNC_FAIL);
+	b64_encode(auts, sizeof(auts), a64, 0);
+	snprintf(auth, sizeof(auth),
+		 "Digest username=\"user1@home.example\", realm=\"home.example\", "
+		 "nonce=\"%s\", uri=\"/v1/bootstrap\", auts=\"%s\"", nonce, a64);
+	cr_assert_eq(raw_post("/v1/bootstrap", auth, out, sizeof(out)), 401,
+		     "%.300s", out);
+	cr_expect_eq(sqn_of("user1@home.example"), sqn0 + 4,
+		     "SQN_HE was reset (SQNs handed out again)");
 }
