@@ -107,13 +107,9 @@ int corr_restore_scope(struct corr *c, int scope, const char *rule,
 	return 0;
 }
 
-size_t corr_each_reaction_of(const struct corr *c, const struct xcrs_addr *a,
-			     corr_save_fn fn, void *ctx)
+/* Calls fn for each reaction of t, as saved. */
+static void term_reactions(const struct term *t, corr_save_fn fn, void *ctx)
 {
-	const struct term *t = ci_find(c, a);
-
-	if (!t)
-		return 0;
 	for (size_t i = 0; i < t->nr; i++) {
 		struct corr_saved s = {
 			.terminal = t->a,
@@ -126,6 +122,16 @@ size_t corr_each_reaction_of(const struct corr *c, const struct xcrs_addr *a,
 
 		fn(ctx, &s);
 	}
+}
+
+size_t corr_each_reaction_of(const struct corr *c, const struct xcrs_addr *a,
+			     corr_save_fn fn, void *ctx)
+{
+	const struct term *t = ci_find(c, a);
+
+	if (!t)
+		return 0;
+	term_reactions(t, fn, ctx);
 	return t->nr;
 }
 
@@ -133,19 +139,7 @@ void corr_each_reaction(const struct corr *c, corr_save_fn fn, void *ctx)
 {
 	for (int b = 0; b < CORR_BUCKETS; b++)
 		for (const struct term *t = c->bucket[b]; t; t = t->next)
-			for (size_t i = 0; i < t->nr; i++) {
-				struct corr_saved s = {
-					.terminal = t->a,
-					.rule = t->r[i].rule,
-					.level = t->r[i].level,
-					.until_ns = t->r[i].until,
-					.release_on_clean =
-						t->r[i].release_on_clean,
-					.why = t->r[i].why,
-				};
-
-				fn(ctx, &s);
-			}
+			term_reactions(t, fn, ctx);
 }
 
 int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
