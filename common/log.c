@@ -35,30 +35,52 @@ void log_set_ident(const char *ident)
 }
 
 /* One line, one write: lines of several processes on one stderr do not
- * interleave, and a busy agent makes one system call per line. */
+ * interleave, and a busy agent makes one system call per line. What the
+ * message carries from outside (an event's signature text, an operator's
+ * reason) cannot start a line of its own: a line break or another control
+ * character in it is written as an escape (\n, \r, \xNN). */
 static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
-	char line[2048];
-	int n, m;
+	static const char hex[] = "0123456789abcdef";
+	char msg[2048], line[2048];
+	size_t n, o;
+	int m;
 
 	if (lvl > cur_level)
 		return;
-	if (lvl != LOG_LVL_INFO)
-		n = snprintf(line, sizeof(line), "%s: %s: ", cur_ident,
-			     level_names[lvl]);
-	else
-		n = snprintf(line, sizeof(line), "%s: ", cur_ident);
-	if (n < 0 || (size_t)n >= sizeof(line) - 1)
-		n = 0;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	m = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (m < 0)
 		m = 0;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2; /* cut: the rest is lost */
-	line[n++] = '\n';
+	n = (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
+	if (n && msg[n - 1] == '\n')
+		n--; /* a caller's own line end */
+	if (lvl != LOG_LVL_INFO)
+		m = snprintf(line, sizeof(line), "%s: %s: ", cur_ident,
+			     level_names[lvl]);
+	else
+		m = snprintf(line, sizeof(line), "%s: ", cur_ident);
+	o = m > 0 && (size_t)m < sizeof(line) / 2 ? (size_t)m : 0;
+	for (size_t i = 0; i < n && o + 5 < sizeof(line); i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			line[o++] = (char)c;
+		} else if (c == '\t') {
+			line[o++] = ' ';
+		} else {
+			line[o++] = '\\';
+			if (c == '\n' || c == '\r') {
+				line[o++] = c == '\n' ? 'n' : 'r';
+			} else {
+				line[o++] = 'x';
+				line[o++] = hex[c >> 4];
+				line[o++] = hex[c & 15];
+			}
+		}
+	}
+	line[o++] = '\n'; /* a cut message loses its tail, not its end */
 	fflush(stderr);
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+	if (write(STDERR_FILENO, line, o) < 0)
 		return; /* nowhere to say it */
 }
 
