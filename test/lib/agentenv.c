@@ -158,3 +158,13 @@ const char *agenv_stat_line(const char *name, long long v)
 	snprintf(b, 96, "%-26s %lld\n", name, v);
 	return b;
 }
+
+double agenv_sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; (p = strstr(p, series)); p += n)
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}

@@ -43,6 +43,9 @@ int agenv_ctl(const struct agentenv *e, char *out, size_t len,
 /* Repeats `xcrsctl ARGS` (5 s) until its output contains want. */
 bool agenv_ctl_until(const struct agentenv *e, const char *want,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The value of the sample "series" (a metric name with its labels) in a
+ * Prometheus text exposition, or -1. */
+double agenv_sample(const char *text, const char *series);
 /* The line `xcrsctl stats` prints for an agent counter. */
 const char *agenv_stat_line(const char *name, long long v);
 

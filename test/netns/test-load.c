@@ -207,15 +207,7 @@ static int http_get(const char *req, size_t reqlen, char *out, size_t len)
 	return (int)got;
 }
 
-static double sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *p = text; (p = strstr(p, series)); p += n)
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return -1;
-}
+#define sample agenv_sample
 
 static double metric(const char *series)
 {

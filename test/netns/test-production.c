@@ -424,15 +424,7 @@ static void scrape(char *out, size_t len)
 }
 
 /* The value of the sample "series" (name with its labels) or -1. */
-static double sample(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *p = text; (p = strstr(p, series)); p += n)
-		if ((p == text || p[-1] == '\n') && p[n] == ' ')
-			return strtod(p + n + 1, NULL);
-	return -1;
-}
+#define sample agenv_sample
 
 Test(production, metrics_follow_traffic_decisions_and_inputs)
 {

@@ -107,6 +107,7 @@ int unix_listen(const char *path, mode_t mode, char *err, size_t errlen)
 
 struct lines {
 	struct loop *loop;
+	uint64_t warned; /* when an eviction was last logged */
 	struct lclient *clients;
 	struct lines_report rep;
 };
@@ -265,10 +266,16 @@ void lines_accept(struct lines *ls, struct lines_pool *pool, int lfd,
 			return;
 		}
 		ls->rep.evicted++;
-		log_warn("%s: %zu clients (its budget): the one idle for "
-			 "%llu ms closed for a new one", pool->name,
-			 pool->clients,
-			 (unsigned long long)((now - c->last) / 1000000));
+		/* a flood is one line a second, with the count so far */
+		if (!ls->warned || now - ls->warned >= 1000000000ull) {
+			ls->warned = now ? now : 1;
+			log_warn("%s: %zu clients (its budget): the one idle "
+				 "for %llu ms closed for a new one (%llu so "
+				 "far)", pool->name, pool->clients,
+				 (unsigned long long)((now - c->last) /
+						      1000000),
+				 (unsigned long long)ls->rep.evicted);
+		}
 		lclient_kill(c);
 	}
 	c = calloc(1, sizeof(*c));
