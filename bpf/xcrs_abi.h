@@ -4,9 +4,12 @@
  * and flag shared by the XDP program (bpf/xcrs.bpf.c) and userspace
  * (agent/dataplane.c). Nothing here may be duplicated elsewhere.
  *
- * Addresses are always 16 bytes in network byte order; IPv4 addresses are
- * stored IPv4-mapped (::ffff:a.b.c.d), so an IPv6 packet that spells a
- * subscriber's IPv4 address in mapped form finds the same entry.
+ * Addresses are 16 bytes in network byte order; IPv4 addresses are
+ * IPv4-mapped (::ffff:a.b.c.d), so an IPv6 packet that spells a
+ * subscriber's IPv4 address in mapped form finds the same entry. The one
+ * exceptions are the keys of the subscriber maps, whose memory and hash are
+ * paid per subscriber: xcrs_sub4 is keyed by the IPv4 address's 4 bytes,
+ * xcrs_sub64 by the first 8 bytes of an IPv6 /64.
  * Fields without a byte-order comment are host byte order.
  */
 #ifndef XCRS_ABI_H
@@ -14,7 +17,11 @@
 
 #include <linux/types.h>
 
-#define XCRS_ABI_VERSION 1
+/* 2: the subscriber map split by key (xcrs_sub4: IPv4 hosts, 4-byte keys;
+ * xcrs_sub64: IPv6 /64s, 8-byte keys; xcrs_sub6: IPv6 hosts), 16-byte
+ * values (struct xcrs_sub_ent). A pinned xcrs_subs of version 1 is
+ * migrated by the library at open. */
+#define XCRS_ABI_VERSION 2
 
 /*
  * Every map the program instances share, pinned as <pin_dir>/<name>: the one
@@ -27,7 +34,9 @@
  * NONE (not reported: arrays that are always full, the ring buffer).
  */
 #define XCRS_MAPS(X)                                                          \
-	X(SUBS, xcrs_subs, "subscriber map", SUBS, struct xcrs_addr)          \
+	X(SUB4, xcrs_sub4, "IPv4 subscriber map", SUBS, __u32)                \
+	X(SUB64, xcrs_sub64, "IPv6 subscriber map", SUBS, __u64)              \
+	X(SUB6, xcrs_sub6, "IPv6 host map", SUBS, struct xcrs_addr)           \
 	X(POOLS, xcrs_pools, "address pool map", KEYS, struct xcrs_lpm_key)   \
 	X(SVCS, xcrs_svcs, "service map", KEYS, struct xcrs_lpm_key)          \
 	X(LEVELS, xcrs_levels, "level map", NONE, __u32)                      \
@@ -164,7 +173,7 @@ enum xcrs_event_type {
 #define XCRS_NONIP_PASS 0
 #define XCRS_NONIP_DROP 1
 
-/* 16-byte address, network byte order, IPv4 mapped. Map key of xcrs_subs,
+/* 16-byte address, network byte order, IPv4 mapped. Map key of xcrs_sub6,
  * xcrs_rate, xcrs_fanout, xcrs_seen. */
 struct xcrs_addr {
 	__u8 a[16]; /* big-endian */
@@ -183,7 +192,9 @@ struct xcrs_lpm_key {
  * host entry of its own gets it. */
 #define XCRS_SUB_F_PREFIX64 0x1
 
-/* Value of xcrs_subs: one subscriber host, or an IPv6 subscriber's /64. */
+/* A subscriber host, or an IPv6 subscriber's /64, as the library's callers
+ * see it (and the value of xcrs_react_prefixes). The host maps hold it as
+ * struct xcrs_sub_ent. */
 struct xcrs_sub {
 	__u32 scope;	  /* scope id, 0 = none */
 	__u8 level;	  /* level index while not expired */
@@ -199,6 +210,18 @@ struct xcrs_sub {
 			   * by the library (callers' values are ignored) */
 	__u32 pad2;
 };
+
+/* Value of xcrs_sub4, xcrs_sub64 and xcrs_sub6: struct xcrs_sub in 16
+ * bytes (a kernel hash element of 72 bytes with a 4- or 8-byte key, 80
+ * with 16). The /64 flag is which map holds it. */
+struct xcrs_sub_ent {
+	__u64 expires_ns; /* as in struct xcrs_sub */
+	__u32 stats_slot; /* as in struct xcrs_sub */
+	__u16 scope;	  /* scope id, 0 = none (ids stay below 65536) */
+	__u8 level;	  /* as in struct xcrs_sub */
+	__u8 base_level;  /* as in struct xcrs_sub */
+};
+#define XCRS_SCOPE_ID_MAX 0xffff
 
 /* xcrs_pool.flags: the prefix is the RAN's (gNB/eNB addresses that send
  * GTP-U), not subscribers: its addresses are not found as subscribers,

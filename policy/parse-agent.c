@@ -62,18 +62,23 @@ static int mp_full(struct pctx *c, node_t *v, void *o)
 }
 
 /* Map sizes: at least 16 entries; at most what a kernel map sensibly
- * holds (the subscriber map's memory is ~105 B an entry). 0: the
+ * holds (the IPv4 subscriber map's memory is ~100 B an entry); scope ids
+ * are 16 bits in the dataplane. 0: the
  * dataplane library's default (or the pinned map's size). Every key here
  * sizes pinned maps: a change needs a restart (and new maps). */
 #define T struct policy_maps
 const struct field policy_maps_fields[] = {
 	Y_UINTK("subscribers", T, subscribers, 16, 100000000ULL, NULL, false,
 		POLICY_RELOAD_RESTART),
+	Y_UINTK("subscribers6", T, subscribers6, 16, 100000000ULL, NULL,
+		false, POLICY_RELOAD_RESTART),
+	Y_UINTK("hosts6", T, hosts6, 16, 100000000ULL, NULL, false,
+		POLICY_RELOAD_RESTART),
 	Y_UINTK("pools", T, pools, 16, 1000000ULL, NULL, false,
 		POLICY_RELOAD_RESTART),
 	Y_UINTK("service_prefixes", T, service_prefixes, 16, 1000000ULL, NULL,
 		false, POLICY_RELOAD_RESTART),
-	Y_UINTK("scopes", T, scopes, 16, 1000000ULL, NULL, false,
+	Y_UINTK("scopes", T, scopes, 16, 65536ULL, NULL, false,
 		POLICY_RELOAD_RESTART),
 	Y_UINTK("tracked", T, tracked, 16, 10000000ULL, NULL, false,
 		POLICY_RELOAD_RESTART),

@@ -242,7 +242,9 @@ struct policy_peer {
 
 /* Dataplane map sizes (agent.maps); 0 = the library's default. */
 struct policy_maps {
-	uint32_t subscribers;	   /* host entries */
+	uint32_t subscribers;	   /* IPv4 host entries */
+	uint32_t subscribers6;	   /* IPv6 /64 entries */
+	uint32_t hosts6;	   /* IPv6 host entries */
 	uint32_t pools;		   /* address pools per policy */
 	uint32_t service_prefixes; /* per policy */
 	uint32_t scopes;	   /* contained scopes */

@@ -445,6 +445,8 @@ static struct dp_config dp_config_of(const struct policy *p)
 	struct dp_config c = {
 		.pin_dir = p->agent.pin_dir,
 		.max_subs = m->subscribers,
+		.max_subs6 = m->subscribers6,
+		.max_hosts6 = m->hosts6,
 		.max_pools = m->pools,
 		.max_svc_prefixes = m->service_prefixes,
 		.max_scopes = m->scopes,

@@ -30,10 +30,24 @@ struct {
 /* Sizes are set by the loader from its configuration before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct xcrs_addr);
-	__type(value, struct xcrs_sub);
+	__type(key, __u32); /* the IPv4 address, network byte order */
+	__type(value, struct xcrs_sub_ent);
 	__uint(max_entries, 65536);
-} xcrs_subs SEC(".maps");
+} xcrs_sub4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64); /* an IPv6 /64: the address's first 8 bytes */
+	__type(value, struct xcrs_sub_ent);
+	__uint(max_entries, 65536);
+} xcrs_sub64 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct xcrs_addr);
+	__type(value, struct xcrs_sub_ent);
+	__uint(max_entries, 65536);
+} xcrs_sub6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -34,6 +34,21 @@ static __always_inline int sub_entry(const struct xcrs_sub *s,
 	return 2;
 }
 
+/* The same for an entry of a host map (struct xcrs_sub_ent). */
+static __always_inline int sub_ent(const struct xcrs_sub_ent *s,
+				   struct sub_res *r)
+{
+	int expired = s->expires_ns &&
+		      bpf_ktime_get_coarse_ns() >= s->expires_ns;
+
+	if (expired && s->base_level == XCRS_SUB_BASE_NONE)
+		return 0;
+	r->scope = s->scope;
+	r->level = expired ? s->base_level : s->level;
+	r->slot = s->stats_slot;
+	return 2;
+}
+
 /* Finds a subscriber: exact host first, then (IPv6) the /64 of a
  * session, then a decision on a prefix (2), then the address pools (1);
  * 3 for an address of a RAN prefix (no subscriber), 0 if none. The clock
@@ -45,6 +60,7 @@ static __always_inline int sub_entry(const struct xcrs_sub *s,
 HOT_FN int find_sub(const struct xcrs_addr *a, __u32 gen,
 					__u32 rt, struct sub_res *r)
 {
+	struct xcrs_sub_ent *e;
 	struct xcrs_sub *s;
 	struct xcrs_lpm_key k;
 	struct xcrs_pool *p;
@@ -52,16 +68,19 @@ HOT_FN int find_sub(const struct xcrs_addr *a, __u32 gen,
 
 	if (!a || !r)
 		return 0;
-	s = bpf_map_lookup_elem(&xcrs_subs, a);
-	if (s && sub_entry(s, r))
-		return 2;
-	/* an IPv6 terminal is its /64: the entry keyed by the prefix */
 	addr_copy(w, a->a);
-	if (w[0] || w[1] || w[2] != bpf_htonl(0xffff)) {
-		w[2] = 0;
-		w[3] = 0;
-		s = bpf_map_lookup_elem(&xcrs_subs, w);
-		if (s && (s->flags & XCRS_SUB_F_PREFIX64) && sub_entry(s, r))
+	if (!w[0] && !w[1] && w[2] == bpf_htonl(0xffff)) {
+		/* IPv4 (or its mapped form): keyed by the 4 bytes */
+		e = bpf_map_lookup_elem(&xcrs_sub4, &w[3]);
+		if (e && sub_ent(e, r))
+			return 2;
+	} else {
+		e = bpf_map_lookup_elem(&xcrs_sub6, a);
+		if (e && sub_ent(e, r))
+			return 2;
+		/* an IPv6 terminal is its /64 */
+		e = bpf_map_lookup_elem(&xcrs_sub64, w);
+		if (e && sub_ent(e, r))
 			return 2;
 	}
 	/* then a decision on a prefix holding it (only when there is one) */

@@ -39,6 +39,7 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 
+#include "addr.h"
 #include "correlate.h"
 #include "crsap.h"
 #include "dataplane.h"
@@ -240,23 +241,35 @@ static void big_policy(struct dp_policy *p, size_t nextra)
 }
 
 /* Host i of the fill: 2001:db8:1000::/36 + i. */
-static void fill_addr(uint64_t i, struct xcrs_addr *a)
+/* The i-th filler subscriber: an IPv4 host from 10.0.0.0 up (family 4)
+ * or an IPv6 /64 of 2001:db8:1000::/36 (6). Map entries only: no packet
+ * is sent to them. */
+static void fill_addr(uint64_t i, int family, struct xcrs_addr *a,
+		      struct xcrs_sub *s)
 {
 	memset(a, 0, sizeof(*a));
+	*s = (struct xcrs_sub){ .level = L_NORMAL, .base_level = L_NORMAL };
+	if (family == 4) {
+		uint32_t v4 = htonl(0x0a000000u + (uint32_t)i);
+
+		addr_from_v4(&v4, a);
+		return;
+	}
 	a->a[0] = 0x20; a->a[1] = 0x01; a->a[2] = 0x0d; a->a[3] = 0xb8;
-	a->a[4] = 0x10;
-	for (int b = 0; b < 8; b++)
-		a->a[15 - b] = (uint8_t)(i >> (8 * b));
+	a->a[4] = 0x10 | (uint8_t)((i >> 24) & 0x0f);
+	a->a[5] = (uint8_t)(i >> 16);
+	a->a[6] = (uint8_t)(i >> 8);
+	a->a[7] = (uint8_t)i;
+	s->flags = XCRS_SUB_F_PREFIX64;
 }
 
-static int fill(struct dp *dp, uint64_t from, uint64_t to)
+static int fill(struct dp *dp, int family, uint64_t from, uint64_t to)
 {
-	struct xcrs_sub s = { .level = L_NORMAL, .base_level = L_NORMAL };
-
 	for (uint64_t i = from; i < to; i++) {
 		struct xcrs_addr a;
+		struct xcrs_sub s;
 
-		fill_addr(i, &a);
+		fill_addr(i, family, &a, &s);
 		if (dp_sub_set(dp, &a, &s))
 			return -1;
 	}
@@ -322,7 +335,7 @@ static void section_cost(void)
 			"its object is not installed" : strerror(-filt_fd));
 	}
 	for (size_t pi = 0; pi < npoints; pi++) {
-		if (fill(dp, have, points[pi])) {
+		if (fill(dp, 4, have, points[pi])) {
 			printf("   filling to %lu: %s\n", (unsigned long)points[pi],
 			       dp_errmsg(dp));
 			npoints = pi;
@@ -355,8 +368,8 @@ static void section_cost(void)
 			}
 		}
 	}
-	printf("   10000 service prefixes; subscribers filled with hosts of "
-	       "2001:db8:1000::/36 (the measured ones are extra)\n");
+	printf("   10000 service prefixes; the IPv4 subscriber map filled "
+	       "with hosts from 10.0.0.0 up (the measured ones are extra)\n");
 	printf("   %-34s", "packet");
 	for (size_t pi = 0; pi < npoints; pi++)
 		printf(" %8luk", (unsigned long)(points[pi] / 1000));
@@ -489,90 +502,89 @@ static void section_scale(void)
 
 	printf("\n== scale: loading subscribers, one bpf(2) update each "
 	       "(dp_sub_set) and in batches (dp_sub_set_many), and reopening "
-	       "the pinned maps\n");
-	for (size_t i = 0; i < (quick ? 1u : 2u); i++) {
-		const size_t CH = 65536;
+	       "the pinned maps; IPv4 hosts (xcrs_sub4) and IPv6 /64s "
+	       "(xcrs_sub64)\n");
+	for (size_t x = 0; x < 2 * (quick ? 1u : 2u); x++) {
+		int family = x % 2 ? 6 : 4;
+		uint64_t size = sizes[x / 2];
 		char pins[256];
-		struct dp_config cfg = { .max_subs = (uint32_t)sizes[i],
-					 .pin_dir = pins };
-		struct xcrs_addr *ka = calloc(CH, sizeof(*ka));
-		struct xcrs_sub *kv = calloc(CH, sizeof(*kv));
+		struct dp_config cfg = { .pin_dir = pins };
+		/* one call for the whole load: batches go into a map that
+		 * is empty when the call starts */
+		struct xcrs_addr *ka = calloc(size, sizeof(*ka));
+		struct xcrs_sub *kv = calloc(size, sizeof(*kv));
 		struct dp *dp;
 		char err[512];
 		double t0, t1, t2, t3, t4, t5, mem;
 		json_object *o = json_object_new_object();
 		bool ok = ka && kv;
 
+		if (family == 4)
+			cfg.max_subs = (uint32_t)size;
+		else
+			cfg.max_subs6 = (uint32_t)size;
 		tn_pin_dir(pins, sizeof(pins), "bench-scale");
 		tn_rm_pins(pins);
 		cfg.pin_dir = NULL;
 		t0 = now_s();
 		if (!ok || dp_open(&cfg, &dp, err, sizeof(err))) {
-			printf("   %lu: %s\n", (unsigned long)sizes[i],
+			printf("   %lu: %s\n", (unsigned long)size,
 			       ok ? err : "out of memory");
 			free(ka);
 			free(kv);
 			continue;
 		}
 		t1 = now_s();
-		if (fill(dp, 0, sizes[i]))
-			printf("   %lu: %s\n", (unsigned long)sizes[i],
+		if (fill(dp, family, 0, size))
+			printf("   %lu: %s\n", (unsigned long)size,
 			       dp_errmsg(dp));
 		t2 = now_s();
-		mem = (double)maps_memlock(sizes[i]);
+		mem = (double)maps_memlock(size);
 		dp_close(dp);
 		/* the same hosts in batches, into pinned maps */
 		cfg.pin_dir = pins;
 		if (dp_open(&cfg, &dp, err, sizeof(err))) {
-			printf("   %lu (pinned): %s\n", (unsigned long)sizes[i],
+			printf("   %lu (pinned): %s\n", (unsigned long)size,
 			       err);
 			free(ka);
 			free(kv);
 			continue;
 		}
+		for (size_t j = 0; j < size; j++)
+			fill_addr(j, family, &ka[j], &kv[j]);
 		t3 = now_s();
-		for (uint64_t from = 0; from < sizes[i]; from += CH) {
-			size_t m = sizes[i] - from < CH ? sizes[i] - from : CH;
-
-			for (size_t j = 0; j < m; j++) {
-				fill_addr(from + j, &ka[j]);
-				kv[j] = (struct xcrs_sub){
-					.level = L_NORMAL,
-					.base_level = L_NORMAL };
-			}
-			if (dp_sub_set_many(dp, ka, kv, m, NULL)) {
-				printf("   %lu (batches): %s\n",
-				       (unsigned long)sizes[i], dp_errmsg(dp));
-				break;
-			}
-		}
+		if (dp_sub_set_many(dp, ka, kv, size, NULL))
+			printf("   %lu (batches): %s\n", (unsigned long)size,
+			       dp_errmsg(dp));
 		t4 = now_s();
 		dp_close(dp);
 		/* a restart: the pinned maps opened again, counter slots
 		 * read back from every entry */
 		t5 = now_s();
 		if (dp_open(&cfg, &dp, err, sizeof(err)))
-			printf("   %lu (reopen): %s\n", (unsigned long)sizes[i],
+			printf("   %lu (reopen): %s\n", (unsigned long)size,
 			       err);
 		else
 			dp_close(dp);
 		t5 = now_s() - t5;
 		tn_rm_pins(pins);
-		printf("   %9lu hosts: map created in %.2f s; one by one %.2f s "
+		printf("   %9lu %s: map created in %.2f s; one by one %.2f s "
 		       "(%.0f /s), in batches %.2f s (%.0f /s, %.1fx); pinned "
-		       "maps reopened in %.2f s; subscriber map %.0f MiB "
-		       "(%.0f B/host)\n",
-		       (unsigned long)sizes[i], t1 - t0, t2 - t1,
-		       (double)sizes[i] / (t2 - t1), t4 - t3,
-		       (double)sizes[i] / (t4 - t3), (t2 - t1) / (t4 - t3), t5,
-		       mem / 1048576, mem / (double)sizes[i]);
-		put(o, "hosts", (double)sizes[i]);
+		       "maps reopened in %.2f s; map %.0f MiB (%.0f B each)\n",
+		       (unsigned long)size,
+		       family == 4 ? "IPv4 hosts" : "IPv6 /64s ", t1 - t0,
+		       t2 - t1, (double)size / (t2 - t1), t4 - t3,
+		       (double)size / (t4 - t3), (t2 - t1) / (t4 - t3), t5,
+		       mem / 1048576, mem / (double)size);
+		put(o, "hosts", (double)size);
+		json_object_object_add(o, "family",
+				       json_object_new_int(family));
 		put(o, "create_s", t1 - t0);
 		put(o, "fill_s", t2 - t1);
 		put(o, "fill_batch_s", t4 - t3);
 		put(o, "reopen_s", t5);
 		put(o, "memory_mib", mem / 1048576);
-		put(o, "bytes_per_host", mem / (double)sizes[i]);
+		put(o, "bytes_per_host", mem / (double)size);
 		json_object_array_add(sec, o);
 		free(ka);
 		free(kv);
@@ -749,7 +761,7 @@ static void section_latency(const char *builddir)
 	struct dp *dp = NULL;
 	char err[512];
 	pid_t pid;
-	int fd, prog, subs, n = 0;
+	int fd, prog, n = 0;
 	FILE *f;
 
 	printf("\n== latency: EVE alert -> reaction (the real xcrs-agent, %d "
@@ -793,12 +805,6 @@ static void section_latency(const char *builddir)
 		}
 	}
 	prog = dp_prog_fd(dp, XCRS_ROLE_ACCESS, false);
-	{
-		char path[300];
-
-		snprintf(path, sizeof(path), "%s/xcrs_subs", pins);
-		subs = bpf_obj_get(path);
-	}
 	for (int i = 0; i < N; i++) {
 		char addr[64], line[512];
 		struct xcrs_addr xa;
@@ -826,7 +832,7 @@ static void section_latency(const char *builddir)
 		/* Polls the map and a packet of the subscriber until each
 		 * shows the reaction (5 s at most). */
 		while ((!t1 || !t2) && now_s() - t0 < 5) {
-			if (!t1 && !bpf_map_lookup_elem(subs, xa.a, &s))
+			if (!t1 && !dp_sub_get(dp, &xa, &s))
 				t1 = now_s();
 			if (!t2) {
 				ns_per_packet(prog, pkt, len, 1, &v);

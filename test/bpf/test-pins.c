@@ -20,6 +20,9 @@
 #include "pktbuild.h"
 #include "xdptest.h"
 
+/* every map of XCRS_MAPS */
+#define NMAPS 18
+
 static char pins[256];
 static struct dp *dp;
 
@@ -79,7 +82,7 @@ Test(pins, state_survives_a_reopen, .init = setup, .fini = teardown)
 
 	cr_assert_eq(open_pinned(&dp, 1024, err, sizeof(err)), 0, "%s", err);
 	cr_expect_not(dp_reused_pins(dp));
-	cr_expect_eq(count_entries(pins), 16, "one pin per map");
+	cr_expect_eq(count_entries(pins), NMAPS, "one pin per map");
 	xt_policy(&p, XCRS_LEVEL_PASS);
 	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
 	cr_assert_eq(dp_addr_parse("192.0.2.40", &a), 0);
@@ -149,7 +152,7 @@ Test(pins, another_size_is_refused_and_nothing_changes, .init = setup,
 	cr_expect(strstr(err, "holds 1024 entries"), "%s", err);
 	cr_expect(strstr(err, "asks for 2048"), "%s", err);
 	cr_expect(strstr(err, pins), "%s", err);
-	cr_expect_eq(count_entries(pins), 16);
+	cr_expect_eq(count_entries(pins), NMAPS);
 	cr_assert_eq(open_pinned(&dp2, 1024, err, sizeof(err)), 0, "%s", err);
 	dp_close(dp2);
 }
@@ -164,15 +167,133 @@ Test(pins, foreign_map_is_refused_and_a_first_open_leaves_nothing,
 	cr_assert_eq(mkdir(pins, 0700), 0);
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "foreign", 4, 4, 8, NULL);
 	cr_assert_geq(fd, 0);
-	snprintf(path, sizeof(path), "%s/xcrs_subs", pins);
+	snprintf(path, sizeof(path), "%s/xcrs_sub4", pins);
 	cr_assert_eq(bpf_obj_pin(fd, path), 0);
-	close(fd);
 
 	r = open_pinned(&dp, 0, err, sizeof(err));
 	cr_assert_eq(r, -EINVAL, "got %d: %s", r, err);
 	cr_expect(strstr(err, "another layout"), "%s", err);
 	cr_expect(strstr(err, path), "%s", err);
 	cr_expect_eq(count_entries(pins), 1, "the failed open left pins");
+	/* and where version 1's subscriber map was */
+	cr_assert_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/xcrs_subs", pins);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	r = open_pinned(&dp, 0, err, sizeof(err));
+	cr_assert_eq(r, -EINVAL, "got %d: %s", r, err);
+	cr_expect(strstr(err, "not the subscriber map of xcrs 1"), "%s", err);
+	cr_expect(strstr(err, path), "%s", err);
+	cr_expect_eq(count_entries(pins), 1, "the failed open left pins");
+}
+
+/*
+ * The pins of the version before the split of the subscriber map (ABI 1:
+ * one xcrs_subs, 16-byte keys, struct xcrs_sub values): a new agent's open
+ * moves every entry to xcrs_sub4, xcrs_sub64 and xcrs_sub6, keeps the
+ * counter slots taken, enforces them at once and removes the old pin.
+ */
+Test(pins, a_version_1_subscriber_map_is_migrated, .init = setup,
+     .fini = teardown)
+{
+	struct {
+		const char *addr;
+		struct xcrs_sub s;
+	} old[] = {
+		{ "192.0.2.40", { .scope = 3, .level = L_BLOCKED,
+				  .base_level = L_NORMAL, .stats_slot = 7 } },
+		{ "2001:db8:64:1::", { .level = L_QUARANTINED,
+				       .base_level = L_QUARANTINED,
+				       .flags = XCRS_SUB_F_PREFIX64,
+				       .stats_slot = 8 } },
+		{ "2001:db8:7::5", { .level = L_NORMAL,
+				     .base_level = XCRS_SUB_BASE_NONE,
+				     .expires_ns = 1ULL << 62 } },
+	};
+	struct pb_frame f = { .ip = { .family = 4, .src = "192.0.2.40",
+				      .dst = XT_DNS4, .proto = IPPROTO_UDP,
+				      .dport = 53 } };
+	uint8_t b[PB_MAX];
+	size_t n = pb_build(&f, b, sizeof(b), NULL);
+	struct xt_result r;
+	struct dp_policy p;
+	char path[300], err[512];
+	int fd;
+
+	cr_assert_eq(mkdir(pins, 0700), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "xcrs_subs",
+			    sizeof(struct xcrs_addr), sizeof(struct xcrs_sub),
+			    4096, NULL);
+	cr_assert_geq(fd, 0);
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		struct xcrs_addr a;
+
+		cr_assert_eq(dp_addr_parse(old[i].addr, &a), 0);
+		cr_assert_eq(bpf_map_update_elem(fd, &a, &old[i].s, BPF_ANY),
+			     0);
+	}
+	snprintf(path, sizeof(path), "%s/xcrs_subs", pins);
+	cr_assert_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	cr_assert_eq(open_pinned(&dp, 0, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(access(path, F_OK), -1, "the version 1 pin stays");
+	cr_expect_eq(count_entries(pins), NMAPS);
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		struct xcrs_addr a;
+		struct xcrs_sub got;
+
+		cr_assert_eq(dp_addr_parse(old[i].addr, &a), 0);
+		cr_assert_eq(dp_sub_get(dp, &a, &got), 0, "%s: %s",
+			     old[i].addr, dp_errmsg(dp));
+		cr_expect_eq(got.level, old[i].s.level, "%s", old[i].addr);
+		cr_expect_eq(got.base_level, old[i].s.base_level, "%s",
+			     old[i].addr);
+		cr_expect_eq(got.scope, old[i].s.scope, "%s", old[i].addr);
+		cr_expect_eq(got.flags, old[i].s.flags, "%s", old[i].addr);
+		cr_expect_eq(got.expires_ns, old[i].s.expires_ns, "%s",
+			     old[i].addr);
+		cr_expect_eq(got.stats_slot, old[i].s.stats_slot, "%s",
+			     old[i].addr);
+	}
+	{
+		__u64 cap, used = dp_slots_used(dp, &cap);
+
+		cr_expect_eq(used, 2, "the migrated slots are not taken");
+	}
+	cr_expect_eq(dp_subs_count(dp, NULL), 1);
+	/* the map's size was adopted: 4096 */
+	{
+		struct dp_map_fill fill[DP_MAPS_MAX];
+		int nf = dp_fill(dp, fill);
+		bool seen = false;
+
+		for (int i = 0; i < nf; i++)
+			if (!strcmp(fill[i].name, "xcrs_sub4")) {
+				seen = true;
+				cr_expect_eq(fill[i].capacity, 4096);
+				cr_expect_eq(fill[i].entries, 1);
+			}
+		cr_expect(seen);
+	}
+	xt_policy(&p, XCRS_LEVEL_PASS);
+	cr_assert_eq(dp_policy_apply(dp, &p), 0, "%s", dp_errmsg(dp));
+	cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, false, b, n, &r), 0);
+	cr_expect_eq(r.xdp, XDP_DROP);
+	cr_expect_eq(r.reason, XCRS_R_LEVEL);
+	f.ip.family = 6;
+	f.ip.src = "2001:db8:64:1:a:b:c:d";
+	f.ip.dst = XT_OTHER6;
+	f.ip.dport = 445;
+	n = pb_build(&f, b, sizeof(b), NULL);
+	cr_assert_eq(xt_run(dp, XCRS_ROLE_ACCESS, false, b, n, &r), 0);
+	cr_expect_eq(r.xdp, XDP_DROP, "the migrated /64 is not enforced");
+	/* a second open finds the new maps only */
+	dp_close(dp);
+	dp = NULL;
+	cr_assert_eq(open_pinned(&dp, 0, err, sizeof(err)), 0, "%s", err);
+	cr_expect(dp_reused_pins(dp));
+	cr_expect_eq(dp_slots_used(dp, NULL), 2);
 }
 
 Test(pins, directory_not_on_bpffs_is_refused, .init = setup,

@@ -402,6 +402,47 @@ Test(subscriber, many_hosts_load_in_batches_like_one_by_one,
 	cr_expect_eq(got.stats_slot, slot, "an existing host keeps its slot");
 }
 
+/* A load larger than the map (written by two threads where there are two
+ * CPUs): refused where the map is full, with exactly the hosts before the
+ * first refused one written and counted, none after it. */
+Test(subscriber, a_load_that_overflows_the_map_stops_at_one_point,
+     .fini = close_dp)
+{
+	enum { CAP = 6000, N = 20000 };
+	struct dp_config cfg = { .max_subs = CAP, .max_tracked = 64 };
+	static struct xcrs_addr a[N];
+	static struct xcrs_sub s[N];
+	struct xcrs_sub got;
+	size_t done = 0, present = 0, wrong = 0;
+	char err[256];
+	int r;
+
+	cr_assert_eq(dp_open(&cfg, &dp, err, sizeof(err)), 0, "%s", err);
+	for (int i = 0; i < N; i++) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "198.51.%d.%d", 100 + i / 256, i % 256);
+		cr_assert_eq(dp_addr_parse(t, &a[i]), 0, "%s", t);
+		s[i] = (struct xcrs_sub){ .level = L_NORMAL,
+					  .base_level = L_NORMAL };
+	}
+	r = dp_sub_set_many(dp, a, s, N, &done);
+	cr_expect_eq(r, -E2BIG, "%d: %s", r, dp_errmsg(dp));
+	cr_expect(strstr(dp_errmsg(dp), "full"), "%s", dp_errmsg(dp));
+	cr_expect_gt(done, 0);
+	cr_expect_leq(done, CAP);
+	for (size_t i = 0; i < N; i++) {
+		bool has = !dp_sub_get(dp, &a[i], &got);
+
+		present += has;
+		wrong += has != (i < done);
+	}
+	cr_expect_eq(wrong, 0, "%zu hosts on the wrong side of %zu", wrong,
+		     done);
+	cr_expect_eq(present, done);
+	cr_expect_eq(dp_subs_count(dp, NULL), done);
+}
+
 Test(subscriber, undefined_level_fails_closed, .init = open_default_pass,
      .fini = close_dp)
 {

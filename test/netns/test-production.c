@@ -441,8 +441,8 @@ Test(production, metrics_follow_traffic_decisions_and_inputs)
 		  "%.500s", a);
 	cr_expect_eq(sample(a, "xcrs_reacted_terminals{level=\"quarantined\"}"),
 		     0);
-	cr_expect_eq(sample(a, "xcrs_map_entries{map=\"xcrs_subs\"}"), 0);
-	cr_expect_eq(sample(a, "xcrs_map_capacity{map=\"xcrs_subs\"}"), 65536);
+	cr_expect_eq(sample(a, "xcrs_map_entries{map=\"xcrs_sub4\"}"), 0);
+	cr_expect_eq(sample(a, "xcrs_map_capacity{map=\"xcrs_sub4\"}"), 65536);
 	cr_expect_eq(sample(a, "xcrs_reaction_latency_seconds_count"), 0);
 
 	/* an IDS alert on the EVE socket quarantines S */
@@ -475,7 +475,7 @@ Test(production, metrics_follow_traffic_decisions_and_inputs)
 	cr_expect_eq(sample(b, "xcrs_reacted_terminals{level=\"quarantined\"}"),
 		     1);
 	cr_expect_eq(sample(b, "xcrs_reactions_total"), 1);
-	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_subs\"}"), 1);
+	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_sub4\"}"), 1);
 	cr_expect_eq(sample(b, "xcrs_reaction_latency_seconds_count"), 1);
 	cr_expect_eq(sample(b, "xcrs_reaction_latency_seconds_bucket{le=\"+Inf\"}"),
 		     1);
@@ -523,7 +523,7 @@ Test(production, metrics_follow_traffic_decisions_and_inputs)
 	cr_expect_eq(sample(b, "xcrs_releases_total"), 1);
 	cr_expect_eq(sample(b, "xcrs_reacted_terminals{level=\"quarantined\"}"),
 		     0);
-	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_subs\"}"), 0);
+	cr_expect_eq(sample(b, "xcrs_map_entries{map=\"xcrs_sub4\"}"), 0);
 }
 
 /* ---- never_react ---- */

@@ -534,7 +534,8 @@ Test(errors, map_sizes)
 		 "(16..100000000)");
 	load_bad("version: 1\nagent:\n  maps: {hosts: 8}\n" LEVELS,
 		 "t.yaml:3:10: agent.maps: unknown key 'hosts' (expected "
-		 "subscribers, pools, service_prefixes, scopes, tracked, "
+		 "subscribers, subscribers6, hosts6, pools, service_prefixes, "
+		 "scopes, tracked, "
 		 "prefixes, warn_at, when_full)");
 }
 

@@ -30,7 +30,10 @@ struct dp_config {
 	 * else the default given in brackets. Pinned maps keep the size
 	 * they were created with: a different size given here is an
 	 * error. */
-	__u32 max_subs;		/* subscriber hosts [65536] */
+	__u32 max_subs;		/* IPv4 subscriber hosts [65536] */
+	__u32 max_subs6;	/* IPv6 subscribers: /64s [65536] */
+	__u32 max_hosts6;	/* IPv6 hosts (entries of one address)
+				 * [65536] */
 	__u32 max_pools;	/* address pools per policy [1024] */
 	__u32 max_svc_prefixes; /* service prefixes per policy [8192] */
 	__u32 max_scopes;	/* scopes with containment [4096] */
@@ -186,7 +189,7 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 int dp_sub_get(struct dp *dp, const struct xcrs_addr *a,
 	       struct xcrs_sub *ret_sub);
 int dp_sub_del(struct dp *dp, const struct xcrs_addr *a);
-/* Calls fn for every host entry of the subscriber map (read in batches);
+/* Calls fn for every host entry of the subscriber maps (read in batches);
  * how many, or -errno. */
 int dp_sub_each(struct dp *dp,
 		void (*fn)(void *ctx, const struct xcrs_addr *a,
@@ -231,15 +234,15 @@ int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
  * map's count is kept by the library instead): a few ms per 10 000
  * entries. */
 struct dp_map_fill {
-	const char *name; /* "xcrs_subs", ... */
-	const char *role; /* "subscriber map", ... */
+	const char *name; /* "xcrs_sub4", ... */
+	const char *role; /* "IPv4 subscriber map", ... */
 	__u64 entries, capacity;
 };
-#define DP_MAPS_MAX 16
+#define DP_MAPS_MAX 20
 /* Fills out[] (DP_MAPS_MAX); returns how many, or -errno. */
 int dp_fill(struct dp *dp, struct dp_map_fill *out);
-/* Host entries in the subscriber map (kept by the library) and its
- * capacity; per-subscriber counter slots given and their number. */
+/* Host entries in the fullest of the subscriber maps (IPv4, IPv6 /64s,
+ * IPv6 hosts; kept by the library) and its capacity; per-subscriber counter slots given and their number. */
 __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity);
 __u64 dp_slots_used(const struct dp *dp, __u64 *ret_capacity);
 

@@ -53,7 +53,7 @@ enum dp_map {
 	M_COUNT
 };
 
-/* "xcrs_subs", ...; what the operator calls each map in an error. */
+/* "xcrs_sub4", ...; what the operator calls each map in an error. */
 extern const char *const map_names[M_COUNT];
 extern const char *const map_roles[M_COUNT];
 
@@ -80,12 +80,13 @@ struct dp {
 	dp_event_fn ev_fn;
 	void *ev_ctx;
 	/* Per-subscriber counter slots (xcrs_sub_stats): a bit per slot,
-	 * slot 0 never given. Rebuilt from xcrs_subs when the maps are
+	 * slot 0 never given. Rebuilt from the host maps when the maps are
 	 * reused. */
 	__u64 *slot_used;
 	__u32 nslots, slot_hint;
 	bool slots_warned;
-	__u64 nsubs; /* host entries in xcrs_subs */
+	/* host entries, by map: [m - M_SUB4] for M_SUB4, M_SUB64, M_SUB6 */
+	__u64 nsubs[3];
 	/* the active policy's never-react prefixes */
 	struct dp_pool *never;
 	size_t nnever;
@@ -121,6 +122,11 @@ void unlock_pins(int fd);
 __u64 count_keys(struct dp *dp, enum dp_map m, size_t key_size);
 /* dp-subs.c */
 int slots_init(struct dp *dp, bool reused_subs);
+/* A pinned xcrs_subs of ABI version 1 (one map, 24-byte values) copied
+ * into the host maps, which are new: 0, or -errno. */
+int subs_migrate(struct dp *dp, int legacy_fd);
+/* a's host entry: 0, or -errno (-ENOENT: none). dp->err untouched. */
+int sub_read(struct dp *dp, const struct xcrs_addr *a, struct xcrs_sub *ret);
 bool slot_taken(const struct dp *dp, __u32 slot);
 int read_reacted_levels(struct dp *dp);
 void subset_bump(struct dp *dp);

@@ -10,6 +10,7 @@
 _Static_assert(sizeof(struct xcrs_addr) == 16, "ABI: xcrs_addr");
 _Static_assert(sizeof(struct xcrs_lpm_key) == 24, "ABI: xcrs_lpm_key");
 _Static_assert(sizeof(struct xcrs_sub) == 24, "ABI: xcrs_sub");
+_Static_assert(sizeof(struct xcrs_sub_ent) == 16, "ABI: xcrs_sub_ent");
 _Static_assert(sizeof(struct xcrs_pool) == 8, "ABI: xcrs_pool");
 _Static_assert(sizeof(struct xcrs_svc_rule) == 8, "ABI: xcrs_svc_rule");
 _Static_assert(sizeof(struct xcrs_svc_entry) == 8 + 8 * XCRS_SVC_RULES_MAX,
@@ -134,7 +135,9 @@ static void size_maps(struct dp *dp)
 {
 	const struct dp_config *c = &dp->cfg;
 
-	dp->max[M_SUBS] = or_default(c->max_subs, 65536);
+	dp->max[M_SUB4] = or_default(c->max_subs, 65536);
+	dp->max[M_SUB64] = or_default(c->max_subs6, 65536);
+	dp->max[M_SUB6] = or_default(c->max_hosts6, 65536);
 	/* Two generations of the policy tables live side by side while one
 	 * replaces the other. */
 	dp->max[M_POOLS] = 2 * or_default(c->max_pools, 1024);
@@ -163,8 +166,12 @@ static bool adopt_size(const struct dp *dp, enum dp_map m)
 	const struct dp_config *c = &dp->cfg;
 
 	switch (m) {
-	case M_SUBS:
+	case M_SUB4:
 		return !c->max_subs;
+	case M_SUB64:
+		return !c->max_subs6;
+	case M_SUB6:
+		return !c->max_hosts6;
 	case M_POOLS:
 		return !c->max_pools;
 	case M_SVCS:
@@ -392,6 +399,42 @@ __u64 count_keys(struct dp *dp, enum dp_map m, size_t key_size)
 	return n;
 }
 
+/* Opens <pin_dir>/xcrs_subs, the subscriber map of ABI version 1, if it is
+ * there (*ret_fd -1 if not), and sizes the host maps that are not
+ * configured as it is. */
+static int legacy_open(struct dp *dp, int *ret_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	*ret_fd = -1;
+	snprintf(path, sizeof(path), "%s/xcrs_subs", dp->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 :
+		       dp_fail(dp, -errno, "opening pinned map %s", path);
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) ||
+	    info.type != BPF_MAP_TYPE_HASH ||
+	    info.key_size != sizeof(struct xcrs_addr) ||
+	    info.value_size != sizeof(struct xcrs_sub)) {
+		close(fd);
+		return dp_fail(dp, -EINVAL,
+			       "pinned map %s is not the subscriber map of "
+			       "xcrs 1: remove %s to recreate it",
+			       path, dp->pin_dir);
+	}
+	if (adopt_size(dp, M_SUB4))
+		dp->max[M_SUB4] = info.max_entries;
+	if (adopt_size(dp, M_SUB64))
+		dp->max[M_SUB64] = info.max_entries;
+	if (adopt_size(dp, M_SUB6))
+		dp->max[M_SUB6] = info.max_entries;
+	*ret_fd = fd;
+	return 0;
+}
+
 int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	    size_t errlen)
 {
@@ -400,8 +443,8 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	struct btf *btf_copy = NULL;
 	char path[PATH_MAX];
 	struct dp *dp;
-	int lock = -1, r, found = 0;
-	bool made_dir = false;
+	int lock = -1, legacy_fd = -1, r, found = 0;
+	bool made_dir = false, subs_new;
 
 	dp = calloc(1, sizeof(*dp));
 	if (!dp) {
@@ -446,6 +489,19 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 		}
 	}
 
+	if (dp->max[M_SCOPES] > XCRS_SCOPE_ID_MAX + 1) {
+		r = dp_fail(dp, -EINVAL, "%u scopes asked for, at most %u",
+			    dp->max[M_SCOPES], XCRS_SCOPE_ID_MAX + 1);
+		goto fail;
+	}
+	/* The subscriber map of ABI version 1 (before the split by family):
+	 * migrated once the new maps exist, sized as it was where no size
+	 * is configured. */
+	if (dp->pin_dir) {
+		r = legacy_open(dp, &legacy_fd);
+		if (r)
+			goto fail;
+	}
 	r = open_instance(dp, XCRS_ROLE_ACCESS, true, &s);
 	if (r)
 		goto fail;
@@ -510,7 +566,31 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 		pinned_now[m] = true;
 	}
 	dp->inst[XCRS_ROLE_ACCESS][1] = s;
-	r = slots_init(dp, !created[M_SUBS]);
+	subs_new = created[M_SUB4] && created[M_SUB64] && created[M_SUB6];
+	if (legacy_fd >= 0 && !subs_new) {
+		/* an interrupted migration: the new maps are the truth */
+		close(legacy_fd);
+		legacy_fd = -1;
+	}
+	r = slots_init(dp, !subs_new);
+	if (!r && legacy_fd >= 0) {
+		r = subs_migrate(dp, legacy_fd);
+		if (!r) {
+			snprintf(path, sizeof(path), "%s/xcrs_subs",
+				 dp->pin_dir);
+			if (unlink(path))
+				log_warn("dataplane: removing %s after its "
+					 "migration: %s", path,
+					 strerror(errno));
+			log_info("dataplane: %llu IPv4, %llu IPv6 /64 and "
+				 "%llu IPv6 host entries migrated from %s (ABI "
+				 "version 1) to xcrs_sub4, xcrs_sub64 and "
+				 "xcrs_sub6",
+				 (unsigned long long)dp->nsubs[0],
+				 (unsigned long long)dp->nsubs[1],
+				 (unsigned long long)dp->nsubs[2], path);
+		}
+	}
 	if (!r)
 		r = read_reacted_levels(dp);
 	if (!r) {
@@ -525,6 +605,8 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 	}
 	if (r)
 		goto fail_loaded;
+	if (legacy_fd >= 0)
+		close(legacy_fd);
 	unlock_pins(lock);
 	*ret_dp = dp;
 	return dp_ok(dp);
@@ -541,6 +623,8 @@ fail:
 		}
 	}
 	btf__free(btf_copy);
+	if (legacy_fd >= 0)
+		close(legacy_fd);
 	if (made_dir)
 		rmdir(dp->pin_dir);
 	if (s)
@@ -589,8 +673,12 @@ int dp_unpin(struct dp *dp)
 
 	if (!dp->pin_dir)
 		return dp_ok(dp);
-	for (int m = 0; m < M_COUNT; m++) {
-		pin_path(dp, m, path, sizeof(path));
+	for (int m = 0; m <= M_COUNT; m++) {
+		if (m < M_COUNT)
+			pin_path(dp, m, path, sizeof(path));
+		else /* ABI version 1's subscriber map, not migrated */
+			snprintf(path, sizeof(path), "%s/xcrs_subs",
+				 dp->pin_dir);
 		if (unlink(path) && errno != ENOENT && !r)
 			r = dp_fail(dp, -errno, "unpinning %s", path);
 	}

@@ -143,9 +143,16 @@ __u64 dp_slots_used(const struct dp *dp, __u64 *ret_capacity)
 
 __u64 dp_subs_count(const struct dp *dp, __u64 *ret_capacity)
 {
+	/* the fullest of the host maps */
+	enum dp_map f = M_SUB4;
+
+	for (enum dp_map m = M_SUB64; m <= M_SUB6; m++)
+		if (dp->nsubs[m - M_SUB4] * dp->max[f] >
+		    dp->nsubs[f - M_SUB4] * dp->max[m])
+			f = m;
 	if (ret_capacity)
-		*ret_capacity = dp->max[M_SUBS];
-	return dp->nsubs;
+		*ret_capacity = dp->max[f];
+	return dp->nsubs[f - M_SUB4];
 }
 
 int dp_scope_set(struct dp *dp, __u32 scope, const struct xcrs_scope *sc)

@@ -28,7 +28,7 @@ int dp_fill(struct dp *dp, struct dp_map_fill *out)
 		f->role = map_roles[maps[i].m];
 		f->capacity = dp->max[maps[i].m];
 		if (maps[i].fill == FILL_SUBS) {
-			f->entries = dp->nsubs;
+			f->entries = dp->nsubs[maps[i].m - M_SUB4];
 		} else if (maps[i].fill == FILL_SLOTS) {
 			/* counter slots given */
 			f->entries = dp_slots_used(dp, &f->capacity);
@@ -78,7 +78,7 @@ int dp_sub_stats_read(struct dp *dp, const struct xcrs_addr *a,
 	struct xcrs_sub s;
 	int r;
 
-	if (bpf_map_lookup_elem(dp->fds[M_SUBS], a, &s) || !s.stats_slot ||
+	if (sub_read(dp, a, &s) || !s.stats_slot ||
 	    s.stats_slot >= dp->nslots) {
 		dp_addr_format(a, t, sizeof(t));
 		return dp_fail(dp, -ENOENT, "statistics of subscriber %s", t);
