@@ -302,7 +302,8 @@ static int walk_in_kernel(struct dp *dp, struct xcrs_walk *w, int fam)
 int slots_init(struct dp *dp, bool reused_subs)
 {
 	struct xcrs_walk *w = NULL;
-	int r, prev;
+	libbpf_print_fn_t prev;
+	int r;
 
 	dp->nslots = dp->max[M_SUB_STATS];
 	dp->slot_used = calloc((dp->nslots + 63) / 64, sizeof(__u64));
@@ -313,14 +314,21 @@ int slots_init(struct dp *dp, bool reused_subs)
 		return 0;
 	/* In the kernel where it can (Linux 5.9 and later, with BTF), else
 	 * every entry is copied out. */
-	prev = log_lib_silence();
+	prev = libbpf_set_print(NULL); /* a refusal here is no error */
 	w = xcrs_walk__open_and_load();
-	log_lib_restore(prev);
+	r = w ? 0 : -errno;
+	libbpf_set_print(prev);
+	if (!w)
+		log_debug("dataplane: no map iterator (%s): the subscriber maps "
+			  "are read entry by entry", strerror(-r));
 	for (int fam = 0; fam < FAM_N; fam++) {
 		struct slot_walk sw = { dp, fam };
 
-		if (w && !walk_in_kernel(dp, w, fam))
+		if (w && !(r = walk_in_kernel(dp, w, fam)))
 			continue;
+		if (w)
+			log_debug("dataplane: walking the %s in the kernel: %s",
+				  map_roles[fam_map[fam]], strerror(-r));
 		/* a failed walk may have counted some: start over */
 		dp->nsubs[fam] = 0;
 		r = ents_each(dp, fam, slot_of, &sw);
