@@ -170,6 +170,17 @@ int policy_level_index(const struct policy *p, const char *name)
 	return -1;
 }
 
+int policy_level_carry(const struct policy *p, const char *name)
+{
+	int l = policy_level_index(p, name);
+
+	for (size_t i = 0; l < 0 && i < p->nlevels; i++)
+		for (size_t j = 0; j < p->levels[i].nwas; j++)
+			if (!strcmp(p->levels[i].was[j], name))
+				return (int)i;
+	return l;
+}
+
 int policy_scope_index(const struct policy *p, const char *name)
 {
 	for (size_t i = 0; i < p->nscopes; i++)

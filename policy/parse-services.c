@@ -221,7 +221,7 @@ int service_set(struct pctx *c, node_t *n, const char *what,
 
 struct level_build {
 	struct policy_level *l;
-	node_t *allow, *rate, *burst, *fail_closed;
+	node_t *allow, *rate, *burst, *fail_closed, *was;
 };
 
 static int lv_name(struct pctx *c, node_t *v, void *o)
@@ -233,6 +233,30 @@ KEEP(lv_allow, struct level_build, allow)
 KEEP(lv_rate, struct level_build, rate)
 KEEP(lv_burst, struct level_build, burst)
 KEEP(lv_fc, struct level_build, fail_closed)
+KEEP(lv_was, struct level_build, was)
+
+/* levels[].was: the names the level had (a name or a list of them) */
+static int level_was(struct pctx *c, struct level_build *b)
+{
+	node_t **v;
+	size_t n;
+	int r = yitems(c, b->was, &v, &n);
+
+	if (r)
+		return r;
+	if (n > POLICY_LEVEL_WAS_MAX)
+		r = yerr(c, b->was, "was: at most %d former names",
+			 POLICY_LEVEL_WAS_MAX);
+	for (size_t i = 0; !r && i < n; i++) {
+		r = yname(c, v[i], "was", b->l->was[i]);
+		if (!r && !strcmp(b->l->was[i], b->l->name))
+			r = yerr(c, v[i], "was: '%s' is the level's own name",
+				 b->l->name);
+		b->l->nwas = i + 1;
+	}
+	yitems_free(v);
+	return r;
+}
 
 static int level_one(struct pctx *c, node_t *it, void *ctx)
 {
@@ -242,6 +266,7 @@ static int level_one(struct pctx *c, node_t *it, void *ctx)
 		{ "rate", lv_rate },
 		{ "burst", lv_burst },
 		{ "fail_closed", lv_fc },
+		{ "was", lv_was },
 	};
 	struct policy *p = P(c);
 	int r;
@@ -254,7 +279,9 @@ static int level_one(struct pctx *c, node_t *it, void *ctx)
 	b.l = GROW(p->levels, p->nlevels);
 	if (!b.l)
 		return -ENOMEM;
-	r = ywalk(c, it, "level", f, 5, &b);
+	r = ywalk(c, it, "level", f, sizeof(f) / sizeof(f[0]), &b);
+	if (!r && b.was)
+		r = level_was(c, &b);
 	if (!r)
 		r = service_set(c, b.allow, "allow", true,
 				&b.l->allowed);
@@ -278,10 +305,33 @@ static int level_one(struct pctx *c, node_t *it, void *ctx)
 
 int sec_levels(struct pctx *c, node_t *n)
 {
+	struct policy *p = P(c);
+	int r;
+
 	if (n->type == YAML_SEQUENCE_NODE &&
 	    n->data.sequence.items.top == n->data.sequence.items.start)
 		return yerr(c, n, "levels: at least one level is needed");
-	return yeach(c, n, "levels", level_one, NULL);
+	r = yeach(c, n, "levels", level_one, NULL);
+	/* a former name is no level's name now and one level's only */
+	for (size_t i = 0; !r && i < p->nlevels; i++)
+		for (size_t j = 0; !r && j < p->levels[i].nwas; j++) {
+			const char *w = p->levels[i].was[j];
+			node_t *at = yget(c, n->data.sequence.items.start[i]);
+
+			if (policy_level_index(p, w) >= 0)
+				r = yerr(c, at, "levels: '%s' is a level and "
+					 "a former name of '%s'", w,
+					 p->levels[i].name);
+			for (size_t k = 0; !r && k < i; k++)
+				for (size_t m = 0; m < p->levels[k].nwas; m++)
+					if (!strcmp(p->levels[k].was[m], w))
+						r = yerr(c, at, "levels: '%s' "
+							 "is a former name of "
+							 "'%s' and of '%s'", w,
+							 p->levels[k].name,
+							 p->levels[i].name);
+		}
+	return r;
 }
 
 int level_ref(struct pctx *c, node_t *n, const char *what,

@@ -74,12 +74,18 @@ struct policy_service {
 	size_t nrules;
 };
 
+#define POLICY_LEVEL_WAS_MAX 4
+
 struct policy_level {
 	char name[POLICY_NAME_MAX];
 	uint64_t allowed;   /* service class bitmap (XCRS_SVC_ALL for "all") */
 	uint64_t rate_Bps;  /* 0 = no limit */
 	uint64_t burst_B;
 	bool fail_closed;   /* XCRS_LEVEL_F_REACTED */
+	/* names the level had in earlier policies (levels[].was): what a
+	 * reload or a restart finds held at one of them is held here */
+	char was[POLICY_LEVEL_WAS_MAX][POLICY_NAME_MAX];
+	size_t nwas;
 };
 
 /* An APN (TS 23.003 9.1: labels of letters, digits and '-'), lower
@@ -368,6 +374,10 @@ int policy_session_scope(const struct policy *p, const char *apn,
 
 /* Lookups by name: index or -1. */
 int policy_level_index(const struct policy *p, const char *name);
+/* The level a decision saved under name (by an earlier policy) is held at
+ * now: the level of that name, or the one that names it in its was list;
+ * -1 if none. */
+int policy_level_carry(const struct policy *p, const char *name);
 int policy_scope_index(const struct policy *p, const char *name);
 int policy_scope_by_id(const struct policy *p, uint32_t id);
 

@@ -83,6 +83,12 @@ static void send_reply(struct control *ctl, struct lclient *c, json_object *o)
 	json_object_put(o);
 }
 
+/* A reload's change, into the reply's "changes". */
+static void reload_change(void *ctx, const char *line)
+{
+	json_object_array_add(ctx, json_object_new_string(line));
+}
+
 static void send_error(struct control *ctl, struct lclient *c, const char *fmt,
 		       ...) __attribute__((format(printf, 3, 4)));
 static void send_error(struct control *ctl, struct lclient *c, const char *fmt,
@@ -529,12 +535,35 @@ static void control_request(void *ctx, struct lclient *c, char *line,
 		send_reply(ctl, c, o);
 		break;
 	}
-	case CTL_RELOAD:
-		if (daemon_reload(ctl->d, err, sizeof(err)))
+	case CTL_RELOAD: {
+		json_object *changes = json_object_new_array(), *o;
+		char warning[256];
+
+		if (daemon_reload(ctl->d,
+				  req.reload == CTL_RELOAD_DRY_RUN ?
+					  RELOAD_DRY_RUN :
+				  req.reload == CTL_RELOAD_RELEASE ?
+					  RELOAD_RELEASE :
+					  RELOAD_APPLY,
+				  reload_change, changes,
+				  warning, sizeof(warning), err,
+				  sizeof(err))) {
+			json_object_put(changes);
 			send_error(ctl, c, "%s", err);
-		else
-			send_reply(ctl, c, ok_reply());
+			break;
+		}
+		o = ok_reply();
+		json_object_object_add(o, "dry_run",
+				       json_object_new_boolean(
+					       req.reload ==
+						       CTL_RELOAD_DRY_RUN));
+		json_object_object_add(o, "changes", changes);
+		if (warning[0])
+			json_object_object_add(o, "warning",
+					       json_object_new_string(warning));
+		send_reply(ctl, c, o);
 		break;
+	}
 	}
 	ctl->t0 = 0;
 }

@@ -63,8 +63,17 @@ struct daemon {
 	struct daemon_report rep;
 };
 
-/* main.c: reloads the policy (SIGHUP, xcrsctl reload). */
-int daemon_reload(struct daemon *d, char *err, size_t errlen);
+/* main.c: reloads the policy (SIGHUP, xcrsctl reload). A reload that would
+ * end decisions (a level or scope gone without levels[].was to carry
+ * them) is refused unless mode is RELOAD_RELEASE; RELOAD_DRY_RUN checks
+ * everything and changes nothing. note (may be NULL) gets one line for
+ * each change the reload makes or would make; *ret_warning (may be NULL)
+ * says what takes effect only at a restart (or is left ""). 0, or -errno
+ * with err set. */
+enum daemon_reload_mode { RELOAD_APPLY, RELOAD_DRY_RUN, RELOAD_RELEASE };
+int daemon_reload(struct daemon *d, enum daemon_reload_mode mode,
+		  void (*note)(void *ctx, const char *line), void *ctx,
+		  char *warning, size_t warnlen, char *err, size_t errlen);
 /* Every counter of xcrsctl stats and /metrics, from its owner. */
 void daemon_stats(const struct daemon *d, struct stats *out);
 

@@ -90,14 +90,80 @@ void daemon_stats(const struct daemon *d, struct stats *out)
 
 /* ---- reload ----------------------------------------------------------------- */
 
-int daemon_reload(struct daemon *d, char *err, size_t errlen)
+/* What a reload changes or would change, one line each. */
+struct reload_notes {
+	enum daemon_reload_mode mode;
+	void (*note)(void *ctx, const char *line);
+	void *ctx;
+	char first[256]; /* the first loss, for the refusal */
+};
+
+static void reload_note(struct reload_notes *rn, const char *line)
+{
+	if (rn->note)
+		rn->note(rn->ctx, line);
+}
+
+static void reload_loss(void *ctx, const char *line)
+{
+	struct reload_notes *rn = ctx;
+
+	if (!rn->first[0])
+		snprintf(rn->first, sizeof(rn->first), "%s", line);
+	if (rn->mode == RELOAD_RELEASE)
+		log_warn("reload --release: %s", line);
+	reload_note(rn, line);
+}
+
+/* The levels the new policy adds, removes and renames (levels[].was). */
+static void reload_levels(struct reload_notes *rn, const struct policy *old,
+			  const struct policy *np)
+{
+	char line[3 * POLICY_NAME_MAX + 64];
+
+	for (size_t i = 0; i < old->nlevels; i++) {
+		int l = policy_level_carry(np, old->levels[i].name);
+
+		if (l < 0)
+			snprintf(line, sizeof(line), "level %s removed",
+				 old->levels[i].name);
+		else if (strcmp(np->levels[l].name, old->levels[i].name))
+			snprintf(line, sizeof(line), "level %s renamed to %s "
+				 "(levels[].was): what it holds stays held",
+				 old->levels[i].name, np->levels[l].name);
+		else
+			continue;
+		reload_note(rn, line);
+	}
+	for (size_t i = 0; i < np->nlevels; i++) {
+		bool known = policy_level_index(old, np->levels[i].name) >= 0;
+
+		for (size_t j = 0; !known && j < np->levels[i].nwas; j++)
+			known = policy_level_index(old,
+						   np->levels[i].was[j]) >= 0;
+		if (known)
+			continue;
+		snprintf(line, sizeof(line), "level %s added",
+			 np->levels[i].name);
+		reload_note(rn, line);
+	}
+}
+
+int daemon_reload(struct daemon *d, enum daemon_reload_mode mode,
+		  void (*note)(void *ctx, const char *line), void *ctx,
+		  char *warning, size_t warnlen, char *err, size_t errlen)
 {
 	struct policy *np = NULL, *old = d->policy;
 	struct policy_error perr;
 	struct crsap_keyring *keys = NULL;
+	struct reload_notes rn = { .mode = mode, .note = note, .ctx = ctx };
 	json_object *rec;
 	char what[128];
+	size_t lost;
 	int r;
+
+	if (warning && warnlen)
+		warning[0] = '\0';
 
 	d->rep.reloads++;
 	r = policy_load(d->policy_path, &np, &perr);
@@ -125,6 +191,37 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	r = enf_tables_check(d->enf, np, err, errlen);
 	if (r)
 		goto refused;
+	/* what it would end, and what else it changes */
+	lost = decide_reload_losses(d->dec, np, reload_loss, &rn) +
+	       subscribers_reload_losses(d->subs, np, reload_loss, &rn);
+	reload_levels(&rn, old, np);
+	if (policy_reload_changes(old, np, POLICY_RELOAD_AT_RESTART, what,
+				  sizeof(what))) {
+		char line[200];
+
+		snprintf(line, sizeof(line), "%s changed: it takes effect when "
+			 "the agent restarts", what);
+		reload_note(&rn, line);
+		if (warning && warnlen)
+			snprintf(warning, warnlen, "%s", line);
+	}
+	if (mode == RELOAD_DRY_RUN) {
+		d->rep.reloads--; /* nothing was reloaded */
+		crsap_keyring_free(keys);
+		policy_free(np);
+		return 0;
+	}
+	if (lost && mode != RELOAD_RELEASE) {
+		snprintf(err, errlen,
+			 "the new policy would end %zu decision%s (%s%s): carry "
+			 "them to a level of the new policy with levels[].was, "
+			 "or end them with xcrsctl reload --release (xcrsctl "
+			 "reload --dry-run lists them)",
+			 lost, lost == 1 ? "" : "s", rn.first,
+			 lost > 1 ? ", ..." : "");
+		r = -EBUSY;
+		goto refused;
+	}
 	/* the modules that describe decisions (notices) see the new policy
 	 * while the decision layer moves to it */
 	reports_set_policy(d->reports, np);
@@ -155,6 +252,11 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	rec = json_object_new_object();
 	audit_add_str(rec, "event", "reload");
 	audit_add_str(rec, "policy", d->policy_path);
+	if (lost) {
+		audit_add_str(rec, "mode", "release");
+		json_object_object_add(rec, "ended",
+				       json_object_new_int64((int64_t)lost));
+	}
 	audit_write(d->audit, rec);
 	log_info("policy %s reloaded", d->policy_path);
 	return 0;
@@ -252,7 +354,8 @@ static void on_signal(struct watch *w, uint32_t events)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", d->policy_path);
-			daemon_reload(d, err, sizeof(err));
+			daemon_reload(d, RELOAD_APPLY, NULL, NULL, NULL, 0, err,
+				      sizeof(err));
 			break;
 		case SIGTERM:
 		case SIGINT:

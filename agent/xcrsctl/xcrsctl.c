@@ -55,8 +55,13 @@ static void usage(FILE *f)
 "                                  contain a scope (mode: the policy's unless\n"
 "                                  given)\n"
 "  scope NAME release              end a scope's containment\n"
-"  reload                          re-read the policy file (atomic; an\n"
-"                                  invalid file is refused with its error)\n"
+"  reload [--dry-run | --release]  re-read the policy file (atomic; an\n"
+"                                  invalid file is refused with its error);\n"
+"                                  prints what it changes. A reload that\n"
+"                                  would end decisions (a level or scope\n"
+"                                  gone, levels[].was not carrying them)\n"
+"                                  is refused unless --release; --dry-run\n"
+"                                  checks and lists, changes nothing\n"
 "  stats                           agent counters and dataplane statistics\n"
 "  ms                              MSs between connect and leave: since when,\n"
 "                                  how seen, SCA present, probes unanswered\n"
@@ -449,6 +454,23 @@ static void print_stats(json_object *r)
 	}
 }
 
+static void print_reload(json_object *rep)
+{
+	json_object *ch, *dry;
+	bool dry_run = json_object_object_get_ex(rep, "dry_run", &dry) &&
+		       json_object_get_boolean(dry);
+	size_t n = json_object_object_get_ex(rep, "changes", &ch) ?
+			   json_object_array_length(ch) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		printf("%s\n", json_object_get_string(
+				       json_object_array_get_idx(ch, i)));
+	if (dry_run)
+		printf("dry run: the policy is valid; nothing was changed\n");
+	else
+		printf("ok\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -460,12 +482,15 @@ int main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"apn", required_argument, NULL, 'a'},
 		{"location", required_argument, NULL, 'L'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"release", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	const char *sock = getenv("XCRS_SOCKET"), *level = NULL, *dur = NULL,
-		   *reason = NULL, *mode = NULL, *apn = NULL, *loc = NULL, *cmd;
+		   *reason = NULL, *mode = NULL, *apn = NULL, *loc = NULL, *cmd,
+		   *action = NULL;
 	json_object *req, *rep = NULL, *ok;
 	bool json = false;
 	int c, rc;
@@ -498,6 +523,13 @@ int main(int argc, char **argv)
 		case 'L':
 			loc = optarg;
 			break;
+		case 'n':
+		case 'R':
+			if (action)
+				return usage_error("%s", "--dry-run or "
+						   "--release, not both");
+			action = c == 'n' ? "dry-run" : "release";
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -528,7 +560,8 @@ int main(int argc, char **argv)
 		};
 		struct ctl_args ca = { .level = level, .duration = dur,
 				       .reason = reason, .mode = mode,
-				       .apn = apn, .location = loc };
+				       .apn = apn, .location = loc,
+				       .action = action };
 		const struct ctl_cmd_def *d;
 		const char *wire = cmd;
 		size_t nargs = 0;
@@ -621,6 +654,8 @@ int main(int argc, char **argv)
 			print_sessions(rep);
 		else if (!strcmp(cmd, "updates"))
 			print_updates(rep);
+		else if (!strcmp(cmd, "reload"))
+			print_reload(rep);
 		else if (!strcmp(cmd, "react")) {
 			json_object *t;
 

@@ -549,6 +549,74 @@ Test(agent, reload_with_a_bad_file_keeps_enforcement)
 		  "%s", out);
 }
 
+/*
+ * A reload that renames the level a terminal is held at would free it: it
+ * is refused and the terminal stays held; --dry-run lists who would be
+ * released and changes nothing; levels[].was carries the terminal to the
+ * new name; --release ends what the new policy cannot hold, on purpose.
+ */
+Test(agent, a_reload_never_frees_a_terminal_unless_told)
+{
+	char out[4096];
+
+	cr_assert_eq(ctl(out, sizeof(out),
+			 "react 192.0.2.10 --level quarantined"),
+		     0, "%s", out);
+	cr_assert_not(reach(0, WEB));
+	/* quarantined renamed to jailed, references and all */
+	cr_assert_eq(tn_run(NULL, NULL, 0, "sed -i 's/quarantined/jailed/g' %s",
+			    policy_path),
+		     0);
+	cr_expect_eq(ctl(out, sizeof(out), "reload"), 1, "%s", out);
+	cr_expect(strstr(out, "would end 1 decision") &&
+			  strstr(out, "192.0.2.10") && strstr(out, "levels[].was"),
+		  "%s", out);
+	cr_expect_not(reach(0, WEB), "a refused reload freed the terminal");
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0, "%s", out);
+	cr_expect(strstr(out, "quarantined"), "%s", out);
+	/* SIGHUP: refused the same way */
+	kill(agent, SIGHUP);
+	usleep(300000);
+	cr_expect_not(reach(0, WEB), "SIGHUP freed the terminal");
+	/* the dry run says what would happen and does nothing */
+	cr_expect_eq(ctl(out, sizeof(out), "reload --dry-run"), 0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.10: released") &&
+			  strstr(out, "level quarantined removed") &&
+			  strstr(out, "level jailed added") &&
+			  strstr(out, "dry run"),
+		  "%s", out);
+	cr_expect_not(reach(0, WEB), "the dry run freed the terminal");
+	/* the level says what it was called: the terminal is carried */
+	cr_assert_eq(tn_run(NULL, NULL, 0,
+			    "sed -i 's/{name: jailed, /{name: jailed, was: "
+			    "quarantined, /' %s",
+			    policy_path),
+		     0);
+	cr_expect_eq(ctl(out, sizeof(out), "reload"), 0, "%s", out);
+	cr_expect(strstr(out, "level quarantined renamed to jailed"), "%s",
+		  out);
+	cr_expect_not(reach(0, WEB), "the renamed level let it go");
+	cr_assert_eq(ctl(out, sizeof(out), "show 192.0.2.10"), 0, "%s", out);
+	cr_expect(strstr(out, "jailed"), "%s", out);
+	/* a policy without the level at all: only --release applies it */
+	cr_assert_eq(tn_run(NULL, NULL, 0,
+			    "sed -i -e '/{name: jailed, /d' -e "
+			    "'s/level: jailed/level: restricted/g' %s",
+			    policy_path),
+		     0);
+	cr_expect_eq(ctl(out, sizeof(out), "reload"), 1, "%s", out);
+	cr_expect_not(reach(0, WEB));
+	cr_expect_eq(ctl(out, sizeof(out), "reload --release"), 0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.10: released"), "%s", out);
+	cr_expect(reach(0, WEB), "--release did not end the reaction");
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c 'reload --release: "
+			    "192.0.2.10' %s/agent.log", dir),
+		     0, "%s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir),
+		     0);
+	cr_expect(strstr(out, "\"mode\":\"release\""), "%s", out);
+}
+
 /* The milliseconds since the epoch of the first "UNTIL" in xcrsctl's
  * terminals table (only the time of day counts here). */
 static int until_ms(const char *table)

@@ -241,7 +241,7 @@ Test(errors, unknown_key)
 {
 	load_bad("version: 1\n" LEVELS "    colour: red\n",
 		 "t.yaml:5:5: level: unknown key 'colour' (expected name, "
-		 "allow, rate, burst, fail_closed)");
+		 "allow, rate, burst, fail_closed, was)");
 }
 
 Test(errors, missing_key)
@@ -821,4 +821,35 @@ Test(scopes, the_ran_s_gtpu_addresses)
 	load_bad(SCOPES_HEAD "ran: [10.0.0.0/8x]\n",
 		 "t.yaml:7:7: ran: expected an IPv4 or IPv6 address or prefix "
 		 "(192.0.2.0/24, 2001:db8::/32), found '10.0.0.0/8x'");
+}
+
+/* levels[].was: the names a level had, which a reload or a restart
+ * carries to it; never a name in use, never two levels' */
+Test(policy, former_level_names)
+{
+	struct policy *p = load_ok(
+		"version: 1\nlevels:\n  - {name: normal, allow: all}\n"
+		"  - {name: jailed, allow: [], was: [blocked, locked]}\n");
+
+	cr_expect_eq(policy_level_carry(p, "jailed"), 1);
+	cr_expect_eq(policy_level_carry(p, "blocked"), 1);
+	cr_expect_eq(policy_level_carry(p, "locked"), 1);
+	cr_expect_eq(policy_level_carry(p, "normal"), 0);
+	cr_expect_eq(policy_level_carry(p, "gone"), -1);
+	cr_expect_eq(policy_level_index(p, "blocked"), -1,
+		     "a former name is no level of the policy");
+	policy_free(p);
+	load_bad("version: 1\nlevels:\n  - {name: normal, allow: all}\n"
+		 "  - {name: jailed, allow: [], was: jailed}\n",
+		 "t.yaml:4:36: was: 'jailed' is the level's own name");
+	load_bad("version: 1\nlevels:\n  - {name: normal, allow: all}\n"
+		 "  - {name: jailed, allow: [], was: normal}\n",
+		 "t.yaml:4:5: levels: 'normal' is a level and a former name "
+		 "of 'jailed'");
+	load_bad("version: 1\nlevels:\n  - {name: a, allow: all, was: x}\n"
+		 "  - {name: b, allow: [], was: x}\n",
+		 "t.yaml:4:5: levels: 'x' is a former name of 'a' and of 'b'");
+	load_bad("version: 1\nlevels:\n  - {name: a, allow: all, "
+		 "was: [p, q, r, s, t]}\n",
+		 "t.yaml:3:32: was: at most 4 former names");
 }

@@ -171,7 +171,7 @@ int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
 	for (int b = 0; b < CORR_BUCKETS; b++)
 		for (struct term *t = c->bucket[b]; t; t = t->next) {
 			int last = t->emitted ?
-					   policy_level_index(
+					   policy_level_carry(
 						   np,
 						   op->levels[t->last_level].name) :
 					   -1;
@@ -179,7 +179,7 @@ int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
 
 			ci_term_free_evidence(t, op->nrules);
 			for (size_t i = t->nr; i-- > 0;) {
-				int l = policy_level_index(
+				int l = policy_level_carry(
 					np, op->levels[t->r[i].level].name);
 
 				if (l < 0) {

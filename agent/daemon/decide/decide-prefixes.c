@@ -156,7 +156,14 @@ void pdec_sync(struct decide *d)
 
 	/* what the decisions say (a level that left the policy ends it) */
 	for (size_t i = d->npdecs; i-- > 0;) {
-		int r = write_one(d, &d->pdecs[i], err, sizeof(err));
+		int l = policy_level_carry(d->p, d->pdecs[i].level), r;
+
+		/* a level renamed (levels[].was): the decision takes its
+		 * new name */
+		if (l >= 0)
+			snprintf(d->pdecs[i].level, sizeof(d->pdecs[i].level),
+				 "%s", d->p->levels[l].name);
+		r = write_one(d, &d->pdecs[i], err, sizeof(err));
 
 		addr_prefix_format(&d->pdecs[i].a, d->pdecs[i].plen, pf,
 				   sizeof(pf));

@@ -750,7 +750,7 @@ int decide_load(struct decide *d, char *err, size_t errlen)
 				r = -EINVAL;
 				goto out;
 			}
-			level = policy_level_index(d->p,
+			level = policy_level_carry(d->p,
 						   json_object_get_string(lv));
 			if (level < 0) {
 				log_warn("state file: level \"%s\" of %s is "

@@ -510,6 +510,64 @@ int decide_reconcile(struct decide *d, uint64_t now)
 	return r < 0 ? r : (int)o.n;
 }
 
+/* ---- a reload's losses -------------------------------------------------------- */
+
+struct losses {
+	const struct decide *d;
+	const struct policy *np;
+	decide_loss_fn fn;
+	void *ctx;
+	size_t n;
+};
+
+static void reaction_loss(void *ctx, const struct corr_saved *s)
+{
+	struct losses *l = ctx;
+	const char *lv = l->d->p->levels[s->level].name;
+	char buf[ADDR_STRLEN], line[ADDR_STRLEN + 2 * POLICY_NAME_MAX + 96];
+
+	/* the engine's keys of subscribers (ff00::/8) are no terminals */
+	if (s->terminal.a[0] == 0xff || policy_level_carry(l->np, lv) >= 0)
+		return;
+	addr_format(&s->terminal, buf, sizeof(buf));
+	snprintf(line, sizeof(line), "%s: released (rule %s held it at %s, "
+		 "a level the new policy does not have)", buf, s->rule, lv);
+	l->fn(l->ctx, line);
+	l->n++;
+}
+
+size_t decide_reload_losses(const struct decide *d, const struct policy *np,
+			    decide_loss_fn fn, void *ctx)
+{
+	struct losses l = { .d = d, .np = np, .fn = fn, .ctx = ctx };
+	char line[256], pf[64];
+
+	corr_each_reaction(d->corr, reaction_loss, &l);
+	for (size_t i = 0; i < d->npdecs; i++) {
+		const struct pdec *pd = &d->pdecs[i];
+
+		if (policy_level_carry(np, pd->level) >= 0)
+			continue;
+		addr_prefix_format(&pd->a, pd->plen, pf, sizeof(pf));
+		snprintf(line, sizeof(line), "%s: decision at %s ended (a level "
+			 "the new policy does not have)", pf, pd->level);
+		fn(ctx, line);
+		l.n++;
+	}
+	for (size_t i = 0; i < d->p->nscopes; i++) {
+		const char *name = d->p->scopes[i].name;
+
+		if (corr_scope_state(d->corr, (int)i, NULL, NULL) <= 0 ||
+		    policy_scope_index(np, name) >= 0)
+			continue;
+		snprintf(line, sizeof(line), "scope %s: containment ended (the "
+			 "new policy has no scope of that name)", name);
+		fn(ctx, line);
+		l.n++;
+	}
+	return l.n;
+}
+
 /* ---- the operator ------------------------------------------------------------ */
 
 static void audit_operator(struct decide *d, const char *event,

@@ -211,6 +211,14 @@ uint64_t decide_save_failures(const struct decide *d);
  * end: known, shown and releasable, not left enforced unseen. Returns how
  * many were adopted, or -errno. */
 int decide_reconcile(struct decide *d, uint64_t now);
+
+/* What moving to policy np would end, as the running state has it: every
+ * reaction whose level np neither has nor carries (levels[].was), every
+ * decision on a prefix likewise, every containment of a scope np does not
+ * have. fn gets one line of text each; returns how many. */
+typedef void (*decide_loss_fn)(void *ctx, const char *what);
+size_t decide_reload_losses(const struct decide *d, const struct policy *np,
+			    decide_loss_fn fn, void *ctx);
 /* Restores the state file, then what the journal holds after it (before
  * decide_apply), and opens the journal. A file that cannot be read stops
  * the start: starting without it would fail open. */

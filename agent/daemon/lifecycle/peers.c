@@ -122,7 +122,7 @@ static void take_answer(struct peers *ps, struct pjob *j)
 		log_debug("roaming: %s has no control of %s", pe->id, buf);
 		return;
 	}
-	level = policy_level_index(ps->p, m.level);
+	level = policy_level_carry(ps->p, m.level);
 	if (level < 0) {
 		log_warn("roaming: %s hands over %s at level %s, which this "
 			 "policy does not have", pe->id, buf, m.level);

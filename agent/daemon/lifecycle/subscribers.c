@@ -289,8 +289,41 @@ static void rewrite_all(struct subscribers *s)
 void subscribers_set_policy(struct subscribers *s, const struct policy *p)
 {
 	s->p = p;
+	/* a level renamed (levels[].was): the decisions take its new name */
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct sub *u = s->subs[i]; u; u = u->next) {
+			int l = u->level[0] ? policy_level_carry(p, u->level) :
+					      -1;
+
+			if (l >= 0)
+				snprintf(u->level, sizeof(u->level), "%s",
+					 p->levels[l].name);
+		}
 	s->esc_keep_ns = esc_keep(p);
 	rewrite_all(s);
+}
+
+static bool live(const struct subscribers *s, const struct sub *u);
+
+size_t subscribers_reload_losses(const struct subscribers *s,
+				 const struct policy *p,
+				 void (*fn)(void *ctx, const char *what),
+				 void *ctx)
+{
+	char line[48 + POLICY_NAME_MAX + 96];
+	size_t n = 0;
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (const struct sub *u = s->subs[i]; u; u = u->next) {
+			if (!live(s, u) || policy_level_carry(p, u->level) >= 0)
+				continue;
+			snprintf(line, sizeof(line), "%s: decision at %s ended "
+				 "(a level the new policy does not have)",
+				 u->id, u->level);
+			fn(ctx, line);
+			n++;
+		}
+	return n;
 }
 
 const struct subscribers_report *subscribers_report(
@@ -1233,13 +1266,15 @@ static int replay_decision(struct subscribers *s, struct sub *u,
 {
 	json_object *d, *un;
 	int64_t until = 0;
+	int l;
 
 	u->decided = false;
 	if (!json_object_object_get_ex(o, "decision", &d) || !d)
 		return 0;
 	if (json_object_object_get_ex(d, "until_ms", &un))
 		until = json_object_get_int64(un);
-	if (policy_level_index(s->p, gstr(d, "level")) < 0) {
+	l = policy_level_carry(s->p, gstr(d, "level"));
+	if (l < 0) {
 		log_warn("%s: subscriber %s: level \"%s\" is not in the "
 			 "policy: its decision is dropped",
 			 s->jpath, u->id, gstr(d, "level"));
@@ -1248,7 +1283,7 @@ static int replay_decision(struct subscribers *s, struct sub *u,
 	if (until && (uint64_t)until <= now_real_ms())
 		return 0;
 	u->decided = true;
-	snprintf(u->level, sizeof(u->level), "%s", gstr(d, "level"));
+	snprintf(u->level, sizeof(u->level), "%s", s->p->levels[l].name);
 	u->until = until ? real_ms_to_mono((uint64_t)until) : 0;
 	snprintf(u->why, sizeof(u->why), "%s", gstr(d, "why"));
 	return 0;

@@ -60,6 +60,12 @@ int subscribers_new(struct loop *l, const struct policy *p,
 		    char *err, size_t errlen);
 void subscribers_free(struct subscribers *s);
 void subscribers_set_policy(struct subscribers *s, const struct policy *p);
+/* The subscribers' decisions that policy p would end (a level p neither
+ * has nor carries): fn gets a line each; how many. */
+size_t subscribers_reload_losses(const struct subscribers *s,
+				 const struct policy *p,
+				 void (*fn)(void *ctx, const char *what),
+				 void *ctx);
 const struct subscribers_report *subscribers_report(
 	const struct subscribers *s);
 

@@ -175,7 +175,7 @@ const struct ctl_cmd_def ctl_cmds[] = {
 	{ "updates", CTL_UPDATES, 0, 0 },
 	{ "ms", CTL_MS, 0, 0 },
 	{ "sessions", CTL_SESSIONS, CTL_A_APN | CTL_A_LOCATION, 0 },
-	{ "reload", CTL_RELOAD, 0, 0 },
+	{ "reload", CTL_RELOAD, CTL_A_ACTION, 0 },
 };
 const size_t ctl_ncmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
 
@@ -201,6 +201,7 @@ static const struct {
 	{ CTL_A_MODE, "mode", offsetof(struct ctl_args, mode) },
 	{ CTL_A_APN, "apn", offsetof(struct ctl_args, apn) },
 	{ CTL_A_LOCATION, "location", offsetof(struct ctl_args, location) },
+	{ CTL_A_ACTION, "action", offsetof(struct ctl_args, action) },
 };
 
 int ctl_build(const char *name, const struct ctl_args *a, char **ret_line,
@@ -289,6 +290,15 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, char *err,
 		else
 			e = fail(err, errlen, "mode \"%.64s\": expected "
 					      "isolate or no-lateral", s);
+	}
+	if (!e && (d->args & CTL_A_ACTION) && (s = get_str(o, "action"))) {
+		if (!strcmp(s, "dry-run"))
+			r.reload = CTL_RELOAD_DRY_RUN;
+		else if (!strcmp(s, "release"))
+			r.reload = CTL_RELOAD_RELEASE;
+		else
+			e = fail(err, errlen, "action \"%.64s\": expected "
+					      "dry-run or release", s);
 	}
 out:
 	json_object_put(o);

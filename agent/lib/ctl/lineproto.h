@@ -42,6 +42,10 @@ enum ctl_cmd {
 #define CTL_A_MODE     0x40 /* "mode": isolate | no-lateral */
 #define CTL_A_APN      0x80 /* "apn": an APN (a filter) */
 #define CTL_A_LOCATION 0x100 /* "location": a location prefix (a filter) */
+#define CTL_A_ACTION   0x200 /* "action": reload's "dry-run" | "release" */
+
+/* ctl_req.reload */
+enum ctl_reload { CTL_RELOAD_APPLY, CTL_RELOAD_DRY_RUN, CTL_RELOAD_RELEASE };
 
 /* The command table: every command of the control socket. */
 struct ctl_cmd_def {
@@ -58,7 +62,7 @@ const struct ctl_cmd_def *ctl_cmd_find(const char *name);
 /* A request as a client writes it; NULL: not given. */
 struct ctl_args {
 	const char *terminal, *scope, *duration, *level, *reason, *mode;
-	const char *apn, *location;
+	const char *apn, *location, *action;
 };
 /* The request line (malloc'd, without '\n') of command name with args.
  * Refuses (-EINVAL, err says why) an unknown command, an argument the
@@ -86,6 +90,7 @@ struct ctl_req {
 	enum xcrs_contain_mode mode;	/* scope-contain: NONE = the policy's */
 	char apn[101];			/* sessions: "" = any */
 	char location[64];		/* sessions: a prefix, "" = any */
+	enum ctl_reload reload;		/* reload */
 };
 
 /* Parses one request line (len bytes, need not be NUL-terminated).
