@@ -19,11 +19,15 @@ static int ag_metrics(struct pctx *c, node_t *v, void *o)
 	int r = ystr_copy(c, v, "agent.metrics", a->metrics,
 			  sizeof(a->metrics));
 
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
 	if (!r && !strcmp(a->metrics, "off"))
 		a->metrics[0] = '\0';
-	else if (!r && !strrchr(a->metrics, ':'))
-		return yerr(c, v, "agent.metrics: expected \"address:port\" "
-			    "or off, found '%s'", a->metrics);
+	else if (!r && addr_listen_parse(a->metrics, &ss, &sl))
+		return yerr(c, v, "agent.metrics: expected address:port (an "
+			    "IPv4 address, [IPv6] or *, and a port 1-65535; "
+			    "no host names) or off, found '%s'", a->metrics);
 	return r;
 }
 

@@ -273,10 +273,16 @@ static int in_reports(struct pctx *c, node_t *v, void *o)
 	r = ywalk(c, v, "reports", policy_reports_fields,
 		  policy_reports_nfields, rp);
 	rp->enabled = !r;
-	if (!r && !strrchr(rp->listen, ':'))
-		r = yerr(c, v, "reports.listen: expected address:port, found "
-			       "'%s'",
-			 rp->listen);
+	if (!r) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (addr_listen_parse(rp->listen, &ss, &sl))
+			r = yerr(c, v, "reports.listen: expected address:port "
+				 "(an IPv4 address, [IPv6] or *, and a port "
+				 "1-65535; no host names), found '%s'",
+				 rp->listen);
+	}
 	if (!r && !rp->keys_file[0] && !rp->authsrv.enabled)
 		r = yerr(c, v, "reports: needs 'keys' (a key file), "
 			       "'authsrv' (keys from xcrs-authsrv), or both");

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -499,6 +500,77 @@ static void usage(FILE *f)
 "2 usage error.\n");
 }
 
+/* The directory path's file would be made in, or the nearest of its
+ * ancestors that exists, can be written: 0, or -errno with err set. */
+static int writable_for(const char *what, const char *path, char *err,
+			size_t errlen)
+{
+	char dir[256];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (!slash) {
+			snprintf(dir, sizeof(dir), ".");
+		} else if (slash == dir) {
+			dir[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		if (!access(dir, F_OK))
+			break;
+		if (errno != ENOENT || !strcmp(dir, "/") || !strcmp(dir, ".")) {
+			snprintf(err, errlen, "%s %s: %s: %s", what, path, dir,
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	if (access(dir, W_OK | X_OK)) {
+		int r = -errno;
+
+		snprintf(err, errlen, "%s %s: cannot be created in %s: %s", what,
+			 path, dir, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* What start needs of the machine, checked before anything is touched
+ * (and by --check): the pin directory on bpffs, the agent's files
+ * creatable, the interfaces present (only a warning with check: the
+ * file may be meant for another machine). */
+static int preflight(const struct policy *p, bool check, char *err,
+		     size_t errlen)
+{
+	const struct policy_agent *pa = &p->agent;
+	int r;
+
+	if ((r = dp_pin_dir_check(pa->pin_dir, err, errlen)))
+		return r;
+	if ((r = writable_for("agent.state_file", pa->state_file, err,
+			      errlen)) ||
+	    (r = writable_for("agent.audit_log", pa->audit_log, err,
+			      errlen)) ||
+	    (r = writable_for("agent.control_socket", pa->control_socket,
+			      err, errlen)))
+		return r;
+	for (size_t i = 0; i < p->ninterfaces; i++) {
+		const char *n = p->interfaces[i].name;
+
+		if (if_nametoindex(n))
+			continue;
+		if (!check) {
+			snprintf(err, errlen, "%s: interface %s does not exist",
+				 p->file, n);
+			return -ENODEV;
+		}
+		log_warn("%s: interface %s does not exist here (a start "
+			 "would fail)", p->file, n);
+	}
+	return 0;
+}
+
 static int check_only(struct policy *p)
 {
 	char err[1024];
@@ -506,6 +578,10 @@ static int check_only(struct policy *p)
 	struct dp_policy dpp;
 	SSL_CTX *ctx;
 
+	if (preflight(p, true, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (enf_tables_build(p, &dpp)) {
 		log_error("%s: out of memory", p->file);
 		return 1;
@@ -599,6 +675,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "event loop: %s", strerror(-r));
 		return r;
 	}
+	/* what --check checks, before anything is made */
+	if ((r = preflight(p, false, err, errlen)))
+		return r;
 	if ((r = mkdirs_for(pa->control_socket)) ||
 	    (r = mkdirs_for(pa->state_file)) || (r = mkdirs_for(pa->audit_log))) {
 		snprintf(err, errlen, "creating the agent's directories: %s",
@@ -636,7 +715,6 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	/* the policy before the program: an attached program without one
 	 * drops everything */
 	if ((r = decide_apply(d->dec, err, errlen)) ||
-	    (r = enf_interfaces(d->enf, NULL, err, errlen)) ||
 	    (r = setup_loop(d, err, errlen)))
 		return r;
 	if ((r = dp_events_subscribe(d->dp, on_dp_event, d)) ||
@@ -686,6 +764,10 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			return r;
 		}
 	}
+	/* the program on the interfaces last: a listener that cannot be set
+	 * up stops the start before any interface is touched */
+	if ((r = enf_interfaces(d->enf, NULL, err, errlen)))
+		return r;
 	/* every module has restored its state: what the pinned maps hold
 	 * beyond it (a decision never saved, then a crash) is adopted */
 	if (dp_reused_pins(d->dp)) {
@@ -708,6 +790,25 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	decide_tick(d->dec, loop_now(d->loop));
 	after_wakeup(d);
 	return 0;
+}
+
+/* A start that failed leaves the machine as it found it: maps it created
+ * (with their pin directory) and interfaces it attached go; maps an
+ * earlier agent pinned stay, with the programs that enforce them. */
+static void undo_start(struct daemon *d)
+{
+	const struct policy *p = d->policy;
+
+	if (!d->dp || dp_reused_pins(d->dp))
+		return;
+	for (size_t i = 0; i < p->ninterfaces; i++)
+		dp_detach(d->dp, p->interfaces[i].name);
+	if (dp_unpin(d->dp))
+		log_warn("removing what the failed start made: %s",
+			 dp_errmsg(d->dp));
+	else
+		log_info("the failed start removed the maps it made (%s)",
+			 p->agent.pin_dir);
 }
 
 /* Everything start made, top down; what it did not get to is NULL. */
@@ -857,6 +958,7 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (start(&d, err, sizeof(err))) {
 		log_error("%s", err);
+		undo_start(&d);
 		stop(&d);
 		return 1;
 	}

@@ -617,6 +617,84 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 	cr_expect(strstr(out, "\"mode\":\"release\""), "%s", out);
 }
 
+/*
+ * --check finds what a start would refuse, and a start that fails leaves
+ * nothing: a pin directory off bpffs and a missing interface are found by
+ * --check (the interface as a warning: the file may be for another
+ * machine); a start whose report listener cannot be bound fails before
+ * the interface is touched and removes the maps it made.
+ */
+Test(agent, check_finds_what_start_refuses_and_a_failed_start_leaves_nothing)
+{
+	char bad[300], pdir[300], out[4096];
+	FILE *f;
+
+	snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
+	snprintf(pdir, sizeof(pdir), "%s-bad", pins);
+	cr_assert_eq(tn_run(&edge, NULL, 0,
+			    "ip link add xt0 type veth peer name xt1"), 0);
+	cr_assert_eq(tn_run(&edge, NULL, 0, "ip link set xt0 up"), 0);
+#define BAD_POLICY                                                          \
+	"version: 1\n"                                                      \
+	"agent:\n"                                                          \
+	"  pin_dir: %s\n"                                                   \
+	"  control_socket: %s/bad.sock\n"                                   \
+	"  state_file: %s/bad-state.json\n"                                 \
+	"  audit_log: %s/bad-audit.jsonl\n"                                 \
+	"  metrics: off\n"                                                  \
+	"interfaces:\n"                                                     \
+	"  - {name: %s, role: access, mode: generic}\n"                     \
+	"levels:\n"                                                         \
+	"  - {name: normal, allow: all}\n"                                  \
+	"inputs:\n"                                                         \
+	"  reports:\n"                                                      \
+	"    listen: \"%s\"\n"                                              \
+	"    cert: %s/server.crt\n"                                         \
+	"    key: %s/server.key\n"                                          \
+	"    keys: %s/keys\n"
+	/* a pin directory off bpffs */
+	f = fopen(bad, "w");
+	cr_assert(f);
+	fprintf(f, BAD_POLICY, "/tmp/xcrs-t-not-bpffs", dir, dir, dir, "xt0",
+		"192.0.2.1:7444", dir, dir, dir);
+	fclose(f);
+	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",
+			    bad),
+		     1, "%s", out);
+	cr_expect(strstr(out, "not on a bpf filesystem"), "%s", out);
+	/* an interface that is not there: a warning */
+	f = fopen(bad, "w");
+	cr_assert(f);
+	fprintf(f, BAD_POLICY, pdir, dir, dir, dir, "xt-none", "192.0.2.1:7444",
+		dir, dir, dir);
+	fclose(f);
+	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",
+			    bad),
+		     0, "%s", out);
+	cr_expect(strstr(out, "interface xt-none does not exist") &&
+			  strstr(out, ": ok"),
+		  "%s", out);
+	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " -c %s", bad), 1,
+		     "%s", out);
+	cr_expect(strstr(out, "interface xt-none does not exist"), "%s", out);
+	cr_expect_eq(access(pdir, F_OK), -1, "the failed start left %s", pdir);
+	/* a report listener on an address this machine does not have */
+	f = fopen(bad, "w");
+	cr_assert(f);
+	fprintf(f, BAD_POLICY, pdir, dir, dir, dir, "xt0", "203.0.113.99:7444",
+		dir, dir, dir);
+	fclose(f);
+	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " -c %s", bad), 1,
+		     "%s", out);
+	cr_expect(strstr(out, "203.0.113.99"), "%s", out);
+	cr_expect_eq(access(pdir, F_OK), -1, "the failed start left %s", pdir);
+	cr_assert_eq(tn_run(&edge, out, sizeof(out), "ip link show xt0"), 0);
+	cr_expect_not(strstr(out, "xdp"), "the failed start left XDP on xt0: %s",
+		      out);
+	tn_run(&edge, NULL, 0, "ip link del xt0");
+#undef BAD_POLICY
+}
+
 /* The milliseconds since the epoch of the first "UNTIL" in xcrsctl's
  * terminals table (only the time of day counts here). */
 static int until_ms(const char *table)

@@ -853,3 +853,22 @@ Test(policy, former_level_names)
 		 "was: [p, q, r, s, t]}\n",
 		 "t.yaml:3:32: was: at most 4 former names");
 }
+
+/* A listen address the agent could not bind is refused when the policy is
+ * read, where it is written (so --check and a reload find it). */
+Test(errors, listen_addresses)
+{
+	load_bad("version: 1\nagent:\n  metrics: \"localhost:19478\"\n" LEVELS,
+		 "t.yaml:3:12: agent.metrics: expected address:port (an IPv4 "
+		 "address, [IPv6] or *, and a port 1-65535; no host names) or "
+		 "off, found 'localhost:19478'");
+	load_bad("version: 1\nagent:\n  metrics: \"127.0.0.1:99999\"\n" LEVELS,
+		 "t.yaml:3:12: agent.metrics: expected address:port (an IPv4 "
+		 "address, [IPv6] or *, and a port 1-65535; no host names) or "
+		 "off, found '127.0.0.1:99999'");
+	load_bad("version: 1\n" LEVELS "inputs:\n  reports:\n"
+		 "    listen: \":99999\"\n    keys: k\n    cert: c\n    key: k\n",
+		 "t.yaml:7:5: reports.listen: expected address:port (an IPv4 "
+		 "address, [IPv6] or *, and a port 1-65535; no host names), "
+		 "found ':99999'");
+}

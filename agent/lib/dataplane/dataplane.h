@@ -61,6 +61,9 @@ bool dp_reused_pins(const struct dp *dp);
 /* Unpins every map under the pin directory and removes it (a full
  * teardown; enforcement of attached programs continues until detach). */
 int dp_unpin(struct dp *dp);
+/* Whether dir can be a pin directory (its parent on a bpf filesystem), as
+ * dp_open checks it: 0, or -errno with the reason in err. */
+int dp_pin_dir_check(const char *dir, char *err, size_t errlen);
 
 /* Addresses. Text forms are IPv4 dotted quad or IPv6; both are stored as
  * 16-byte IPv6 (IPv4-mapped). Prefix lengths are always of the 128-bit

@@ -273,6 +273,20 @@ static int check_bpffs(struct dp *dp, const char *dir)
 	return 0;
 }
 
+int dp_pin_dir_check(const char *dir, char *err, size_t errlen)
+{
+	struct dp *tmp = calloc(1, sizeof(*tmp));
+	int r;
+
+	if (!tmp)
+		return -ENOMEM;
+	r = check_bpffs(tmp, dir);
+	if (r && err && errlen)
+		snprintf(err, errlen, "%s", tmp->err);
+	free(tmp);
+	return r;
+}
+
 /* Holds an exclusive flock on the pin directory: every writer of pinned
  * state takes it, so two agents never interleave. Returns the fd. */
 int lock_pins(struct dp *dp)

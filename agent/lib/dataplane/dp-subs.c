@@ -585,11 +585,12 @@ int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s)
 {
 	struct xcrs_sub v;
-	bool fresh;
+	bool fresh = false;
 	int r = sub_prepare(dp, a, s, &v, &fresh);
 
-	if (!r)
-		r = twin_drop(dp, a, fam_of(a, &v));
+	if (r)
+		return r;
+	r = twin_drop(dp, a, fam_of(a, &v));
 	if (r) {
 		if (fresh)
 			slot_free(dp, v.stats_slot);
