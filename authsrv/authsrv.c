@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 	log_set_level(quiet ? LOG_LVL_WARN
 			    : verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	signal(SIGPIPE, SIG_IGN);
+	log_set_daemon(!check);
 	if (authsrv_config_load(file, &s.cfg, &perrv)) {
 		log_error("%s", perrv.msg);
 		return 1;

@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -12,6 +15,31 @@
 static enum log_level cur_level = LOG_LVL_INFO;
 static const char *cur_ident = "xcrs";
 static int lib_silenced;
+/* 0 a tool's lines; 1 a daemon's, stamped with the time; 2 a daemon's on
+ * the journal, with the syslog priority */
+static int daemon_mode;
+
+/* syslog priorities (sd-daemon(3)'s "<N>" prefix) of the levels */
+static const char level_prio[] = {
+	[LOG_LVL_ERROR] = '3', [LOG_LVL_WARN] = '4', [LOG_LVL_INFO] = '6',
+	[LOG_LVL_DEBUG] = '7', [LOG_LVL_VERBOSE] = '7',
+};
+
+void log_set_daemon(bool on)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	daemon_mode = 0;
+	if (!on)
+		return;
+	daemon_mode = 1;
+	if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    !fstat(STDERR_FILENO, &st) && (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino)
+		daemon_mode = 2;
+}
 
 static const char *const level_names[] = {
 	[LOG_LVL_ERROR] = "error",   [LOG_LVL_WARN] = "warning",
@@ -54,12 +82,27 @@ static void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	n = (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
 	if (n && msg[n - 1] == '\n')
 		n--; /* a caller's own line end */
+	o = 0;
+	if (daemon_mode == 2) {
+		line[o++] = '<';
+		line[o++] = level_prio[lvl];
+		line[o++] = '>';
+	} else if (daemon_mode == 1) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		o += strftime(line, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		o += (size_t)snprintf(line + o, 16, ".%03ldZ ",
+				      ts.tv_nsec / 1000000);
+	}
 	if (lvl != LOG_LVL_INFO)
-		m = snprintf(line, sizeof(line), "%s: %s: ", cur_ident,
+		m = snprintf(line + o, sizeof(line) - o, "%s: %s: ", cur_ident,
 			     level_names[lvl]);
 	else
-		m = snprintf(line, sizeof(line), "%s: ", cur_ident);
-	o = m > 0 && (size_t)m < sizeof(line) / 2 ? (size_t)m : 0;
+		m = snprintf(line + o, sizeof(line) - o, "%s: ", cur_ident);
+	o += m > 0 && (size_t)m < sizeof(line) / 2 ? (size_t)m : 0;
 	for (size_t i = 0; i < n && o + 5 < sizeof(line); i++) {
 		unsigned char c = (unsigned char)msg[i];
 

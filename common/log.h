@@ -23,6 +23,12 @@ void log_set_level(enum log_level lvl);
 enum log_level log_get_level(void);
 /* Prefixes every line with "prog: ". */
 void log_set_ident(const char *ident);
+/* A daemon's lines (xcrs-agent, xcrs-authsrv): where stderr is the
+ * journal (systemd's $JOURNAL_STREAM names it), each line starts with its
+ * syslog priority ("<4>" for a warning: `journalctl -p warning` finds
+ * it) and the journal stamps it; elsewhere each line starts with the time
+ * (UTC, ISO 8601 with milliseconds). Command-line tools leave it off. */
+void log_set_daemon(bool on);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -643,6 +643,12 @@ static int detach_only(struct policy *p)
 	struct dp *dp;
 	int rc = 0;
 
+	/* nothing pinned: nothing of xcrs to detach, and nothing to make */
+	if (access(p->agent.pin_dir, F_OK) && errno == ENOENT) {
+		log_info("%s does not exist: xcrs is not attached here",
+			 p->agent.pin_dir);
+		return 0;
+	}
 	if (dp_open(&cfg, &dp, err, sizeof(err))) {
 		log_error("%s", err);
 		return 1;
@@ -944,6 +950,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl > LOG_LVL_VERBOSE ? LOG_LVL_VERBOSE : lvl);
+	log_set_daemon(!check && !detach);
 	dp_log_hook();
 	if (policy_load(d.policy_path, &d.policy, &perr)) {
 		log_error("%s", perr.msg);
