@@ -42,8 +42,10 @@ struct control {
 	struct watch listen;
 	struct lines_pool pool;
 	uint64_t requests;
-	/* while a request is handled: when it was read */
+	/* while a request is handled: when it was read, and who sent it
+	 * (SO_PEERCRED, for the audit log) */
 	uint64_t t0;
+	char by[96];
 };
 
 static json_object *ok_reply(void)
@@ -362,7 +364,7 @@ static void cmd_react(struct control *ctl, struct lclient *c,
 		return;
 	}
 	if (decide_react(ctl->d->dec, &a, req->plen, req->level, until,
-			 req->reason, "operator", ctl->t0, now, err,
+			 req->reason, ctl->by, ctl->t0, now, err,
 			 sizeof(err))) {
 		send_error(ctl, c, "%s", err);
 		return;
@@ -387,7 +389,7 @@ static void cmd_release(struct control *ctl, struct lclient *c,
 			send_reply(ctl, c, ok_reply());
 		return;
 	}
-	if (decide_release(ctl->d->dec, &req->terminal, req->plen, "operator",
+	if (decide_release(ctl->d->dec, &req->terminal, req->plen, ctl->by,
 			   loop_now(ctl->d->loop), err, sizeof(err)))
 		send_error(ctl, c, "%s", err);
 	else
@@ -415,7 +417,7 @@ static void cmd_contain(struct control *ctl, struct lclient *c,
 	if ((s = get_scope(ctl, c, req)) < 0)
 		return;
 	if (decide_contain(ctl->d->dec, s, req->mode, until,
-			   "contained by the operator", "operator", now, err,
+			   "contained by the operator", ctl->by, now, err,
 			   sizeof(err)))
 		send_error(ctl, c, "%s", err);
 	else
@@ -430,7 +432,7 @@ static void cmd_uncontain(struct control *ctl, struct lclient *c,
 
 	if ((s = get_scope(ctl, c, req)) < 0)
 		return;
-	if (decide_uncontain(ctl->d->dec, s, "operator", loop_now(ctl->d->loop), err,
+	if (decide_uncontain(ctl->d->dec, s, ctl->by, loop_now(ctl->d->loop), err,
 			     sizeof(err)))
 		send_error(ctl, c, "%s", err);
 	else
@@ -485,7 +487,8 @@ static void control_request(void *ctx, struct lclient *c, char *line,
 		return;
 	}
 	ctl->t0 = now_mono();
-	log_debug("control: command %d", (int)req.cmd);
+	lclient_peer(c, ctl->by, sizeof(ctl->by));
+	log_debug("control: command %d from %s", (int)req.cmd, ctl->by);
 	switch (req.cmd) {
 	case CTL_STATUS:
 		cmd_status(ctl, c);

@@ -350,11 +350,21 @@ static void on_signal(struct watch *w, uint32_t events)
 	struct daemon *d = container_of(w, struct daemon, sig);
 	struct signalfd_siginfo si;
 	char err[1024];
+	int r;
 
 	while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", d->policy_path);
+			/* a rotated audit log first (logrotate's postrotate
+			 * sends SIGHUP): the reload's record goes to the new
+			 * file */
+			r = audit_reopen(d->audit);
+			if (r)
+				log_error("audit log %s: reopening: %s (writing "
+					  "on to the old file)",
+					  d->policy->agent.audit_log,
+					  strerror(-r));
 			daemon_reload(d, RELOAD_APPLY, NULL, NULL, NULL, 0, err,
 				      sizeof(err));
 			break;

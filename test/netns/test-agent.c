@@ -615,6 +615,26 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir),
 		     0);
 	cr_expect(strstr(out, "\"mode\":\"release\""), "%s", out);
+	/* the operator's reaction names who made it */
+	cr_expect(strstr(out, "\"event\":\"operator-react\",\"by\":\"uid 0 "
+				"(root) pid "),
+		  "%s", out);
+	/* a rotated audit log (logrotate: rename, then SIGHUP) is reopened */
+	cr_assert_eq(tn_run(NULL, NULL, 0, "mv %s/audit.jsonl %s/audit.jsonl.1",
+			    dir, dir),
+		     0);
+	kill(agent, SIGHUP);
+	usleep(300000);
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.11 --level restricted"),
+		     0, "%s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0,
+		     "%s", out);
+	cr_expect(strstr(out, "192.0.2.11") && strstr(out, "\"reload\""),
+		  "the new audit log lacks the reload or the reaction: %s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl.1", dir),
+		     0);
+	cr_expect_not(strstr(out, "192.0.2.11"),
+		      "written to the rotated file: %s", out);
 }
 
 /*

@@ -2,6 +2,7 @@
 /* The audit log (see audit.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "log.h"
 
 struct audit {
+	char path[256];
 	int fd;
 	int err;	   /* errno of the last write, 0 if it succeeded */
 	uint64_t failures;
@@ -23,6 +25,7 @@ int audit_open(const char *path, struct audit **ret_audit)
 
 	if (!au)
 		return -ENOMEM;
+	snprintf(au->path, sizeof(au->path), "%s", path);
 	au->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (au->fd < 0) {
 		r = -errno;
@@ -30,6 +33,18 @@ int audit_open(const char *path, struct audit **ret_audit)
 		return r;
 	}
 	*ret_audit = au;
+	return 0;
+}
+
+int audit_reopen(struct audit *au)
+{
+	int fd = open(au->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		      0640);
+
+	if (fd < 0)
+		return -errno; /* the old file goes on */
+	close(au->fd);
+	au->fd = fd;
 	return 0;
 }
 

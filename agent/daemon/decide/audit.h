@@ -17,6 +17,9 @@ struct audit;
 /* Opens (creates, 0640) path for appending. 0 or -errno. */
 int audit_open(const char *path, struct audit **ret_audit);
 void audit_close(struct audit *au);
+/* Opens the file of the path again (after a rotation: SIGHUP, the shipped
+ * logrotate file): 0, or -errno with the old file kept. */
+int audit_reopen(struct audit *au);
 /* Adds "time" and appends rec; takes rec. au may be NULL (nothing is
  * written: tools and tests). */
 void audit_write(struct audit *au, json_object *rec);

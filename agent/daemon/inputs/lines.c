@@ -2,6 +2,7 @@
 /* Line-oriented inputs: line buffers, unix sockets, line clients (see
  * lines.h). */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,27 @@ void lines_housekeeping(struct lines *ls)
 		lclient_kill(c);
 	}
 	lines_reap(ls);
+}
+
+void lclient_peer(const struct lclient *c, char *buf, size_t len)
+{
+	struct ucred cr;
+	socklen_t cl = sizeof(cr);
+	struct passwd pw, *pp = NULL;
+	char pwbuf[1024];
+
+	if (getsockopt(c->w.fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) ||
+	    cl != sizeof(cr)) {
+		snprintf(buf, len, "operator");
+		return;
+	}
+	getpwuid_r(cr.uid, &pw, pwbuf, sizeof(pwbuf), &pp);
+	if (pp)
+		snprintf(buf, len, "uid %u (%s) pid %d", (unsigned)cr.uid,
+			 pp->pw_name, (int)cr.pid);
+	else
+		snprintf(buf, len, "uid %u pid %d", (unsigned)cr.uid,
+			 (int)cr.pid);
 }
 
 void lines_reply(struct lines *ls, struct lclient *c, const char *s,

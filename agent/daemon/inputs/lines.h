@@ -79,6 +79,9 @@ void lines_accept(struct lines *ls, struct lines_pool *pool, int lfd,
 /* Closes the request clients past their deadline (from housekeeping). */
 void lines_housekeeping(struct lines *ls);
 /* The reply to c (a '\n' is added); c is closed once it is written. */
+/* Who is at the other end of c (a unix socket's SO_PEERCRED): "uid U
+ * (NAME) pid P", or "operator" when the kernel does not say. */
+void lclient_peer(const struct lclient *c, char *buf, size_t len);
 void lines_reply(struct lines *ls, struct lclient *c, const char *s,
 		 size_t len);
 /* The name it was accepted under (its socket's path). */
