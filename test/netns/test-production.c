@@ -439,6 +439,23 @@ Test(production, metrics_follow_traffic_decisions_and_inputs)
 	scrape(a, sizeof(a));
 	cr_expect(strstr(a, "# TYPE xcrs_dataplane_packets_total counter"),
 		  "%.500s", a);
+	/* Prometheus' own lint, where it is installed (ci/setup does) */
+	if (!access("/usr/bin/promtool", X_OK)) {
+		char path[300], out[4096];
+		const char *body = strstr(a, "\r\n\r\n");
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/metrics.txt", env.dir);
+		f = fopen(path, "w");
+		cr_assert(f && body);
+		fputs(body + 4, f);
+		fclose(f);
+		cr_expect_eq(tn_run(NULL, out, sizeof(out),
+				    "promtool check metrics < %s", path),
+			     0, "promtool: %s", out);
+		cr_expect_eq(out[0], '\0', "promtool: %s", out);
+	}
+	cr_expect(strstr(a, "xcrs_build_info{version=\""), "%.300s", a);
 	cr_expect_eq(sample(a, "xcrs_reacted_terminals{level=\"quarantined\"}"),
 		     0);
 	cr_expect_eq(sample(a, "xcrs_map_entries{map=\"xcrs_sub4\"}"), 0);

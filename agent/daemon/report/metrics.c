@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "clock.h"
+#include "config.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -178,8 +179,8 @@ static void render(struct daemon *d, struct sbuf *sb)
 		  "dataplane writes that failed (e.g. a full map)" },
 		{ C_FANOUT, "xcrs_fanout_detections_total",
 		  "fan-out detections from the dataplane" },
-		{ C_MS_CONNECTS, "xcrs_ms_connects_total", "MS connects" },
-		{ C_MS_LEAVES, "xcrs_ms_leaves_total", "MS leaves" },
+		{ C_MS_CONNECTS, "xcrs_terminal_connects_total", "MS connects" },
+		{ C_MS_LEAVES, "xcrs_terminal_leaves_total", "MS leaves" },
 		{ C_NOTICES_SENT, "xcrs_notices_sent_total",
 		  "reaction notices sent to connected SCAs" },
 		{ C_CONTROL_REQUESTS, "xcrs_control_requests_total",
@@ -207,8 +208,14 @@ static void render(struct daemon *d, struct sbuf *sb)
 	int n;
 
 	daemon_stats(d, &sn);
-	head(sb, "xcrs_up", "gauge", "1 while the agent runs");
+	head(sb, "xcrs_up", "gauge",
+	     "1 while the agent runs (a stopped agent answers no scrape: "
+	     "alert on Prometheus' up{job=...} == 0)");
 	sb_printf(sb, "xcrs_up 1\n");
+	head(sb, "xcrs_build_info", "gauge",
+	     "the agent's version and dataplane ABI, as labels; always 1");
+	sb_printf(sb, "xcrs_build_info{version=\"%s\",abi=\"%d\"} 1\n",
+		  XCRS_VERSION, XCRS_ABI_VERSION);
 	head(sb, "xcrs_uptime_seconds", "gauge", "seconds since the agent started");
 	sb_printf(sb, "xcrs_uptime_seconds %" PRIu64 "\n",
 		  (uint64_t)((now_mono() - d->started_mono) / 1000000000ULL));
@@ -299,9 +306,9 @@ static void render(struct daemon *d, struct sbuf *sb)
 			  corr_scope_state(decide_engine(d->dec), (int)s, &until, &rule) ==
 				  1);
 	}
-	head(sb, "xcrs_ms_connected", "gauge",
+	head(sb, "xcrs_terminals_connected", "gauge",
 	     "MSs between connect and leave");
-	sb_printf(sb, "xcrs_ms_connected %zu\n", ms_report(d->ms)->connected);
+	sb_printf(sb, "xcrs_terminals_connected %zu\n", ms_report(d->ms)->connected);
 
 	for (size_t i = 0; i < sizeof(ctr) / sizeof(ctr[0]); i++) {
 		head(sb, ctr[i].name, "counter", ctr[i].help);
