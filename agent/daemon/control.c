@@ -255,6 +255,71 @@ static void cmd_terminals(struct control *ctl, struct lclient *c)
 	send_reply(ctl, c, o);
 }
 
+/* What decides a's packets, in the dataplane's order (README, "The
+ * dataplane", step 3): "by" (never-react, host entry, session /64,
+ * prefix decision, pool, unknown default), the level, and the scope's
+ * containment on top. */
+static json_object *verdict_json(struct control *ctl,
+				 const struct xcrs_addr *a)
+{
+	const struct policy *p = ctl->d->policy;
+	json_object *v = json_object_new_object();
+	char what[128], pf[64];
+	const char *lv = NULL;
+	struct xcrs_sub s;
+	uint64_t until = 0;
+	int n = policy_never_react(p, a), l, scope;
+
+	if (n >= 0) {
+		add_str(v, "by", "never-react");
+		snprintf(what, sizeof(what), "never_react list %s",
+			 p->never[n].name);
+		add_str(v, "detail", what);
+		lv = p->levels[p->never[n].level].name;
+	} else if (dp_sub_get(ctl->d->dp, a, &s) == 0 &&
+		   !(s.flags & XCRS_SUB_F_PREFIX64)) {
+		add_str(v, "by", "host-entry");
+		lv = s.level < p->nlevels ? p->levels[s.level].name : "?";
+		until = s.expires_ns;
+	} else {
+		struct xcrs_addr p64 = *a;
+		bool v6 = !addr_is_v4(a);
+
+		memset(p64.a + 8, 0, 8);
+		if (v6 && dp_sub_get(ctl->d->dp, &p64, &s) == 0 &&
+		    (s.flags & XCRS_SUB_F_PREFIX64)) {
+			addr_prefix_format(&p64, 64, pf, sizeof(pf));
+			add_str(v, "by", "session-prefix");
+			add_str(v, "detail", pf);
+			lv = s.level < p->nlevels ? p->levels[s.level].name :
+						    "?";
+			until = s.expires_ns;
+		} else if (decide_prefix_covering(ctl->d->dec, a, pf,
+						  sizeof(pf), &lv, &until)) {
+			add_str(v, "by", "prefix-decision");
+			add_str(v, "detail", pf);
+		} else if ((l = policy_pool_level(p, a)) >= 0) {
+			add_str(v, "by", "pool");
+			lv = p->levels[l].name;
+		} else {
+			add_str(v, "by", "unknown-default");
+			lv = p->default_level >= 0 ?
+				     p->levels[p->default_level].name :
+				     "pass";
+		}
+	}
+	add_str(v, "level", lv ? lv : "?");
+	if (until)
+		add_until(v, until);
+	scope = corr_scope_of(decide_engine(ctl->d->dec), a);
+	if (scope >= 0 &&
+	    corr_scope_state(decide_engine(ctl->d->dec), scope, NULL, NULL) >
+		    0) {
+		add_str(v, "contained", p->scopes[scope].name);
+	}
+	return v;
+}
+
 static void cmd_show(struct control *ctl, struct lclient *c,
 		     const struct ctl_req *req)
 {
@@ -327,6 +392,7 @@ static void cmd_show(struct control *ctl, struct lclient *c,
 	} else {
 		json_object_object_add(o, "dataplane", NULL);
 	}
+	json_object_object_add(o, "verdict", verdict_json(ctl, &a));
 	if (dp_sub_stats_read(ctl->d->dp, &a, &sc) == 0) {
 		json_object *d = json_object_new_object();
 

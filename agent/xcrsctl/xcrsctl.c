@@ -413,6 +413,34 @@ static void print_show(json_object *r)
 		       str(v, "scope_id"));
 	else
 		printf("dataplane:   no host entry (pool or default applies)\n");
+	if (json_object_object_get_ex(r, "verdict", &v) && v) {
+		static const struct {
+			const char *by, *words;
+		} bys[] = {
+			{ "never-react", "never reacted to" },
+			{ "host-entry", "its host entry" },
+			{ "session-prefix", "its session's /64" },
+			{ "prefix-decision", "a decision on a prefix" },
+			{ "pool", "its address pool" },
+			{ "unknown-default", "no subscriber: the default of "
+					     "unknown_subscribers" },
+		};
+		const char *by = str(v, "by"), *words = by;
+		json_object *x;
+
+		for (size_t i = 0; i < sizeof(bys) / sizeof(bys[0]); i++)
+			if (!strcmp(by, bys[i].by))
+				words = bys[i].words;
+		printf("verdict:     %s, by %s", str(v, "level"), words);
+		if (json_object_object_get_ex(v, "detail", &x))
+			printf(" (%s)", json_object_get_string(x));
+		if (json_object_object_get_ex(v, "until", &x))
+			printf(" until %s", json_object_get_string(x));
+		if (json_object_object_get_ex(v, "contained", &x))
+			printf("; scope %s is contained",
+			       json_object_get_string(x));
+		printf("\n");
+	}
 	if (json_object_object_get_ex(r, "counters", &v) && v)
 		printf("packets:     %s passed (%s bytes), %s dropped (%s "
 		       "bytes)\n",

@@ -443,6 +443,8 @@ Test(agent, eve_alerts_from_three_terminals_contain_the_scope)
 		  "%s", out);
 	cr_expect_not(reach(1, WEB), "t2 reaches the web from an isolated cell");
 	cr_expect(reach(1, REMEDIATION), "isolated t2 lost remediation");
+	cr_assert_eq(ctl(out, sizeof(out), "show 192.0.2.11"), 0, "%s", out);
+	cr_expect(strstr(out, "; scope cell-a is contained"), "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "--json stats"), 0);
 	cr_expect(strstr(out, "\"input_malformed\":1,"), "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "scope cell-a release"), 0, "%s",

@@ -701,6 +701,17 @@ Test(production, prefix_decisions_are_enforced_as_prefixes_and_kept)
 	cr_expect(strstr(out, "192.0.2.64/28") && strstr(out, "quarantined") &&
 			  strstr(out, "infected lab"),
 		  "%s", out);
+	/* show names what holds an address: the prefix decision, the
+	 * never_react list, the pool or the default */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show 192.0.2.70"), 0);
+	cr_expect(strstr(out, "verdict:     quarantined, by a decision on a "
+			      "prefix (192.0.2.64/28)"),
+		  "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show 192.0.2.241"), 0);
+	cr_expect(strstr(out, "by never reacted to (never_react list noc)"),
+		  "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show 192.0.2.90"), 0);
+	cr_expect(strstr(out, "verdict:") && !strstr(out, "prefix"), "%s", out);
 	/* covering the NOC: refused */
 	cr_expect_neq(agenv_ctl(&env, out, sizeof(out),
 				"react 192.0.2.0/24 --level blocked"),

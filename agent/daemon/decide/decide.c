@@ -568,6 +568,27 @@ size_t decide_reload_losses(const struct decide *d, const struct policy *np,
 	return l.n;
 }
 
+int decide_prefix_covering(const struct decide *d, const struct xcrs_addr *a,
+			   char *buf, size_t len, const char **ret_level,
+			   uint64_t *ret_until)
+{
+	const struct pdec *best = NULL;
+
+	for (size_t i = 0; i < d->npdecs; i++) {
+		const struct pdec *pd = &d->pdecs[i];
+
+		if (addr_prefix_contains(&pd->a, pd->plen, a, 128) &&
+		    (!best || pd->plen > best->plen))
+			best = pd;
+	}
+	if (!best)
+		return 0;
+	addr_prefix_format(&best->a, best->plen, buf, len);
+	*ret_level = best->level;
+	*ret_until = best->until;
+	return 1;
+}
+
 /* ---- the operator ------------------------------------------------------------ */
 
 static void audit_operator(struct decide *d, const char *event,

@@ -217,6 +217,11 @@ int decide_reconcile(struct decide *d, uint64_t now);
  * decision on a prefix likewise, every containment of a scope np does not
  * have. fn gets one line of text each; returns how many. */
 typedef void (*decide_loss_fn)(void *ctx, const char *what);
+/* The longest decision on a prefix holding a: 1 (its prefix in buf, its
+ * level and end), or 0 if none. */
+int decide_prefix_covering(const struct decide *d, const struct xcrs_addr *a,
+			   char *buf, size_t len, const char **ret_level,
+			   uint64_t *ret_until);
 size_t decide_reload_losses(const struct decide *d, const struct policy *np,
 			    decide_loss_fn fn, void *ctx);
 /* Restores the state file, then what the journal holds after it (before
