@@ -20,33 +20,37 @@ struct sub_res {
 	__u32 slot;
 };
 
-static __always_inline int sub_entry(const struct xcrs_sub *s,
-				     struct sub_res *r)
+/* An entry's level now (its base level after it expired; 0: it ended and
+ * the address is looked up further), from the fields both kinds of entry
+ * have. */
+static __always_inline int sub_resolve(__u64 expires_ns, __u8 level,
+				       __u8 base_level, __u32 scope, __u32 slot,
+				       struct sub_res *r)
 {
-	int expired = s->expires_ns &&
-		      bpf_ktime_get_coarse_ns() >= s->expires_ns;
+	int expired = expires_ns && bpf_ktime_get_coarse_ns() >= expires_ns;
 
-	if (expired && s->base_level == XCRS_SUB_BASE_NONE)
+	if (expired && base_level == XCRS_SUB_BASE_NONE)
 		return 0;
-	r->scope = s->scope;
-	r->level = expired ? s->base_level : s->level;
-	r->slot = s->stats_slot;
+	r->scope = scope;
+	r->level = expired ? base_level : level;
+	r->slot = slot;
 	return 2;
 }
 
-/* The same for an entry of a host map (struct xcrs_sub_ent). */
+/* A prefix decision's entry (struct xcrs_sub). */
+static __always_inline int sub_entry(const struct xcrs_sub *s,
+				     struct sub_res *r)
+{
+	return sub_resolve(s->expires_ns, s->level, s->base_level, s->scope,
+			   s->stats_slot, r);
+}
+
+/* A host map's entry (struct xcrs_sub_ent). */
 static __always_inline int sub_ent(const struct xcrs_sub_ent *s,
 				   struct sub_res *r)
 {
-	int expired = s->expires_ns &&
-		      bpf_ktime_get_coarse_ns() >= s->expires_ns;
-
-	if (expired && s->base_level == XCRS_SUB_BASE_NONE)
-		return 0;
-	r->scope = s->scope;
-	r->level = expired ? s->base_level : s->level;
-	r->slot = s->stats_slot;
-	return 2;
+	return sub_resolve(s->expires_ns, s->level, s->base_level, s->scope,
+			   s->stats_slot, r);
 }
 
 /* Finds a subscriber: exact host first, then (IPv6) the /64 of a

@@ -639,6 +639,35 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 		      "written to the rotated file: %s", out);
 }
 
+/* A policy of one interface and a report listener, for start failures. */
+static void write_bad(const char *path, const char *pin_dir,
+		      const char *ifname, const char *listen)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert(f);
+	fprintf(f,
+		"version: 1\n"
+		"agent:\n"
+		"  pin_dir: %s\n"
+		"  control_socket: %s/bad.sock\n"
+		"  state_file: %s/bad-state.json\n"
+		"  audit_log: %s/bad-audit.jsonl\n"
+		"  metrics: off\n"
+		"interfaces:\n"
+		"  - {name: %s, role: access, mode: generic}\n"
+		"levels:\n"
+		"  - {name: normal, allow: all}\n"
+		"inputs:\n"
+		"  reports:\n"
+		"    listen: \"%s\"\n"
+		"    cert: %s/server.crt\n"
+		"    key: %s/server.key\n"
+		"    keys: %s/keys\n",
+		pin_dir, dir, dir, dir, ifname, listen, dir, dir, dir);
+	fclose(f);
+}
+
 /*
  * --check finds what a start would refuse, and a start that fails leaves
  * nothing: a pin directory off bpffs and a missing interface are found by
@@ -649,47 +678,20 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 Test(agent, check_finds_what_start_refuses_and_a_failed_start_leaves_nothing)
 {
 	char bad[300], pdir[300], out[4096];
-	FILE *f;
 
 	snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
 	snprintf(pdir, sizeof(pdir), "%s-bad", pins);
 	cr_assert_eq(tn_run(&edge, NULL, 0,
 			    "ip link add xt0 type veth peer name xt1"), 0);
 	cr_assert_eq(tn_run(&edge, NULL, 0, "ip link set xt0 up"), 0);
-#define BAD_POLICY                                                          \
-	"version: 1\n"                                                      \
-	"agent:\n"                                                          \
-	"  pin_dir: %s\n"                                                   \
-	"  control_socket: %s/bad.sock\n"                                   \
-	"  state_file: %s/bad-state.json\n"                                 \
-	"  audit_log: %s/bad-audit.jsonl\n"                                 \
-	"  metrics: off\n"                                                  \
-	"interfaces:\n"                                                     \
-	"  - {name: %s, role: access, mode: generic}\n"                     \
-	"levels:\n"                                                         \
-	"  - {name: normal, allow: all}\n"                                  \
-	"inputs:\n"                                                         \
-	"  reports:\n"                                                      \
-	"    listen: \"%s\"\n"                                              \
-	"    cert: %s/server.crt\n"                                         \
-	"    key: %s/server.key\n"                                          \
-	"    keys: %s/keys\n"
 	/* a pin directory off bpffs */
-	f = fopen(bad, "w");
-	cr_assert(f);
-	fprintf(f, BAD_POLICY, "/tmp/xcrs-t-not-bpffs", dir, dir, dir, "xt0",
-		"192.0.2.1:7444", dir, dir, dir);
-	fclose(f);
+	write_bad(bad, "/tmp/xcrs-t-not-bpffs", "xt0", "192.0.2.1:7444");
 	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",
 			    bad),
 		     1, "%s", out);
 	cr_expect(strstr(out, "not on a bpf filesystem"), "%s", out);
 	/* an interface that is not there: a warning */
-	f = fopen(bad, "w");
-	cr_assert(f);
-	fprintf(f, BAD_POLICY, pdir, dir, dir, dir, "xt-none", "192.0.2.1:7444",
-		dir, dir, dir);
-	fclose(f);
+	write_bad(bad, pdir, "xt-none", "192.0.2.1:7444");
 	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",
 			    bad),
 		     0, "%s", out);
@@ -701,11 +703,7 @@ Test(agent, check_finds_what_start_refuses_and_a_failed_start_leaves_nothing)
 	cr_expect(strstr(out, "interface xt-none does not exist"), "%s", out);
 	cr_expect_eq(access(pdir, F_OK), -1, "the failed start left %s", pdir);
 	/* a report listener on an address this machine does not have */
-	f = fopen(bad, "w");
-	cr_assert(f);
-	fprintf(f, BAD_POLICY, pdir, dir, dir, dir, "xt0", "203.0.113.99:7444",
-		dir, dir, dir);
-	fclose(f);
+	write_bad(bad, pdir, "xt0", "203.0.113.99:7444");
 	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " -c %s", bad), 1,
 		     "%s", out);
 	cr_expect(strstr(out, "203.0.113.99"), "%s", out);
@@ -714,7 +712,6 @@ Test(agent, check_finds_what_start_refuses_and_a_failed_start_leaves_nothing)
 	cr_expect_not(strstr(out, "xdp"), "the failed start left XDP on xt0: %s",
 		      out);
 	tn_run(&edge, NULL, 0, "ip link del xt0");
-#undef BAD_POLICY
 }
 
 /* The milliseconds since the epoch of the first "UNTIL" in xcrsctl's
