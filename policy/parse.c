@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <openssl/evp.h>
 
 #include "addr.h"
 #include "policy-internal.h"
@@ -238,6 +240,19 @@ int policy_load_string(const char *text, size_t len, const char *fname,
 		return -ENOMEM;
 	c.model = p;
 	snprintf(p->file, sizeof(p->file), "%s", fname);
+	{
+		unsigned char md[32];
+		unsigned int mdl = 0;
+		struct timespec ts;
+
+		if (EVP_Digest(text, len, md, &mdl, EVP_sha256(), NULL) &&
+		    mdl == 32)
+			for (int i = 0; i < 32; i++)
+				snprintf(p->sha256 + 2 * i, 3, "%02x", md[i]);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		p->loaded_ms = (uint64_t)ts.tv_sec * 1000 +
+			       (uint64_t)ts.tv_nsec / 1000000;
+	}
 	defaults(p);
 	r = yload_text(text, len, fname, &c, load_doc);
 	if (r) {

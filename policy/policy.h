@@ -274,6 +274,10 @@ struct policy_agent {
 
 struct policy {
 	char file[256];
+	/* the text it was read from: its SHA-256 (hex, as sha256sum prints
+	 * it), and when it was read (CLOCK_REALTIME, ms) */
+	char sha256[65];
+	uint64_t loaded_ms;
 	struct policy_agent agent;
 	struct policy_interface *interfaces;
 	size_t ninterfaces;

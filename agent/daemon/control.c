@@ -211,6 +211,13 @@ static void cmd_status(struct control *ctl, struct lclient *c)
 		(int64_t)((now_mono() - ctl->d->started_mono) / 1000000000ull));
 	dp_policy_generation(ctl->d->dp, &gen);
 	add_int(o, "generation", gen);
+	add_str(o, "policy_sha256", ctl->d->policy->sha256);
+	{
+		char ts[40];
+
+		fmt_time_ms(ctl->d->policy->loaded_ms, ts, sizeof(ts));
+		add_str(o, "policy_loaded", ts);
+	}
 	for (size_t i = 0; i < p->ninterfaces; i++) {
 		json_object *f = json_object_new_object();
 

@@ -303,8 +303,9 @@ static void print_status(json_object *r)
 {
 	json_object *a;
 
-	printf("policy:      %s (generation %s)\n", str(r, "policy"),
-	       str(r, "generation"));
+	printf("policy:      %s (sha256 %.16s..., loaded %s)\n",
+	       str(r, "policy"), str(r, "policy_sha256"),
+	       str(r, "policy_loaded"));
 	printf("uptime:      %s s\n", str(r, "uptime_s"));
 	printf("reacted:     %s terminal(s)\n", str(r, "reacted_terminals"));
 	if ((a = arr(r, "interfaces")))

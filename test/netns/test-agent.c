@@ -637,6 +637,18 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 		     0);
 	cr_expect_not(strstr(out, "192.0.2.11"),
 		      "written to the rotated file: %s", out);
+	/* status names the policy in force by its hash (sha256sum's) */
+	{
+		char sum[128], want[40];
+
+		cr_assert_eq(tn_run(NULL, sum, sizeof(sum), "sha256sum %s",
+				    policy_path),
+			     0);
+		snprintf(want, sizeof(want), "sha256 %.16s", sum);
+		cr_assert_eq(ctl(out, sizeof(out), "status"), 0, "%s", out);
+		cr_expect(strstr(out, want) && strstr(out, "loaded 20"),
+			  "%s not in\n%s", want, out);
+	}
 }
 
 /* A policy of one interface and a report listener, for start failures. */
