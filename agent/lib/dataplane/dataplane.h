@@ -58,6 +58,11 @@ void dp_log_hook(void);
 /* True if dp_open found the maps already pinned (state from an earlier
  * process). */
 bool dp_reused_pins(const struct dp *dp);
+/* How dp_open learned the reused subscriber maps' counts and counter
+ * slots: 1 in the kernel (a map iterator, only the slots copied out), 0
+ * by reading every entry (a kernel that refuses tracing programs), -1
+ * the maps were new. */
+int dp_reopen_walk(const struct dp *dp);
 /* Unpins every map under the pin directory and removes it (a full
  * teardown; enforcement of attached programs continues until detach). */
 int dp_unpin(struct dp *dp);

@@ -70,6 +70,7 @@ struct dp {
 	int fds[M_COUNT];
 	__u32 max[M_COUNT];
 	bool reused;
+	int reopen_walk; /* dp_reopen_walk() */
 	int ncpus;
 	int rcu_outer_fd, rcu_inner_fd;
 	/* test instances: [role][gtpu] */

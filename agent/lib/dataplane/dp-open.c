@@ -71,6 +71,11 @@ bool dp_reused_pins(const struct dp *dp)
 	return dp->reused;
 }
 
+int dp_reopen_walk(const struct dp *dp)
+{
+	return dp->reopen_walk;
+}
+
 /* Translates a failed map write into operator language. */
 int map_write_fail(struct dp *dp, enum dp_map m, int r,
 			  const char *what)

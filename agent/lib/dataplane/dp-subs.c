@@ -310,8 +310,10 @@ int slots_init(struct dp *dp, bool reused_subs)
 	if (!dp->slot_used)
 		return dp_fail(dp, -ENOMEM, "per-subscriber counter slots");
 	slot_mark(dp, 0, true);
+	dp->reopen_walk = -1;
 	if (!reused_subs)
 		return 0;
+	dp->reopen_walk = 1;
 	/* In the kernel where it can (Linux 5.9 and later, with BTF), else
 	 * every entry is copied out. */
 	prev = libbpf_set_print(NULL); /* a refusal here is no error */
@@ -330,6 +332,7 @@ int slots_init(struct dp *dp, bool reused_subs)
 			log_debug("dataplane: walking the %s in the kernel: %s",
 				  map_roles[fam_map[fam]], strerror(-r));
 		/* a failed walk may have counted some: start over */
+		dp->reopen_walk = 0;
 		dp->nsubs[fam] = 0;
 		r = ents_each(dp, fam, slot_of, &sw);
 		if (r < 0) {
