@@ -11,15 +11,32 @@
 #include "gba.h"
 #include "tlsutil.h"
 
+/* OpenSSL's errors in words: the system's reason where there is one
+ * ("No such file or directory", not "error:80000002:system library::"),
+ * else the first error's reason ("no start line"). */
 const char *tls_errstr(void)
 {
 	static __thread char buf[256];
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e, first = 0, sys = 0;
 
-	if (!e)
+	while ((e = ERR_get_error())) {
+		if (!first)
+			first = e;
+		if (!sys && ERR_SYSTEM_ERROR(e))
+			sys = e;
+	}
+	if (sys) {
+		snprintf(buf, sizeof(buf), "%s", strerror(ERR_GET_REASON(sys)));
+	} else if (first) {
+		const char *why = ERR_reason_error_string(first);
+
+		if (why)
+			snprintf(buf, sizeof(buf), "%s", why);
+		else
+			ERR_error_string_n(first, buf, sizeof(buf));
+	} else {
 		return "no OpenSSL error";
-	ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
+	}
 	return buf;
 }
 

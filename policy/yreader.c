@@ -5,6 +5,7 @@
  * reported as "file:line:col: ..." through yerr(), the one choke point.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -500,11 +501,19 @@ int yload_text(const char *text, size_t len, const char *fname,
 
 		err->line = (unsigned)parser.problem_mark.line + 1;
 		err->col = (unsigned)parser.problem_mark.column + 1;
-		snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s%s%s",
-			 fname, err->line, err->col,
-			 parser.problem ? parser.problem : "YAML error",
-			 parser.context ? " " : "",
-			 parser.context ? parser.context : "");
+		size_t off = parser.problem_mark.index;
+
+		/* libyaml's words for a tab where indentation goes */
+		if (off < len && text[off] == '\t')
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%u:%u: a tab character: YAML indents with "
+				 "spaces only", fname, err->line, err->col);
+		else
+			snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s%s%s",
+				 fname, err->line, err->col,
+				 parser.problem ? parser.problem : "YAML error",
+				 parser.context ? " " : "",
+				 parser.context ? parser.context : "");
 		yaml_parser_delete(&parser);
 		return -EINVAL;
 	}
@@ -533,6 +542,16 @@ int yread_file(const char *path, char **ret, size_t *ret_len,
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
 			 strerror(-r));
 		return r;
+	}
+	{
+		struct stat st;
+
+		if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+			fclose(f);
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s: is a directory, not a YAML file", path);
+			return -EISDIR;
+		}
 	}
 	for (;;) {
 		size_t n;

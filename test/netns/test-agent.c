@@ -702,6 +702,17 @@ Test(agent, check_finds_what_start_refuses_and_a_failed_start_leaves_nothing)
 			    bad),
 		     1, "%s", out);
 	cr_expect(strstr(out, "not on a bpf filesystem"), "%s", out);
+	/* a certificate that is not there: said in words */
+	write_bad(bad, pdir, "xt0", "192.0.2.1:7444");
+	cr_assert_eq(tn_run(NULL, NULL, 0, "sed -i 's|/server.crt|/none.crt|' %s",
+			    bad),
+		     0);
+	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",
+			    bad),
+		     1, "%s", out);
+	cr_expect(strstr(out, "none.crt: No such file or directory") &&
+			  !strstr(out, "error:8"),
+		  "%s", out);
 	/* an interface that is not there: a warning */
 	write_bad(bad, pdir, "xt-none", "192.0.2.1:7444");
 	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",

@@ -872,3 +872,16 @@ Test(errors, listen_addresses)
 		 "address, [IPv6] or *, and a port 1-65535; no host names), "
 		 "found ':99999'");
 }
+
+/* libyaml's and the C library's words made plain: a tab in the
+ * indentation, a directory given as the file. */
+Test(errors, tabs_and_directories)
+{
+	struct policy *p = NULL;
+	struct policy_error e;
+
+	load_bad("version: 1\nlevels:\n\t- {name: a, allow: all}\n",
+		 "t.yaml:3:1: a tab character: YAML indents with spaces only");
+	cr_expect_neq(policy_load("/tmp", &p, &e), 0);
+	cr_expect_str_eq(e.msg, "/tmp: is a directory, not a YAML file");
+}

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -93,24 +94,58 @@ struct tconn {
 	struct tconn *next;
 };
 
+/* OpenSSL's reasons, in words ("no start line", not
+ * "error:0480006C:PEM routines::no start line"), each once. */
 static void tls_errors(char *err, size_t errlen)
 {
 	unsigned long e;
 	size_t n = strlen(err);
+	const char *last = NULL;
 
 	while ((e = ERR_get_error()) && n + 3 < errlen) {
-		snprintf(err + n, errlen - n, ": ");
-		ERR_error_string_n(e, err + n + 2, errlen - n - 2);
+		const char *why = ERR_reason_error_string(e);
+
+		if (!why || (last && !strcmp(why, last)) ||
+		    !strcmp(why, "system lib"))
+			continue;
+		snprintf(err + n, errlen - n, ": %s", why);
 		n = strlen(err);
+		last = why;
 	}
 	ERR_clear_error();
+}
+
+/* A file OpenSSL is to read, checked first so that the operator reads
+ * "No such file or directory" or "is a directory": 0, or -errno with err
+ * set to "WHAT PATH: why". */
+static int tls_file(const char *what, const char *path, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) || access(path, R_OK)) {
+		int r = -errno;
+
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: is a directory, not a PEM file",
+			 what, path);
+		return -EISDIR;
+	}
+	return 0;
 }
 
 SSL_CTX *reports_tls_ctx(const struct policy_reports *rp, char *err,
 			 size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx;
 
+	if (tls_file("TLS certificate", rp->cert, err, errlen) ||
+	    tls_file("TLS key", rp->key, err, errlen))
+		return NULL;
+	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
 		snprintf(err, errlen, "TLS: cannot create a context");
 		tls_errors(err, errlen);
