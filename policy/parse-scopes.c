@@ -165,7 +165,8 @@ static int scope_one(struct pctx *c, node_t *it, struct scope_build *b)
 	if (!r && b->id) {
 		unsigned long long v;
 
-		r = yuint(c, b->id, "id", 1, UINT32_MAX, &v);
+		/* the dataplane's entries hold scope ids in 16 bits */
+		r = yuint(c, b->id, "id", 1, 65535, &v);
 		s->id = (uint32_t)v;
 	}
 	if (!r && b->pools) {
@@ -276,6 +277,44 @@ int sec_scopes(struct pctx *c, node_t *n)
 {
 	struct policy *p = P(c);
 	int r = yeach(c, n, "scopes", scope_item, NULL);
+
+	/* an address is in one scope: the pools of two scopes never overlap
+	 * (one inside the other would leave the inner terminals out of the
+	 * outer scope's containment) */
+	for (size_t i = 0; !r && i < p->nscopes; i++)
+		for (size_t j = i + 1; !r && j < p->nscopes; j++)
+			for (size_t k = 0; !r && k < p->scopes[i].npools; k++)
+				for (size_t m = 0; !r && m < p->scopes[j].npools;
+				     m++) {
+					const struct policy_prefix *a =
+						&p->scopes[i].pools[k],
+						*b = &p->scopes[j].pools[m];
+					char pa[64], pb[64];
+
+					/* the same prefix twice: said below */
+					if (a->plen == b->plen &&
+					    !memcmp(&a->addr, &b->addr,
+						    sizeof(a->addr)))
+						continue;
+					if (!addr_prefix_contains(&a->addr, a->plen,
+								  &b->addr,
+								  b->plen) &&
+					    !addr_prefix_contains(&b->addr, b->plen,
+								  &a->addr,
+								  a->plen))
+						continue;
+					addr_prefix_format(&a->addr, a->plen, pa,
+							   sizeof(pa));
+					addr_prefix_format(&b->addr, b->plen, pb,
+							   sizeof(pb));
+					r = yerr(c, yget(c, n->data.sequence.items
+								   .start[j]),
+						 "scopes: pool %s of %s overlaps "
+						 "pool %s of %s (an address "
+						 "belongs to one scope)",
+						 pb, p->scopes[j].name, pa,
+						 p->scopes[i].name);
+				}
 
 	/* Scopes without an id get the lowest free ones. */
 	for (size_t i = 0; !r && i < p->nscopes; i++) {

@@ -885,3 +885,17 @@ Test(errors, tabs_and_directories)
 	cr_expect_neq(policy_load("/tmp", &p, &e), 0);
 	cr_expect_str_eq(e.msg, "/tmp: is a directory, not a YAML file");
 }
+
+/* One scope an address: nested pools of two scopes are refused; scope ids
+ * fit the dataplane's 16 bits. */
+Test(errors, overlapping_pools_and_scope_ids)
+{
+	load_bad("version: 1\n" LEVELS "scopes:\n"
+		 "  - {name: a, pools: 192.0.2.0/24, level: normal}\n"
+		 "  - {name: b, pools: 192.0.2.16/28, level: normal}\n",
+		 "t.yaml:7:5: scopes: pool 192.0.2.16/28 of b overlaps pool "
+		 "192.0.2.0/24 of a (an address belongs to one scope)");
+	load_bad("version: 1\n" LEVELS "scopes:\n"
+		 "  - {name: a, id: 70000, pools: 192.0.2.0/24, level: normal}\n",
+		 "t.yaml:6:19: id: 70000 is out of range (1..65535)");
+}
