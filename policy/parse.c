@@ -82,6 +82,19 @@ static int ran_listed_again(struct pctx *c, const node_t *at,
 static int cross_checks(struct pctx *c, node_t *top[T_COUNT])
 {
 	struct policy *p = P(c);
+	/* the dataplane's scope table has agent.maps.scopes slots (4096
+	 * unless set), indexed by id */
+	unsigned max_scopes = p->agent.maps.scopes ? p->agent.maps.scopes : 4096;
+
+	for (size_t i = 0; i < p->nscopes; i++)
+		if (p->scopes[i].id >= max_scopes)
+			return yerr(c, yget(c, top[T_SCOPES]->data.sequence
+						       .items.start[i]),
+				    "scopes: %s has id %u, beyond the scope "
+				    "table (agent.maps.scopes: %u): raise it or "
+				    "take a smaller id",
+				    p->scopes[i].name, p->scopes[i].id,
+				    max_scopes);
 
 	if (p->unassigned_level >= 0) {
 		bool sessions = p->radius.enabled;

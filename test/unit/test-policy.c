@@ -898,4 +898,12 @@ Test(errors, overlapping_pools_and_scope_ids)
 	load_bad("version: 1\n" LEVELS "scopes:\n"
 		 "  - {name: a, id: 70000, pools: 192.0.2.0/24, level: normal}\n",
 		 "t.yaml:6:19: id: 70000 is out of range (1..65535)");
+	load_bad("version: 1\n" LEVELS "scopes:\n"
+		 "  - {name: a, id: 5000, pools: 192.0.2.0/24, level: normal}\n",
+		 "t.yaml:6:5: scopes: a has id 5000, beyond the scope table "
+		 "(agent.maps.scopes: 4096): raise it or take a smaller id");
+	policy_free(load_ok("version: 1\nagent:\n  maps: {scopes: 8192}\n"
+			    LEVELS "scopes:\n"
+			    "  - {name: a, id: 5000, pools: 192.0.2.0/24, "
+			    "level: normal}\n"));
 }
