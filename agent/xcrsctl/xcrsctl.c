@@ -30,8 +30,9 @@ static void usage(FILE *f)
 "\n"
 "Commands:\n"
 "  status                          policy, interfaces, scopes, inputs\n"
-"  terminals                       terminals with a reaction: level, reason,\n"
-"                                  expiry\n"
+"  terminals [--level L] [--scope S] [--rule R]\n"
+"                                  terminals with a reaction: level, reason,\n"
+"                                  expiry (only those matching the filters)\n"
 "  show ADDR                       one terminal: scope, base level, reaction,\n"
 "                                  dataplane entry, packet counters, the\n"
 "                                  subscriber whose session holds it\n"
@@ -483,6 +484,33 @@ static void print_stats(json_object *r)
 	}
 }
 
+/* Keeps the rows of terminals (and prefixes, which have a level only)
+ * that match every filter given. */
+static void filter_terminals(json_object *rep, const char *level,
+			     const char *scope, const char *rule)
+{
+	static const char *const keys[] = { "terminals", "prefixes" };
+
+	for (size_t k = 0; k < 2; k++) {
+		json_object *a = arr(rep, keys[k]), *keep;
+		size_t n = a ? json_object_array_length(a) : 0;
+
+		if (!a)
+			continue;
+		keep = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			json_object *o = json_object_array_get_idx(a, i);
+
+			if ((level && strcmp(str(o, "level"), level)) ||
+			    (scope && (k || strcmp(str(o, "scope"), scope))) ||
+			    (rule && (k || strcmp(str(o, "rule"), rule))))
+				continue;
+			json_object_array_add(keep, json_object_get(o));
+		}
+		json_object_object_add(rep, keys[k], keep);
+	}
+}
+
 static void print_reload(json_object *rep)
 {
 	json_object *ch, *dry;
@@ -512,6 +540,8 @@ int main(int argc, char **argv)
 		{"apn", required_argument, NULL, 'a'},
 		{"location", required_argument, NULL, 'L'},
 		{"dry-run", no_argument, NULL, 'n'},
+		{"scope", required_argument, NULL, 'S'},
+		{"rule", required_argument, NULL, 'U'},
 		{"release", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -519,7 +549,8 @@ int main(int argc, char **argv)
 	};
 	const char *sock = getenv("XCRS_SOCKET"), *level = NULL, *dur = NULL,
 		   *reason = NULL, *mode = NULL, *apn = NULL, *loc = NULL, *cmd,
-		   *action = NULL;
+		   *action = NULL, *f_scope = NULL, *f_rule = NULL,
+		   *f_level = NULL;
 	json_object *req, *rep = NULL, *ok;
 	bool json = false;
 	int c, rc;
@@ -552,6 +583,12 @@ int main(int argc, char **argv)
 		case 'L':
 			loc = optarg;
 			break;
+		case 'S':
+			f_scope = optarg;
+			break;
+		case 'U':
+			f_rule = optarg;
+			break;
 		case 'n':
 		case 'R':
 			if (action)
@@ -573,6 +610,13 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("%s", "a command is required");
 	cmd = argv[optind++];
+	/* terminals' filters are this program's: the agent sends them all */
+	if (!strcmp(cmd, "terminals")) {
+		f_level = level;
+		level = NULL;
+	} else if (f_scope || f_rule) {
+		return usage_error("%s", "--scope and --rule filter terminals");
+	}
 	{
 		/* the command line's words -> a command of the table and
 		 * its arguments; the table says what each command takes */
@@ -652,6 +696,8 @@ int main(int argc, char **argv)
 	json_object_put(req);
 	if (rc)
 		return rc;
+	if (f_level || f_scope || f_rule)
+		filter_terminals(rep, f_level, f_scope, f_rule);
 	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(
 				       rep, JSON_C_TO_STRING_PRETTY |

@@ -505,6 +505,21 @@ Test(agent, operator_react_release_and_errors)
 		     1);
 	cr_expect(strstr(out, "not a duration"), "%s", out);
 	cr_expect_eq(ctl(out, sizeof(out), "frobnicate"), 2);
+	/* terminals by level, scope, rule */
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.12 --level restricted"),
+		     0, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals --level quarantined"), 0);
+	cr_expect(strstr(out, "192.0.2.11") && !strstr(out, "192.0.2.12"), "%s",
+		  out);
+	cr_assert_eq(ctl(out, sizeof(out), "--json terminals --level restricted "
+					   "--scope cell-a --rule operator"),
+		     0);
+	cr_expect(strstr(out, "192.0.2.12") && !strstr(out, "192.0.2.11"), "%s",
+		  out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals --rule ids-repeated"), 0);
+	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "status --rule x"), 2, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.12"), 0, "%s", out);
 	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 0, "%s", out);
 	cr_expect(reach(1, WEB));
 	cr_expect_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 1);
