@@ -50,6 +50,9 @@ static void usage(FILE *f)
 "                                  (192.0.2.64/28, 2001:db8:1::/48) holds\n"
 "                                  every address in it without its own\n"
 "                                  entry\n"
+"  release --all [--yes]           every terminal's reactions and every\n"
+"                                  prefix decision (without --yes: says\n"
+"                                  how many, changes nothing)\n"
 "  release ADDR|PREFIX             end every reaction of ADDR, or the\n"
 "                                  decision on exactly PREFIX\n"
 "  scope NAME contain [--mode isolate|no-lateral] [--for DURATION]\n"
@@ -511,6 +514,68 @@ static void filter_terminals(json_object *rep, const char *level,
 	}
 }
 
+/* release --all: every terminal with a reaction and every prefix
+ * decision, one release each; without yes, only what it would do. */
+static int release_all(const char *sock, bool yes)
+{
+	json_object *req = json_tokener_parse("{\"cmd\":\"terminals\"}"),
+		    *rep = NULL;
+	static const char *const keys[] = { "terminals", "prefixes" };
+	static const char *const names[] = { "terminal", "prefix" };
+	size_t total = 0, done = 0, failed = 0;
+	int rc = request(sock, req, &rep);
+
+	json_object_put(req);
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < 2; k++) {
+		json_object *a = arr(rep, keys[k]);
+
+		total += a ? json_object_array_length(a) : 0;
+	}
+	if (!yes) {
+		printf("release --all would end the reactions of %zu terminal%s "
+		       "and prefix%s: add --yes to do it\n",
+		       total, total == 1 ? "" : "s", total == 1 ? "" : "es");
+		json_object_put(rep);
+		return total ? EXIT_USAGE : 0;
+	}
+	for (size_t k = 0; k < 2; k++) {
+		json_object *a = arr(rep, keys[k]);
+		size_t n = a ? json_object_array_length(a) : 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const char *t = str(json_object_array_get_idx(a, i),
+					    names[k]);
+			json_object *r2 = NULL, *ok2, *q = json_object_new_object();
+
+			json_object_object_add(q, "cmd",
+					       json_object_new_string("release"));
+			json_object_object_add(q, "terminal",
+					       json_object_new_string(t));
+			rc = request(sock, q, &r2);
+			json_object_put(q);
+			if (rc) {
+				json_object_put(rep);
+				return rc;
+			}
+			if (json_object_object_get_ex(r2, "ok", &ok2) &&
+			    json_object_get_boolean(ok2)) {
+				printf("%s: released\n", t);
+				done++;
+			} else {
+				fprintf(stderr, "xcrsctl: release %s: %s\n", t,
+					str(r2, "error"));
+				failed++;
+			}
+			json_object_put(r2);
+		}
+	}
+	json_object_put(rep);
+	printf("%zu released, %zu refused\n", done, failed);
+	return failed ? EXIT_AGENT : 0;
+}
+
 static void print_reload(json_object *rep)
 {
 	json_object *ch, *dry;
@@ -541,6 +606,8 @@ int main(int argc, char **argv)
 		{"location", required_argument, NULL, 'L'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"scope", required_argument, NULL, 'S'},
+		{"all", no_argument, NULL, 'A'},
+		{"yes", no_argument, NULL, 'Y'},
 		{"rule", required_argument, NULL, 'U'},
 		{"release", no_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
@@ -552,7 +619,7 @@ int main(int argc, char **argv)
 		   *action = NULL, *f_scope = NULL, *f_rule = NULL,
 		   *f_level = NULL;
 	json_object *req, *rep = NULL, *ok;
-	bool json = false;
+	bool json = false, all = false, yes = false;
 	int c, rc;
 
 	if (!sock || !*sock)
@@ -586,6 +653,12 @@ int main(int argc, char **argv)
 		case 'S':
 			f_scope = optarg;
 			break;
+		case 'A':
+			all = true;
+			break;
+		case 'Y':
+			yes = true;
+			break;
 		case 'U':
 			f_rule = optarg;
 			break;
@@ -610,6 +683,12 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("%s", "a command is required");
 	cmd = argv[optind++];
+	if (all || yes) {
+		if (strcmp(cmd, "release") || !all || optind != argc)
+			return usage_error("%s", "release --all [--yes] takes "
+					   "no target (--yes goes with it)");
+		return release_all(sock, yes);
+	}
 	/* terminals' filters are this program's: the agent sends them all */
 	if (!strcmp(cmd, "terminals")) {
 		f_level = level;

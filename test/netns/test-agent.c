@@ -519,8 +519,18 @@ Test(agent, operator_react_release_and_errors)
 	cr_assert_eq(ctl(out, sizeof(out), "terminals --rule ids-repeated"), 0);
 	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
 	cr_expect_eq(ctl(out, sizeof(out), "status --rule x"), 2, "%s", out);
-	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.12"), 0, "%s", out);
-	cr_assert_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 0, "%s", out);
+	/* release --all: without --yes it only counts */
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.64/28 --level "
+					   "restricted"),
+		     0, "%s", out);
+	cr_expect_eq(ctl(out, sizeof(out), "release --all"), 2, "%s", out);
+	cr_expect(strstr(out, "3 terminals and prefixes: add --yes"), "%s",
+		  out);
+	cr_expect_not(reach(1, WEB), "release --all without --yes released");
+	cr_expect_eq(ctl(out, sizeof(out), "release --all --yes"), 0, "%s", out);
+	cr_expect(strstr(out, "3 released, 0 refused"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
 	cr_expect(reach(1, WEB));
 	cr_expect_eq(ctl(out, sizeof(out), "release 192.0.2.11"), 1);
 	cr_expect(strstr(out, "has no reaction"), "%s", out);
