@@ -116,6 +116,10 @@ const struct field policy_agent_fields[] = {
 	{ .key = "metrics", .fn = ag_metrics, .type = Y_FN,
 	  .def = "127.0.0.1:9477", .reload = POLICY_RELOAD_RESTART,
 	  .off = offsetof(T, metrics), .size = sizeof(((T *)0)->metrics) },
+	/* how long an operator's reaction lasts without --for (none: until
+	 * released) */
+	Y_DURK("operator_for", T, operator_for_ns, 1000000000ULL,
+	       "at least 1s", NULL, false, POLICY_RELOAD_LIVE),
 };
 #undef T
 const size_t policy_agent_nfields = Y_N(policy_agent_fields);

@@ -269,6 +269,8 @@ struct policy_agent {
 	char state_file[256];
 	char audit_log[256];
 	char metrics[128]; /* Prometheus listener "address:port", or "" */
+	uint64_t operator_for_ns; /* an operator reaction's length without
+				   * --for; 0: until released */
 	struct policy_maps maps;
 };
 

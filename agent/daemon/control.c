@@ -417,7 +417,9 @@ static void cmd_react(struct control *ctl, struct lclient *c,
 {
 	const struct xcrs_addr a = req->terminal;
 	uint64_t now = loop_now(ctl->d->loop),
-		 until = req->for_ns ? now + req->for_ns : 0;
+		 for_ns = req->for_ns ? req->for_ns :
+					ctl->d->policy->agent.operator_for_ns,
+		 until = for_ns ? now + for_ns : 0;
 	struct corr_view v;
 	char err[1024];
 	json_object *o;

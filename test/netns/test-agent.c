@@ -662,6 +662,18 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 		     0);
 	cr_expect_not(strstr(out, "192.0.2.11"),
 		      "written to the rotated file: %s", out);
+	/* agent.operator_for: how long a reaction without --for lasts */
+	cr_assert_eq(tn_run(NULL, NULL, 0,
+			    "sed -i 's/^agent:$/agent:\\n  operator_for: 2h/' %s",
+			    policy_path),
+		     0);
+	cr_expect_eq(ctl(out, sizeof(out), "reload"), 0, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.12 --level restricted"),
+		     0, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "--json show 192.0.2.12"), 0);
+	cr_expect(strstr(out, "\"remaining_s\":71") ||
+			  strstr(out, "\"remaining_s\":72"),
+		  "no 2 h default: %s", out);
 	/* status names the policy in force by its hash (sha256sum's) */
 	{
 		char sum[128], want[40];
