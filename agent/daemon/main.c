@@ -111,8 +111,6 @@ static void reload_loss(void *ctx, const char *line)
 
 	if (!rn->first[0])
 		snprintf(rn->first, sizeof(rn->first), "%s", line);
-	if (rn->mode == RELOAD_RELEASE)
-		log_warn("reload --release: %s", line);
 	reload_note(rn, line);
 }
 
@@ -251,6 +249,10 @@ int daemon_reload(struct daemon *d, enum daemon_reload_mode mode,
 	keys_take(d->keys, keys);
 	policy_free(old);
 	rec = json_object_new_object();
+	if (lost)
+		log_warn("reload --release: %zu decision%s ended: %s%s", lost,
+			 lost == 1 ? "" : "s", rn.first,
+			 lost > 1 ? "; ... (each is logged as released)" : "");
 	audit_add_str(rec, "event", "reload");
 	audit_add_str(rec, "policy", d->policy_path);
 	if (lost) {
@@ -489,7 +491,10 @@ static void usage(FILE *f)
 "\n"
 "  -c, --config FILE  the policy (schema: policy/README.md)\n"
 "  -t, --check        validate FILE (and the key file and TLS certificate\n"
-"                     it names), print \"FILE: ok\", exit; changes nothing\n"
+"                     it names) and what a start needs here: pin directory\n"
+"                     on bpffs, the agent's files creatable, interfaces\n"
+"                     present (a warning); print \"FILE: ok\", exit;\n"
+"                     changes nothing\n"
 "      --detach       detach xcrs from the policy's interfaces and exit\n"
 "                     (maps, decisions and the state file stay)\n"
 "  -v, --verbose      more log (-vv: libbpf too)\n"

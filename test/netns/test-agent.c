@@ -636,8 +636,8 @@ Test(agent, a_reload_never_frees_a_terminal_unless_told)
 	cr_expect_eq(ctl(out, sizeof(out), "reload --release"), 0, "%s", out);
 	cr_expect(strstr(out, "192.0.2.10: released"), "%s", out);
 	cr_expect(reach(0, WEB), "--release did not end the reaction");
-	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c 'reload --release: "
-			    "192.0.2.10' %s/agent.log", dir),
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "grep -c 'reload --release: 1 "
+			    "decision ended: 192.0.2.10' %s/agent.log", dir),
 		     0, "%s", out);
 	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir),
 		     0);

@@ -137,19 +137,12 @@ static int sub_find(struct dp *dp, const struct xcrs_addr *a,
 	int fams[2], n = fams_of_addr(a, fams), r = -ENOENT;
 
 	for (int i = 0; i < n; i++) {
-		struct xcrs_sub_ent e;
-
-		if (bpf_map_lookup_elem(dp->fds[fam_map[fams[i]]],
-					fam_key(fams[i], a), &e)) {
-			r = -errno;
-			if (r != -ENOENT)
-				return r;
+		r = ent_read(dp, fams[i], a, ret);
+		if (r == -ENOENT)
 			continue;
-		}
-		sub_of(fams[i], &e, ret);
-		if (ret_fam)
+		if (!r && ret_fam)
 			*ret_fam = fams[i];
-		return 0;
+		return r;
 	}
 	return r;
 }
