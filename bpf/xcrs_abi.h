@@ -20,7 +20,9 @@
 /* 2: the subscriber map split by key (xcrs_sub4: IPv4 hosts, 4-byte keys;
  * xcrs_sub64: IPv6 /64s, 8-byte keys; xcrs_sub6: IPv6 hosts), 16-byte
  * values (struct xcrs_sub_ent). A pinned xcrs_subs of version 1 is
- * migrated by the library at open. */
+ * migrated by the library at open. Later in version 2, xcrs_slot_owners
+ * (no program reads it): maps pinned without it are read once, entry by
+ * entry, and the records written. */
 #define XCRS_ABI_VERSION 2
 
 /*
@@ -54,7 +56,9 @@
 	X(EVENTS, xcrs_events, "event ring buffer", NONE, __u32)              \
 	X(SVC_CACHE, xcrs_svc_cache, "service-class cache", NONE, __u32)      \
 	X(PREFIXES, xcrs_react_prefixes, "prefix decision map", KEYS,         \
-	  struct xcrs_prefix_key)
+	  struct xcrs_prefix_key)                                             \
+	X(SLOT_OWNERS, xcrs_slot_owners, "counter slot owner map", NONE,      \
+	  __u32)
 
 /* Level table: index 0..XCRS_LEVELS_MAX-1 per generation. */
 #define XCRS_LEVELS_MAX 16
@@ -222,6 +226,27 @@ struct xcrs_sub_ent {
 	__u8 base_level;  /* as in struct xcrs_sub */
 };
 #define XCRS_SCOPE_ID_MAX 0xffff
+
+/* Value of xcrs_slot_owners, an array as long as xcrs_sub_stats that only
+ * the library reads and writes (no program touches it): which host entry
+ * holds each counter slot, and how many entries each host map holds, so
+ * that a restart over pinned maps learns both without reading every entry.
+ * A slot's record is written before the entry that takes the slot and
+ * cleared after the entry lets it go; a record whose entry is gone or
+ * holds another slot (a crash between the two writes) is found out at the
+ * next open, which checks every record against its entry. */
+struct xcrs_slot_rec {
+	union {
+		struct xcrs_addr addr; /* slots 1..: the entry's address */
+		__u32 count[4];	       /* slot 0: entries of xcrs_sub4,
+					* xcrs_sub64, xcrs_sub6 */
+	};
+	__u32 map; /* slots 1..: 0 free, else 1 + the map (1 xcrs_sub4,
+		    * 2 xcrs_sub64, 3 xcrs_sub6); slot 0: XCRS_SLOTS_KEPT
+		    * once the records and counts are kept */
+	__u32 pad;
+};
+#define XCRS_SLOTS_KEPT 0x736c6f74 /* "slot" */
 
 /* xcrs_pool.flags: the prefix is the RAN's (gNB/eNB addresses that send
  * GTP-U), not subscribers: its addresses are not found as subscribers,

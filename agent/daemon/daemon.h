@@ -58,8 +58,12 @@ struct daemon {
 	struct control *ctl;
 	struct metrics *met;
 	struct watch sig, timer, housekeeping, state_timer, dp_events,
-		deadlines, sync;
+		deadlines, sync, recon;
 	bool running, state_save_armed;
+	/* the pinned subscriber maps compared with the decisions after a
+	 * start, in steps (decide_reconcile_step) */
+	size_t recon_seen, recon_adopted;
+	uint64_t recon_t0;
 	struct daemon_report rep;
 };
 

@@ -329,6 +329,43 @@ static void on_housekeeping(struct watch *w, uint32_t events)
 	decide_housekeeping(d->dec, loop_now(d->loop));
 }
 
+/* Entries the comparison of the pinned maps with the decisions reads per
+ * step, and the pause between two: ~20 ms of the loop's time per step on
+ * a small VM, 10M entries in about 5 s. */
+#define RECON_STEP 65536
+#define RECON_PAUSE_NS (1000ULL * 1000)
+
+static void on_recon(struct watch *w, uint32_t events)
+{
+	struct daemon *d = container_of(w, struct daemon, recon);
+	int r;
+
+	loop_timer_ack(w);
+	r = decide_reconcile_step(d->dec, now_mono(), RECON_STEP,
+				  &d->recon_adopted);
+	if (r > 0) {
+		d->recon_seen += (size_t)r;
+		if (!loop_timer_in(&d->recon, RECON_PAUSE_NS, 0))
+			return;
+		r = -EIO;
+	}
+	if (r < 0)
+		log_warn("comparing the pinned subscriber maps with the "
+			 "decisions: %s (after %zu entries; entries not "
+			 "compared stay enforced as they are)",
+			 strerror(-r), d->recon_seen);
+	else if (d->recon_adopted)
+		log_warn("%zu dataplane entr%s without a saved decision "
+			 "adopted (see above), of %zu compared in %.1f s",
+			 d->recon_adopted, d->recon_adopted == 1 ? "y" : "ies",
+			 d->recon_seen,
+			 (double)(now_mono() - d->recon_t0) / 1e9);
+	else
+		log_info("the pinned subscriber maps hold no entry without a "
+			 "decision (%zu compared in %.1f s)", d->recon_seen,
+			 (double)(now_mono() - d->recon_t0) / 1e9);
+}
+
 /* The journal's fdatasync finished on its worker. */
 static void on_sync(struct watch *w, uint32_t events)
 {
@@ -463,7 +500,8 @@ static int setup_loop(struct daemon *d, char *err, size_t errlen)
 			       HOUSEKEEPING_NS)) ||
 	    (r = loop_timer(d->loop, &d->deadlines, on_deadlines)) ||
 	    (r = loop_timer_in(&d->deadlines, DEADLINES_NS, DEADLINES_NS)) ||
-	    (r = loop_timer(d->loop, &d->state_timer, on_state_timer)))
+	    (r = loop_timer(d->loop, &d->state_timer, on_state_timer)) ||
+	    (r = loop_timer(d->loop, &d->recon, on_recon)))
 		goto fail;
 	return 0;
 fail:
@@ -798,14 +836,13 @@ static int start(struct daemon *d, char *err, size_t errlen)
 	/* every module has restored its state: what the pinned maps hold
 	 * beyond it (a decision never saved, then a crash) is adopted */
 	if (dp_reused_pins(d->dp)) {
-		int n = decide_reconcile(d->dec, now_mono());
-
-		if (n < 0)
-			log_warn("comparing the pinned subscriber map with the "
-				 "decisions: %s", strerror(-n));
-		else if (n)
-			log_warn("%d dataplane entr%s without a saved decision "
-				 "adopted (see above)", n, n == 1 ? "y" : "ies");
+		/* in steps once the agent is ready: what the walk has not
+		 * reached is enforced meanwhile, only not yet shown */
+		d->recon_t0 = now_mono();
+		if ((r = loop_timer_in(&d->recon, 1, 0))) {
+			snprintf(err, errlen, "timerfd: %s", strerror(-r));
+			return r;
+		}
 	}
 	decide_mark_dirty(d->dec);
 	rec = json_object_new_object();

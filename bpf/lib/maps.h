@@ -127,6 +127,15 @@ struct {
 	__uint(max_entries, 65537);
 } xcrs_sub_stats SEC(".maps");
 
+/* The owner of each slot of xcrs_sub_stats (struct xcrs_slot_rec): the
+ * library's, read at a restart; no program uses it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct xcrs_slot_rec);
+	__uint(max_entries, 65537);
+} xcrs_slot_owners SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

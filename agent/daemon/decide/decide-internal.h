@@ -52,6 +52,7 @@ struct decide {
 	struct decide_report rep;
 	decide_holder_fn holder;
 	void *holder_ctx;
+	struct dp_sub_cursor recon; /* decide_reconcile_step() */
 };
 
 /* decide.c */

@@ -475,17 +475,20 @@ static void orphan(void *ctx, const struct xcrs_addr *a,
 	o->s[o->n++] = *s;
 }
 
-int decide_reconcile(struct decide *d, uint64_t now)
+int decide_reconcile_step(struct decide *d, uint64_t now, size_t max,
+			  size_t *ret_adopted)
 {
 	struct orphans o = { .d = d, .now = now };
-	int r = enf_sub_each(d->enf, orphan, &o);
+	int r = enf_sub_each_step(d->enf, &d->recon, max, orphan, &o);
 	char buf[ADDR_STRLEN];
 
 	if (r == -EOPNOTSUPP)
-		return 0;
+		r = 0;
 	for (size_t i = 0; r >= 0 && i < o.n; i++) {
 		json_object *rec;
 
+		/* (read and adopted in one step: the loop did not run
+		 * between the two) */
 		if (corr_restore(d->corr, &o.a[i], "recovered", o.s[i].level,
 				 o.s[i].expires_ns, false,
 				 "found in the dataplane at start with no "
@@ -504,10 +507,12 @@ int decide_reconcile(struct decide *d, uint64_t now)
 		audit_add_str(rec, "level", d->p->levels[o.s[i].level].name);
 		audit_add_until(rec, o.s[i].expires_ns);
 		audit_write(d->au, rec);
+		if (ret_adopted)
+			(*ret_adopted)++;
 	}
 	free(o.a);
 	free(o.s);
-	return r < 0 ? r : (int)o.n;
+	return r;
 }
 
 /* ---- a reload's losses -------------------------------------------------------- */

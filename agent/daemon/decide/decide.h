@@ -208,9 +208,14 @@ uint64_t decide_save_failures(const struct decide *d);
  * level the policy gives it, with no decision behind it, no session and no
  * static subscriber (a decision that was never saved, then a crash), is
  * adopted as a decision of the rule "recovered" with the entry's level and
- * end: known, shown and releasable, not left enforced unseen. Returns how
- * many were adopted, or -errno. */
-int decide_reconcile(struct decide *d, uint64_t now);
+ * end: known, shown and releasable, not left enforced unseen. The walk
+ * goes in steps, between which the loop runs (10M entries take seconds;
+ * what it has not reached yet is enforced all the same): each call visits
+ * at most max entries and adopts what they hold, adding the count to
+ * *ret_adopted. Returns how many entries it visited, 0 when the walk is
+ * over, or -errno. */
+int decide_reconcile_step(struct decide *d, uint64_t now, size_t max,
+			  size_t *ret_adopted);
 
 /* What moving to policy np would end, as the running state has it: every
  * reaction whose level np neither has nor carries (levels[].was), every

@@ -44,12 +44,12 @@ static int prefix_del(void *dp, const struct xcrs_addr *a, unsigned plen)
 	return dp_prefix_del(dp, a, plen);
 }
 
-static int sub_each(void *dp,
-		    void (*fn)(void *ctx, const struct xcrs_addr *a,
-			       const struct xcrs_sub *s),
-		    void *ctx)
+static int sub_each_step(void *dp, struct dp_sub_cursor *c, size_t max,
+			 void (*fn)(void *ctx, const struct xcrs_addr *a,
+				    const struct xcrs_sub *s),
+			 void *ctx)
 {
-	return dp_sub_each(dp, fn, ctx);
+	return dp_sub_each_step(dp, c, max, fn, ctx);
 }
 
 static int prefix_each(void *dp,
@@ -130,7 +130,7 @@ const struct enf_dp_ops enf_dp_library = {
 	.prefix_set = prefix_set,
 	.prefix_del = prefix_del,
 	.prefix_each = prefix_each,
-	.sub_each = sub_each,
+	.sub_each_step = sub_each_step,
 	.fail_closed = fail_closed,
 	.runtime_get = runtime_get,
 	.subs_count = subs_count,

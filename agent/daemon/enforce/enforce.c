@@ -494,13 +494,14 @@ int enf_prefix_each(struct enforce *e,
 	return e->ops->prefix_each(e->dp, fn, ctx);
 }
 
-int enf_sub_each(struct enforce *e,
-		 void (*fn)(void *ctx, const struct xcrs_addr *a,
-			    const struct xcrs_sub *s),
-		 void *ctx)
+int enf_sub_each_step(struct enforce *e, struct dp_sub_cursor *c, size_t max,
+		      void (*fn)(void *ctx, const struct xcrs_addr *a,
+				 const struct xcrs_sub *s),
+		      void *ctx)
 {
-	return e->ops->sub_each ? e->ops->sub_each(e->dp, fn, ctx) :
-				  -EOPNOTSUPP;
+	return e->ops->sub_each_step ?
+		       e->ops->sub_each_step(e->dp, c, max, fn, ctx) :
+		       -EOPNOTSUPP;
 }
 
 int enf_seen_forget(struct enforce *e, const struct xcrs_addr *a)

@@ -40,11 +40,11 @@ struct enf_dp_ops {
 			   void (*fn)(void *ctx, const struct xcrs_addr *a,
 				      unsigned plen, const struct xcrs_sub *s),
 			   void *ctx);
-	/* every host entry (NULL in a fake without it) */
-	int (*sub_each)(void *dp,
-			void (*fn)(void *ctx, const struct xcrs_addr *a,
-				   const struct xcrs_sub *s),
-			void *ctx);
+	/* every host entry, in steps (NULL in a fake without it) */
+	int (*sub_each_step)(void *dp, struct dp_sub_cursor *c, size_t max,
+			     void (*fn)(void *ctx, const struct xcrs_addr *a,
+					const struct xcrs_sub *s),
+			     void *ctx);
 	int (*fail_closed)(void *dp, bool on);
 	/* dp_batch (NULL in a fake without it) */
 	void (*batch)(void *dp, bool on);
@@ -164,12 +164,13 @@ int enf_prefix_each(struct enforce *e,
 			       unsigned plen, const struct xcrs_sub *s),
 		    void *ctx);
 
-/* Calls fn for every host entry the dataplane holds; how many, or -errno
- * (-EOPNOTSUPP without the operation). */
-int enf_sub_each(struct enforce *e,
-		 void (*fn)(void *ctx, const struct xcrs_addr *a,
-			    const struct xcrs_sub *s),
-		 void *ctx);
+/* Calls fn for at most max further host entries the dataplane holds
+ * (dp_sub_each_step: a zeroed cursor starts the walk); how many, 0 when
+ * the walk is over, or -errno (-EOPNOTSUPP without the operation). */
+int enf_sub_each_step(struct enforce *e, struct dp_sub_cursor *c, size_t max,
+		      void (*fn)(void *ctx, const struct xcrs_addr *a,
+				 const struct xcrs_sub *s),
+		      void *ctx);
 
 /* MS presence: forget one; expire those idle past idle_ns. */
 int enf_seen_forget(struct enforce *e, const struct xcrs_addr *a);

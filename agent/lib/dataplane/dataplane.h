@@ -59,10 +59,11 @@ void dp_log_hook(void);
  * process). */
 bool dp_reused_pins(const struct dp *dp);
 /* How dp_open learned the reused subscriber maps' counts and counter
- * slots: 1 in the kernel (a map iterator, only the slots copied out), 0
- * by reading every entry (a kernel that refuses tracing programs), -1
- * the maps were new. */
-int dp_reopen_walk(const struct dp *dp);
+ * slots: 1 from xcrs_slot_owners (the records the library keeps, each
+ * checked against its entry: a reopen reads no host entry but those),
+ * 0 by reading every entry (maps pinned by a version that kept no
+ * records), -1 the maps were new. */
+int dp_reopen_kept(const struct dp *dp);
 /* Unpins every map under the pin directory and removes it (a full
  * teardown; enforcement of attached programs continues until detach). */
 int dp_unpin(struct dp *dp);
@@ -203,6 +204,23 @@ int dp_sub_each(struct dp *dp,
 		void (*fn)(void *ctx, const struct xcrs_addr *a,
 			   const struct xcrs_sub *s),
 		void *ctx);
+/* The same walk in steps, for a caller that must not stop for 10M
+ * entries at once: a zeroed cursor starts it (its fields are the
+ * library's). Calls fn for at most max entries from where c stopped
+ * (fewer where a kernel hash bucket would not fit; more only when the next
+ * bucket alone holds more than max: up to 8192); returns how many it
+ * visited, 0 when the walk is over (and at every later call), or -errno.
+ * Entries written or removed between two steps may be visited twice or
+ * not at all. */
+struct dp_sub_cursor {
+	int map;
+	bool started, done;
+	__u8 token[16];
+};
+int dp_sub_each_step(struct dp *dp, struct dp_sub_cursor *c, size_t max,
+		     void (*fn)(void *ctx, const struct xcrs_addr *a,
+				const struct xcrs_sub *s),
+		     void *ctx);
 /* Between dp_batch(dp, true) and dp_batch(dp, false), the programs' note
  * that the set of subscriber addresses changed (their GTP-U outer-address
  * caches start over) is written once, at the end, instead of after every

@@ -70,7 +70,7 @@ struct dp {
 	int fds[M_COUNT];
 	__u32 max[M_COUNT];
 	bool reused;
-	int reopen_walk; /* dp_reopen_walk() */
+	int reopen_kept; /* dp_reopen_kept() */
 	int ncpus;
 	int rcu_outer_fd, rcu_inner_fd;
 	/* test instances: [role][gtpu] */
@@ -81,13 +81,14 @@ struct dp {
 	dp_event_fn ev_fn;
 	void *ev_ctx;
 	/* Per-subscriber counter slots (xcrs_sub_stats): a bit per slot,
-	 * slot 0 never given. Rebuilt from the host maps when the maps are
-	 * reused. */
+	 * slot 0 never given; their owners are kept in xcrs_slot_owners
+	 * (read back, and checked, when the maps are reused). */
 	__u64 *slot_used;
 	__u32 nslots, slot_hint;
 	bool slots_warned;
 	/* host entries, by map: [m - M_SUB4] for M_SUB4, M_SUB64, M_SUB6 */
 	__u64 nsubs[3];
+	__u64 nsubs_kept[3]; /* as xcrs_slot_owners[0] holds them */
 	/* the active policy's never-react prefixes */
 	struct dp_pool *never;
 	size_t nnever;
@@ -122,7 +123,9 @@ int lock_pins(struct dp *dp);
 void unlock_pins(int fd);
 __u64 count_keys(struct dp *dp, enum dp_map m, size_t key_size);
 /* dp-subs.c */
-int slots_init(struct dp *dp, bool reused_subs);
+int slots_init(struct dp *dp, bool reused_subs, bool owners_new);
+/* Writes dp->nsubs[] to xcrs_slot_owners[0] where it changed. */
+void counts_keep(struct dp *dp);
 /* A pinned xcrs_subs of ABI version 1 (one map, 24-byte values) copied
  * into the host maps, which are new: 0, or -errno. */
 int subs_migrate(struct dp *dp, int legacy_fd);

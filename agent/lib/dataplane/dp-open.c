@@ -71,9 +71,9 @@ bool dp_reused_pins(const struct dp *dp)
 	return dp->reused;
 }
 
-int dp_reopen_walk(const struct dp *dp)
+int dp_reopen_kept(const struct dp *dp)
 {
-	return dp->reopen_walk;
+	return dp->reopen_kept;
 }
 
 /* Translates a failed map write into operator language. */
@@ -154,6 +154,7 @@ static void size_maps(struct dp *dp)
 	dp->max[M_STATS] = XCRS_STATS_SLOTS;
 	/* slot 0 means "no counters" */
 	dp->max[M_SUB_STATS] = or_default(c->max_tracked, 65536) + 1;
+	dp->max[M_SLOT_OWNERS] = dp->max[M_SUB_STATS];
 	dp->max[M_RATE] = or_default(c->max_tracked, 65536);
 	dp->max[M_FANOUT] = or_default(c->max_tracked, 65536);
 	dp->max[M_SEEN] = or_default(c->max_tracked, 65536);
@@ -186,6 +187,7 @@ static bool adopt_size(const struct dp *dp, enum dp_map m)
 	case M_PREFIXES:
 		return !c->max_prefixes;
 	case M_SUB_STATS:
+	case M_SLOT_OWNERS:
 	case M_RATE:
 	case M_FANOUT:
 	case M_SEEN:
@@ -591,7 +593,7 @@ int dp_open(const struct dp_config *cfg, struct dp **ret_dp, char *errbuf,
 		close(legacy_fd);
 		legacy_fd = -1;
 	}
-	r = slots_init(dp, !subs_new);
+	r = slots_init(dp, !subs_new, created[M_SLOT_OWNERS]);
 	if (!r && legacy_fd >= 0) {
 		r = subs_migrate(dp, legacy_fd);
 		if (!r) {

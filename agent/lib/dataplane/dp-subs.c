@@ -6,7 +6,6 @@
 #include "dp-internal.h"
 #include <pthread.h>
 
-#include "walk.skel.h"
 
 /* ---- per-subscriber counter slots ---- */
 
@@ -23,8 +22,24 @@ static void slot_mark(struct dp *dp, __u32 slot, bool used)
 		dp->slot_used[slot / 64] &= ~(1ULL << (slot % 64));
 }
 
-/* A free slot with its counters zeroed, or 0 when all are given. */
-static __u32 slot_alloc(struct dp *dp)
+/* Slot slot's record in xcrs_slot_owners: map 0 (free), or 1 + the
+ * family of the entry at a. 0, or -errno. */
+static int slot_own(struct dp *dp, __u32 slot, int map,
+		    const struct xcrs_addr *a)
+{
+	struct xcrs_slot_rec rec = { .map = (__u32)map };
+
+	if (a)
+		rec.addr = *a;
+	if (bpf_map_update_elem(dp->fds[M_SLOT_OWNERS], &slot, &rec, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* A free slot for the entry of family fam at a, its counters zeroed and
+ * its owner recorded (before the entry is written), or 0 when all are
+ * given. */
+static __u32 slot_alloc(struct dp *dp, int fam, const struct xcrs_addr *a)
 {
 	for (__u32 n = 1; n < dp->nslots; n++) {
 		__u32 slot = 1 + (dp->slot_hint + n - 1) % (dp->nslots - 1);
@@ -34,7 +49,8 @@ static __u32 slot_alloc(struct dp *dp)
 			continue;
 		z = calloc(dp->ncpus, sizeof(*z));
 		if (!z || bpf_map_update_elem(dp->fds[M_SUB_STATS], &slot, z,
-					      BPF_ANY)) {
+					      BPF_ANY) ||
+		    slot_own(dp, slot, 1 + fam, a)) {
 			free(z);
 			return 0;
 		}
@@ -46,10 +62,28 @@ static __u32 slot_alloc(struct dp *dp)
 	return 0;
 }
 
+/* After the entry that held slot let it go. A record left behind (this
+ * write failing, or a crash before it) is found out at the next open. */
 static void slot_free(struct dp *dp, __u32 slot)
 {
-	if (slot && slot < dp->nslots)
+	if (slot && slot < dp->nslots) {
 		slot_mark(dp, slot, false);
+		slot_own(dp, slot, 0, NULL);
+	}
+}
+
+void counts_keep(struct dp *dp)
+{
+	struct xcrs_slot_rec rec = { .map = XCRS_SLOTS_KEPT };
+	__u32 zero = 0;
+
+	if (!memcmp(dp->nsubs, dp->nsubs_kept, sizeof(dp->nsubs)))
+		return;
+	for (int i = 0; i < 3; i++)
+		rec.count[i] = (__u32)dp->nsubs[i];
+	/* a failure leaves the old counts: the next change writes again */
+	if (!bpf_map_update_elem(dp->fds[M_SLOT_OWNERS], &zero, &rec, BPF_ANY))
+		memcpy(dp->nsubs_kept, dp->nsubs, sizeof(dp->nsubs));
 }
 
 /* ---- the host maps: xcrs_sub4, xcrs_sub64, xcrs_sub6 ---- */
@@ -165,58 +199,113 @@ static int ent_put(struct dp *dp, const struct xcrs_addr *a,
 	return 0;
 }
 
-/* Calls fn for every entry of host map m, read in batches. */
+static int each_step(struct dp *dp, struct dp_sub_cursor *c, size_t max,
+		     bool one_map,
+		     void (*fn)(void *ctx, const struct xcrs_addr *a,
+				const struct xcrs_sub *s),
+		     void *ctx);
+
+/* Calls fn for every entry of family fam's map, read in batches; how
+ * many, or -errno. */
 static int ents_each(struct dp *dp, int fam,
 		     void (*fn)(void *ctx, const struct xcrs_addr *a,
 				const struct xcrs_sub *s),
 		     void *ctx)
 {
+	struct dp_sub_cursor c = { .map = fam };
+
+	return each_step(dp, &c, SIZE_MAX, true, fn, ctx);
+}
+
+/* dp_sub_each_step(); with one_map, the walk ends with c's map. */
+static int each_step(struct dp *dp, struct dp_sub_cursor *c, size_t max,
+		     bool one_map,
+		     void (*fn)(void *ctx, const struct xcrs_addr *a,
+				const struct xcrs_sub *s),
+		     void *ctx)
+{
+	/* (a hash map's batch is whole buckets: a count too small for the
+	 * next bucket is refused, ENOSPC, and then a whole chunk is read) */
 	enum { CHUNK = 8192 };
-	enum dp_map m = fam_map[fam];
-	size_t ksz = fam_ksz[fam];
-	__u8 *keys = calloc(CHUNK, ksz);
-	struct xcrs_sub_ent *vals = calloc(CHUNK, sizeof(*vals));
-	__u8 in[sizeof(struct xcrs_addr)], outb[sizeof(struct xcrs_addr)];
-	bool first = true;
+	__u8 *keys = NULL, outb[sizeof(c->token)];
+	struct xcrs_sub_ent *vals = NULL;
+	size_t seen = 0;
 	int r = 0;
 
-	if (!keys || !vals) {
-		r = dp_fail(dp, -ENOMEM, "reading the %s", map_roles[m]);
-		goto out;
-	}
-	for (;;) {
+	while (!c->done && seen < max) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 n = CHUNK;
+		int fam = c->map;
+		size_t ksz = fam_ksz[fam];
+		__u32 want = (__u32)(max - seen < CHUNK ? max - seen : CHUNK),
+		      n = want;
 		int e;
 
-		e = bpf_map_lookup_batch(dp->fds[m], first ? NULL : in, outb,
+		if (!keys) {
+			keys = calloc(CHUNK, sizeof(struct xcrs_addr));
+			vals = calloc(CHUNK, sizeof(*vals));
+			if (!keys || !vals) {
+				r = dp_fail(dp, -ENOMEM, "reading the "
+					    "subscriber maps");
+				break;
+			}
+		}
+		e = bpf_map_lookup_batch(dp->fds[fam_map[fam]],
+					 c->started ? c->token : NULL, outb,
 					 keys, vals, &n, &o);
 		e = e ? -errno : 0;
+		if (e == -ENOSPC && want < CHUNK) {
+			/* the next bucket holds more than was asked for */
+			max = seen + CHUNK;
+			continue;
+		}
 		if (e && e != -ENOENT) {
-			r = dp_fail(dp, e, "reading the %s", map_roles[m]);
-			goto out;
+			r = dp_fail(dp, e, "reading the %s",
+				    map_roles[fam_map[fam]]);
+			break;
 		}
 		for (__u32 i = 0; i < n; i++) {
 			struct xcrs_addr a = {};
-			struct xcrs_sub s;
+			struct xcrs_sub sub;
 
 			if (fam == FAM_V4)
 				addr_from_v4(keys + i * ksz, &a);
 			else
 				memcpy(a.a, keys + i * ksz, ksz);
-			sub_of(fam, &vals[i], &s);
-			fn(ctx, &a, &s);
+			sub_of(fam, &vals[i], &sub);
+			fn(ctx, &a, &sub);
 		}
-		r += (int)n;
-		if (e == -ENOENT)
+		seen += n;
+		if (e == -ENOENT) {
+			c->started = false;
+			if (one_map || ++c->map == FAM_N)
+				c->done = true;
+		} else {
+			memcpy(c->token, outb, sizeof(c->token));
+			c->started = true;
+		}
+		/* a batch short of what was asked (the buckets that fit)
+		 * ends the step too: asking for the rest could be refused */
+		if (n && one_map == false && seen < max && e != -ENOENT)
 			break;
-		memcpy(in, outb, ksz);
-		first = false;
 	}
-out:
 	free(keys);
 	free(vals);
-	return r;
+	if (r)
+		return r;
+	dp_ok(dp);
+	return (int)seen;
+}
+
+int dp_sub_each_step(struct dp *dp, struct dp_sub_cursor *c, size_t max,
+		     void (*fn)(void *ctx, const struct xcrs_addr *a,
+				const struct xcrs_sub *s),
+		     void *ctx)
+{
+	if (c->done)
+		return 0;
+	if (c->map < 0 || c->map >= FAM_N)
+		return dp_fail(dp, -EINVAL, "a subscriber map walk's cursor");
+	return each_step(dp, c, max, false, fn, ctx);
 }
 
 int dp_sub_each(struct dp *dp,
@@ -239,6 +328,7 @@ int dp_sub_each(struct dp *dp,
 struct slot_walk {
 	struct dp *dp;
 	int fam;
+	int err;
 };
 
 static void slot_of(void *ctx, const struct xcrs_addr *a,
@@ -247,93 +337,125 @@ static void slot_of(void *ctx, const struct xcrs_addr *a,
 	struct slot_walk *w = ctx;
 	struct dp *dp = w->dp;
 
-	(void)a;
 	dp->nsubs[w->fam]++;
-	if (s->stats_slot && s->stats_slot < dp->nslots)
-		slot_mark(dp, s->stats_slot, true);
+	if (!s->stats_slot || s->stats_slot >= dp->nslots)
+		return;
+	slot_mark(dp, s->stats_slot, true);
+	if (!w->err)
+		w->err = slot_own(dp, s->stats_slot, 1 + w->fam, a);
 }
 
-/* Counts the entries of family fam's map and marks the counter slots they
- * hold, in the kernel (walk.bpf.c): only the slots are copied out. 0, or
- * -errno (the caller then reads every entry instead). */
-static int walk_in_kernel(struct dp *dp, struct xcrs_walk *w, int fam)
+/* Takes the kept records of xcrs_slot_owners: a slot is taken if its
+ * record names an entry that holds it; any other record is cleared. The
+ * counts come with them. 1 if the records were kept, 0 if not (maps of a
+ * version that kept none), or -errno. */
+static int slots_read(struct dp *dp, bool reused_subs)
 {
-	union bpf_iter_link_info li = {
-		.map = { .map_fd = (__u32)dp->fds[fam_map[fam]] },
-	};
-	LIBBPF_OPTS(bpf_iter_attach_opts, o, .link_info = &li,
-		    .link_info_len = sizeof(li));
-	struct bpf_link *l;
-	__u32 buf[4096];
-	ssize_t n;
-	int fd, r = 0;
+	enum { CHUNK = 8192 };
+	__u32 *keys = calloc(CHUNK, sizeof(*keys)), zero = 0;
+	struct xcrs_slot_rec *recs = calloc(CHUNK, sizeof(*recs)), r0;
+	__u32 in = 0, outb = 0;
+	bool first = true;
+	int r = 0;
 
-	l = bpf_program__attach_iter(w->progs.xcrs_sub_walk, &o);
-	if (!l)
-		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(l));
-	if (fd < 0) {
-		r = -errno;
-		bpf_link__destroy(l);
-		return r;
+	if (!keys || !recs) {
+		r = dp_fail(dp, -ENOMEM, "reading the %s",
+			    map_roles[M_SLOT_OWNERS]);
+		goto out;
 	}
-	w->bss->xcrs_walk_entries = 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		for (ssize_t i = 0; i < n / (ssize_t)sizeof(buf[0]); i++)
-			if (buf[i] < dp->nslots)
-				slot_mark(dp, buf[i], true);
-	if (n < 0)
-		r = -errno;
-	else
-		dp->nsubs[fam] = w->bss->xcrs_walk_entries;
-	close(fd);
-	bpf_link__destroy(l);
+	if (bpf_map_lookup_elem(dp->fds[M_SLOT_OWNERS], &zero, &r0) ||
+	    r0.map != XCRS_SLOTS_KEPT)
+		goto out; /* r = 0: not kept */
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, o);
+		__u32 n = CHUNK;
+		int e;
+
+		e = bpf_map_lookup_batch(dp->fds[M_SLOT_OWNERS],
+					 first ? NULL : &in, &outb, keys, recs,
+					 &n, &o);
+		e = e ? -errno : 0;
+		if (e && e != -ENOENT) {
+			r = dp_fail(dp, e, "reading the %s",
+				    map_roles[M_SLOT_OWNERS]);
+			goto out;
+		}
+		for (__u32 i = 0; i < n; i++) {
+			struct xcrs_sub cur;
+			__u32 slot = keys[i];
+			int fam = (int)recs[i].map - 1;
+
+			if (!slot || !recs[i].map)
+				continue;
+			if (slot < dp->nslots && fam >= 0 && fam < FAM_N &&
+			    !ent_read(dp, fam, &recs[i].addr, &cur) &&
+			    cur.stats_slot == slot)
+				slot_mark(dp, slot, true);
+			else /* the entry went, or never came: a crash */
+				slot_own(dp, slot, 0, NULL);
+		}
+		if (e == -ENOENT)
+			break;
+		in = outb;
+		first = false;
+	}
+	if (reused_subs)
+		for (int i = 0; i < FAM_N; i++)
+			dp->nsubs[i] = r0.count[i];
+	r = 1;
+out:
+	free(keys);
+	free(recs);
 	return r;
 }
 
-/* Learns which slots the host entries of reused maps hold. */
-int slots_init(struct dp *dp, bool reused_subs)
+/* Learns which slots the host entries of reused maps hold, and how many
+ * entries each map has: from xcrs_slot_owners where the records are kept,
+ * else (maps pinned by a version that kept none) from every entry, and
+ * then the records are written. */
+int slots_init(struct dp *dp, bool reused_subs, bool owners_new)
 {
-	struct xcrs_walk *w = NULL;
-	libbpf_print_fn_t prev;
-	int r;
+	int r = 0;
 
 	dp->nslots = dp->max[M_SUB_STATS];
 	dp->slot_used = calloc((dp->nslots + 63) / 64, sizeof(__u64));
 	if (!dp->slot_used)
 		return dp_fail(dp, -ENOMEM, "per-subscriber counter slots");
 	slot_mark(dp, 0, true);
-	dp->reopen_walk = -1;
-	if (!reused_subs)
-		return 0;
-	dp->reopen_walk = 1;
-	/* In the kernel where it can (Linux 5.9 and later, with BTF), else
-	 * every entry is copied out. */
-	prev = libbpf_set_print(NULL); /* a refusal here is no error */
-	w = xcrs_walk__open_and_load();
-	r = w ? 0 : -errno;
-	libbpf_set_print(prev);
-	if (!w)
-		log_debug("dataplane: no map iterator (%s): the subscriber maps "
-			  "are read entry by entry", strerror(-r));
-	for (int fam = 0; fam < FAM_N; fam++) {
-		struct slot_walk sw = { dp, fam };
-
-		if (w && !(r = walk_in_kernel(dp, w, fam)))
-			continue;
-		if (w)
-			log_debug("dataplane: walking the %s in the kernel: %s",
-				  map_roles[fam_map[fam]], strerror(-r));
-		/* a failed walk may have counted some: start over */
-		dp->reopen_walk = 0;
-		dp->nsubs[fam] = 0;
-		r = ents_each(dp, fam, slot_of, &sw);
-		if (r < 0) {
-			xcrs_walk__destroy(w);
+	dp->reopen_kept = -1;
+	if (!owners_new) {
+		r = slots_read(dp, reused_subs);
+		if (r < 0)
 			return r;
+	}
+	if (r == 1) {
+		if (reused_subs)
+			dp->reopen_kept = 1;
+	} else {
+		/* Records of unknown age go first; none of a new map. */
+		for (__u32 slot = 1; !owners_new && slot < dp->nslots; slot++)
+			if (slot_own(dp, slot, 0, NULL))
+				return dp_fail(dp, -errno, "clearing the %s",
+					       map_roles[M_SLOT_OWNERS]);
+		for (int fam = 0; reused_subs && fam < FAM_N; fam++) {
+			struct slot_walk sw = { dp, fam, 0 };
+
+			dp->reopen_kept = 0;
+			dp->nsubs[fam] = 0;
+			r = ents_each(dp, fam, slot_of, &sw);
+			if (r < 0)
+				return r;
+			if (sw.err)
+				return dp_fail(dp, sw.err, "writing the %s",
+					       map_roles[M_SLOT_OWNERS]);
 		}
 	}
-	xcrs_walk__destroy(w);
+	/* written even when unchanged: it says the records are kept */
+	dp->nsubs_kept[0] = ~0ULL;
+	counts_keep(dp);
+	if (dp->nsubs_kept[0] == ~0ULL)
+		return dp_fail(dp, -EIO, "writing the %s",
+			       map_roles[M_SLOT_OWNERS]);
 	return 0;
 }
 
@@ -371,6 +493,16 @@ int subs_migrate(struct dp *dp, int legacy_fd)
 
 			if (vals[i].scope > XCRS_SCOPE_ID_MAX)
 				vals[i].scope = 0;
+			if (vals[i].stats_slot >= dp->nslots)
+				vals[i].stats_slot = 0;
+			r = vals[i].stats_slot ?
+				    slot_own(dp, vals[i].stats_slot, 1 + fam,
+					     &keys[i]) : 0;
+			if (r) {
+				r = dp_fail(dp, r, "writing the %s",
+					    map_roles[M_SLOT_OWNERS]);
+				goto out;
+			}
 			r = ent_put(dp, &keys[i], &vals[i], BPF_NOEXIST);
 			if (r) {
 				dp_addr_format(&keys[i], t, sizeof(t));
@@ -378,8 +510,7 @@ int subs_migrate(struct dp *dp, int legacy_fd)
 				goto out;
 			}
 			dp->nsubs[fam]++;
-			if (vals[i].stats_slot &&
-			    vals[i].stats_slot < dp->nslots)
+			if (vals[i].stats_slot)
 				slot_mark(dp, vals[i].stats_slot, true);
 		}
 		if (e == -ENOENT)
@@ -389,6 +520,7 @@ int subs_migrate(struct dp *dp, int legacy_fd)
 	}
 	r = 0;
 out:
+	counts_keep(dp);
 	free(keys);
 	free(vals);
 	return r;
@@ -512,7 +644,7 @@ static int sub_prepare(struct dp *dp, const struct xcrs_addr *a,
 	 * slot, and keeps the one it has for as long as it has an entry. A
 	 * new entry is one system call; an existing one is read first. */
 	if (level_reacted(dp, s->level, s->base_level)) {
-		v.stats_slot = slot_alloc(dp);
+		v.stats_slot = slot_alloc(dp, fam_of(a, s), a);
 		fresh = v.stats_slot != 0;
 		if (!fresh && !dp->slots_warned) {
 			dp_addr_format(a, t, sizeof(t));
@@ -577,8 +709,21 @@ static int twin_drop(struct dp *dp, const struct xcrs_addr *a, int fam)
 	return 0;
 }
 
+static int sub_set(struct dp *dp, const struct xcrs_addr *a,
+		   const struct xcrs_sub *s);
+
 int dp_sub_set(struct dp *dp, const struct xcrs_addr *a,
 	       const struct xcrs_sub *s)
+{
+	int r = sub_set(dp, a, s);
+
+	if (!dp->batch)
+		counts_keep(dp);
+	return r;
+}
+
+static int sub_set(struct dp *dp, const struct xcrs_addr *a,
+		   const struct xcrs_sub *s)
 {
 	struct xcrs_sub v;
 	bool fresh = false;
@@ -777,6 +922,17 @@ static int sub_run(struct dp *dp, struct sub_batch *b, int fam,
 	return r;
 }
 
+/* Whether family fam's map holds no entry. The count says so, checked
+ * against the map: a count kept across a crash may lag a write. */
+static bool map_empty(struct dp *dp, int fam)
+{
+	__u8 k[sizeof(struct xcrs_addr)];
+
+	if (dp->nsubs[fam])
+		return false;
+	return bpf_map_get_next_key(dp->fds[fam_map[fam]], NULL, k) != 0;
+}
+
 int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 		    const struct xcrs_sub *s, size_t n, size_t *ret_done)
 {
@@ -793,7 +949,7 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 	int r = 0;
 
 	for (int f = 0; f < FAM_N; f++)
-		any |= empty[f] = dp->nsubs[f] == 0;
+		any |= empty[f] = map_empty(dp, f);
 	if (any && n > 1) {
 		b.v = calloc(cap, sizeof(*b.v));
 		b.fresh = calloc(cap, sizeof(*b.fresh));
@@ -836,7 +992,7 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 			bool was = dp->batch;
 
 			dp->batch = true; /* one bump at the end */
-			r = dp_sub_set(dp, &a[done], &s[done]);
+			r = sub_set(dp, &a[done], &s[done]);
 			dp->batch = was;
 			if (r)
 				break;
@@ -850,6 +1006,7 @@ int dp_sub_set_many(struct dp *dp, const struct xcrs_addr *a,
 			dp->subset_pending = false;
 		subset_bump(dp);
 	}
+	counts_keep(dp);
 	if (!r)
 		r = dp_ok(dp);
 out:
@@ -871,6 +1028,8 @@ out:
 void dp_batch(struct dp *dp, bool on)
 {
 	dp->batch = on;
+	if (!on)
+		counts_keep(dp);
 	if (!on && dp->subset_pending) {
 		dp->subset_pending = false;
 		subset_bump(dp);
@@ -912,6 +1071,8 @@ int dp_sub_del(struct dp *dp, const struct xcrs_addr *a)
 		slot_free(dp, old.stats_slot);
 		if (dp->nsubs[fam])
 			dp->nsubs[fam]--;
+		if (!dp->batch)
+			counts_keep(dp);
 		subset_bump(dp);
 	}
 	return dp_ok(dp);
