@@ -101,6 +101,9 @@ int new_session(struct srv *s, const char *id, const uint8_t rand[16],
 void reply_session(struct evhttp_request *req, const struct sess_rec *r,
 		   json_object *extra);
 void on_bootstrap(struct evhttp_request *req, void *arg);
+/* TS 24.109's form of it: GET / with qop=auth-int, the XML
+ * BootstrappingInfo in the 200. */
+void on_bootstrap_3gpp(struct evhttp_request *req, void *arg);
 void on_password(struct evhttp_request *req, void *arg);
 void on_certificate(struct evhttp_request *req, void *arg);
 void on_keys(struct evhttp_request *req, void *arg);

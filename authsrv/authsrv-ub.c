@@ -50,8 +50,20 @@ static void too_many(struct evhttp_request *req, const char *fmt,
  * not use AKA) gets a decoy of the same form, stored and counted like a
  * real one, so that nothing in the answer, nor in the answer to the next
  * request, tells which identities exist. */
+/* The two forms of the AKA bootstrap: this server's JSON API (POST
+ * /v1/bootstrap, qop=auth, a JSON session) and TS 24.109's (GET /,
+ * qop=auth-int, the XML BootstrappingInfo). */
+struct ub_form {
+	const char *uri, *method, *qop;
+	bool xml;
+};
+
+static const struct ub_form form_json = { "/v1/bootstrap", "POST", "auth",
+					  false };
+static const struct ub_form form_3gpp = { "/", "GET", "auth-int", true };
+
 static void challenge(struct srv *s, struct evhttp_request *req,
-		      const char *id)
+		      const char *id, const struct ub_form *f)
 {
 	struct sub_rec sub;
 	struct mil_vector v = { 0 };
@@ -121,14 +133,17 @@ static void challenge(struct srv *s, struct evhttp_request *req,
 	}
 	snprintf(hdr, sizeof(hdr),
 		 "Digest realm=\"%s\", nonce=\"%s\", algorithm=AKAv1-MD5, "
-		 "qop=\"auth\"",
-		 s->cfg->domain, c.nonce);
+		 "qop=\"%s\"",
+		 s->cfg->domain, c.nonce, f->qop);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 			  "WWW-Authenticate", hdr);
 	if (!decoy)
 		log_debug("bootstrap %s: challenge with SQN %llu", id,
 			  (unsigned long long)sub.sqn);
-	reply_json(req, 401, "Unauthorized", json_object_new_object());
+	if (f->xml)
+		evhttp_send_reply(req, 401, "Unauthorized", NULL);
+	else
+		reply_json(req, 401, "Unauthorized", json_object_new_object());
 out:
 	OPENSSL_cleanse(&sub, sizeof(sub));
 	OPENSSL_cleanse(&v, sizeof(v));
@@ -158,9 +173,58 @@ static bool cnonce_valid(const char *cn)
 	return true;
 }
 
-void on_bootstrap(struct evhttp_request *req, void *arg)
+/* The 200 of TS 24.109 (annex C): the BootstrappingInfo document, with
+ * the key's lifetime in UTC, and Authentication-Info over its body
+ * (qop=auth-int: HA2 takes the MD5 of the entity body). */
+static void reply_bootstrapping_info(struct evhttp_request *req,
+				     const struct sess_rec *r,
+				     struct digest_resp *d, const uint8_t *res,
+				     const char *cnonce, const char *nc)
 {
-	struct srv *s = arg;
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *b = evbuffer_new();
+	char life[32], exp[64], body[GBA_BTID_MAX + 256], bh[33], rsp[33],
+		hdr[400];
+	time_t t = (time_t)r->expires;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(life, sizeof(life), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(exp, sizeof(exp), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(body, sizeof(body),
+		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		 "<BootstrappingInfo xmlns=\"uri:3gpp-gba\">\n"
+		 "  <btid>%s</btid>\n"
+		 "  <lifetime>%s</lifetime>\n"
+		 "</BootstrappingInfo>\n",
+		 r->btid, life);
+	if (!b || digest_body_md5(body, strlen(body), bh)) {
+		if (b)
+			evbuffer_free(b);
+		reply_err(req, 500, "Internal Server Error", "no memory");
+		return;
+	}
+	d->body_md5 = bh;
+	if (!digest_response(d, res, MIL_RES, true, rsp)) {
+		snprintf(hdr, sizeof(hdr),
+			 "qop=auth-int, rspauth=\"%s\", cnonce=\"%s\", nc=%s",
+			 rsp, cnonce, nc);
+		evhttp_add_header(h, "Authentication-Info", hdr);
+	}
+	evhttp_add_header(h, "Content-Type", "application/vnd.3gpp.bsf+xml");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Expires", exp);
+	evbuffer_add(b, body, strlen(body));
+	log_info("bootstrap %s from %s: session %s (%s, TS 24.109) until %lld",
+		 r->id, peer_host(req), r->btid, r->method,
+		 (long long)r->expires);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void aka_bootstrap(struct evhttp_request *req, struct srv *s,
+			  const struct ub_form *f)
+{
 	const char *auth = evhttp_find_header(
 		evhttp_request_get_input_headers(req), "Authorization");
 	char user[GBA_ID_MAX + 1], nonce[256], resp[64], uri[64], qop[16],
@@ -171,8 +235,13 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	uint8_t ks[GBA_KS], nb[33];
 	int rc;
 
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		reply_err(req, 405, "Method Not Allowed", "use POST");
+	char bodyh[33];
+
+	if (evhttp_request_get_command(req) !=
+	    (f->xml ? EVHTTP_REQ_GET : EVHTTP_REQ_POST)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Allow", f->method);
+		reply_err(req, 405, "Method Not Allowed", "use %s", f->method);
 		return;
 	}
 	if (!auth || digest_param(auth, "username", user, sizeof(user)) ||
@@ -192,7 +261,7 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	 * an error, not a new challenge (and an SQN step) */
 	rc = digest_param(auth, "nonce", nonce, sizeof(nonce));
 	if (rc == -ENOENT || (!rc && !nonce[0])) {
-		challenge(s, req, user); /* the first request */
+		challenge(s, req, user, f); /* the first request */
 		return;
 	}
 	if (rc || strlen(nonce) != 44 ||
@@ -239,7 +308,7 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 				 (unsigned long long)sub.sqn,
 				 (unsigned long long)sqn_ms);
 			OPENSSL_cleanse(&sub, sizeof(sub));
-			challenge(s, req, user);
+			challenge(s, req, user, f);
 			return;
 		}
 		OPENSSL_cleanse(&sub, sizeof(sub));
@@ -250,7 +319,7 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 		}
 		log_info("bootstrap %s: SQN resynchronised to %llu", user,
 			 (unsigned long long)sqn_ms);
-		challenge(s, req, user);
+		challenge(s, req, user, f);
 		return;
 	}
 	if (digest_param(auth, "response", resp, sizeof(resp)) ||
@@ -259,19 +328,35 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	    digest_param(auth, "nc", nc, sizeof(nc)) ||
 	    digest_param(auth, "cnonce", cnonce, sizeof(cnonce)) ||
 	    digest_param(auth, "realm", realm, sizeof(realm)) ||
-	    strcmp(qop, "auth") || strcmp(uri, "/v1/bootstrap") ||
+	    strcmp(qop, f->qop) || strcmp(uri, f->uri) ||
 	    strcmp(realm, s->cfg->domain) || !nc_valid(nc) ||
 	    !cnonce_valid(cnonce)) {
 		OPENSSL_cleanse(&c, sizeof(c));
 		reply_err(req, 400, "Bad Request",
-			  "Digest response needs realm, uri=/v1/bootstrap, "
-			  "qop=auth, nc (8 hex digits), cnonce (printable, no "
-			  "quote or backslash), response");
+			  "Digest response needs realm=\"%s\", uri=%s, qop=%s, "
+			  "nc (8 hex digits), cnonce (printable, no quote or "
+			  "backslash), response",
+			  s->cfg->domain, f->uri, f->qop);
 		return;
 	}
 	d = (struct digest_resp){ .username = user, .realm = realm,
 				  .nonce = nonce, .uri = uri, .qop = qop,
-				  .nc = nc, .cnonce = cnonce, .method = "POST" };
+				  .nc = nc, .cnonce = cnonce,
+				  .method = f->method };
+	if (f->xml) {
+		/* auth-int: the request's entity body (empty for a GET,
+		 * whatever came) */
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t len = evbuffer_get_length(in);
+		const unsigned char *bp = len ? evbuffer_pullup(in, -1) : NULL;
+
+		if (digest_body_md5((const char *)bp, len, bodyh)) {
+			OPENSSL_cleanse(&c, sizeof(c));
+			reply_err(req, 500, "Internal Server Error", "md5");
+			return;
+		}
+		d.body_md5 = bodyh;
+	}
 	/* a decoy's answer fails like a wrong RES, with the same words */
 	if (digest_response(&d, c.xres, MIL_RES, false, want) ||
 	    strlen(resp) != 32 || CRYPTO_memcmp(want, resp, 32) != 0 ||
@@ -291,6 +376,11 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 			  store_errmsg(s->st));
 		return;
 	}
+	if (f->xml) {
+		reply_bootstrapping_info(req, &sess, &d, c.xres, cnonce, nc);
+		OPENSSL_cleanse(&c, sizeof(c));
+		return;
+	}
 	/* Authentication-Info lets the terminal check the server knew XRES. */
 	if (!digest_response(&d, c.xres, MIL_RES, true, want)) {
 		char hdr[400];
@@ -303,6 +393,16 @@ void on_bootstrap(struct evhttp_request *req, void *arg)
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
 	reply_session(req, &sess, NULL);
+}
+
+void on_bootstrap(struct evhttp_request *req, void *arg)
+{
+	aka_bootstrap(req, arg, &form_json);
+}
+
+void on_bootstrap_3gpp(struct evhttp_request *req, void *arg)
+{
+	aka_bootstrap(req, arg, &form_3gpp);
 }
 
 /* ---- the password method: SCRAM-SHA-256 in two requests ---- */

@@ -196,6 +196,11 @@ static void tx_bootstrap(struct evhttp_request *req, void *arg)
 	in_tx(req, arg, on_bootstrap);
 }
 
+static void tx_bootstrap_3gpp(struct evhttp_request *req, void *arg)
+{
+	in_tx(req, arg, on_bootstrap_3gpp);
+}
+
 static void tx_password(struct evhttp_request *req, void *arg)
 {
 	in_tx(req, arg, on_password);
@@ -381,6 +386,7 @@ int main(int argc, char **argv)
 	evhttp_set_timeout(s.http, 30);
 	evhttp_set_allowed_methods(s.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_cb(s.http, "/v1/bootstrap", tx_bootstrap, &s);
+	evhttp_set_cb(s.http, "/", tx_bootstrap_3gpp, &s);
 	evhttp_set_cb(s.http, "/v1/bootstrap/password", tx_password, &s);
 	evhttp_set_cb(s.http, "/v1/bootstrap/certificate", tx_certificate,
 		      &s);

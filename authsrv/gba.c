@@ -143,17 +143,28 @@ int digest_response(const struct digest_resp *d, const uint8_t *pw,
 	char ha1[33], ha2[33];
 	const char *p1[] = { d->username, ":", d->realm, ":", (const char *)pw };
 	size_t l1[] = { strlen(d->username), 1, strlen(d->realm), 1, pwlen };
-	const char *p2[] = { rspauth ? "" : d->method, ":", d->uri };
-	size_t l2[] = { rspauth ? 0 : strlen(d->method), 1, strlen(d->uri) };
+	bool inte = d->qop && !strcmp(d->qop, "auth-int") && d->body_md5;
+	const char *p2[] = { rspauth ? "" : d->method, ":", d->uri, ":",
+			     inte ? d->body_md5 : "" };
+	size_t l2[] = { rspauth ? 0 : strlen(d->method), 1, strlen(d->uri),
+			1, inte ? strlen(d->body_md5) : 0 };
 	const char *p3[] = { ha1, ":", d->nonce, ":", d->nc, ":", d->cnonce,
 			     ":", d->qop, ":", ha2 };
 	size_t l3[11];
 
-	if (md5_hex(p1, l1, 5, ha1) || md5_hex(p2, l2, 3, ha2))
+	if (md5_hex(p1, l1, 5, ha1) || md5_hex(p2, l2, inte ? 5 : 3, ha2))
 		return -EIO;
 	for (int i = 0; i < 11; i++)
 		l3[i] = strlen(p3[i]);
 	return md5_hex(p3, l3, 11, out);
+}
+
+int digest_body_md5(const char *body, size_t len, char out[33])
+{
+	const char *p[] = { body ? body : "" };
+	size_t l[] = { body ? len : 0 };
+
+	return md5_hex(p, l, 1, out);
 }
 
 int digest_param(const char *hdr, const char *key, char *out, size_t outlen)

@@ -65,11 +65,17 @@ bool gba_id_valid(const char *s);
 struct digest_resp {
 	const char *username, *realm, *nonce, *uri, *qop, *nc, *cnonce;
 	const char *method;	  /* "POST" */
+	const char *body_md5;	  /* qop=auth-int: H(entity-body), hex */
 };
-/* response = MD5(HA1:nonce:nc:cnonce:qop:HA2), 32 lower-case hex + NUL.
- * With rspauth, HA2 = MD5(":" uri) (the Authentication-Info value). */
+/* response = MD5(HA1:nonce:nc:cnonce:qop:HA2), 32 lower-case hex + NUL;
+ * HA2 = MD5(method:uri), with qop=auth-int MD5(method:uri:body_md5)
+ * (RFC 2617 3.2.2.3). With rspauth the method is empty (the
+ * Authentication-Info value; body_md5 then is the response's body's). */
 int digest_response(const struct digest_resp *d, const uint8_t *pw,
 		    size_t pwlen, bool rspauth, char out[33]);
+
+/* MD5 of len bytes at body (NULL with 0), 32 lower-case hex + NUL. */
+int digest_body_md5(const char *body, size_t len, char out[33]);
 
 /* Digest header parameters: 'Digest k=v, k="v", ...'. Finds key's value
  * (unquoted, backslash escapes removed) in hdr; 0, -ENOENT, -EINVAL (bad

@@ -1085,3 +1085,108 @@ Test(authsrv, resynchronisation_keeps_an_sqn_that_is_in_range)
 	cr_expect_eq(sqn_of("user1@home.example"), sqn0 + 4,
 		     "SQN_HE was reset (SQNs handed out again)");
 }
+
+/* ---- TS 24.109's own form: GET /, qop=auth-int, BootstrappingInfo ---- */
+
+/* The terminal of test/loopback/ts24109-ue.py, written from TS 24.109,
+ * RFC 3310/2617, TS 35.206 and TS 33.220 without this project's code:
+ * its JSON line in out, its exit status returned. */
+static int ue_3gpp(char *out, size_t len, uint64_t sqn_ms, const char *more)
+{
+	char ua[GBA_UA_ID * 2 + 1];
+
+	hex_encode(GBA_UA_XCRS_REPORT, GBA_UA_ID, ua);
+	return tn_run(NULL, out, len,
+		      "python3 %s/test/loopback/ts24109-ue.py --bsf %s --ca %s "
+		      "--impi user1@home.example --k %s --opc %s --sqn-ms %llu "
+		      "--naf crs.home.example --ua %s %s",
+		      XCRS_SRCDIR, env.addr[0], env.ca, K1, OPC1,
+		      (unsigned long long)sqn_ms, ua, more ? more : "");
+}
+
+static void json_str(const char *js, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	p = strstr(js, pat);
+	cr_assert_not_null(p, "no %s in %s", key, js);
+	p += strlen(pat);
+	e = strchr(p, '"');
+	cr_assert_not_null(e);
+	snprintf(out, len, "%.*s", (int)(e - p), p);
+}
+
+Test(authsrv, a_ts24109_terminal_bootstraps_with_get_and_auth_int)
+{
+	char out[4096], btid[GBA_BTID_MAX], ksn[2 * GBA_KEY + 1],
+		mine[2 * GBA_KEY + 1];
+	struct ac_conn as;
+	struct ac_as_key k;
+	int rc = ue_3gpp(out, sizeof(out), 0, NULL);
+
+	cr_assert_eq(rc, 0, "the TS 24.109 terminal failed: %s", out);
+	json_str(out, "btid", btid, sizeof(btid));
+	json_str(out, "ks_naf", ksn, sizeof(ksn));
+	cr_expect(strstr(btid, "@home.example"), "%s", btid);
+	cr_expect(strstr(out, "\"sqn\": 1"), "the first SQN: %s", out);
+	cr_expect(strstr(out, "GMT"), "no Expires header: %s", out);
+	/* the session it made is the one the application server gets */
+	conn(&as, 0, "crs");
+	cr_assert_eq(ac_fetch_key(&as, btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", as.err);
+	hex_encode(k.ks_as, GBA_KEY, mine);
+	cr_expect_str_eq(mine, ksn, "the terminal's Ks_NAF and the AS's differ");
+	cr_expect_str_eq(k.method, "aka");
+	ac_close(&as);
+	/* a body in the GET is covered by auth-int too */
+	rc = ue_3gpp(out, sizeof(out), 1, "--body 'x=1'");
+	cr_expect_eq(rc, 0, "with a body: %s", out);
+	/* a body other than the one the response covers: refused */
+	rc = ue_3gpp(out, sizeof(out), 2, "--body 'x=1' --sent-body 'x=2'");
+	cr_expect_eq(rc, 1, "%s", out);
+	cr_expect(strstr(out, "GET with RES: 403"), "%s", out);
+	/* the terminal's USIM refuses a replayed SQN: the BSF's next one
+	 * is fresh */
+	rc = ue_3gpp(out, sizeof(out), 3, NULL);
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "\"sqn\": 4"), "%s", out);
+}
+
+/* Raw requests of the 3GPP form: the wrong method, and the challenge's
+ * qop (auth-int there, auth on the JSON API). */
+Test(authsrv, the_ts24109_form_refuses_what_its_clauses_do_not_allow)
+{
+	char out[4096];
+
+	/* POST / is not the Ub bootstrap */
+	cr_expect_eq(tn_run(NULL, out, sizeof(out),
+			    "curl -s -o /dev/null -w '%%{http_code}' --cacert %s "
+			    "-X POST -H 'Authorization: Digest "
+			    "username=\"user1@home.example\", realm=\"home.example\", "
+			    "nonce=\"\", uri=\"/\", response=\"\"' https://%s/",
+			    env.ca, env.addr[0]),
+		     0, "%s", out);
+	cr_expect_str_eq(out, "405", "POST /: %s", out);
+	/* the challenge of GET / asks for auth-int */
+	cr_expect_eq(tn_run(NULL, out, sizeof(out),
+			    "curl -s -D - -o /dev/null --cacert %s -H "
+			    "'Authorization: Digest username=\"user1@home.example\", "
+			    "realm=\"home.example\", nonce=\"\", uri=\"/\", "
+			    "response=\"\"' https://%s/",
+			    env.ca, env.addr[0]),
+		     0, "%s", out);
+	cr_expect(strstr(out, " 401 "), "%s", out);
+	cr_expect(strstr(out, "qop=\"auth-int\""), "%s", out);
+	cr_expect(strstr(out, "algorithm=AKAv1-MD5"), "%s", out);
+	/* the JSON API's challenge stays qop=auth */
+	cr_expect_eq(tn_run(NULL, out, sizeof(out),
+			    "curl -s -D - -o /dev/null --cacert %s -X POST -H "
+			    "'Authorization: Digest username=\"user1@home.example\"' "
+			    "https://%s/v1/bootstrap",
+			    env.ca, env.addr[0]),
+		     0, "%s", out);
+	cr_expect(strstr(out, "qop=\"auth\""), "%s", out);
+}
