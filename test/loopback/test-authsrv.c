@@ -1153,6 +1153,13 @@ Test(authsrv, a_ts24109_terminal_bootstraps_with_get_and_auth_int)
 	rc = ue_3gpp(out, sizeof(out), 3, NULL);
 	cr_expect_eq(rc, 0, "%s", out);
 	cr_expect(strstr(out, "\"sqn\": 4"), "%s", out);
+	cr_expect(strstr(out, "\"resyncs\": 0"), "%s", out);
+	/* A.4: a USIM ahead of the BSF (SQN_MS 1000) sends AUTS; the BSF
+	 * resynchronises and its next challenge is fresh */
+	rc = ue_3gpp(out, sizeof(out), 1000, NULL);
+	cr_expect_eq(rc, 0, "%s", out);
+	cr_expect(strstr(out, "\"resyncs\": 1"), "%s", out);
+	cr_expect(strstr(out, "\"sqn\": 1001"), "%s", out);
 }
 
 /* Raw requests of the 3GPP form: the wrong method, and the challenge's

@@ -68,6 +68,17 @@ def milenage(k, opc, rand, sqn, amf):
     return out1[:8], out2[8:16], out3, out4, out2[:6]
 
 
+def auts_of(k, opc, rand, sqn_ms, amf=bytes(2)):
+    """AUTS = SQN_MS xor AK* || MAC-S (TS 33.102 6.3.3: f1* with AMF 0000;
+    f5* of TS 35.206)."""
+    temp = aes(k, xor(rand, opc))
+    sqn = sqn_ms.to_bytes(6, "big")
+    in1 = sqn + amf + sqn + amf
+    out1 = xor(aes(k, xor(xor(temp, rot(xor(in1, opc), 64)), const(0))), opc)
+    out5 = xor(aes(k, xor(rot(xor(temp, opc), 96), const(8))), opc)
+    return xor(sqn, out5[:6]) + out1[8:16]
+
+
 def milenage_selftest():
     h = bytes.fromhex
     mac, res, ck, ik, ak = milenage(h("465b5ce8b199b49faa5f0a2ee238a6bc"),
@@ -79,6 +90,14 @@ def milenage_selftest():
             "f769bcd751044604127672711c6d3441", "aa689c648370")
     if (mac.hex(), res.hex(), ck.hex(), ik.hex(), ak.hex()) != want:
         fail("Milenage does not reproduce TS 35.208 test set 1")
+    # set 1's f1* 01cfaf9ec4e871e9 and f5* 451e8beca43b, through AUTS
+    auts = auts_of(h("465b5ce8b199b49faa5f0a2ee238a6bc"),
+                   h("cd63cb71954a9f4e48a5994e37a02baf"),
+                   h("23553cbe9637a89d218ae64dae47bf35"), 0xff9bb4d0b607,
+                   h("b9b9"))
+    if auts.hex() != xor(h("ff9bb4d0b607"), h("451e8beca43b")).hex() + \
+            "01cfaf9ec4e871e9":
+        fail("f1*/f5* do not reproduce TS 35.208 test set 1")
 
 
 # ---- HTTP Digest (RFC 2617, RFC 3310) ----
@@ -144,36 +163,55 @@ def main():
         "User-Agent": ua, "Accept": "*/*",
         "Authorization": 'Digest username="%s", realm="%s", nonce="", '
                          'uri="/", response=""' % (a.impi, realm)})
-    r = conn.getresponse()
-    r.read()
-    if r.status != 401:
-        fail("initial GET: %d, expected 401 (A.3 step 4)" % r.status)
-    ch = r.getheader("WWW-Authenticate") or ""
-    p = digest_params(ch)
-    if not ch.lower().startswith("digest") or \
-            p.get("algorithm", "").lower() != "akav1-md5":
-        fail("401 without Digest algorithm=AKAv1-MD5: " + ch)
-    if "auth-int" not in [q.strip() for q in p.get("qop", "").split(",")]:
-        fail("401 does not offer qop=auth-int (TS 24.109 4.2): " + ch)
-    if p.get("realm") != realm:
-        fail("401 realm %r, expected the home network's domain %r" %
-             (p.get("realm"), realm))
-    nonce = p["nonce"]
-    raw = base64.b64decode(nonce)
-    if len(raw) < 32:
-        fail("nonce holds %d bytes, expected RAND || AUTN" % len(raw))
-    rand, autn = raw[:16], raw[16:32]
+    resyncs = 0
+    while True:
+        r = conn.getresponse()
+        r.read()
+        if r.status != 401:
+            fail("GET: %d, expected 401 with a challenge (A.3 step 4)" %
+                 r.status)
+        ch = r.getheader("WWW-Authenticate") or ""
+        p = digest_params(ch)
+        if not ch.lower().startswith("digest") or \
+                p.get("algorithm", "").lower() != "akav1-md5":
+            fail("401 without Digest algorithm=AKAv1-MD5: " + ch)
+        if "auth-int" not in [q.strip() for q in p.get("qop", "").split(",")]:
+            fail("401 does not offer qop=auth-int (TS 24.109 4.2): " + ch)
+        if p.get("realm") != realm:
+            fail("401 realm %r, expected the home network's domain %r" %
+                 (p.get("realm"), realm))
+        nonce = p["nonce"]
+        raw = base64.b64decode(nonce)
+        if len(raw) < 32:
+            fail("nonce holds %d bytes, expected RAND || AUTN" % len(raw))
+        rand, autn = raw[:16], raw[16:32]
 
-    # the USIM: AUTN = SQN xor AK || AMF || MAC-A
-    mac, res, ck, ik, ak = milenage(k, opc, rand, bytes(6), bytes(2))
-    sqn = xor(autn[:6], ak)
-    amf = autn[6:8]
-    mac, res, ck, ik, ak = milenage(k, opc, rand, sqn, amf)
-    if mac != autn[8:16]:
-        fail("AUTN's MAC-A is wrong: the network is not authentic")
-    sqn_i = int.from_bytes(sqn, "big")
-    if sqn_i <= a.sqn_ms:
-        fail("SQN %d not fresh (SQN_MS %d)" % (sqn_i, a.sqn_ms))
+        # the USIM: AUTN = SQN xor AK || AMF || MAC-A
+        mac, res, ck, ik, ak = milenage(k, opc, rand, bytes(6), bytes(2))
+        sqn = xor(autn[:6], ak)
+        amf = autn[6:8]
+        mac, res, ck, ik, ak = milenage(k, opc, rand, sqn, amf)
+        if mac != autn[8:16]:
+            fail("AUTN's MAC-A is wrong: the network is not authentic")
+        sqn_i = int.from_bytes(sqn, "big")
+        if sqn_i > a.sqn_ms:
+            break
+        # A.4: synchronisation failure, AUTS in the next GET
+        resyncs += 1
+        if resyncs > 1:
+            fail("SQN %d still not fresh after a resynchronisation "
+                 "(SQN_MS %d)" % (sqn_i, a.sqn_ms))
+        auts = base64.b64encode(auts_of(k, opc, rand, a.sqn_ms)).decode()
+        cnonce = os.urandom(16).hex()
+        resp = response(a.impi, realm, b"", nonce, "00000001", cnonce,
+                        "auth-int", "GET", "/", b"")
+        conn.request("GET", "/", headers={
+            "User-Agent": ua, "Accept": "*/*",
+            "Authorization": 'Digest username="%s", realm="%s", '
+                             'nonce="%s", uri="/", qop=auth-int, '
+                             'nc=00000001, cnonce="%s", response="%s", '
+                             'algorithm=AKAv1-MD5, auts="%s"' %
+                             (a.impi, realm, nonce, cnonce, resp, auts)})
 
     # Table A.3-3: the GET with the response, qop=auth-int
     cnonce = os.urandom(16).hex()
@@ -220,7 +258,7 @@ def main():
     # TS 33.220 4.5.2: B-TID = base64(RAND) @ BSF's domain
     if btid.split("@", 1)[0] != base64.b64encode(rand).decode():
         fail("B-TID %s does not carry this RAND" % btid)
-    out = {"btid": btid, "lifetime": life, "sqn": sqn_i,
+    out = {"btid": btid, "lifetime": life, "sqn": sqn_i, "resyncs": resyncs,
            "expires_header": r.getheader("Expires")}
     if a.naf and a.ua:
         ks = ck + ik
