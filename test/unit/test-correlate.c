@@ -51,14 +51,34 @@ static struct corr_decision log_[32];
 static char rules_[32][64];
 static int nlog;
 
+static char causes_[32][64];
+/* reaction notes, as "fired RULE LEVEL" / "ended RULE LEVEL BY" */
+static char notes_[32][128];
+static int nnotes;
+
 static void on_decision(void *ctx, const struct corr_decision *d)
 {
 	cr_assert_lt(nlog, 32);
 	log_[nlog] = *d;
 	snprintf(rules_[nlog], sizeof(rules_[0]), "%s", d->rule);
 	log_[nlog].rule = rules_[nlog];
+	snprintf(causes_[nlog], sizeof(causes_[0]), "%s",
+		 d->cause ? d->cause : "-");
+	log_[nlog].cause = causes_[nlog];
 	log_[nlog].why = NULL;
 	nlog++;
+}
+
+static void on_note(void *ctx, const struct corr_reaction_note *n)
+{
+	cr_assert_lt(nnotes, 32);
+	if (n->change == CORR_R_FIRED)
+		snprintf(notes_[nnotes], sizeof(notes_[0]), "fired %s %s",
+			 n->rule, n->level);
+	else
+		snprintf(notes_[nnotes], sizeof(notes_[0]), "ended %s %s %s",
+			 n->rule, n->level, n->by);
+	nnotes++;
 }
 
 static void setup(void)
@@ -69,7 +89,9 @@ static void setup(void)
 					"p.yaml", &pol, &e),
 		     0, "%s", e.msg);
 	cr_assert_eq(corr_new(pol, on_decision, NULL, &corr), 0);
+	corr_set_notes(corr, on_note, NULL);
 	nlog = 0;
+	nnotes = 0;
 }
 
 static void teardown(void)
@@ -551,4 +573,69 @@ Test(escalate, the_history_is_the_subscribers_and_can_be_restored)
 				       "blocked");
 	corr_free(cc);
 	policy_free(p);
+}
+
+/* Every reaction's start and end is a note, also when the effective level
+ * does not move; a level that falls back names the reaction that holds it
+ * now, and what ended the one above as the cause. */
+Test(corr, stacked_reactions_each_have_their_notes)
+{
+	struct corr_event inf = report("192.0.2.7", CRSAP_STATUS_INFECTED);
+	struct corr_event clean = report("192.0.2.7", CRSAP_STATUS_CLEAN);
+	struct corr_event a = alert("192.0.2.7", 2, 1);
+
+	for (int i = 0; i < 3; i++)
+		corr_ingest(corr, &a, S(1 + i));
+	cr_assert_eq(nlog, 1);
+	cr_expect_str_eq(log_[0].rule, "ids-repeated");
+	cr_expect_str_eq(log_[0].cause, "-");
+	cr_assert_eq(nnotes, 1);
+	cr_expect_str_eq(notes_[0], "fired ids-repeated restricted");
+	/* infected on top */
+	cr_assert_eq(corr_ingest(corr, &inf, S(10)), 1);
+	cr_expect_str_eq(log_[1].rule, "infected");
+	cr_expect_str_eq(notes_[1], "fired infected quarantined");
+	/* the clean report ends infected: back at restricted, held by
+	 * ids-repeated (not by a rule named "clean") */
+	cr_assert_eq(corr_ingest(corr, &clean, S(20)), 1);
+	cr_expect_eq(log_[2].change, CORR_TERMINAL_SET);
+	cr_expect_eq(log_[2].level, 1);
+	cr_expect_str_eq(log_[2].rule, "ids-repeated");
+	cr_expect_str_eq(log_[2].cause, "clean");
+	cr_assert_eq(nnotes, 3);
+	cr_expect_str_eq(notes_[2], "ended infected quarantined clean");
+
+	/* hidden: infected over ids-repeated, and ids-repeated (30 min)
+	 * ends first, under the stronger one: a note, no decision */
+	{
+		struct corr_event inf8 = report("192.0.2.8", CRSAP_STATUS_INFECTED);
+		struct corr_event a8 = alert("192.0.2.8", 2, 1);
+		int n0;
+
+		corr_ingest(corr, &inf8, S(100));
+		for (int i = 0; i < 3; i++)
+			corr_ingest(corr, &a8, S(101 + i));
+		cr_expect_str_eq(notes_[nnotes - 1],
+				 "fired ids-repeated restricted",
+				 "a rule firing under a stronger reaction");
+		corr_tick(corr, S(3 + 1800)); /* 192.0.2.7's ends */
+		n0 = nlog;
+		nnotes = 0;
+		corr_tick(corr, S(103 + 1800));
+		cr_expect_eq(nlog, n0, "the level did not move");
+		cr_assert_geq(nnotes, 1);
+		cr_expect_str_eq(notes_[nnotes - 1],
+				 "ended ids-repeated restricted expired");
+	}
+	/* the operator's release ends each reaction with a note */
+	nnotes = 0;
+	{
+		struct xcrs_addr t8;
+
+		cr_assert_eq(addr_parse("192.0.2.8", &t8), 0);
+		cr_assert_eq(corr_release(corr, &t8, S(4000)), 1);
+	}
+	cr_assert_eq(nnotes, 1);
+	cr_expect_str_eq(notes_[0], "ended infected quarantined operator");
+	cr_expect_str_eq(log_[nlog - 1].rule, "operator");
 }

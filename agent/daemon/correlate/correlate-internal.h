@@ -68,6 +68,8 @@ struct corr {
 	uint64_t esc_keep_ns; /* the longest escalate.within of the policy */
 	corr_holder_fn holder;
 	void *holder_ctx;
+	corr_note_fn note;
+	void *note_ctx;
 };
 
 uint64_t ci_esc_keep(const struct policy *p);
@@ -84,5 +86,12 @@ int ci_emit_terminal(struct corr *c, struct term *t, const char *rule,
 int ci_add_reaction(struct term *t, const char *rule, unsigned level,
 		    uint64_t until, bool roc, const char *why);
 void ci_remove_at(struct term *t, size_t i);
+/* A note of reaction r of t (corr_set_notes); level is its name. */
+void ci_note(const struct corr *c, const struct term *t,
+	     const struct reaction *r, enum corr_rchange ch, const char *level,
+	     const char *by, const char *why);
+/* The same for the reaction of rule on t, FIRED, in c's policy. */
+void ci_note_fired(const struct corr *c, const struct term *t,
+		   const char *rule);
 
 #endif

@@ -183,6 +183,11 @@ int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
 					np, op->levels[t->r[i].level].name);
 
 				if (l < 0) {
+					ci_note(c, t, &t->r[i], CORR_R_ENDED,
+						op->levels[t->r[i].level].name,
+						"reload",
+						"its level is gone from the "
+						"policy");
 					ci_remove_at(t, i);
 					lost = true;
 				} else {
@@ -195,10 +200,8 @@ int corr_set_policy(struct corr *c, const struct policy *np, uint64_t now)
 				t->last_level = last < 0 ? ~0u : (unsigned)last;
 			if (lost || (t->emitted && last < 0))
 				made += ci_emit_terminal(
-					c, t, t->nr ? NULL : "reload",
-					t->nr ? NULL :
-						"its level is gone from the "
-						"policy");
+					c, t, "reload",
+					"its level is gone from the policy");
 		}
 	(void)now;
 	return made;

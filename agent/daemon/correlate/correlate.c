@@ -164,6 +164,48 @@ void corr_free(struct corr *c)
 	free(c);
 }
 
+void corr_set_notes(struct corr *c, corr_note_fn fn, void *ctx)
+{
+	c->note = fn;
+	c->note_ctx = ctx;
+}
+
+void ci_note(const struct corr *c, const struct term *t,
+	     const struct reaction *r, enum corr_rchange ch, const char *level,
+	     const char *by, const char *why)
+{
+	struct corr_reaction_note n = {
+		.change = ch,
+		.terminal = t->a,
+		.rule = r->rule,
+		.level = level,
+		.until_ns = r->until,
+		.why = why ? why : r->why,
+		.by = by,
+	};
+
+	if (c->note)
+		c->note(c->note_ctx, &n);
+}
+
+void ci_note_fired(const struct corr *c, const struct term *t,
+		   const char *rule)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (!strcmp(t->r[i].rule, rule))
+			ci_note(c, t, &t->r[i], CORR_R_FIRED,
+				c->p->levels[t->r[i].level].name, NULL, NULL);
+}
+
+/* Ends reaction i of t with a note. */
+static void end_at(struct corr *c, struct term *t, size_t i, const char *by,
+		   const char *why)
+{
+	ci_note(c, t, &t->r[i], CORR_R_ENDED, c->p->levels[t->r[i].level].name,
+		by, why);
+	ci_remove_at(t, i);
+}
+
 void corr_set_holder(struct corr *c, corr_holder_fn fn, void *ctx)
 {
 	c->holder = fn;
@@ -284,10 +326,9 @@ int ci_emit_terminal(struct corr *c, struct term *t, const char *rule,
 	d.level = t->r[top].level;
 	d.until_ns = t->r[top].until;
 	d.then_level = then;
-	if (!rule) {
-		d.rule = t->r[top].rule;
-		d.why = t->r[top].why;
-	}
+	d.cause = rule; /* a fall-back: what ended the one above */
+	d.rule = t->r[top].rule;
+	d.why = t->r[top].why;
 	c->fn(c->ctx, &d);
 	return 1;
 }
@@ -537,7 +578,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	if (ev->kind == CORR_EV_REPORT && ev->status == CRSAP_STATUS_CLEAN) {
 		for (size_t i = t->nr; i-- > 0;)
 			if (t->r[i].release_on_clean) {
-				ci_remove_at(t, i);
+				end_at(c, t, i, "clean", why);
 				changed = true;
 			}
 		if (changed)
@@ -593,6 +634,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 					 sizeof(w2));
 				ci_add_reaction(t, ru->name, lv, until,
 					     ru->release_on_clean, w2);
+				ci_note_fired(c, t, ru->name);
 				changed = true;
 			}
 			continue;
@@ -618,6 +660,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 				 sizeof(w3));
 			ci_add_reaction(t, ru->name, lv, until,
 				     ru->release_on_clean, w3);
+			ci_note_fired(c, t, ru->name);
 		}
 		changed = true;
 	}
@@ -638,15 +681,14 @@ int corr_tick(struct corr *c, uint64_t now)
 
 			for (size_t i = t->nr; i-- > 0;)
 				if (t->r[i].until && t->r[i].until <= now) {
-					ci_remove_at(t, i);
+					end_at(c, t, i, "expired",
+					       "the reaction's time is over");
 					changed = true;
 				}
 			if (changed)
-				made += ci_emit_terminal(c, t, t->nr ? NULL :
-								    "expired",
-						      t->nr ? NULL :
-							      "the reaction's "
-							      "time is over");
+				made += ci_emit_terminal(c, t, "expired",
+							 "the reaction's "
+							 "time is over");
 			/* Forget terminals with neither reaction nor
 			 * evidence that could still count (1 day idle). */
 			if (!t->nr && !t->emitted &&
@@ -713,6 +755,7 @@ int corr_react_rule(struct corr *c, const struct xcrs_addr *a,
 		if (!strcmp(t->r[i].rule, rule))
 			ci_remove_at(t, i);
 	ci_add_reaction(t, rule, level, until, release_on_clean, reason);
+	ci_note_fired(c, t, rule);
 	return ci_emit_terminal(c, t, NULL, NULL);
 }
 
@@ -735,7 +778,7 @@ int corr_release_rule(struct corr *c, const struct xcrs_addr *a,
 		return -ENOENT;
 	for (size_t i = 0; i < t->nr; i++)
 		if (!strcmp(t->r[i].rule, rule)) {
-			ci_remove_at(t, i);
+			end_at(c, t, i, "released", reason);
 			i--;
 			found = true;
 		}
@@ -751,7 +794,8 @@ int corr_release(struct corr *c, const struct xcrs_addr *a, uint64_t now)
 
 	if (!t || !t->nr)
 		return -ENOENT;
-	t->nr = 0;
+	while (t->nr)
+		end_at(c, t, t->nr - 1, "operator", "released by the operator");
 	t->last_seen = now;
 	return ci_emit_terminal(c, t, OPERATOR, "released by the operator");
 }

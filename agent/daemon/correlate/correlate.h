@@ -55,11 +55,40 @@ struct corr_decision {
 	uint64_t until_ns;	   /* SET/CONTAINED: end, 0 = until released */
 	int then_level;		   /* SET: level once until_ns passes, -1 = no
 				    * reaction left */
-	const char *rule;	   /* rule, "operator", "expired", "clean" */
+	const char *rule;	   /* SET: the rule of the reaction that holds
+				    * the level (a rule's name, "operator");
+				    * RELEASED and scopes: what ended it (a
+				    * rule, "operator", "expired", "clean",
+				    * "reload") */
 	const char *why;	   /* evidence, in words */
+	const char *cause;	   /* SET: what moved the level when it was not
+				    * the holding reaction's own firing
+				    * ("clean", "expired", "reload", a
+				    * released rule), else NULL */
 };
 
 typedef void (*corr_decide_fn)(void *ctx, const struct corr_decision *d);
+
+/* Every reaction's own changes, also those that leave the effective level
+ * as it is (a rule firing under a stronger reaction, a hidden one
+ * expiring): one note each, before the decision they lead to, if any. */
+enum corr_rchange {
+	CORR_R_FIRED = 0, /* added, or renewed by its rule firing again */
+	CORR_R_ENDED,
+};
+struct corr_reaction_note {
+	enum corr_rchange change;
+	struct xcrs_addr terminal;
+	const char *rule;
+	const char *level; /* the reaction's own level (its name) */
+	uint64_t until_ns;
+	const char *why;  /* FIRED: the evidence; ENDED: in words */
+	const char *by;	  /* ENDED: "expired", "clean", "operator",
+			   * "released", "reload", "replaced" */
+};
+typedef void (*corr_note_fn)(void *ctx, const struct corr_reaction_note *n);
+/* Sets (fn NULL: clears) the receiver of reaction notes. */
+void corr_set_notes(struct corr *c, corr_note_fn fn, void *ctx);
 
 /* The engine keeps a pointer to p: it must outlive the engine (or be
  * replaced with corr_set_policy first). */

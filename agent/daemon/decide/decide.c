@@ -56,6 +56,34 @@ static void note_enforce(struct decide *d, int r)
 	snprintf(d->enf_err, sizeof(d->enf_err), "%s", enf_errmsg(d->enf));
 }
 
+/* One audit record per reaction that a rule (or the operator) starts,
+ * renews or ends, whatever the terminal's effective level does: a rule
+ * firing under a stronger reaction, a hidden one expiring. */
+static void on_note(void *ctx, const struct corr_reaction_note *n)
+{
+	struct decide *d = ctx;
+	json_object *rec = json_object_new_object();
+	char buf[ADDR_STRLEN];
+	struct decide_hold h;
+
+	addr_format(&n->terminal, buf, sizeof(buf));
+	audit_add_str(rec, "event", n->change == CORR_R_FIRED ? "rule-fired" :
+								"rule-ended");
+	audit_add_str(rec, "terminal", buf);
+	if (d->holder && d->holder(d->holder_ctx, d->p, &n->terminal, &h))
+		audit_add_str(rec, "subscriber", h.id);
+	audit_add_str(rec, "rule", n->rule);
+	audit_add_str(rec, "level", n->level);
+	if (n->change == CORR_R_FIRED) {
+		audit_add_until(rec, n->until_ns);
+		audit_add_str(rec, "evidence", n->why);
+	} else {
+		audit_add_str(rec, "by", n->by);
+		audit_add_str(rec, "evidence", n->why);
+	}
+	audit_write(d->au, rec);
+}
+
 static void on_decide(void *ctx, const struct corr_decision *dc)
 {
 	struct decide *d = ctx;
@@ -96,8 +124,10 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 				      dc->then_level >= 0 ?
 					      p->levels[dc->then_level].name :
 					      "base");
-		log_info("%s -> %s (rule %s: %s)", buf,
-			 p->levels[dc->level].name, dc->rule, dc->why);
+		log_info("%s -> %s (rule %s: %s%s%s)", buf,
+			 p->levels[dc->level].name, dc->rule, dc->why,
+			 dc->cause ? "; after " : "",
+			 dc->cause ? dc->cause : "");
 		break;
 	case CORR_TERMINAL_RELEASED:
 		d->rep.releases++;
@@ -134,7 +164,12 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 	}
 	if (dc->scope >= 0 && (size_t)dc->scope < p->nscopes)
 		audit_add_str(rec, "scope", p->scopes[dc->scope].name);
-	audit_add_str(rec, "rule", dc->rule);
+	/* a level set: the reaction that holds it, and what moved it there
+	 * if that was not its own firing; a release: what ended the last */
+	audit_add_str(rec, dc->change == CORR_TERMINAL_RELEASED ? "by" : "rule",
+		      dc->rule);
+	if (dc->cause)
+		audit_add_str(rec, "cause", dc->cause);
 	audit_add_str(rec, "evidence", dc->why);
 	audit_write(d->au, rec);
 	for (size_t i = 0; i < d->nports; i++) {
@@ -216,6 +251,7 @@ int decide_new(const struct policy *p, struct enforce *enf,
 		free(d);
 		return r;
 	}
+	corr_set_notes(d->corr, on_note, d);
 	*ret_decide = d;
 	return 0;
 }
