@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -56,6 +57,11 @@ static void usage(FILE *f)
 "                                  how many, changes nothing)\n"
 "  release ADDR|PREFIX             end every reaction of ADDR, or the\n"
 "                                  decision on exactly PREFIX\n"
+"  export [FILE]                   the decisions in force (terminals,\n"
+"                                  prefixes) as JSON, to FILE or stdout\n"
+"  import [--dry-run] [FILE]       an export's decisions as operator\n"
+"                                  reactions with the time they have left\n"
+"                                  (FILE or stdin; checked whole first)\n"
 "  scope NAME contain [--mode isolate|no-lateral] [--for DURATION]\n"
 "                                  contain a scope (mode: the policy's unless\n"
 "                                  given)\n"
@@ -182,6 +188,14 @@ static const char *str(json_object *o, const char *k)
 	    json_object_is_type(v, json_type_null))
 		return "-";
 	return json_object_get_string(v);
+}
+
+/* The same, "" when absent (what a document left out). */
+static const char *str0(json_object *o, const char *k)
+{
+	const char *v = str(o, k);
+
+	return strcmp(v, "-") ? v : "";
 }
 
 static json_object *arr(json_object *o, const char *k)
@@ -577,6 +591,171 @@ static int release_all(const char *sock, bool yes)
 	return failed ? EXIT_AGENT : 0;
 }
 
+/* export: the decisions in force (terminals' effective reactions, prefix
+ * decisions) as one JSON document, for import into this or another
+ * agent. */
+static int decisions_export(const char *sock, const char *path)
+{
+	json_object *req = json_tokener_parse("{\"cmd\":\"terminals\"}"),
+		    *rep = NULL, *doc = json_object_new_object();
+	static const char *const keys[] = { "terminals", "prefixes" };
+	FILE *f = stdout;
+	int rc = request(sock, req, &rep);
+
+	json_object_put(req);
+	if (rc) {
+		json_object_put(doc);
+		return rc;
+	}
+	json_object_object_add(doc, "xcrs_decisions", json_object_new_int(1));
+	json_object_object_add(doc, "exported",
+			       json_object_new_int64((int64_t)time(NULL)));
+	for (size_t k = 0; k < 2; k++) {
+		json_object *a = arr(rep, keys[k]);
+
+		json_object_object_add(doc, keys[k],
+				       a ? json_object_get(a) :
+					   json_object_new_array());
+	}
+	json_object_put(rep);
+	if (path && strcmp(path, "-") && !(f = fopen(path, "w"))) {
+		fprintf(stderr, "xcrsctl: export: %s: %s\n", path,
+			strerror(errno));
+		json_object_put(doc);
+		return EXIT_USAGE;
+	}
+	fprintf(f, "%s\n", json_object_to_json_string_ext(
+				  doc, JSON_C_TO_STRING_PRETTY |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(doc);
+	if (f != stdout && fclose(f)) {
+		fprintf(stderr, "xcrsctl: export: %s: %s\n", path,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* import: each decision of an export as an operator reaction (level, the
+ * time it had left at the export less the time since, its rule and reason
+ * in the reason); ones already over are skipped. All are checked first:
+ * a document with a bad entry imports nothing. */
+static int decisions_import(const char *sock, const char *path, bool dry)
+{
+	json_object *doc = path && strcmp(path, "-") ?
+				   json_object_from_file(path) : NULL, *ver;
+	static const char *const keys[] = { "terminals", "prefixes" };
+	static const char *const names[] = { "terminal", "prefix" };
+	size_t done = 0, failed = 0, skipped = 0;
+	int64_t exported = 0, now = (int64_t)time(NULL);
+
+	if (!path || !strcmp(path, "-")) {
+		doc = json_object_from_fd(0);
+		path = "standard input";
+	}
+	if (!doc || !json_object_object_get_ex(doc, "xcrs_decisions", &ver) ||
+	    json_object_get_int(ver) != 1) {
+		fprintf(stderr, "xcrsctl: import: %s: not an xcrsctl export "
+				"(version 1): %s\n",
+			path, doc ? "no \"xcrs_decisions\": 1" :
+				    json_util_get_last_err());
+		json_object_put(doc);
+		return EXIT_USAGE;
+	}
+	if (json_object_object_get_ex(doc, "exported", &ver))
+		exported = json_object_get_int64(ver);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < 2; k++) {
+			json_object *a = arr(doc, keys[k]);
+			size_t n = a ? json_object_array_length(a) : 0;
+
+			for (size_t i = 0; i < n; i++) {
+				json_object *o = json_object_array_get_idx(a, i),
+					    *q, *r2 = NULL, *v, *ok2;
+				const char *t = str0(o, names[k]),
+					   *lv = str0(o, "level");
+				/* time left now; -1: until released */
+				bool timed = json_object_object_get_ex(
+						     o, "remaining_s", &v) &&
+					     v;
+				int64_t left = timed ?
+						       json_object_get_int64(v) -
+							       (exported ?
+									now - exported :
+									0) :
+						       -1;
+				char dur[32], why[512];
+				int rc;
+
+				if (!*t || !*lv) {
+					if (pass == 1)
+						continue;
+					fprintf(stderr, "xcrsctl: import: %s: %s "
+							"%zu has no %s\n",
+						path, names[k], i + 1,
+						*t ? "level" : names[k]);
+					json_object_put(doc);
+					return EXIT_USAGE;
+				}
+				if (pass == 0)
+					continue;
+				if (timed && left <= 0) {
+					printf("%s: skipped (its reaction is "
+					       "over)\n", t);
+					skipped++;
+					continue;
+				}
+				snprintf(why, sizeof(why), "imported (rule %s): %s",
+					 *str0(o, "rule") ? str0(o, "rule") :
+							   "operator",
+					 *str0(o, "reason") ? str0(o, "reason") :
+							     str0(o, "why"));
+				snprintf(dur, sizeof(dur), "%llds",
+					 (long long)left);
+				if (dry) {
+					printf("%s: would be %s %s%s\n", t, lv,
+					       timed ? "for " : "until released",
+					       timed ? dur : "");
+					done++;
+					continue;
+				}
+				q = json_object_new_object();
+				json_object_object_add(q, "cmd",
+						       json_object_new_string("react"));
+				json_object_object_add(q, "terminal",
+						       json_object_new_string(t));
+				json_object_object_add(q, "level",
+						       json_object_new_string(lv));
+				if (timed)
+					json_object_object_add(
+						q, "for", json_object_new_string(dur));
+				json_object_object_add(q, "reason",
+						       json_object_new_string(why));
+				rc = request(sock, q, &r2);
+				json_object_put(q);
+				if (rc) {
+					json_object_put(doc);
+					return rc;
+				}
+				if (json_object_object_get_ex(r2, "ok", &ok2) &&
+				    json_object_get_boolean(ok2)) {
+					printf("%s: %s\n", t, lv);
+					done++;
+				} else {
+					fprintf(stderr, "xcrsctl: import %s: %s\n",
+						t, str(r2, "error"));
+					failed++;
+				}
+				json_object_put(r2);
+			}
+		}
+	json_object_put(doc);
+	printf("%zu %s, %zu skipped, %zu refused\n", done,
+	       dry ? "would be imported (dry run)" : "imported", skipped,
+	       failed);
+	return failed ? EXIT_AGENT : 0;
+}
+
 static void print_reload(json_object *rep)
 {
 	json_object *ch, *dry;
@@ -689,6 +868,18 @@ int main(int argc, char **argv)
 			return usage_error("%s", "release --all [--yes] takes "
 					   "no target (--yes goes with it)");
 		return release_all(sock, yes);
+	}
+	if (!strcmp(cmd, "export") || !strcmp(cmd, "import")) {
+		if (argc - optind > 1)
+			return usage_error("%s takes one FILE at most", cmd);
+		if (cmd[0] == 'e' && action)
+			return usage_error("%s", "export takes no --dry-run");
+		if (action && strcmp(action, "dry-run"))
+			return usage_error("%s", "import takes --dry-run only");
+		return cmd[0] == 'e' ?
+			       decisions_export(sock, argv[optind]) :
+			       decisions_import(sock, argv[optind],
+						action != NULL);
 	}
 	/* terminals' filters are this program's: the agent sends them all */
 	if (!strcmp(cmd, "terminals")) {

@@ -539,6 +539,65 @@ Test(agent, operator_react_release_and_errors)
 		     3);
 }
 
+/* Decisions exported, all released, imported again: the same levels with
+ * what time they had left, enforced; a dry run and a bad file change
+ * nothing. */
+Test(agent, decisions_are_exported_and_imported)
+{
+	char out[8192], file[300], bad[300];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/decisions.json", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.11 --level "
+					   "quarantined --for 1h"),
+		     0, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.12 --level restricted"),
+		     0, "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "react 192.0.2.64/28 --level "
+					   "restricted --for 2h"),
+		     0, "%s", out);
+	snprintf(out, sizeof(out), "export %s", file);
+	cr_assert_eq(ctl(out, sizeof(out), out), 0, "%s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s", file), 0);
+	cr_expect(strstr(out, "\"xcrs_decisions\":1") &&
+			  strstr(out, "192.0.2.11") && strstr(out, "192.0.2.12") &&
+			  strstr(out, "192.0.2.64/28"),
+		  "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "release --all --yes"), 0, "%s", out);
+	cr_expect(reach(1, WEB));
+	/* a dry run imports nothing */
+	snprintf(out, sizeof(out), "import --dry-run %s", file);
+	cr_assert_eq(ctl(out, sizeof(out), out), 0, "%s", out);
+	cr_expect(strstr(out, "3 would be imported (dry run)"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
+	/* a document with a bad entry imports none of it */
+	f = fopen(bad, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "{\"xcrs_decisions\": 1, \"terminals\": [{\"terminal\": "
+		   "\"192.0.2.11\", \"level\": \"quarantined\"}, "
+		   "{\"terminal\": \"192.0.2.13\"}], \"prefixes\": []}\n");
+	fclose(f);
+	snprintf(out, sizeof(out), "import %s", bad);
+	cr_expect_eq(ctl(out, sizeof(out), out), 2, "%s", out);
+	cr_expect(strstr(out, "terminal 2 has no level"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "terminals"), 0);
+	cr_expect(strstr(out, "no terminal has a reaction"), "%s", out);
+	snprintf(out, sizeof(out), "import %s/nothing.json", dir);
+	cr_expect_eq(ctl(out, sizeof(out), out), 2, "%s", out);
+	/* the import */
+	snprintf(out, sizeof(out), "import %s", file);
+	cr_assert_eq(ctl(out, sizeof(out), out), 0, "%s", out);
+	cr_expect(strstr(out, "3 imported, 0 skipped, 0 refused"), "%s", out);
+	cr_expect_not(reach(1, WEB), "192.0.2.12 imported but not enforced");
+	cr_assert_eq(ctl(out, sizeof(out), "--json terminals"), 0);
+	cr_expect(strstr(out, "imported (rule operator)"), "%s", out);
+	cr_expect(strstr(out, "\"remaining_s\":35"), "the hour left: %s", out);
+	cr_expect(strstr(out, "192.0.2.64/28"), "%s", out);
+	cr_assert_eq(ctl(out, sizeof(out), "release --all --yes"), 0, "%s", out);
+}
+
 Test(agent, reload_with_a_bad_file_keeps_enforcement)
 {
 	char out[4096];

@@ -209,6 +209,15 @@ json_object *decide_prefixes_json(const struct decide *d, bool for_state)
 					    sizeof(ts));
 			json_object_object_add(o, "until",
 					       json_object_new_string(ts));
+			if (pd->until)
+				json_object_object_add(
+					o, "remaining_s",
+					json_object_new_int64(
+						pd->until > now_mono() ?
+							(int64_t)((pd->until -
+								   now_mono()) /
+								  1000000000ull) :
+							0));
 		}
 		json_object_object_add(o, "why",
 				       json_object_new_string(pd->why));
