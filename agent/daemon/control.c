@@ -359,8 +359,24 @@ static void cmd_show(struct control *ctl, struct lclient *c,
 	{
 		const char *h = subscribers_holder(ctl->d->subs, &a);
 
-		if (h)
+		if (h) {
 			add_str(o, "holder", h);
+		} else {
+			/* the escalation history of an address without a
+			 * session (a subscriber's is under show imsi:…) */
+			uint64_t t[32];
+			size_t n = decide_offences(ctl->d->dec, &a, t, 32);
+			json_object *arr = json_object_new_array();
+			char ts[40];
+
+			for (size_t i = 0; i < n && i < 32; i++) {
+				fmt_time_ms(mono_to_real_ms(t[i]), ts,
+					    sizeof(ts));
+				json_object_array_add(
+					arr, json_object_new_string(ts));
+			}
+			json_object_object_add(o, "offences", arr);
+		}
 	}
 	scope = corr_scope_of(decide_engine(ctl->d->dec), &a);
 	add_str(o, "scope", scope >= 0 ? ctl->d->policy->scopes[scope].name : "");
@@ -471,6 +487,40 @@ static void cmd_release(struct control *ctl, struct lclient *c,
 		send_reply(ctl, c, ok_reply());
 }
 
+/* forget: an offence history reset; an address held by a session is its
+ * subscriber's (the history belongs to the identity). */
+static void cmd_forget(struct control *ctl, struct lclient *c,
+		       const struct ctl_req *req)
+{
+	const char *id = req->subscriber[0] ?
+				 req->subscriber :
+				 subscribers_holder(ctl->d->subs, &req->terminal);
+	char err[512], buf[ADDR_STRLEN];
+	json_object *o;
+	int n;
+
+	if (id) {
+		n = subscribers_forget(ctl->d->subs, id, ctl->by, err,
+				       sizeof(err));
+		if (n < 0) {
+			send_error(ctl, c, "%s", err);
+			return;
+		}
+	} else {
+		addr_format(&req->terminal, buf, sizeof(buf));
+		n = decide_forget(ctl->d->dec, &req->terminal, buf, ctl->by);
+		if (n < 0) {
+			send_error(ctl, c, "%s: %s", buf, strerror(-n));
+			return;
+		}
+	}
+	o = ok_reply();
+	if (id)
+		add_str(o, "subscriber", id);
+	add_int(o, "forgotten", n);
+	send_reply(ctl, c, o);
+}
+
 static int get_scope(struct control *ctl, struct lclient *c,
 		     const struct ctl_req *req)
 {
@@ -579,6 +629,9 @@ static void control_request(void *ctx, struct lclient *c, char *line,
 		break;
 	case CTL_RELEASE:
 		cmd_release(ctl, c, &req);
+		break;
+	case CTL_FORGET:
+		cmd_forget(ctl, c, &req);
 		break;
 	case CTL_CONTAIN:
 		cmd_contain(ctl, c, &req);

@@ -57,6 +57,8 @@ static void usage(FILE *f)
 "                                  how many, changes nothing)\n"
 "  release ADDR|PREFIX             end every reaction of ADDR, or the\n"
 "                                  decision on exactly PREFIX\n"
+"  forget ADDR|SUBSCRIBER          reset the offence history (escalation):\n"
+"                                  its next rule reaction counts as a first\n"
 "  export [FILE]                   the decisions in force (terminals,\n"
 "                                  prefixes) as JSON, to FILE or stdout\n"
 "  import [--dry-run] [FILE]       an export's decisions as operator\n"
@@ -466,6 +468,10 @@ static void print_show(json_object *r)
 		       "bytes)\n",
 		       str(v, "pass_packets"), str(v, "pass_bytes"),
 		       str(v, "drop_packets"), str(v, "drop_bytes"));
+	v = arr(r, "offences");
+	for (size_t i = 0; v && i < json_object_array_length(v); i++)
+		printf("offence:     %s\n",
+		       json_object_get_string(json_object_array_get_idx(v, i)));
 }
 
 static void print_stats(json_object *r)
@@ -1002,6 +1008,9 @@ int main(int argc, char **argv)
 			print_updates(rep);
 		else if (!strcmp(cmd, "reload"))
 			print_reload(rep);
+		else if (!strcmp(cmd, "forget"))
+			printf("%s offence%s forgotten\n", str(rep, "forgotten"),
+			       strcmp(str(rep, "forgotten"), "1") ? "s" : "");
 		else if (!strcmp(cmd, "react")) {
 			json_object *t;
 

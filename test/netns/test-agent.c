@@ -926,7 +926,7 @@ Test(agent, a_reaction_ends_when_it_expires)
 	cr_expect(reach(2, WEB), "t3 still blocked after its reaction ended");
 	cr_assert_eq(tn_run(NULL, out, sizeof(out), "cat %s/audit.jsonl", dir), 0);
 	cr_expect(strstr(out, "\"event\":\"release\"") &&
-			  strstr(out, "\"by\":\"expired\""),
+			  strstr(out, "\"cause\":\"expired\""),
 		  "%s", out);
 	cr_expect(strstr(out, "\"event\":\"rule-ended\",\"terminal\":"
 			      "\"192.0.2.12\",\"rule\":\"operator\""),

@@ -604,6 +604,24 @@ Test(subscribers, repeat_offences_escalate_across_addresses_and_restarts)
 	in = decision_in(IMSI_A);
 	cr_expect(in > 16 * 3600 - 100 && in <= 16 * 3600,
 		  "3rd offence after a restart: %ld s", in);
+	/* the operator forgets the history: the next offence is a first
+	 * one again, also after a restart */
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "forget 192.0.2.91"),
+		     0, "%s", out);
+	cr_expect(strstr(out, "3 offences forgotten"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "show imsi:" IMSI_A),
+		     0, "%s", out);
+	cr_expect_null(strstr(out, "offence:"), "%s", out);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out),
+			       "release imsi:" IMSI_A), 0, "%s", out);
+	agenv_stop(&env, SIGTERM);
+	cr_assert_eq(agenv_start(&env, &edge, NULL, err, sizeof(err)), 0,
+		     "the agent did not start again:\n%s", err);
+	alert("192.0.2.91");
+	in = decision_in(IMSI_A);
+	cr_expect(in > 3500 && in <= 3600, "after forget: %ld s", in);
+	cr_assert_eq(agenv_ctl(&env, out, sizeof(out), "forget imsi:00101"
+			       "9999999999"), 1, "%s", out);
 }
 
 /* unassigned_source: with the packet core saying who holds which

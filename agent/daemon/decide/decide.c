@@ -78,7 +78,7 @@ static void on_note(void *ctx, const struct corr_reaction_note *n)
 		audit_add_until(rec, n->until_ns);
 		audit_add_str(rec, "evidence", n->why);
 	} else {
-		audit_add_str(rec, "by", n->by);
+		audit_add_str(rec, "cause", n->by);
 		audit_add_str(rec, "evidence", n->why);
 	}
 	audit_write(d->au, rec);
@@ -166,7 +166,8 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 		audit_add_str(rec, "scope", p->scopes[dc->scope].name);
 	/* a level set: the reaction that holds it, and what moved it there
 	 * if that was not its own firing; a release: what ended the last */
-	audit_add_str(rec, dc->change == CORR_TERMINAL_RELEASED ? "by" : "rule",
+	audit_add_str(rec, dc->change == CORR_TERMINAL_RELEASED ? "cause" :
+								  "rule",
 		      dc->rule);
 	if (dc->cause)
 		audit_add_str(rec, "cause", dc->cause);
@@ -643,6 +644,24 @@ static void audit_operator(struct decide *d, const char *event,
 	audit_add_str(rec, "target", what);
 	audit_add_str(rec, "detail", detail);
 	audit_write(d->au, rec);
+}
+
+int decide_forget(struct decide *d, const struct xcrs_addr *who,
+		  const char *what, const char *by)
+{
+	uint64_t t[64];
+	size_t n = corr_offences(d->corr, who, t, 64);
+	char detail[64];
+	int r = corr_set_offences(d->corr, who, NULL, 0);
+
+	if (r)
+		return r;
+	snprintf(detail, sizeof(detail), "%zu offences forgotten", n);
+	audit_operator(d, "operator-forget", by, what, detail);
+	log_info("%s: offence history reset by %s (%zu offences)", what,
+		 by && *by ? by : "the operator", n);
+	d->dirty = true;
+	return (int)n;
 }
 
 int decide_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,

@@ -169,6 +169,12 @@ int decide_prefix64(struct decide *d, const struct xcrs_addr *prefix,
 int decide_prefix64_end(struct decide *d, const struct xcrs_addr *prefix);
 /* The escalation history of an identity key (CLOCK_MONOTONIC ns, oldest
  * first), and restoring it. */
+/* The operator's reset of an escalation history (xcrsctl forget): the
+ * next rule reaction of who (an address, or a subscriber's identity key)
+ * counts as its first. what names it in the log and the audit, by is the
+ * caller. Returns how many offences it had, or -errno. */
+int decide_forget(struct decide *d, const struct xcrs_addr *who,
+		  const char *what, const char *by);
 size_t decide_offences(const struct decide *d, const struct xcrs_addr *who,
 		       uint64_t *out, size_t max);
 int decide_set_offences(struct decide *d, const struct xcrs_addr *who,

@@ -1667,6 +1667,29 @@ int subscribers_release(struct subscribers *s, const char *id, char *err,
 	return 0;
 }
 
+int subscribers_forget(struct subscribers *s, const char *id, const char *by,
+		       char *err, size_t errlen)
+{
+	struct sub *u = sub_find(s, id);
+	struct xcrs_addr k;
+	int r;
+
+	if (!u) {
+		snprintf(err, errlen, "no subscriber %s (no session, no "
+				      "decision)", id);
+		return -ENOENT;
+	}
+	who_key(u->id, &k);
+	r = decide_forget(s->dec, &k, u->id, by);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: %s", id, strerror(-r));
+		return r;
+	}
+	journal_decide(s, u); /* a record without offences: they stay gone */
+	subscribers_flush(s);
+	return r;
+}
+
 size_t subscribers_by_apn(const struct subscribers *s, struct sess_apn *out,
 			  size_t max)
 {

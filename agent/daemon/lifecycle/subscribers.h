@@ -104,6 +104,10 @@ size_t subscribers_by_apn(const struct subscribers *s, struct sess_apn *out,
 json_object *subscribers_sessions_json(const struct subscribers *s,
 				       const char *apn, const char *location);
 /* The subscriber holding a (IPv4 host or inside an IPv6 /64), or NULL. */
+/* xcrsctl forget: the subscriber's offence history reset (journaled).
+ * How many it had, or -errno with the reason in err. */
+int subscribers_forget(struct subscribers *s, const char *id, const char *by,
+		       char *err, size_t errlen);
 const char *subscribers_holder(const struct subscribers *s,
 			       const struct xcrs_addr *a);
 

@@ -176,6 +176,7 @@ const struct ctl_cmd_def ctl_cmds[] = {
 	{ "ms", CTL_MS, 0, 0 },
 	{ "sessions", CTL_SESSIONS, CTL_A_APN | CTL_A_LOCATION, 0 },
 	{ "reload", CTL_RELOAD, CTL_A_ACTION, 0 },
+	{ "forget", CTL_FORGET, CTL_A_TERMINAL, CTL_A_TERMINAL },
 };
 const size_t ctl_ncmds = sizeof(ctl_cmds) / sizeof(ctl_cmds[0]);
 

@@ -29,6 +29,7 @@ enum ctl_cmd {
 	CTL_MS,
 	CTL_SESSIONS,
 	CTL_RELOAD,
+	CTL_FORGET,
 };
 
 /* The arguments a command takes, as bits. */
