@@ -35,6 +35,34 @@ const char *abi_reason_name(enum xcrs_reason r)
 	return (unsigned)r < XCRS_REASON_MAX ? n[r] : "?";
 }
 
+bool abi_reason_possible(enum xcrs_action a, enum xcrs_reason r)
+{
+	/* what bpf/xcrs.bpf.c's verdicts pair (a reason outside the table
+	 * is counted as malformed, a drop) */
+	static const unsigned char pass = 1, drop = 2;
+	static const unsigned char can[XCRS_REASON_MAX] = {
+		[XCRS_R_ALLOWED] = pass,
+		[XCRS_R_UNKNOWN_PASS] = pass,
+		[XCRS_R_NON_IP] = pass | drop,
+		[XCRS_R_GTPU_SIGNALLING] = pass,
+		[XCRS_R_MALFORMED] = drop,
+		[XCRS_R_GTPU_MALFORMED] = drop,
+		[XCRS_R_GTPU_UNKNOWN_TYPE] = drop,
+		[XCRS_R_UNCLASSIFIED] = drop,
+		[XCRS_R_LEVEL] = drop,
+		[XCRS_R_RATE] = drop,
+		[XCRS_R_ISOLATE] = drop,
+		[XCRS_R_NO_LATERAL] = drop,
+		[XCRS_R_BAD_LEVEL] = drop,
+		[XCRS_R_VLAN_DEPTH] = drop,
+		[XCRS_R_ND] = pass,
+	};
+
+	if ((unsigned)a >= XCRS_ACT_MAX || (unsigned)r >= XCRS_REASON_MAX)
+		return false;
+	return can[r] & (a == XCRS_ACT_PASS ? pass : drop);
+}
+
 const char *abi_contain_name(enum xcrs_contain_mode m)
 {
 	static const char *const n[XCRS_CONTAIN_MAX] = {

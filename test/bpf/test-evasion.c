@@ -41,6 +41,23 @@ static void teardown(void)
 	dp = NULL;
 }
 
+/* Every verdict the corpus met is one the metrics export: no counter of an
+ * (action, reason) pair that abi_reason_possible() rules out moved. */
+static void only_possible_pairs(void)
+{
+	struct dp_stats st;
+
+	cr_assert_eq(dp_stats_read(dp, &st), 0);
+	for (int a = 0; a < XCRS_ACT_MAX; a++)
+		for (int r = 0; r < XCRS_REASON_MAX; r++)
+			if (!abi_reason_possible(a, r))
+				cr_expect_eq(st.c[a][r].packets, 0,
+					     "%s for %s: a pair the metrics "
+					     "leave out",
+					     abi_action_name(a),
+					     abi_reason_name(r));
+}
+
 TestSuite(evasion, .init = setup, .fini = teardown);
 
 static const char *S4(void)
@@ -950,6 +967,7 @@ Test(evasion, every_frame_of_a_reacted_subscriber_is_dropped)
 		}
 	}
 	printf("evasion corpus: %d frames tried, %d passed\n", tried, leaked);
+	only_possible_pairs();
 }
 
 /* The corpus is not vacuous: the same kinds of frames of a normal
@@ -985,6 +1003,7 @@ Test(evasion, the_same_frames_of_a_normal_subscriber_pass)
 			     r.reason < 0 ? "?" :
 					    abi_reason_name(r.reason));
 	}
+	only_possible_pairs();
 }
 
 /* An ICMP error about a flow the subscriber may have is that flow's: a

@@ -267,22 +267,24 @@ static void render(struct daemon *d, struct sbuf *sb)
 		     "packets judged by the XDP program, by action and reason");
 		for (int a = 0; a < XCRS_ACT_MAX; a++)
 			for (int r = 0; r < XCRS_REASON_MAX; r++)
-				sb_printf(sb,
-					  "xcrs_dataplane_packets_total{action=\"%s\","
-					  "reason=\"%s\"} %llu\n",
-					  abi_action_name(a),
-					  abi_reason_name(r),
-					  (unsigned long long)st.c[a][r].packets);
+				if (abi_reason_possible(a, r))
+					sb_printf(sb,
+						  "xcrs_dataplane_packets_total{action=\"%s\","
+						  "reason=\"%s\"} %llu\n",
+						  abi_action_name(a),
+						  abi_reason_name(r),
+						  (unsigned long long)st.c[a][r].packets);
 		head(sb, "xcrs_dataplane_bytes_total", "counter",
 		     "bytes judged by the XDP program, by action and reason");
 		for (int a = 0; a < XCRS_ACT_MAX; a++)
 			for (int r = 0; r < XCRS_REASON_MAX; r++)
-				sb_printf(sb,
-					  "xcrs_dataplane_bytes_total{action=\"%s\","
-					  "reason=\"%s\"} %llu\n",
-					  abi_action_name(a),
-					  abi_reason_name(r),
-					  (unsigned long long)st.c[a][r].bytes);
+				if (abi_reason_possible(a, r))
+					sb_printf(sb,
+						  "xcrs_dataplane_bytes_total{action=\"%s\","
+						  "reason=\"%s\"} %llu\n",
+						  abi_action_name(a),
+						  abi_reason_name(r),
+						  (unsigned long long)st.c[a][r].bytes);
 	}
 
 	corr_each_terminal(decide_engine(d->dec), count_level, &lc);
