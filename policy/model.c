@@ -205,3 +205,32 @@ const char *policy_trigger_to_string(enum policy_trigger t)
 	return (unsigned)t < 3 ? n[t] : "?";
 }
 
+
+int policy_level_reaches(const struct policy *p, unsigned level,
+			 const struct xcrs_addr *a, uint8_t proto,
+			 uint16_t port)
+{
+	uint64_t allowed;
+
+	if (level >= p->nlevels)
+		return 0;
+	allowed = p->levels[level].allowed;
+	if (allowed == XCRS_SVC_ALL)
+		return 1;
+	for (size_t i = 0; i < p->nservices; i++) {
+		const struct policy_service *sv = &p->services[i];
+
+		if (!(allowed & XCRS_SVC_BIT(sv->cls)))
+			continue;
+		for (size_t j = 0; j < sv->nrules; j++) {
+			const struct policy_service_rule *ru = &sv->rules[j];
+
+			if (addr_prefix_contains(&ru->prefix.addr,
+						 ru->prefix.plen, a, 128) &&
+			    (!ru->proto || ru->proto == proto) &&
+			    port >= ru->port_lo && port <= ru->port_hi)
+				return 1;
+		}
+	}
+	return 0;
+}

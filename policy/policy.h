@@ -379,6 +379,11 @@ int policy_session_scope(const struct policy *p, const char *apn,
 			 const char *location);
 
 /* Lookups by name: index or -1. */
+/* Whether a terminal at level may send to a:port over proto (its allowed
+ * services name it), as the dataplane would judge it: 1 or 0. */
+int policy_level_reaches(const struct policy *p, unsigned level,
+			 const struct xcrs_addr *a, uint8_t proto,
+			 uint16_t port);
 int policy_level_index(const struct policy *p, const char *name);
 /* The level a decision saved under name (by an earlier policy) is held at
  * now: the level of that name, or the one that names it in its was list;

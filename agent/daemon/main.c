@@ -7,6 +7,8 @@
  * policy in force and hands each module the new one on reload.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <inttypes.h>
@@ -593,6 +595,58 @@ static int writable_for(const char *what, const char *path, char *err,
  * (and by --check): the pin directory on bpffs, the agent's files
  * creatable, the interfaces present (only a warning with check: the
  * file may be meant for another machine). */
+/* A rule that a clean report ends, at a level from which the terminal
+ * cannot send that report (README, "step 2"), holds it until the
+ * reaction's time is over: said at --check and at start. */
+static void clean_reachable(const struct policy *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct xcrs_addr a;
+	uint16_t port;
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct policy_rule *ru = &p->rules[i];
+		unsigned lv[2] = { ru->level, ru->esc_level };
+
+		if (!ru->react || !ru->release_on_clean)
+			continue;
+		if (!p->reports.enabled) {
+			log_warn("%s: rule %s is released by a clean report, "
+				 "but inputs.reports is off: no report can "
+				 "come", p->file, ru->name);
+			continue;
+		}
+		if (addr_listen_parse(p->reports.listen, &ss, &sl) ||
+		    addr_from_sockaddr(&ss, &a))
+			continue;
+		port = ntohs(ss.ss_family == AF_INET ?
+				     ((struct sockaddr_in *)&ss)->sin_port :
+				     ((struct sockaddr_in6 *)&ss)->sin6_port);
+		/* a wildcard listener: which address terminals use is not
+		 * the policy's to say */
+		{
+			static const uint8_t zero[16];
+
+			if (!memcmp(a.a, zero, 16) ||
+			    (addr_is_v4(&a) && !memcmp(a.a + 12, zero, 4)))
+				continue;
+		}
+		for (int k = 0; k < (ru->esc_after ? 2 : 1); k++)
+			if (!policy_level_reaches(p, lv[k], &a, IPPROTO_TCP,
+						  port))
+				log_warn("%s: rule %s is released by a clean "
+					 "report, but a terminal at level %s "
+					 "cannot reach the report listener %s "
+					 "(no allowed service names it): it "
+					 "stays until the reaction's time is "
+					 "over",
+					 p->file, ru->name,
+					 p->levels[lv[k]].name,
+					 p->reports.listen);
+	}
+}
+
 static int preflight(const struct policy *p, bool check, char *err,
 		     size_t errlen)
 {
@@ -627,6 +681,7 @@ static int preflight(const struct policy *p, bool check, char *err,
 		log_warn("%s: interface %s does not exist here (a start "
 			 "would fail)", p->file, n);
 	}
+	clean_reachable(p);
 	return 0;
 }
 

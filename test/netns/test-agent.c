@@ -830,6 +830,25 @@ Test(agent, check_finds_what_start_refuses_and_a_failed_start_leaves_nothing)
 	cr_assert_eq(tn_run(&edge, out, sizeof(out), "ip link show xt0"), 0);
 	cr_expect_not(strstr(out, "xdp"), "the failed start left XDP on xt0: %s",
 		      out);
+	/* a rule a clean report ends, at a level that cannot send one:
+	 * a warning (README, step 2) */
+	write_bad(bad, pdir, "xt0", "192.0.2.1:7444");
+	cr_assert_eq(tn_run(NULL, NULL, 0,
+			    "sed -i 's|  - {name: normal, allow: all}|"
+			    "  - {name: normal, allow: all}\\n"
+			    "  - {name: jail, allow: []}|' %s && printf "
+			    "'rules:\\n  - {name: inf, on: report, match: "
+			    "{status: infected}, react: {level: jail, for: 1h}, "
+			    "release_on_clean: true}\\n' >> %s",
+			    bad, bad),
+		     0);
+	cr_expect_eq(tn_run(&edge, out, sizeof(out), AGENT " --check -c %s",
+			    bad),
+		     0, "%s", out);
+	cr_expect(strstr(out, "rule inf is released by a clean report, but a "
+			      "terminal at level jail cannot reach the report "
+			      "listener 192.0.2.1:7444"),
+		  "%s", out);
 	tn_run(&edge, NULL, 0, "ip link del xt0");
 }
 
