@@ -39,7 +39,7 @@ static int mp_warn(struct pctx *c, node_t *v, void *o)
 	int r = ystr(c, v, "agent.maps.warn_at", &s);
 	size_t n = s ? strlen(s) : 0;
 
-	/* "80%" or 80 */
+	/* "80%" (a bare 80 is refused: it reads as 80 entries) */
 	if (!r && n && n < sizeof(buf) && s[n - 1] == '%') {
 		memcpy(buf, s, n - 1);
 		buf[n - 1] = '\0';
@@ -52,9 +52,9 @@ static int mp_warn(struct pctx *c, node_t *v, void *o)
 		return 0;
 	}
 	if (!r)
-		r = yuint(c, v, "agent.maps.warn_at", 1, 100, &x);
-	if (!r)
-		((struct policy_maps *)o)->warn_at = (unsigned)x;
+		return yerr(c, v, "agent.maps.warn_at: expected a percentage "
+			    "with its %% sign, e.g. 80%%, found '%s' (a bare "
+			    "number reads as a count of entries)", s);
 	return r;
 }
 

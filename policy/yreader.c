@@ -4,6 +4,7 @@
  * their checks, mappings walked against a table of keys, and every error
  * reported as "file:line:col: ..." through yerr(), the one choke point.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <limits.h>
@@ -484,12 +485,39 @@ int yunique_name(struct pctx *c, node_t *it, const char *what,
 	return 0;
 }
 
+/* The word of hex digits, colons, dots and slashes around text[off], into
+ * out, if it looks like an IPv6 address (two colons at least): what a
+ * YAML error there is about. */
+static bool ipv6_token(const char *text, size_t len, size_t off, char *out,
+		       size_t outlen)
+{
+	size_t st = off, en = off, colons = 0;
+
+#define V6CH(ch) (isxdigit((unsigned char)(ch)) || (ch) == ':' || \
+		  (ch) == '.' || (ch) == '/')
+	if (off >= len || !V6CH(text[off]))
+		return false;
+	while (st > 0 && V6CH(text[st - 1]))
+		st--;
+	while (en < len && V6CH(text[en]))
+		en++;
+#undef V6CH
+	for (size_t i = st; i < en; i++)
+		colons += text[i] == ':';
+	if (colons < 2 || en - st >= outlen)
+		return false;
+	memcpy(out, text + st, en - st);
+	out[en - st] = '\0';
+	return true;
+}
+
 /* Parses text as YAML and hands the document to root(); the one place a
  * YAML syntax error becomes "file:line:col: ...". */
 int yload_text(const char *text, size_t len, const char *fname,
 		     struct pctx *c, int (*root)(struct pctx *))
 {
 	yaml_parser_t parser;
+	char tok[64];
 	int r;
 
 	if (!yaml_parser_initialize(&parser))
@@ -508,6 +536,15 @@ int yload_text(const char *text, size_t len, const char *fname,
 			snprintf(err->msg, sizeof(err->msg),
 				 "%s:%u:%u: a tab character: YAML indents with "
 				 "spaces only", fname, err->line, err->col);
+		/* an IPv6 address in a flow list ([::1], [2001:db8::]):
+		 * YAML reads a colon before ']', ',' or another colon as a
+		 * key's end */
+		else if (ipv6_token(text, len, off, tok, sizeof(tok)))
+			snprintf(err->msg, sizeof(err->msg),
+				 "%s:%u:%u: quote the IPv6 address %s in a flow "
+				 "list or mapping (\"%s\"): YAML reads its "
+				 "colons as a key's end",
+				 fname, err->line, err->col, tok, tok);
 		else
 			snprintf(err->msg, sizeof(err->msg), "%s:%u:%u: %s%s%s",
 				 fname, err->line, err->col,

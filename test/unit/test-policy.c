@@ -882,6 +882,21 @@ Test(errors, tabs_and_directories)
 
 	load_bad("version: 1\nlevels:\n\t- {name: a, allow: all}\n",
 		 "t.yaml:3:1: a tab character: YAML indents with spaces only");
+	/* libyaml's "did not find expected node content" for ::1 in a flow
+	 * list, and a warn_at without its % */
+	load_bad("version: 1\nservices:\n  - {name: d, rules: [{prefixes: "
+		 "[::1], ports: 53}]}\n" LEVELS,
+		 "t.yaml:3:35: quote the IPv6 address ::1 in a flow list or "
+		 "mapping (\"::1\"): YAML reads its colons as a key's end");
+	load_bad("version: 1\nservices:\n  - {name: d, rules: [{prefixes: "
+		 "[192.0.2.1, 2001:db8::], ports: 53}]}\n" LEVELS,
+		 "t.yaml:3:55: quote the IPv6 address 2001:db8:: in a flow "
+		 "list or mapping (\"2001:db8::\"): YAML reads its colons as "
+		 "a key's end");
+	load_bad("version: 1\nagent:\n  maps: {warn_at: 80}\n" LEVELS,
+		 "t.yaml:3:19: agent.maps.warn_at: expected a percentage with "
+		 "its % sign, e.g. 80%, found '80' (a bare number reads as a "
+		 "count of entries)");
 	cr_expect_neq(policy_load("/tmp", &p, &e), 0);
 	cr_expect_str_eq(e.msg, "/tmp: is a directory, not a YAML file");
 }
