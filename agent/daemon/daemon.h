@@ -58,7 +58,7 @@ struct daemon {
 	struct control *ctl;
 	struct metrics *met;
 	struct watch sig, timer, housekeeping, state_timer, dp_events,
-		deadlines, sync, recon;
+		deadlines, sync, recon, watchdog;
 	bool running, state_save_armed;
 	/* the pinned subscriber maps compared with the decisions after a
 	 * start, in steps (decide_reconcile_step) */

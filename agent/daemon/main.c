@@ -7,6 +7,7 @@
  * policy in force and hands each module the new one on reload.
  */
 #include <errno.h>
+#include <systemd/sd-daemon.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -150,9 +151,45 @@ static void reload_levels(struct reload_notes *rn, const struct policy *old,
 	}
 }
 
+static int reload_policy(struct daemon *d, enum daemon_reload_mode mode,
+			 void (*note)(void *ctx, const char *line), void *ctx,
+			 char *warning, size_t warnlen, char *err,
+			 size_t errlen);
+
+/* systemd's notification socket ($NOTIFY_SOCKET; nothing without it):
+ * READY=1 once the policy is applied and XDP attached, RELOADING=1 and
+ * READY=1 around a reload, STOPPING=1, WATCHDOG=1 from the loop. */
+static void notify(const char *state)
+{
+	int r = sd_notify(0, state);
+
+	if (r < 0)
+		log_debug("sd_notify %s: %s", state, strerror(-r));
+}
+
 int daemon_reload(struct daemon *d, enum daemon_reload_mode mode,
 		  void (*note)(void *ctx, const char *line), void *ctx,
 		  char *warning, size_t warnlen, char *err, size_t errlen)
+{
+	char st[64];
+	int r;
+
+	if (mode == RELOAD_DRY_RUN)
+		return reload_policy(d, mode, note, ctx, warning, warnlen, err,
+				     errlen);
+	snprintf(st, sizeof(st), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)(now_mono() / 1000));
+	notify(st);
+	r = reload_policy(d, mode, note, ctx, warning, warnlen, err, errlen);
+	notify(r ? "READY=1\nSTATUS=reload refused: the old policy stays" :
+		   "READY=1\nSTATUS=policy reloaded");
+	return r;
+}
+
+static int reload_policy(struct daemon *d, enum daemon_reload_mode mode,
+			 void (*note)(void *ctx, const char *line), void *ctx,
+			 char *warning, size_t warnlen, char *err,
+			 size_t errlen)
 {
 	struct policy *np = NULL, *old = d->policy;
 	struct policy_error perr;
@@ -331,6 +368,12 @@ static void on_housekeeping(struct watch *w, uint32_t events)
 	decide_housekeeping(d->dec, loop_now(d->loop));
 }
 
+static void on_watchdog(struct watch *w, uint32_t events)
+{
+	loop_timer_ack(w);
+	notify("WATCHDOG=1");
+}
+
 /* Entries the comparison of the pinned maps with the decisions reads per
  * step, and the pause between two: ~20 ms of the loop's time per step on
  * a small VM, 10M entries in about 5 s. */
@@ -503,8 +546,19 @@ static int setup_loop(struct daemon *d, char *err, size_t errlen)
 	    (r = loop_timer(d->loop, &d->deadlines, on_deadlines)) ||
 	    (r = loop_timer_in(&d->deadlines, DEADLINES_NS, DEADLINES_NS)) ||
 	    (r = loop_timer(d->loop, &d->state_timer, on_state_timer)) ||
-	    (r = loop_timer(d->loop, &d->recon, on_recon)))
+	    (r = loop_timer(d->loop, &d->recon, on_recon)) ||
+	    (r = loop_timer(d->loop, &d->watchdog, on_watchdog)))
 		goto fail;
+	{
+		/* WatchdogSec=: pinged from the loop at half the period, so
+		 * a loop that stops answering is restarted */
+		uint64_t usec = 0;
+
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec &&
+		    (r = loop_timer_in(&d->watchdog, usec * 500,
+				       usec * 500)))
+			goto fail;
+	}
 	return 0;
 fail:
 	snprintf(err, errlen, "setting up the event loop: %s", strerror(-r));
@@ -1085,6 +1139,14 @@ int main(int argc, char **argv)
 	log_info("ready: policy %s, %zu interface(s), control %s",
 		 d.policy_path, d.policy->ninterfaces,
 		 d.policy->agent.control_socket);
+	{
+		char st[160];
+
+		snprintf(st, sizeof(st), "READY=1\nSTATUS=enforcing %s on %zu "
+			 "interface(s)", d.policy_path,
+			 d.policy->ninterfaces);
+		notify(st);
+	}
 	d.running = true;
 	while (d.running) {
 		int n = loop_run_once(d.loop, -1);
@@ -1096,6 +1158,7 @@ int main(int argc, char **argv)
 		reap(&d);
 		after_wakeup(&d);
 	}
+	notify("STOPPING=1");
 	stop(&d);
 	return 0;
 }

@@ -539,6 +539,69 @@ Test(agent, operator_react_release_and_errors)
 		     3);
 }
 
+/* The notifications of systemd's Type=notify, read from a socket of the
+ * test's own as $NOTIFY_SOCKET: every message of the agent until one
+ * holding want arrives (or 3 s pass), appended to log. */
+static bool notified(int fd, const char *want, char *log, size_t len)
+{
+	for (int i = 0; i < 300; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char m[512];
+		ssize_t n;
+
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		n = recv(fd, m, sizeof(m) - 1, 0);
+		if (n <= 0)
+			continue;
+		m[n] = '\0';
+		snprintf(log + strlen(log), len - strlen(log), "[%s]", m);
+		if (strstr(m, want))
+			return true;
+	}
+	return false;
+}
+
+/* Type=notify: READY=1 once the program is on the interfaces and the
+ * control socket answers, WATCHDOG=1 from the loop at half the period,
+ * RELOADING=1 and READY=1 around a reload, STOPPING=1 at the end. */
+Test(agent, systemd_hears_ready_watchdog_reload_and_stopping)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char out[4096], log[8192] = "";
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.90s/notify.sock", dir);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	stop_agent(SIGTERM);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	start_agent();
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	cr_expect(notified(fd, "READY=1", log, sizeof(log)), "%s", log);
+	cr_expect(strstr(log, "STATUS=enforcing"), "%s", log);
+	cr_assert_eq(tn_run(&edge, out, sizeof(out), "ip link show a1"), 0);
+	cr_expect(strstr(out, "xdp"), "ready before XDP was attached: %s", out);
+	log[0] = '\0';
+	cr_expect(notified(fd, "WATCHDOG=1", log, sizeof(log)) &&
+			  notified(fd, "WATCHDOG=1", log, sizeof(log)),
+		  "no watchdog pings: %s", log);
+	log[0] = '\0';
+	kill(agent, SIGHUP);
+	cr_expect(notified(fd, "RELOADING=1", log, sizeof(log)), "%s", log);
+	cr_expect(strstr(log, "MONOTONIC_USEC="), "%s", log);
+	cr_expect(notified(fd, "READY=1", log, sizeof(log)), "%s", log);
+	log[0] = '\0';
+	kill(agent, SIGTERM);
+	cr_expect(notified(fd, "STOPPING=1", log, sizeof(log)), "%s", log);
+	waitpid(agent, NULL, 0);
+	agent = -1;
+	close(fd);
+	start_agent();
+}
+
 /* Decisions exported, all released, imported again: the same levels with
  * what time they had left, enforced; a dry run and a bad file change
  * nothing. */
