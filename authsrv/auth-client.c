@@ -108,6 +108,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	cmd = argv[1];
+	if (cmd[0] == '-') {
+		fprintf(stderr, "xcrs-auth-client: unrecognized option '%s' "
+				"(the command comes first)\nTry "
+				"'xcrs-auth-client --help'.\n",
+			cmd);
+		return 2;
+	}
 	optind = 2;
 	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -142,7 +149,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("xcrs-auth-client %s\n", XCRS_VERSION); return 0;
-		default: usage(stderr); return 2;
+		default:
+			fprintf(stderr, "Try 'xcrs-auth-client --help'.\n");
+			return 2;
 		}
 	}
 	if (ua_parse(uas, ua)) {
@@ -151,6 +160,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	{
+		static const char *const cmds[] = { "bootstrap", "ks-as",
+						    "assertion", "fetch-key",
+						    "verify", "jwks" };
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			known |= !strcmp(cmd, cmds[i]);
+		if (!known) {
+			fprintf(stderr, "xcrs-auth-client: unknown command "
+					"\"%s\"\nTry 'xcrs-auth-client "
+					"--help'.\n",
+				cmd);
+			return 2;
+		}
+	}
 	if (!strcmp(cmd, "verify")) {
 		struct as_keyset ks;
 		struct as_claims cl;
@@ -308,7 +333,9 @@ int main(int argc, char **argv)
 		fputs(j, stdout);
 		free(j);
 	} else {
-		usage(stderr);
+		fprintf(stderr, "xcrs-auth-client: unknown command \"%s\"\nTry "
+				"'xcrs-auth-client --help'.\n",
+			cmd);
 		rc = 2;
 		goto out;
 	}
