@@ -272,23 +272,29 @@ static int run(struct store *st, sqlite3_stmt *s, const char *what)
 	"id, k, opc, amf, sqn, methods, disabled, pw_salt, pw_iter, "          \
 	"pw_stored, pw_server, created"
 
-/* A sealed secret: nonce (12) || AES-256-GCM ciphertext (16) || tag (16),
- * bound to its subscriber and column by the additional data. */
-#define SEALED 44
+/* A sealed secret: nonce (12) || AES-256-GCM ciphertext (as long as the
+ * secret) || tag (16), bound to its owner (a subscriber, a B-TID, a
+ * challenge's nonce) and column by the additional data. */
+#define SEAL_OVER 28
+#define SEALED (16 + SEAL_OVER) /* of K, OPc */
 
 static int seal_aad(const char *id, const char *col, char *aad, size_t n)
 {
 	return snprintf(aad, n, "xcrs-authsrv|%s|%s", col, id);
 }
 
-static int gcm(const struct store *st, bool enc, const char *id,
-	       const char *col, const uint8_t *in, uint8_t *out)
+/* Seals n bytes at in into out (n + SEAL_OVER), or opens out of in (n +
+ * SEAL_OVER bytes) into out (n). */
+static int gcm_n(const struct store *st, bool enc, const char *id,
+		 const char *col, const uint8_t *in, size_t n, uint8_t *out)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	char aad[GBA_ID_MAX + 40];
+	char aad[512];
 	int alen = seal_aad(id, col, aad, sizeof(aad)), l, ok;
 	uint8_t *nonce = enc ? out : (uint8_t *)in;
 
+	if (alen >= (int)sizeof(aad))
+		alen = (int)sizeof(aad) - 1;
 	if (!c)
 		return -ENOMEM;
 	if (enc && RAND_bytes(out, 12) != 1) {
@@ -299,19 +305,64 @@ static int gcm(const struct store *st, bool enc, const char *id,
 			       enc) == 1 &&
 	     EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad, alen) == 1;
 	if (ok && enc)
-		ok = EVP_CipherUpdate(c, out + 12, &l, in, 16) == 1 &&
-		     EVP_CipherFinal_ex(c, out + 28, &l) == 1 &&
+		ok = EVP_CipherUpdate(c, out + 12, &l, in, (int)n) == 1 &&
+		     EVP_CipherFinal_ex(c, out + 12 + n, &l) == 1 &&
 		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16,
-					 out + 28) == 1;
+					 out + 12 + n) == 1;
 	else if (ok)
-		ok = EVP_CipherUpdate(c, out, &l, in + 12, 16) == 1 &&
+		ok = EVP_CipherUpdate(c, out, &l, in + 12, (int)n) == 1 &&
 		     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16,
-					 (void *)(in + 28)) == 1 &&
-		     EVP_CipherFinal_ex(c, out + 16, &l) == 1;
+					 (void *)(in + 12 + n)) == 1 &&
+		     EVP_CipherFinal_ex(c, out + n, &l) == 1;
 	EVP_CIPHER_CTX_free(c);
 	if (!ok && !enc)
-		OPENSSL_cleanse(out, 16);
+		OPENSSL_cleanse(out, n);
 	return ok ? 0 : -EBADMSG;
+}
+
+static int gcm(const struct store *st, bool enc, const char *id,
+	       const char *col, const uint8_t *in, uint8_t *out)
+{
+	return gcm_n(st, enc, id, col, in, 16, out);
+}
+
+/* Binds secret in (n bytes) of owner id to parameter idx: sealed into buf
+ * (n + SEAL_OVER) under the key_encryption_key, plain without one. */
+static int bind_secret(const struct store *st, sqlite3_stmt *s, int idx,
+		       const char *id, const char *col, const uint8_t *in,
+		       size_t n, uint8_t *buf)
+{
+	if (!st->has_kek)
+		return sqlite3_bind_blob(s, idx, in, (int)n, SQLITE_STATIC) ==
+				       SQLITE_OK ?
+			       0 :
+			       -EIO;
+	if (gcm_n(st, true, id, col, in, n, buf))
+		return -EIO;
+	return sqlite3_bind_blob(s, idx, buf, (int)(n + SEAL_OVER),
+				 SQLITE_TRANSIENT) == SQLITE_OK ?
+		       0 :
+		       -EIO;
+}
+
+/* A secret column (n bytes) of owner id into out: plain, or sealed.
+ * -EKEYREJECTED: sealed and no key, or not under this key. */
+static int secret_n(const struct store *st, sqlite3_stmt *s, int col,
+		    const char *id, const char *name, uint8_t *out, size_t n)
+{
+	const void *b = sqlite3_column_blob(s, col);
+	int len = sqlite3_column_bytes(s, col);
+
+	if (b && (size_t)len == n) {
+		memcpy(out, b, n);
+		return 0;
+	}
+	if (!b || (size_t)len != n + SEAL_OVER || !st->has_kek ||
+	    gcm_n(st, false, id, name, b, n, out)) {
+		memset(out, 0, n);
+		return -EKEYREJECTED;
+	}
+	return 0;
 }
 
 void store_set_kek(struct store *st, const uint8_t kek[32])
@@ -320,25 +371,12 @@ void store_set_kek(struct store *st, const uint8_t kek[32])
 	st->has_kek = true;
 }
 
-/* A column of K or OPc into out[16]: plain (16 bytes, a database from
- * before sealing) or sealed. -EKEYREJECTED: sealed and no key, or not
- * sealed under this key. */
+/* A column of K or OPc into out[16] (plain in a database from before
+ * sealing, or sealed). */
 static int secret(const struct store *st, sqlite3_stmt *s, int col,
 		  const char *id, const char *name, uint8_t out[16])
 {
-	const void *b = sqlite3_column_blob(s, col);
-	int n = sqlite3_column_bytes(s, col);
-
-	if (b && n == 16) {
-		memcpy(out, b, 16);
-		return 0;
-	}
-	if (!b || n != SEALED || !st->has_kek ||
-	    gcm(st, false, id, name, b, out)) {
-		memset(out, 0, 16);
-		return -EKEYREJECTED;
-	}
-	return 0;
+	return secret_n(st, s, col, id, name, out, 16);
 }
 
 static int sub_row(struct store *st, sqlite3_stmt *s, struct sub_rec *r)
@@ -637,16 +675,25 @@ int store_sess_put(struct store *st, const struct sess_rec *r)
 				   "method, created, expires) VALUES "
 				   "(?,?,?,?,?,?,?)");
 
+	uint8_t sealed[GBA_KS + SEAL_OVER];
+	int rc;
+
 	if (!s)
 		return -EIO;
 	sqlite3_bind_text(s, 1, r->btid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, r->ks, GBA_KS, SQLITE_STATIC);
+	if (bind_secret(st, s, 3, r->btid, "ks", r->ks, GBA_KS, sealed)) {
+		sqlite3_finalize(s);
+		snprintf(st->err, sizeof(st->err), "sealing Ks");
+		return -EIO;
+	}
 	sqlite3_bind_blob(s, 4, r->rand, 16, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, r->method, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, r->created);
 	sqlite3_bind_int64(s, 7, r->expires);
-	return run(st, s, "store session");
+	rc = run(st, s, "store session");
+	OPENSSL_cleanse(sealed, sizeof(sealed));
+	return rc;
 }
 
 int store_sess_get(struct store *st, const char *btid, int64_t now,
@@ -666,7 +713,8 @@ int store_sess_get(struct store *st, const char *btid, int64_t now,
 	if (rc == SQLITE_ROW) {
 		text(s, 0, r->btid, sizeof(r->btid));
 		text(s, 1, r->id, sizeof(r->id));
-		blob(s, 2, r->ks, GBA_KS);
+		if (secret_n(st, s, 2, r->btid, "ks", r->ks, GBA_KS))
+			rc = SQLITE_NOTADB; /* below: a key we cannot open */
 		blob(s, 3, r->rand, 16);
 		text(s, 4, r->method, sizeof(r->method));
 		r->created = sqlite3_column_int64(s, 5);
@@ -677,6 +725,14 @@ int store_sess_get(struct store *st, const char *btid, int64_t now,
 		return 0;
 	if (rc == SQLITE_DONE)
 		return -ENOENT;
+	if (rc == SQLITE_NOTADB) {
+		OPENSSL_cleanse(r->ks, sizeof(r->ks));
+		snprintf(st->err, sizeof(st->err), "session %s: Ks %s", btid,
+			 st->has_kek ? "not sealed under this "
+				       "key_encryption_key" :
+				       "sealed: key_encryption_key needed");
+		return -EKEYREJECTED;
+	}
 	return fail(st, "get session");
 }
 
@@ -764,19 +820,31 @@ int store_chal_put(struct store *st, const struct chal_rec *c)
 				   "server_first, expires) VALUES "
 				   "(?,?,?,?,?,?,?,?,?,?)");
 
+	uint8_t sx[8 + SEAL_OVER], sc[16 + SEAL_OVER], si[16 + SEAL_OVER];
+	int rc;
+
 	if (!s)
 		return -EIO;
 	sqlite3_bind_text(s, 1, c->nonce, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, c->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 4, c->rand, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 5, c->xres, 8, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 6, c->ck, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 7, c->ik, 16, SQLITE_STATIC);
+	/* the vector's secrets sealed like K (bound to the nonce) */
+	if (bind_secret(st, s, 5, c->nonce, "xres", c->xres, 8, sx) ||
+	    bind_secret(st, s, 6, c->nonce, "ck", c->ck, 16, sc) ||
+	    bind_secret(st, s, 7, c->nonce, "ik", c->ik, 16, si)) {
+		sqlite3_finalize(s);
+		snprintf(st->err, sizeof(st->err), "sealing a challenge");
+		return -EIO;
+	}
 	sqlite3_bind_text(s, 8, c->client_first, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 9, c->server_first, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 10, c->expires);
-	return run(st, s, "store challenge");
+	rc = run(st, s, "store challenge");
+	OPENSSL_cleanse(sx, sizeof(sx));
+	OPENSSL_cleanse(sc, sizeof(sc));
+	OPENSSL_cleanse(si, sizeof(si));
+	return rc;
 }
 
 int store_chal_pending(struct store *st, const char *id, const char *kind,
@@ -819,9 +887,13 @@ int store_chal_take(struct store *st, const char *nonce, int64_t now,
 		text(s, 1, c->id, sizeof(c->id));
 		text(s, 2, c->kind, sizeof(c->kind));
 		blob(s, 3, c->rand, 16);
-		blob(s, 4, c->xres, 8);
-		blob(s, 5, c->ck, 16);
-		blob(s, 6, c->ik, 16);
+		/* a vector that does not open is a challenge that fails:
+		 * its secrets zero (no RES matches a zero XRES by chance
+		 * that the decoy path does not already give) */
+		if (secret_n(st, s, 4, c->nonce, "xres", c->xres, 8) |
+		    secret_n(st, s, 5, c->nonce, "ck", c->ck, 16) |
+		    secret_n(st, s, 6, c->nonce, "ik", c->ik, 16))
+			snprintf(c->kind, sizeof(c->kind), "unsealable");
 		text(s, 7, c->client_first, sizeof(c->client_first));
 		text(s, 8, c->server_first, sizeof(c->server_first));
 		c->expires = sqlite3_column_int64(s, 9);

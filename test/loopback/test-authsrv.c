@@ -949,6 +949,29 @@ static int db_len_k(const char *id)
 	return n;
 }
 
+/* The length of one blob column of one row, and whether it holds want
+ * (n bytes): -1 without the row. */
+static int db_blob(const char *sql, const char *arg, const void *want,
+		   size_t n, bool *same)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int len = -1;
+
+	cr_assert_eq(sqlite3_open(ae_path(&env, "authsrv.db"), &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	*same = false;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		len = sqlite3_column_bytes(s, 0);
+		*same = want && (size_t)len == n &&
+			!memcmp(sqlite3_column_blob(s, 0), want, n);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return len;
+}
+
 /* K and OPc at rest: sealed under a key-encryption key from a file only
  * its owner reads; rows from before stay usable and `seal` seals them; a
  * sealed row is refused, never misread, without the key. */
@@ -985,6 +1008,43 @@ Test(authsrv, subscriber_keys_sealed_at_rest)
 	cr_expect_eq(db_len_k("user1@home.example"), 44, "seal left K in clear");
 	cr_expect_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
 	ac_close(&t);
+	/* the session's Ks sealed too (32 + 28 bytes, not the terminal's
+	 * Ks), and usable: the AS gets its key */
+	{
+		bool same;
+		struct ac_conn as;
+		struct ac_as_key k;
+		uint8_t mine[GBA_KEY];
+
+		cr_expect_eq(db_blob("SELECT ks FROM sessions WHERE btid = ?",
+				     s.btid, s.ks, GBA_KS, &same),
+			     GBA_KS + 28, "Ks stored in clear");
+		cr_expect_not(same);
+		conn(&as, 0, "crs");
+		cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+					  GBA_UA_XCRS_REPORT, &k),
+			     0, "%s", as.err);
+		ac_ks_as(&s, "crs.home.example", GBA_UA_XCRS_REPORT, mine);
+		cr_expect_eq(memcmp(mine, k.ks_as, GBA_KEY), 0);
+		ac_close(&as);
+		/* a pending challenge's XRES, CK and IK as well */
+		cr_assert_eq(tn_run(NULL, out, sizeof(out),
+				    "curl -s -o /dev/null --cacert %s -H "
+				    "'Authorization: Digest username=\"user1@"
+				    "home.example\", realm=\"home.example\", "
+				    "nonce=\"\", uri=\"/\", response=\"\"' "
+				    "https://%s/",
+				    env.ca, env.addr[0]),
+			     0, "%s", out);
+		cr_expect_eq(db_blob("SELECT xres FROM challenges WHERE id = ? "
+				     "AND kind = 'aka'",
+				     "user1@home.example", NULL, 0, &same),
+			     8 + 28, "XRES stored in clear");
+		cr_expect_eq(db_blob("SELECT ck FROM challenges WHERE id = ? "
+				     "AND kind = 'aka'",
+				     "user1@home.example", NULL, 0, &same),
+			     16 + 28, "CK stored in clear");
+	}
 	/* without the key: refused and said so */
 	snprintf(cmd, sizeof(cmd), "%s -d %s show user1@home.example",
 		 ae_bin("xcrs-authsrv-admin"), ae_path(&env, "authsrv.db"));
