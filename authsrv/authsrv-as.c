@@ -256,6 +256,8 @@ void on_keys(struct evhttp_request *req, void *arg)
 		 via_peer ? via_peer : "");
 	reply_json(req, 200, "OK", o);
 out:
+	OPENSSL_cleanse(&sess, sizeof(sess));
+	OPENSSL_cleanse(key, sizeof(key));
 	json_object_put(in);
 }
 

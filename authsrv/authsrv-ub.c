@@ -379,6 +379,7 @@ static void aka_bootstrap(struct evhttp_request *req, struct srv *s,
 	if (f->xml) {
 		reply_bootstrapping_info(req, &sess, &d, c.xres, cnonce, nc);
 		OPENSSL_cleanse(&c, sizeof(c));
+		OPENSSL_cleanse(&sess, sizeof(sess));
 		return;
 	}
 	/* Authentication-Info lets the terminal check the server knew XRES. */
@@ -393,6 +394,7 @@ static void aka_bootstrap(struct evhttp_request *req, struct srv *s,
 	}
 	OPENSSL_cleanse(&c, sizeof(c));
 	reply_session(req, &sess, NULL);
+	OPENSSL_cleanse(&sess, sizeof(sess));
 }
 
 void on_bootstrap(struct evhttp_request *req, void *arg)
@@ -515,12 +517,14 @@ void on_password(struct evhttp_request *req, void *arg)
 		o = json_object_new_object();
 		json_object_object_add(o, "message", json_object_new_string(out));
 		reply_session(req, &sess, o);
+		OPENSSL_cleanse(&sess, sizeof(sess));
 	} else {
 		reply_err(req, 400, "Bad Request",
 			  "expected a SCRAM client-first or client-final message");
 	}
 out:
 	OPENSSL_cleanse(&sub, sizeof(sub));
+	OPENSSL_cleanse(&c, sizeof(c));
 	json_object_put(in);
 }
 
@@ -594,6 +598,10 @@ void on_certificate(struct evhttp_request *req, void *arg)
 	json_object_object_add(o, "x25519", json_object_new_string(pub64));
 	reply_session(req, &sess, o);
 out:
+	OPENSSL_cleanse(&sess, sizeof(sess));
+	OPENSSL_cleanse(&sub, sizeof(sub));
+	OPENSSL_cleanse(ks, sizeof(ks));
+	OPENSSL_cleanse(peer, sizeof(peer));
 	EVP_PKEY_free(eph);
 	json_object_put(in);
 }

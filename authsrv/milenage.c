@@ -29,11 +29,13 @@ int mil_opc(const uint8_t k[MIL_K], const uint8_t op[16], uint8_t opc[16])
 {
 	uint8_t e[16];
 
-	if (aes(k, op, e))
-		return -EIO;
-	for (int i = 0; i < 16; i++)
-		opc[i] = e[i] ^ op[i];
-	return 0;
+	int r = aes(k, op, e);
+
+	if (!r)
+		for (int i = 0; i < 16; i++)
+			opc[i] = e[i] ^ op[i];
+	OPENSSL_cleanse(e, sizeof(e));
+	return r;
 }
 
 /* TEMP = E_K(RAND xor OPc) */
@@ -41,10 +43,13 @@ static int temp_of(const uint8_t opc[16], const uint8_t k[16],
 		   const uint8_t rand[16], uint8_t temp[16])
 {
 	uint8_t x[16];
+	int r;
 
 	for (int i = 0; i < 16; i++)
 		x[i] = rand[i] ^ opc[i];
-	return aes(k, x, temp);
+	r = aes(k, x, temp);
+	OPENSSL_cleanse(x, sizeof(x));
+	return r;
 }
 
 /* OUT = E_K(rot(in xor OPc, r bytes) xor c) xor OPc, where c has its last
@@ -53,15 +58,18 @@ static int out_n(const uint8_t opc[16], const uint8_t k[16],
 		 const uint8_t in[16], int r, uint8_t c_last, uint8_t out[16])
 {
 	uint8_t x[16], y[16];
+	int rc;
 
 	for (int i = 0; i < 16; i++)
 		x[(i + 16 - r) % 16] = in[i] ^ opc[i];
 	x[15] ^= c_last;
-	if (aes(k, x, y))
-		return -EIO;
-	for (int i = 0; i < 16; i++)
-		out[i] = y[i] ^ opc[i];
-	return 0;
+	rc = aes(k, x, y);
+	if (!rc)
+		for (int i = 0; i < 16; i++)
+			out[i] = y[i] ^ opc[i];
+	OPENSSL_cleanse(x, sizeof(x));
+	OPENSSL_cleanse(y, sizeof(y));
+	return rc;
 }
 
 int mil_f1(const uint8_t opc[16], const uint8_t k[MIL_K],
@@ -81,15 +89,19 @@ int mil_f1(const uint8_t opc[16], const uint8_t k[MIL_K],
 		x[(i + 8) % 16] = in1[i] ^ opc[i];
 	for (int i = 0; i < 16; i++)
 		x[i] ^= temp[i];
-	if (aes(k, x, out1))
+	OPENSSL_cleanse(temp, sizeof(temp));
+	if (aes(k, x, out1)) {
+		OPENSSL_cleanse(x, sizeof(x));
 		return -EIO;
+	}
 	for (int i = 0; i < 16; i++)
 		out1[i] ^= opc[i];
 	if (mac_a)
 		memcpy(mac_a, out1, 8);
 	if (mac_s)
 		memcpy(mac_s, out1 + 8, 8);
-	OPENSSL_cleanse(temp, sizeof(temp));
+	OPENSSL_cleanse(x, sizeof(x));
+	OPENSSL_cleanse(out1, sizeof(out1));
 	return 0;
 }
 
@@ -158,11 +170,14 @@ int mil_vector(const uint8_t k[MIL_K], const uint8_t opc[16], uint64_t sqn,
 	mil_sqn_put(sqn, s);
 	memcpy(v->rand, rand, MIL_RAND);
 	if (mil_f1(opc, k, rand, s, amf, v->autn + 8, NULL) ||
-	    mil_f2345(opc, k, rand, v->xres, v->ck, v->ik, ak, NULL))
+	    mil_f2345(opc, k, rand, v->xres, v->ck, v->ik, ak, NULL)) {
+		OPENSSL_cleanse(v, sizeof(*v));
 		return -EIO;
+	}
 	for (int i = 0; i < 6; i++)
 		v->autn[i] = s[i] ^ ak[i];
 	memcpy(v->autn + 6, amf, 2);
+	OPENSSL_cleanse(ak, sizeof(ak));
 	return 0;
 }
 
@@ -175,31 +190,44 @@ int mil_check_autn(const uint8_t k[MIL_K], const uint8_t opc[16],
 	static const uint8_t amf0[2] = { 0, 0 };
 	uint64_t sqn;
 
-	if (mil_f2345(opc, k, rand, r, c, i_, ak, ak_s))
-		return -EIO;
+	int rc = MIL_OK;
+
+	if (mil_f2345(opc, k, rand, r, c, i_, ak, ak_s)) {
+		rc = -EIO;
+		goto out;
+	}
 	for (int i = 0; i < 6; i++)
 		s[i] = autn[i] ^ ak[i];
-	if (mil_f1(opc, k, rand, s, autn + 6, mac, NULL))
-		return -EIO;
-	if (CRYPTO_memcmp(mac, autn + 8, 8) != 0)
-		return MIL_MAC_FAIL;
+	if (mil_f1(opc, k, rand, s, autn + 6, mac, NULL)) {
+		rc = -EIO;
+		goto out;
+	}
+	if (CRYPTO_memcmp(mac, autn + 8, 8) != 0) {
+		rc = MIL_MAC_FAIL;
+		goto out;
+	}
 	sqn = mil_sqn_get(s);
 	if (sqn <= *sqn_ms || sqn - *sqn_ms > MIL_SQN_DELTA) {
 		/* AUTS = (SQN_MS xor AK*) || MAC-S(SQN_MS, AMF = 0) */
 		mil_sqn_put(*sqn_ms, s);
+		rc = MIL_SYNC_FAIL;
 		if (mil_f1(opc, k, rand, s, amf0, NULL, auts + 6))
-			return -EIO;
-		for (int i = 0; i < 6; i++)
+			rc = -EIO;
+		for (int i = 0; rc == MIL_SYNC_FAIL && i < 6; i++)
 			auts[i] = s[i] ^ ak_s[i];
-		return MIL_SYNC_FAIL;
+		goto out;
 	}
 	*sqn_ms = sqn;
 	memcpy(res, r, 8);
 	memcpy(ck, c, 16);
 	memcpy(ik, i_, 16);
+out:
+	OPENSSL_cleanse(r, sizeof(r));
 	OPENSSL_cleanse(c, sizeof(c));
 	OPENSSL_cleanse(i_, sizeof(i_));
-	return MIL_OK;
+	OPENSSL_cleanse(ak, sizeof(ak));
+	OPENSSL_cleanse(ak_s, sizeof(ak_s));
+	return rc;
 }
 
 int mil_auts_sqn(const uint8_t k[MIL_K], const uint8_t opc[16],
