@@ -26,6 +26,9 @@ static void usage(FILE *f)
 "  bootstrap --server H:P --ca FILE --session OUT\n"
 "            (--usim FILE | --user ID --password-stdin | --cert F --key F --user ID)\n"
 "  ks-as --session FILE --as FQDN [--ua report|assert|tls13|HEX10]\n"
+"  reauth --server H:P --ca FILE --session FILE\n"
+"            (a new session from the live one, no new AKA vector; FILE\n"
+"            is rewritten)\n"
 "  assertion --server H:P --ca FILE --session FILE --audience FQDN\n"
 "application-server side:\n"
 "  fetch-key --server H:P --ca FILE --cert F --key F --btid BTID --as FQDN\n"
@@ -163,7 +166,7 @@ int main(int argc, char **argv)
 	{
 		static const char *const cmds[] = { "bootstrap", "ks-as",
 						    "assertion", "fetch-key",
-						    "verify", "jwks" };
+						    "verify", "jwks", "reauth" };
 		bool known = false;
 
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
@@ -289,6 +292,26 @@ int main(int argc, char **argv)
 		}
 		printf("btid=%s method=%s expires=%lld\n", s.btid, s.method,
 		       (long long)s.expires);
+	} else if (!strcmp(cmd, "reauth") && session) {
+		if (ac_session_load(session, &s, err, sizeof(err))) {
+			fprintf(stderr, "xcrs-auth-client: %s\n", err);
+			rc = 1;
+			goto out;
+		}
+		rc = ac_reauth(&c, &s);
+		if (rc) {
+			fprintf(stderr, "xcrs-auth-client: reauth: %s\n", c.err);
+			rc = exit_of(rc);
+			goto out;
+		}
+		if (ac_session_save(session, &s, err, sizeof(err))) {
+			fprintf(stderr, "xcrs-auth-client: %s\n", err);
+			rc = 1;
+			goto out;
+		}
+		printf("btid=%s method=%s expires=%lld counter=%llu\n", s.btid,
+		       s.method, (long long)s.expires,
+		       (unsigned long long)s.counter);
 	} else if (!strcmp(cmd, "assertion") && session && aud) {
 		char *tok = NULL;
 		int64_t exp = 0;

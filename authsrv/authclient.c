@@ -268,6 +268,7 @@ static int session_from(struct ac_conn *c, json_object *o, const char *id,
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->method, sizeof(s->method), "%s", m ? m : "");
 	s->expires = jint(o, "expires");
+	s->counter = 0; /* a new session: no re-authentication yet */
 	return 0;
 }
 
@@ -455,6 +456,125 @@ int ac_bootstrap_password(struct ac_conn *c, const char *user,
 		rc = scram_session_key(ck, cf, sf, cfin, out->ks);
 out:
 	OPENSSL_cleanse(ck, sizeof(ck));
+	json_object_put(o);
+	free(r.body);
+	return rc;
+}
+
+/* ---- re-authentication ---- */
+
+static int reauth_key_c(const struct ac_session *s, uint8_t out[32])
+{
+	const struct gba_param p[3] = {
+		{ "xcrs-reauth", 11 },
+		{ s->rand, 16 },
+		{ s->id, strlen(s->id) },
+	};
+
+	return gba_kdf(s->ks, GBA_KS, 0x7e, p, 3, out);
+}
+
+static int reauth_mac_c(const uint8_t kre[32], const char *who,
+			const uint8_t ns[16], const uint8_t nc[16], uint64_t n,
+			const char *btid, uint8_t out[32])
+{
+	uint8_t m[6 + 16 + 16 + 8 + GBA_BTID_MAX];
+	size_t wl = strlen(who), bl = strlen(btid), o;
+
+	if (wl > 6 || bl >= GBA_BTID_MAX)
+		return -EINVAL;
+	memcpy(m, who, wl);
+	o = wl;
+	memcpy(m + o, ns, 16);
+	o += 16;
+	memcpy(m + o, nc, 16);
+	o += 16;
+	for (int i = 7; i >= 0; i--)
+		m[o++] = (uint8_t)(n >> (8 * i));
+	memcpy(m + o, btid, bl);
+	return gba_hmac(kre, 32, m, o + bl, out);
+}
+
+int ac_reauth(struct ac_conn *c, struct ac_session *s)
+{
+	struct reply r = { 0 };
+	json_object *o = NULL, *b = json_object_new_object(), *v;
+	struct ac_session ns_ = *s;
+	uint8_t ns[18], nc[16], kre[32], mac[32], want[32], ks[32], nb[8];
+	char nc64[32], hex[65];
+	const char *nonce, *rsp;
+	uint64_t n;
+	int rc;
+
+	json_object_object_add(b, "btid", json_object_new_string(s->btid));
+	rc = post_json(c, "/v1/reauth", b, &r, &o);
+	if (rc)
+		goto out;
+	nonce = jstr(o, "nonce");
+	if (!nonce || b64_decode(nonce, strlen(nonce), ns, sizeof(ns), 0) != 16) {
+		rc = cerr(c, -EBADMSG, "server: no re-authentication nonce");
+		goto out;
+	}
+	/* the counter only grows: past ours and the server's */
+	n = s->counter;
+	if (json_object_object_get_ex(o, "counter", &v) &&
+	    (uint64_t)json_object_get_int64(v) > n)
+		n = (uint64_t)json_object_get_int64(v);
+	n++;
+	if (getrandom(nc, 16, 0) != 16 || reauth_key_c(s, kre) ||
+	    reauth_mac_c(kre, "client", ns, nc, n, s->btid, mac)) {
+		rc = cerr(c, -EIO, "random or KDF");
+		goto out;
+	}
+	b64_encode(nc, 16, nc64, 0);
+	hex_encode(mac, 32, hex);
+	b = json_object_new_object();
+	json_object_object_add(b, "btid", json_object_new_string(s->btid));
+	json_object_object_add(b, "nonce", json_object_new_string(nonce));
+	json_object_object_add(b, "cnonce", json_object_new_string(nc64));
+	json_object_object_add(b, "counter", json_object_new_int64((int64_t)n));
+	json_object_object_add(b, "mac", json_object_new_string(hex));
+	json_object_put(o);
+	o = NULL;
+	free(r.body);
+	r.body = NULL;
+	rc = post_json(c, "/v1/reauth", b, &r, &o);
+	if (rc)
+		goto out;
+	rc = session_from(c, o, s->id, &ns_);
+	if (rc)
+		goto out;
+	rsp = jstr(o, "rspauth");
+	if (!rsp || strlen(rsp) != 64 || hex_decode(rsp, 64, mac, 32) ||
+	    reauth_mac_c(kre, "server", ns, nc, n, ns_.btid, want) ||
+	    CRYPTO_memcmp(mac, want, 32)) {
+		rc = cerr(c, -EACCES, "server: its proof (rspauth) is wrong: "
+				      "it does not hold this session's Ks");
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		nb[i] = (uint8_t)(n >> (8 * (7 - i)));
+	{
+		const struct gba_param p[4] = {
+			{ "xcrs-reauth-ks", 14 },
+			{ ns, 16 },
+			{ nc, 16 },
+			{ nb, 8 },
+		};
+
+		if (gba_kdf(s->ks, GBA_KS, 0x7d, p, 4, ks)) {
+			rc = cerr(c, -EIO, "KDF");
+			goto out;
+		}
+	}
+	memcpy(ns_.ks, ks, GBA_KS);
+	ns_.counter = n;
+	OPENSSL_cleanse(s, sizeof(*s));
+	*s = ns_;
+out:
+	OPENSSL_cleanse(&ns_, sizeof(ns_));
+	OPENSSL_cleanse(kre, sizeof(kre));
+	OPENSSL_cleanse(ks, sizeof(ks));
 	json_object_put(o);
 	free(r.body);
 	return rc;
@@ -655,6 +775,8 @@ int ac_session_save(const char *path, const struct ac_session *s, char *err,
 	json_object_object_add(o, "ks", json_object_new_string(ks));
 	json_object_object_add(o, "method", json_object_new_string(s->method));
 	json_object_object_add(o, "expires", json_object_new_int64(s->expires));
+	json_object_object_add(o, "counter",
+			       json_object_new_int64((int64_t)s->counter));
 	rc = write_atomic(path, json_object_to_json_string_ext(
 					o, JSON_C_TO_STRING_PRETTY),
 			  err, errlen);
@@ -686,6 +808,7 @@ int ac_session_load(const char *path, struct ac_session *s, char *err,
 	strcpy(s->id, id);
 	snprintf(s->method, sizeof(s->method), "%s", m ? m : "");
 	s->expires = jint(o, "expires");
+	s->counter = (uint64_t)jint(o, "counter");
 	rc = 0;
 out:
 	json_object_put(o);

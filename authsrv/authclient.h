@@ -47,6 +47,7 @@ struct ac_session {
 	uint8_t rand[16];
 	char method[16];
 	int64_t expires;
+	uint64_t counter; /* re-authentication: the last counter used */
 };
 
 /* The USIM's part: K, OPc and the highest SQN accepted. */
@@ -66,6 +67,12 @@ int ac_bootstrap_password(struct ac_conn *c, const char *user,
  * the identity it names. */
 int ac_bootstrap_certificate(struct ac_conn *c, const char *id,
 			     struct ac_session *out);
+
+/* Re-authentication (xcrs's X.1124 8.3, authsrv/README.md): a new
+ * session (B-TID, Ks) from the live one s, without a new AKA vector; s is
+ * replaced (its old Ks zeroed) once the server's answer proves it holds
+ * Ks. 0, or -errno with c->err (-EACCES refused: bootstrap again). */
+int ac_reauth(struct ac_conn *c, struct ac_session *s);
 
 /* Ks_AS for an application server and protocol (gba_ks_as). */
 int ac_ks_as(const struct ac_session *s, const char *as_fqdn,

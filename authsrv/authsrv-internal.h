@@ -104,6 +104,9 @@ void on_bootstrap(struct evhttp_request *req, void *arg);
 /* TS 24.109's form of it: GET / with qop=auth-int, the XML
  * BootstrappingInfo in the 200. */
 void on_bootstrap_3gpp(struct evhttp_request *req, void *arg);
+/* POST /v1/reauth: a new session from a live one, without a new AKA
+ * vector (xcrs's design of X.1124 8.3; authsrv/README.md). */
+void on_reauth(struct evhttp_request *req, void *arg);
 void on_password(struct evhttp_request *req, void *arg);
 void on_certificate(struct evhttp_request *req, void *arg);
 void on_keys(struct evhttp_request *req, void *arg);

@@ -605,3 +605,259 @@ out:
 	EVP_PKEY_free(eph);
 	json_object_put(in);
 }
+
+/* ---- re-authentication (X.1124 8.3, as xcrs designs it) ---- */
+
+/* The Recommendation's text of 8.3 is not public: this is xcrs's own
+ * design, an extension of the GBA session (authsrv/README.md, "Re-
+ * authentication"). FC values 0x7e and 0x7d are xcrs's, not 3GPP's. */
+#define REAUTH_FC_KEY 0x7e /* K_re = KDF(Ks, 0x7e, "xcrs-reauth", RAND, IMPI) */
+#define REAUTH_FC_KS  0x7d /* Ks' = KDF(Ks, 0x7d, "xcrs-reauth-ks", Ns, Nc, n) */
+
+static int reauth_key(const struct sess_rec *r, uint8_t out[32])
+{
+	const struct gba_param p[3] = {
+		{ "xcrs-reauth", 11 },
+		{ r->rand, 16 },
+		{ r->id, strlen(r->id) },
+	};
+
+	return gba_kdf(r->ks, GBA_KS, REAUTH_FC_KEY, p, 3, out);
+}
+
+/* HMAC(K_re, who || Ns || Nc || n (8 octets) || B-TID): the terminal's
+ * proof (who "client", the B-TID it holds) and the server's (who "server",
+ * the new B-TID). */
+static int reauth_mac(const uint8_t kre[32], const char *who,
+		      const uint8_t ns[16], const uint8_t nc[16], uint64_t n,
+		      const char *btid, uint8_t out[32])
+{
+	uint8_t m[6 + 16 + 16 + 8 + GBA_BTID_MAX];
+	size_t wl = strlen(who), bl = strlen(btid), o = 0;
+
+	if (wl > 6 || bl >= GBA_BTID_MAX)
+		return -EINVAL;
+	memcpy(m, who, wl);
+	o = wl;
+	memcpy(m + o, ns, 16);
+	o += 16;
+	memcpy(m + o, nc, 16);
+	o += 16;
+	for (int i = 7; i >= 0; i--)
+		m[o++] = (uint8_t)(n >> (8 * i));
+	memcpy(m + o, btid, bl);
+	o += bl;
+	return gba_hmac(kre, 32, m, o, out);
+}
+
+/* Whether session r may be re-authenticated now; if not, the answer is
+ * sent. */
+static bool reauth_allowed(struct srv *s, struct evhttp_request *req,
+			   const struct sess_rec *r, int64_t now)
+{
+	int64_t root = r->root ? r->root : r->created;
+
+	if (!s->cfg->reauth_max_chain) {
+		reply_err(req, 403, "Forbidden", "re-authentication is off "
+			  "(reauth_max_chain: 0): bootstrap again");
+		return false;
+	}
+	if (r->chain >= s->cfg->reauth_max_chain) {
+		reply_err(req, 403, "Forbidden", "%s: %u re-authentications "
+			  "since the last bootstrap, the most allowed: "
+			  "bootstrap again", r->btid, r->chain);
+		return false;
+	}
+	if (now >= root + (int64_t)(s->cfg->reauth_lifetime_ns /
+				   1000000000ull)) {
+		reply_err(req, 403, "Forbidden", "%s: the last bootstrap is "
+			  "older than reauth_lifetime: bootstrap again",
+			  r->btid);
+		return false;
+	}
+	return true;
+}
+
+void on_reauth(struct evhttp_request *req, void *arg)
+{
+	struct srv *s = arg;
+	json_object *in = body_json(req), *o, *v;
+	const char *btid, *nonce, *cnonce, *mac_hex;
+	struct sess_rec r = { 0 }, nr = { 0 };
+	struct chal_rec c = { 0 };
+	uint8_t ns[18], nc[18], mac[32], want[32], kre[32], ks[32], rand[16];
+	char hex[65];
+	int64_t now = now_s(), root;
+	uint64_t n;
+	int rc;
+
+	if (!in)
+		return;
+	btid = member(in, "btid", GBA_BTID_MAX - 1);
+	nonce = member(in, "nonce", 64);
+	if (!btid) {
+		reply_err(req, 400, "Bad Request", "expected {\"btid\"} or "
+			  "{\"btid\", \"nonce\", \"cnonce\", \"counter\", "
+			  "\"mac\"}");
+		goto out;
+	}
+	rc = store_sess_get(s->st, btid, now, &r);
+	if (rc == -EBUSY) {
+		reply_busy(req);
+		goto out;
+	}
+	if (rc) {
+		reply_err(req, 404, "Not Found", "%s: no such session "
+			  "(expired, revoked, unknown or its subscriber "
+			  "disabled)", btid);
+		goto out;
+	}
+	if (!nonce) {
+		/* 1: a single-use nonce bound to the B-TID */
+		if (!src_allow(s, peer_host(req))) {
+			too_many(req, "too many first requests from %s; try "
+				 "again", peer_host(req));
+			goto out;
+		}
+		if (!reauth_allowed(s, req, &r, now))
+			goto out;
+		rc = store_chal_pending(s->st, r.id, "reauth", now);
+		if (rc >= CHAL_PENDING_MAX) {
+			too_many(req, "%s: too many re-authentications "
+				 "unanswered", r.id);
+			goto out;
+		}
+		if (getrandom(ns, 16, 0) != 16) {
+			reply_err(req, 500, "Internal Server Error", "random");
+			goto out;
+		}
+		b64_encode(ns, 16, c.nonce, 0);
+		snprintf(c.id, sizeof(c.id), "%s", r.id);
+		strcpy(c.kind, "reauth");
+		snprintf(c.client_first, sizeof(c.client_first), "%s", btid);
+		c.expires = now + (int64_t)(s->cfg->challenge_lifetime_ns /
+					    1000000000ull);
+		if ((rc = store_chal_put(s->st, &c))) {
+			if (rc == -EBUSY)
+				reply_busy(req);
+			else
+				reply_err(req, 500, "Internal Server Error",
+					  "store: %s", store_errmsg(s->st));
+			goto out;
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "nonce",
+				       json_object_new_string(c.nonce));
+		json_object_object_add(o, "counter",
+				       json_object_new_int64((int64_t)r.counter));
+		json_object_object_add(o, "expires",
+				       json_object_new_int64(c.expires));
+		reply_json(req, 200, "OK", o);
+		goto out;
+	}
+	/* 2: the terminal's proof */
+	cnonce = member(in, "cnonce", 64);
+	mac_hex = member(in, "mac", 64);
+	if (!cnonce || !mac_hex || strlen(mac_hex) != 64 ||
+	    hex_decode(mac_hex, 64, mac, 32) ||
+	    b64_decode(cnonce, strlen(cnonce), nc, sizeof(nc), 0) != 16 ||
+	    b64_decode(nonce, strlen(nonce), ns, sizeof(ns), 0) != 16 ||
+	    !json_object_object_get_ex(in, "counter", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) <= 0) {
+		reply_err(req, 400, "Bad Request", "expected {\"btid\", \"nonce\", "
+			  "\"cnonce\": 16 octets in base64, \"counter\": a "
+			  "positive number, \"mac\": 64 hex digits}");
+		goto out;
+	}
+	n = (uint64_t)json_object_get_int64(v);
+	rc = store_chal_take(s->st, nonce, now, &c);
+	if (rc == -EBUSY) {
+		reply_busy(req);
+		goto out;
+	}
+	if (rc || strcmp(c.kind, "reauth") || strcmp(c.client_first, btid)) {
+		reply_err(req, 403, "Forbidden", "%s: unknown, used or expired "
+			  "nonce", btid);
+		goto out;
+	}
+	if (!reauth_allowed(s, req, &r, now))
+		goto out;
+	if (reauth_key(&r, kre) ||
+	    reauth_mac(kre, "client", ns, nc, n, btid, want)) {
+		reply_err(req, 500, "Internal Server Error", "KDF");
+		goto out;
+	}
+	if (CRYPTO_memcmp(want, mac, 32)) {
+		reply_err(req, 403, "Forbidden", "%s: re-authentication failed "
+			  "(wrong mac)", btid);
+		goto out;
+	}
+	if (n <= r.counter) {
+		reply_err(req, 403, "Forbidden", "%s: counter %llu is not above "
+			  "%llu (a replay?)", btid, (unsigned long long)n,
+			  (unsigned long long)r.counter);
+		goto out;
+	}
+	/* Ks' and a new B-TID; the old session goes */
+	{
+		uint8_t nb[8];
+		const struct gba_param p[4] = {
+			{ "xcrs-reauth-ks", 14 },
+			{ ns, 16 },
+			{ nc, 16 },
+			{ nb, 8 },
+		};
+
+		for (int i = 0; i < 8; i++)
+			nb[i] = (uint8_t)(n >> (8 * (7 - i)));
+		if (gba_kdf(r.ks, GBA_KS, REAUTH_FC_KS, p, 4, ks) ||
+		    getrandom(rand, 16, 0) != 16 ||
+		    gba_btid(rand, s->cfg->domain, nr.btid, sizeof(nr.btid))) {
+			reply_err(req, 500, "Internal Server Error", "KDF");
+			goto out;
+		}
+	}
+	root = r.root ? r.root : r.created;
+	snprintf(nr.id, sizeof(nr.id), "%s", r.id);
+	memcpy(nr.ks, ks, GBA_KS);
+	memcpy(nr.rand, rand, 16);
+	snprintf(nr.method, sizeof(nr.method), "%s", r.method);
+	nr.created = now;
+	nr.expires = now + (int64_t)(s->cfg->session_lifetime_ns / 1000000000ull);
+	if (nr.expires > root + (int64_t)(s->cfg->reauth_lifetime_ns /
+					  1000000000ull))
+		nr.expires = root + (int64_t)(s->cfg->reauth_lifetime_ns /
+					      1000000000ull);
+	nr.root = root;
+	nr.chain = r.chain + 1;
+	nr.counter = n;
+	if ((rc = store_sess_put(s->st, &nr)) ||
+	    (rc = store_sess_revoke(s->st, btid))) {
+		if (rc == -EBUSY)
+			reply_busy(req);
+		else
+			reply_err(req, 500, "Internal Server Error", "store: %s",
+				  store_errmsg(s->st));
+		goto out;
+	}
+	if (reauth_mac(kre, "server", ns, nc, n, nr.btid, want)) {
+		reply_err(req, 500, "Internal Server Error", "KDF");
+		goto out;
+	}
+	hex_encode(want, 32, hex);
+	o = json_object_new_object();
+	json_object_object_add(o, "rspauth", json_object_new_string(hex));
+	json_object_object_add(o, "chain", json_object_new_int((int)nr.chain));
+	log_info("re-authentication of %s: %s replaced by %s (link %u of %u)",
+		 r.id, btid, nr.btid, nr.chain, s->cfg->reauth_max_chain);
+	reply_session(req, &nr, o);
+out:
+	OPENSSL_cleanse(&r, sizeof(r));
+	OPENSSL_cleanse(&nr, sizeof(nr));
+	OPENSSL_cleanse(&c, sizeof(c));
+	OPENSSL_cleanse(kre, sizeof(kre));
+	OPENSSL_cleanse(ks, sizeof(ks));
+	OPENSSL_cleanse(want, sizeof(want));
+	json_object_put(in);
+}

@@ -201,6 +201,11 @@ static void tx_bootstrap_3gpp(struct evhttp_request *req, void *arg)
 	in_tx(req, arg, on_bootstrap_3gpp);
 }
 
+static void tx_reauth(struct evhttp_request *req, void *arg)
+{
+	in_tx(req, arg, on_reauth);
+}
+
 static void tx_password(struct evhttp_request *req, void *arg)
 {
 	in_tx(req, arg, on_password);
@@ -387,6 +392,7 @@ int main(int argc, char **argv)
 	evhttp_set_allowed_methods(s.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_cb(s.http, "/v1/bootstrap", tx_bootstrap, &s);
 	evhttp_set_cb(s.http, "/", tx_bootstrap_3gpp, &s);
+	evhttp_set_cb(s.http, "/v1/reauth", tx_reauth, &s);
 	evhttp_set_cb(s.http, "/v1/bootstrap/password", tx_password, &s);
 	evhttp_set_cb(s.http, "/v1/bootstrap/certificate", tx_certificate,
 		      &s);

@@ -51,6 +51,11 @@ struct authsrv_config {
 	uint64_t session_lifetime_ns;
 	uint64_t challenge_lifetime_ns;
 	uint64_t assertion_lifetime_ns;
+	/* re-authentication: how long after the last full bootstrap a chain
+	 * of re-authentications may run, and how many links it has (0: no
+	 * re-authentication) */
+	uint64_t reauth_lifetime_ns;
+	unsigned reauth_max_chain;
 	size_t n_as;
 	struct authsrv_as as[AUTHSRV_AS_MAX];
 	size_t n_peers;

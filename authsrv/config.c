@@ -88,6 +88,10 @@ static const struct field authsrv_fields[] = {
 	D_("session_lifetime", session_lifetime_ns, "12h"),
 	D_("challenge_lifetime", challenge_lifetime_ns, "1m"),
 	D_("assertion_lifetime", assertion_lifetime_ns, "5m"),
+	/* re-authentication (xcrs's extension for X.1124 8.3) */
+	D_("reauth_lifetime", reauth_lifetime_ns, "24h"),
+	Y_UINTK("reauth_max_chain", T, reauth_max_chain, 0, 1000, "8", false,
+		POLICY_RELOAD_RESTART),
 };
 #undef S_
 #undef D_

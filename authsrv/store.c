@@ -125,6 +125,33 @@ const char *store_errmsg(struct store *st)
 	return st->err;
 }
 
+/* The re-authentication columns of sessions, added to a database made
+ * before them (their defaults: a full bootstrap, no chain). */
+static int sessions_columns(struct store *st, char **msg)
+{
+	sqlite3_stmt *s = NULL;
+	bool have = false;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM pragma_table_info("
+				       "'sessions') WHERE name = 'root'",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	have = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	if (have)
+		return 0;
+	return sqlite3_exec(st->db,
+			    "ALTER TABLE sessions ADD COLUMN root INTEGER NOT "
+			    "NULL DEFAULT 0;"
+			    "ALTER TABLE sessions ADD COLUMN chain INTEGER NOT "
+			    "NULL DEFAULT 0;"
+			    "ALTER TABLE sessions ADD COLUMN counter INTEGER "
+			    "NOT NULL DEFAULT 0;",
+			    NULL, NULL, msg) == SQLITE_OK ?
+		       0 :
+		       -EIO;
+}
+
 int store_open(const char *path, struct store **ret, char *err,
 	       size_t errlen)
 {
@@ -150,7 +177,8 @@ int store_open(const char *path, struct store **ret, char *err,
 		return -EIO;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
-	if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK ||
+	    sessions_columns(st, &msg)) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "schema");
 		sqlite3_free(msg);
 		sqlite3_close(st->db);
@@ -672,8 +700,8 @@ int store_sqn_set(struct store *st, const char *id, uint64_t sqn_ms)
 int store_sess_put(struct store *st, const struct sess_rec *r)
 {
 	sqlite3_stmt *s = prep(st, "INSERT INTO sessions (btid, id, ks, rand, "
-				   "method, created, expires) VALUES "
-				   "(?,?,?,?,?,?,?)");
+				   "method, created, expires, root, chain, "
+				   "counter) VALUES (?,?,?,?,?,?,?,?,?,?)");
 
 	uint8_t sealed[GBA_KS + SEAL_OVER];
 	int rc;
@@ -691,6 +719,9 @@ int store_sess_put(struct store *st, const struct sess_rec *r)
 	sqlite3_bind_text(s, 5, r->method, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 6, r->created);
 	sqlite3_bind_int64(s, 7, r->expires);
+	sqlite3_bind_int64(s, 8, r->root);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)r->chain);
+	sqlite3_bind_int64(s, 10, (sqlite3_int64)r->counter);
 	rc = run(st, s, "store session");
 	OPENSSL_cleanse(sealed, sizeof(sealed));
 	return rc;
@@ -701,7 +732,8 @@ int store_sess_get(struct store *st, const char *btid, int64_t now,
 {
 	sqlite3_stmt *s = prep(
 		st, "SELECT s.btid, s.id, s.ks, s.rand, s.method, s.created, "
-		    "s.expires FROM sessions s JOIN subscribers u ON u.id = "
+		    "s.expires, s.root, s.chain, s.counter FROM sessions s "
+		    "JOIN subscribers u ON u.id = "
 		    "s.id WHERE s.btid = ? AND s.expires > ? AND u.disabled = 0");
 	int rc;
 
@@ -719,6 +751,9 @@ int store_sess_get(struct store *st, const char *btid, int64_t now,
 		text(s, 4, r->method, sizeof(r->method));
 		r->created = sqlite3_column_int64(s, 5);
 		r->expires = sqlite3_column_int64(s, 6);
+		r->root = sqlite3_column_int64(s, 7);
+		r->chain = (unsigned)sqlite3_column_int64(s, 8);
+		r->counter = (uint64_t)sqlite3_column_int64(s, 9);
 	}
 	sqlite3_finalize(s);
 	if (rc == SQLITE_ROW)

@@ -46,6 +46,12 @@ struct sess_rec {
 	uint8_t rand[16];
 	char method[16];
 	int64_t created, expires; /* Unix seconds */
+	/* re-authentication: when the full bootstrap the session descends
+	 * from was made (0: this session is one), how many re-authentications
+	 * lead to it, and the highest counter the terminal used */
+	int64_t root;
+	unsigned chain;
+	uint64_t counter;
 };
 
 /* A pending challenge: Digest AKA (vector) or SCRAM (messages). */

@@ -1257,3 +1257,121 @@ Test(authsrv, the_ts24109_form_refuses_what_its_clauses_do_not_allow)
 		     0, "%s", out);
 	cr_expect(strstr(out, "qop=\"auth\""), "%s", out);
 }
+
+/* ---- re-authentication (xcrs's X.1124 8.3) ---- */
+
+/* From a live session, a new one (B-TID, Ks) without a new AKA vector:
+ * the SQN does not move, the AS gets the key the terminal derives from
+ * the new Ks, the old B-TID is gone, a wrong Ks is refused and changes
+ * nothing, the chain has its length limit, and a disabled subscriber's
+ * sessions cannot be renewed. */
+Test(authsrv, reauthentication_renews_a_session_without_a_vector)
+{
+	char out[1024];
+	struct ac_conn t, as;
+	struct ac_usim u;
+	struct ac_session s0, s, bad;
+	struct ac_as_key k;
+	uint8_t mine[GBA_KEY];
+	long long sqn;
+	int n;
+
+	conn(&t, 0, NULL);
+	usim1(&u, 0);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s0), 0, "%s", t.err);
+	sqn = sqn_of("user1@home.example");
+	s = s0;
+	cr_assert_eq(ac_reauth(&t, &s), 0, "%s", t.err);
+	cr_expect_str_neq(s.btid, s0.btid);
+	cr_expect_neq(memcmp(s.ks, s0.ks, GBA_KS), 0, "the same Ks");
+	cr_expect_eq(s.counter, 1);
+	cr_expect_str_eq(s.method, "aka");
+	cr_expect_eq(sqn_of("user1@home.example"), sqn,
+		     "re-authentication used an AKA vector");
+	conn(&as, 0, "crs");
+	cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "%s", as.err);
+	cr_assert_eq(ac_ks_as(&s, "crs.home.example", GBA_UA_XCRS_REPORT, mine),
+		     0);
+	cr_expect_eq(memcmp(mine, k.ks_as, GBA_KEY), 0,
+		     "terminal and AS hold different keys after reauth");
+	cr_expect_eq(ac_fetch_key(&as, s0.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     -ENOENT, "the old session is still there");
+	/* the old session cannot be renewed again */
+	bad = s0;
+	cr_expect_eq(ac_reauth(&t, &bad), -ENOENT, "%s", t.err);
+	/* a terminal without the session's Ks is refused; the session
+	 * stays as it was */
+	bad = s;
+	bad.ks[0] ^= 1;
+	cr_expect_eq(ac_reauth(&t, &bad), -EACCES, "%s", t.err);
+	cr_expect(strstr(t.err, "wrong mac"), "%s", t.err);
+	cr_expect_str_eq(bad.btid, s.btid, "a refused reauth changed the file");
+	cr_assert_eq(ac_fetch_key(&as, s.btid, "crs.home.example",
+				  GBA_UA_XCRS_REPORT, &k),
+		     0, "a refused reauth ended the session: %s", as.err);
+	/* the chain: 8 links (reauth_max_chain's default), then a bootstrap */
+	for (n = 1; n < 8; n++)
+		cr_assert_eq(ac_reauth(&t, &s), 0, "link %d: %s", n + 1, t.err);
+	cr_expect_eq(s.counter, 8);
+	cr_expect_eq(ac_reauth(&t, &s), -EACCES, "a 9th link");
+	cr_expect(strstr(t.err, "bootstrap again"), "%s", t.err);
+	/* disabled: its sessions go, and none is renewed */
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	cr_assert_eq(ae_admin(&env, out, sizeof(out), NULL,
+			      "disable user1@home.example"),
+		     0, "%s", out);
+	cr_expect_eq(ac_reauth(&t, &s), -ENOENT, "%s", t.err);
+	ac_close(&t);
+	ac_close(&as);
+}
+
+/* reauth_lifetime bounds a chain from its last full bootstrap: a renewed
+ * session ends by then, and past it a bootstrap is needed. The tool saves
+ * the renewed session with its counter. */
+Test(authsrv, reauthentication_ends_with_reauth_lifetime)
+{
+	char out[2048], sess[300], usim[300];
+	struct ac_conn t;
+	struct ac_usim u;
+	struct ac_session s;
+	int64_t t0 = (int64_t)time(NULL);
+
+	kill(env.pid[0], SIGTERM);
+	waitpid(env.pid[0], NULL, 0);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "sed -i \"s|^  database: |  reauth_lifetime: 3s\\n"
+			    "  database: |\" %s",
+			    env.conf[0]),
+		     0, "%s", out);
+	cr_assert_eq(ae_start(&env, 0, NULL), 0);
+	/* the command-line tool, as a terminal uses it */
+	snprintf(sess, sizeof(sess), "%s", ae_path(&env, "s.json"));
+	snprintf(usim, sizeof(usim), "%s", ae_path(&env, "usim.json"));
+	usim1(&u, 0);
+	cr_assert_eq(ac_usim_save(usim, &u, out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "%s bootstrap --server %s --ca %s --usim %s "
+			    "--session %s",
+			    ae_bin("xcrs-auth-client"), env.addr[0], env.ca,
+			    usim, sess),
+		     0, "%s", out);
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "%s reauth --server %s --ca %s --session %s",
+			    ae_bin("xcrs-auth-client"), env.addr[0], env.ca,
+			    sess),
+		     0, "%s", out);
+	cr_expect(strstr(out, "counter=1"), "%s", out);
+	cr_assert_eq(ac_session_load(sess, &s, out, sizeof(out)), 0, "%s", out);
+	cr_expect_eq(s.counter, 1);
+	cr_expect_leq(s.expires, t0 + 4, "the renewed session outlives "
+		      "reauth_lifetime: %lld", (long long)(s.expires - t0));
+	sleep(4);
+	conn(&t, 0, NULL);
+	cr_assert_eq(ac_bootstrap_aka(&t, &u, &s), 0, "%s", t.err);
+	sleep(4);
+	cr_expect_neq(ac_reauth(&t, &s), 0, "renewed past reauth_lifetime");
+	ac_close(&t);
+}

@@ -1170,6 +1170,21 @@ Test(agent, reports_authenticated_through_authsrv)
 			    dir, sess),
 		     0, "%s", out);
 	cr_expect(reach(0, WEB), "released by the clean report");
+	/* Re-authenticated (a new B-TID and Ks, no AKA vector): the next
+	 * report goes under the new B-TID, and the agent fetches its key
+	 * and believes it. */
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
+			    "%s reauth --server %s --ca %s --session %s",
+			    ae_bin("xcrs-auth-client"), aenv.addr[0], aenv.ca,
+			    sess),
+		     0, "%s", out);
+	cr_assert_eq(tn_run(&t[0], out, sizeof(out),
+			    TERMINAL " --server 192.0.2.1:7443 --ca %s/server.crt "
+			    "--session %s --as-id crs.home.example clean",
+			    dir, sess),
+		     0, "the report after re-authentication was refused: %s",
+		     out);
+	cr_expect(strstr(out, "evaluation=clean"), "%s", out);
 
 	/* The same B-TID with another key: forged. */
 	snprintf(forged, sizeof(forged), "%s/forged.json", dir);
