@@ -91,7 +91,8 @@ Test(authsrv_config, errors_name_the_place)
 		 "a.yaml:9:3: authsrv: unknown key 'colour' (expected domain, "
 		 "listen, certificate, private_key, database, as_ca, user_ca, "
 		 "as_crl, key_encryption_key, session_lifetime, "
-		 "challenge_lifetime, assertion_lifetime)");
+		 "challenge_lifetime, assertion_lifetime, reauth_lifetime, "
+		 "reauth_max_chain)");
 	load_bad("version: 1\nauthsrv:\n  domain: home.example\n",
 		 "a.yaml:3:3: authsrv: missing 'listen'");
 	load_bad(BASE "  session_lifetime: soon\n",
