@@ -463,44 +463,12 @@ out:
 
 /* ---- re-authentication ---- */
 
-static int reauth_key_c(const struct ac_session *s, uint8_t out[32])
-{
-	const struct gba_param p[3] = {
-		{ "xcrs-reauth", 11 },
-		{ s->rand, 16 },
-		{ s->id, strlen(s->id) },
-	};
-
-	return gba_kdf(s->ks, GBA_KS, 0x7e, p, 3, out);
-}
-
-static int reauth_mac_c(const uint8_t kre[32], const char *who,
-			const uint8_t ns[16], const uint8_t nc[16], uint64_t n,
-			const char *btid, uint8_t out[32])
-{
-	uint8_t m[6 + 16 + 16 + 8 + GBA_BTID_MAX];
-	size_t wl = strlen(who), bl = strlen(btid), o;
-
-	if (wl > 6 || bl >= GBA_BTID_MAX)
-		return -EINVAL;
-	memcpy(m, who, wl);
-	o = wl;
-	memcpy(m + o, ns, 16);
-	o += 16;
-	memcpy(m + o, nc, 16);
-	o += 16;
-	for (int i = 7; i >= 0; i--)
-		m[o++] = (uint8_t)(n >> (8 * i));
-	memcpy(m + o, btid, bl);
-	return gba_hmac(kre, 32, m, o + bl, out);
-}
-
 int ac_reauth(struct ac_conn *c, struct ac_session *s)
 {
 	struct reply r = { 0 };
 	json_object *o = NULL, *b = json_object_new_object(), *v;
 	struct ac_session ns_ = *s;
-	uint8_t ns[18], nc[16], kre[32], mac[32], want[32], ks[32], nb[8];
+	uint8_t ns[18], nc[16], kre[32], mac[32], want[32], ks[32];
 	char nc64[32], hex[65];
 	const char *nonce, *rsp;
 	uint64_t n;
@@ -521,8 +489,9 @@ int ac_reauth(struct ac_conn *c, struct ac_session *s)
 	    (uint64_t)json_object_get_int64(v) > n)
 		n = (uint64_t)json_object_get_int64(v);
 	n++;
-	if (getrandom(nc, 16, 0) != 16 || reauth_key_c(s, kre) ||
-	    reauth_mac_c(kre, "client", ns, nc, n, s->btid, mac)) {
+	if (getrandom(nc, 16, 0) != 16 ||
+	    gba_reauth_key(s->ks, s->rand, s->id, kre) ||
+	    gba_reauth_mac(kre, "client", ns, nc, n, s->btid, mac)) {
 		rc = cerr(c, -EIO, "random or KDF");
 		goto out;
 	}
@@ -546,26 +515,15 @@ int ac_reauth(struct ac_conn *c, struct ac_session *s)
 		goto out;
 	rsp = jstr(o, "rspauth");
 	if (!rsp || strlen(rsp) != 64 || hex_decode(rsp, 64, mac, 32) ||
-	    reauth_mac_c(kre, "server", ns, nc, n, ns_.btid, want) ||
+	    gba_reauth_mac(kre, "server", ns, nc, n, ns_.btid, want) ||
 	    CRYPTO_memcmp(mac, want, 32)) {
 		rc = cerr(c, -EACCES, "server: its proof (rspauth) is wrong: "
 				      "it does not hold this session's Ks");
 		goto out;
 	}
-	for (int i = 0; i < 8; i++)
-		nb[i] = (uint8_t)(n >> (8 * (7 - i)));
-	{
-		const struct gba_param p[4] = {
-			{ "xcrs-reauth-ks", 14 },
-			{ ns, 16 },
-			{ nc, 16 },
-			{ nb, 8 },
-		};
-
-		if (gba_kdf(s->ks, GBA_KS, 0x7d, p, 4, ks)) {
-			rc = cerr(c, -EIO, "KDF");
-			goto out;
-		}
+	if (gba_reauth_ks(s->ks, ns, nc, n, ks)) {
+		rc = cerr(c, -EIO, "KDF");
+		goto out;
 	}
 	memcpy(ns_.ks, ks, GBA_KS);
 	ns_.counter = n;

@@ -610,45 +610,7 @@ out:
 
 /* The Recommendation's text of 8.3 is not public: this is xcrs's own
  * design, an extension of the GBA session (authsrv/README.md, "Re-
- * authentication"). FC values 0x7e and 0x7d are xcrs's, not 3GPP's. */
-#define REAUTH_FC_KEY 0x7e /* K_re = KDF(Ks, 0x7e, "xcrs-reauth", RAND, IMPI) */
-#define REAUTH_FC_KS  0x7d /* Ks' = KDF(Ks, 0x7d, "xcrs-reauth-ks", Ns, Nc, n) */
-
-static int reauth_key(const struct sess_rec *r, uint8_t out[32])
-{
-	const struct gba_param p[3] = {
-		{ "xcrs-reauth", 11 },
-		{ r->rand, 16 },
-		{ r->id, strlen(r->id) },
-	};
-
-	return gba_kdf(r->ks, GBA_KS, REAUTH_FC_KEY, p, 3, out);
-}
-
-/* HMAC(K_re, who || Ns || Nc || n (8 octets) || B-TID): the terminal's
- * proof (who "client", the B-TID it holds) and the server's (who "server",
- * the new B-TID). */
-static int reauth_mac(const uint8_t kre[32], const char *who,
-		      const uint8_t ns[16], const uint8_t nc[16], uint64_t n,
-		      const char *btid, uint8_t out[32])
-{
-	uint8_t m[6 + 16 + 16 + 8 + GBA_BTID_MAX];
-	size_t wl = strlen(who), bl = strlen(btid), o = 0;
-
-	if (wl > 6 || bl >= GBA_BTID_MAX)
-		return -EINVAL;
-	memcpy(m, who, wl);
-	o = wl;
-	memcpy(m + o, ns, 16);
-	o += 16;
-	memcpy(m + o, nc, 16);
-	o += 16;
-	for (int i = 7; i >= 0; i--)
-		m[o++] = (uint8_t)(n >> (8 * i));
-	memcpy(m + o, btid, bl);
-	o += bl;
-	return gba_hmac(kre, 32, m, o, out);
-}
+ * authentication"); its keys and proofs are gba_reauth_*(). */
 
 /* Whether session r may be re-authenticated now; if not, the answer is
  * sent. */
@@ -783,8 +745,8 @@ void on_reauth(struct evhttp_request *req, void *arg)
 	}
 	if (!reauth_allowed(s, req, &r, now))
 		goto out;
-	if (reauth_key(&r, kre) ||
-	    reauth_mac(kre, "client", ns, nc, n, btid, want)) {
+	if (gba_reauth_key(r.ks, r.rand, r.id, kre) ||
+	    gba_reauth_mac(kre, "client", ns, nc, n, btid, want)) {
 		reply_err(req, 500, "Internal Server Error", "KDF");
 		goto out;
 	}
@@ -800,23 +762,10 @@ void on_reauth(struct evhttp_request *req, void *arg)
 		goto out;
 	}
 	/* Ks' and a new B-TID; the old session goes */
-	{
-		uint8_t nb[8];
-		const struct gba_param p[4] = {
-			{ "xcrs-reauth-ks", 14 },
-			{ ns, 16 },
-			{ nc, 16 },
-			{ nb, 8 },
-		};
-
-		for (int i = 0; i < 8; i++)
-			nb[i] = (uint8_t)(n >> (8 * (7 - i)));
-		if (gba_kdf(r.ks, GBA_KS, REAUTH_FC_KS, p, 4, ks) ||
-		    getrandom(rand, 16, 0) != 16 ||
-		    gba_btid(rand, s->cfg->domain, nr.btid, sizeof(nr.btid))) {
-			reply_err(req, 500, "Internal Server Error", "KDF");
-			goto out;
-		}
+	if (gba_reauth_ks(r.ks, ns, nc, n, ks) || getrandom(rand, 16, 0) != 16 ||
+	    gba_btid(rand, s->cfg->domain, nr.btid, sizeof(nr.btid))) {
+		reply_err(req, 500, "Internal Server Error", "KDF");
+		goto out;
 	}
 	root = r.root ? r.root : r.created;
 	snprintf(nr.id, sizeof(nr.id), "%s", r.id);
@@ -841,7 +790,7 @@ void on_reauth(struct evhttp_request *req, void *arg)
 				  store_errmsg(s->st));
 		goto out;
 	}
-	if (reauth_mac(kre, "server", ns, nc, n, nr.btid, want)) {
+	if (gba_reauth_mac(kre, "server", ns, nc, n, nr.btid, want)) {
 		reply_err(req, 500, "Internal Server Error", "KDF");
 		goto out;
 	}

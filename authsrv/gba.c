@@ -83,6 +83,58 @@ int gba_ks_as(const uint8_t ks[GBA_KS], const uint8_t rand[16],
 	return gba_kdf(ks, GBA_KS, 0x01, p, 4, out);
 }
 
+int gba_reauth_key(const uint8_t ks[GBA_KS], const uint8_t rand[16],
+		   const char *impi, uint8_t out[32])
+{
+	const struct gba_param p[3] = {
+		{ "xcrs-reauth", 11 },
+		{ rand, 16 },
+		{ impi, strlen(impi) },
+	};
+
+	return gba_kdf(ks, GBA_KS, 0x7e, p, 3, out);
+}
+
+int gba_reauth_mac(const uint8_t kre[32], const char *who,
+		   const uint8_t ns[16], const uint8_t nc[16], uint64_t n,
+		   const char *btid, uint8_t out[32])
+{
+	uint8_t m[6 + 16 + 16 + 8 + GBA_BTID_MAX];
+	size_t wl = strlen(who), bl = strlen(btid), o;
+	int r;
+
+	if (wl > 6 || bl >= GBA_BTID_MAX)
+		return -EINVAL;
+	memcpy(m, who, wl);
+	o = wl;
+	memcpy(m + o, ns, 16);
+	o += 16;
+	memcpy(m + o, nc, 16);
+	o += 16;
+	for (int i = 7; i >= 0; i--)
+		m[o++] = (uint8_t)(n >> (8 * i));
+	memcpy(m + o, btid, bl);
+	r = gba_hmac(kre, 32, m, o + bl, out);
+	OPENSSL_cleanse(m, sizeof(m));
+	return r;
+}
+
+int gba_reauth_ks(const uint8_t ks[GBA_KS], const uint8_t ns[16],
+		  const uint8_t nc[16], uint64_t n, uint8_t out[GBA_KS])
+{
+	uint8_t nb[8];
+	const struct gba_param p[4] = {
+		{ "xcrs-reauth-ks", 14 },
+		{ ns, 16 },
+		{ nc, 16 },
+		{ nb, 8 },
+	};
+
+	for (int i = 0; i < 8; i++)
+		nb[i] = (uint8_t)(n >> (8 * (7 - i)));
+	return gba_kdf(ks, GBA_KS, 0x7d, p, 4, out);
+}
+
 int gba_btid(const uint8_t rand[16], const char *domain, char *out,
 	     size_t outlen)
 {

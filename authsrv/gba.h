@@ -49,6 +49,19 @@ int gba_ks_as(const uint8_t ks[GBA_KS], const uint8_t rand[16],
 	      const char *impi, const char *as_fqdn,
 	      const uint8_t ua[GBA_UA_ID], uint8_t out[GBA_KEY]);
 
+/* Re-authentication (xcrs's design of X.1124 8.3, authsrv/README.md):
+ * K_re = KDF(Ks, 0x7e, "xcrs-reauth", RAND, IMPI); the proofs
+ * HMAC(K_re, who || Ns || Nc || n (8 octets) || B-TID), who "client" or
+ * "server"; Ks' = KDF(Ks, 0x7d, "xcrs-reauth-ks", Ns, Nc, n). FC 0x7e and
+ * 0x7d are xcrs's, not 3GPP values. 0, -EINVAL, -EIO. */
+int gba_reauth_key(const uint8_t ks[GBA_KS], const uint8_t rand[16],
+		   const char *impi, uint8_t out[32]);
+int gba_reauth_mac(const uint8_t kre[32], const char *who,
+		   const uint8_t ns[16], const uint8_t nc[16], uint64_t n,
+		   const char *btid, uint8_t out[32]);
+int gba_reauth_ks(const uint8_t ks[GBA_KS], const uint8_t ns[16],
+		  const uint8_t nc[16], uint64_t n, uint8_t out[GBA_KS]);
+
 /* B-TID = base64(RAND) "@" domain. 0 or -ENAMETOOLONG. */
 int gba_btid(const uint8_t rand[16], const char *domain, char *out,
 	     size_t outlen);

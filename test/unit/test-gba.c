@@ -190,3 +190,39 @@ Test(gba, base64_forms)
 	cr_expect_eq(b64_decode("Zm9v!g==", 8, b, sizeof(b), 0), -EINVAL);
 	cr_expect_eq(b64_decode("Zm9vYmFy", 8, b, 3, 0), -ENOSPC);
 }
+
+/* Re-authentication's keys and proofs (xcrs's design): K_re is not Ks,
+ * each proof binds who, both nonces, the counter and the B-TID, and Ks'
+ * depends on all three inputs. */
+Test(gba, reauthentication_keys_and_proofs_bind_their_inputs)
+{
+	uint8_t ks[GBA_KS], rand[16], ns[16], nc[16], kre[32], m0[32], m[32],
+		k1[GBA_KS], k2[GBA_KS];
+
+	memset(ks, 0x11, sizeof(ks));
+	memset(rand, 0x22, sizeof(rand));
+	memset(ns, 0x33, sizeof(ns));
+	memset(nc, 0x44, sizeof(nc));
+	cr_assert_eq(gba_reauth_key(ks, rand, "u@home.example", kre), 0);
+	cr_expect_neq(memcmp(kre, ks, 32), 0);
+	cr_assert_eq(gba_reauth_mac(kre, "client", ns, nc, 1, "B@home.example",
+				    m0), 0);
+	cr_assert_eq(gba_reauth_mac(kre, "server", ns, nc, 1, "B@home.example",
+				    m), 0);
+	cr_expect_neq(memcmp(m0, m, 32), 0, "who is not bound");
+	cr_assert_eq(gba_reauth_mac(kre, "client", ns, nc, 2, "B@home.example",
+				    m), 0);
+	cr_expect_neq(memcmp(m0, m, 32), 0, "the counter is not bound");
+	cr_assert_eq(gba_reauth_mac(kre, "client", ns, nc, 1, "C@home.example",
+				    m), 0);
+	cr_expect_neq(memcmp(m0, m, 32), 0, "the B-TID is not bound");
+	nc[0] ^= 1;
+	cr_assert_eq(gba_reauth_mac(kre, "client", ns, nc, 1, "B@home.example",
+				    m), 0);
+	cr_expect_neq(memcmp(m0, m, 32), 0, "the client nonce is not bound");
+	cr_assert_eq(gba_reauth_ks(ks, ns, nc, 1, k1), 0);
+	cr_assert_eq(gba_reauth_ks(ks, ns, nc, 2, k2), 0);
+	cr_expect_neq(memcmp(k1, k2, GBA_KS), 0);
+	cr_expect_neq(memcmp(k1, ks, GBA_KS), 0);
+	cr_expect_eq(gba_reauth_mac(kre, "someone", ns, nc, 1, "B", m), -EINVAL);
+}
