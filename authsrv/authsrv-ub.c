@@ -46,6 +46,21 @@ static void too_many(struct evhttp_request *req, const char *fmt,
 	reply_err(req, 429, "Too Many Requests", fmt, arg);
 }
 
+/* Stores challenge c; false if it could not be (the answer is sent:
+ * 503 when the database is locked by another process). */
+static bool chal_keep(struct srv *s, struct evhttp_request *req,
+		      const struct chal_rec *c)
+{
+	int rc = store_chal_put(s->st, c);
+
+	if (rc == -EBUSY)
+		reply_busy(req);
+	else if (rc)
+		reply_err(req, 500, "Internal Server Error", "store: %s",
+			  store_errmsg(s->st));
+	return rc == 0;
+}
+
 /* A first request: a challenge. An identity that does not exist (or may
  * not use AKA) gets a decoy of the same form, stored and counted like a
  * real one, so that nothing in the answer, nor in the answer to the next
@@ -123,14 +138,8 @@ static void challenge(struct srv *s, struct evhttp_request *req,
 	memcpy(c.ik, v.ik, 16);
 	c.expires = now_s() +
 		    (int64_t)(s->cfg->challenge_lifetime_ns / 1000000000ull);
-	if ((rc = store_chal_put(s->st, &c))) {
-		if (rc == -EBUSY)
-			reply_busy(req);
-		else
-			reply_err(req, 500, "Internal Server Error",
-				  "store: %s", store_errmsg(s->st));
+	if (!chal_keep(s, req, &c))
 		goto out;
-	}
 	snprintf(hdr, sizeof(hdr),
 		 "Digest realm=\"%s\", nonce=\"%s\", algorithm=AKAv1-MD5, "
 		 "qop=\"%s\"",
@@ -699,14 +708,8 @@ void on_reauth(struct evhttp_request *req, void *arg)
 		snprintf(c.client_first, sizeof(c.client_first), "%s", btid);
 		c.expires = now + (int64_t)(s->cfg->challenge_lifetime_ns /
 					    1000000000ull);
-		if ((rc = store_chal_put(s->st, &c))) {
-			if (rc == -EBUSY)
-				reply_busy(req);
-			else
-				reply_err(req, 500, "Internal Server Error",
-					  "store: %s", store_errmsg(s->st));
+		if (!chal_keep(s, req, &c))
 			goto out;
-		}
 		o = json_object_new_object();
 		json_object_object_add(o, "nonce",
 				       json_object_new_string(c.nonce));
