@@ -118,11 +118,24 @@ int async_submit(struct async *a, struct async_job *j)
 	if (a->queued >= a->max)
 		return -EBUSY;
 	a->queued++;
+	j->posted = false;
 	pthread_mutex_lock(&a->mu);
 	jq_push(&a->todo, j);
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	return 0;
+}
+
+void async_post(struct async *a, struct async_job *j)
+{
+	const uint64_t one = 1;
+
+	j->posted = true;
+	pthread_mutex_lock(&a->mu);
+	jq_push(&a->finished, j);
+	if (write(a->efd, &one, sizeof(one)) < 0) {
+	}
+	pthread_mutex_unlock(&a->mu);
 }
 
 size_t async_queued(const struct async *a)
@@ -144,7 +157,8 @@ size_t async_process(struct async *a, void *ctx)
 	a->finished.head = a->finished.tail = NULL;
 	pthread_mutex_unlock(&a->mu);
 	for (struct async_job *j; (j = jq_pop(&list)); n++) {
-		a->queued--;
+		if (!j->posted)
+			a->queued--;
 		j->done(j, ctx, true);
 	}
 	return n;

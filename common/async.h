@@ -28,6 +28,7 @@ struct async_job {
 	 * taken: then it only frees. */
 	void (*done)(struct async_job *j, void *ctx, bool ran);
 	struct async_job *next; /* the queue's */
+	bool posted;		/* async_post's: not counted as queued */
 };
 
 /* Starts the worker. At most max_queued jobs wait or run at once. */
@@ -37,6 +38,11 @@ int async_fd(const struct async *a);
 /* Queues j (owned by the queue until its done() is called). -EBUSY when
  * max_queued jobs are queued. */
 int async_submit(struct async *a, struct async_job *j);
+/* From any thread (a library's callback, a thread of the caller's own):
+ * j is finished already (work is not called); its done() runs on the loop
+ * at the next async_process(), in the order posted. Never refused: the
+ * poster bounds what it posts. */
+void async_post(struct async *a, struct async_job *j);
 /* Jobs submitted whose done() has not run yet. */
 size_t async_queued(const struct async *a);
 /* Calls done(j, ctx, true) for every finished job, in the order they

@@ -34,6 +34,7 @@ enum top {
 	T_MS,
 	T_EVALUATION,
 	T_RULES,
+	T_CLUSTER,
 	T_COUNT
 };
 
@@ -42,7 +43,7 @@ static const char *const top_keys[T_COUNT] = {
 	"unknown_subscribers", "non_ip", "unassigned_source", "ran", "scopes",
 	"subscribers",
 	"never_react", "inputs",
-	"fanout", "scs", "ms", "evaluation", "rules",
+	"fanout", "scs", "ms", "evaluation", "rules", "cluster",
 };
 
 /* Defaults of every key a section's schema gives one (the rest are 0). */
@@ -56,6 +57,7 @@ static void defaults(struct policy *p)
 	ydefaults(policy_ms_fields, policy_ms_nfields, p);
 	ydefaults(policy_probe_fields, policy_probe_nfields, p);
 	ydefaults(policy_scs_fields, policy_scs_nfields, p);
+	ydefaults(policy_cluster_fields, policy_cluster_nfields, &p->cluster);
 }
 
 /* Checks that need every section. */
@@ -184,6 +186,7 @@ static int load_doc(struct pctx *c)
 		[T_MS] = sec_ms,
 		[T_EVALUATION] = sec_evaluation,
 		[T_RULES] = sec_rules,
+		[T_CLUSTER] = sec_cluster,
 	};
 	unsigned long long ver;
 	int r;
@@ -215,7 +218,7 @@ static int load_doc(struct pctx *c)
 					  "scopes, subscribers, never_react, "
 					  "inputs, "
 					  "fanout, scs, ms, evaluation, "
-					  "rules)",
+					  "rules, cluster)",
 				    ks);
 		if (top[i])
 			return yerr(c, k, "section '%s' given twice", ks);
@@ -328,6 +331,8 @@ int policy_reload_changes(const struct policy *a, const struct policy *b,
 		{ "ms", policy_ms_fields, &policy_ms_nfields, 0 },
 		{ "ms.probe", policy_probe_fields, &policy_probe_nfields, 0 },
 		{ "scs", policy_scs_fields, &policy_scs_nfields, 0 },
+		{ "cluster", policy_cluster_fields, &policy_cluster_nfields,
+		  offsetof(struct policy, cluster) },
 	};
 
 	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {

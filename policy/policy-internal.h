@@ -33,6 +33,7 @@ int sec_scs(struct pctx *c, node_t *n);
 int sec_ms(struct pctx *c, node_t *n);
 int sec_evaluation(struct pctx *c, node_t *n);
 int sec_rules(struct pctx *c, node_t *n);
+int sec_cluster(struct pctx *c, node_t *n);
 
 /* parse-services.c: names of the sections read before. */
 int service_index(const struct policy *p, const char *s);
@@ -44,10 +45,10 @@ int level_ref(struct pctx *c, node_t *n, const char *what, unsigned *ret);
 extern const struct field policy_agent_fields[], policy_maps_fields[],
 	policy_reports_fields[], policy_authsrv_fields[],
 	policy_fanout_fields[], policy_ms_fields[], policy_probe_fields[],
-	policy_scs_fields[], policy_radius_fields[];
+	policy_scs_fields[], policy_radius_fields[], policy_cluster_fields[];
 extern const size_t policy_agent_nfields, policy_maps_nfields,
 	policy_reports_nfields, policy_authsrv_nfields, policy_fanout_nfields,
 	policy_ms_nfields, policy_probe_nfields, policy_scs_nfields,
-	policy_radius_nfields;
+	policy_radius_nfields, policy_cluster_nfields;
 
 #endif

@@ -274,6 +274,22 @@ struct policy_agent {
 	struct policy_maps maps;
 };
 
+/* The fleet (cluster:): edge nodes that share decisions, sessions and
+ * events over NATS JetStream. Absent: a single node, no server. */
+#define POLICY_CLUSTER_SERVERS_MAX 16
+struct policy_cluster {
+	bool enabled;
+	char node[33];	/* this node's name: letters, digits, - and _ */
+	char servers[POLICY_CLUSTER_SERVERS_MAX][256]; /* nats:// or tls:// */
+	size_t nservers;
+	char ca[256], cert[256], key[256]; /* TLS (cert and key together) */
+	char credentials[256];		   /* a NATS .creds file */
+	unsigned replicas;		   /* of the buckets and the stream */
+	uint64_t sync_timeout_ns;	   /* a start waits so long for the
+					    * buckets, then fails */
+	uint64_t events_keep_ns;	   /* events kept on the stream */
+};
+
 struct policy {
 	char file[256];
 	/* the text it was read from: its SHA-256 (hex, as sha256sum prints
@@ -281,6 +297,7 @@ struct policy {
 	char sha256[65];
 	uint64_t loaded_ms;
 	struct policy_agent agent;
+	struct policy_cluster cluster;
 	struct policy_interface *interfaces;
 	size_t ninterfaces;
 	struct policy_service *services;

@@ -212,6 +212,9 @@ static void cmd_status(struct control *ctl, struct lclient *c)
 	dp_policy_generation(ctl->d->dp, &gen);
 	add_int(o, "generation", gen);
 	add_str(o, "policy_sha256", ctl->d->policy->sha256);
+	if (ctl->d->fleet)
+		json_object_object_add(o, "fleet",
+				       fleet_status_json(ctl->d->fleet));
 	{
 		char ts[40];
 

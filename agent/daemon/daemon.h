@@ -16,6 +16,7 @@
 #include "decide.h"
 #include "enforce.h"
 #include "feeds.h"
+#include "fleet.h"
 #include "keys.h"
 #include "lines.h"
 #include "loop.h"
@@ -57,6 +58,7 @@ struct daemon {
 	struct reports *reports;
 	struct control *ctl;
 	struct metrics *met;
+	struct fleet *fleet; /* NULL: a single node */
 	struct watch sig, timer, housekeeping, state_timer, dp_events,
 		deadlines, sync, recon, watchdog;
 	bool running, state_save_armed;

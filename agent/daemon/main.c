@@ -366,6 +366,174 @@ static void on_housekeeping(struct watch *w, uint32_t events)
 	reports_housekeeping(d->reports);
 	ms_housekeeping(d->ms);
 	decide_housekeeping(d->dec, loop_now(d->loop));
+	subscribers_housekeeping(d->subs);
+}
+
+/* ---- the fleet (fleet.h): what it tells this node ---- */
+
+static void fl_decision(void *ctx, const char *id, const char *node,
+			const struct fleet_decision *dd)
+{
+	struct daemon *d = ctx;
+
+	subscribers_fleet_decision(d->subs, id, node, dd);
+}
+
+static void fl_own_released(void *ctx, const char *id)
+{
+	struct daemon *d = ctx;
+
+	subscribers_fleet_own_released(d->subs, id);
+}
+
+static void fl_scope(void *ctx, const char *name, const struct fleet_scope *s)
+{
+	struct daemon *d = ctx;
+	int sc = policy_scope_index(d->policy, name);
+	uint64_t until = 0, now = loop_now(d->loop);
+	const char *rule = NULL;
+	char err[256], by[64], why[400];
+	int contained;
+
+	if (sc < 0) {
+		log_warn("fleet: scope %s is not in this node's policy: its "
+			 "containment is not enforced here",
+			 name);
+		return;
+	}
+	contained = corr_scope_state(decide_engine(d->dec), sc, &until, &rule);
+	if (s) {
+		uint64_t u = s->until_ms ? real_ms_to_mono(s->until_ms) : 0;
+
+		if (s->until_ms && s->until_ms <= now_real_ms())
+			return;
+		if (contained == 1 && (!until || (u && u <= until)))
+			return; /* already, at least as long */
+		snprintf(by, sizeof(by), "fleet node %s", s->node);
+		snprintf(why, sizeof(why), "node %s: %s: %s", s->node,
+			 s->rule, s->why);
+		if (decide_contain(d->dec, sc, XCRS_CONTAIN_NONE, u, why, by,
+				   now, err, sizeof(err)))
+			log_warn("fleet: containing %s: %s", name, err);
+		return;
+	}
+	if (contained == 1 &&
+	    decide_uncontain(d->dec, sc, "fleet", now, err, sizeof(err)))
+		log_warn("fleet: releasing %s: %s", name, err);
+}
+
+static void fl_event(void *ctx, const struct fleet_event *e)
+{
+	struct daemon *d = ctx;
+	struct corr_event ev;
+	struct xcrs_addr who;
+	uint64_t now = loop_now(d->loop), at;
+	int sc;
+
+	if (!e->scope[0] || (sc = policy_scope_index(d->policy, e->scope)) < 0)
+		return; /* nothing to count it in here */
+	memset(&ev, 0, sizeof(ev));
+	if (addr_parse(e->terminal, &ev.terminal))
+		return;
+	ev.kind = (enum corr_event_kind)e->kind;
+	ev.status = (enum crsap_status)e->status;
+	ev.severity = e->severity;
+	ev.signature = e->signature;
+	snprintf(ev.detail, sizeof(ev.detail), "%s", e->detail);
+	snprintf(ev.source, sizeof(ev.source), "%s", e->node);
+	if (e->who[0])
+		subscribers_who_key(e->who, &who);
+	else
+		who = ev.terminal;
+	at = e->at_ms ? real_ms_to_mono(e->at_ms) : now;
+	decide_remote_event(d->dec, &ev, sc, &who, at, now);
+}
+
+static void fl_synced(void *ctx, bool first)
+{
+	struct daemon *d = ctx;
+
+	subscribers_fleet_synced(d->subs, first);
+}
+
+/* What this node decides and ingests, to the fleet (decide's port). */
+static void fl_scope_changed(void *ctx, const struct corr_decision *dc)
+{
+	struct daemon *d = ctx;
+	const struct policy *p = d->policy;
+	struct fleet_scope s;
+
+	if (!d->fleet || dc->scope < 0 || (size_t)dc->scope >= p->nscopes)
+		return;
+	if (dc->change == CORR_SCOPE_RELEASED) {
+		fleet_uncontain(d->fleet, p->scopes[dc->scope].name,
+				dc->rule && !strcmp(dc->rule, "operator"));
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	snprintf(s.scope, sizeof(s.scope), "%s", p->scopes[dc->scope].name);
+	snprintf(s.node, sizeof(s.node), "%s", fleet_node(d->fleet));
+	snprintf(s.rule, sizeof(s.rule), "%s", dc->rule ? dc->rule : "");
+	s.until_ms = dc->until_ns ? mono_to_real_ms(dc->until_ns) : 0;
+	s.at_ms = now_real_ms();
+	snprintf(s.why, sizeof(s.why), "%s", dc->why ? dc->why : "");
+	fleet_contain(d->fleet, &s);
+}
+
+static void fl_ingested(void *ctx, const struct corr_event *ev, int scope,
+			const char *who)
+{
+	struct daemon *d = ctx;
+	struct fleet_event e;
+
+	if (!d->fleet || scope < 0)
+		return; /* no scope to count it in anywhere */
+	memset(&e, 0, sizeof(e));
+	snprintf(e.node, sizeof(e.node), "%s", fleet_node(d->fleet));
+	snprintf(e.scope, sizeof(e.scope), "%s",
+		 d->policy->scopes[scope].name);
+	snprintf(e.who, sizeof(e.who), "%s", who);
+	e.kind = (int)ev->kind;
+	addr_format(&ev->terminal, e.terminal, sizeof(e.terminal));
+	e.status = (int)ev->status;
+	e.severity = ev->severity;
+	e.signature = ev->signature;
+	snprintf(e.detail, sizeof(e.detail), "%s", ev->detail);
+	snprintf(e.source, sizeof(e.source), "%s", ev->source);
+	e.at_ms = now_real_ms();
+	fleet_event(d->fleet, &e);
+}
+
+/* With cluster: in the policy, the node joins the fleet and loads the
+ * buckets before it is ready. */
+static int join_fleet(struct daemon *d, char *err, size_t errlen)
+{
+	const struct fleet_sink sink = {
+		.decision = fl_decision,
+		.own_released = fl_own_released,
+		.scope = fl_scope,
+		.event = fl_event,
+		.synced = fl_synced,
+		.ctx = d,
+	};
+	const struct decide_port port = {
+		.scope_changed = fl_scope_changed,
+		.ingested = fl_ingested,
+		.ctx = d,
+	};
+	int r;
+
+	if (!d->policy->cluster.enabled)
+		return 0;
+	if ((r = fleet_open(d->loop, d->policy, &sink, &d->fleet, err,
+			    errlen)))
+		return r;
+	subscribers_set_fleet(d->subs, d->fleet);
+	if ((r = decide_add_port(d->dec, &port))) {
+		snprintf(err, errlen, "decision layer: %s", strerror(-r));
+		return r;
+	}
+	return fleet_wait_synced(d->fleet, err, errlen);
 }
 
 static void on_watchdog(struct watch *w, uint32_t events)
@@ -938,6 +1106,9 @@ static int start(struct daemon *d, char *err, size_t errlen)
 			return r;
 		}
 	}
+	/* the fleet's decisions before the program sees a packet */
+	if ((r = join_fleet(d, err, errlen)))
+		return r;
 	/* the program on the interfaces last: a listener that cannot be set
 	 * up stops the start before any interface is touched */
 	if ((r = enf_interfaces(d->enf, NULL, err, errlen)))
@@ -994,6 +1165,11 @@ static void stop(struct daemon *d)
 	reports_free(d->reports);
 	lines_free(d->lines);
 	updates_free(d->upd);
+	/* before what its callbacks reach */
+	if (d->subs)
+		subscribers_set_fleet(d->subs, NULL);
+	fleet_close(d->fleet);
+	d->fleet = NULL;
 	subscribers_free(d->subs);
 	ms_free(d->ms);
 	peers_free(d->peers);

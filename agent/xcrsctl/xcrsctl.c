@@ -360,6 +360,26 @@ static void print_status(json_object *r)
 			       str(s, "alerts"), str(s, "malformed"));
 		}
 	{
+		json_object *fl;
+
+		if (json_object_object_get_ex(r, "fleet", &fl) && fl)
+			printf("fleet:       node %s, %s%s, %s, revision %s, "
+			       "%s decision key(s), %s pending write(s), %s "
+			       "queued event(s)\n",
+			       str(fl, "node"),
+			       !strcmp(str(fl, "connected"), "true") ?
+				       "connected to " :
+				       "CUT OFF",
+			       !strcmp(str(fl, "connected"), "true") ?
+				       str(fl, "server") :
+				       "",
+			       !strcmp(str(fl, "synced"), "true") ? "synced" :
+								    "loading",
+			       str(fl, "revision"), str(fl, "decision_keys"),
+			       str(fl, "pending_writes"),
+			       str(fl, "queued_events"));
+	}
+	{
 		json_object *rp;
 
 		if (json_object_object_get_ex(r, "reports", &rp))
@@ -386,6 +406,43 @@ static void print_subscriber(json_object *u)
 		       str(v, "reason"));
 	else
 		printf("decision:    none\n");
+	if (json_object_object_get_ex(u, "fleet", &v) && v) {
+		json_object *fa = arr(v, "decisions");
+
+		for (size_t i = 0; fa && i < json_object_array_length(fa);
+		     i++) {
+			json_object *x = json_object_array_get_idx(fa, i);
+
+			printf("fleet:       node %s: %s (until_ms %s): %s\n",
+			       str(x, "node"), str(x, "level"),
+			       str(x, "until_ms"), str(x, "why"));
+		}
+		fa = arr(v, "sessions");
+		for (size_t i = 0; fa && i < json_object_array_length(fa);
+		     i++) {
+			json_object *x = json_object_array_get_idx(fa, i);
+			json_object *ss = arr(x, "sessions");
+
+			for (size_t k = 0;
+			     ss && k < json_object_array_length(ss); k++) {
+				json_object *y =
+					json_object_array_get_idx(ss, k);
+
+				printf("fleet:       node %s holds session %s "
+				       "of %s: %s %s, APN %s, at %s\n",
+				       str(x, "node"), str(y, "session"),
+				       str(y, "nas"),
+				       *str(y, "ipv4") ? str(y, "ipv4") : "-",
+				       *str(y, "ipv6_prefix") ?
+					       str(y, "ipv6_prefix") :
+					       "-",
+				       *str(y, "apn") ? str(y, "apn") : "-",
+				       *str(y, "location") ?
+					       str(y, "location") :
+					       "-");
+			}
+		}
+	}
 	a = arr(u, "sessions");
 	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
 		json_object *x = json_object_array_get_idx(a, i);

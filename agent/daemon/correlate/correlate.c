@@ -443,7 +443,7 @@ static int count_hit(struct corr *c, struct term *t, size_t ri, uint64_t now,
  * window. */
 static int count_outbreak(struct corr *c, int scope, size_t ri,
 			  uint64_t signature, const struct xcrs_addr *who,
-			  uint64_t now, unsigned *ret_distinct)
+			  uint64_t now, uint64_t ts, unsigned *ret_distinct)
 {
 	const struct policy_rule *ru = &c->p->rules[ri];
 	struct scope_state *s = &c->scopes[scope];
@@ -467,11 +467,12 @@ static int count_outbreak(struct corr *c, int scope, size_t ri,
 	n = s->nsig[ri];
 	/* Drop what left the window; refresh this terminal's entry. */
 	for (size_t i = 0; i < n; i++) {
-		if (now - v[i].ts > ru->window_ns)
+		if (v[i].ts < now && now - v[i].ts > ru->window_ns)
 			continue;
 		if (v[i].signature == signature &&
 		    !memcmp(&v[i].terminal, who, 16)) {
-			v[i].ts = now;
+			if (ts > v[i].ts)
+				v[i].ts = ts;
 			found = true;
 		}
 		v[w++] = v[i];
@@ -485,7 +486,7 @@ static int count_outbreak(struct corr *c, int scope, size_t ri,
 		v = nv;
 		v[n].signature = signature;
 		v[n].terminal = *who;
-		v[n].ts = now;
+		v[n].ts = ts;
 		n++;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -611,7 +612,7 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 			if (scope < 0)
 				continue; /* no scope to contain */
 			r = count_outbreak(c, scope, ri, ev->signature, &who, now,
-					   &distinct);
+					   now, &distinct);
 			if (r)
 				return r;
 			if (distinct < ru->terminals)
@@ -666,6 +667,51 @@ int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now)
 	}
 	if (changed)
 		made += ci_emit_terminal(c, t, NULL, NULL);
+	return made;
+}
+
+int corr_ingest_remote(struct corr *c, const struct corr_event *ev,
+		       int scope, const struct xcrs_addr *who, uint64_t at,
+		       uint64_t now)
+{
+	const struct policy *p = c->p;
+	int made = 0, r;
+
+	if (scope < 0 || (size_t)scope >= p->nscopes)
+		return 0;
+	if (at > now || now - at > UINT64_MAX / 2)
+		at = now;
+	for (size_t ri = 0; ri < p->nrules; ri++) {
+		const struct policy_rule *ru = &p->rules[ri];
+		uint64_t until = ru->duration_ns ? now + ru->duration_ns : 0;
+		unsigned distinct;
+		char w2[400];
+		bool in = !ru->nmatch_scopes;
+
+		/* only outbreak rules that contain: the terminal is
+		 * another node's to react to */
+		if (!ru->terminals || !ru->contain || !rule_matches(ru, ev))
+			continue;
+		for (size_t i = 0; i < ru->nmatch_scopes; i++)
+			in |= ru->scopes[i] == scope;
+		if (!in || now - at > ru->window_ns)
+			continue;
+		r = count_outbreak(c, scope, ri, ev->signature, who, now, at,
+				   &distinct);
+		if (r)
+			return r;
+		if (distinct < ru->terminals)
+			continue;
+		snprintf(w2, sizeof(w2),
+			 "%u terminals of scope %s raised alert %llu within "
+			 "%llus, across the fleet; last: %.40s on node %.32s",
+			 distinct, p->scopes[scope].name,
+			 (unsigned long long)ev->signature,
+			 (unsigned long long)(ru->window_ns / 1000000000ULL),
+			 ev->detail, ev->source);
+		c->scopes[scope].nsig[ri] = 0;
+		made += contain(c, scope, until, ru->name, w2);
+	}
 	return made;
 }
 

@@ -103,6 +103,13 @@ int corr_set_policy(struct corr *c, const struct policy *p, uint64_t now);
  * terminal may be reacted to at all (never_react) is the caller's to check
  * first (decide.h): the engine correlates whatever it is given. */
 int corr_ingest(struct corr *c, const struct corr_event *ev, uint64_t now);
+/* An event another node of the fleet ingested at `at` (CLOCK_MONOTONIC
+ * here), of a terminal of scope (index) whose identity key is who: it
+ * counts only towards outbreak rules that contain (the terminal itself is
+ * that node's to react to). Returns the number of decisions. */
+int corr_ingest_remote(struct corr *c, const struct corr_event *ev,
+		       int scope, const struct xcrs_addr *who, uint64_t at,
+		       uint64_t now);
 /* Ends what is due at now; returns the number of decisions. */
 int corr_tick(struct corr *c, uint64_t now);
 /* The earliest time something is due, or 0 if nothing is. */

@@ -180,6 +180,10 @@ static void on_decide(void *ctx, const struct corr_decision *dc)
 			pt->terminal_changed(pt->ctx, &dc->terminal);
 		if (dc->change == CORR_SCOPE_CONTAINED && pt->scope_contained)
 			pt->scope_contained(pt->ctx, dc->rule, dc->scope);
+		if ((dc->change == CORR_SCOPE_CONTAINED ||
+		     dc->change == CORR_SCOPE_RELEASED) &&
+		    pt->scope_changed)
+			pt->scope_changed(pt->ctx, dc);
 	}
 }
 
@@ -436,8 +440,32 @@ int decide_ingest(struct decide *d, const struct corr_event *ev,
 				     ev->source[0] ? ev->source : "event");
 		return -EPERM;
 	}
+	for (size_t i = 0; i < d->nports; i++)
+		if (d->ports[i].ingested) {
+			struct decide_hold h;
+			bool held = d->holder &&
+				    d->holder(d->holder_ctx, d->p,
+					      &ev->terminal, &h);
+
+			d->ports[i].ingested(d->ports[i].ctx, ev,
+					     corr_scope_of(d->corr,
+							   &ev->terminal),
+					     held ? h.id : "");
+		}
 	begin(d, t0);
 	r = corr_ingest(d->corr, ev, now);
+	end(d, "", NULL, 0);
+	return r;
+}
+
+int decide_remote_event(struct decide *d, const struct corr_event *ev,
+			int scope, const struct xcrs_addr *who, uint64_t at,
+			uint64_t now)
+{
+	int r;
+
+	begin(d, 0);
+	r = corr_ingest_remote(d->corr, ev, scope, who, at, now);
 	end(d, "", NULL, 0);
 	return r;
 }

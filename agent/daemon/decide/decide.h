@@ -36,6 +36,13 @@ struct decide_port {
 	void (*terminal_changed)(void *ctx, const struct xcrs_addr *a);
 	/* A rule contained a scope (update campaigns). */
 	void (*scope_contained)(void *ctx, const char *rule, int scope);
+	/* A scope's containment began or ended (the decision as the engine
+	 * made it: rule, until, why; the fleet). */
+	void (*scope_changed)(void *ctx, const struct corr_decision *dc);
+	/* An event was taken (not refused), of a terminal in scope (index,
+	 * -1: none) held by subscriber who ("" : no session). */
+	void (*ingested)(void *ctx, const struct corr_event *ev, int scope,
+			 const char *who);
 	void *ctx;
 };
 #define DECIDE_PORTS_MAX 4
@@ -105,6 +112,12 @@ int decide_set_policy(struct decide *d, const struct policy *np,
  * logged, audited, counted) for a terminal on never_react. */
 int decide_ingest(struct decide *d, const struct corr_event *ev,
 		  uint64_t now, uint64_t t0);
+/* An event of another node of the fleet (corr_ingest_remote): it counts
+ * towards outbreaks of scope (index). at: when it was ingested there
+ * (CLOCK_MONOTONIC here). */
+int decide_remote_event(struct decide *d, const struct corr_event *ev,
+			int scope, const struct xcrs_addr *who, uint64_t at,
+			uint64_t now);
 /* Ends what is due at now (reactions, containments, prefix decisions). */
 void decide_tick(struct decide *d, uint64_t now);
 /* The earliest time something is due, or 0. */

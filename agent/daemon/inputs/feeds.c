@@ -60,7 +60,10 @@ static bool is_subscriber(void *ctx, const struct xcrs_addr *a)
 {
 	const struct feeds *f = ctx;
 
-	return policy_static_sub(f->p, a) || policy_pool_level(f->p, a) >= 0;
+	/* a pool's or static address, or one the packet core says a
+	 * subscriber holds (a session's address outside every pool) */
+	return policy_static_sub(f->p, a) || policy_pool_level(f->p, a) >= 0 ||
+	       (f->subs && subscribers_holder(f->subs, a));
 }
 
 static bool rate_ok(uint64_t count)

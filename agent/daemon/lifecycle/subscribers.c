@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fleet.h"
 #include "log.h"
 #include "loop.h"
 #include "radius.h"
@@ -28,9 +29,22 @@ struct sub {
 	char level[POLICY_NAME_MAX];
 	uint64_t until; /* CLOCK_MONOTONIC ns, 0 = until released */
 	char why[160];
+	uint64_t decided_ms; /* when it was made (Unix ms): the fleet's */
+	bool roc;	     /* it ends on a clean report */
+	/* the other nodes' decisions on it (the fleet's bucket) */
+	struct sub_fl *fl;
+	size_t nfl;
 	size_t nsessions;
 	struct session *sessions; /* its sessions (session.sub_next) */
 	struct sub *next;
+};
+
+struct sub_fl {
+	char node[FLEET_NODE_MAX];
+	char level[POLICY_NAME_MAX];
+	uint64_t until; /* CLOCK_MONOTONIC ns, 0 = until released */
+	char why[160];
+	bool roc;
 };
 
 struct session {
@@ -43,6 +57,7 @@ struct session {
 	bool v6_decided;	     /* a prefix decision of ours is on it
 				      * (a prefix shorter than /64) */
 	int scope;		     /* its scope (index), as last written */
+	bool fleet_rx;		     /* its IPv4 holds the fleet's reaction */
 	uint64_t since_ms;
 	struct session *next, *addr_next4, *addr_next6, *sub_next;
 };
@@ -54,6 +69,7 @@ struct subscribers {
 	const struct policy *p;
 	struct decide *dec;
 	struct ms *ms;
+	struct fleet *fleet; /* NULL: a single node */
 	struct sub *subs[NBUCKETS];
 	struct session *sess[NBUCKETS];
 	struct session *by4[NBUCKETS], *by6[NBUCKETS];
@@ -259,6 +275,7 @@ void subscribers_free(struct subscribers *s)
 		}
 		for (struct sub *u = s->subs[i], *n; u; u = n) {
 			n = u->next;
+			free(u->fl);
 			free(u);
 		}
 	}
@@ -337,7 +354,7 @@ const struct subscribers_report *subscribers_report(
 /* The subscriber's identity key for the engine's evidence: ff00::/8 (never
  * a terminal's unicast address), the kind in octet 1, the IMSI or MSISDN
  * as a number in the last eight octets; a User-Name by two hashes. */
-static void who_key(const char *id, struct xcrs_addr *k)
+void subscribers_who_key(const char *id, struct xcrs_addr *k)
 {
 	const char *v = strchr(id, ':');
 	uint64_t n = 0, h1 = 1469598103934665603ULL, h2 = 7;
@@ -361,6 +378,11 @@ static void who_key(const char *id, struct xcrs_addr *k)
 	}
 	for (int i = 15; i >= 8; i--, n >>= 8)
 		k->a[i] = (uint8_t)n;
+}
+
+static void who_key(const char *id, struct xcrs_addr *k)
+{
+	subscribers_who_key(id, k);
 }
 
 /* The scope of a session: its APN's or location's, else -1 (its
@@ -425,19 +447,95 @@ static size_t offences(const struct subscribers *s, const struct sub *u,
 	return m;
 }
 
+/* What holds a subscriber: its own decision (this node's) or another
+ * node's, whichever is the most restrictive (then the longest). */
+struct eff {
+	bool fleet;	   /* another node's */
+	int level;	   /* index */
+	uint64_t until;	   /* CLOCK_MONOTONIC ns, 0: until released */
+	const char *lname, *why, *node;
+	bool roc;
+};
+
+static bool stronger(int la, uint64_t ua, int lb, uint64_t ub)
+{
+	if (la != lb)
+		return la > lb;
+	return ua > ub ? ub != 0 : ua == 0 && ub != 0;
+}
+
+static bool fl_live(const struct subscribers *s, const struct sub_fl *e)
+{
+	return !e->until || e->until > loop_now(s->loop);
+}
+
+/* The fleet's strongest live decision on u (NULL: none). */
+static const struct sub_fl *fl_top(const struct subscribers *s,
+				   const struct sub *u)
+{
+	const struct sub_fl *top = NULL;
+	int tl = -1;
+
+	for (size_t i = 0; i < u->nfl; i++) {
+		int l = policy_level_index(s->p, u->fl[i].level);
+
+		if (l < 0 || !fl_live(s, &u->fl[i]))
+			continue;
+		if (!top || stronger(l, u->fl[i].until, tl, top->until)) {
+			top = &u->fl[i];
+			tl = l;
+		}
+	}
+	return top;
+}
+
+static bool eff(const struct subscribers *s, const struct sub *u,
+		struct eff *e)
+{
+	const struct sub_fl *t = fl_top(s, u);
+	bool on = false;
+
+	memset(e, 0, sizeof(*e));
+	e->level = -1;
+	if (live(s, u) && (e->level = policy_level_index(s->p, u->level)) >= 0) {
+		e->until = u->until;
+		e->lname = u->level;
+		e->why = u->why;
+		e->roc = u->roc;
+		on = true;
+	}
+	if (t) {
+		int l = policy_level_index(s->p, t->level);
+
+		if (!on || stronger(l, t->until, e->level, e->until)) {
+			e->fleet = true;
+			e->level = l;
+			e->until = t->until;
+			e->lname = t->level;
+			e->why = t->why;
+			e->node = t->node;
+			e->roc = t->roc;
+			on = true;
+		}
+	}
+	return on;
+}
+
 /* The session's /64 entry: the subscriber's decision, else its base
  * (prefixes shorter than a /64 get a prefix decision: follow()). */
 static void write_v6(struct subscribers *s, struct session *x, bool audit)
 {
 	struct sub *u = x->sub;
-	int lv = live(s, u) ? policy_level_index(s->p, u->level) : -1, r;
+	struct eff e;
+	int lv = eff(s, u, &e) ? e.level : -1, r;
 	char why[220];
 
 	if (!x->has_ipv6 || x->ipv6_plen != 64)
 		return;
-	snprintf(why, sizeof(why), "subscriber %s: %s", u->id, u->why);
+	snprintf(why, sizeof(why), "subscriber %s: %s", u->id,
+		 lv >= 0 ? e.why : "");
 	r = decide_prefix64(s->dec, &x->ipv6, sess_scope(s->p, x), lv,
-			    lv >= 0 ? u->until : 0,
+			    lv >= 0 ? e.until : 0,
 			    sess_base(s->p, x, &x->ipv6), u->id, why, audit);
 	if (r && r != -EPERM) {
 		s->rep.errors++; /* the dataplane's refusal is logged there */
@@ -446,7 +544,7 @@ static void write_v6(struct subscribers *s, struct session *x, bool audit)
 
 		addr_prefix_format(&x->ipv6, 64, buf, sizeof(buf));
 		log_info("subscriber %s: %s on its prefix %s", u->id,
-			 u->level, buf);
+			 e.lname, buf);
 	}
 }
 
@@ -477,21 +575,49 @@ static bool live(const struct subscribers *s, const struct sub *u)
 	       (!u->until || u->until > loop_now(s->loop));
 }
 
-/* Puts the subscriber's decision on the session's addresses. */
+/* Puts the subscriber's decision (its own, or the fleet's when that is
+ * stronger) on the session's addresses. */
 static void follow(struct subscribers *s, struct session *x,
 		   const struct xcrs_addr *except)
 {
 	struct sub *u = x->sub;
 	char why[220], by[64], err[512], buf[ADDR_STRLEN + 4];
 	uint64_t now = loop_now(s->loop);
+	struct eff e;
 	int r;
 
-	if (!live(s, u))
+	if (!eff(s, u, &e))
 		return;
-	snprintf(why, sizeof(why), "subscriber %s: %s", u->id, u->why);
+	if (e.fleet)
+		snprintf(why, sizeof(why), "subscriber %s: node %s: %s", u->id,
+			 e.node, e.why);
+	else
+		snprintf(why, sizeof(why), "subscriber %s: %s", u->id, e.why);
 	snprintf(by, sizeof(by), "subscriber %s", u->id);
 	s->applying = true;
-	if (x->has_ipv4 && !(except && addr_eq(except, &x->ipv4))) {
+	if (x->has_ipv4 && e.fleet) {
+		struct corr_view v;
+
+		/* another node's decision: a reaction of its own name, so
+		 * that this node's own decision stays apart from it */
+		if (corr_terminal(decide_engine(s->dec), &x->ipv4, &v) ||
+		    v.level != (unsigned)e.level || v.until_ns != e.until ||
+		    !v.rule || strcmp(v.rule, "fleet")) {
+			r = decide_react_rule(s->dec, &x->ipv4, "fleet",
+					      (unsigned)e.level, e.until,
+					      e.roc, why, now);
+			if (r && r != -EPERM) {
+				s->rep.errors++;
+			} else if (!r) {
+				x->fleet_rx = true;
+				s->rep.followed++;
+				addr_format(&x->ipv4, buf, sizeof(buf));
+				log_info("subscriber %s: node %s's decision "
+					 "(%s) holds it at %s",
+					 u->id, e.node, e.lname, buf);
+			}
+		}
+	} else if (x->has_ipv4 && !(except && addr_eq(except, &x->ipv4))) {
 		struct corr_view v;
 
 		if (corr_terminal(decide_engine(s->dec), &x->ipv4, &v) ||
@@ -515,8 +641,8 @@ static void follow(struct subscribers *s, struct session *x,
 	if (x->has_ipv6 && x->ipv6_plen == 64)
 		write_v6(s, x, true);
 	if (x->has_ipv6 && x->ipv6_plen < 64) {
-		r = decide_react(s->dec, &x->ipv6, x->ipv6_plen, u->level,
-				 u->until, why, by, s->t0, now, err, sizeof(err));
+		r = decide_react(s->dec, &x->ipv6, x->ipv6_plen, e.lname,
+				 e.until, why, by, s->t0, now, err, sizeof(err));
 		if (r) {
 			s->rep.errors++;
 			log_warn("%s", err);
@@ -527,10 +653,23 @@ static void follow(struct subscribers *s, struct session *x,
 			addr_prefix_format(&x->ipv6, x->ipv6_plen, buf,
 					   sizeof(buf));
 			log_info("subscriber %s: %s on its prefix %s", u->id,
-				 u->level, buf);
+				 e.lname, buf);
 		}
 	}
 	s->applying = false;
+}
+
+/* The fleet's reaction off a session's IPv4 address (its decision
+ * changed or ended): what holds the subscriber then is put again. */
+static void fleet_unreact(struct subscribers *s, struct session *x)
+{
+	if (!x->fleet_rx)
+		return;
+	s->applying = true;
+	decide_release_rule(s->dec, &x->ipv4, "fleet", "the fleet's decision "
+			    "changed", loop_now(s->loop));
+	s->applying = false;
+	x->fleet_rx = false;
 }
 
 /* Takes off what follow() put on a session's addresses (its IPv4's
@@ -565,6 +704,86 @@ static void unfollow(struct subscribers *s, struct session *x,
 		decide_release(s->dec, &x->ipv4, 128, by, loop_now(s->loop),
 			       err, sizeof(err));
 		s->applying = false;
+		x->fleet_rx = false;
+	}
+}
+
+/* ---- the fleet ------------------------------------------------------------ */
+
+/* This node's decision on u to the fleet's bucket (or its end). */
+static void share_decision(struct subscribers *s, const struct sub *u)
+{
+	struct fleet_decision d;
+
+	if (!s->fleet)
+		return;
+	if (!live(s, u)) {
+		fleet_put_decision(s->fleet, u->id, NULL);
+		return;
+	}
+	memset(&d, 0, sizeof(d));
+	snprintf(d.id, sizeof(d.id), "%s", u->id);
+	snprintf(d.node, sizeof(d.node), "%s", fleet_node(s->fleet));
+	snprintf(d.level, sizeof(d.level), "%s", u->level);
+	d.until_ms = u->until ? mono_to_real_ms(u->until) : 0;
+	d.at_ms = u->decided_ms;
+	d.release_on_clean = u->roc;
+	snprintf(d.why, sizeof(d.why), "%s", u->why);
+	fleet_put_decision(s->fleet, u->id, &d);
+}
+
+static json_object *sess_obj(const struct session *x);
+
+/* The sessions this node holds of u to the fleet (but except, ending). */
+static void share_sessions(struct subscribers *s, const struct sub *u,
+			   const struct session *except)
+{
+	json_object *arr;
+
+	if (!s->fleet)
+		return;
+	arr = json_object_new_array();
+	for (const struct session *x = u->sessions; x; x = x->sub_next)
+		if (x != except)
+			json_object_array_add(arr, sess_obj(x));
+	fleet_put_sessions(s->fleet, u->id, arr);
+	json_object_put(arr);
+}
+
+/* The fleet's decision on u changed: every session's entries again. */
+static void refollow(struct subscribers *s, struct sub *u)
+{
+	for (struct session *x = u->sessions; x; x = x->sub_next) {
+		fleet_unreact(s, x);
+		follow(s, x, NULL);
+		if (x->has_ipv4 && !x->fleet_rx)
+			write_v4(s, x);
+		write_v6(s, x, false);
+	}
+}
+
+static void sub_maybe_free(struct subscribers *s, struct sub *u);
+
+/* The strongest reaction on an address that is not the fleet's: this
+ * node's own decision. */
+struct own_pick {
+	const struct subscribers *s;
+	bool found, fleet_seen;
+	struct corr_saved best;
+};
+
+static void pick_own(void *ctx, const struct corr_saved *r)
+{
+	struct own_pick *pk = ctx;
+
+	if (!strcmp(r->rule, "fleet")) {
+		pk->fleet_seen = true;
+		return;
+	}
+	if (!pk->found || stronger((int)r->level, r->until_ns,
+				   (int)pk->best.level, pk->best.until_ns)) {
+		pk->best = *r;
+		pk->found = true;
 	}
 }
 
@@ -573,26 +792,53 @@ static void unfollow(struct subscribers *s, struct session *x,
 static void terminal_changed(void *ctx, const struct xcrs_addr *a)
 {
 	struct subscribers *s = ctx;
+	struct own_pick pk = { .s = s };
+	const struct sub_fl *top;
 	struct session *x;
 	struct sub *u;
-	struct corr_view v;
 
 	if (s->applying || !(x = by_addr(s, a)))
 		return;
 	u = x->sub;
-	if (!corr_terminal(decide_engine(s->dec), a, &v)) {
+	corr_each_reaction_of(decide_engine(s->dec), a, pick_own, &pk);
+	if (pk.found) {
+		const char *ln = s->p->levels[pk.best.level].name;
+
+		if (!u->decided || strcmp(u->level, ln) ||
+		    u->until != pk.best.until_ns)
+			u->decided_ms = now_real_ms();
 		u->decided = true;
-		snprintf(u->level, sizeof(u->level), "%s",
-			 s->p->levels[v.level].name);
-		u->until = v.until_ns;
-		snprintf(u->why, sizeof(u->why), "%s", v.why ? v.why : "");
+		snprintf(u->level, sizeof(u->level), "%s", ln);
+		u->until = pk.best.until_ns;
+		u->roc = pk.best.release_on_clean;
+		snprintf(u->why, sizeof(u->why), "%s",
+			 pk.best.why ? pk.best.why : "");
 	} else {
 		/* released (the operator, a clean report, its end) */
 		u->decided = false;
 	}
+	/* The fleet's reaction on this address ended here, not by its
+	 * expiry (a clean report, the operator): the decision ends on every
+	 * node. */
+	top = fl_top(s, u);
+	if (addr_is_v4(a) && x->fleet_rx && !pk.fleet_seen && top &&
+	    (!top->until || top->until > loop_now(s->loop) + 1000000ULL)) {
+		log_info("subscriber %s: node %s's decision (%s) ended here; "
+			 "released on every node",
+			 u->id, top->node, top->level);
+		if (s->fleet)
+			fleet_release(s->fleet, u->id);
+		free(u->fl);
+		u->fl = NULL;
+		u->nfl = 0;
+	}
+	if (!pk.fleet_seen)
+		x->fleet_rx = false;
 	journal_decide(s, u);
 	for (struct session *y = u->sessions; y; y = y->sub_next) {
-		if (u->decided) {
+		struct eff e;
+
+		if (eff(s, u, &e)) {
 			follow(s, y, a);
 			continue;
 		}
@@ -639,21 +885,30 @@ static void end_session(struct subscribers *s, struct session *x,
 		write_v4(s, x);
 	}
 	journal_stop(s, x);
+	share_sessions(s, u, x);
 	log_msg(live(s, u) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
 		"subscriber %s: session %s of %s ended (%s)%s", u->id,
 		 x->session, x->nas, cause,
 		 live(s, u) ? "; its decision stays with it" : "");
 	sess_drop(s, x);
-	if (!u->nsessions && !live(s, u) && !offences(s, u, NULL, 0)) {
-		for (struct sub **pp = &s->subs[hstr(u->id)]; *pp;
-		     pp = &(*pp)->next)
-			if (*pp == u) {
-				*pp = u->next;
-				break;
-			}
-		free(u);
-		s->rep.subscribers--;
-	}
+	sub_maybe_free(s, u);
+}
+
+/* A subscriber nothing holds any longer (no session, no decision of its
+ * own or of the fleet, no offence that still counts) is forgotten. */
+static void sub_maybe_free(struct subscribers *s, struct sub *u)
+{
+	if (u->nsessions || live(s, u) || fl_top(s, u) ||
+	    offences(s, u, NULL, 0))
+		return;
+	for (struct sub **pp = &s->subs[hstr(u->id)]; *pp; pp = &(*pp)->next)
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	free(u->fl);
+	free(u);
+	s->rep.subscribers--;
 }
 
 static bool same_binding(const struct session *x, const struct sess_event *ev)
@@ -741,13 +996,19 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 		 x->session, x->nas, live(s, u) ? " under its decision " : "",
 		 live(s, u) ? u->level : "");
 	journal_start(s, x);
-	/* its entries (its decision, else its scope's level) are in the
-	 * dataplane before its first packet */
+	share_sessions(s, u, NULL);
+	/* its entries (its decision, or the fleet's, else its scope's
+	 * level) are in the dataplane before its first packet */
 	x->scope = sess_scope(s->p, x);
 	follow(s, x, NULL);
-	write_v4(s, x);
-	if (!live(s, u))
-		write_v6(s, x, false);
+	if (!x->fleet_rx)
+		write_v4(s, x);
+	{
+		struct eff e;
+
+		if (!eff(s, u, &e))
+			write_v6(s, x, false);
+	}
 	observe(s);
 	if (x->has_ipv4) {
 		s->applying = true;
@@ -827,6 +1088,7 @@ int subscribers_event(struct subscribers *s, const struct sess_event *in,
 				 ev->location);
 			x->scope = sess_scope(s->p, x);
 			journal_start(s, x); /* replaces it on replay */
+			share_sessions(s, x->sub, NULL);
 			if (x->scope != was) {
 				/* its entries carry its new scope (a
 				 * contained cell's containment, or none) */
@@ -926,6 +1188,12 @@ static void add_decision(const struct subscribers *s, json_object *o,
 		json_object_new_int64(
 			u->until ? (int64_t)mono_to_real_ms(u->until) : 0));
 	json_object_object_add(d, "why", json_object_new_string(u->why));
+	if (u->decided_ms)
+		json_object_object_add(d, "at_ms", json_object_new_int64(
+						   (int64_t)u->decided_ms));
+	if (u->roc)
+		json_object_object_add(d, "release_on_clean",
+				       json_object_new_boolean(true));
 	json_object_object_add(o, "decision", d);
 }
 
@@ -1167,6 +1435,7 @@ static void journal_decide(struct subscribers *s, const struct sub *u)
 
 	add_decision(s, o, u);
 	journal(s, o);
+	share_decision(s, u);
 }
 
 /* The snapshot: a temporary file, fsync'd, renamed over the journal. */
@@ -1286,6 +1555,10 @@ static int replay_decision(struct subscribers *s, struct sub *u,
 	snprintf(u->level, sizeof(u->level), "%s", s->p->levels[l].name);
 	u->until = until ? real_ms_to_mono((uint64_t)until) : 0;
 	snprintf(u->why, sizeof(u->why), "%s", gstr(d, "why"));
+	if (json_object_object_get_ex(d, "at_ms", &un))
+		u->decided_ms = (uint64_t)json_object_get_int64(un);
+	u->roc = json_object_object_get_ex(d, "release_on_clean", &un) &&
+		 json_object_get_boolean(un);
 	return 0;
 }
 
@@ -1549,8 +1822,20 @@ json_object *subscribers_show_json(const struct subscribers *s,
 	json_object *o, *arr;
 	char ts[40];
 
-	if (!u)
-		return NULL;
+	if (!u) {
+		json_object *fl = s->fleet ? fleet_show_json(s->fleet, id) :
+					     NULL;
+
+		if (!fl)
+			return NULL;
+		o = json_object_new_object();
+		json_object_object_add(o, "subscriber",
+				       json_object_new_string(id));
+		json_object_object_add(o, "decision", NULL);
+		json_object_object_add(o, "sessions", json_object_new_array());
+		json_object_object_add(o, "fleet", fl);
+		return o;
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "subscriber", json_object_new_string(u->id));
 	if (u->imsi[0])
@@ -1595,6 +1880,12 @@ json_object *subscribers_show_json(const struct subscribers *s,
 		}
 		json_object_object_add(o, "offences", arr);
 	}
+	if (s->fleet) {
+		json_object *fl = fleet_show_json(s->fleet, id);
+
+		json_object_object_add(o, "fleet",
+				       fl ? fl : json_object_new_object());
+	}
 	return o;
 }
 
@@ -1638,6 +1929,8 @@ int subscribers_react(struct subscribers *s, const char *id,
 	u->decided = true;
 	snprintf(u->level, sizeof(u->level), "%s", level);
 	u->until = until;
+	u->decided_ms = now_real_ms();
+	u->roc = false;
 	snprintf(u->why, sizeof(u->why), "%s", why && *why ? why : "operator");
 	s->t0 = t0;
 	journal_decide(s, u);
@@ -1653,18 +1946,185 @@ int subscribers_release(struct subscribers *s, const char *id, char *err,
 			size_t errlen)
 {
 	struct sub *u = sub_find(s, id);
+	bool fleet_too = u && fl_top(s, u);
 
-	if (!u || !live(s, u)) {
+	if (!u || (!live(s, u) && !fleet_too)) {
 		snprintf(err, errlen, "subscriber %s has no decision", id);
 		return -ENOENT;
 	}
 	u->decided = false;
+	/* the operator releases it on every node of the fleet */
+	if (s->fleet)
+		fleet_release(s->fleet, u->id);
+	free(u->fl);
+	u->fl = NULL;
+	u->nfl = 0;
 	journal_decide(s, u);
-	log_info("subscriber %s released (operator)", u->id);
+	log_info("subscriber %s released (operator)%s", u->id,
+		 s->fleet ? " on every node" : "");
 	for (struct session *x = u->sessions; x; x = x->sub_next)
 		unfollow(s, x, NULL, "operator");
 	subscribers_flush(s);
+	sub_maybe_free(s, u);
 	return 0;
+}
+
+void subscribers_set_fleet(struct subscribers *s, struct fleet *f)
+{
+	s->fleet = f;
+}
+
+void subscribers_fleet_decision(struct subscribers *s, const char *id,
+				const char *node,
+				const struct fleet_decision *d)
+{
+	struct sub *u = sub_find(s, id);
+	struct sub_fl *e = NULL;
+	uint64_t until;
+
+	if (!u && !d)
+		return;
+	if (d && policy_level_index(s->p, d->level) < 0) {
+		log_warn("fleet: node %s holds subscriber %s at level \"%s\", "
+			 "which this node's policy does not have: not "
+			 "enforced here",
+			 node, id, d->level);
+		d = NULL;
+	}
+	until = d && d->until_ms ? real_ms_to_mono(d->until_ms) : 0;
+	if (d && d->until_ms && d->until_ms <= now_real_ms())
+		d = NULL; /* over already: its owner deletes it */
+	if (!u) {
+		if (!d)
+			return;
+		u = sub_get(s, id);
+		if (!u)
+			return;
+	}
+	for (size_t i = 0; i < u->nfl; i++)
+		if (!strcmp(u->fl[i].node, node))
+			e = &u->fl[i];
+	if (!d) {
+		if (!e)
+			return;
+		*e = u->fl[--u->nfl];
+		log_info("subscriber %s: node %s's decision ended", id, node);
+	} else {
+		if (!e) {
+			struct sub_fl *n = realloc(u->fl,
+						   (u->nfl + 1) * sizeof(*n));
+
+			if (!n)
+				return;
+			u->fl = n;
+			e = &u->fl[u->nfl++];
+		}
+		memset(e, 0, sizeof(*e));
+		snprintf(e->node, sizeof(e->node), "%s", node);
+		snprintf(e->level, sizeof(e->level), "%s", d->level);
+		e->until = until;
+		e->roc = d->release_on_clean;
+		snprintf(e->why, sizeof(e->why), "%s", d->why);
+		log_msg(u->nsessions ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+			"subscriber %s: node %s: %s%s", id, node, d->level,
+			u->nsessions ? "" : " (not attached here)");
+	}
+	refollow(s, u);
+	subscribers_flush(s);
+	sub_maybe_free(s, u);
+}
+
+void subscribers_fleet_own_released(struct subscribers *s, const char *id)
+{
+	struct sub *u = sub_find(s, id);
+
+	if (!u || !live(s, u))
+		return;
+	u->decided = false;
+	journal_decide(s, u); /* the bucket has it deleted: nothing to write */
+	log_info("subscriber %s: released on another node of the fleet", id);
+	for (struct session *x = u->sessions; x; x = x->sub_next) {
+		unfollow(s, x, NULL, "fleet");
+		follow(s, x, NULL);
+	}
+	subscribers_flush(s);
+	sub_maybe_free(s, u);
+}
+
+/* After a (re)load of the buckets: what the bucket holds of our own keys
+ * against what this node holds. */
+static void own_key(void *ctx, const char *id, bool deleted, uint64_t at_ms)
+{
+	struct subscribers *s = ctx;
+	struct sub *u = sub_find(s, id);
+
+	if (deleted) {
+		/* released elsewhere while we were away, after we decided */
+		if (u && live(s, u) && u->decided_ms <= at_ms)
+			subscribers_fleet_own_released(s, id);
+		return;
+	}
+	/* ours in the bucket, over here (released or expired while the
+	 * write could not go out): its end is written now */
+	if (!u || !live(s, u))
+		fleet_put_decision(s->fleet, id, NULL);
+}
+
+static void own_sessions_key(void *ctx, const char *id)
+{
+	struct subscribers *s = ctx;
+	struct sub *u = sub_find(s, id);
+
+	if (!u || !u->nsessions)
+		fleet_put_sessions(s->fleet, id, NULL);
+}
+
+void subscribers_fleet_synced(struct subscribers *s, bool first)
+{
+	size_t nd = 0, ns = 0;
+
+	if (!s->fleet)
+		return;
+	fleet_each_own(s->fleet, own_key, s);
+	fleet_each_own_sessions(s->fleet, own_sessions_key, s);
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct sub *u = s->subs[i]; u; u = u->next) {
+			if (live(s, u)) {
+				share_decision(s, u);
+				nd++;
+			}
+			if (u->nsessions) {
+				share_sessions(s, u, NULL);
+				ns++;
+			}
+		}
+	log_info("fleet: %s: %zu decision(s) and the sessions of %zu "
+		 "subscriber(s) of this node written",
+		 first ? "loaded" : "resynchronised", nd, ns);
+	subscribers_flush(s);
+}
+
+void subscribers_housekeeping(struct subscribers *s)
+{
+	uint64_t now = loop_now(s->loop);
+
+	for (size_t i = 0; i < NBUCKETS; i++)
+		for (struct sub *u = s->subs[i], *n; u; u = n) {
+			n = u->next;
+			/* an end no reaction tells of (not attached here):
+			 * written, so the bucket does not keep it */
+			if (u->decided && u->until && u->until <= now) {
+				u->decided = false;
+				journal_decide(s, u);
+			}
+			for (size_t k = 0; k < u->nfl;)
+				if (!fl_live(s, &u->fl[k]))
+					u->fl[k] = u->fl[--u->nfl];
+				else
+					k++;
+			sub_maybe_free(s, u);
+		}
+	subscribers_flush(s);
 }
 
 int subscribers_forget(struct subscribers *s, const char *id, const char *by,

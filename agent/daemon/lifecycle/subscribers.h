@@ -111,4 +111,24 @@ int subscribers_forget(struct subscribers *s, const char *id, const char *by,
 const char *subscribers_holder(const struct subscribers *s,
 			       const struct xcrs_addr *a);
 
+/* ---- the fleet (fleet.h) -------------------------------------------------- */
+
+struct fleet;
+struct fleet_decision;
+/* From here on, this node's decisions and sessions go to the fleet. */
+void subscribers_set_fleet(struct subscribers *s, struct fleet *f);
+/* Another node's decision on a subscriber (d NULL: it ended): enforced on
+ * the sessions this node holds of it, now and at its next attach here. */
+void subscribers_fleet_decision(struct subscribers *s, const char *id,
+				const char *node,
+				const struct fleet_decision *d);
+/* This node's decision on id was released on another node. */
+void subscribers_fleet_own_released(struct subscribers *s, const char *id);
+/* The buckets are (re)loaded: this node's keys set right. */
+void subscribers_fleet_synced(struct subscribers *s, bool first);
+/* Every few seconds: decisions that ended with nothing to tell of it. */
+void subscribers_housekeeping(struct subscribers *s);
+/* The identity key of a subscriber id (the engine's evidence). */
+void subscribers_who_key(const char *id, struct xcrs_addr *k);
+
 #endif
