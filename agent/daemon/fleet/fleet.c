@@ -5,6 +5,7 @@
  * buckets hold.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,6 +43,7 @@ enum post_kind {
 	P_ENTRY,	/* one entry of it, or a later change */
 	P_END,		/* the load is complete */
 	P_EVENT,	/* a message of the events stream */
+	P_SETUP,	/* the buckets and the stream are open */
 };
 
 struct post {
@@ -142,6 +144,7 @@ struct fleet {
 	bool ev_inflight;
 
 	struct wstate w[NB];
+	bool setup_done; /* the buckets are open: writes may go */
 	bool first_synced;
 	struct fleet_report rep;
 	uint64_t last_err_log;
@@ -418,6 +421,8 @@ static void wjob_work(struct async_job *j)
 
 	if (w->bucket >= 0 && !kv) {
 		w->st = NATS_NOT_YET_CONNECTED;
+		snprintf(w->errtext, sizeof(w->errtext), "the bucket is not "
+			 "open yet");
 		return;
 	}
 	switch (w->kind) {
@@ -471,10 +476,17 @@ static void wjob_work(struct async_job *j)
 		break;
 	}
 	}
-	if (w->st != NATS_OK)
+	if (w->st != NATS_OK) {
+		const char *t = nats_GetLastError(NULL);
+
 		snprintf(w->errtext, sizeof(w->errtext), "%s%s%s",
-			 natsStatus_GetText(w->st), jerr ? " " : "",
-			 jerr ? "(JetStream error)" : "");
+			 t && *t ? t : natsStatus_GetText(w->st),
+			 jerr ? ", JetStream error " : "", "");
+		if (jerr)
+			snprintf(w->errtext + strlen(w->errtext),
+				 sizeof(w->errtext) - strlen(w->errtext), "%d",
+				 (int)jerr);
+	}
 }
 
 static void pump(struct fleet *f);
@@ -618,7 +630,7 @@ static void wjob_done(struct async_job *j, void *ctx, bool ran)
 /* Hands what is ready to the publisher. */
 static void pump(struct fleet *f)
 {
-	if (!atomic_load(&f->connected_flag))
+	if (!atomic_load(&f->connected_flag) || !f->setup_done)
 		return;
 	while (f->ready && f->inflight < INFLIGHT_MAX) {
 		struct pend *pd = f->ready;
@@ -879,6 +891,10 @@ static void post_done(struct async_job *j, void *ctx, bool ran)
 	case P_BEGIN:
 		f->w[p->bucket].load_gen = p->gen;
 		break;
+	case P_SETUP:
+		f->setup_done = true;
+		pump(f);
+		break;
 	case P_ENTRY:
 		take_entry(f, p);
 		break;
@@ -1051,8 +1067,10 @@ static void *setup_thread(void *arg)
 			st = make_stream(f);
 		if (st == NATS_OK && !f->evsub)
 			st = subscribe_events(f);
-		if (st == NATS_OK)
+		if (st == NATS_OK) {
+			post_simple(f, P_SETUP, 0, 0);
 			return NULL;
+		}
 		if (!said) {
 			log_warn("fleet: the servers do not give the buckets "
 				 "yet (%s); trying again",
@@ -1277,7 +1295,17 @@ int fleet_wait_synced(struct fleet *f, char *err, size_t errlen)
 						    "a server");
 			said = now;
 		}
-		loop_run_once(f->loop, 100);
+		/* only the fleet's queue: the agent is not ready, nothing
+		 * else is served before the fleet's decisions are in */
+		{
+			struct pollfd pfd = { .fd = async_fd(f->q),
+					      .events = POLLIN };
+
+			if (poll(&pfd, 1, 100) > 0) {
+				loop_tick(f->loop);
+				async_process(f->q, f);
+			}
+		}
 	}
 	return 0;
 }
