@@ -228,7 +228,7 @@ Test(errors, unknown_section)
 		 "t.yaml:5:1: unknown section 'level' (expected version, "
 		 "agent, interfaces, services, levels, unknown_subscribers, "
 		 "non_ip, unassigned_source, ran, scopes, subscribers, "
-		 "never_react, inputs, fanout, scs, ms, evaluation, rules)");
+		 "never_react, inputs, fanout, scs, ms, evaluation, rules, cluster)");
 }
 
 Test(errors, duplicate_section)
@@ -921,4 +921,44 @@ Test(errors, overlapping_pools_and_scope_ids)
 			    LEVELS "scopes:\n"
 			    "  - {name: a, id: 5000, pools: 192.0.2.0/24, "
 			    "level: normal}\n"));
+}
+
+/* The fleet: absent, a single node; present, checked whole. */
+Test(policy, cluster_section)
+{
+	struct policy *p = load_ok("version: 1\n" LEVELS);
+
+	cr_expect_not(p->cluster.enabled);
+	policy_free(p);
+	p = load_ok("version: 1\n" LEVELS
+		    "cluster:\n  node: edge-1\n"
+		    "  servers: [nats://192.0.2.1:4222, \"nats://[2001:db8::1]:4222\","
+		    " nats://nats-2.example:4222]\n");
+	cr_expect(p->cluster.enabled);
+	cr_expect_str_eq(p->cluster.node, "edge-1");
+	cr_expect_eq(p->cluster.nservers, 3);
+	cr_expect_eq(p->cluster.replicas, 3);
+	cr_expect_eq(p->cluster.sync_timeout_ns, 60000000000ULL);
+	policy_free(p);
+	load_bad("version: 1\n" LEVELS "cluster:\n  node: a.b\n"
+		 "  servers: [nats://192.0.2.1:4222]\n",
+		 "t.yaml:6:9: cluster.node: letters, digits, '-' and '_' only "
+		 "(at most 32), found 'a.b'");
+	load_bad("version: 1\n" LEVELS "cluster:\n  node: a\n"
+		 "  servers: [http://192.0.2.1:4222]\n",
+		 "t.yaml:7:13: cluster.servers: expected nats://host:port or "
+		 "tls://host:port, found 'http://192.0.2.1:4222'");
+	load_bad("version: 1\n" LEVELS "cluster:\n  node: a\n"
+		 "  servers: [nats://192.0.2.1:99999]\n",
+		 "t.yaml:7:13: cluster.servers: expected nats://host:port or "
+		 "tls://host:port, found 'nats://192.0.2.1:99999'");
+	load_bad("version: 1\n" LEVELS "cluster:\n  node: a\n",
+		 "t.yaml:6:3: cluster: missing 'servers'");
+	load_bad("version: 1\n" LEVELS "cluster:\n  node: a\n"
+		 "  servers: [nats://192.0.2.1:4222]\n  ca: /etc/ca.pem\n",
+		 "t.yaml:6:3: cluster: with ca or cert, every server is tls:// "
+		 "(nats://192.0.2.1:4222 is not)");
+	load_bad("version: 1\n" LEVELS "cluster:\n  node: a\n"
+		 "  servers: [tls://192.0.2.1:4222]\n  cert: /etc/c.pem\n",
+		 "t.yaml:6:3: cluster: cert and key go together");
 }
