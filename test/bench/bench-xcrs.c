@@ -1790,7 +1790,7 @@ int main(int argc, char **argv)
 		case 'h':
 			printf("usage: xcrs-bench [--json] [--quick] [--build DIR] "
 			       "[--frames N] [cost] [scale] [ingest] [latency] "
-			       "[rate] [radius]\n"
+			       "[rate] [radius] [fleet]\n"
 			       "Figures of xcrs beside baselines measured in the "
 			       "same run (root: BPF, the agent).\n"
 			       "--quick stops the fills at 1M subscribers and "
@@ -1826,6 +1826,18 @@ int main(int argc, char **argv)
 			section_rate();
 		if (all || !strcmp(s, "radius"))
 			section_radius(builddir);
+		if (!all && !strcmp(s, "fleet")) {
+			/* its own program (nats.c, nats-server) */
+			char cmd[600];
+
+			fflush(stdout);
+			snprintf(cmd, sizeof(cmd), "%s/test/xcrs-bench-fleet "
+				 "--build %s%s",
+				 builddir, builddir,
+				 quick ? " --decisions 100000" : "");
+			if (system(cmd))
+				fprintf(stderr, "xcrs-bench: fleet failed\n");
+		}
 		if (all)
 			break;
 	}
