@@ -392,7 +392,7 @@ static void fl_scope(void *ctx, const char *name, const struct fleet_scope *s)
 	int sc = policy_scope_index(d->policy, name);
 	uint64_t until = 0, now = loop_now(d->loop);
 	const char *rule = NULL;
-	char err[256], by[64], why[400];
+	char err[256], why[400];
 	int contained;
 
 	if (sc < 0) {
@@ -409,12 +409,11 @@ static void fl_scope(void *ctx, const char *name, const struct fleet_scope *s)
 			return;
 		if (contained == 1 && (!until || (u && u <= until)))
 			return; /* already, at least as long */
-		snprintf(by, sizeof(by), "fleet node %s", s->node);
-		snprintf(why, sizeof(why), "node %s: %s: %s", s->node,
-			 s->rule, s->why);
-		if (decide_contain(d->dec, sc, XCRS_CONTAIN_NONE, u, why, by,
-				   now, err, sizeof(err)))
-			log_warn("fleet: containing %s: %s", name, err);
+		snprintf(why, sizeof(why), "node %s: %s", s->node, s->why);
+		if (decide_contain_rule(d->dec, sc, u,
+					s->rule[0] ? s->rule : "fleet", why,
+					now) < 0)
+			log_warn("fleet: containing %s failed", name);
 		return;
 	}
 	if (contained == 1 &&

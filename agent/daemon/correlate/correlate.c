@@ -857,6 +857,15 @@ int corr_contain(struct corr *c, int scope, uint64_t until,
 						    "operator");
 }
 
+int corr_contain_rule(struct corr *c, int scope, uint64_t until,
+		      const char *rule, const char *reason, uint64_t now)
+{
+	(void)now;
+	if (scope < 0 || (size_t)scope >= c->p->nscopes)
+		return -EINVAL;
+	return contain(c, scope, until, rule, reason ? reason : "");
+}
+
 int corr_uncontain(struct corr *c, int scope, uint64_t now)
 {
 	if (scope < 0 || (size_t)scope >= c->p->nscopes)

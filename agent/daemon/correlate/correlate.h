@@ -131,6 +131,10 @@ int corr_release_rule(struct corr *c, const struct xcrs_addr *t,
 int corr_contain(struct corr *c, int scope, uint64_t until,
 		 const char *reason, uint64_t now);
 int corr_uncontain(struct corr *c, int scope, uint64_t now);
+/* A containment under a rule's name (another node's record of its rule):
+ * kept if the scope is contained at least as long already. */
+int corr_contain_rule(struct corr *c, int scope, uint64_t until,
+		      const char *rule, const char *reason, uint64_t now);
 
 /* Who holds an address, as the packet core says (a session): the
  * subscriber's identity key and the session's scope. Evidence (rule hit

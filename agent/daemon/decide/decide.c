@@ -805,6 +805,17 @@ int decide_contain(struct decide *d, int scope, enum xcrs_contain_mode mode,
 	return end(d, name, err, errlen);
 }
 
+int decide_contain_rule(struct decide *d, int scope, uint64_t until,
+			const char *rule, const char *why, uint64_t now)
+{
+	int r;
+
+	begin(d, 0);
+	r = corr_contain_rule(d->corr, scope, until, rule, why, now);
+	end(d, d->p->scopes[scope].name, NULL, 0);
+	return r;
+}
+
 int decide_uncontain(struct decide *d, int scope, const char *by,
 		     uint64_t now, char *err, size_t errlen)
 {

@@ -145,6 +145,10 @@ int decide_release(struct decide *d, const struct xcrs_addr *a,
 int decide_contain(struct decide *d, int scope, enum xcrs_contain_mode mode,
 		   uint64_t until, const char *reason, const char *by,
 		   uint64_t now, char *err, size_t errlen);
+/* Another node's containment of a scope under its rule's name (the
+ * fleet's record), with the policy's mode. */
+int decide_contain_rule(struct decide *d, int scope, uint64_t until,
+			const char *rule, const char *why, uint64_t now);
 /* -ENOENT if the scope is not contained. */
 int decide_uncontain(struct decide *d, int scope, const char *by,
 		     uint64_t now, char *err, size_t errlen);

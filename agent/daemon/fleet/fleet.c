@@ -128,6 +128,10 @@ struct fleet {
 	natsConnection *nc;
 	jsCtx *js;
 	kvStore *kv[NB];
+	/* the watchers' own handles: a long wait (a watcher over a million
+	 * keys is a consumer the servers take seconds to make) */
+	jsCtx *jsw;
+	kvStore *kvw[NB];
 	natsSubscription *evsub;
 	atomic_bool stop, connected_flag;
 
@@ -282,30 +286,40 @@ static void *watcher(void *arg)
 {
 	struct wstate *w = arg;
 	struct fleet *f = w->f;
-	uint64_t seen;
-	int64_t last_check;
+	uint64_t seen, seen_then;
+	int64_t last_check, backoff = 200;
 	int lag;
 
 	while (!atomic_load(&f->stop)) {
 		kvWatcher *kw = NULL;
 		kvWatchOptions o;
-		kvStore *kv = f->kv[w->bucket];
+		kvStore *kv = f->kvw[w->bucket];
 		natsStatus st;
 
-		if (!kv || !atomic_load(&f->connected_flag)) {
+		if (!f->kv[w->bucket] || !atomic_load(&f->connected_flag)) {
 			nats_Sleep(50);
 			continue;
 		}
+		if (!kv && js_KeyValue(&f->kvw[w->bucket], f->jsw,
+				       bucket_name[w->bucket]) != NATS_OK) {
+			nats_Sleep(200);
+			continue;
+		}
+		kv = f->kvw[w->bucket];
 		kvWatchOptions_Init(&o);
 		atomic_store(&w->restart, false);
 		st = kvStore_WatchAll(&kw, kv, &o);
 		if (st != NATS_OK) {
-			nats_Sleep(200);
+			/* back off: every try is a consumer the servers make */
+			nats_Sleep(backoff);
+			if (backoff < 5000)
+				backoff *= 2;
 			continue;
 		}
+		backoff = 200;
 		w->gen++;
 		post_simple(f, P_BEGIN, w->bucket, w->gen);
-		seen = 0;
+		seen = seen_then = 0;
 		lag = 0;
 		last_check = nats_Now();
 		while (!atomic_load(&f->stop) && !atomic_load(&w->restart)) {
@@ -323,8 +337,11 @@ static void *watcher(void *arg)
 				if (nats_Now() - last_check < 1000)
 					continue;
 				last_check = nats_Now();
-				if (bucket_last(f, w->bucket) > seen) {
-					if (++lag >= 2) {
+				/* behind, and nothing came since the last
+				 * look (a watcher catching up is not deaf) */
+				if (seen == seen_then &&
+				    bucket_last(f, w->bucket) > seen) {
+					if (++lag >= 3) {
 						log_warn("fleet: bucket %s: "
 							 "updates stopped "
 							 "coming; loading it "
@@ -335,6 +352,7 @@ static void *watcher(void *arg)
 				} else {
 					lag = 0;
 				}
+				seen_then = seen;
 				continue;
 			}
 			if (st != NATS_OK)
@@ -829,6 +847,8 @@ static void take_entry(struct fleet *f, struct post *p)
 		else
 			f->rep.sessions++;
 	}
+	if (p->bucket == B_DEC && p->rev > f->rep.last_rev)
+		f->rep.last_rev = p->rev;
 	if (e->val && p->val && !strcmp(e->val, p->val)) {
 		e->rev = p->rev;
 		e->gen = p->gen;
@@ -908,7 +928,10 @@ static void post_done(struct async_job *j, void *ctx, bool ran)
 		if (w->loaded)
 			f->rep.resyncs++;
 		w->loaded = true;
-		if (f->w[B_DEC].loaded && f->w[B_SESS].loaded) {
+		/* once both buckets are loaded, and no load is under way
+		 * (a reconnect reloads both: one resync, not two) */
+		if (f->w[B_DEC].loaded && f->w[B_SESS].loaded &&
+		    !f->w[B_DEC].load_gen && !f->w[B_SESS].load_gen) {
 			bool first = !f->first_synced;
 
 			f->first_synced = true;
@@ -1186,6 +1209,10 @@ int fleet_open(struct loop *l, const struct policy *p,
 	jsOptions_Init(&jo);
 	jo.Wait = 2000;
 	st = natsConnection_JetStream(&f->js, f->nc, &jo);
+	if (st == NATS_OK) {
+		jo.Wait = 10000;
+		st = natsConnection_JetStream(&f->jsw, f->nc, &jo);
+	}
 	if (st != NATS_OK) {
 		snprintf(err, errlen, "cluster: JetStream: %s",
 			 natsStatus_GetText(st));
@@ -1239,9 +1266,12 @@ void fleet_close(struct fleet *f)
 		loop_forget(f->loop, &f->qw);
 		async_close(f->q, f);
 	}
-	for (int b = 0; b < NB; b++)
+	for (int b = 0; b < NB; b++) {
 		kvStore_Destroy(f->kv[b]);
+		kvStore_Destroy(f->kvw[b]);
+	}
 	jsCtx_Destroy(f->js);
+	jsCtx_Destroy(f->jsw);
 	if (f->nc) {
 		natsConnection_Close(f->nc);
 		natsConnection_Destroy(f->nc);
