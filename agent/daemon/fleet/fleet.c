@@ -130,8 +130,8 @@ struct fleet {
 	kvStore *kv[NB];
 	/* the watchers' own handles: a long wait (a watcher over a million
 	 * keys is a consumer the servers take seconds to make) */
-	jsCtx *jsw;
-	kvStore *kvw[NB];
+	jsCtx *jsw[2];
+	kvStore *kvw[NB][2];
 	natsSubscription *evsub;
 	atomic_bool stop, connected_flag;
 
@@ -287,36 +287,43 @@ static void *watcher(void *arg)
 	struct wstate *w = arg;
 	struct fleet *f = w->f;
 	uint64_t seen, seen_then;
-	int64_t last_check, backoff = 200;
+	int64_t last_check, backoff = 100;
+	unsigned fails = 0;
 	int lag;
 
 	while (!atomic_load(&f->stop)) {
 		kvWatcher *kw = NULL;
 		kvWatchOptions o;
-		kvStore *kv = f->kvw[w->bucket];
+		/* a short wait first (a request lost in a leader election
+		 * is tried again soon), the long one after three failures
+		 * (a consumer over a large bucket takes the servers longer) */
+		int lw = fails >= 3 && fails % 4 == 3;
+		kvStore *kv = f->kvw[w->bucket][lw];
 		natsStatus st;
 
 		if (!f->kv[w->bucket] || !atomic_load(&f->connected_flag)) {
 			nats_Sleep(50);
 			continue;
 		}
-		if (!kv && js_KeyValue(&f->kvw[w->bucket], f->jsw,
+		if (!kv && js_KeyValue(&f->kvw[w->bucket][lw], f->jsw[lw],
 				       bucket_name[w->bucket]) != NATS_OK) {
 			nats_Sleep(200);
 			continue;
 		}
-		kv = f->kvw[w->bucket];
+		kv = f->kvw[w->bucket][lw];
 		kvWatchOptions_Init(&o);
 		atomic_store(&w->restart, false);
 		st = kvStore_WatchAll(&kw, kv, &o);
 		if (st != NATS_OK) {
 			/* back off: every try is a consumer the servers make */
+			fails++;
 			nats_Sleep(backoff);
-			if (backoff < 5000)
+			if (backoff < 2000)
 				backoff *= 2;
 			continue;
 		}
-		backoff = 200;
+		fails = 0;
+		backoff = 100;
 		w->gen++;
 		post_simple(f, P_BEGIN, w->bucket, w->gen);
 		seen = seen_then = 0;
@@ -1210,8 +1217,12 @@ int fleet_open(struct loop *l, const struct policy *p,
 	jo.Wait = 2000;
 	st = natsConnection_JetStream(&f->js, f->nc, &jo);
 	if (st == NATS_OK) {
-		jo.Wait = 10000;
-		st = natsConnection_JetStream(&f->jsw, f->nc, &jo);
+		jo.Wait = 2000;
+		st = natsConnection_JetStream(&f->jsw[0], f->nc, &jo);
+	}
+	if (st == NATS_OK) {
+		jo.Wait = 20000;
+		st = natsConnection_JetStream(&f->jsw[1], f->nc, &jo);
 	}
 	if (st != NATS_OK) {
 		snprintf(err, errlen, "cluster: JetStream: %s",
@@ -1268,10 +1279,12 @@ void fleet_close(struct fleet *f)
 	}
 	for (int b = 0; b < NB; b++) {
 		kvStore_Destroy(f->kv[b]);
-		kvStore_Destroy(f->kvw[b]);
+		kvStore_Destroy(f->kvw[b][0]);
+		kvStore_Destroy(f->kvw[b][1]);
 	}
 	jsCtx_Destroy(f->js);
-	jsCtx_Destroy(f->jsw);
+	jsCtx_Destroy(f->jsw[0]);
+	jsCtx_Destroy(f->jsw[1]);
 	if (f->nc) {
 		natsConnection_Close(f->nc);
 		natsConnection_Destroy(f->nc);
