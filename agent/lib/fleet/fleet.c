@@ -134,6 +134,10 @@ struct fleet {
 	kvStore *kvw[NB][2];
 	natsSubscription *evsub;
 	atomic_bool stop, connected_flag;
+	/* nats.c calls back on its own threads: fleet_close waits for the
+	 * last of them (the connection closed, the events' handler done)
+	 * before it frees what they reach */
+	atomic_bool nc_closed, evsub_done;
 
 	struct async *q;
 	struct watch qw;
@@ -234,11 +238,28 @@ static void on_disconnected(natsConnection *nc, void *closure)
 		post_status(f, false);
 }
 
+static void on_closed(natsConnection *nc, void *closure)
+{
+	struct fleet *f = closure;
+
+	(void)nc;
+	atomic_store(&f->nc_closed, true);
+}
+
+static void on_evsub_done(void *closure)
+{
+	struct fleet *f = closure;
+
+	atomic_store(&f->evsub_done, true);
+}
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
 	struct fleet *f = closure;
 
 	(void)nc;
+	if (atomic_load(&f->stop))
+		return;
 	atomic_store(&f->connected_flag, true);
 	/* a full load again: what changed while we were away, deletes too
 	 * (a key gone from the bucket is found by its absence) */
@@ -416,7 +437,7 @@ static void on_event_msg(natsConnection *nc, natsSubscription *sub,
 	(void)nc;
 	(void)sub;
 	/* our own events are counted where they were made */
-	if (!strncmp(subj, SUBJ_PREFIX, strlen(SUBJ_PREFIX)) &&
+	if (!atomic_load(&f->stop) && !strncmp(subj, SUBJ_PREFIX, strlen(SUBJ_PREFIX)) &&
 	    strcmp(subj + strlen(SUBJ_PREFIX), f->node) &&
 	    (p = calloc(1, sizeof(*p)))) {
 		p->kind = P_EVENT;
@@ -1072,8 +1093,13 @@ static natsStatus subscribe_events(struct fleet *f)
 	} else {
 		so.Config.DeliverPolicy = js_DeliverNew;
 	}
-	return js_Subscribe(&f->evsub, f->js, SUBJ_PREFIX ">", on_event_msg,
-			    f, NULL, &so, &jerr);
+	natsStatus st = js_Subscribe(&f->evsub, f->js, SUBJ_PREFIX ">",
+				     on_event_msg, f, NULL, &so, &jerr);
+
+	if (st == NATS_OK)
+		st = natsSubscription_SetOnCompleteCB(f->evsub, on_evsub_done,
+						      f);
+	return st;
 }
 
 /* Buckets, stream and subscription once connected: a node that starts
@@ -1183,6 +1209,8 @@ int fleet_open(struct loop *l, const struct policy *p,
 	if (st == NATS_OK)
 		st = natsOptions_SetReconnectedCB(f->opts, on_reconnected, f);
 	if (st == NATS_OK)
+		st = natsOptions_SetClosedCB(f->opts, on_closed, f);
+	if (st == NATS_OK)
 		st = natsOptions_SetRetryOnFailedConnect(f->opts, true,
 							 on_connected, f);
 	if (st == NATS_OK && cl->ca[0])
@@ -1255,8 +1283,18 @@ fail:
 	return r;
 }
 
+/* Waits up to ms for a flag a nats.c callback sets. */
+static bool wait_flag(atomic_bool *flag, int ms)
+{
+	for (int t = 0; t < ms && !atomic_load(flag); t += 10)
+		nats_Sleep(10);
+	return atomic_load(flag);
+}
+
 void fleet_close(struct fleet *f)
 {
+	bool leak = false;
+
 	if (!f)
 		return;
 	atomic_store(&f->stop, true);
@@ -1268,7 +1306,11 @@ void fleet_close(struct fleet *f)
 		if (f->w[b].started)
 			pthread_join(f->w[b].th, NULL);
 	if (f->evsub) {
-		natsSubscription_Unsubscribe(f->evsub);
+		/* its handler may be running: wait until it has returned */
+		if (natsSubscription_Unsubscribe(f->evsub) == NATS_OK &&
+		    !wait_flag(&f->evsub_done, 2000))
+			log_warn("fleet: the events' handler did not end in "
+				 "2 s");
 		natsSubscription_Destroy(f->evsub);
 	}
 	/* the publisher's jobs end (not written: what was decided stays in
@@ -1287,6 +1329,13 @@ void fleet_close(struct fleet *f)
 	jsCtx_Destroy(f->jsw[1]);
 	if (f->nc) {
 		natsConnection_Close(f->nc);
+		/* its last callbacks (disconnected, closed) come on nats.c's
+		 * thread: f lives until they have run */
+		if (!wait_flag(&f->nc_closed, 5000)) {
+			log_warn("fleet: the connection did not close in 5 s; "
+				 "its state is left allocated");
+			leak = true;
+		}
 		natsConnection_Destroy(f->nc);
 	}
 	natsOptions_Destroy(f->opts);
@@ -1311,7 +1360,8 @@ void fleet_close(struct fleet *f)
 		free(e->val);
 		free(e);
 	}
-	free(f);
+	if (!leak)
+		free(f);
 }
 
 int fleet_wait_synced(struct fleet *f, char *err, size_t errlen)
