@@ -448,11 +448,79 @@ static void fl_event(void *ctx, const struct fleet_event *e)
 	decide_remote_event(d->dec, &ev, sc, &who, at, now);
 }
 
+/* Another node's decision on a prefix (ours coming back too), or its
+ * end. */
+static void fl_prefix(void *ctx, const char *prefix,
+		      const struct fleet_prefix *x)
+{
+	struct daemon *d = ctx;
+	struct xcrs_addr a;
+	unsigned plen;
+	char err[256];
+	int r;
+
+	if (addr_prefix_parse(prefix, &a, &plen) || plen >= 128) {
+		log_warn("fleet: prefix decision on \"%s\": not a prefix; "
+			 "ignored",
+			 prefix);
+		return;
+	}
+	if (!x) {
+		decide_remote_prefix_end(d->dec, &a, plen);
+		return;
+	}
+	if (x->until_ms && x->until_ms <= now_real_ms())
+		return; /* over: its node deletes the record */
+	r = decide_remote_prefix(d->dec, &a, plen, x->level,
+				 x->until_ms ? real_ms_to_mono(x->until_ms) : 0,
+				 x->why,
+				 strcmp(x->node, fleet_node(d->fleet)) ? x->node :
+									 "",
+				 err, sizeof(err));
+	if (r)
+		log_warn("fleet: node %s's decision on %s (%s) is not enforced "
+			 "here: %s",
+			 x->node, prefix, x->level, err);
+}
+
+/* After a load of the bucket: what this node holds of prefixes and the
+ * bucket does not (released while we were away: another node's go; our
+ * own, not yet written: written now). */
+static void fl_prefix_reconcile(void *ctx, const struct xcrs_addr *a,
+				unsigned plen, const char *level,
+				uint64_t until, const char *why,
+				const char *node)
+{
+	struct daemon *d = ctx;
+	struct fleet_prefix x;
+	char pf[64];
+
+	addr_prefix_format(a, plen, pf, sizeof(pf));
+	if (fleet_get_prefix(d->fleet, pf, &x))
+		return;
+	if (node[0]) {
+		log_info("fleet: %s (node %s's decision) was released while "
+			 "this node was away",
+			 pf, node);
+		decide_remote_prefix_end(d->dec, a, plen);
+		return;
+	}
+	memset(&x, 0, sizeof(x));
+	snprintf(x.prefix, sizeof(x.prefix), "%s", pf);
+	snprintf(x.node, sizeof(x.node), "%s", fleet_node(d->fleet));
+	snprintf(x.level, sizeof(x.level), "%s", level);
+	x.until_ms = until ? mono_to_real_ms(until) : 0;
+	x.at_ms = now_real_ms();
+	snprintf(x.why, sizeof(x.why), "%s", why);
+	fleet_put_prefix(d->fleet, &x);
+}
+
 static void fl_synced(void *ctx, bool first)
 {
 	struct daemon *d = ctx;
 
 	subscribers_fleet_synced(d->subs, first);
+	decide_each_prefix(d->dec, fl_prefix_reconcile, d);
 }
 
 /* What this node decides and ingests, to the fleet (decide's port). */
@@ -477,6 +545,30 @@ static void fl_scope_changed(void *ctx, const struct corr_decision *dc)
 	s.at_ms = now_real_ms();
 	snprintf(s.why, sizeof(s.why), "%s", dc->why ? dc->why : "");
 	fleet_contain(d->fleet, &s);
+}
+
+static void fl_prefix_changed(void *ctx, const struct xcrs_addr *a,
+			      unsigned plen, const char *level,
+			      uint64_t until, const char *why,
+			      bool by_operator)
+{
+	struct daemon *d = ctx;
+	struct fleet_prefix x;
+
+	if (!d->fleet)
+		return;
+	memset(&x, 0, sizeof(x));
+	addr_prefix_format(a, plen, x.prefix, sizeof(x.prefix));
+	if (!level) {
+		fleet_end_prefix(d->fleet, x.prefix, by_operator);
+		return;
+	}
+	snprintf(x.node, sizeof(x.node), "%s", fleet_node(d->fleet));
+	snprintf(x.level, sizeof(x.level), "%s", level);
+	x.until_ms = until ? mono_to_real_ms(until) : 0;
+	x.at_ms = now_real_ms();
+	snprintf(x.why, sizeof(x.why), "%s", why);
+	fleet_put_prefix(d->fleet, &x);
 }
 
 static void fl_ingested(void *ctx, const struct corr_event *ev, int scope,
@@ -511,6 +603,7 @@ static int join_fleet(struct daemon *d, char *err, size_t errlen)
 		.decision = fl_decision,
 		.own_released = fl_own_released,
 		.scope = fl_scope,
+		.prefix = fl_prefix,
 		.event = fl_event,
 		.synced = fl_synced,
 		.ctx = d,
@@ -518,6 +611,7 @@ static int join_fleet(struct daemon *d, char *err, size_t errlen)
 	const struct decide_port port = {
 		.scope_changed = fl_scope_changed,
 		.ingested = fl_ingested,
+		.prefix_changed = fl_prefix_changed,
 		.ctx = d,
 	};
 	int r;

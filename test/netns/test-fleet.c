@@ -381,6 +381,51 @@ Test(fleet, a_decision_at_a_is_enforced_at_b)
 	cr_assert_null(strstr(out, "fleet:       node a:"), "%s", out);
 }
 
+/* Does edge s's export of its decisions hold text (within ms)? */
+static bool export_has(int s, const char *text, bool want, int ms)
+{
+	char out[8192];
+
+	for (int t = 0; t <= ms; t += 100) {
+		cr_assert_eq(agenv_ctl(&env[s], out, sizeof(out), "export"), 0,
+			     "%s", out);
+		if (!!strstr(out, text) == want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+Test(fleet, an_operator_s_prefix_decision_holds_at_every_node)
+{
+	char out[4096];
+
+	start(1, IMSI2, "s2", "192.0.2.20");
+	cr_assert(passes(1, "192.0.2.100"));
+	cr_assert_eq(agenv_ctl(&env[0], out, sizeof(out),
+			       "react 192.0.2.96/28 --level quarantined "
+			       "--for 1h --reason 'a botnet range'"),
+		     0, "%s", out);
+	/* B holds every address of it without an entry of its own */
+	cr_assert(becomes(1, "192.0.2.100", false, 3000),
+		  "B does not enforce A's prefix decision: %s",
+		  fleet_line(1, out, sizeof(out)));
+	cr_assert(passes(1, "192.0.2.20"), "a session outside it is normal");
+	cr_assert(export_has(1, "\"node\":\"a\"", true, 0));
+	/* released at B: ended at A too */
+	cr_assert_eq(agenv_ctl(&env[1], out, sizeof(out),
+			       "release 192.0.2.96/28"),
+		     0, "%s", out);
+	cr_assert(becomes(1, "192.0.2.100", true, 3000));
+	cr_assert(export_has(0, "192.0.2.96/28", false, 3000),
+		  "A still holds the prefix decision B released");
+	/* and one made at B reaches A */
+	cr_assert_eq(agenv_ctl(&env[1], out, sizeof(out),
+			       "react 192.0.2.96/28 --level quarantined"),
+		     0, "%s", out);
+	cr_assert(becomes(0, "192.0.2.100", false, 3000));
+}
+
 Test(fleet, a_subscriber_quarantined_at_a_is_dropped_at_b_from_its_first_packet)
 {
 	start(0, IMSI1, "s1", "192.0.2.10");
@@ -470,15 +515,27 @@ Test(fleet, a_nats_server_killed_under_traffic_changes_nothing)
 
 Test(fleet, a_node_restarted_loads_the_bucket_before_it_is_ready)
 {
+	char out[2048];
+
 	start(0, IMSI1, "s1", "192.0.2.10");
 	start(1, IMSI2, "s2", "192.0.2.20");
 	cr_assert(passes(1, "192.0.2.20"));
+	cr_assert_eq(agenv_ctl(&env[0], out, sizeof(out),
+			       "react 192.0.2.96/28 --level quarantined"),
+		     0, "%s", out);
+	cr_assert(becomes(1, "192.0.2.100", false, 3000));
 	agenv_stop(&env[1], SIGTERM);
-	/* decided while B is down */
+	/* decided and released while B is down (its state file still
+	 * holds the prefix decision) */
 	react(0, IMSI2);
+	cr_assert_eq(agenv_ctl(&env[0], out, sizeof(out),
+			       "release 192.0.2.96/28"),
+		     0, "%s", out);
 	agent_start(1);
 	/* ready means loaded: no waiting */
 	cr_assert(!passes(1, "192.0.2.20"), "B passed it after its restart");
+	cr_assert(passes(1, "192.0.2.100"),
+		  "B kept a prefix decision released while it was down");
 }
 
 Test(fleet, a_node_cut_off_keeps_enforcing_and_catches_up)

@@ -449,6 +449,87 @@ Test(decide, prefix_decisions_are_written_and_expire)
 		     -ENOENT);
 }
 
+/* What the fleet's port hears of prefix decisions. */
+static struct {
+	unsigned n;
+	char level[32]; /* "" : ended */
+	bool by_operator;
+	uint64_t until;
+} told;
+
+static void on_prefix(void *ctx, const struct xcrs_addr *a, unsigned plen,
+		      const char *level, uint64_t until, const char *why,
+		      bool by_operator)
+{
+	(void)ctx;
+	(void)a;
+	(void)plen;
+	(void)why;
+	told.n++;
+	snprintf(told.level, sizeof(told.level), "%s", level ? level : "");
+	told.by_operator = by_operator;
+	told.until = until;
+}
+
+Test(decide, prefix_decisions_here_are_told_the_fleet_s_are_not)
+{
+	struct decide_port port = { .prefix_changed = on_prefix };
+	struct xcrs_addr a = A("203.0.113.0"), b = A("198.51.100.0");
+	uint64_t now = now_mono();
+	char err[512];
+
+	memset(&told, 0, sizeof(told));
+	cr_assert_eq(decide_add_port(dec, &port), 0);
+	/* the operator here: told, with its expiry */
+	cr_assert_eq(decide_react(dec, &a, 124, "quarantined", now + S(60),
+				  "t", "t", 0, now, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(told.n, 1);
+	cr_expect_str_eq(told.level, "quarantined");
+	cr_expect_eq(told.until, now + S(60));
+	/* another node's: enforced, not told back; the same again and the
+	 * same a millisecond off change nothing */
+	cr_assert_eq(decide_remote_prefix(dec, &b, 120, "quarantined",
+					  now + S(30), "x", "b", err,
+					  sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(fk.npfx, 2);
+	cr_expect_eq(told.n, 1);
+	cr_assert_eq(decide_remote_prefix(dec, &b, 120, "quarantined",
+					  now + S(30) + 1000000, "x", "b",
+					  err, sizeof(err)),
+		     0);
+	cr_expect_eq(decide_report(dec)->reactions, 2);
+	/* its expiry is its node's to write: not told */
+	decide_housekeeping(dec, now + S(31));
+	cr_expect_eq(fk.npfx, 1);
+	cr_expect_eq(told.n, 1);
+	/* ours expires: told, not as the operator's */
+	decide_housekeeping(dec, now + S(61));
+	cr_expect_eq(told.n, 2);
+	cr_expect_str_eq(told.level, "");
+	cr_expect_not(told.by_operator);
+	/* an operator's release here of another node's: told, fleet-wide */
+	cr_assert_eq(decide_remote_prefix(dec, &b, 120, "quarantined", 0, "x",
+					  "b", err, sizeof(err)),
+		     0);
+	cr_assert_eq(decide_release(dec, &b, 120, "t", now, err, sizeof(err)),
+		     0);
+	cr_expect_eq(told.n, 3);
+	cr_expect(told.by_operator);
+	/* the fleet's release: not told back */
+	cr_assert_eq(decide_remote_prefix(dec, &b, 120, "quarantined", 0, "x",
+					  "b", err, sizeof(err)),
+		     0);
+	cr_assert_eq(decide_remote_prefix_end(dec, &b, 120), 0);
+	cr_expect_eq(told.n, 3);
+	cr_expect_eq(fk.npfx, 0);
+	/* a level this node lacks is refused */
+	cr_expect_eq(decide_remote_prefix(dec, &b, 120, "nosuch", 0, "x", "b",
+					  err, sizeof(err)),
+		     -ENOENT);
+}
+
 Test(decide, an_unknown_level_is_refused)
 {
 	char err[512];

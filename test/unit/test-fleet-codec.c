@@ -91,3 +91,28 @@ Test(fleet_codec, events_and_scopes_round_trip)
 					 38, &e2),
 		      0);
 }
+
+Test(fleet_codec, a_prefix_decision_round_trips_and_names_its_node)
+{
+	struct fleet_prefix x = { .prefix = "2001:db8:1::/48", .node = "a",
+				  .level = "quarantined", .until_ms = 77,
+				  .at_ms = 5, .why = "operator" },
+			    y;
+	char node[FLEET_NODE_MAX], *s = fleet_prefix_encode(&x);
+
+	cr_assert(s);
+	cr_assert_eq(fleet_prefix_decode(s, strlen(s), &y), 0);
+	cr_expect_str_eq(y.prefix, x.prefix);
+	cr_expect_str_eq(y.level, "quarantined");
+	cr_expect_eq(y.until_ms, 77);
+	cr_assert(fleet_value_node(s, strlen(s), node));
+	cr_expect_str_eq(node, "a");
+	free(s);
+	/* no level, or no expiry: not a decision */
+	s = "{\"prefix\":\"192.0.2.0/28\",\"node\":\"a\",\"until_ms\":0}";
+	cr_expect_neq(fleet_prefix_decode(s, strlen(s), &y), 0);
+	s = "{\"prefix\":\"192.0.2.0/28\",\"node\":\"a\",\"level\":\"q\"}";
+	cr_expect_neq(fleet_prefix_decode(s, strlen(s), &y), 0);
+	cr_expect_not(fleet_value_node("[1]", 3, node));
+	cr_expect_not(fleet_value_node("{\"node\":\"\"}", 11, node));
+}

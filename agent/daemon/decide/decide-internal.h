@@ -16,6 +16,7 @@ struct pdec {
 	char level[POLICY_NAME_MAX];
 	uint64_t until; /* CLOCK_MONOTONIC, 0 = until released */
 	char why[160];
+	char origin[33]; /* the fleet's node it was made at; "": here */
 };
 
 struct decide {
@@ -65,10 +66,17 @@ void journal_terminal(struct decide *d, const struct xcrs_addr *a);
 void journal_scope(struct decide *d, int scope);
 void journal_prefixes(struct decide *d);
 /* decide-prefixes.c */
+/* origin "" : this node's operator; else the fleet node it came from.
+ * told: the ports hear of it (not what came from the fleet). */
 int pdec_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
-	       const char *level, uint64_t until, const char *why, char *err,
-	       size_t errlen);
+	       const char *level, uint64_t until, const char *why,
+	       const char *origin, bool told, char *err, size_t errlen);
 int pdec_release(struct decide *d, const struct xcrs_addr *a, unsigned plen);
+/* Ends a decision the fleet ended (not told to the ports). */
+int pdec_release_remote(struct decide *d, const struct xcrs_addr *a,
+			unsigned plen);
+const struct pdec *pdec_find(const struct decide *d,
+			     const struct xcrs_addr *a, unsigned plen);
 /* Expired decisions end; returns how many. */
 size_t pdec_expire(struct decide *d, uint64_t now);
 uint64_t pdec_next_deadline(const struct decide *d);

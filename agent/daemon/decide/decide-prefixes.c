@@ -16,6 +16,19 @@
 #include "decide-internal.h"
 #include "log.h"
 
+/* Tells the ports (the fleet) of a decision here, or its end. */
+static void tell(struct decide *d, const struct pdec *pd, bool ended,
+		 bool by_operator)
+{
+	for (size_t i = 0; i < d->nports; i++)
+		if (d->ports[i].prefix_changed)
+			d->ports[i].prefix_changed(d->ports[i].ctx, &pd->a,
+						   pd->plen,
+						   ended ? NULL : pd->level,
+						   pd->until, pd->why,
+						   by_operator);
+}
+
 static struct pdec *find(const struct decide *d, const struct xcrs_addr *a,
 			 unsigned plen)
 {
@@ -55,12 +68,20 @@ static void audit(struct decide *d, const char *event, const struct pdec *pd)
 	audit_add_str(rec, "prefix", pf);
 	audit_add_str(rec, "level", pd->level);
 	audit_add_str(rec, "why", pd->why);
+	if (pd->origin[0])
+		audit_add_str(rec, "node", pd->origin);
 	audit_write(d->au, rec);
 }
 
+const struct pdec *pdec_find(const struct decide *d,
+			     const struct xcrs_addr *a, unsigned plen)
+{
+	return find(d, a, plen);
+}
+
 int pdec_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
-	       const char *level, uint64_t until, const char *why, char *err,
-	       size_t errlen)
+	       const char *level, uint64_t until, const char *why,
+	       const char *origin, bool told, char *err, size_t errlen)
 {
 	struct pdec pd = { .a = *a, .plen = plen, .until = until }, *old;
 	char pf[64];
@@ -69,6 +90,7 @@ int pdec_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
 	addr_prefix_format(a, plen, pf, sizeof(pf));
 	snprintf(pd.level, sizeof(pd.level), "%s", level);
 	snprintf(pd.why, sizeof(pd.why), "%s", why);
+	snprintf(pd.origin, sizeof(pd.origin), "%s", origin);
 	r = write_one(d, &pd, err, errlen);
 	if (r)
 		return r;
@@ -89,12 +111,22 @@ int pdec_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
 	d->rep.reactions++;
 	d->rep.prefixes = d->npdecs;
 	audit(d, "react-prefix", &pd);
-	log_info("%s -> %s (prefix; operator: %s)", pf, level, why);
+	if (origin[0])
+		log_info("%s -> %s (prefix; node %s's operator: %s)", pf, level,
+			 origin, why);
+	else
+		log_info("%s -> %s (prefix; operator: %s)", pf, level, why);
 	journal_prefixes(d);
+	if (told)
+		tell(d, &pd, false, false);
 	return 0;
 }
 
-static void remove_at(struct decide *d, size_t i, const char *event)
+/* told: whether the fleet hears of it (an operator's release anywhere,
+ * an expiry of our own; not a release the fleet made, nor a policy
+ * without its level) */
+static void remove_at(struct decide *d, size_t i, const char *event,
+		      bool told, bool by_operator)
 {
 	struct pdec pd = d->pdecs[i];
 	char pf[64];
@@ -107,6 +139,8 @@ static void remove_at(struct decide *d, size_t i, const char *event)
 	addr_prefix_format(&pd.a, pd.plen, pf, sizeof(pf));
 	log_info("%s released (prefix; %s)", pf, event);
 	journal_prefixes(d);
+	if (told)
+		tell(d, &pd, true, by_operator);
 }
 
 int pdec_release(struct decide *d, const struct xcrs_addr *a, unsigned plen)
@@ -115,7 +149,19 @@ int pdec_release(struct decide *d, const struct xcrs_addr *a, unsigned plen)
 
 	if (!pd)
 		return -ENOENT;
-	remove_at(d, (size_t)(pd - d->pdecs), "release-prefix");
+	remove_at(d, (size_t)(pd - d->pdecs), "release-prefix", true, true);
+	return 0;
+}
+
+int pdec_release_remote(struct decide *d, const struct xcrs_addr *a,
+			unsigned plen)
+{
+	struct pdec *pd = find(d, a, plen);
+
+	if (!pd)
+		return -ENOENT;
+	remove_at(d, (size_t)(pd - d->pdecs), "release-prefix-fleet", false,
+		  false);
 	return 0;
 }
 
@@ -125,7 +171,8 @@ size_t pdec_expire(struct decide *d, uint64_t now)
 
 	for (size_t i = d->npdecs; i-- > 0;)
 		if (d->pdecs[i].until && d->pdecs[i].until <= now) {
-			remove_at(d, i, "expire-prefix");
+			remove_at(d, i, "expire-prefix",
+				  !d->pdecs[i].origin[0], false);
 			n++;
 		}
 	return n;
@@ -169,7 +216,7 @@ void pdec_sync(struct decide *d)
 				   sizeof(pf));
 		if (r == -ENOENT) {
 			log_warn("%s: %s: decision dropped", pf, err);
-			remove_at(d, i, "drop-prefix");
+			remove_at(d, i, "drop-prefix", false, false);
 		}
 	}
 	/* and nothing else (a decision the state file no longer has) */
@@ -221,6 +268,9 @@ json_object *decide_prefixes_json(const struct decide *d, bool for_state)
 		}
 		json_object_object_add(o, "why",
 				       json_object_new_string(pd->why));
+		if (pd->origin[0])
+			json_object_object_add(
+				o, "node", json_object_new_string(pd->origin));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -248,6 +298,9 @@ int pdec_restore(struct decide *d, json_object *arr, char *err,
 			 json_object_get_string(l));
 		if (json_object_object_get_ex(o, "why", &w))
 			snprintf(pd.why, sizeof(pd.why), "%s",
+				 json_object_get_string(w));
+		if (json_object_object_get_ex(o, "node", &w))
+			snprintf(pd.origin, sizeof(pd.origin), "%s",
 				 json_object_get_string(w));
 		until = json_object_get_int64(u);
 		pd.until = until > 0 ? real_ms_to_mono((uint64_t)until) : 0;

@@ -719,7 +719,8 @@ int decide_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
 		}
 		begin(d, t0);
 		r = pdec_react(d, a, plen, level, until,
-			       why && *why ? why : "operator", err, errlen);
+			       why && *why ? why : "operator", "", true, err,
+			       errlen);
 		end(d, "", NULL, 0);
 		return r;
 	}
@@ -741,6 +742,67 @@ int decide_react(struct decide *d, const struct xcrs_addr *a, unsigned plen,
 		return r;
 	}
 	return end(d, buf, err, errlen);
+}
+
+int decide_remote_prefix(struct decide *d, const struct xcrs_addr *a,
+			 unsigned plen, const char *level, uint64_t until,
+			 const char *why, const char *node, char *err,
+			 size_t errlen)
+{
+	const struct pdec *old = pdec_find(d, a, plen);
+	int r;
+
+	/* the same (its expiry through Unix ms and back may be a
+	 * millisecond off) */
+	if (old && !strcmp(old->level, level) && !strcmp(old->origin, node) &&
+	    (old->until > until ? old->until - until : until - old->until) <
+		    1000000000ULL &&
+	    !old->until == !until)
+		return 0;
+	if (policy_never_overlaps(d->p, a, plen) >= 0) {
+		decide_refused_never(d, a, plen, "the fleet's prefix decision");
+		snprintf(err, errlen, "it overlaps the never_react list (%s)",
+			 d->p->never[policy_never_overlaps(d->p, a, plen)]
+				 .name);
+		return -EPERM;
+	}
+	begin(d, 0);
+	r = pdec_react(d, a, plen, level, until, why, node, false, err,
+		       errlen);
+	end(d, "", NULL, 0);
+	return r;
+}
+
+int decide_remote_prefix_end(struct decide *d, const struct xcrs_addr *a,
+			     unsigned plen)
+{
+	int r;
+
+	begin(d, 0);
+	r = pdec_release_remote(d, a, plen);
+	end(d, "", NULL, 0);
+	return r;
+}
+
+void decide_each_prefix(struct decide *d,
+			void (*fn)(void *ctx, const struct xcrs_addr *a,
+				   unsigned plen, const char *level,
+				   uint64_t until, const char *why,
+				   const char *node),
+			void *ctx)
+{
+	/* a copy: fn may end decisions */
+	size_t n = d->npdecs;
+	struct pdec *c = n ? malloc(n * sizeof(*c)) : NULL;
+
+	if (n && !c)
+		return;
+	if (n)
+		memcpy(c, d->pdecs, n * sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		fn(ctx, &c[i].a, c[i].plen, c[i].level, c[i].until, c[i].why,
+		   c[i].origin);
+	free(c);
 }
 
 int decide_release(struct decide *d, const struct xcrs_addr *a,

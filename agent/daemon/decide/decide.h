@@ -43,6 +43,13 @@ struct decide_port {
 	 * -1: none) held by subscriber who ("" : no session). */
 	void (*ingested)(void *ctx, const struct corr_event *ev, int scope,
 			 const char *who);
+	/* A decision on a prefix made here (level NULL: it ended: by the
+	 * operator, or its expiry), or a decision of another node released
+	 * here by the operator (the fleet). until: CLOCK_MONOTONIC. */
+	void (*prefix_changed)(void *ctx, const struct xcrs_addr *a,
+			       unsigned plen, const char *level,
+			       uint64_t until, const char *why,
+			       bool by_operator);
 	void *ctx;
 };
 #define DECIDE_PORTS_MAX 4
@@ -258,6 +265,25 @@ size_t decide_reload_losses(const struct decide *d, const struct policy *np,
 int decide_load(struct decide *d, char *err, size_t errlen);
 
 /* ---- views --------------------------------------------------------------- */
+
+/* Another node's decision on a prefix (the fleet), made or changed:
+ * enforced here as its own (never_react refuses it: -EPERM; a level this
+ * policy lacks: -ENOENT), not told to the ports. The same decision again
+ * changes nothing. */
+int decide_remote_prefix(struct decide *d, const struct xcrs_addr *a,
+			 unsigned plen, const char *level, uint64_t until,
+			 const char *why, const char *node, char *err,
+			 size_t errlen);
+/* The fleet ended the decision on exactly this prefix (-ENOENT: none). */
+int decide_remote_prefix_end(struct decide *d, const struct xcrs_addr *a,
+			     unsigned plen);
+/* Every decision on a prefix; node "" : made here. */
+void decide_each_prefix(struct decide *d,
+			void (*fn)(void *ctx, const struct xcrs_addr *a,
+				   unsigned plen, const char *level,
+				   uint64_t until, const char *why,
+				   const char *node),
+			void *ctx);
 
 /* The decisions on prefixes: for xcrsctl (until as RFC 3339) or the state
  * file (until_ms). */

@@ -223,6 +223,51 @@ int fleet_scope_decode(const char *t, size_t n, struct fleet_scope *s)
 	return ok ? 0 : -EINVAL;
 }
 
+char *fleet_prefix_encode(const struct fleet_prefix *x)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	add_s(o, "prefix", x->prefix);
+	add_s(o, "node", x->node);
+	add_s(o, "level", x->level);
+	add_u(o, "until_ms", x->until_ms);
+	add_u(o, "at_ms", x->at_ms);
+	add_s(o, "why", x->why);
+	return dump(o);
+}
+
+int fleet_prefix_decode(const char *t, size_t n, struct fleet_prefix *x)
+{
+	json_object *o = parse(t, n);
+	bool ok;
+
+	if (!o)
+		return -EINVAL;
+	memset(x, 0, sizeof(*x));
+	ok = get_s(o, "prefix", x->prefix, sizeof(x->prefix), true) &&
+	     x->prefix[0] && get_s(o, "node", x->node, sizeof(x->node), true) &&
+	     x->node[0] && get_s(o, "level", x->level, sizeof(x->level), true) &&
+	     x->level[0] && get_u(o, "until_ms", &x->until_ms, true) &&
+	     get_u(o, "at_ms", &x->at_ms, false) &&
+	     get_s(o, "why", x->why, sizeof(x->why), false);
+	json_object_put(o);
+	return ok ? 0 : -EINVAL;
+}
+
+bool fleet_value_node(const char *t, size_t n, char node[FLEET_NODE_MAX])
+{
+	json_object *o = parse(t, n);
+	bool ok;
+
+	if (!o)
+		return false;
+	ok = get_s(o, "node", node, FLEET_NODE_MAX, true) && node[0];
+	json_object_put(o);
+	return ok;
+}
+
 char *fleet_event_encode(const struct fleet_event *e)
 {
 	json_object *o = json_object_new_object();

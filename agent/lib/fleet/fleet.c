@@ -494,10 +494,10 @@ static void wjob_work(struct async_job *j)
 		break;
 	case W_DEL_IF_OURS: {
 		kvEntry *e = NULL;
-		struct fleet_scope s;
+		char node[FLEET_NODE_MAX];
 
 		/* the record goes only if it is still ours (it may be another
-		 * node's by now): delete at its revision */
+		 * node's by now) */
 		w->st = kvStore_Get(&e, kv, w->key);
 		if (w->st == NATS_NOT_FOUND) {
 			w->st = NATS_OK;
@@ -505,9 +505,9 @@ static void wjob_work(struct async_job *j)
 		}
 		if (w->st != NATS_OK)
 			break;
-		if (!fleet_scope_decode(kvEntry_Value(e),
-					(size_t)kvEntry_ValueLen(e), &s) &&
-		    !strcmp(s.node, w->val))
+		if (fleet_value_node(kvEntry_Value(e),
+				     (size_t)kvEntry_ValueLen(e), node) &&
+		    !strcmp(node, w->val))
 			w->st = kvStore_Delete(kv, w->key);
 		kvEntry_Destroy(e);
 		break;
@@ -839,6 +839,27 @@ static void tell(struct fleet *f, const struct centry *e, bool had)
 			f->sink.scope(f->sink.ctx, name, &s);
 		} else if (had) {
 			f->sink.scope(f->sink.ctx, name, NULL);
+		}
+		return;
+	}
+	if (!strncmp(e->key, "prefix.", 7) &&
+	    fleet_key_dec(e->key + 7, name, sizeof(name))) {
+		struct fleet_prefix x;
+
+		if (e->val) {
+			if (fleet_prefix_decode(e->val, strlen(e->val), &x) ||
+			    strcmp(x.prefix, name)) {
+				f->rep.refused++;
+				log_warn("fleet: %s: not a prefix decision; "
+					 "ignored",
+					 e->key);
+				return;
+			}
+			f->rep.applied++;
+			if (f->sink.prefix)
+				f->sink.prefix(f->sink.ctx, name, &x);
+		} else if (had && f->sink.prefix) {
+			f->sink.prefix(f->sink.ctx, name, NULL);
 		}
 		return;
 	}
@@ -1566,6 +1587,59 @@ void fleet_uncontain(struct fleet *f, const char *scope, bool by_operator)
 		write_key(f, B_DEC, key, W_DEL, NULL);
 	else
 		write_key(f, B_DEC, key, W_DEL_IF_OURS, f->node);
+}
+
+static bool prefix_key(const char *prefix, char *key, size_t len)
+{
+	char enc[160];
+
+	return fleet_key_enc(prefix, enc, sizeof(enc)) &&
+	       (size_t)snprintf(key, len, "prefix.%s", enc) < len;
+}
+
+void fleet_put_prefix(struct fleet *f, const struct fleet_prefix *x)
+{
+	char key[200], *v;
+	struct centry *e;
+
+	if (!prefix_key(x->prefix, key, sizeof(key)) ||
+	    !(v = fleet_prefix_encode(x)))
+		return;
+	e = cfind(f, B_DEC, key);
+	if (!pfind(f, B_DEC, key) && e && e->val && !strcmp(e->val, v)) {
+		free(v); /* the bucket holds it already */
+		return;
+	}
+	write_key(f, B_DEC, key, W_PUT, v);
+	free(v);
+}
+
+void fleet_end_prefix(struct fleet *f, const char *prefix, bool by_operator)
+{
+	char key[200];
+	struct centry *e;
+
+	if (!prefix_key(prefix, key, sizeof(key)))
+		return;
+	e = cfind(f, B_DEC, key);
+	if (!pfind(f, B_DEC, key) && (!e || !e->val))
+		return;
+	if (by_operator)
+		write_key(f, B_DEC, key, W_DEL, NULL);
+	else
+		write_key(f, B_DEC, key, W_DEL_IF_OURS, f->node);
+}
+
+bool fleet_get_prefix(struct fleet *f, const char *prefix,
+		      struct fleet_prefix *x)
+{
+	char key[200];
+	struct centry *e;
+
+	if (!prefix_key(prefix, key, sizeof(key)))
+		return false;
+	e = cfind(f, B_DEC, key);
+	return e && e->val && !fleet_prefix_decode(e->val, strlen(e->val), x);
 }
 
 void fleet_event(struct fleet *f, const struct fleet_event *e)

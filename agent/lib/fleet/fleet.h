@@ -15,6 +15,11 @@
  *                               create only if absent) by the node that
  *                               reached it first; deleted by the operator
  *                               anywhere, or by its creator at its end.
+ *      prefix.<prefix>          an operator's decision on a prefix: put by
+ *                               the node it was made at (the last command
+ *                               stands); deleted by a release anywhere, or
+ *                               at its expiry by the node that put it, only
+ *                               while the record is still that node's.
  *  - bucket xcrs_sessions: <subscriber>.<node> the sessions that node holds
  *    for the subscriber (addresses, APN, location); only that node writes it.
  *  - stream XCRS_EVENTS, subjects xcrs.events.<node>: every event a node
@@ -66,6 +71,16 @@ struct fleet_scope {
 	char why[200];
 };
 
+/* An operator's decision on a prefix (the value of prefix.<prefix>). */
+struct fleet_prefix {
+	char prefix[64]; /* 192.0.2.64/28, 2001:db8:1::/48 */
+	char node[FLEET_NODE_MAX];
+	char level[POLICY_NAME_MAX];
+	uint64_t until_ms; /* 0: until released */
+	uint64_t at_ms;
+	char why[160];
+};
+
 /* An event as another node ingested it. */
 struct fleet_event {
 	char node[FLEET_NODE_MAX];
@@ -91,6 +106,10 @@ struct fleet_sink {
 	/* A containment record, s NULL: it ended. */
 	void (*scope)(void *ctx, const char *name,
 		      const struct fleet_scope *s);
+	/* A decision on a prefix (any node's, ours too: the sink compares),
+	 * x NULL: it ended. */
+	void (*prefix)(void *ctx, const char *prefix,
+		       const struct fleet_prefix *x);
 	void (*event)(void *ctx, const struct fleet_event *e);
 	/* The first load of the buckets is complete (once), and each later
 	 * resync after an outage (synced true each time). */
@@ -142,6 +161,14 @@ void fleet_contain(struct fleet *f, const struct fleet_scope *s);
 void fleet_uncontain(struct fleet *f, const char *scope, bool by_operator);
 /* An event we ingested. */
 void fleet_event(struct fleet *f, const struct fleet_event *e);
+/* This node's decision on a prefix to the bucket; its end (by_operator:
+ * a release, deleted whoever's it is; else an expiry, deleted only while
+ * the record is still this node's). */
+void fleet_put_prefix(struct fleet *f, const struct fleet_prefix *x);
+void fleet_end_prefix(struct fleet *f, const char *prefix, bool by_operator);
+/* The bucket's record of a prefix (false: none). */
+bool fleet_get_prefix(struct fleet *f, const char *prefix,
+		      struct fleet_prefix *x);
 
 /* ---- reads (the loop's copy of the buckets) ---- */
 
@@ -177,5 +204,9 @@ char *fleet_scope_encode(const struct fleet_scope *s);
 int fleet_scope_decode(const char *t, size_t n, struct fleet_scope *s);
 char *fleet_event_encode(const struct fleet_event *e);
 int fleet_event_decode(const char *t, size_t n, struct fleet_event *e);
+char *fleet_prefix_encode(const struct fleet_prefix *x);
+int fleet_prefix_decode(const char *t, size_t n, struct fleet_prefix *x);
+/* The "node" member of a record (false: none, or not a record). */
+bool fleet_value_node(const char *t, size_t n, char node[FLEET_NODE_MAX]);
 
 #endif
