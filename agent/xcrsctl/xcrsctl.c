@@ -413,9 +413,21 @@ static void print_subscriber(json_object *u)
 		     i++) {
 			json_object *x = json_object_array_get_idx(fa, i);
 
-			printf("fleet:       node %s: %s (until_ms %s): %s\n",
-			       str(x, "node"), str(x, "level"),
-			       str(x, "until_ms"), str(x, "why"));
+			long long ms = atoll(str(x, "until_ms"));
+			char until[40] = "released";
+			time_t t = (time_t)(ms / 1000);
+			struct tm tm;
+
+			if (ms > 0 && gmtime_r(&t, &tm)) {
+				strftime(until, sizeof(until),
+					 "%Y-%m-%dT%H:%M:%S", &tm);
+				snprintf(until + strlen(until),
+					 sizeof(until) - strlen(until),
+					 ".%03lldZ", ms % 1000);
+			}
+			printf("fleet:       node %s: %s until %s (%s)\n",
+			       str(x, "node"), str(x, "level"), until,
+			       str(x, "why"));
 		}
 		fa = arr(v, "sessions");
 		for (size_t i = 0; fa && i < json_object_array_length(fa);
