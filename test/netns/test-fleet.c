@@ -193,8 +193,20 @@ static void setup(void)
 		agent_start(s);
 }
 
+static pid_t tls_srv = -1; /* the TLS test's server */
+
+static void tls_server_stop(void)
+{
+	if (tls_srv > 0) {
+		kill(tls_srv, SIGKILL);
+		waitpid(tls_srv, NULL, 0);
+	}
+	tls_srv = -1;
+}
+
 static void teardown(void)
 {
+	tls_server_stop();
 	for (int s = 0; s < 2; s++) {
 		dp_close(ro[s]);
 		ro[s] = NULL;
@@ -563,4 +575,104 @@ Test(fleet, a_node_cut_off_keeps_enforcing_and_catches_up)
 		  "A's decision did not reach B after the cut: %s",
 		  fleet_line(1, out, sizeof(out)));
 	cr_assert(!passes(1, "192.0.2.20"));
+}
+
+/* ---- TLS: a server that asks for a client certificate ---- */
+
+/* A CA, a certificate for the server (198.51.100.1) and one for node a,
+ * in ndir; then a standalone JetStream server on 4310 that verifies
+ * clients against the CA. */
+static void tls_server_start(void)
+{
+	char out[4096], sd[200], log[200], crt[200], key[200], ca[200];
+
+	cr_assert_eq(tn_run(NULL, out, sizeof(out),
+			    "cd %s && "
+			    "openssl req -x509 -newkey ec -pkeyopt "
+			    "ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+			    "-out ca.crt -days 1 -subj /CN=xcrs-test-ca && "
+			    "printf 'subjectAltName=IP:198.51.100.1,"
+			    "DNS:198.51.100.1\\n' > srv.ext && "
+			    "for n in srv a; do "
+			    "openssl req -newkey ec -pkeyopt "
+			    "ec_paramgen_curve:P-256 -nodes -keyout $n.key "
+			    "-out $n.csr -subj /CN=$n && "
+			    "openssl x509 -req -in $n.csr -CA ca.crt -CAkey "
+			    "ca.key -CAcreateserial -days 1 -out $n.crt "
+			    "$( [ $n = srv ] && echo -extfile srv.ext ) "
+			    "|| exit 1; done 2>&1",
+			    ndir),
+		     0, "%s", out);
+	snprintf(sd, sizeof(sd), "%s/tls", ndir);
+	snprintf(log, sizeof(log), "%s/tls.log", ndir);
+	snprintf(crt, sizeof(crt), "%s/srv.crt", ndir);
+	snprintf(key, sizeof(key), "%s/srv.key", ndir);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", ndir);
+	mkdir(sd, 0700);
+	tls_srv = fork();
+	cr_assert_geq(tls_srv, 0);
+	if (tls_srv == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd < 0 || tn_enter(&nats))
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("nats-server", "nats-server", "-a", "0.0.0.0", "-p",
+		       "4310", "-n", "tls1", "-js", "-sd", sd, "--tls",
+		       "--tlscert", crt, "--tlskey", key, "--tlscacert", ca,
+		       "--tlsverify", (char *)NULL);
+		_exit(127);
+	}
+}
+
+/* Node a's policy with the TLS server only (with its own certificate or
+ * without one), a short wait for the buckets. */
+static void tls_policy(bool with_cert)
+{
+	char text[8192], *c;
+	int n;
+
+	snprintf(text, sizeof(text), POLICY, env[0].pins, env[0].dir,
+		 env[0].dir, env[0].dir, env[0].dir, node[0], natsip[0],
+		 natsip[0], natsip[0]);
+	c = strstr(text, "cluster:\n");
+	cr_assert(c);
+	n = snprintf(c, sizeof(text) - (size_t)(c - text),
+		     "cluster:\n"
+		     "  node: a\n"
+		     "  servers: [tls://198.51.100.1:4310]\n"
+		     "  ca: %s/ca.crt\n"
+		     "  replicas: 1\n"
+		     "  sync_timeout: 5s\n",
+		     ndir);
+	if (with_cert)
+		snprintf(c + n, sizeof(text) - (size_t)(c - text) - (size_t)n,
+			 "  cert: %s/a.crt\n  key: %s/a.key\n", ndir, ndir);
+	cr_assert_eq(agenv_policy(&env[0], text), 0);
+}
+
+Test(fleet, a_node_joins_over_tls_with_its_certificate_and_not_without)
+{
+	char out[4096], err[8192] = "";
+
+	tls_server_start();
+	agenv_stop(&env[0], SIGTERM);
+	/* no client certificate: the server refuses it, the start fails
+	 * after sync_timeout and says why */
+	tls_policy(false);
+	cr_assert_neq(agenv_start(&env[0], &edge[0], NULL, err, sizeof(err)),
+		      0, "a node without a certificate joined");
+	cr_assert(strstr(err, "cluster: no server answered"), "%s", err);
+	/* with it: joined, loaded, and its decisions written there */
+	tls_policy(true);
+	agent_start(0);
+	cr_assert(strstr(fleet_line(0, out, sizeof(out)), "synced"), "%s",
+		  out);
+	start(0, IMSI1, "s1", "192.0.2.10");
+	react(0, IMSI1);
+	cr_assert(agenv_ctl_until(&env[0], "1 decision key(s)", "status"),
+		  "%s", fleet_line(0, out, sizeof(out)));
+	tls_server_stop();
 }

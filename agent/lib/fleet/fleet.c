@@ -1174,6 +1174,62 @@ static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
 	return r;
 }
 
+/* The connection's options: the servers, TLS, credentials; ours (the
+ * callbacks, retries for ever), or a one-off try that says why it fails. */
+static natsStatus make_options(struct fleet *f, const char **urls, bool ours,
+			       natsOptions **ret)
+{
+	const struct policy_cluster *cl = &f->p->cluster;
+	natsOptions *o = NULL;
+	natsStatus st = natsOptions_Create(&o);
+
+	if (st == NATS_OK)
+		st = natsOptions_SetServers(o, urls, (int)cl->nservers);
+	if (st == NATS_OK)
+		st = natsOptions_SetName(o, f->node);
+	if (st == NATS_OK)
+		st = natsOptions_SetTimeout(o, 2000);
+	if (ours) {
+		/* reconnect for ever (nats.c gives up after 60 tries by
+		 * default) */
+		if (st == NATS_OK)
+			st = natsOptions_SetMaxReconnect(o, -1);
+		if (st == NATS_OK)
+			st = natsOptions_SetReconnectWait(o, 250);
+		if (st == NATS_OK)
+			st = natsOptions_SetPingInterval(o, 2000);
+		if (st == NATS_OK)
+			st = natsOptions_SetMaxPingsOut(o, 2);
+		if (st == NATS_OK)
+			st = natsOptions_SetDisconnectedCB(o, on_disconnected,
+							   f);
+		if (st == NATS_OK)
+			st = natsOptions_SetReconnectedCB(o, on_reconnected, f);
+		if (st == NATS_OK)
+			st = natsOptions_SetClosedCB(o, on_closed, f);
+		if (st == NATS_OK)
+			st = natsOptions_SetRetryOnFailedConnect(
+				o, true, on_connected, f);
+	} else if (st == NATS_OK) {
+		st = natsOptions_SetAllowReconnect(o, false);
+	}
+	if (st == NATS_OK && cl->ca[0])
+		st = natsOptions_LoadCATrustedCertificates(o, cl->ca);
+	if (st == NATS_OK && cl->cert[0])
+		st = natsOptions_LoadCertificatesChain(o, cl->cert, cl->key);
+	if (st == NATS_OK && (cl->ca[0] || cl->cert[0]))
+		st = natsOptions_SetSecure(o, true);
+	if (st == NATS_OK && cl->credentials[0])
+		st = natsOptions_SetUserCredentialsFromFiles(
+			o, cl->credentials, NULL);
+	if (st != NATS_OK) {
+		natsOptions_Destroy(o);
+		o = NULL;
+	}
+	*ret = o;
+	return st;
+}
+
 int fleet_open(struct loop *l, const struct policy *p,
 	       const struct fleet_sink *sink, struct fleet **ret, char *err,
 	       size_t errlen)
@@ -1209,41 +1265,7 @@ int fleet_open(struct loop *l, const struct policy *p,
 	}
 	for (size_t i = 0; i < cl->nservers; i++)
 		urls[i] = cl->servers[i];
-	st = natsOptions_Create(&f->opts);
-	if (st == NATS_OK)
-		st = natsOptions_SetServers(f->opts, urls, (int)cl->nservers);
-	if (st == NATS_OK)
-		st = natsOptions_SetName(f->opts, f->node);
-	/* reconnect for ever (nats.c gives up after 60 tries by default) */
-	if (st == NATS_OK)
-		st = natsOptions_SetMaxReconnect(f->opts, -1);
-	if (st == NATS_OK)
-		st = natsOptions_SetReconnectWait(f->opts, 250);
-	if (st == NATS_OK)
-		st = natsOptions_SetTimeout(f->opts, 2000);
-	if (st == NATS_OK)
-		st = natsOptions_SetPingInterval(f->opts, 2000);
-	if (st == NATS_OK)
-		st = natsOptions_SetMaxPingsOut(f->opts, 2);
-	if (st == NATS_OK)
-		st = natsOptions_SetDisconnectedCB(f->opts, on_disconnected, f);
-	if (st == NATS_OK)
-		st = natsOptions_SetReconnectedCB(f->opts, on_reconnected, f);
-	if (st == NATS_OK)
-		st = natsOptions_SetClosedCB(f->opts, on_closed, f);
-	if (st == NATS_OK)
-		st = natsOptions_SetRetryOnFailedConnect(f->opts, true,
-							 on_connected, f);
-	if (st == NATS_OK && cl->ca[0])
-		st = natsOptions_LoadCATrustedCertificates(f->opts, cl->ca);
-	if (st == NATS_OK && cl->cert[0])
-		st = natsOptions_LoadCertificatesChain(f->opts, cl->cert,
-						       cl->key);
-	if (st == NATS_OK && (cl->ca[0] || cl->cert[0]))
-		st = natsOptions_SetSecure(f->opts, true);
-	if (st == NATS_OK && cl->credentials[0])
-		st = natsOptions_SetUserCredentialsFromFiles(
-			f->opts, cl->credentials, NULL);
+	st = make_options(f, urls, true, &f->opts);
 	if (st != NATS_OK) {
 		const char *t = nats_GetLastError(NULL);
 
@@ -1385,6 +1407,35 @@ void fleet_close(struct fleet *f)
 		free(f);
 }
 
+/* Why no server takes us: one connection tried at once with the same
+ * options (nats.c's retries in the background do not say). */
+static void why_not_connected(struct fleet *f, char *buf, size_t len)
+{
+	const struct policy_cluster *cl = &f->p->cluster;
+	const char *urls[POLICY_CLUSTER_SERVERS_MAX];
+	natsOptions *o = NULL;
+	natsConnection *nc = NULL;
+	natsStatus st;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < cl->nservers; i++)
+		urls[i] = cl->servers[i];
+	st = make_options(f, urls, false, &o);
+	if (st == NATS_OK)
+		st = natsConnection_Connect(&nc, o);
+	if (st != NATS_OK) {
+		const char *t = nats_GetLastError(NULL);
+
+		snprintf(buf, len, " (one more try: %s)",
+			 t && *t ? t : natsStatus_GetText(st));
+	}
+	if (nc) {
+		natsConnection_Close(nc);
+		natsConnection_Destroy(nc);
+	}
+	natsOptions_Destroy(o);
+}
+
 int fleet_wait_synced(struct fleet *f, char *err, size_t errlen)
 {
 	uint64_t t0 = now_mono(), said = t0;
@@ -1393,12 +1444,17 @@ int fleet_wait_synced(struct fleet *f, char *err, size_t errlen)
 		uint64_t now = now_mono();
 
 		if (now - t0 >= f->sync_timeout_ns) {
+			char why[300] = "";
+
+			if (!f->rep.connected)
+				why_not_connected(f, why, sizeof(why));
 			snprintf(err, errlen,
-				 "cluster: %s in %llus (cluster.sync_timeout): "
+				 "cluster: %s%s in %llus (cluster.sync_timeout): "
 				 "not ready without the fleet's decisions",
 				 f->rep.connected ?
 					 "the buckets did not load" :
 					 "no server answered",
+				 why,
 				 (unsigned long long)(f->sync_timeout_ns /
 						      1000000000ULL));
 			return -ETIMEDOUT;
