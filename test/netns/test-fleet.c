@@ -629,7 +629,7 @@ static void tls_server_start(void)
 
 /* Node a's policy with the TLS server only (with its own certificate or
  * without one), a short wait for the buckets. */
-static void tls_policy(bool with_cert)
+static void tls_policy(bool with_cert, int replicas)
 {
 	char text[8192], *c;
 	int n;
@@ -644,9 +644,9 @@ static void tls_policy(bool with_cert)
 		     "  node: a\n"
 		     "  servers: [tls://198.51.100.1:4310]\n"
 		     "  ca: %s/ca.crt\n"
-		     "  replicas: 1\n"
+		     "  replicas: %d\n"
 		     "  sync_timeout: 5s\n",
-		     ndir);
+		     ndir, replicas);
 	if (with_cert)
 		snprintf(c + n, sizeof(text) - (size_t)(c - text) - (size_t)n,
 			 "  cert: %s/a.crt\n  key: %s/a.key\n", ndir, ndir);
@@ -661,12 +661,18 @@ Test(fleet, a_node_joins_over_tls_with_its_certificate_and_not_without)
 	agenv_stop(&env[0], SIGTERM);
 	/* no client certificate: the server refuses it, the start fails
 	 * after sync_timeout and says why */
-	tls_policy(false);
+	tls_policy(false, 1);
 	cr_assert_neq(agenv_start(&env[0], &edge[0], NULL, err, sizeof(err)),
 		      0, "a node without a certificate joined");
 	cr_assert(strstr(err, "cluster: no server answered"), "%s", err);
+	/* with it, but 3 replicas asked of a single server: refused, and
+	 * the start says why */
+	tls_policy(true, 3);
+	cr_assert_neq(agenv_start(&env[0], &edge[0], NULL, err, sizeof(err)),
+		      0, "3 replicas on one server");
+	cr_assert(strstr(err, "replicas > 1 not supported"), "%s", err);
 	/* with it: joined, loaded, and its decisions written there */
-	tls_policy(true);
+	tls_policy(true, 1);
 	agent_start(0);
 	cr_assert(strstr(fleet_line(0, out, sizeof(out)), "synced"), "%s",
 		  out);

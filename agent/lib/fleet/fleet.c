@@ -138,6 +138,10 @@ struct fleet {
 	 * last of them (the connection closed, the events' handler done)
 	 * before it frees what they reach */
 	atomic_bool nc_closed, evsub_done;
+	/* why the setup thread has not made the buckets yet (under
+	 * setup_mu): a start that times out says it */
+	pthread_mutex_t setup_mu;
+	char setup_err[256];
 
 	struct async *q;
 	struct watch qw;
@@ -1038,6 +1042,13 @@ static void on_timer(struct watch *w, uint32_t events)
 
 /* ---- opening ---- */
 
+static void setup_failed(struct fleet *f, const char *why)
+{
+	pthread_mutex_lock(&f->setup_mu);
+	snprintf(f->setup_err, sizeof(f->setup_err), "%s", why);
+	pthread_mutex_unlock(&f->setup_mu);
+}
+
 static natsStatus make_bucket(struct fleet *f, int b)
 {
 	kvConfig kc;
@@ -1052,8 +1063,17 @@ static natsStatus make_bucket(struct fleet *f, int b)
 	kc.Replicas = (int)f->p->cluster.replicas;
 	kc.StorageType = js_FileStorage;
 	st = js_CreateKeyValue(&f->kv[b], f->js, &kc);
-	if (st != NATS_OK) /* another node made it meanwhile */
-		st = js_KeyValue(&f->kv[b], f->js, bucket_name[b]);
+	if (st != NATS_OK) {
+		const char *t = nats_GetLastError(NULL);
+		char why[200];
+
+		snprintf(why, sizeof(why), "creating bucket %s: %s",
+			 bucket_name[b], t && *t ? t : natsStatus_GetText(st));
+		/* another node made it meanwhile? */
+		if (js_KeyValue(&f->kv[b], f->js, bucket_name[b]) == NATS_OK)
+			return NATS_OK;
+		setup_failed(f, why);
+	}
 	return st;
 }
 
@@ -1078,10 +1098,18 @@ static natsStatus make_stream(struct fleet *f)
 	sc.Replicas = f->p->cluster.replicas;
 	sc.MaxAge = (int64_t)f->p->cluster.events_keep_ns;
 	st = js_AddStream(&si, f->js, &sc, NULL, &jerr);
-	if (st == NATS_OK)
+	if (st == NATS_OK) {
 		jsStreamInfo_Destroy(si);
-	else if (jerr == JSStreamNameExistErr)
+	} else if (jerr == JSStreamNameExistErr) {
 		st = NATS_OK;
+	} else {
+		const char *t = nats_GetLastError(NULL);
+		char why[200];
+
+		snprintf(why, sizeof(why), "creating stream %s: %s", STREAM,
+			 t && *t ? t : natsStatus_GetText(st));
+		setup_failed(f, why);
+	}
 	return st;
 }
 
@@ -1142,16 +1170,32 @@ static void *setup_thread(void *arg)
 				st = make_bucket(f, b);
 		if (st == NATS_OK)
 			st = make_stream(f);
-		if (st == NATS_OK && !f->evsub)
+		if (st == NATS_OK && !f->evsub) {
 			st = subscribe_events(f);
+			if (st != NATS_OK) {
+				const char *t = nats_GetLastError(NULL);
+				char why[200];
+
+				snprintf(why, sizeof(why),
+					 "following stream %s: %s", STREAM,
+					 t && *t ? t : natsStatus_GetText(st));
+				setup_failed(f, why);
+			}
+		}
 		if (st == NATS_OK) {
+			setup_failed(f, "");
 			post_simple(f, P_SETUP, 0, 0);
 			return NULL;
 		}
 		if (!said) {
+			char why[256];
+
+			pthread_mutex_lock(&f->setup_mu);
+			snprintf(why, sizeof(why), "%s", f->setup_err);
+			pthread_mutex_unlock(&f->setup_mu);
 			log_warn("fleet: the servers do not give the buckets "
 				 "yet (%s); trying again",
-				 natsStatus_GetText(st));
+				 why[0] ? why : natsStatus_GetText(st));
 			said = true;
 		}
 		nats_Sleep(500);
@@ -1249,6 +1293,7 @@ int fleet_open(struct loop *l, const struct policy *p,
 	snprintf(f->node, sizeof(f->node), "%s", cl->node);
 	f->sync_timeout_ns = cl->sync_timeout_ns;
 	f->qw.fd = -1;
+	pthread_mutex_init(&f->setup_mu, NULL);
 	f->timer.fd = -1;
 	r = async_open(INFLIGHT_MAX + 4, &f->q);
 	if (r) {
@@ -1403,8 +1448,10 @@ void fleet_close(struct fleet *f)
 		free(e->val);
 		free(e);
 	}
-	if (!leak)
+	if (!leak) {
+		pthread_mutex_destroy(&f->setup_mu);
 		free(f);
+	}
 }
 
 /* Why no server takes us: one connection tried at once with the same
@@ -1446,8 +1493,15 @@ int fleet_wait_synced(struct fleet *f, char *err, size_t errlen)
 		if (now - t0 >= f->sync_timeout_ns) {
 			char why[300] = "";
 
-			if (!f->rep.connected)
+			if (!f->rep.connected) {
 				why_not_connected(f, why, sizeof(why));
+			} else {
+				pthread_mutex_lock(&f->setup_mu);
+				if (f->setup_err[0])
+					snprintf(why, sizeof(why), " (%s)",
+						 f->setup_err);
+				pthread_mutex_unlock(&f->setup_mu);
+			}
 			snprintf(err, errlen,
 				 "cluster: %s%s in %llus (cluster.sync_timeout): "
 				 "not ready without the fleet's decisions",
