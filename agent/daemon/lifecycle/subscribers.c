@@ -63,6 +63,9 @@ struct session {
 };
 
 #define NBUCKETS 65536u
+/* Subscribers: with a fleet, every node's decisions are here too (a
+ * million is a fleet of some size), so chains stay short at that. */
+#define SUBS_BUCKETS (1u << 20)
 
 struct subscribers {
 	struct loop *loop;
@@ -70,7 +73,7 @@ struct subscribers {
 	struct decide *dec;
 	struct ms *ms;
 	struct fleet *fleet; /* NULL: a single node */
-	struct sub *subs[NBUCKETS];
+	struct sub *subs[SUBS_BUCKETS];
 	struct session *sess[NBUCKETS];
 	struct session *by4[NBUCKETS], *by6[NBUCKETS];
 	bool applying; /* our own decide calls: their callbacks are ours */
@@ -121,6 +124,15 @@ static uint32_t hstr(const char *s)
 	return hash(s, strlen(s));
 }
 
+static uint32_t hsub(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+		h = (h ^ *c) * 16777619u;
+	return h & (SUBS_BUCKETS - 1);
+}
+
 /* The /64 an IPv6 address is in (the index key of a session's prefix). */
 static struct xcrs_addr slash64(const struct xcrs_addr *a)
 {
@@ -132,7 +144,7 @@ static struct xcrs_addr slash64(const struct xcrs_addr *a)
 
 static struct sub *sub_find(const struct subscribers *s, const char *id)
 {
-	for (struct sub *u = s->subs[hstr(id)]; u; u = u->next)
+	for (struct sub *u = s->subs[hsub(id)]; u; u = u->next)
 		if (!strcmp(u->id, id))
 			return u;
 	return NULL;
@@ -268,17 +280,17 @@ void subscribers_free(struct subscribers *s)
 	}
 	free(s->jbuf);
 	loop_close(s->loop, &s->jtimer);
-	for (size_t i = 0; i < NBUCKETS; i++) {
+	for (size_t i = 0; i < NBUCKETS; i++)
 		for (struct session *x = s->sess[i], *n; x; x = n) {
 			n = x->next;
 			free(x);
 		}
+	for (size_t i = 0; i < SUBS_BUCKETS; i++)
 		for (struct sub *u = s->subs[i], *n; u; u = n) {
 			n = u->next;
 			free(u->fl);
 			free(u);
 		}
-	}
 	free(s);
 }
 
@@ -307,7 +319,7 @@ void subscribers_set_policy(struct subscribers *s, const struct policy *p)
 {
 	s->p = p;
 	/* a level renamed (levels[].was): the decisions take its new name */
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < SUBS_BUCKETS; i++)
 		for (struct sub *u = s->subs[i]; u; u = u->next) {
 			int l = u->level[0] ? policy_level_carry(p, u->level) :
 					      -1;
@@ -330,7 +342,7 @@ size_t subscribers_reload_losses(const struct subscribers *s,
 	char line[48 + POLICY_NAME_MAX + 96];
 	size_t n = 0;
 
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < SUBS_BUCKETS; i++)
 		for (const struct sub *u = s->subs[i]; u; u = u->next) {
 			if (!live(s, u) || policy_level_carry(p, u->level) >= 0)
 				continue;
@@ -901,7 +913,7 @@ static void sub_maybe_free(struct subscribers *s, struct sub *u)
 	if (u->nsessions || live(s, u) || fl_top(s, u) ||
 	    offences(s, u, NULL, 0))
 		return;
-	for (struct sub **pp = &s->subs[hstr(u->id)]; *pp; pp = &(*pp)->next)
+	for (struct sub **pp = &s->subs[hsub(u->id)]; *pp; pp = &(*pp)->next)
 		if (*pp == u) {
 			*pp = u->next;
 			break;
@@ -953,7 +965,7 @@ static int start(struct subscribers *s, const struct sess_event *ev,
 			return -ENOMEM;
 		}
 		snprintf(u->id, sizeof(u->id), "%s", id);
-		h = hstr(id);
+		h = hsub(id);
 		u->next = s->subs[h];
 		s->subs[h] = u;
 		s->rep.subscribers++;
@@ -1451,7 +1463,7 @@ static int compact(struct subscribers *s)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	for (size_t i = 0; !r && i < NBUCKETS; i++)
+	for (size_t i = 0; !r && i < SUBS_BUCKETS; i++)
 		for (struct sub **pp = &s->subs[i], *u; !r && (u = *pp);) {
 			json_object *o, *arr;
 
@@ -1717,7 +1729,7 @@ static int journal_open(struct subscribers *s, char *err, size_t errlen)
 	/* the subscribers' decisions on their addresses again: the
 	 * decisions' own state file may be older than this journal (a
 	 * kill -9 within its save interval) */
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < SUBS_BUCKETS; i++)
 		for (struct sub *u = s->subs[i]; u; u = u->next)
 			for (struct session *x = live(s, u) ? u->sessions : NULL;
 			     x; x = x->sub_next)
@@ -1904,7 +1916,7 @@ static struct sub *sub_get(struct subscribers *s, const char *id)
 		snprintf(u->imsi, sizeof(u->imsi), "%s", id + 5);
 	else if (!strncmp(id, "msisdn:", 7))
 		snprintf(u->msisdn, sizeof(u->msisdn), "%s", id + 7);
-	h = hstr(id);
+	h = hsub(id);
 	u->next = s->subs[h];
 	s->subs[h] = u;
 	s->rep.subscribers++;
@@ -2087,7 +2099,7 @@ void subscribers_fleet_synced(struct subscribers *s, bool first)
 		return;
 	fleet_each_own(s->fleet, own_key, s);
 	fleet_each_own_sessions(s->fleet, own_sessions_key, s);
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < SUBS_BUCKETS; i++)
 		for (struct sub *u = s->subs[i]; u; u = u->next) {
 			if (live(s, u)) {
 				share_decision(s, u);
@@ -2108,7 +2120,7 @@ void subscribers_housekeeping(struct subscribers *s)
 {
 	uint64_t now = loop_now(s->loop);
 
-	for (size_t i = 0; i < NBUCKETS; i++)
+	for (size_t i = 0; i < SUBS_BUCKETS; i++)
 		for (struct sub *u = s->subs[i], *n; u; u = n) {
 			n = u->next;
 			/* an end no reaction tells of (not attached here):

@@ -31,7 +31,7 @@ static const char *const bucket_name[NB] = { "xcrs_decisions",
 #define STREAM "XCRS_EVENTS"
 #define SUBJ_PREFIX "xcrs.events."
 
-#define CBUCKETS 65536u
+#define CBUCKETS (1u << 20) /* keys of a fleet of some size: chains stay short */
 #define EVENTS_MAX 100000u /* events kept while cut off */
 #define INFLIGHT_MAX 256u   /* writes handed to the publisher at once */
 
@@ -292,44 +292,64 @@ static void post_simple(struct fleet *f, enum post_kind k, int bucket,
 }
 
 /* The last revision of a bucket's stream (0 when it cannot be read). */
-static uint64_t bucket_last(struct fleet *f, int bucket)
+/* The bucket's last revision, and how many entries it holds (msgs may be
+ * NULL); 0 when the servers do not answer. */
+static uint64_t bucket_state(struct fleet *f, int bucket, uint64_t *msgs)
 {
 	char name[64];
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	uint64_t last = 0;
 
+	if (msgs)
+		*msgs = 0;
 	snprintf(name, sizeof(name), "KV_%s", bucket_name[bucket]);
 	if (js_GetStreamInfo(&si, f->js, name, NULL, &jerr) == NATS_OK) {
 		last = si->State.LastSeq;
+		if (msgs)
+			*msgs = si->State.Msgs;
 		jsStreamInfo_Destroy(si);
 	}
 	return last;
 }
+
+static uint64_t bucket_last(struct fleet *f, int bucket)
+{
+	return bucket_state(f, bucket, NULL);
+}
+
+/* Entries from which a watcher's consumer is asked for with the long
+ * wait at once: the servers take seconds to make one over a large
+ * bucket, and a request given up is one more consumer they make. */
+#define LARGE_BUCKET 20000
 
 static void *watcher(void *arg)
 {
 	struct wstate *w = arg;
 	struct fleet *f = w->f;
 	uint64_t seen, seen_then;
-	int64_t last_check, backoff = 100;
+	int64_t last_check, backoff = 100, t_watch;
 	unsigned fails = 0;
 	int lag;
 
 	while (!atomic_load(&f->stop)) {
 		kvWatcher *kw = NULL;
 		kvWatchOptions o;
-		/* a short wait first (a request lost in a leader election
-		 * is tried again soon), the long one after three failures
-		 * (a consumer over a large bucket takes the servers longer) */
-		int lw = fails >= 3 && fails % 4 == 3;
-		kvStore *kv = f->kvw[w->bucket][lw];
+		/* a short wait for a small bucket (a request lost in a
+		 * leader election is tried again soon), the long one for a
+		 * large one, and after three failures */
+		int lw;
+		kvStore *kv;
 		natsStatus st;
+		uint64_t msgs;
 
 		if (!f->kv[w->bucket] || !atomic_load(&f->connected_flag)) {
 			nats_Sleep(50);
 			continue;
 		}
+		bucket_state(f, w->bucket, &msgs);
+		lw = msgs >= LARGE_BUCKET || (fails >= 3 && fails % 4 == 3);
+		kv = f->kvw[w->bucket][lw];
 		if (!kv && js_KeyValue(&f->kvw[w->bucket][lw], f->jsw[lw],
 				       bucket_name[w->bucket]) != NATS_OK) {
 			nats_Sleep(200);
@@ -338,6 +358,7 @@ static void *watcher(void *arg)
 		kv = f->kvw[w->bucket][lw];
 		kvWatchOptions_Init(&o);
 		atomic_store(&w->restart, false);
+		t_watch = nats_Now();
 		st = kvStore_WatchAll(&kw, kv, &o);
 		if (st != NATS_OK) {
 			/* back off: every try is a consumer the servers make */
@@ -347,6 +368,12 @@ static void *watcher(void *arg)
 				backoff *= 2;
 			continue;
 		}
+		if (msgs >= LARGE_BUCKET)
+			log_info("fleet: bucket %s: %llu entries; the servers "
+				 "made its watcher in %lld ms",
+				 bucket_name[w->bucket],
+				 (unsigned long long)msgs,
+				 (long long)(nats_Now() - t_watch));
 		fails = 0;
 		backoff = 100;
 		w->gen++;
