@@ -277,9 +277,15 @@ static double baseline_watch_all(natsConnection *nc, long long want)
 	long long n = 0;
 	uint64_t t0 = now_ns();
 
+	kvWatchOptions o;
+
+	/* as the agent asks (every entry from the start: one revision per
+	 * key), so that the ratio compares the same request */
+	kvWatchOptions_Init(&o);
+	o.IncludeHistory = true;
 	natsConnection_JetStream(&js, nc, NULL);
 	js_KeyValue(&kv, js, "xcrs_decisions");
-	if (kv && kvStore_WatchAll(&w, kv, NULL) == NATS_OK) {
+	if (kv && kvStore_WatchAll(&w, kv, &o) == NATS_OK) {
 		while (kvWatcher_Next(&e, w, 10000) == NATS_OK && e) {
 			kvEntry_Destroy(e);
 			n++;

@@ -357,6 +357,11 @@ static void *watcher(void *arg)
 		}
 		kv = f->kvw[w->bucket][lw];
 		kvWatchOptions_Init(&o);
+		/* every entry from the start, not the last per key: the
+		 * buckets keep one revision per key, so that is the same,
+		 * and the servers make such a consumer without indexing a
+		 * million subjects first */
+		o.IncludeHistory = true;
 		atomic_store(&w->restart, false);
 		t_watch = nats_Now();
 		st = kvStore_WatchAll(&kw, kv, &o);
